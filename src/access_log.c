@@ -1,0 +1,1 @@
+/* access_log.c: to be written */

@@ -1,0 +1,2 @@
+/* acl.c: to be written */
+#include "acl.h"

@@ -1,0 +1,2 @@
+/* balance.c: to be written */
+#include "balance.h"

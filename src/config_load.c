@@ -1,0 +1,2 @@
+/* config_load.c: to be written */
+#include "config_load.h"

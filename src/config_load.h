@@ -1,0 +1,31 @@
+/*
+ * config_load.h: YAML file -> validated struct h2g_config.
+ *
+ * libyaml events are turned into nodes that keep their marks, then walked
+ * against the schema table (config_load.c); every problem is reported as
+ * "file:line:column: message" (1-based line and column), all of them, not
+ * only the first.  Pure: reads the file, touches nothing else (except
+ * access(2) checks that certificate and key files are readable).
+ */
+#ifndef H2G_CONFIG_LOAD_H
+#define H2G_CONFIG_LOAD_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+struct h2g_config_errors {
+    char **msgs; /* each "file:line:column: message", owned */
+    size_t n;
+};
+
+/* Loads and validates `path`.  On success returns a snapshot with refcount
+ * 1 (errs->n == 0); on failure NULL with errs filled. */
+struct h2g_config *h2g_config_load(const char *path, struct h2g_config_errors *errs);
+/* The same from memory; `name` is used in messages and relative paths
+ * resolve against `dir`. */
+struct h2g_config *h2g_config_load_string(const char *name, const char *dir, const char *text,
+                                          size_t len, struct h2g_config_errors *errs);
+void h2g_config_errors_clear(struct h2g_config_errors *errs);
+
+#endif

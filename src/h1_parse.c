@@ -1,0 +1,2 @@
+/* h1_parse.c: to be written */
+#include "h1_parse.h"

@@ -1,0 +1,1 @@
+/* h1_session.c: to be written */

@@ -1,0 +1,1 @@
+/* h2_session.c: to be written */

@@ -1,0 +1,2 @@
+/* h2_to_h1.c: to be written */
+#include "h2_to_h1.h"

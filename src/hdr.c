@@ -1,0 +1,2 @@
+/* hdr.c: to be written */
+#include "hdr.h"

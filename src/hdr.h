@@ -1,0 +1,62 @@
+/*
+ * hdr.h: header fields and the one table of special field names.
+ *
+ * Names on both sides are lowercase here (HTTP/2 requires it; h1_parse
+ * lowercases HTTP/1 names as it copies them).  The table gives each
+ * special name a token and flags, so translation code never scatters
+ * strcmp()s.
+ */
+#ifndef H2G_HDR_H
+#define H2G_HDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A borrowed view of one field. */
+struct h2g_field {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+};
+
+enum h2g_hdr_token {
+    H2G_HDR_OTHER = 0,
+    H2G_HDR_CONNECTION,
+    H2G_HDR_KEEP_ALIVE,
+    H2G_HDR_PROXY_CONNECTION,
+    H2G_HDR_TRANSFER_ENCODING,
+    H2G_HDR_UPGRADE,
+    H2G_HDR_TE,
+    H2G_HDR_HOST,
+    H2G_HDR_CONTENT_LENGTH,
+    H2G_HDR_COOKIE,
+    H2G_HDR_X_FORWARDED_FOR,
+    H2G_HDR_X_FORWARDED_PROTO,
+    H2G_HDR_FORWARDED,
+    H2G_HDR_TRAILER,
+    H2G_HDR_EXPECT,
+    H2G_HDR_HTTP2_SETTINGS,
+    H2G_HDR_SEC_WEBSOCKET_KEY,
+    H2G_HDR_SEC_WEBSOCKET_ACCEPT,
+    H2G_HDR_SEC_WEBSOCKET_VERSION,
+    H2G_HDR_SEC_WEBSOCKET_PROTOCOL,
+    H2G_HDR_SEC_WEBSOCKET_EXTENSIONS,
+    H2G_HDR_ALT_SVC,
+};
+
+enum {
+    H2G_HDRF_HOP = 1 << 0,        /* connection-specific: never forwarded */
+    H2G_HDRF_FORWARDING = 1 << 1, /* replaced by h2gate on requests */
+    H2G_HDRF_NO_TRAILER = 1 << 2, /* must not appear in trailers */
+};
+
+/* Token for a lowercase name; H2G_HDR_OTHER if not special. */
+enum h2g_hdr_token h2g_hdr_lookup(const char *name, size_t len);
+/* Flags for a token. */
+unsigned h2g_hdr_flags(enum h2g_hdr_token t);
+/* Does a Connection field value (comma-separated tokens, any case) list
+ * `name` (lowercase)? */
+bool h2g_hdr_connection_lists(const char *value, size_t value_len, const char *name, size_t name_len);
+
+#endif

@@ -1,0 +1,1 @@
+/* listener.c: to be written */

@@ -1,0 +1,2 @@
+/* route.c: to be written */
+#include "route.h"

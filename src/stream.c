@@ -1,0 +1,1 @@
+/* stream.c: to be written */

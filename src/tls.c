@@ -1,0 +1,1 @@
+/* tls.c: to be written */

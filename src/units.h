@@ -1,0 +1,33 @@
+/*
+ * units.h: parsing of the contract's scalar types.  Pure functions; each
+ * returns NULL on success or a static error message.
+ */
+#ifndef H2G_UNITS_H
+#define H2G_UNITS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* "65536", "64KiB", "1MiB", "2GiB" (also KB/MB/GB? no: only the IEC
+ * suffixes of the contract).  Rejects negatives, overflow, junk. */
+const char *h2g_parse_size(const char *s, uint64_t *out);
+/* "500ms", "30s", "5m", "1h"; a bare integer is seconds.  Milliseconds out. */
+const char *h2g_parse_duration(const char *s, uint64_t *out_ms);
+
+/* A listen or upstream address.  host is "" for the wildcard ("*"). */
+struct h2g_hostport {
+    char host[256]; /* no brackets for IPv6 */
+    uint16_t port;
+    bool wildcard;  /* "*:port" */
+    bool is_ipv6;   /* literal IPv6 */
+};
+/* "127.0.0.1:8443", "[::1]:8443", "*:8443", "name:80"; port required,
+ * 1..65535.  */
+const char *h2g_parse_hostport(const char *s, struct h2g_hostport *out);
+
+/* "http://host[:port]" (port defaults to 80), no path other than "/". */
+const char *h2g_parse_http_url(const char *s, struct h2g_hostport *out);
+/* "tcp://host:port" */
+const char *h2g_parse_tcp_url(const char *s, struct h2g_hostport *out);
+
+#endif

@@ -1,0 +1,1 @@
+/* upstream_http1.c: to be written */

@@ -1,0 +1,1 @@
+/* upstream_pool.c: to be written */
