@@ -6,6 +6,7 @@
 #define H2G_UNITS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* "65536", "64KiB", "1MiB", "2GiB" (also KB/MB/GB? no: only the IEC
@@ -29,5 +30,10 @@ const char *h2g_parse_hostport(const char *s, struct h2g_hostport *out);
 const char *h2g_parse_http_url(const char *s, struct h2g_hostport *out);
 /* "tcp://host:port" */
 const char *h2g_parse_tcp_url(const char *s, struct h2g_hostport *out);
+
+/* Is s[0..len) a DNS name (RFC 1123 labels of letters, digits, '-', '_';
+ * no empty label, no trailing dot, at most 253 bytes)?  A name whose last
+ * label is all digits is refused: it is a mistyped IPv4 address. */
+bool h2g_is_hostname(const char *s, size_t len);
 
 #endif

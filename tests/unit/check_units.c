@@ -1,8 +1,222 @@
+/* Tests for src/units.c: sizes, durations, host:port, URLs. */
 #include <check.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "suites.h"
+#include "units.h"
+
+START_TEST(size_ok)
+{
+    static const struct {
+        const char *in;
+        uint64_t out;
+    } cases[] = {
+        {"0", 0},
+        {"65536", 65536},
+        {"64KiB", 65536},
+        {"1MiB", 1048576},
+        {"16MiB", 16777216},
+        {"2GiB", 2147483648ull},
+        {"18446744073709551615", UINT64_MAX},
+        {"17179869183GiB", 17179869183ull << 30},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint64_t v = 42;
+        ck_assert_msg(h2g_parse_size(cases[i].in, &v) == NULL, "%s", cases[i].in);
+        ck_assert_uint_eq(v, cases[i].out);
+    }
+}
+END_TEST
+
+START_TEST(size_bad)
+{
+    static const char *const bad[] = {
+        "", "-1", "KiB", "64kib", "64KB", "64 KiB", "64KiBx", "1.5MiB", "0x10", "+5",
+        "18446744073709551616", "17179869184GiB", " 1", "1 ", "64K", "1TiB",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint64_t v = 42;
+        ck_assert_msg(h2g_parse_size(bad[i], &v) != NULL, "accepted '%s'", bad[i]);
+        ck_assert_uint_eq(v, 42);
+    }
+}
+END_TEST
+
+START_TEST(duration_ok)
+{
+    static const struct {
+        const char *in;
+        uint64_t ms;
+    } cases[] = {
+        {"0", 0},       {"30", 30000},     {"500ms", 500}, {"30s", 30000},
+        {"5m", 300000}, {"1h", 3600000},   {"24h", 86400000}, {"0ms", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint64_t v = 42;
+        ck_assert_msg(h2g_parse_duration(cases[i].in, &v) == NULL, "%s", cases[i].in);
+        ck_assert_uint_eq(v, cases[i].ms);
+    }
+}
+END_TEST
+
+START_TEST(duration_bad)
+{
+    static const char *const bad[] = {
+        "", "-1s", "s", "5d", "5 s", "1.5s", "5S", "5sec", "5mss", "18446744073709551615h",
+        "18446744073709551615", "99999999999999999999ms",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint64_t v = 42;
+        ck_assert_msg(h2g_parse_duration(bad[i], &v) != NULL, "accepted '%s'", bad[i]);
+    }
+}
+END_TEST
+
+START_TEST(hostport_ok)
+{
+    struct h2g_hostport hp;
+    ck_assert_ptr_null(h2g_parse_hostport("127.0.0.1:8443", &hp));
+    ck_assert_str_eq(hp.host, "127.0.0.1");
+    ck_assert_uint_eq(hp.port, 8443);
+    ck_assert(!hp.wildcard && !hp.is_ipv6);
+
+    ck_assert_ptr_null(h2g_parse_hostport("[::1]:443", &hp));
+    ck_assert_str_eq(hp.host, "::1");
+    ck_assert(hp.is_ipv6 && !hp.wildcard);
+
+    ck_assert_ptr_null(h2g_parse_hostport("[FD00::AB]:1", &hp));
+    ck_assert_str_eq(hp.host, "fd00::ab");
+    ck_assert_uint_eq(hp.port, 1);
+
+    ck_assert_ptr_null(h2g_parse_hostport("*:8443", &hp));
+    ck_assert(hp.wildcard);
+    ck_assert_str_eq(hp.host, "");
+    ck_assert_uint_eq(hp.port, 8443);
+
+    ck_assert_ptr_null(h2g_parse_hostport("Backend.Example:65535", &hp));
+    ck_assert_str_eq(hp.host, "backend.example");
+    ck_assert_uint_eq(hp.port, 65535);
+
+    ck_assert_ptr_null(h2g_parse_hostport("localhost:80", &hp));
+    ck_assert_str_eq(hp.host, "localhost");
+}
+END_TEST
+
+START_TEST(hostport_bad)
+{
+    static const char *const bad[] = {
+        "",
+        "127.0.0.1",
+        "127.0.0.1:",
+        "127.0.0.1:0",
+        "127.0.0.1:65536",
+        "127.0.0.1:99999999999999999999999",
+        "127.0.0.1:-1",
+        "127.0.0.1:80x",
+        ":80",
+        "::1:80",
+        "[::1]",
+        "[::1]80",
+        "[::1:80",
+        "[nothex]:80",
+        "[127.0.0.1]:80",
+        "300.1.1.1:80",
+        "1.2.3:80",
+        "exa mple:80",
+        "bad_chars!:80",
+        "a..b:80",
+        "example.com.:80",
+        "*.example.com:80",
+        "**:80",
+        "host:80\n",
+        "http://host:80",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct h2g_hostport hp;
+        ck_assert_msg(h2g_parse_hostport(bad[i], &hp) != NULL, "accepted '%s'", bad[i]);
+    }
+}
+END_TEST
+
+START_TEST(hostname)
+{
+    ck_assert(h2g_is_hostname("a", 1));
+    ck_assert(h2g_is_hostname("a-b.c_d.example", 15));
+    ck_assert(h2g_is_hostname("1a.example", 10));
+    ck_assert(!h2g_is_hostname("", 0));
+    ck_assert(!h2g_is_hostname("a.", 2));
+    ck_assert(!h2g_is_hostname(".a", 2));
+    ck_assert(!h2g_is_hostname("1.2.3.4", 7));
+    char big[300];
+    memset(big, 'a', sizeof(big));
+    ck_assert(!h2g_is_hostname(big, 64)); /* label > 63 */
+    for (int i = 63; i < 300; i += 64)
+        big[i] = '.';
+    ck_assert(h2g_is_hostname(big, 253));
+    ck_assert(!h2g_is_hostname(big, 254));
+}
+END_TEST
+
+START_TEST(http_url)
+{
+    struct h2g_hostport hp;
+    ck_assert_ptr_null(h2g_parse_http_url("http://127.0.0.1:9000", &hp));
+    ck_assert_str_eq(hp.host, "127.0.0.1");
+    ck_assert_uint_eq(hp.port, 9000);
+    ck_assert_ptr_null(h2g_parse_http_url("http://backend", &hp));
+    ck_assert_str_eq(hp.host, "backend");
+    ck_assert_uint_eq(hp.port, 80);
+    ck_assert_ptr_null(h2g_parse_http_url("http://backend/", &hp));
+    ck_assert_uint_eq(hp.port, 80);
+    ck_assert_ptr_null(h2g_parse_http_url("HTTP://[::1]:8080/", &hp));
+    ck_assert_str_eq(hp.host, "::1");
+    ck_assert(hp.is_ipv6);
+    ck_assert_uint_eq(hp.port, 8080);
+
+    static const char *const bad[] = {
+        "https://backend",  "http://",          "http:///",          "http://user@backend",
+        "http://u:p@b:80",  "http://backend/x", "http://backend?q",  "http://backend/?q",
+        "http://backend#f", "http://backend:",  "http://backend:0",  "http://*:80",
+        "ftp://backend",    "backend:80",       "http:/backend",     "http://::1:80",
+        "tcp://backend:80", "http://back end",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(h2g_parse_http_url(bad[i], &hp) != NULL, "accepted '%s'", bad[i]);
+    ck_assert_ptr_nonnull(strstr(h2g_parse_http_url("https://x", &hp), "https"));
+}
+END_TEST
+
+START_TEST(tcp_url)
+{
+    struct h2g_hostport hp;
+    ck_assert_ptr_null(h2g_parse_tcp_url("tcp://127.0.0.1:7000", &hp));
+    ck_assert_str_eq(hp.host, "127.0.0.1");
+    ck_assert_uint_eq(hp.port, 7000);
+    ck_assert_ptr_null(h2g_parse_tcp_url("tcp://[::1]:7000", &hp));
+    ck_assert(hp.is_ipv6);
+    static const char *const bad[] = {
+        "tcp://127.0.0.1", "tcp://host:", "tcp://host:70000", "http://host:80",
+        "tcp://host:80/x", "tcp://u@host:80", "tcp://*:80", "tcp://",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(h2g_parse_tcp_url(bad[i], &hp) != NULL, "accepted '%s'", bad[i]);
+}
+END_TEST
 
 Suite *units_suite(void)
 {
     Suite *s = suite_create("units");
+    TCase *tc = tcase_create("units");
+    tcase_add_test(tc, size_ok);
+    tcase_add_test(tc, size_bad);
+    tcase_add_test(tc, duration_ok);
+    tcase_add_test(tc, duration_bad);
+    tcase_add_test(tc, hostport_ok);
+    tcase_add_test(tc, hostport_bad);
+    tcase_add_test(tc, hostname);
+    tcase_add_test(tc, http_url);
+    tcase_add_test(tc, tcp_url);
+    suite_add_tcase(s, tc);
     return s;
 }
