@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+// Node http2 client for the h2gate integration tests.  Prints one JSON
+// object on stdout; exits 2 on an internal error (timeout, exception).
+//
+//   node h2client.js get URL [--ca FILE] [--authority HOST]
+//        {status, headers, bytes, sha256, alpn}
+//   node h2client.js parallel BASEURL N [--ca FILE]
+//        N parallel GET BASEURL/size/<1000+i*997> on ONE session; each body is
+//        checked against the pattern: {ok, bad, errors:[...], statuses:{}}
+//   node h2client.js trailers BASEURL [--ca FILE]
+//        GET /trailers: {status, bytes, sha256, trailers}
+//        + POST /echo-headers with request trailers: {echo}
+'use strict';
+const http2 = require('http2');
+const fs = require('fs');
+const crypto = require('crypto');
+
+const args = process.argv.slice(2);
+const mode = args.shift();
+function opt(name) {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  args.splice(i, 2);
+  return v;
+}
+const caFile = opt('--ca');
+const authority = opt('--authority');
+
+const PATTERN = Buffer.from('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-\n');
+function patternSha(n) {
+  const h = crypto.createHash('sha256');
+  const block = Buffer.alloc(65536);
+  for (let i = 0; i < block.length; i++) block[i] = PATTERN[i % 64];
+  while (n > 0) {
+    const k = Math.min(n, block.length);
+    h.update(block.subarray(0, k));
+    n -= k;
+  }
+  return h.digest('hex');
+}
+
+function connect(url) {
+  const o = { settings: { enablePush: false } };
+  if (caFile) o.ca = fs.readFileSync(caFile);
+  if (authority) o.servername = authority.split(':')[0];
+  return http2.connect(url, o);
+}
+
+function request(session, headers, body, trailers) {
+  return new Promise((resolve, reject) => {
+    const opts = {};
+    if (trailers) opts.waitForTrailers = true;
+    if (!body && !trailers) opts.endStream = true;
+    const req = session.request(headers, opts);
+    const h = crypto.createHash('sha256');
+    let bytes = 0, resHeaders = null, resTrailers = null;
+    const chunks = [];
+    req.on('response', (hd) => { resHeaders = hd; });
+    req.on('trailers', (t) => { resTrailers = t; });
+    req.on('data', (d) => { h.update(d); bytes += d.length; if (chunks.length < 64) chunks.push(d); });
+    req.on('end', () => resolve({
+      status: resHeaders && resHeaders[':status'],
+      headers: resHeaders, trailers: resTrailers, bytes, sha256: h.digest('hex'),
+      text: Buffer.concat(chunks).toString('utf8', 0, 65536),
+    }));
+    req.on('error', reject);
+    if (trailers) req.on('wantTrailers', () => req.sendTrailers(trailers));
+    if (body) req.end(body);
+    else if (trailers) req.end();
+  });
+}
+
+function done(obj, code) {
+  process.stdout.write(JSON.stringify(obj) + '\n');
+  process.exit(code || 0);
+}
+
+const timer = setTimeout(() => done({ error: 'timeout' }, 2), 60000);
+
+async function main() {
+  if (mode === 'get') {
+    const u = new URL(args[0]);
+    const s = connect(u.origin);
+    s.on('error', (e) => done({ error: String(e) }, 2));
+    const hd = { ':method': 'GET', ':path': u.pathname + u.search };
+    if (authority) hd[':authority'] = authority;
+    const r = await request(s, hd);
+    const alpn = s.alpnProtocol;
+    s.close();
+    delete r.text;
+    r.alpn = alpn;
+    done(r);
+  } else if (mode === 'parallel') {
+    const base = new URL(args[0]);
+    const n = parseInt(args[1] || '100', 10);
+    const s = connect(base.origin);
+    s.on('error', (e) => done({ error: String(e) }, 2));
+    const jobs = [];
+    for (let i = 0; i < n; i++) {
+      const size = 1000 + i * 997;
+      jobs.push(request(s, { ':method': 'GET', ':path': '/size/' + size })
+        .then((r) => ({ i, size, r }), (e) => ({ i, size, e: String(e) })));
+    }
+    const results = await Promise.all(jobs);
+    let ok = 0, bad = 0;
+    const errors = [], statuses = {};
+    for (const { i, size, r, e } of results) {
+      if (e) { bad++; errors.push(`#${i}: ${e}`); continue; }
+      statuses[r.status] = (statuses[r.status] || 0) + 1;
+      if (r.status === 200 && r.bytes === size && r.sha256 === patternSha(size)) ok++;
+      else { bad++; errors.push(`#${i}: status=${r.status} bytes=${r.bytes}/${size}`); }
+    }
+    s.close();
+    done({ ok, bad, errors: errors.slice(0, 10), statuses });
+  } else if (mode === 'trailers') {
+    const base = new URL(args[0]);
+    const s = connect(base.origin);
+    s.on('error', (e) => done({ error: String(e) }, 2));
+    const r = await request(s, { ':method': 'GET', ':path': '/trailers', 'te': 'trailers' });
+    const body = Buffer.from('request body with trailers\n');
+    const e = await request(s, { ':method': 'POST', ':path': '/echo-headers', 'te': 'trailers',
+      'content-type': 'text/plain' }, body, { 'x-req-trailer': 'abc123', 'x-req-two': 'two' });
+    s.close();
+    let echo = null;
+    try { echo = JSON.parse(e.text); } catch (err) { echo = { parse_error: String(err), text: e.text }; }
+    done({ status: r.status, bytes: r.bytes, sha256: r.sha256, trailers: r.trailers,
+      echo_status: e.status, echo, sent_sha256: crypto.createHash('sha256').update(body).digest('hex') });
+  } else {
+    done({ error: 'unknown mode ' + mode }, 2);
+  }
+}
+main().catch((e) => done({ error: String(e && e.stack || e) }, 2));

@@ -1,0 +1,304 @@
+# Shared helpers for the h2gate integration tests (bash).
+#
+# Every test script starts with:
+#   [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+#   . "$(dirname "$0")/lib.sh"
+# and then uses: need CMD..., free_port, make_certs, start_backend NAME,
+# config_common, write_config, start_h2gate PORT..., stop_h2gate,
+# assert_eq, assert_match, fail, pass.
+#
+# Environment: H2GATE (daemon binary, required), TOP_SRCDIR (source dir),
+# H2G_NO_SKIP=1 (a missing client is a failure, not a skip),
+# H2G_WAIT (seconds to wait for readiness, default 10),
+# H2G_KEEP=1 (keep the temp dir).
+
+set -u
+
+IT_NAME=$(basename "$0" .sh)
+IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP_SRCDIR=${TOP_SRCDIR:-$(cd "$IT_DIR/../.." && pwd)}
+BACKENDS=$IT_DIR/backends
+PY=/usr/bin/python3
+H2G_WAIT=${H2G_WAIT:-10}
+# ASan builds are slower: allow more time for readiness polling.
+case "${H2GATE:-}" in *asan*|*ASAN*) H2G_WAIT=$((H2G_WAIT * 3));; esac
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/h2g-$IT_NAME.XXXXXX")
+_PIDS=()
+H2G_PID=
+_FAILED=0
+
+log() { printf '# %s\n' "$*" >&2; }
+
+_dump_logs() {
+	local f
+	for f in "$T"/h2gate.err "$T"/access.log "$T"/*.out; do
+		[ -s "$f" ] || continue
+		printf '#----- %s (last 40 lines)\n' "${f#"$T"/}" >&2
+		tail -n 40 "$f" | sed 's/^/#   /' >&2
+	done
+}
+
+_cleanup() {
+	local rc=$? p i
+	for p in $H2G_PID "${_PIDS[@]}"; do
+		[ -n "$p" ] && kill -TERM "$p" 2>/dev/null
+	done
+	for p in $H2G_PID "${_PIDS[@]}"; do
+		[ -n "$p" ] || continue
+		for i in $(seq 1 50); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		_dump_logs
+	fi
+	if [ -n "${H2G_KEEP:-}" ]; then
+		echo "# temp dir kept: $T" >&2
+	else
+		rm -rf "$T"
+	fi
+	exit "$rc"
+}
+trap _cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+fail() {
+	echo "FAIL: $IT_NAME: $*" >&2
+	exit 1
+}
+
+skip() {
+	if [ "${H2G_NO_SKIP:-}" = 1 ]; then
+		fail "(H2G_NO_SKIP=1) would skip: $*"
+	fi
+	echo "SKIP: $IT_NAME: $*" >&2
+	exit 77
+}
+
+pass() {
+	echo "PASS: $IT_NAME${1:+: $1}"
+	exit 0
+}
+
+# need CMD... : skip (or fail with H2G_NO_SKIP=1) unless every client exists
+need() {
+	local c
+	for c in "$@"; do
+		case "$c" in
+		h2) "$PY" -c 'import h2, hyperframe, hpack' 2>/dev/null ||
+			skip "python3-h2 missing for $PY";;
+		*) command -v "$c" >/dev/null 2>&1 || skip "$c not installed";;
+		esac
+	done
+}
+
+assert_eq() { # expected actual what
+	[ "$1" = "$2" ] || fail "${3:-value}: expected [$1], got [$2]"
+}
+
+assert_ne() { # unexpected actual what
+	[ "$1" != "$2" ] || fail "${3:-value}: did not expect [$1]"
+}
+
+assert_match() { # regex(ERE) string what
+	printf '%s' "$2" | grep -Eq -- "$1" || fail "${3:-value}: [$2] does not match /$1/"
+}
+
+assert_no_match() { # regex(ERE) string what
+	if printf '%s' "$2" | grep -Eq -- "$1"; then
+		fail "${3:-value}: [$2] unexpectedly matches /$1/"
+	fi
+}
+
+assert_file_match() { # regex(ERE) file what
+	grep -Eq -- "$1" "$2" || fail "${3:-file $2}: no line matches /$1/"
+}
+
+# --- ports ------------------------------------------------------------
+
+# free_port: print a TCP port on 127.0.0.1 that is free right now (and is
+# not listening, so it also serves as a "connection refused" port).
+free_port() {
+	"$PY" - <<'EOF'
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+EOF
+}
+
+port_open() { # PORT: true if something accepts on 127.0.0.1:PORT
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# wait_port PORT [PID]: poll until the port accepts (bounded); fail if the
+# optional PID dies meanwhile.
+wait_port() {
+	local port=$1 pid=${2:-} i n=$((H2G_WAIT * 20))
+	for i in $(seq 1 "$n"); do
+		port_open "$port" && return 0
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			return 2
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+# wait_until SECONDS CMD...: poll CMD (every 50 ms) until it succeeds.
+wait_until() {
+	local secs=$1 i
+	shift
+	for i in $(seq 1 $((secs * 20))); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# --- certificates -----------------------------------------------------
+
+# make_certs: self-signed cert $T/cert.pem + $T/key.pem, SANs localhost,
+# a.test, *.wild.test, 127.0.0.1.
+make_certs() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$T/key.pem" -out "$T/cert.pem" -days 2 -subj "/CN=localhost" \
+		-addext "subjectAltName=DNS:localhost,DNS:a.test,DNS:*.wild.test,IP:127.0.0.1" \
+		>"$T/openssl.out" 2>&1 || fail "openssl req failed: $(cat "$T/openssl.out")"
+	CERT=$T/cert.pem
+	KEY=$T/key.pem
+}
+
+# --- backends ---------------------------------------------------------
+
+# start_backend NAME: start an HTTP/1.1 backend; sets BPORT (its port) and
+# BLOG (its request log).  Also sets BPORT_<NAME> when NAME is an identifier.
+start_backend() {
+	local name=$1 port pid rc
+	port=$(free_port)
+	"$PY" "$BACKENDS/httpbackend.py" --port "$port" --name "$name" \
+		--log "$T/backend-$name.log" >"$T/backend-$name.out" 2>&1 &
+	pid=$!
+	_PIDS+=("$pid")
+	wait_port "$port" "$pid"
+	rc=$?
+	[ $rc -eq 0 ] || fail "backend $name did not start on port $port (rc=$rc): $(cat "$T/backend-$name.out")"
+	BPORT=$port
+	BLOG=$T/backend-$name.log
+	case "$name" in [A-Za-z_]*) eval "BPORT_$name=$port";; esac
+}
+
+# backend_count PORT: number of requests the backend served (not /count).
+backend_count() {
+	curl -s --max-time 5 "http://127.0.0.1:$1/count" | sed -n 's/^count=//p'
+}
+
+# pattern_sha N: sha256 of the deterministic N-byte body of /size/N.
+pattern_sha() {
+	"$PY" "$BACKENDS/httpbackend.py" --sha "$1"
+}
+
+# --- the daemon -------------------------------------------------------
+
+[ -n "${H2GATE:-}" ] || fail "H2GATE is not set (path of the built daemon)"
+[ -x "$H2GATE" ] || fail "H2GATE=$H2GATE is not an executable"
+
+CONF=$T/h2gate.yaml
+ACCESS=$T/access.log
+
+# config_common: the lines every test config starts with.
+config_common() {
+	cat <<EOF
+workers: 1
+log:
+  level: info
+  access: $T/access.log
+control:
+  socket: $T/ctl.sock
+EOF
+}
+
+# write_config [FILE]: config from stdin (default $CONF).
+write_config() {
+	cat >"${1:-$CONF}"
+}
+
+# start_h2gate PORT...: start the daemon on $CONF in the background and wait
+# until every PORT accepts.  Sets H2G_PID.
+start_h2gate() {
+	local p rc
+	"$H2GATE" -c "$CONF" >"$T/h2gate.stdout" 2>"$T/h2gate.err" &
+	H2G_PID=$!
+	for p in "$@"; do
+		wait_port "$p" "$H2G_PID"
+		rc=$?
+		[ $rc -eq 0 ] && continue
+		if [ $rc -eq 2 ]; then
+			wait "$H2G_PID"
+			rc=$?
+			H2G_PID=
+			fail "h2gate exited ($rc) before listening on $p: $(tail -n 20 "$T/h2gate.err")"
+		fi
+		fail "h2gate did not listen on port $p within ${H2G_WAIT}s"
+	done
+}
+
+# stop_h2gate: SIGTERM, wait (bounded) for exit; sets H2G_RC, fails unless 0.
+stop_h2gate() {
+	local i n=$((H2G_WAIT * 2 * 20))
+	[ -n "$H2G_PID" ] || fail "stop_h2gate: daemon not running"
+	kill -TERM "$H2G_PID" 2>/dev/null
+	for i in $(seq 1 "$n"); do
+		kill -0 "$H2G_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$H2G_PID" 2>/dev/null; then
+		kill -KILL "$H2G_PID"
+		wait "$H2G_PID" 2>/dev/null
+		H2G_PID=
+		fail "h2gate did not exit after SIGTERM"
+	fi
+	wait "$H2G_PID"
+	H2G_RC=$?
+	H2G_PID=
+	[ "${1:-}" = "--any" ] && return 0
+	[ "$H2G_RC" -eq 0 ] || fail "h2gate exited with $H2G_RC after SIGTERM"
+	if grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$T/h2gate.err"; then
+		fail "sanitizer report in h2gate stderr"
+	fi
+}
+
+# access_line REGEX [SECONDS]: wait until an access-log line matches; print it.
+access_line() {
+	local re=$1 secs=${2:-5}
+	if wait_until "$secs" grep -Eq -- "$re" "$ACCESS" 2>/dev/null; then
+		grep -E -- "$re" "$ACCESS" | tail -n 1
+		return 0
+	fi
+	fail "no access log line matches /$re/ within ${secs}s"
+}
+
+# logfmt_get KEY LINE: the value of KEY= in a logfmt line (quotes stripped).
+logfmt_get() {
+	"$PY" - "$1" "$2" <<'EOF'
+import shlex, sys
+key, line = sys.argv[1], sys.argv[2]
+for tok in shlex.split(line, posix=True):
+    if tok.startswith(key + "="):
+        print(tok[len(key) + 1:])
+        break
+EOF
+}
+
+# json_get EXPR FILE: evaluate a python expression on the JSON doc `d`.
+json_get() {
+	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[2])); r=eval(sys.argv[1]); print(r if not isinstance(r,(list,dict)) else json.dumps(r))' "$1" "$2"
+}
+
+CURL=(curl -sS --max-time 30)
