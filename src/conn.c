@@ -1,1 +1,319 @@
-/* conn.c: to be written */
+#include "conn.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "h1_session.h"
+#include "h2_session.h"
+#include "log.h"
+#include "tls.h"
+#include "worker.h"
+
+static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+#define PREFACE_LEN 24
+
+/* How long a closing connection may take to flush its last bytes. */
+#define CLOSE_FLUSH_MS 5000
+
+static void set_state(struct h2g_conn *c, enum h2g_conn_state st)
+{
+    c->state = st;
+}
+
+static void free_cb(evutil_socket_t fd, short what, void *arg)
+{
+    conn_free(arg);
+}
+
+static void schedule_free(struct h2g_conn *c)
+{
+    set_state(c, H2G_CONN_CLOSED);
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    event_active(c->free_ev, EV_TIMEOUT, 0);
+}
+
+void conn_close(struct h2g_conn *c, bool flush)
+{
+    if (c->state == H2G_CONN_CLOSED)
+        return;
+    if (flush && evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+        if (c->state != H2G_CONN_CLOSING) {
+            set_state(c, H2G_CONN_CLOSING);
+            bufferevent_disable(c->bev, EV_READ);
+            bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+            bufferevent_enable(c->bev, EV_WRITE);
+            struct timeval tv = {CLOSE_FLUSH_MS / 1000, 0};
+            evtimer_add(c->timer, &tv);
+        }
+        return;
+    }
+    schedule_free(c);
+}
+
+static bool start_h2(struct h2g_conn *c)
+{
+    if (c->timer)
+        evtimer_del(c->timer);
+    c->h2 = h2_session_new(c, NULL, 0, NULL, false);
+    if (c->h2 == NULL) {
+        conn_close(c, false);
+        return false;
+    }
+    set_state(c, H2G_CONN_H2);
+    return true;
+}
+
+static bool start_h1(struct h2g_conn *c)
+{
+    c->h1 = h1_session_new(c);
+    if (c->h1 == NULL) {
+        conn_close(c, false);
+        return false;
+    }
+    set_state(c, H2G_CONN_H1);
+    return true;
+}
+
+/* Cleartext: the HTTP/2 preface means prior-knowledge h2c; anything else
+ * is HTTP/1.1 if the listener serves it.  An h2-only listener hands
+ * anything to nghttp2, which answers a bad preface with GOAWAY. */
+static void sniff(struct h2g_conn *c)
+{
+    const struct h2g_listen_config *lc = c->listen->lc;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t n = evbuffer_get_length(in);
+    size_t m = n < PREFACE_LEN ? n : PREFACE_LEN;
+    unsigned char buf[PREFACE_LEN];
+    evbuffer_copyout(in, buf, m);
+    bool is_preface = memcmp(buf, preface, m) == 0;
+    if (is_preface && m < PREFACE_LEN)
+        return; /* wait for more */
+    if ((is_preface && lc->h2) || !lc->http11) {
+        if (start_h2(c))
+            h2_session_on_read(c->h2);
+        return;
+    }
+    if (start_h1(c))
+        h1_session_on_read(c->h1);
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    struct h2g_conn *c = arg;
+    switch (c->state) {
+    case H2G_CONN_HANDSHAKE:
+        if (!c->tls)
+            sniff(c);
+        break;
+    case H2G_CONN_H2:
+        h2_session_on_read(c->h2);
+        break;
+    case H2G_CONN_H1:
+        h1_session_on_read(c->h1);
+        break;
+    default:
+        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+        break;
+    }
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    struct h2g_conn *c = arg;
+    switch (c->state) {
+    case H2G_CONN_H2:
+        h2_session_on_write(c->h2);
+        break;
+    case H2G_CONN_H1:
+        h1_session_on_write(c->h1);
+        break;
+    case H2G_CONN_CLOSING:
+        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+            schedule_free(c);
+        break;
+    default:
+        break;
+    }
+}
+
+static void tls_established(struct h2g_conn *c)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (sni != NULL)
+        snprintf(c->sni, sizeof(c->sni), "%s", sni);
+    const unsigned char *alpn = NULL;
+    unsigned alpn_len = 0;
+    SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+    const struct h2g_listen_config *lc = c->listen->lc;
+    bool h2 = alpn_len == 2 && memcmp(alpn, "h2", 2) == 0;
+    /* No ALPN at all: an HTTP/1.1 client, if the listener serves those. */
+    if (h2 || (alpn_len == 0 && !lc->http11)) {
+        if (start_h2(c) && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+            h2_session_on_read(c->h2);
+    } else {
+        if (c->timer)
+            evtimer_del(c->timer);
+        if (start_h1(c) && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+            h1_session_on_read(c->h1);
+    }
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct h2g_conn *c = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        if (c->tls && c->state == H2G_CONN_HANDSHAKE)
+            tls_established(c);
+        return;
+    }
+    if (what & BEV_EVENT_ERROR) {
+        if (c->tls) {
+            unsigned long e;
+            while ((e = bufferevent_get_openssl_error(bev)) != 0) {
+                char buf[256];
+                ERR_error_string_n(e, buf, sizeof(buf));
+                LOG_DEBUG("conn=%llu: TLS: %s", (unsigned long long)c->id, buf);
+            }
+        }
+    }
+    /* The client is gone (EOF, reset or TLS failure): nothing to flush. */
+    conn_close(c, false);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_conn *c = arg;
+    if (c->state == H2G_CONN_HANDSHAKE)
+        LOG_INFO("conn=%llu: handshake timed out", (unsigned long long)c->id);
+    schedule_free(c);
+}
+
+struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc, int fd,
+                          const struct sockaddr *sa, int salen)
+{
+    struct h2g_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->id = ++w->next_conn_id * 64 + w->id;
+    c->worker = w;
+    c->listen = lc;
+    c->config = h2g_config_ref(w->config);
+    c->tls = lc->tls != NULL;
+    memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen : sizeof(c->peer));
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &s4->sin_addr, c->peer_ip, sizeof(c->peer_ip));
+        c->peer_port = ntohs(s4->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &s6->sin6_addr, c->peer_ip, sizeof(c->peer_ip));
+        c->peer_port = ntohs(s6->sin6_port);
+        /* Show IPv4 clients of a dual-stack socket as IPv4. */
+        if (strncmp(c->peer_ip, "::ffff:", 7) == 0 && strchr(c->peer_ip + 7, '.') != NULL) {
+            memmove(c->peer_ip, c->peer_ip + 7, strlen(c->peer_ip + 7) + 1);
+            c->peer.ss_family = AF_INET;
+        }
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (c->tls) {
+        SSL *ssl = SSL_new(lc->tls->ctx);
+        if (ssl == NULL)
+            goto fail;
+        c->bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+        if (c->bev == NULL) {
+            SSL_free(ssl);
+            goto fail;
+        }
+        bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+    } else {
+        c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        if (c->bev == NULL)
+            goto fail;
+    }
+    c->free_ev = event_new(w->base, -1, 0, free_cb, c);
+    c->timer = evtimer_new(w->base, timer_cb, c);
+    if (c->free_ev == NULL || c->timer == NULL)
+        goto fail_bev;
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    uint64_t ms = c->config->timeouts.handshake;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+    set_state(c, H2G_CONN_HANDSHAKE);
+    LIST_INSERT_HEAD(&w->conns, c, link);
+    w->n_conns++;
+    w->stats.conns_accepted++;
+    return c;
+fail_bev:
+    if (c->free_ev)
+        event_free(c->free_ev);
+    if (c->timer)
+        event_free(c->timer);
+    bufferevent_free(c->bev);
+    h2g_config_unref(c->config);
+    free(c);
+    return NULL;
+fail:
+    close(fd);
+    h2g_config_unref(c->config);
+    free(c);
+    return NULL;
+}
+
+void conn_free(struct h2g_conn *c)
+{
+    struct h2g_worker *w = c->worker;
+    LIST_REMOVE(c, link);
+    w->n_conns--;
+    h2_session_free(c->h2);
+    c->h2 = NULL;
+    h1_session_free(c->h1);
+    c->h1 = NULL;
+    bufferevent_free(c->bev);
+    event_free(c->free_ev);
+    event_free(c->timer);
+    h2g_config_unref(c->config);
+    free(c);
+    worker_conn_closed(w);
+}
+
+void conn_drain(struct h2g_conn *c)
+{
+    switch (c->state) {
+    case H2G_CONN_H2:
+        h2_session_drain(c->h2);
+        break;
+    case H2G_CONN_H1:
+        h1_session_drain(c->h1);
+        break;
+    case H2G_CONN_HANDSHAKE:
+        conn_close(c, false);
+        break;
+    default:
+        break;
+    }
+}
+
+bool conn_cert_covers(struct h2g_conn *c, const char *host, size_t len)
+{
+    if (!c->tls)
+        return true;
+    return tls_cert_covers(bufferevent_openssl_get_ssl(c->bev), host, len);
+}
+
+const char *conn_proto_name(const struct h2g_conn *c)
+{
+    if (c->h2 != NULL)
+        return c->tls ? "h2" : "h2c";
+    return "http/1.1";
+}

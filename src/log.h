@@ -1,0 +1,39 @@
+/*
+ * log.h: the error log (stderr), level-gated before any formatting.
+ *
+ * The level is process-wide and set from the configuration at start and
+ * on reload (an atomic int: the only mutable global besides the config
+ * snapshot pointer).  Lines look like
+ *   2026-11-26T00:50:00.123Z [warn] conn=3 stream=5: upstream 127.0.0.1:9000: connection refused
+ * libevent's and nghttp2's own diagnostics are routed here too.
+ */
+#ifndef H2G_LOG_H
+#define H2G_LOG_H
+
+#include <stdint.h>
+
+#include "config.h"
+
+extern int h2g_log_level;
+
+void h2g_log_set_level(enum h2g_log_level l);
+/* Routes libevent's internal warnings into our log. */
+void h2g_log_init(void);
+void h2g_log_write(enum h2g_log_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define h2g_log_enabled(l) ((int)(l) <= __atomic_load_n(&h2g_log_level, __ATOMIC_RELAXED))
+#define LOG(l, ...)                                                                                \
+    do {                                                                                           \
+        if (h2g_log_enabled(l))                                                                    \
+            h2g_log_write(l, __VA_ARGS__);                                                         \
+    } while (0)
+#define LOG_ERROR(...) LOG(H2G_LOG_ERROR, __VA_ARGS__)
+#define LOG_WARN(...) LOG(H2G_LOG_WARN, __VA_ARGS__)
+#define LOG_INFO(...) LOG(H2G_LOG_INFO, __VA_ARGS__)
+#define LOG_DEBUG(...) LOG(H2G_LOG_DEBUG, __VA_ARGS__)
+
+/* Wall clock in milliseconds and a monotonic clock in microseconds. */
+uint64_t h2g_now_ms(void);
+uint64_t h2g_mono_us(void);
+
+#endif

@@ -1,1 +1,386 @@
-/* stream.c: to be written */
+#include "stream.h"
+
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "access_log.h"
+#include "conn.h"
+#include "errors.h"
+#include "h1_to_h2.h"
+#include "log.h"
+#include "route.h"
+#include "upstream_http1.h"
+#include "worker.h"
+
+int stream_init(struct h2g_stream *s, struct h2g_conn *c, const struct h2g_stream_ops *ops,
+                void *session, int32_t id)
+{
+    memset(s, 0, sizeof(*s));
+    s->conn = c;
+    s->ops = ops;
+    s->session = session;
+    s->id = id;
+    s->req_content_length = -1;
+    s->start_us = h2g_mono_us();
+    return 0;
+}
+
+const char *stream_str(const struct h2g_stream *s, struct h2g_field_ref r)
+{
+    return s->store.data ? s->store.data + r.value_off : "";
+}
+
+static int add_ref(struct h2g_buf *store, struct h2g_field_ref *r, const char *name, size_t nlen,
+                   const char *value, size_t vlen)
+{
+    r->name_off = (uint32_t)store->len;
+    r->name_len = (uint32_t)nlen;
+    if (h2g_buf_append(store, name, nlen) != 0)
+        return H2G_ERR_NOMEM;
+    r->value_off = (uint32_t)store->len;
+    r->value_len = (uint32_t)vlen;
+    return h2g_buf_append(store, value, vlen);
+}
+
+int stream_add_field(struct h2g_stream *s, const char *name, size_t nlen, const char *value,
+                     size_t vlen)
+{
+    const struct h2g_limits *lim = &s->conn->config->limits;
+    s->header_bytes += (uint32_t)(nlen + vlen + 32);
+    if (nlen > 0 && name[0] == ':') {
+        struct h2g_field_ref *r = NULL;
+        bool *has = NULL;
+        if (nlen == 7 && memcmp(name, ":method", 7) == 0)
+            r = &s->method, has = &s->has_method;
+        else if (nlen == 7 && memcmp(name, ":scheme", 7) == 0)
+            r = &s->scheme, has = &s->has_scheme;
+        else if (nlen == 10 && memcmp(name, ":authority", 10) == 0)
+            r = &s->authority, has = &s->has_authority;
+        else if (nlen == 5 && memcmp(name, ":path", 5) == 0)
+            r = &s->path, has = &s->has_path;
+        else if (nlen == 9 && memcmp(name, ":protocol", 9) == 0)
+            r = &s->protocol, has = &s->has_protocol;
+        if (r == NULL)
+            return H2G_ERR_MALFORMED;
+        *has = true;
+        return add_ref(&s->store, r, name, nlen, value, vlen);
+    }
+    if (s->n_fields >= lim->max_header_list_pairs) {
+        s->too_many_fields = true;
+        return H2G_ERR_TOO_LARGE;
+    }
+    if (s->n_fields == s->cap_fields) {
+        size_t cap = s->cap_fields ? s->cap_fields * 2 : 16;
+        struct h2g_field_ref *f = realloc(s->fields, cap * sizeof(*f));
+        if (f == NULL)
+            return H2G_ERR_NOMEM;
+        s->fields = f;
+        s->cap_fields = cap;
+    }
+    if (nlen == 14 && memcmp(name, "content-length", 14) == 0) {
+        uint64_t v = 0;
+        for (size_t i = 0; i < vlen; i++) {
+            if (value[i] < '0' || value[i] > '9' || v > (UINT64_MAX - 9) / 10)
+                return H2G_ERR_MALFORMED;
+            v = v * 10 + (uint64_t)(value[i] - '0');
+        }
+        if (vlen == 0)
+            return H2G_ERR_MALFORMED;
+        s->req_content_length = (int64_t)v;
+    }
+    return add_ref(&s->store, &s->fields[s->n_fields++], name, nlen, value, vlen);
+}
+
+int stream_add_trailer(struct h2g_stream *s, const char *name, size_t nlen, const char *value,
+                       size_t vlen)
+{
+    if (s->n_req_trailers >= s->conn->config->limits.max_header_list_pairs)
+        return H2G_ERR_TOO_LARGE;
+    struct h2g_field_ref *f = realloc(s->req_trailers, (s->n_req_trailers + 1) * sizeof(*f));
+    if (f == NULL)
+        return H2G_ERR_NOMEM;
+    s->req_trailers = f;
+    s->req_has_trailers = true;
+    return add_ref(&s->req_trailers_store, &s->req_trailers[s->n_req_trailers++], name, nlen, value,
+                   vlen);
+}
+
+int stream_request_head(struct h2g_stream *s, struct h2g_request_head *req, struct h2g_field **tmp)
+{
+    memset(req, 0, sizeof(*req));
+    const char *b = s->store.data;
+#define PSEUDO(field, ref, has)                                                                    \
+    if (s->has) {                                                                                  \
+        req->field = b + s->ref.value_off;                                                         \
+        req->field##_len = s->ref.value_len;                                                       \
+    }
+    PSEUDO(method, method, has_method)
+    PSEUDO(scheme, scheme, has_scheme)
+    PSEUDO(authority, authority, has_authority)
+    PSEUDO(path, path, has_path)
+    PSEUDO(protocol, protocol, has_protocol)
+#undef PSEUDO
+    struct h2g_field *f = calloc(s->n_fields ? s->n_fields : 1, sizeof(*f));
+    if (f == NULL)
+        return H2G_ERR_NOMEM;
+    for (size_t i = 0; i < s->n_fields; i++) {
+        f[i].name = b + s->fields[i].name_off;
+        f[i].name_len = s->fields[i].name_len;
+        f[i].value = b + s->fields[i].value_off;
+        f[i].value_len = s->fields[i].value_len;
+    }
+    req->fields = f;
+    req->n_fields = s->n_fields;
+    *tmp = f;
+    return 0;
+}
+
+struct evbuffer *stream_resp_body(struct h2g_stream *s)
+{
+    if (s->resp_body == NULL)
+        s->resp_body = evbuffer_new();
+    return s->resp_body;
+}
+
+struct evbuffer *stream_req_body(struct h2g_stream *s)
+{
+    if (s->req_body == NULL)
+        s->req_body = evbuffer_new();
+    return s->req_body;
+}
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 413: return "Content Too Large";
+    case 421: return "Misdirected Request";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Error";
+    }
+}
+
+static bool is_head_request(const struct h2g_stream *s)
+{
+    return s->has_method && s->method.value_len == 4 && memcmp(stream_str(s, s->method), "HEAD", 4) == 0;
+}
+
+void stream_respond_error(struct h2g_stream *s, int status)
+{
+    if (s->head_sent)
+        return;
+    char st[4], len[24], body[96];
+    snprintf(st, sizeof(st), "%03d", status);
+    int blen = snprintf(body, sizeof(body), "%d %s\n", status, reason_phrase(status));
+    snprintf(len, sizeof(len), "%d", blen);
+    nghttp2_nv nva[] = {
+        {(uint8_t *)":status", (uint8_t *)st, 7, 3, NGHTTP2_NV_FLAG_NONE},
+        {(uint8_t *)"content-type", (uint8_t *)"text/plain; charset=utf-8", 12, 25, NGHTTP2_NV_FLAG_NONE},
+        {(uint8_t *)"content-length", (uint8_t *)len, 14, strlen(len), NGHTTP2_NV_FLAG_NONE},
+    };
+    bool no_body = is_head_request(s);
+    if (!no_body)
+        evbuffer_add(stream_resp_body(s), body, (size_t)blen);
+    s->status = status;
+    s->head_sent = true;
+    s->resp_no_body = no_body;
+    s->resp_complete = true;
+    exchange_free(s->ex);
+    s->ex = NULL;
+    s->ops->send_head(s, nva, 3, no_body);
+}
+
+void stream_dispatch(struct h2g_stream *s)
+{
+    const struct h2g_config *cfg = s->conn->config;
+    s->conn->worker->stats.requests++;
+    if (s->too_many_fields) {
+        stream_respond_error(s, 431);
+        return;
+    }
+    const char *auth = NULL;
+    size_t auth_len = 0;
+    if (s->has_authority) {
+        auth = stream_str(s, s->authority);
+        auth_len = s->authority.value_len;
+    } else {
+        for (size_t i = 0; i < s->n_fields; i++) {
+            if (s->fields[i].name_len == 4 && memcmp(s->store.data + s->fields[i].name_off, "host", 4) == 0) {
+                auth = s->store.data + s->fields[i].value_off;
+                auth_len = s->fields[i].value_len;
+                break;
+            }
+        }
+    }
+    const char *method = stream_str(s, s->method);
+    if (s->method.value_len == 7 && memcmp(method, "CONNECT", 7) == 0) {
+        /* Tunnels are served by the tunnel layer; until a route or ACL
+         * allows one, CONNECT is refused as the contract says. */
+        stream_respond_error(s, cfg->connect_allow.n_rules == 0 ? 403 : 501);
+        return;
+    }
+    if (auth == NULL || auth_len == 0) {
+        stream_respond_error(s, 400);
+        return;
+    }
+    const struct h2g_origin_config *o = h2g_route_origin(cfg, auth, auth_len);
+    if (o == NULL) {
+        const char *host;
+        size_t host_len;
+        bool misdirected = s->conn->tls && h2g_authority_host(auth, auth_len, &host, &host_len) &&
+                           !conn_cert_covers(s->conn, host, host_len);
+        stream_respond_error(s, misdirected ? 421 : 404);
+        return;
+    }
+    const char *path = stream_str(s, s->path);
+    s->route = h2g_route_find(o, path, s->path.value_len);
+    if (s->route == NULL || s->route->kind != H2G_ROUTE_HTTP) {
+        stream_respond_error(s, 404);
+        return;
+    }
+    if (cfg->limits.max_request_body && s->req_content_length >= 0 &&
+        (uint64_t)s->req_content_length > cfg->limits.max_request_body) {
+        stream_respond_error(s, 413);
+        return;
+    }
+    int rc = exchange_start(s);
+    if (rc != 0)
+        stream_respond_error(s, rc);
+}
+
+int stream_request_data(struct h2g_stream *s, const uint8_t *p, size_t n)
+{
+    s->bytes_in += n;
+    uint64_t max = s->conn->config->limits.max_request_body;
+    if (max && s->bytes_in > max && !s->head_sent)
+        stream_respond_error(s, 413);
+    if (s->ex == NULL || s->head_sent || s->resp_failed) {
+        /* Nobody upstream will read it: acknowledge and drop, so the
+         * connection window is not eaten by a dead stream. */
+        if (!s->head_sent || s->ex == NULL) {
+            s->ops->consumed(s, n);
+            return 0;
+        }
+    }
+    if (evbuffer_add(stream_req_body(s), p, n) != 0)
+        return H2G_ERR_NOMEM;
+    exchange_request_progress(s->ex);
+    return 0;
+}
+
+void stream_request_end(struct h2g_stream *s)
+{
+    s->req_end = true;
+    exchange_request_progress(s->ex);
+}
+
+void stream_upstream_head(struct h2g_stream *s, int status, const struct h2g_field *fields, size_t n,
+                          bool no_body)
+{
+    nghttp2_nv stack[64];
+    nghttp2_nv *nva = n + 1 <= 64 ? stack : calloc(n + 1, sizeof(*nva));
+    if (nva == NULL) {
+        stream_upstream_failed(s, 502);
+        return;
+    }
+    char st[4];
+    size_t cnt = h1_to_h2_response(status, fields, n, st, nva);
+    s->status = status;
+    s->head_sent = true;
+    if (no_body || is_head_request(s))
+        s->resp_no_body = true;
+    s->ops->send_head(s, nva, cnt, s->resp_no_body);
+    if (nva != stack)
+        free(nva);
+}
+
+void stream_upstream_data_ready(struct h2g_stream *s)
+{
+    s->ops->resume(s);
+}
+
+void stream_upstream_trailers(struct h2g_stream *s, const struct h2g_field *fields, size_t n)
+{
+    nghttp2_nv *nva = calloc(n ? n : 1, sizeof(*nva));
+    if (nva == NULL)
+        return;
+    size_t cnt = h1_to_h2_trailers(fields, n, nva);
+    /* Copy the strings: the parser's storage is reused for the next message. */
+    struct h2g_buf *b = &s->resp_trailers_store;
+    size_t total = 0;
+    for (size_t i = 0; i < cnt; i++)
+        total += nva[i].namelen + nva[i].valuelen;
+    if (h2g_buf_reserve(b, total + 1) != 0) {
+        free(nva);
+        return;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        char *nm = b->data + b->len;
+        memcpy(nm, nva[i].name, nva[i].namelen);
+        b->len += nva[i].namelen;
+        char *vl = b->data + b->len;
+        memcpy(vl, nva[i].value, nva[i].valuelen);
+        b->len += nva[i].valuelen;
+        nva[i].name = (uint8_t *)nm;
+        nva[i].value = (uint8_t *)vl;
+    }
+    free(s->resp_trailers);
+    s->resp_trailers = nva;
+    s->n_resp_trailers = cnt;
+}
+
+void stream_upstream_done(struct h2g_stream *s)
+{
+    s->resp_complete = true;
+    s->ops->resume(s);
+}
+
+void stream_upstream_failed(struct h2g_stream *s, int status)
+{
+    if (!s->head_sent && status != 0) {
+        stream_respond_error(s, status);
+        return;
+    }
+    s->resp_failed = true;
+    s->ops->abort(s, NGHTTP2_INTERNAL_ERROR);
+}
+
+void stream_response_drained(struct h2g_stream *s)
+{
+    if (s->ex != NULL && (s->resp_body == NULL || evbuffer_get_length(s->resp_body) < H2G_STREAM_RESP_CAP / 2))
+        exchange_resume_reading(s->ex);
+}
+
+void stream_clear(struct h2g_stream *s)
+{
+    if (!s->logged && (s->has_method || s->status)) {
+        s->logged = true;
+        access_log_stream(s);
+    }
+    exchange_free(s->ex);
+    s->ex = NULL;
+    if (s->req_body)
+        evbuffer_free(s->req_body);
+    if (s->resp_body)
+        evbuffer_free(s->resp_body);
+    s->req_body = s->resp_body = NULL;
+    h2g_buf_clear(&s->store);
+    h2g_buf_clear(&s->req_trailers_store);
+    h2g_buf_clear(&s->resp_trailers_store);
+    free(s->fields);
+    free(s->req_trailers);
+    free(s->resp_trailers);
+    s->fields = NULL;
+    s->req_trailers = NULL;
+    s->resp_trailers = NULL;
+}

@@ -1,0 +1,148 @@
+/*
+ * stream.h: one client request and its response, whatever the client
+ * protocol (an HTTP/2 stream, or one HTTP/1.1 request).
+ *
+ * Created by the client session (h2_session or h1_session), which owns it
+ * and frees it (stream_free) when the client side is done with it.  The
+ * stream owns at most one exchange (upstream_http1.c); the exchange
+ * reports back only through the stream_* functions below, and the stream
+ * reaches its client only through `ops`, so neither side knows the other's
+ * protocol.
+ *
+ * Buffers and their caps (back-pressure, never growth):
+ *   req_body   client -> upstream bytes not yet accepted by the upstream
+ *              socket; bounded by the client's flow-control window (h2:
+ *              consumed only once written upstream; h1: reading stops).
+ *   resp_body  upstream -> client bytes; above H2G_STREAM_RESP_CAP the
+ *              exchange stops reading the upstream until the client drains.
+ */
+#ifndef H2G_STREAM_H
+#define H2G_STREAM_H
+
+#include <nghttp2/nghttp2.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "buf.h"
+#include "config.h"
+#include "h2_to_h1.h"
+#include "hdr.h"
+
+struct evbuffer;
+struct h2g_conn;
+struct h2g_exchange;
+struct h2g_stream;
+
+#define H2G_STREAM_RESP_CAP (64 * 1024)
+
+/* The client side of a stream, implemented by h2_session and h1_session. */
+struct h2g_stream_ops {
+    /* Response head ready (nva[0] is :status).  no_body: the response has
+     * no body (HEAD, 204, 304, or an empty local response). */
+    int (*send_head)(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, bool no_body);
+    /* resp_body grew or the response completed: resume sending. */
+    void (*resume)(struct h2g_stream *s);
+    /* Request body bytes were accepted by the upstream: let the client
+     * send more (WINDOW_UPDATE / resume reading). */
+    void (*consumed)(struct h2g_stream *s, size_t n);
+    /* The response cannot be completed (head already sent): reset. */
+    void (*abort)(struct h2g_stream *s, uint32_t h2_error);
+};
+
+struct h2g_field_ref {
+    uint32_t name_off, name_len, value_off, value_len;
+};
+
+struct h2g_stream {
+    LIST_ENTRY(h2g_stream) link;   /* in the client session's list */
+    struct h2g_conn *conn;
+    const struct h2g_stream_ops *ops;
+    void *session;                 /* the client session (borrowed) */
+    int32_t id;                    /* HTTP/2 stream id, or h1 request number */
+
+    /* Request head, copied as it arrives. */
+    struct h2g_buf store;
+    struct h2g_field_ref *fields;
+    size_t n_fields, cap_fields;
+    struct h2g_field_ref method, scheme, authority, path, protocol; /* len 0 = absent */
+    bool has_method, has_scheme, has_authority, has_path, has_protocol;
+    int64_t req_content_length;    /* -1: none */
+    uint32_t header_bytes;
+    bool too_many_fields;
+
+    /* Request body. */
+    struct evbuffer *req_body;     /* pending for the upstream; lazily allocated */
+    bool req_end;                  /* the client finished the request */
+    bool req_has_trailers;
+    struct h2g_buf req_trailers_store;
+    struct h2g_field_ref *req_trailers;
+    size_t n_req_trailers;
+    uint64_t bytes_in;             /* request body bytes received */
+
+    /* Routing result. */
+    const struct h2g_route_config *route;
+    struct h2g_exchange *ex;       /* owned; NULL before/after the exchange */
+
+    /* Response. */
+    int status;
+    bool head_sent;
+    bool resp_no_body;
+    bool resp_complete;            /* all body bytes are in resp_body */
+    bool resp_failed;
+    struct evbuffer *resp_body;    /* lazily allocated */
+    struct h2g_buf resp_trailers_store;
+    nghttp2_nv *resp_trailers;     /* into resp_trailers_store / exchange */
+    size_t n_resp_trailers;
+    uint64_t bytes_out;            /* response body bytes sent */
+
+    /* Bookkeeping for the access log. */
+    uint64_t start_us;
+    char upstream_id[96];
+    bool logged;
+};
+
+/* 0 or H2G_ERR_NOMEM. */
+int stream_init(struct h2g_stream *s, struct h2g_conn *c, const struct h2g_stream_ops *ops,
+                void *session, int32_t id);
+/* Releases everything (aborts the exchange); logs the access line once. */
+void stream_clear(struct h2g_stream *s);
+
+/* Adds one request field (pseudo or regular; name lowercase).  Returns
+ * 0, H2G_ERR_NOMEM, or H2G_ERR_TOO_LARGE past max_header_list_pairs. */
+int stream_add_field(struct h2g_stream *s, const char *name, size_t nlen, const char *value,
+                     size_t vlen);
+int stream_add_trailer(struct h2g_stream *s, const char *name, size_t nlen, const char *value,
+                       size_t vlen);
+/* Fills a request-head view for h2_to_h1 (fields array allocated into
+ * *tmp, which the caller frees). */
+int stream_request_head(struct h2g_stream *s, struct h2g_request_head *req, struct h2g_field **tmp);
+
+/* The request head is complete: route it and start the exchange, or
+ * answer locally (404/421/502/...). */
+void stream_dispatch(struct h2g_stream *s);
+/* Client request body bytes arrived. */
+int stream_request_data(struct h2g_stream *s, const uint8_t *p, size_t n);
+/* The client finished its request (END_STREAM / last chunk). */
+void stream_request_end(struct h2g_stream *s);
+
+/* Answers locally with a small text body. */
+void stream_respond_error(struct h2g_stream *s, int status);
+
+/* Called by the exchange. */
+void stream_upstream_head(struct h2g_stream *s, int status, const struct h2g_field *fields, size_t n,
+                          bool no_body);
+void stream_upstream_data_ready(struct h2g_stream *s);
+void stream_upstream_trailers(struct h2g_stream *s, const struct h2g_field *fields, size_t n);
+void stream_upstream_done(struct h2g_stream *s);
+/* The exchange failed: 502/504 if nothing was sent yet, else reset. */
+void stream_upstream_failed(struct h2g_stream *s, int status);
+
+/* The client side drained resp_body: let the exchange read on. */
+void stream_response_drained(struct h2g_stream *s);
+
+struct evbuffer *stream_resp_body(struct h2g_stream *s);
+struct evbuffer *stream_req_body(struct h2g_stream *s);
+const char *stream_str(const struct h2g_stream *s, struct h2g_field_ref r);
+
+#endif

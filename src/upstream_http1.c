@@ -1,1 +1,384 @@
-/* upstream_http1.c: to be written */
+#include "upstream_http1.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "balance.h"
+#include "conn.h"
+#include "errors.h"
+#include "h1_parse.h"
+#include "h2_to_h1.h"
+#include "log.h"
+#include "stream.h"
+#include "upstream_pool.h"
+#include "worker.h"
+
+/* Request body bytes are acknowledged to the client only while less than
+ * this much waits in the upstream socket's output buffer. */
+#define REQ_OUT_CAP (64 * 1024)
+
+enum ex_state {
+    EX_CONNECTING, /* waiting for a connection */
+    EX_SENDING,    /* head written; body may still flow; no response yet */
+    EX_RECEIVING,  /* final response head received; body flowing */
+    EX_DONE,       /* response complete, connection given back */
+    EX_FAILED,     /* reported to the stream; nothing more happens */
+};
+
+struct h2g_exchange {
+    struct h2g_stream *s;
+    struct h2g_worker *w;
+    enum ex_state state;
+    struct h2g_upstream_pool *pool;
+    struct h2g_balance *bal;
+    size_t up_idx;
+    struct h2g_upstream_conn *uc;
+    struct h1_parser parser;
+    struct h2g_buf head;        /* request head, kept for one retry */
+    enum h2g_body_framing framing;
+    bool req_done_written;
+    bool body_sent;             /* body bytes left for the upstream: no replay */
+    bool got_bytes;             /* the upstream answered something */
+    bool retried;
+    size_t unacked;             /* body bytes written upstream, not yet acked to the client */
+};
+
+static void ex_read_cb(struct bufferevent *bev, void *arg);
+static void ex_write_cb(struct bufferevent *bev, void *arg);
+static void ex_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static void set_read_timeout(struct h2g_exchange *ex, uint64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    bufferevent_set_timeouts(ex->uc->bev, ms ? &tv : NULL, NULL);
+}
+
+static void ex_fail(struct h2g_exchange *ex, int status, const char *why)
+{
+    struct h2g_stream *s = ex->s;
+    LOG_WARN("conn=%llu stream=%d: upstream %s: %s", (unsigned long long)s->conn->id, s->id,
+             ex->pool->id, why);
+    ex->w->stats.upstream_errors++;
+    ex->state = EX_FAILED;
+    upstream_conn_release(ex->uc, false);
+    ex->uc = NULL;
+    stream_upstream_failed(s, status);
+}
+
+static void ack_body(struct h2g_exchange *ex)
+{
+    if (ex->unacked == 0 || ex->uc == NULL)
+        return;
+    if (evbuffer_get_length(bufferevent_get_output(ex->uc->bev)) >= REQ_OUT_CAP)
+        return;
+    size_t n = ex->unacked;
+    ex->unacked = 0;
+    ex->s->ops->consumed(ex->s, n);
+}
+
+void exchange_request_progress(struct h2g_exchange *ex)
+{
+    if (ex == NULL || ex->uc == NULL || ex->state == EX_CONNECTING || ex->state >= EX_DONE)
+        return;
+    struct h2g_stream *s = ex->s;
+    struct evbuffer *out = bufferevent_get_output(ex->uc->bev);
+    size_t n = s->req_body ? evbuffer_get_length(s->req_body) : 0;
+    if (n > 0) {
+        if (ex->framing == H2G_BODY_CHUNKED) {
+            evbuffer_add_printf(out, "%zx\r\n", n);
+            evbuffer_add_buffer(out, s->req_body);
+            evbuffer_add(out, "\r\n", 2);
+        } else {
+            evbuffer_add_buffer(out, s->req_body);
+        }
+        ex->unacked += n;
+        ex->body_sent = true;
+    }
+    if (s->req_end && !ex->req_done_written) {
+        ex->req_done_written = true;
+        if (ex->framing == H2G_BODY_CHUNKED) {
+            if (s->n_req_trailers > 0) {
+                struct h2g_field *tf = calloc(s->n_req_trailers, sizeof(*tf));
+                struct h2g_buf tb = {0};
+                if (tf != NULL) {
+                    for (size_t i = 0; i < s->n_req_trailers; i++) {
+                        const struct h2g_field_ref *r = &s->req_trailers[i];
+                        tf[i].name = s->req_trailers_store.data + r->name_off;
+                        tf[i].name_len = r->name_len;
+                        tf[i].value = s->req_trailers_store.data + r->value_off;
+                        tf[i].value_len = r->value_len;
+                    }
+                    if (h2_to_h1_trailers(tf, s->n_req_trailers, &tb) == 0)
+                        evbuffer_add(out, tb.data, tb.len);
+                    else
+                        evbuffer_add(out, "0\r\n\r\n", 5);
+                    h2g_buf_clear(&tb);
+                    free(tf);
+                } else {
+                    evbuffer_add(out, "0\r\n\r\n", 5);
+                }
+            } else {
+                evbuffer_add(out, "0\r\n\r\n", 5);
+            }
+        }
+        if (ex->state == EX_SENDING)
+            set_read_timeout(ex, s->conn->config->timeouts.upstream_response);
+    }
+    ack_body(ex);
+}
+
+static void write_head(struct h2g_exchange *ex)
+{
+    ex->state = EX_SENDING;
+    bufferevent_setcb(ex->uc->bev, ex_read_cb, ex_write_cb, ex_event_cb, ex);
+    bufferevent_setwatermark(ex->uc->bev, EV_READ, 0, H2G_STREAM_RESP_CAP);
+    bufferevent_set_timeouts(ex->uc->bev, NULL, NULL);
+    evbuffer_add(bufferevent_get_output(ex->uc->bev), ex->head.data, ex->head.len);
+    bufferevent_enable(ex->uc->bev, EV_READ | EV_WRITE);
+    exchange_request_progress(ex);
+}
+
+static int connect_upstream(struct h2g_exchange *ex, bool allow_idle)
+{
+    ex->uc = allow_idle ? upstream_pool_take(ex->pool) : NULL;
+    if (ex->uc != NULL) {
+        write_head(ex);
+        return 0;
+    }
+    ex->state = EX_CONNECTING;
+    ex->uc = upstream_conn_connect(ex->pool, ex->s->conn->config->timeouts.upstream_connect);
+    if (ex->uc == NULL)
+        return -1;
+    bufferevent_setcb(ex->uc->bev, ex_read_cb, ex_write_cb, ex_event_cb, ex);
+    bufferevent_enable(ex->uc->bev, EV_READ | EV_WRITE);
+    return 0;
+}
+
+/* --- response parsing --- */
+
+static int on_head(void *arg, const struct h1_head *h)
+{
+    struct h2g_exchange *ex = arg;
+    if (h->status < 200) {
+        /* 100 Continue and other interim answers are not forwarded: the
+         * client's body already flows under HTTP/2 flow control. */
+        if (h->status == 101)
+            return H2G_ERR_MALFORMED; /* no upgrade was asked for */
+        return 0;
+    }
+    ex->state = EX_RECEIVING;
+    set_read_timeout(ex, ex->s->conn->config->timeouts.stream_idle);
+    stream_upstream_head(ex->s, h->status, h->fields, h->n_fields, h->body == H1_BODY_NONE);
+    return 0;
+}
+
+static int on_data(void *arg, const char *p, size_t len)
+{
+    struct h2g_exchange *ex = arg;
+    return evbuffer_add(stream_resp_body(ex->s), p, len) == 0 ? 0 : H2G_ERR_NOMEM;
+}
+
+static int on_trailers(void *arg, const struct h2g_field *f, size_t n)
+{
+    struct h2g_exchange *ex = arg;
+    stream_upstream_trailers(ex->s, f, n);
+    return 0;
+}
+
+static int on_complete(void *arg)
+{
+    return 0;
+}
+
+static const struct h1_parser_cb parser_cb = {on_head, on_data, on_trailers, on_complete};
+
+static void finish(struct h2g_exchange *ex, bool reusable)
+{
+    ex->state = EX_DONE;
+    if (ex->bal != NULL)
+        h2g_balance_ok(ex->bal, ex->up_idx);
+    upstream_conn_release(ex->uc, reusable);
+    ex->uc = NULL;
+    stream_upstream_done(ex->s);
+}
+
+static void ex_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct h2g_exchange *ex = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    if (ex->state != EX_SENDING && ex->state != EX_RECEIVING)
+        return;
+    size_t before = ex->s->resp_body ? evbuffer_get_length(ex->s->resp_body) : 0;
+    while (evbuffer_get_length(in) > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        ex->got_bytes = true;
+        size_t used = 0;
+        int rc = h1_parser_feed(&ex->parser, v.iov_base, v.iov_len, &used);
+        evbuffer_drain(in, used);
+        if (rc == H2G_ERR_PAUSED) {
+            /* Complete.  Extra bytes after the response mean the upstream
+             * is out of step with us: never reuse that connection. */
+            bool reusable = llhttp_should_keep_alive(&ex->parser.ll) && ex->req_done_written &&
+                            evbuffer_get_length(in) == 0;
+            finish(ex, reusable);
+            return;
+        }
+        if (rc != 0) {
+            if (ex->state == EX_SENDING)
+                ex_fail(ex, 502, ex->parser.reason ? ex->parser.reason : "invalid response");
+            else
+                ex_fail(ex, 0, ex->parser.reason ? ex->parser.reason : "invalid response body");
+            return;
+        }
+    }
+    size_t after = ex->s->resp_body ? evbuffer_get_length(ex->s->resp_body) : 0;
+    if (after >= H2G_STREAM_RESP_CAP)
+        bufferevent_disable(bev, EV_READ);
+    if (after != before)
+        stream_upstream_data_ready(ex->s);
+}
+
+static void ex_write_cb(struct bufferevent *bev, void *arg)
+{
+    ack_body(arg);
+}
+
+static void ex_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct h2g_exchange *ex = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        write_head(ex);
+        return;
+    }
+    if (ex->state == EX_CONNECTING) {
+        if (ex->bal != NULL)
+            h2g_balance_fail(ex->bal, ex->up_idx, h2g_now_ms(), H2G_BALANCE_RETRY_AFTER_MS);
+        if (what & BEV_EVENT_TIMEOUT)
+            ex_fail(ex, 504, "connect timed out");
+        else if (what & BEV_EVENT_ERROR) {
+            int dns = bufferevent_socket_get_dns_error(bev);
+            ex_fail(ex, 502, dns ? evutil_gai_strerror(dns) : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        } else
+            ex_fail(ex, 502, "connect failed");
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT) {
+        ex_fail(ex, ex->state == EX_SENDING ? 504 : 0,
+                ex->state == EX_SENDING ? "response timed out" : "response body stalled");
+        return;
+    }
+    /* EOF or error. */
+    if (ex->state == EX_SENDING && !ex->got_bytes && ex->uc->reused && !ex->retried && !ex->body_sent) {
+        /* A kept-alive connection the upstream closed meanwhile: try once
+         * more on a fresh connection, nothing was lost. */
+        ex->retried = true;
+        upstream_conn_release(ex->uc, false);
+        ex->uc = NULL;
+        if (connect_upstream(ex, false) != 0)
+            ex_fail(ex, 502, "cannot connect");
+        return;
+    }
+    if (ex->state == EX_RECEIVING && (what & BEV_EVENT_EOF)) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        if (evbuffer_get_length(in) > 0)
+            ex_read_cb(bev, ex);
+        if (ex->state != EX_RECEIVING)
+            return;
+        if (h1_parser_finish(&ex->parser) == 0) {
+            stream_upstream_data_ready(ex->s);
+            finish(ex, false);
+            return;
+        }
+    }
+    if (ex->bal != NULL && ex->state == EX_SENDING && !ex->got_bytes)
+        h2g_balance_fail(ex->bal, ex->up_idx, h2g_now_ms(), H2G_BALANCE_RETRY_AFTER_MS);
+    ex_fail(ex, ex->state == EX_SENDING ? 502 : 0,
+            ex->state == EX_SENDING ? "connection closed before a response"
+                                    : "connection closed mid-response");
+}
+
+int exchange_start(struct h2g_stream *s)
+{
+    const struct h2g_route_config *r = s->route;
+    struct h2g_worker *w = s->conn->worker;
+    struct h2g_exchange *ex = calloc(1, sizeof(*ex));
+    if (ex == NULL)
+        return 500;
+    ex->s = s;
+    ex->w = w;
+    ex->bal = worker_balance(w, r);
+    ex->up_idx = ex->bal ? h2g_balance_pick(ex->bal, h2g_now_ms()) : 0;
+    if (ex->up_idx >= r->n_upstreams)
+        ex->up_idx = 0;
+    const struct h2g_upstream_config *u = &r->upstreams[ex->up_idx];
+    snprintf(s->upstream_id, sizeof(s->upstream_id), "%s", u->id);
+    ex->pool = upstream_pool_get(w, u->id, &u->addr);
+    if (ex->pool == NULL) {
+        free(ex);
+        return 500;
+    }
+
+    struct h2g_request_head req;
+    struct h2g_field *tmp = NULL;
+    if (stream_request_head(s, &req, &tmp) != 0) {
+        free(ex);
+        return 500;
+    }
+    bool is_head = req.method_len == 4 && memcmp(req.method, "HEAD", 4) == 0;
+    if (s->req_end && (s->bytes_in == 0)) {
+        bool needs_length = (req.method_len == 4 && memcmp(req.method, "POST", 4) == 0) ||
+                            (req.method_len == 3 && memcmp(req.method, "PUT", 3) == 0) ||
+                            (req.method_len == 5 && memcmp(req.method, "PATCH", 5) == 0);
+        ex->framing = needs_length ? H2G_BODY_LENGTH : H2G_BODY_NONE;
+    } else if (s->req_content_length >= 0) {
+        ex->framing = H2G_BODY_LENGTH;
+    } else {
+        ex->framing = H2G_BODY_CHUNKED;
+    }
+    struct h2g_forward_info fwd = {
+        .client_addr = s->conn->peer_ip,
+        .client_is_ipv6 = s->conn->peer.ss_family == AF_INET6,
+        .proto = s->conn->tls ? "https" : "http",
+    };
+    uint64_t clen = s->req_content_length >= 0 ? (uint64_t)s->req_content_length : 0;
+    const char *err = h2_to_h1_request(&req, &fwd, ex->framing, clen, &ex->head);
+    free(tmp);
+    if (err != NULL) {
+        LOG_INFO("conn=%llu stream=%d: request refused: %s", (unsigned long long)s->conn->id, s->id, err);
+        h2g_buf_clear(&ex->head);
+        free(ex);
+        return 400;
+    }
+    h1_parser_init(&ex->parser, true, s->conn->config->limits.max_header_list_size, &parser_cb, ex);
+    h1_parser_expect_head(&ex->parser, is_head);
+    s->ex = ex;
+    if (connect_upstream(ex, true) != 0) {
+        s->ex = NULL;
+        exchange_free(ex);
+        return 502;
+    }
+    return 0;
+}
+
+void exchange_resume_reading(struct h2g_exchange *ex)
+{
+    if (ex != NULL && ex->uc != NULL && ex->state == EX_RECEIVING)
+        bufferevent_enable(ex->uc->bev, EV_READ);
+}
+
+void exchange_free(struct h2g_exchange *ex)
+{
+    if (ex == NULL)
+        return;
+    /* An exchange cut short leaves the upstream connection in an unknown
+     * state: close it. */
+    upstream_conn_release(ex->uc, false);
+    ex->uc = NULL;
+    h1_parser_clear(&ex->parser);
+    h2g_buf_clear(&ex->head);
+    free(ex);
+}

@@ -1,0 +1,33 @@
+/*
+ * upstream_http1.h: one exchange (request/response) with an HTTP/1.1
+ * upstream over a pooled connection.
+ *
+ * Created by stream_dispatch (exchange_start), owned by its stream, freed
+ * by exchange_free (from stream_clear, or by the stream when the exchange
+ * reported done/failed).  It borrows an upstream connection from the pool
+ * and gives it back (kept alive only after a complete, cleanly framed
+ * exchange).  It talks to the client only through stream_upstream_*.
+ *
+ * States: CONNECTING -> (head written) WAITING -> RECEIVING -> DONE, or
+ * FAILED from any of them.
+ */
+#ifndef H2G_UPSTREAM_HTTP1_H
+#define H2G_UPSTREAM_HTTP1_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct h2g_stream;
+struct h2g_exchange;
+
+/* Starts proxying s (routed to s->route).  0, or a status (502/500) the
+ * stream should answer with. */
+int exchange_start(struct h2g_stream *s);
+void exchange_free(struct h2g_exchange *ex);
+/* The stream has request body bytes in its req_body / finished it. */
+void exchange_request_progress(struct h2g_exchange *ex);
+/* The client drained the response buffer below its cap. */
+void exchange_resume_reading(struct h2g_exchange *ex);
+
+#endif

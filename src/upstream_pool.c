@@ -1,1 +1,158 @@
-/* upstream_pool.c: to be written */
+#include "upstream_pool.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "worker.h"
+
+struct h2g_upstream_pool *upstream_pool_get(struct h2g_worker *w, const char *id,
+                                            const struct h2g_hostport *addr)
+{
+    for (struct h2g_upstream_pool *p = w->pools; p != NULL; p = p->next)
+        if (strcmp(p->id, id) == 0)
+            return p;
+    struct h2g_upstream_pool *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    p->worker = w;
+    snprintf(p->id, sizeof(p->id), "%s", id);
+    p->addr = *addr;
+    LIST_INIT(&p->idle);
+    p->next = w->pools;
+    w->pools = p;
+    return p;
+}
+
+static void conn_free(struct h2g_upstream_conn *uc)
+{
+    if (uc->idle) {
+        LIST_REMOVE(uc, link);
+        uc->pool->n_idle--;
+    }
+    bufferevent_free(uc->bev);
+    free(uc);
+}
+
+/* Anything from an idle upstream connection (EOF, stray bytes, error,
+ * idle timeout) makes it unusable. */
+static void idle_read_cb(struct bufferevent *bev, void *arg)
+{
+    conn_free(arg);
+}
+
+static void idle_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    conn_free(arg);
+}
+
+struct h2g_upstream_conn *upstream_pool_take(struct h2g_upstream_pool *p)
+{
+    struct h2g_upstream_conn *uc = LIST_FIRST(&p->idle);
+    if (uc == NULL)
+        return NULL;
+    LIST_REMOVE(uc, link);
+    p->n_idle--;
+    uc->idle = false;
+    uc->reused = true;
+    bufferevent_setcb(uc->bev, NULL, NULL, NULL, NULL);
+    bufferevent_set_timeouts(uc->bev, NULL, NULL);
+    return uc;
+}
+
+static bool literal_addr(const struct h2g_hostport *a, struct sockaddr_storage *ss, int *len)
+{
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, a->host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(a->port);
+        *len = sizeof(*s4);
+        return true;
+    }
+    if (inet_pton(AF_INET6, a->host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(a->port);
+        *len = sizeof(*s6);
+        return true;
+    }
+    return false;
+}
+
+struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uint64_t timeout_ms)
+{
+    struct h2g_upstream_conn *uc = calloc(1, sizeof(*uc));
+    if (uc == NULL)
+        return NULL;
+    uc->pool = p;
+    uc->bev = bufferevent_socket_new(p->worker->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (uc->bev == NULL) {
+        free(uc);
+        return NULL;
+    }
+    struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
+    bufferevent_set_timeouts(uc->bev, NULL, &tv);
+    struct sockaddr_storage ss;
+    int len;
+    int rc;
+    if (literal_addr(&p->addr, &ss, &len))
+        rc = bufferevent_socket_connect(uc->bev, (struct sockaddr *)&ss, len);
+    else
+        rc = bufferevent_socket_connect_hostname(uc->bev, p->worker->dns, AF_UNSPEC, p->addr.host,
+                                                 p->addr.port);
+    if (rc != 0) {
+        /* Reported through the event callback on the next turn would be
+         * nicer, but libevent fails synchronously here only for resource
+         * exhaustion or a refused-at-once local connect. */
+        bufferevent_free(uc->bev);
+        free(uc);
+        return NULL;
+    }
+    int fd = bufferevent_getfd(uc->bev);
+    if (fd >= 0) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    return uc;
+}
+
+void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable)
+{
+    if (uc == NULL)
+        return;
+    struct h2g_upstream_pool *p = uc->pool;
+    if (!reusable || p->n_idle >= H2G_POOL_MAX_IDLE || p->worker->draining ||
+        evbuffer_get_length(bufferevent_get_input(uc->bev)) != 0 ||
+        evbuffer_get_length(bufferevent_get_output(uc->bev)) != 0) {
+        bufferevent_free(uc->bev);
+        free(uc);
+        return;
+    }
+    uc->idle = true;
+    LIST_INSERT_HEAD(&p->idle, uc, link);
+    p->n_idle++;
+    struct timeval tv = {H2G_POOL_IDLE_TIMEOUT_MS / 1000, 0};
+    bufferevent_set_timeouts(uc->bev, &tv, NULL);
+    bufferevent_setwatermark(uc->bev, EV_READ, 0, 0);
+    bufferevent_setcb(uc->bev, idle_read_cb, NULL, idle_event_cb, uc);
+    bufferevent_enable(uc->bev, EV_READ);
+}
+
+void upstream_pool_free_all(struct h2g_upstream_pool *p)
+{
+    while (p != NULL) {
+        struct h2g_upstream_pool *next = p->next;
+        struct h2g_upstream_conn *uc;
+        while ((uc = LIST_FIRST(&p->idle)) != NULL)
+            conn_free(uc);
+        free(p);
+        p = next;
+    }
+}

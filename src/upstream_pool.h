@@ -1,0 +1,57 @@
+/*
+ * upstream_pool.h: per-worker keep-alive connections to one upstream.
+ *
+ * A pool is created on first use by upstream_pool_get() and owned by its
+ * worker (freed with the worker).  An upstream connection is either idle
+ * in its pool (owned by the pool, watched for EOF and an idle timeout) or
+ * lent to one exchange, which gives it back with upstream_conn_release().
+ * Names are resolved with evdns; IP literals are connected directly.
+ */
+#ifndef H2G_UPSTREAM_POOL_H
+#define H2G_UPSTREAM_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "units.h"
+
+struct bufferevent;
+struct h2g_worker;
+
+#define H2G_POOL_MAX_IDLE 256
+#define H2G_POOL_IDLE_TIMEOUT_MS 30000
+
+struct h2g_upstream_pool;
+
+struct h2g_upstream_conn {
+    LIST_ENTRY(h2g_upstream_conn) link;  /* in pool->idle while idle */
+    struct h2g_upstream_pool *pool;
+    struct bufferevent *bev;
+    bool idle;
+    bool reused;        /* served an earlier exchange: may be stale */
+};
+
+struct h2g_upstream_pool {
+    struct h2g_upstream_pool *next;
+    struct h2g_worker *worker;
+    char id[280];       /* "host:port" */
+    struct h2g_hostport addr;
+    LIST_HEAD(, h2g_upstream_conn) idle;
+    unsigned n_idle;
+};
+
+/* The worker's pool for an upstream, created on first use; NULL on OOM. */
+struct h2g_upstream_pool *upstream_pool_get(struct h2g_worker *w, const char *id,
+                                            const struct h2g_hostport *addr);
+/* An idle connection (reused = true), or NULL. */
+struct h2g_upstream_conn *upstream_pool_take(struct h2g_upstream_pool *p);
+/* Starts a new connection; the caller sets the bufferevent callbacks
+ * before returning to the loop.  NULL on immediate failure. */
+struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uint64_t timeout_ms);
+/* Gives a connection back: kept idle if `reusable` and the pool has room,
+ * else closed. */
+void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable);
+void upstream_pool_free_all(struct h2g_upstream_pool *p);
+
+#endif

@@ -1,1 +1,281 @@
-/* worker.c: to be written */
+#include "worker.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/dns.h>
+#include <event2/listener.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "upstream_pool.h"
+
+unsigned h2g_total_conns;
+
+/* While max_connections is reached, accepting pauses; this often we look
+ * again in case another worker freed a slot. */
+#define ACCEPT_RECHECK_MS 100
+
+static void set_accepting(struct h2g_worker *w, bool on)
+{
+    w->accept_paused = !on;
+    for (size_t i = 0; i < w->n_listen; i++) {
+        if (w->listeners[i].l == NULL)
+            continue;
+        if (on)
+            evconnlistener_enable(w->listeners[i].l);
+        else
+            evconnlistener_disable(w->listeners[i].l);
+    }
+    if (!on) {
+        struct timeval tv = {0, ACCEPT_RECHECK_MS * 1000};
+        evtimer_add(w->recheck_ev, &tv);
+    }
+}
+
+static bool below_max(const struct h2g_worker *w)
+{
+    return __atomic_load_n(&h2g_total_conns, __ATOMIC_RELAXED) < w->config->limits.max_connections;
+}
+
+static void recheck_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_worker *w = arg;
+    if (!w->draining)
+        set_accepting(w, below_max(w));
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+    struct h2g_worker_listener *wl = arg;
+    struct h2g_worker *w = wl->w;
+    unsigned n = __atomic_add_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED);
+    if (conn_new(w, wl->ctx, fd, sa, salen) == NULL) {
+        __atomic_sub_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED);
+        LOG_WARN("cannot set up a connection (out of memory?)");
+        return;
+    }
+    if (n >= w->config->limits.max_connections && !w->accept_paused) {
+        LOG_WARN("max_connections (%u) reached: accepting paused", w->config->limits.max_connections);
+        set_accepting(w, false);
+    }
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    struct h2g_worker_listener *wl = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    LOG_WARN("accept on %s: %s", wl->ctx->lc->text, evutil_socket_error_to_string(err));
+    /* Out of descriptors: back off instead of spinning on accept. */
+    if (err == EMFILE || err == ENFILE)
+        set_accepting(wl->w, false);
+}
+
+void worker_conn_closed(struct h2g_worker *w)
+{
+    __atomic_sub_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED);
+    if (w->draining) {
+        if (w->n_conns == 0)
+            event_base_loopexit(w->base, NULL);
+        return;
+    }
+    if (w->accept_paused && below_max(w))
+        set_accepting(w, true);
+}
+
+static void close_listeners(struct h2g_worker *w)
+{
+    for (size_t i = 0; i < w->n_listen; i++) {
+        if (w->listeners[i].l != NULL)
+            evconnlistener_free(w->listeners[i].l);
+        else if (w->listeners[i].fd >= 0)
+            close(w->listeners[i].fd);
+        w->listeners[i].l = NULL;
+        w->listeners[i].fd = -1;
+    }
+}
+
+static void stop_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_worker *w = arg;
+    LOG_WARN("worker %u: shutdown timeout with %u connection(s) open: closing them", w->id, w->n_conns);
+    event_base_loopbreak(w->base);
+}
+
+static void stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_worker *w = arg;
+    if (w->draining)
+        return;
+    w->draining = true;
+    close_listeners(w);
+    struct h2g_conn *c, *next;
+    for (c = LIST_FIRST(&w->conns); c != NULL; c = next) {
+        next = LIST_NEXT(c, link);
+        conn_drain(c);
+    }
+    if (w->n_conns == 0) {
+        event_base_loopexit(w->base, NULL);
+        return;
+    }
+    uint64_t ms = w->config->timeouts.shutdown;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(w->stop_timer, &tv);
+}
+
+static void access_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_worker *w = arg;
+    while (evbuffer_get_length(w->access_buf) > 0) {
+        if (evbuffer_write(w->access_buf, w->access_fd) < 0 && errno != EINTR) {
+            evbuffer_drain(w->access_buf, evbuffer_get_length(w->access_buf));
+            break;
+        }
+    }
+}
+
+void worker_access_log(struct h2g_worker *w, const char *line, size_t len)
+{
+    if (w->access_fd < 0)
+        return;
+    bool was_empty = evbuffer_get_length(w->access_buf) == 0;
+    evbuffer_add(w->access_buf, line, len);
+    if (was_empty)
+        event_active(w->access_flush_ev, EV_TIMEOUT, 0);
+}
+
+struct h2g_balance *worker_balance(struct h2g_worker *w, const struct h2g_route_config *r)
+{
+    const struct h2g_config *c = w->config;
+    for (size_t oi = 0; oi < c->n_origins; oi++) {
+        const struct h2g_origin_config *o = &c->origins[oi];
+        if (r < o->routes || r >= o->routes + o->n_routes)
+            continue;
+        if (r->n_upstreams < 2)
+            return NULL;
+        size_t ri = (size_t)(r - o->routes);
+        if (w->balance[oi] == NULL) {
+            w->balance[oi] = calloc(o->n_routes, sizeof(struct h2g_balance));
+            if (w->balance[oi] == NULL)
+                return NULL;
+        }
+        struct h2g_balance *b = &w->balance[oi][ri];
+        if (b->n == 0 && h2g_balance_init(b, r->n_upstreams) != 0)
+            return NULL;
+        return b;
+    }
+    return NULL; /* a route of an older snapshot: plain first choice */
+}
+
+struct h2g_worker *worker_new(unsigned id, struct h2g_config *config, struct h2g_listen_ctx *listen,
+                              int *fds, int access_fd)
+{
+    struct h2g_worker *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return NULL;
+    w->id = id;
+    w->config = h2g_config_ref(config);
+    w->listen = listen;
+    w->access_fd = access_fd;
+    LIST_INIT(&w->conns);
+    w->base = event_base_new();
+    if (w->base == NULL)
+        goto fail;
+    /* Resolver config read once here, before the loop runs. */
+    w->dns = evdns_base_new(w->base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    if (w->dns == NULL)
+        w->dns = evdns_base_new(w->base, 0);
+    w->n_listen = config->n_listen;
+    w->listeners = calloc(w->n_listen, sizeof(*w->listeners));
+    w->balance = calloc(config->n_origins ? config->n_origins : 1, sizeof(*w->balance));
+    w->access_buf = evbuffer_new();
+    w->access_flush_ev = event_new(w->base, -1, 0, access_flush_cb, w);
+    w->stop_ev = event_new(w->base, -1, 0, stop_cb, w);
+    w->stop_timer = evtimer_new(w->base, stop_timer_cb, w);
+    w->recheck_ev = evtimer_new(w->base, recheck_cb, w);
+    if (w->listeners == NULL || w->balance == NULL || w->access_buf == NULL || w->access_flush_ev == NULL ||
+        w->stop_ev == NULL || w->stop_timer == NULL || w->recheck_ev == NULL)
+        goto fail;
+    for (size_t i = 0; i < w->n_listen; i++) {
+        struct h2g_worker_listener *wl = &w->listeners[i];
+        wl->w = w;
+        wl->ctx = &listen[i];
+        wl->fd = fds[i];
+        wl->l = evconnlistener_new(w->base, accept_cb, wl, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+                                   fds[i]);
+        if (wl->l == NULL)
+            goto fail;
+        evconnlistener_set_error_cb(wl->l, accept_error_cb);
+    }
+    return w;
+fail:
+    worker_free(w);
+    return NULL;
+}
+
+static void *worker_main(void *arg)
+{
+    struct h2g_worker *w = arg;
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+int worker_start(struct h2g_worker *w)
+{
+    return pthread_create(&w->thread, NULL, worker_main, w);
+}
+
+void worker_request_stop(struct h2g_worker *w)
+{
+    event_active(w->stop_ev, EV_TIMEOUT, 0);
+}
+
+void worker_join(struct h2g_worker *w)
+{
+    pthread_join(w->thread, NULL);
+}
+
+void worker_free(struct h2g_worker *w)
+{
+    if (w == NULL)
+        return;
+    w->draining = true;
+    struct h2g_conn *c;
+    while ((c = LIST_FIRST(&w->conns)) != NULL)
+        conn_free(c);
+    if (w->listeners != NULL)
+        close_listeners(w);
+    free(w->listeners);
+    upstream_pool_free_all(w->pools);
+    if (w->balance != NULL) {
+        for (size_t oi = 0; oi < w->config->n_origins; oi++) {
+            if (w->balance[oi] == NULL)
+                continue;
+            for (size_t ri = 0; ri < w->config->origins[oi].n_routes; ri++)
+                h2g_balance_clear(&w->balance[oi][ri]);
+            free(w->balance[oi]);
+        }
+        free(w->balance);
+    }
+    if (w->access_buf != NULL) {
+        if (w->access_fd >= 0)
+            access_flush_cb(-1, 0, w);
+        evbuffer_free(w->access_buf);
+    }
+    if (w->access_flush_ev)
+        event_free(w->access_flush_ev);
+    if (w->stop_ev)
+        event_free(w->stop_ev);
+    if (w->stop_timer)
+        event_free(w->stop_timer);
+    if (w->recheck_ev)
+        event_free(w->recheck_ev);
+    if (w->dns)
+        evdns_base_free(w->dns, 0);
+    if (w->base)
+        event_base_free(w->base);
+    h2g_config_unref(w->config);
+    free(w);
+}
