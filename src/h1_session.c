@@ -1,31 +1,501 @@
 #include "h1_session.h"
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "conn.h"
+#include "errors.h"
+#include "h1_parse.h"
+#include "h2_session.h"
+#include "log.h"
+#include "stream.h"
+#include "worker.h"
+
+/* Output above this stops moving response bytes (the client is slow). */
+#define H1_OUT_CAP (64 * 1024)
+/* Request body bytes handed on but not yet accepted upstream above this
+ * stop reading the client. */
+#define H1_IN_CAP (64 * 1024)
 
 struct h2g_h1_session {
     struct h2g_conn *conn;
+    struct h1_parser parser;
+    struct h2g_stream *s;      /* the request being served, or NULL */
+    int32_t n_requests;
+    struct event *pump_ev;     /* deferred work, never inside another object's callback */
+    size_t unconsumed;         /* request body bytes not yet accepted upstream */
+    bool read_paused;
+    bool req_complete;         /* the parser finished the current request */
+    bool client_keep_alive;
+    bool http10;
+    bool resp_chunked;
+    bool resp_close_delimited;
+    bool head_written;
+    bool aborted;
+    bool draining;
+    bool closing;
+    /* h2c upgrade found in the current head */
+    bool upgrade_h2c;
+    uint8_t *h2_settings;
+    size_t h2_settings_len;
 };
+
+static const struct h2g_stream_ops h1_stream_ops;
+
+static void schedule_pump(struct h2g_h1_session *h)
+{
+    event_active(h->pump_ev, EV_TIMEOUT, 0);
+}
+
+static void arm_idle(struct h2g_h1_session *h)
+{
+    uint64_t ms = h->conn->config->timeouts.idle;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(h->conn->timer, &tv);
+}
+
+/* --- request parsing --- */
+
+static int b64url_val(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-' || c == '+')
+        return 62;
+    if (c == '_' || c == '/')
+        return 63;
+    return -1;
+}
+
+/* HTTP2-Settings is base64url without padding (RFC 7540 3.2.1). */
+static uint8_t *b64url_decode(const char *in, size_t len, size_t *out_len)
+{
+    while (len > 0 && in[len - 1] == '=')
+        len--;
+    uint8_t *out = malloc(len * 3 / 4 + 3);
+    if (out == NULL)
+        return NULL;
+    size_t n = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = b64url_val((unsigned char)in[i]);
+        if (v < 0) {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[n++] = (uint8_t)(acc >> bits);
+        }
+    }
+    *out_len = n;
+    return out;
+}
+
+static bool token_listed(const char *v, size_t len, const char *tok)
+{
+    return h2g_hdr_connection_lists(v, len, tok, strlen(tok));
+}
+
+static int on_head(void *arg, const struct h1_head *head)
+{
+    struct h2g_h1_session *h = arg;
+    struct h2g_conn *c = h->conn;
+    evtimer_del(c->timer);
+    struct h2g_stream *s = malloc(sizeof(*s));
+    if (s == NULL)
+        return H2G_ERR_NOMEM;
+    stream_init(s, c, &h1_stream_ops, h, ++h->n_requests);
+    h->s = s;
+    h->req_complete = false;
+    h->head_written = false;
+    h->resp_chunked = h->resp_close_delimited = false;
+    h->http10 = head->version_minor == 0;
+    h->client_keep_alive = head->keep_alive;
+    h->unconsumed = 0;
+
+    const char *scheme = c->tls ? "https" : "http";
+    int rc = stream_add_field(s, ":method", 7, head->method, head->method_len);
+    if (rc == 0)
+        rc = stream_add_field(s, ":scheme", 7, scheme, strlen(scheme));
+    if (rc == 0)
+        rc = stream_add_field(s, ":path", 5, head->target, head->target_len);
+    const struct h2g_field *host = NULL, *upgrade = NULL, *settings = NULL, *connection = NULL;
+    for (size_t i = 0; i < head->n_fields && rc == 0; i++) {
+        const struct h2g_field *f = &head->fields[i];
+        enum h2g_hdr_token t = h2g_hdr_lookup(f->name, f->name_len);
+        if (t == H2G_HDR_HOST) {
+            if (host != NULL) {
+                rc = H2G_ERR_MALFORMED; /* RFC 9112 3.2: exactly one Host */
+                break;
+            }
+            host = f;
+        } else if (t == H2G_HDR_UPGRADE) {
+            upgrade = f;
+        } else if (t == H2G_HDR_HTTP2_SETTINGS) {
+            settings = f;
+        } else if (t == H2G_HDR_CONNECTION) {
+            connection = f;
+        }
+    }
+    if (rc == 0 && host != NULL)
+        rc = stream_add_field(s, ":authority", 10, host->value, host->value_len);
+    for (size_t i = 0; i < head->n_fields && rc == 0; i++) {
+        const struct h2g_field *f = &head->fields[i];
+        int r = stream_add_field(s, f->name, f->name_len, f->value, f->value_len);
+        if (r == H2G_ERR_TOO_LARGE)
+            continue; /* 431 at dispatch */
+        rc = r;
+    }
+    if (rc == H2G_ERR_NOMEM)
+        return rc;
+    if (rc != 0 || (host == NULL && !h->http10)) {
+        h->client_keep_alive = false;
+        stream_respond_error(s, 400);
+        return 0;
+    }
+    /* RFC 7540 3.2: h2c upgrade, only for requests without a body (a body
+     * would have to be read before switching; clients then just stay on
+     * HTTP/1.1). */
+    if (upgrade != NULL && settings != NULL && connection != NULL && !c->tls && c->listen->lc->h2 &&
+        head->body == H1_BODY_NONE && token_listed(upgrade->value, upgrade->value_len, "h2c") &&
+        token_listed(connection->value, connection->value_len, "http2-settings") && !h->draining) {
+        h->h2_settings = b64url_decode(settings->value, settings->value_len, &h->h2_settings_len);
+        if (h->h2_settings != NULL) {
+            h->upgrade_h2c = true;
+            return 0;
+        }
+    }
+    if (head->body == H1_BODY_NONE) {
+        stream_dispatch(s);
+        if (h->s == s)
+            stream_request_end(s);
+    } else {
+        for (size_t i = 0; i < head->n_fields; i++) {
+            const struct h2g_field *f = &head->fields[i];
+            if (h2g_hdr_lookup(f->name, f->name_len) == H2G_HDR_EXPECT && f->value_len == 12 &&
+                strncasecmp(f->value, "100-continue", 12) == 0 && !h->http10) {
+                evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+                break;
+            }
+        }
+        stream_dispatch(s);
+    }
+    return 0;
+}
+
+static int on_data(void *arg, const char *p, size_t len)
+{
+    struct h2g_h1_session *h = arg;
+    if (h->s == NULL)
+        return 0;
+    h->unconsumed += len;
+    return stream_request_data(h->s, (const uint8_t *)p, len) == 0 ? 0 : H2G_ERR_NOMEM;
+}
+
+static int on_trailers(void *arg, const struct h2g_field *f, size_t n)
+{
+    struct h2g_h1_session *h = arg;
+    for (size_t i = 0; i < n && h->s != NULL; i++)
+        stream_add_trailer(h->s, f[i].name, f[i].name_len, f[i].value, f[i].value_len);
+    return 0;
+}
+
+static int on_complete(void *arg)
+{
+    struct h2g_h1_session *h = arg;
+    h->req_complete = true;
+    if (h->s != NULL && !h->s->req_end)
+        stream_request_end(h->s);
+    return 0;
+}
+
+static const struct h1_parser_cb parser_cb = {on_head, on_data, on_trailers, on_complete};
+
+static void do_upgrade(struct h2g_h1_session *h);
+
+/* Feeds buffered client bytes to the parser while a request may be read. */
+static void feed(struct h2g_h1_session *h)
+{
+    struct h2g_conn *c = h->conn;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    while (evbuffer_get_length(in) > 0 && !h->closing) {
+        if (h->s != NULL && h->req_complete)
+            return; /* pipelined: the next request waits its turn */
+        if (h->unconsumed >= H1_IN_CAP) {
+            h->read_paused = true;
+            bufferevent_disable(c->bev, EV_READ);
+            return;
+        }
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            return;
+        size_t used = 0;
+        int rc = h1_parser_feed(&h->parser, v.iov_base, v.iov_len, &used);
+        evbuffer_drain(in, used);
+        if (h->upgrade_h2c) {
+            do_upgrade(h);
+            return; /* h is gone */
+        }
+        if (rc == H2G_ERR_PAUSED)
+            continue; /* request complete; loop checks req_complete */
+        if (rc != 0) {
+            LOG_INFO("conn=%llu: bad HTTP/1.1 request: %s", (unsigned long long)c->id,
+                     h->parser.reason ? h->parser.reason : "malformed");
+            h->client_keep_alive = false;
+            if (h->s == NULL) {
+                const char *resp = rc == H2G_ERR_TOO_LARGE
+                                       ? "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                                       : "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                evbuffer_add(bufferevent_get_output(c->bev), resp, strlen(resp));
+                h->closing = true;
+                conn_close(c, true);
+            } else if (!h->s->head_sent) {
+                stream_respond_error(h->s, 400);
+                h->req_complete = true;
+            } else {
+                h->aborted = true;
+                schedule_pump(h);
+            }
+            return;
+        }
+    }
+}
+
+/* --- response writing --- */
+
+static const char *reason(int status)
+{
+    switch (status / 100) {
+    case 1: return status == 101 ? "Switching Protocols" : "Continue";
+    case 2: return "OK";
+    case 3: return "Redirect";
+    case 4: return "Client Error";
+    default: return "Server Error";
+    }
+}
+
+static bool keep_alive(const struct h2g_h1_session *h)
+{
+    return h->client_keep_alive && !h->draining && !h->resp_close_delimited;
+}
+
+static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, bool no_body)
+{
+    struct h2g_h1_session *h = s->session;
+    struct evbuffer *out = bufferevent_get_output(h->conn->bev);
+    bool has_length = false;
+    for (size_t i = 1; i < n; i++)
+        if (nva[i].namelen == 14 && memcmp(nva[i].name, "content-length", 14) == 0)
+            has_length = true;
+    if (!no_body && !has_length) {
+        if (h->http10)
+            h->resp_close_delimited = true;
+        else
+            h->resp_chunked = true;
+    }
+    /* A request body not read to its end cannot be skipped safely. */
+    if (!h->req_complete && s->status >= 400)
+        h->client_keep_alive = false;
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", s->status, reason(s->status));
+    for (size_t i = 1; i < n; i++) {
+        evbuffer_add(out, nva[i].name, nva[i].namelen);
+        evbuffer_add(out, ": ", 2);
+        evbuffer_add(out, nva[i].value, nva[i].valuelen);
+        evbuffer_add(out, "\r\n", 2);
+    }
+    if (h->resp_chunked)
+        evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
+    if (!keep_alive(h))
+        evbuffer_add(out, "connection: close\r\n", 19);
+    else if (h->http10)
+        evbuffer_add(out, "connection: keep-alive\r\n", 24);
+    evbuffer_add(out, "\r\n", 2);
+    h->head_written = true;
+    schedule_pump(h);
+    return 0;
+}
+
+static void ops_resume(struct h2g_stream *s)
+{
+    schedule_pump(s->session);
+}
+
+static void ops_consumed(struct h2g_stream *s, size_t n)
+{
+    struct h2g_h1_session *h = s->session;
+    h->unconsumed = n > h->unconsumed ? 0 : h->unconsumed - n;
+    if (h->read_paused && h->unconsumed < H1_IN_CAP) {
+        h->read_paused = false;
+        bufferevent_enable(h->conn->bev, EV_READ);
+        schedule_pump(h);
+    }
+}
+
+static void ops_abort(struct h2g_stream *s, uint32_t code)
+{
+    struct h2g_h1_session *h = s->session;
+    h->aborted = true;
+    schedule_pump(h);
+}
+
+static const struct h2g_stream_ops h1_stream_ops = {ops_send_head, ops_resume, ops_consumed, ops_abort};
+
+static void end_request(struct h2g_h1_session *h)
+{
+    struct h2g_stream *s = h->s;
+    h->s = NULL;
+    stream_clear(s);
+    free(s);
+}
+
+/* Moves response bytes to the socket; finishes the exchange; starts the
+ * next pipelined request.  Runs from its own event, so it may free the
+ * stream and its exchange. */
+static void pump(struct h2g_h1_session *h)
+{
+    struct h2g_conn *c = h->conn;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct h2g_stream *s = h->s;
+    if (h->closing)
+        return;
+    if (s != NULL && h->aborted) {
+        /* Truncation is visible to the client: no last chunk, or fewer
+         * bytes than Content-Length, then the connection closes. */
+        end_request(h);
+        h->closing = true;
+        conn_close(c, true);
+        return;
+    }
+    if (s != NULL && h->head_written) {
+        if (!s->resp_no_body && s->resp_body != NULL) {
+            while (evbuffer_get_length(s->resp_body) > 0 && evbuffer_get_length(out) < H1_OUT_CAP) {
+                size_t n = evbuffer_get_length(s->resp_body);
+                if (n > H1_OUT_CAP)
+                    n = H1_OUT_CAP;
+                if (h->resp_chunked)
+                    evbuffer_add_printf(out, "%zx\r\n", n);
+                evbuffer_remove_buffer(s->resp_body, out, n);
+                if (h->resp_chunked)
+                    evbuffer_add(out, "\r\n", 2);
+                s->bytes_out += n;
+            }
+            stream_response_drained(s);
+        }
+        bool drained = s->resp_no_body || s->resp_body == NULL || evbuffer_get_length(s->resp_body) == 0;
+        if (s->resp_complete && drained) {
+            if (h->resp_chunked && !s->resp_no_body) {
+                evbuffer_add(out, "0\r\n", 3);
+                for (size_t i = 0; i < s->n_resp_trailers; i++) {
+                    evbuffer_add(out, s->resp_trailers[i].name, s->resp_trailers[i].namelen);
+                    evbuffer_add(out, ": ", 2);
+                    evbuffer_add(out, s->resp_trailers[i].value, s->resp_trailers[i].valuelen);
+                    evbuffer_add(out, "\r\n", 2);
+                }
+                evbuffer_add(out, "\r\n", 2);
+            }
+            bool again = keep_alive(h) && h->req_complete;
+            end_request(h);
+            if (!again) {
+                h->closing = true;
+                conn_close(c, true);
+                return;
+            }
+            h1_parser_next(&h->parser);
+            arm_idle(h);
+        } else {
+            return;
+        }
+    }
+    if (h->s == NULL || !h->req_complete)
+        feed(h);
+}
+
+static void pump_cb(evutil_socket_t fd, short what, void *arg)
+{
+    pump(arg);
+}
+
+static void do_upgrade(struct h2g_h1_session *h)
+{
+    struct h2g_conn *c = h->conn;
+    struct h2g_stream *s = h->s;
+    bool head_req = s->method.value_len == 4 && memcmp(stream_str(s, s->method), "HEAD", 4) == 0;
+    evbuffer_add(bufferevent_get_output(c->bev),
+                 "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n", 71);
+    h->s = NULL;
+    c->h1 = NULL;
+    c->h2 = h2_session_new(c, h->h2_settings, h->h2_settings_len, s, head_req);
+    h1_session_free(h);
+    if (c->h2 == NULL) {
+        stream_clear(s);
+        free(s);
+        conn_close(c, true);
+        return;
+    }
+    c->state = H2G_CONN_H2;
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        h2_session_on_read(c->h2);
+}
 
 struct h2g_h1_session *h1_session_new(struct h2g_conn *c)
 {
-    return NULL;
+    struct h2g_h1_session *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return NULL;
+    h->conn = c;
+    h->pump_ev = event_new(c->worker->base, -1, 0, pump_cb, h);
+    if (h->pump_ev == NULL) {
+        free(h);
+        return NULL;
+    }
+    h1_parser_init(&h->parser, false, c->config->limits.max_header_list_size, &parser_cb, h);
+    /* Bound what one client can make us hold: the socket input buffer. */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, H1_IN_CAP);
+    bufferevent_setwatermark(c->bev, EV_WRITE, H1_OUT_CAP / 2, 0);
+    arm_idle(h);
+    return h;
 }
 
 void h1_session_free(struct h2g_h1_session *h)
 {
+    if (h == NULL)
+        return;
+    if (h->s != NULL)
+        end_request(h);
+    h1_parser_clear(&h->parser);
+    event_free(h->pump_ev);
+    free(h->h2_settings);
     free(h);
 }
 
 void h1_session_on_read(struct h2g_h1_session *h)
 {
+    if (h->s == NULL || !h->req_complete)
+        feed(h);
 }
 
 void h1_session_on_write(struct h2g_h1_session *h)
 {
+    pump(h);
 }
 
 void h1_session_drain(struct h2g_h1_session *h)
 {
+    h->draining = true;
+    if (h->s == NULL) {
+        h->closing = true;
+        conn_close(h->conn, true);
+    }
 }
