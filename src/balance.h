@@ -21,11 +21,18 @@ struct h2g_balance {
     uint64_t *down_until; /* per upstream; 0 = healthy */
 };
 
-/* 0 or H2G_ERR_NOMEM. */
+/* n upstreams, all healthy.  0 or H2G_ERR_NOMEM. */
 int h2g_balance_init(struct h2g_balance *b, size_t n);
+/* Frees the storage; the struct may be initialised again. */
 void h2g_balance_clear(struct h2g_balance *b);
+/* The index to use next: the first healthy upstream at or after the
+ * round-robin cursor; when all are down, the one whose penalty ends
+ * first.  Returns 0 when n == 0 (callers never ask then). */
 size_t h2g_balance_pick(struct h2g_balance *b, uint64_t now_ms);
+/* Upstream i failed: skipped until now + retry_after_ms (0 = the default
+ * H2G_BALANCE_RETRY_AFTER_MS).  An out-of-range i is ignored. */
 void h2g_balance_fail(struct h2g_balance *b, size_t i, uint64_t now_ms, uint64_t retry_after_ms);
+/* Upstream i answered: healthy again at once. */
 void h2g_balance_ok(struct h2g_balance *b, size_t i);
 
 #endif

@@ -81,10 +81,32 @@ struct h1_parser {
     bool in_trailers;
     int err;                 /* sticky error */
     const char *reason;      /* static description of the last error */
+    /* Added by h1_parse.c: */
+    struct h1_head head;     /* the current message's head (what on_head saw);
+                                keep_alive is final once on_complete ran */
+    bool upgraded;           /* stopped after a 101 / upgrade / CONNECT head:
+                                the rest is tunnel bytes */
+    struct h2g_buf tstore;   /* copied trailer strings (apart from store, so
+                                head pointers survive the trailers) */
+    struct h2g_field tfields[H1_MAX_FIELDS];
+    size_t n_tfields;
+    int pause_kind;          /* internal: why llhttp is paused */
+    int cb_rc;               /* internal: a callback's non-zero return */
+    int scan_phase;          /* internal: raw-line checker (bare LF, obs-fold) */
+    int scan_state;
+    size_t scan_lines;
+    size_t scan_sp;          /* SP seen in the request line */
 };
 
 /* response: parse responses (else requests); max_head: cap on the head in
- * bytes (exceeding it is H2G_ERR_TOO_LARGE). */
+ * bytes, and separately on the trailers (exceeding it is
+ * H2G_ERR_TOO_LARGE; 0 = no cap).  Callbacks: on_head and on_trailers may
+ * return non-zero to abort; on_data may also return H2G_ERR_PAUSED to
+ * stop feeding (resume with h1_parser_next); a 1xx other than 101 gets
+ * on_head only and parsing goes on to the final response; a 101 gets
+ * on_head only and the parser stops (p->upgraded).  A request with
+ * "Upgrade" + "Connection: upgrade", or CONNECT, gets on_head (upgrade
+ * set), its body if any, on_complete, and the parser stops. */
 void h1_parser_init(struct h1_parser *p, bool response, size_t max_head, const struct h1_parser_cb *cb,
                     void *arg);
 void h1_parser_clear(struct h1_parser *p);
@@ -98,10 +120,14 @@ void h1_parser_expect_head(struct h1_parser *p, bool head_request);
  * request, the parser stops after the head: the rest is tunnel bytes.
  */
 int h1_parser_feed(struct h1_parser *p, const char *data, size_t len, size_t *consumed);
-/* Resumes after H2G_ERR_PAUSED for the next message on the connection. */
+/* Resumes after H2G_ERR_PAUSED: for the next message on the connection
+ * after a complete message (or after an upgrade the caller declined), or
+ * within the message after on_data paused. */
 void h1_parser_next(struct h1_parser *p);
 /* The peer closed: completes a close-delimited body (0, on_complete
- * called) or reports H2G_ERR_INCOMPLETE for a truncated message. */
+ * called) or reports H2G_ERR_INCOMPLETE for a truncated message (part of
+ * a head, a short body, an unfinished chunked body).  0 as well at a
+ * message boundary (nothing started) and after an upgrade. */
 int h1_parser_finish(struct h1_parser *p);
 
 #endif

@@ -43,6 +43,15 @@ enum h2g_hdr_token {
     H2G_HDR_SEC_WEBSOCKET_PROTOCOL,
     H2G_HDR_SEC_WEBSOCKET_EXTENSIONS,
     H2G_HDR_ALT_SVC,
+    /* Added for the trailer rules of RFC 9110 6.5.1 (not hop-by-hop). */
+    H2G_HDR_CONTENT_TYPE,
+    H2G_HDR_CONTENT_ENCODING,
+    H2G_HDR_CONTENT_RANGE,
+    H2G_HDR_AUTHORIZATION,
+    H2G_HDR_PROXY_AUTHORIZATION,
+    H2G_HDR_CACHE_CONTROL,
+    H2G_HDR_RANGE,
+    H2G_HDR_MAX_FORWARDS,
 };
 
 enum {
@@ -51,12 +60,21 @@ enum {
     H2G_HDRF_NO_TRAILER = 1 << 2, /* must not appear in trailers */
 };
 
-/* Token for a lowercase name; H2G_HDR_OTHER if not special. */
+/* Token for a lowercase name; H2G_HDR_OTHER if not special.  The compare
+ * is case-insensitive, so a name that was not lowercased still maps. */
 enum h2g_hdr_token h2g_hdr_lookup(const char *name, size_t len);
 /* Flags for a token. */
 unsigned h2g_hdr_flags(enum h2g_hdr_token t);
 /* Does a Connection field value (comma-separated tokens, any case) list
- * `name` (lowercase)? */
+ * `name` (lowercase)?  Empty list elements and OWS around tokens are
+ * skipped (RFC 9110 5.6.1). */
 bool h2g_hdr_connection_lists(const char *value, size_t value_len, const char *name, size_t name_len);
+
+/* Is every byte of the name a tchar (RFC 9110 5.6.2) and the name
+ * non-empty? */
+bool h2g_hdr_name_valid(const char *name, size_t len);
+/* Does the value hold no CR, LF or NUL (what would let it break out of
+ * its line in HTTP/1.1)? */
+bool h2g_hdr_value_safe(const char *value, size_t len);
 
 #endif
