@@ -34,7 +34,7 @@ for C in H2 H1; do
 			--next "${CC[@]:1}" -o "$T/after.body" -w '%{http_code} %{size_download}\n' "$U/size/10" \
 			2>"$T/err") || fail "$C: HEAD+GET failed: $(cat "$T/err")"
 	else
-		# (curl 7.88 cannot reuse an h2 connection after HEAD: two runs)
+		# (curl 7.88.1 fails to reuse a prior-knowledge h2c connection: two runs)
 		out=$("${CC[@]}" -I -o "$T/head.hdr" -w '%{http_code} %{size_download}\n' "$U/size/100000") ||
 			fail "$C: HEAD failed"
 		out=$out$'\n'$("${CC[@]}" -o "$T/after.body" -w '%{http_code} %{size_download}' "$U/size/10") ||

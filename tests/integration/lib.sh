@@ -249,11 +249,18 @@ start_h2gate() {
 	done
 }
 
-# stop_h2gate: SIGTERM, wait (bounded) for exit; sets H2G_RC, fails unless 0.
+# stop_h2gate [--any]: SIGTERM, wait (bounded) for exit; sets H2G_RC, fails
+# unless 0 (or with --any).
 stop_h2gate() {
-	local i n=$((H2G_WAIT * 2 * 20))
 	[ -n "$H2G_PID" ] || fail "stop_h2gate: daemon not running"
 	kill -TERM "$H2G_PID" 2>/dev/null
+	wait_h2gate_exit "$@"
+}
+
+# wait_h2gate_exit [--any]: like stop_h2gate, without sending a signal.
+wait_h2gate_exit() {
+	local i n=$((H2G_WAIT * 2 * 20))
+	[ -n "$H2G_PID" ] || fail "wait_h2gate_exit: daemon not running"
 	for i in $(seq 1 "$n"); do
 		kill -0 "$H2G_PID" 2>/dev/null || break
 		sleep 0.05

@@ -10,6 +10,8 @@
 //   node h2client.js trailers BASEURL [--ca FILE]
 //        GET /trailers: {status, bytes, sha256, trailers}
 //        + POST /echo-headers with request trailers: {echo}
+//   node h2client.js seq BASEURL PATH... [--ca FILE]
+//        sequential GETs on ONE session: {results:[{path,status,backend,bytes,sha256}]}
 'use strict';
 const http2 = require('http2');
 const fs = require('fs');
@@ -126,6 +128,18 @@ async function main() {
     try { echo = JSON.parse(e.text); } catch (err) { echo = { parse_error: String(err), text: e.text }; }
     done({ status: r.status, bytes: r.bytes, sha256: r.sha256, trailers: r.trailers,
       echo_status: e.status, echo, sent_sha256: crypto.createHash('sha256').update(body).digest('hex') });
+  } else if (mode === 'seq') {
+    const base = new URL(args[0]);
+    const s = connect(base.origin);
+    s.on('error', (e) => done({ error: String(e) }, 2));
+    const results = [];
+    for (const p of args.slice(1)) {
+      const r = await request(s, { ':method': 'GET', ':path': p });
+      results.push({ path: p, status: r.status, backend: r.headers && r.headers['x-backend'],
+        bytes: r.bytes, sha256: r.sha256 });
+    }
+    s.close();
+    done({ results });
   } else {
     done({ error: 'unknown mode ' + mode }, 2);
   }
