@@ -1,8 +1,120 @@
+/* Tests for src/hdr.c: the special-name table and Connection lists. */
 #include <check.h>
+#include <string.h>
+
+#include "hdr.h"
 #include "suites.h"
+
+#define LOOKUP(s) h2g_hdr_lookup(s, sizeof(s) - 1)
+
+START_TEST(lookup_tokens)
+{
+    ck_assert_int_eq(LOOKUP("connection"), H2G_HDR_CONNECTION);
+    ck_assert_int_eq(LOOKUP("keep-alive"), H2G_HDR_KEEP_ALIVE);
+    ck_assert_int_eq(LOOKUP("proxy-connection"), H2G_HDR_PROXY_CONNECTION);
+    ck_assert_int_eq(LOOKUP("transfer-encoding"), H2G_HDR_TRANSFER_ENCODING);
+    ck_assert_int_eq(LOOKUP("upgrade"), H2G_HDR_UPGRADE);
+    ck_assert_int_eq(LOOKUP("te"), H2G_HDR_TE);
+    ck_assert_int_eq(LOOKUP("host"), H2G_HDR_HOST);
+    ck_assert_int_eq(LOOKUP("content-length"), H2G_HDR_CONTENT_LENGTH);
+    ck_assert_int_eq(LOOKUP("cookie"), H2G_HDR_COOKIE);
+    ck_assert_int_eq(LOOKUP("x-forwarded-for"), H2G_HDR_X_FORWARDED_FOR);
+    ck_assert_int_eq(LOOKUP("x-forwarded-proto"), H2G_HDR_X_FORWARDED_PROTO);
+    ck_assert_int_eq(LOOKUP("forwarded"), H2G_HDR_FORWARDED);
+    ck_assert_int_eq(LOOKUP("trailer"), H2G_HDR_TRAILER);
+    ck_assert_int_eq(LOOKUP("expect"), H2G_HDR_EXPECT);
+    ck_assert_int_eq(LOOKUP("http2-settings"), H2G_HDR_HTTP2_SETTINGS);
+    ck_assert_int_eq(LOOKUP("sec-websocket-key"), H2G_HDR_SEC_WEBSOCKET_KEY);
+    ck_assert_int_eq(LOOKUP("sec-websocket-accept"), H2G_HDR_SEC_WEBSOCKET_ACCEPT);
+    ck_assert_int_eq(LOOKUP("sec-websocket-version"), H2G_HDR_SEC_WEBSOCKET_VERSION);
+    ck_assert_int_eq(LOOKUP("sec-websocket-protocol"), H2G_HDR_SEC_WEBSOCKET_PROTOCOL);
+    ck_assert_int_eq(LOOKUP("sec-websocket-extensions"), H2G_HDR_SEC_WEBSOCKET_EXTENSIONS);
+    ck_assert_int_eq(LOOKUP("alt-svc"), H2G_HDR_ALT_SVC);
+    /* case-insensitive, exact length */
+    ck_assert_int_eq(LOOKUP("Content-Length"), H2G_HDR_CONTENT_LENGTH);
+    ck_assert_int_eq(LOOKUP("tE"), H2G_HDR_TE);
+    ck_assert_int_eq(LOOKUP("t"), H2G_HDR_OTHER);
+    ck_assert_int_eq(LOOKUP("tee"), H2G_HDR_OTHER);
+    ck_assert_int_eq(LOOKUP("hosts"), H2G_HDR_OTHER);
+    ck_assert_int_eq(LOOKUP("x-custom"), H2G_HDR_OTHER);
+    ck_assert_int_eq(LOOKUP(""), H2G_HDR_OTHER);
+    /* length-bounded: no reading past len */
+    ck_assert_int_eq(h2g_hdr_lookup("hostname", 4), H2G_HDR_HOST);
+}
+END_TEST
+
+START_TEST(flags)
+{
+    const enum h2g_hdr_token hop[] = {H2G_HDR_CONNECTION, H2G_HDR_KEEP_ALIVE, H2G_HDR_PROXY_CONNECTION,
+                                      H2G_HDR_TRANSFER_ENCODING, H2G_HDR_UPGRADE, H2G_HDR_TE,
+                                      H2G_HDR_HTTP2_SETTINGS};
+    for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+        ck_assert(h2g_hdr_flags(hop[i]) & H2G_HDRF_HOP);
+    const enum h2g_hdr_token end2end[] = {H2G_HDR_HOST, H2G_HDR_CONTENT_LENGTH, H2G_HDR_COOKIE, H2G_HDR_EXPECT,
+                                          H2G_HDR_SEC_WEBSOCKET_KEY, H2G_HDR_ALT_SVC, H2G_HDR_OTHER};
+    for (size_t i = 0; i < sizeof(end2end) / sizeof(end2end[0]); i++)
+        ck_assert(!(h2g_hdr_flags(end2end[i]) & H2G_HDRF_HOP));
+    ck_assert(h2g_hdr_flags(H2G_HDR_X_FORWARDED_FOR) & H2G_HDRF_FORWARDING);
+    ck_assert(h2g_hdr_flags(H2G_HDR_X_FORWARDED_PROTO) & H2G_HDRF_FORWARDING);
+    ck_assert(h2g_hdr_flags(H2G_HDR_FORWARDED) & H2G_HDRF_FORWARDING);
+    ck_assert(!(h2g_hdr_flags(H2G_HDR_HOST) & H2G_HDRF_FORWARDING));
+    ck_assert(h2g_hdr_flags(H2G_HDR_CONTENT_LENGTH) & H2G_HDRF_NO_TRAILER);
+    ck_assert(h2g_hdr_flags(H2G_HDR_HOST) & H2G_HDRF_NO_TRAILER);
+    ck_assert(h2g_hdr_flags(H2G_HDR_TRAILER) & H2G_HDRF_NO_TRAILER);
+    ck_assert(h2g_hdr_flags(H2G_HDR_CONTENT_TYPE) & H2G_HDRF_NO_TRAILER);
+    ck_assert(h2g_hdr_flags(H2G_HDR_AUTHORIZATION) & H2G_HDRF_NO_TRAILER);
+    ck_assert(!(h2g_hdr_flags(H2G_HDR_COOKIE) & H2G_HDRF_NO_TRAILER));
+    ck_assert_uint_eq(h2g_hdr_flags(H2G_HDR_OTHER), 0);
+}
+END_TEST
+
+#define LISTS(v, n) h2g_hdr_connection_lists(v, sizeof(v) - 1, n, sizeof(n) - 1)
+
+START_TEST(connection_lists)
+{
+    ck_assert(LISTS("close", "close"));
+    ck_assert(LISTS("Keep-Alive, Upgrade", "upgrade"));
+    ck_assert(LISTS("keep-alive,x-a", "x-a"));
+    ck_assert(LISTS(" ,, X-A \t, ", "x-a"));
+    ck_assert(LISTS("x-a\t", "x-a"));
+    ck_assert(!LISTS("x-ab", "x-a"));
+    ck_assert(!LISTS("x-a-b", "x-a"));
+    ck_assert(!LISTS("xx-a", "x-a"));
+    ck_assert(!LISTS("", "x-a"));
+    ck_assert(!LISTS(", ,", "x-a"));
+    ck_assert(!LISTS("x-a", ""));
+    /* bounded by value_len */
+    ck_assert(!h2g_hdr_connection_lists("x-ab", 2, "x-a", 3));
+    ck_assert(h2g_hdr_connection_lists("x-a,zzz", 3, "x-a", 3));
+}
+END_TEST
+
+START_TEST(name_and_value_checks)
+{
+    ck_assert(h2g_hdr_name_valid("x-a", 3));
+    ck_assert(h2g_hdr_name_valid("!#$%&'*+-.^_`|~09AZaz", 21));
+    ck_assert(!h2g_hdr_name_valid("", 0));
+    ck_assert(!h2g_hdr_name_valid("x a", 3));
+    ck_assert(!h2g_hdr_name_valid("x:a", 3));
+    ck_assert(!h2g_hdr_name_valid("x\0a", 3));
+    ck_assert(!h2g_hdr_name_valid("(x)", 3));
+    ck_assert(!h2g_hdr_name_valid("\xc3\xa9", 2));
+    ck_assert(h2g_hdr_value_safe("a b\tc\x80", 6));
+    ck_assert(h2g_hdr_value_safe("", 0));
+    ck_assert(!h2g_hdr_value_safe("a\rb", 3));
+    ck_assert(!h2g_hdr_value_safe("a\nb", 3));
+    ck_assert(!h2g_hdr_value_safe("a\0b", 3));
+}
+END_TEST
 
 Suite *hdr_suite(void)
 {
     Suite *s = suite_create("hdr");
+    TCase *tc = tcase_create("table");
+    tcase_add_test(tc, lookup_tokens);
+    tcase_add_test(tc, flags);
+    tcase_add_test(tc, connection_lists);
+    tcase_add_test(tc, name_and_value_checks);
+    suite_add_tcase(s, tc);
     return s;
 }
