@@ -524,6 +524,12 @@ int h1_parser_finish(struct h1_parser *p)
         p->reason = p->scan_phase == SCAN_HEAD ? "EOF inside a head" : "EOF inside trailers";
         return p->err;
     }
+    if (is_interim(p) && p->head.status != 101) {
+        /* A 100 Continue then EOF: the final response never came. */
+        p->err = H2G_ERR_INCOMPLETE;
+        p->reason = "EOF after an interim response";
+        return p->err;
+    }
     if (p->pause_kind == PAUSE_USER) {
         llhttp_resume(&p->ll);
         p->pause_kind = PAUSE_NONE;

@@ -541,6 +541,46 @@ START_TEST(callbacks_abort_and_pause)
 }
 END_TEST
 
+START_TEST(resp_status_line_forms)
+{
+    /* The reason phrase may be empty or absent (RFC 9112 4). */
+    CHECK_PARSE(true, "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n", false, false,
+                "[200 1.1 none ka content-length=0]C|", 0);
+    CHECK_PARSE(true, "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", false, false,
+                "[200 1.1 none ka content-length=0]C|", 0);
+    CHECK_PARSE(true, "HTTP/1.1 503 Service Unavailable Now\r\nContent-Length: 0\r\n\r\n", false, false,
+                "[503 1.1 none ka content-length=0]C|", 0);
+}
+END_TEST
+
+START_TEST(resp_eof_after_interim)
+{
+    CHECK_PARSE(true, "HTTP/1.1 100 Continue\r\n\r\n", false, true, "[100 1.1 none ka]!-4",
+                H2G_ERR_INCOMPLETE);
+}
+END_TEST
+
+START_TEST(resp_head_request_is_per_response)
+{
+    /* expect_head applies to one response; the caller sets it again. */
+    struct h1_parser p;
+    struct rec r = {0};
+    size_t used, u2;
+    const char *m = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc";
+    h1_parser_init(&p, true, 8192, &rec_cb, &r);
+    h1_parser_expect_head(&p, true);
+    ck_assert_int_eq(h1_parser_feed(&p, m, strlen(m), &used), H2G_ERR_PAUSED);
+    ck_assert_uint_eq(used, 38);
+    h1_parser_next(&p);
+    ck_assert_int_eq(h1_parser_feed(&p, m + used, strlen(m) - used, &u2), H2G_ERR_PAUSED);
+    ck_assert_uint_eq(used + u2, strlen(m));
+    h2g_buf_append(&r.log, "", 1);
+    ck_assert_str_eq(r.log.data, "[200 1.1 none ka content-length=3]C[200 1.1 length=3 ka content-length=3]<abc>C");
+    h1_parser_clear(&p);
+    h2g_buf_clear(&r.log);
+}
+END_TEST
+
 /* --- requests --- */
 
 START_TEST(req_get)
@@ -574,6 +614,12 @@ START_TEST(req_upgrade_stops)
     ck_assert_str_eq(log, "[GET /chat 1.1 none up host=a upgrade=websocket connection=Upgrade]C^");
     ck_assert_int_eq(rc, H2G_ERR_PAUSED);
     ck_assert_uint_eq(used, strlen(m) - 6);
+
+    /* An upgrade request with a body: the body first, then the stop. */
+    m = "POST /up HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nConnection: upgrade\r\nContent-Length: 2\r\n\r\nhiPRI";
+    log = parse_all_ways(false, m, false, false, &rc, &used);
+    ck_assert_str_eq(log, "[POST /up 1.1 length=2 up host=a upgrade=h2c connection=upgrade content-length=2]<hi>C^");
+    ck_assert_uint_eq(used, strlen(m) - 3);
 
     m = "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\ntls bytes";
     log = parse_all_ways(false, m, false, false, &rc, &used);
@@ -642,6 +688,9 @@ Suite *h1_parse_suite(void)
     tcase_add_test(tc, resp_pipelined);
     tcase_add_test(tc, resp_head_pointers_survive_trailers);
     tcase_add_test(tc, callbacks_abort_and_pause);
+    tcase_add_test(tc, resp_status_line_forms);
+    tcase_add_test(tc, resp_eof_after_interim);
+    tcase_add_test(tc, resp_head_request_is_per_response);
     suite_add_tcase(s, tc);
     tc = tcase_create("request");
     tcase_add_test(tc, req_get);
