@@ -21,12 +21,12 @@ EOF2
 start_h2gate "$P"
 U=http://127.0.0.1:$P
 
-out=$("${CURL[@]}" --http2 -v -o "$T/get.body" -w '%{http_code} %{http_version}' "$U/size/50000" 2>"$T/curl.err") ||
+out=$("${CURL[@]}" --http2 -v -o "$T/get.body" -w '%{http_code} %{http_version}' "$U/size/5000" 2>"$T/curl.err") ||
 	fail "curl upgrade GET failed: $(tail -5 "$T/curl.err")"
 assert_file_match '^> Upgrade: h2c' "$T/curl.err" "curl sent Upgrade: h2c"
 assert_file_match '^< HTTP/1.1 101' "$T/curl.err" "101 Switching Protocols"
 assert_eq "200 2" "$out" "GET status/version after upgrade"
-assert_eq "$(pattern_sha 50000)" "$(sha256sum <"$T/get.body" | cut -d' ' -f1)" "GET body sha256"
+assert_eq "$(pattern_sha 5000)" "$(sha256sum <"$T/get.body" | cut -d' ' -f1)" "GET body sha256"
 
 # a second request on the same (upgraded) connection is plain h2
 out=$("${CURL[@]}" --http2 -o /dev/null -o "$T/two.body" -w '%{http_code} %{http_version}\n' \
@@ -39,7 +39,7 @@ nghttp -nvu "$U/size/3000" >"$T/nghttp.out" 2>&1 || fail "nghttp -u failed: $(ta
 assert_file_match 'HTTP Upgrade success' "$T/nghttp.out" "nghttp upgrade"
 assert_file_match ':status: 200' "$T/nghttp.out" "nghttp :status"
 
-line=$(access_line 'path="/size/50000"')
+line=$(access_line 'path="/size/5000"')
 assert_match 'proto=h2c( |$)' "$line" "access log proto for the upgraded request"
 assert_match 'status=200' "$line" "access log status"
 stop_h2gate

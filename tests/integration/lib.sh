@@ -119,6 +119,9 @@ assert_file_match() { # regex(ERE) file what
 	grep -Eq -- "$1" "$2" || fail "${3:-file $2}: no line matches /$1/"
 }
 
+# (curl 7.88 cannot take more than 32 KiB after a 101 Switching Protocols:
+# keep bodies of "Upgrade: h2c" requests small.)
+
 # --- ports ------------------------------------------------------------
 
 # free_port: print a TCP port on 127.0.0.1 that is free right now (and is
