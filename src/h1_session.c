@@ -182,14 +182,6 @@ static int on_head(void *arg, const struct h1_head *head)
         if (h->s == s)
             stream_request_end(s);
     } else {
-        for (size_t i = 0; i < head->n_fields; i++) {
-            const struct h2g_field *f = &head->fields[i];
-            if (h2g_hdr_lookup(f->name, f->name_len) == H2G_HDR_EXPECT && f->value_len == 12 &&
-                strncasecmp(f->value, "100-continue", 12) == 0 && !h->http10) {
-                evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
-                break;
-            }
-        }
         stream_dispatch(s);
     }
     return 0;
@@ -350,7 +342,15 @@ static void ops_abort(struct h2g_stream *s, uint32_t code)
     schedule_pump(h);
 }
 
-static const struct h2g_stream_ops h1_stream_ops = {ops_send_head, ops_resume, ops_consumed, ops_abort};
+static void ops_send_continue(struct h2g_stream *s)
+{
+    struct h2g_h1_session *h = s->session;
+    if (!h->http10)
+        evbuffer_add(bufferevent_get_output(h->conn->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+}
+
+static const struct h2g_stream_ops h1_stream_ops = {ops_send_head, ops_resume, ops_consumed, ops_abort,
+                                                    ops_send_continue};
 
 static void end_request(struct h2g_h1_session *h)
 {

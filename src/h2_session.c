@@ -18,6 +18,7 @@ struct h2g_h2_session {
     nghttp2_session *ng;
     struct event *flush_ev;  /* deferred flush, once per loop turn */
     struct event *idle_ev;   /* handshake, then idle timeout */
+    LIST_HEAD(, h2g_stream) streams; /* every open stream, owned */
     unsigned n_streams;
     bool flush_pending;
     bool got_frame;          /* the preface and a first frame arrived */
@@ -151,6 +152,7 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     stream_init(s, h->conn, &h2_stream_ops, h, frame->hd.stream_id);
     nghttp2_session_set_stream_user_data(ng, frame->hd.stream_id, s);
+    LIST_INSERT_HEAD(&h->streams, s, link);
     if (h->n_streams++ == 0)
         evtimer_del(h->idle_ev);
     return 0;
@@ -228,8 +230,11 @@ static int on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t erro
     if (s == NULL)
         return 0;
     nghttp2_session_set_stream_user_data(ng, stream_id, NULL);
+    LOG_DEBUG("conn=%llu stream=%d: closed (%s)", (unsigned long long)h->conn->id, stream_id,
+              nghttp2_http2_strerror(error_code));
     if (error_code != NGHTTP2_NO_ERROR && !s->resp_complete)
         s->resp_failed = true;
+    LIST_REMOVE(s, link);
     stream_clear(s);
     free(s);
     if (--h->n_streams == 0 && !h->draining)
@@ -280,7 +285,16 @@ static void ops_abort(struct h2g_stream *s, uint32_t code)
     schedule_flush(h);
 }
 
-static const struct h2g_stream_ops h2_stream_ops = {ops_send_head, ops_resume, ops_consumed, ops_abort};
+static void ops_send_continue(struct h2g_stream *s)
+{
+    struct h2g_h2_session *h = SESSION(s);
+    nghttp2_nv nv = {(uint8_t *)":status", (uint8_t *)"100", 7, 3, NGHTTP2_NV_FLAG_NONE};
+    nghttp2_submit_headers(h->ng, NGHTTP2_FLAG_NONE, s->id, NULL, &nv, 1, NULL);
+    schedule_flush(h);
+}
+
+static const struct h2g_stream_ops h2_stream_ops = {ops_send_head, ops_resume, ops_consumed, ops_abort,
+                                                    ops_send_continue};
 
 /* --- lifecycle --- */
 
@@ -309,6 +323,7 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
     if (h == NULL)
         return NULL;
     h->conn = c;
+    LIST_INIT(&h->streams);
     nghttp2_session_callbacks *cb = make_callbacks();
     nghttp2_option *opt = NULL;
     if (cb == NULL || nghttp2_option_new(&opt) != 0)
@@ -358,6 +373,7 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
         upgraded->ops = &h2_stream_ops;
         upgraded->session = h;
         upgraded->id = 1;
+        LIST_INSERT_HEAD(&h->streams, upgraded, link);
         h->n_streams = 1;
         h->got_frame = true;
         stream_dispatch(upgraded);
@@ -384,17 +400,15 @@ void h2_session_free(struct h2g_h2_session *h)
     if (h->ng != NULL) {
         /* nghttp2_session_del runs no callbacks: free our streams first. */
         h->dead = true;
-        nghttp2_session *ng = h->ng;
-        for (int32_t id = nghttp2_session_get_last_proc_stream_id(ng); id > 0; id -= 2) {
-            struct h2g_stream *s = nghttp2_session_get_stream_user_data(ng, id);
-            if (s != NULL) {
-                nghttp2_session_set_stream_user_data(ng, id, NULL);
-                s->resp_failed = s->resp_failed || !s->resp_complete;
-                stream_clear(s);
-                free(s);
-            }
+        struct h2g_stream *s;
+        while ((s = LIST_FIRST(&h->streams)) != NULL) {
+            LIST_REMOVE(s, link);
+            nghttp2_session_set_stream_user_data(h->ng, s->id, NULL);
+            s->resp_failed = s->resp_failed || !s->resp_complete;
+            stream_clear(s);
+            free(s);
         }
-        nghttp2_session_del(ng);
+        nghttp2_session_del(h->ng);
         h->ng = NULL;
     }
     if (h->flush_ev)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "access_log.h"
@@ -254,8 +255,23 @@ void stream_dispatch(struct h2g_stream *s)
         return;
     }
     int rc = exchange_start(s);
-    if (rc != 0)
+    if (rc != 0) {
         stream_respond_error(s, rc);
+        return;
+    }
+    /* Expect: 100-continue is answered here, once the request is on its
+     * way: the upstream's own 100 is not forwarded (upstream_http1.c). */
+    if (!s->req_end && !s->head_sent) {
+        for (size_t i = 0; i < s->n_fields; i++) {
+            const char *n = s->store.data + s->fields[i].name_off;
+            const char *v = s->store.data + s->fields[i].value_off;
+            if (s->fields[i].name_len == 6 && memcmp(n, "expect", 6) == 0 && s->fields[i].value_len == 12 &&
+                strncasecmp(v, "100-continue", 12) == 0) {
+                s->ops->send_continue(s);
+                break;
+            }
+        }
+    }
 }
 
 int stream_request_data(struct h2g_stream *s, const uint8_t *p, size_t n)

@@ -48,6 +48,9 @@ struct h2g_stream_ops {
     void (*consumed)(struct h2g_stream *s, size_t n);
     /* The response cannot be completed (head already sent): reset. */
     void (*abort)(struct h2g_stream *s, uint32_t h2_error);
+    /* The request asked for "Expect: 100-continue" and is being proxied:
+     * tell the client to send its body (interim 100). */
+    void (*send_continue)(struct h2g_stream *s);
 };
 
 struct h2g_field_ref {
