@@ -370,6 +370,8 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
             LOG_INFO("conn=%llu: h2c upgrade refused: %s", (unsigned long long)c->id, nghttp2_strerror(rv));
             goto fail;
         }
+        /* nghttp2 ignores stream_user_data of upgrade2 on the server side. */
+        nghttp2_session_set_stream_user_data(h->ng, 1, upgraded);
         upgraded->ops = &h2_stream_ops;
         upgraded->session = h;
         upgraded->id = 1;

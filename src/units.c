@@ -27,7 +27,7 @@ static const char *parse_decimal(const char *s, size_t len, size_t *end, uint64_
         i++;
     }
     if (i == 0)
-        return "expected a number";
+        return "not a number";
     *end = i;
     *out = v;
     return NULL;
