@@ -125,10 +125,9 @@ __attribute__((format(printf, 4, 0))) static void vreport(struct ctx *c, unsigne
                                                             unsigned col, const char *fmt,
                                                             va_list ap)
 {
-    char small[512];
     va_list ap2;
     va_copy(ap2, ap);
-    int len = vsnprintf(small, sizeof(small), fmt, ap);
+    int len = vsnprintf(NULL, 0, fmt, ap);
     char *msg = len < 0 ? NULL : malloc((size_t)len + 1);
     if (msg != NULL)
         vsnprintf(msg, (size_t)len + 1, fmt, ap2);
@@ -834,12 +833,11 @@ static void walk_number(struct ctx *c, const struct node *v, void *base, const s
 }
 
 /* Replaces the owned string at base + k->off. */
-static void store_string(struct ctx *c, void *base, size_t off, char *s)
+static void store_string(void *base, size_t off, char *s)
 {
     char **f = (char **)((char *)base + off);
     free(*f);
     *f = s;
-    (void)c;
 }
 
 static void walk_value(struct ctx *c, const struct node *v, void *base, const struct key_spec *k,
@@ -870,7 +868,7 @@ static void walk_value(struct ctx *c, const struct node *v, void *base, const st
     case K_STRING: {
         const char *s = scalar(c, v, kp, "a string", true);
         if (s != NULL)
-            store_string(c, base, k->off, xstrdup(c, s));
+            store_string(base, k->off, xstrdup(c, s));
         break;
     }
     case K_PATH: {
@@ -888,7 +886,7 @@ static void walk_value(struct ctx *c, const struct node *v, void *base, const st
          * TLS handshake after it. */
         if (access(abs, R_OK) != 0)
             report_at(c, v, "%s: cannot read '%s': %s", kp, abs, strerror(errno));
-        store_string(c, base, k->off, abs);
+        store_string(base, k->off, abs);
         break;
     }
     case K_SECTION:
@@ -1086,7 +1084,7 @@ static void fn_listen_address(struct ctx *c, const struct node *v, void *base,
         report_at(c, v, "%s: expected host:port, got '%s' (%s)", kp, s, err);
         return;
     }
-    store_string(c, l, offsetof(struct h2g_listen_config, text), xstrdup(c, s));
+    store_string(l, offsetof(struct h2g_listen_config, text), xstrdup(c, s));
 }
 
 static void fn_listen_protocols(struct ctx *c, const struct node *v, void *base,
@@ -1197,7 +1195,7 @@ static void fn_route_path(struct ctx *c, const struct node *v, void *base,
             return;
         }
     }
-    store_string(c, r, offsetof(struct h2g_route_config, path), xstrdup(c, s));
+    store_string(r, offsetof(struct h2g_route_config, path), xstrdup(c, s));
     r->path_len = r->path != NULL ? strlen(r->path) : 0;
 }
 
@@ -1321,7 +1319,7 @@ static void fn_altsvc(struct ctx *c, const struct node *v, void *base, const str
         report_at(c, v, "%s: bad Alt-Svc value '%s': %s", kp, s, err);
         return;
     }
-    store_string(c, o, offsetof(struct h2g_origin_config, altsvc), xstrdup(c, s));
+    store_string(o, offsetof(struct h2g_origin_config, altsvc), xstrdup(c, s));
 }
 
 /* Duplicate paths, then the longest-first order route lookups rely on. */
@@ -1490,7 +1488,7 @@ static void fn_log_access(struct ctx *c, const struct node *v, void *base,
     }
     char *val = strcmp(s, "stdout") == 0 || strcmp(s, "off") == 0 ? xstrdup(c, s)
                                                                    : resolve_path(c, s);
-    store_string(c, base, k->off, val);
+    store_string(base, k->off, val);
 }
 
 static void fn_control_socket(struct ctx *c, const struct node *v, void *base,
@@ -1512,7 +1510,7 @@ static void fn_control_socket(struct ctx *c, const struct node *v, void *base,
         free(path);
         return;
     }
-    store_string(c, base, k->off, path);
+    store_string(base, k->off, path);
 }
 
 static void fn_metrics_listen(struct ctx *c, const struct node *v, void *base,
@@ -1523,7 +1521,7 @@ static void fn_metrics_listen(struct ctx *c, const struct node *v, void *base,
     if (s == NULL)
         return;
     if (s[0] == '\0') {
-        store_string(c, cfg, offsetof(struct h2g_config, metrics_listen_text), NULL);
+        store_string(cfg, offsetof(struct h2g_config, metrics_listen_text), NULL);
         return;
     }
     const char *err = h2g_parse_hostport(s, &cfg->metrics_listen);
@@ -1531,7 +1529,7 @@ static void fn_metrics_listen(struct ctx *c, const struct node *v, void *base,
         report_at(c, v, "%s: expected \"\" (off) or host:port, got '%s' (%s)", kp, s, err);
         return;
     }
-    store_string(c, cfg, offsetof(struct h2g_config, metrics_listen_text), xstrdup(c, s));
+    store_string(cfg, offsetof(struct h2g_config, metrics_listen_text), xstrdup(c, s));
 }
 
 static const struct key_spec log_keys[] = {

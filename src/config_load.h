@@ -20,7 +20,10 @@ struct h2g_config_errors {
 };
 
 /* Loads and validates `path`.  On success returns a snapshot with refcount
- * 1 (errs->n == 0); on failure NULL with errs filled. */
+ * 1 (errs->n == 0); on failure NULL with errs filled, sorted by position
+ * (free them with h2g_config_errors_clear).  *errs is overwritten, not
+ * appended to: pass an empty or uninitialised struct.  A file that cannot
+ * be opened gives the one error "FILE: cannot open: strerror". */
 struct h2g_config *h2g_config_load(const char *path, struct h2g_config_errors *errs);
 /* The same from memory; `name` is used in messages and relative paths
  * resolve against `dir`. */
