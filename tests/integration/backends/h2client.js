@@ -10,6 +10,10 @@
 //   node h2client.js trailers BASEURL [--ca FILE]
 //        GET /trailers: {status, bytes, sha256, trailers}
 //        + POST /echo-headers with request trailers: {echo}
+//   node h2client.js connect URL HOST:PORT [--send TEXT]
+//        classic CONNECT (RFC 9113 8.5); on 2xx writes TEXT (\r\n escapes
+//        expanded) into the tunnel, half-closes, reads until the end:
+//        {status, received (utf8, <= 64 KiB), bytes, sha256, error}
 //   node h2client.js seq BASEURL PATH... [--ca FILE]
 //        sequential GETs on ONE session: {results:[{path,status,backend,bytes,sha256}]}
 'use strict';
@@ -28,6 +32,7 @@ function opt(name) {
 }
 const caFile = opt('--ca');
 const authority = opt('--authority');
+const sendText = opt('--send');
 
 const PATTERN = Buffer.from('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-\n');
 function patternSha(n) {
@@ -128,6 +133,29 @@ async function main() {
     try { echo = JSON.parse(e.text); } catch (err) { echo = { parse_error: String(err), text: e.text }; }
     done({ status: r.status, bytes: r.bytes, sha256: r.sha256, trailers: r.trailers,
       echo_status: e.status, echo, sent_sha256: crypto.createHash('sha256').update(body).digest('hex') });
+  } else if (mode === 'connect') {
+    const u = new URL(args[0]);
+    const s = connect(u.origin);
+    s.on('error', (e) => done({ error: String(e) }, 2));
+    const req = s.request({ ':method': 'CONNECT', ':authority': args[1] }, { endStream: false });
+    const h = crypto.createHash('sha256');
+    let status = null, bytes = 0, error = null;
+    const chunks = [];
+    req.on('response', (hd) => {
+      status = hd[':status'];
+      if (status >= 200 && status < 300 && sendText !== undefined) {
+        req.end(Buffer.from(sendText.replace(/\\r/g, '\r').replace(/\\n/g, '\n')));
+      } else {
+        req.end();
+      }
+    });
+    req.on('data', (d) => { h.update(d); bytes += d.length; if (bytes <= 65536) chunks.push(d); });
+    req.on('error', (e) => { error = String(e); });
+    req.on('close', () => {
+      s.close();
+      done({ status, received: Buffer.concat(chunks).toString('utf8'), bytes, sha256: h.digest('hex'),
+        error, rstCode: req.rstCode });
+    });
   } else if (mode === 'seq') {
     const base = new URL(args[0]);
     const s = connect(base.origin);

@@ -20,6 +20,8 @@ import argparse
 import hashlib
 import json
 import socket
+import ssl
+import struct
 import sys
 import time
 
@@ -38,9 +40,17 @@ def rss_kb(pid):
 
 
 class Client:
-    def __init__(self, port, validate=True):
+    def __init__(self, port, validate=True, tls=False):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.alpn = None
+        if tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.set_alpn_protocols(["h2"])
+            self.sock = ctx.wrap_socket(self.sock, server_hostname="localhost")
+            self.alpn = self.sock.selected_alpn_protocol()
         cfg = h2.config.H2Configuration(
             client_side=True, header_encoding=None,
             validate_outbound_headers=validate, normalize_outbound_headers=validate,
@@ -208,9 +218,44 @@ def cmd_slowreader(a):
                       "closed": c.closed}))
 
 
+def cmd_frames(a):
+    c = Client(a.port, tls=a.tls)
+    sid = c.conn.get_next_available_stream_id()
+    c.conn.send_headers(sid, [(b":method", b"GET"), (b":scheme", b"https" if a.tls else b"http"),
+                              (b":authority", (a.authority or "127.0.0.1:%d" % a.port).encode()),
+                              (b":path", a.path.encode())], end_stream=True)
+    c.flush()
+    res = {"status": None, "altsvc": [], "origin": [], "alpn": c.alpn, "ended": False}
+    deadline = time.time() + 10
+    while not res["ended"] and not c.closed and time.time() < deadline:
+        for ev in c.events(timeout=1):
+            if isinstance(ev, h2.events.ResponseReceived):
+                res["status"] = int(dict(ev.headers)[b":status"])
+            elif isinstance(ev, h2.events.DataReceived):
+                c.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+            elif isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset)):
+                res["ended"] = True
+            elif isinstance(ev, h2.events.AlternativeServiceAvailable):
+                res["altsvc"].append({"origin": (ev.origin or b"").decode("latin-1"),
+                                      "field_value": (ev.field_value or b"").decode("latin-1")})
+            elif isinstance(ev, h2.events.UnknownFrameReceived):
+                f = ev.frame
+                if getattr(f, "type", None) == 0xc:
+                    body, origins = f.body, []
+                    while len(body) >= 2:
+                        (n,) = struct.unpack(">H", body[:2])
+                        origins.append(body[2:2 + n].decode("latin-1"))
+                        body = body[2 + n:]
+                    res["origin"].append(origins)
+        c.flush()
+    print(json.dumps(res))
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["malformed", "slowreader"])
+    ap.add_argument("mode", choices=["malformed", "slowreader", "frames"])
+    ap.add_argument("--tls", action="store_true")
+    ap.add_argument("--authority")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--case")
     ap.add_argument("--pid", type=int)
@@ -219,6 +264,9 @@ def main():
     a = ap.parse_args()
     if a.mode == "malformed":
         cmd_malformed(a)
+    elif a.mode == "frames":
+        a.path = a.path if a.path != "/size/33554432" else "/size/10"
+        cmd_frames(a)
     else:
         cmd_slowreader(a)
 
