@@ -14,6 +14,11 @@
 //        classic CONNECT (RFC 9113 8.5); on 2xx writes TEXT (\r\n escapes
 //        expanded) into the tunnel, half-closes, reads until the end:
 //        {status, received (utf8, <= 64 KiB), bytes, sha256, error}
+//   node h2client.js websocket URL [--ca FILE]
+//        RFC 8441 extended CONNECT (:protocol websocket) to URL's path, then
+//        WebSocket frames over the stream: reads the greeting, sends a text
+//        message and a 70000-byte binary message, checks the echoes, closes:
+//        {status, enableConnectProtocol, greeting, text_echo, binary_ok, close_code}
 //   node h2client.js seq BASEURL PATH... [--ca FILE]
 //        sequential GETs on ONE session: {results:[{path,status,backend,bytes,sha256}]}
 'use strict';
@@ -156,6 +161,68 @@ async function main() {
       done({ status, received: Buffer.concat(chunks).toString('utf8'), bytes, sha256: h.digest('hex'),
         error, rstCode: req.rstCode });
     });
+  } else if (mode === 'websocket') {
+    const u = new URL(args[0]);
+    const s = connect(u.origin);
+    s.on('error', (e) => done({ error: String(e) }, 2));
+    await new Promise((resolve) => s.once('remoteSettings', resolve));
+    const res = { enableConnectProtocol: !!s.remoteSettings.enableConnectProtocol };
+    if (!res.enableConnectProtocol) done(res);
+    const req = s.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': u.protocol.replace(':', ''),
+      ':path': u.pathname + u.search, ':authority': authority || u.host, 'sec-websocket-version': '13' },
+    { endStream: false });
+    let buf = Buffer.alloc(0);
+    const msgs = [];
+    let wake = null;
+    const frame = (opcode, payload) => {
+      const mask = crypto.randomBytes(4);
+      let hdr;
+      if (payload.length < 126) hdr = Buffer.from([0x80 | opcode, 0x80 | payload.length]);
+      else if (payload.length < 65536) { hdr = Buffer.alloc(4); hdr[0] = 0x80 | opcode; hdr[1] = 0x80 | 126; hdr.writeUInt16BE(payload.length, 2); }
+      else { hdr = Buffer.alloc(10); hdr[0] = 0x80 | opcode; hdr[1] = 0x80 | 127; hdr.writeBigUInt64BE(BigInt(payload.length), 2); }
+      const m = Buffer.from(payload);
+      for (let i = 0; i < m.length; i++) m[i] ^= mask[i % 4];
+      return Buffer.concat([hdr, mask, m]);
+    };
+    const parse = () => {
+      for (;;) {
+        if (buf.length < 2) return;
+        let len = buf[1] & 0x7f, off = 2;
+        if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); off = 4; }
+        else if (len === 127) { if (buf.length < 10) return; len = Number(buf.readBigUInt64BE(2)); off = 10; }
+        if (buf[1] & 0x80) off += 4; // server frames are not masked; tolerate it anyway
+        if (buf.length < off + len) return;
+        msgs.push({ opcode: buf[0] & 0x0f, fin: !!(buf[0] & 0x80), payload: buf.subarray(off, off + len) });
+        buf = buf.subarray(off + len);
+        if (wake) { const w = wake; wake = null; w(); }
+      }
+    };
+    const next = () => new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no websocket message')), 10000);
+      const check = () => { if (msgs.length) { clearTimeout(t); resolve(msgs.shift()); } else wake = check; };
+      check();
+    });
+    req.on('data', (d) => { buf = Buffer.concat([buf, d]); parse(); });
+    req.on('error', (e) => { res.error = String(e); });
+    const head = await new Promise((resolve) => { req.on('response', resolve); req.on('close', () => resolve(null)); });
+    res.status = head && head[':status'];
+    if (res.status !== 200) { s.close(); done(res); }
+    try {
+      res.greeting = (await next()).payload.toString();
+      req.write(frame(1, Buffer.from('ping-1 über')));
+      const t = await next();
+      res.text_echo = t.opcode === 1 ? t.payload.toString() : 'opcode ' + t.opcode;
+      const bin = crypto.randomBytes(70000);
+      req.write(frame(2, bin));
+      const b = await next();
+      res.binary_ok = b.opcode === 2 && Buffer.compare(b.payload, bin) === 0;
+      req.write(frame(8, Buffer.from([0x03, 0xe8])));
+      const c = await next();
+      res.close_code = c.opcode === 8 && c.payload.length >= 2 ? c.payload.readUInt16BE(0) : null;
+      req.end();
+    } catch (e) { res.error = String(e); }
+    s.close();
+    done(res);
   } else if (mode === 'seq') {
     const base = new URL(args[0]);
     const s = connect(base.origin);
