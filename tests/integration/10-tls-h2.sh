@@ -60,7 +60,7 @@ assert_eq h2 "$(json_get 'd["alpn"]' "$T/node.json")" "node alpn"
 assert_eq "$(pattern_sha 70000)" "$(json_get 'd["sha256"]' "$T/node.json")" "node body sha"
 assert_eq b1 "$(json_get 'd["headers"]["x-backend"]' "$T/node.json")" "node x-backend"
 
-line=$(access_line 'method=POST .*path="/sha256"')
+line=$(access_line 'method=POST .*path="/sha256"') || exit 1
 assert_match 'proto=h2( |$)' "$line" "access log proto"
 assert_match 'status=200' "$line" "access log status"
 stop_h2gate

@@ -49,7 +49,7 @@ assert_eq 200 "$(json_get 'd["status"]' "$T/node.json")" "node status"
 assert_eq 123457 "$(json_get 'd["bytes"]' "$T/node.json")" "node bytes"
 assert_eq "$(pattern_sha 123457)" "$(json_get 'd["sha256"]' "$T/node.json")" "node body sha"
 
-line=$(access_line 'method=POST .*path="/sha256"')
+line=$(access_line 'method=POST .*path="/sha256"') || exit 1
 assert_match 'proto=h2c( |$)' "$line" "access log proto"
 assert_match 'status=200' "$line" "access log status"
 assert_match 'upstream=127\.0\.0\.1:'"$BPORT"'( |$)' "$line" "access log upstream"

@@ -54,9 +54,10 @@ for U in "https://127.0.0.1:$PT" "http://127.0.0.1:$PC"; do
 	assert_eq 2 "$n" "$U: connection reused for requests 2 and 3"
 done
 
-line=$(access_line 'method=POST .*path="/sha256"')
+# the access log is complete once the daemon has exited
+stop_h2gate
+line=$(access_line 'method=POST .*path="/sha256"') || exit 1
 assert_match 'proto=http/1\.1( |$)' "$line" "access log proto"
 n=$(grep -E 'method=GET .*path="/size/200000".*status=200' "$ACCESS" | grep -c 'proto=http/1.1')
 assert_eq 2 "$n" "access log lines for the two HTTP/1.1 GETs"
-stop_h2gate
 pass

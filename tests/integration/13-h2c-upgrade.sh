@@ -39,7 +39,7 @@ nghttp -nvu "$U/size/3000" >"$T/nghttp.out" 2>&1 || fail "nghttp -u failed: $(ta
 assert_file_match 'HTTP Upgrade success' "$T/nghttp.out" "nghttp upgrade"
 assert_file_match ':status: 200' "$T/nghttp.out" "nghttp :status"
 
-line=$(access_line 'path="/size/5000"')
+line=$(access_line 'path="/size/5000"') || exit 1
 assert_match 'proto=h2c( |$)' "$line" "access log proto for the upgraded request"
 assert_match 'status=200' "$line" "access log status"
 stop_h2gate

@@ -50,7 +50,7 @@ out=$("${CURL[@]}" --http1.1 --cacert "$CERT" -H 'Transfer-Encoding: chunked' --
 assert_eq "$want
 200 1.1" "$out" "chunked HTTP/1.1 TLS upload"
 
-line=$(access_line 'method=POST .*proto=h2c|proto=h2c.*method=POST')
+line=$(access_line 'method=POST .*proto=h2c|proto=h2c.*method=POST') || exit 1
 assert_match "in=$N( |$)" "$line" "access log in= bytes for the h2c upload"
 stop_h2gate
 pass

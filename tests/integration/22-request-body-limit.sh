@@ -37,7 +37,7 @@ assert_eq 413 "$out" "h2 2 MiB upload (content-length over the limit)"
 out=$("${CURL[@]}" --http1.1 --data-binary @"$T/big.bin" -o /dev/null -w '%{http_code}' "$U/sha256")
 assert_eq 413 "$out" "HTTP/1.1 2 MiB upload (Content-Length over the limit)"
 assert_eq "$before" "$(backend_count "$BPORT")" "oversized requests that reached the upstream"
-line=$(access_line 'status=413')
+line=$(access_line 'status=413') || exit 1
 assert_match 'upstream=-( |$)' "$line" "413 access log line has no upstream"
 # chunked over the limit: refused with 413 or cut (never a 200 from the upstream)
 out=$("${CURL[@]}" --http1.1 -H 'Transfer-Encoding: chunked' --data-binary @"$T/big.bin" -o "$T/chunked.out" \

@@ -33,7 +33,8 @@ data=$(sed -n 's/^traffic: .* (\([0-9]*\)) data.*/\1/p' "$T/h2load.out")
 assert_eq 2000000 "$data" "h2load data bytes (1000 x 2000)"
 after=$(backend_count "$BPORT")
 assert_eq 1000 $((after - before)) "requests that reached the upstream"
+# the access log is complete once the daemon has exited
+stop_h2gate
 n=$(grep -c 'path="/size/2000".*status=200' "$ACCESS")
 assert_eq 1000 "$n" "access log lines"
-stop_h2gate
 pass

@@ -52,9 +52,9 @@ assert_eq 421 "$(code --http2 -k --resolve a.test:$PT:127.0.0.1 -H 'Host: other.
 
 after=$(backend_count "$BPORT")
 assert_eq 2 $((after - before)) "requests that reached the upstream (only the two a.test ones)"
-line=$(access_line 'authority=other\.example.* status=421')
+line=$(access_line 'authority=other\.example.* status=421') || exit 1
 assert_match 'upstream=-( |$)' "$line" "421 access log line has no upstream"
-line=$(access_line 'authority=unknown\.test.* status=404')
+line=$(access_line 'authority=unknown\.test.* status=404') || exit 1
 assert_match 'upstream=-( |$)' "$line" "404 access log line has no upstream"
 stop_h2gate
 pass

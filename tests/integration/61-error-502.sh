@@ -31,7 +31,7 @@ assert_eq 502 "$out" "HTTP/1.1 refused upstream"
 out=$("${CURL[@]}" --http2-prior-knowledge --data-binary 'some body' -o /dev/null -w '%{http_code}' "$U/dead/z") ||
 	fail "h2 POST curl failed"
 assert_eq 502 "$out" "h2 POST to refused upstream"
-line=$(access_line 'path="/dead/x".*status=502|status=502.*path="/dead/x"')
+line=$(access_line 'path="/dead/x".*status=502|status=502.*path="/dead/x"') || exit 1
 assert_match 'method=GET' "$line" "502 access log line"
 out=$("${CURL[@]}" --http2-prior-knowledge -w ' %{http_code}' "$U/ok")
 assert_eq "backend=b1 path=/ok

@@ -33,7 +33,8 @@ wait $c1 || fail "h2 curl failed"
 wait $c2 || fail "HTTP/1.1 curl failed"
 assert_eq 504 "$(cat "$T/h2.code")" "h2 slow upstream"
 assert_eq 504 "$(cat "$T/h1.code")" "HTTP/1.1 slow upstream"
+# the access log is complete once the daemon has exited
+stop_h2gate
 n=$(grep -c 'path="/slow?ms=3000".*status=504\|status=504.*path="/slow?ms=3000"' "$ACCESS")
 assert_eq 2 "$n" "access log 504 lines"
-stop_h2gate
 pass

@@ -45,7 +45,7 @@ assert_file_match 'recv RST_STREAM frame <length=4, flags=0x00, stream_id=' "$T/
 assert_file_match 'error_code=INTERNAL_ERROR' "$T/nghttp.out" "RST_STREAM INTERNAL_ERROR"
 if grep -q 'recv DATA frame .*flags=0x01' "$T/nghttp.out"; then fail "stream ended cleanly with END_STREAM"; fi
 
-line=$(access_line 'path="/die\?after=30000"')
+line=$(access_line 'path="/die\?after=30000"') || exit 1
 out=$(logfmt_get out "$line")
 case "$out" in ''|*[!0-9]*) fail "access log out= not a number: $line";; esac
 [ "$out" -lt 130000 ] || fail "access log out=$out claims the whole body was sent: $line"

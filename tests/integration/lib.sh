@@ -285,6 +285,7 @@ wait_h2gate_exit() {
 }
 
 # access_line REGEX [SECONDS]: wait until an access-log line matches; print it.
+# (In $(...), fail only ends the subshell: use  line=$(access_line RE) || exit 1)
 access_line() {
 	local re=$1 secs=${2:-5}
 	if wait_until "$secs" grep -Eq -- "$re" "$ACCESS" 2>/dev/null; then
