@@ -13,6 +13,7 @@
 #include "h2_session.h"
 #include "log.h"
 #include "stream.h"
+#include "tunnel.h"
 #include "worker.h"
 
 /* Output above this stops moving response bytes (the client is slow). */
@@ -38,6 +39,8 @@ struct h2g_h1_session {
     bool aborted;
     bool draining;
     bool closing;
+    bool upgrading;            /* CONNECT or Upgrade: websocket asked for */
+    bool tunnel;               /* the connection is now a raw byte tunnel */
     /* h2c upgrade found in the current head */
     bool upgrade_h2c;
     uint8_t *h2_settings;
@@ -124,13 +127,22 @@ static int on_head(void *arg, const struct h1_head *head)
     h->http10 = head->version_minor == 0;
     h->client_keep_alive = head->keep_alive;
     h->unconsumed = 0;
+    h->upgrading = false;
 
+    bool connect = head->method_len == 7 && memcmp(head->method, "CONNECT", 7) == 0;
     const char *scheme = c->tls ? "https" : "http";
     int rc = stream_add_field(s, ":method", 7, head->method, head->method_len);
-    if (rc == 0)
-        rc = stream_add_field(s, ":scheme", 7, scheme, strlen(scheme));
-    if (rc == 0)
-        rc = stream_add_field(s, ":path", 5, head->target, head->target_len);
+    if (connect) {
+        /* RFC 9112 3.2.3: the target is the authority. */
+        if (rc == 0)
+            rc = stream_add_field(s, ":authority", 10, head->target, head->target_len);
+        h->upgrading = true;
+    } else {
+        if (rc == 0)
+            rc = stream_add_field(s, ":scheme", 7, scheme, strlen(scheme));
+        if (rc == 0)
+            rc = stream_add_field(s, ":path", 5, head->target, head->target_len);
+    }
     const struct h2g_field *host = NULL, *upgrade = NULL, *settings = NULL, *connection = NULL;
     for (size_t i = 0; i < head->n_fields && rc == 0; i++) {
         const struct h2g_field *f = &head->fields[i];
@@ -149,8 +161,15 @@ static int on_head(void *arg, const struct h1_head *head)
             connection = f;
         }
     }
-    if (rc == 0 && host != NULL)
+    if (rc == 0 && host != NULL && !connect)
         rc = stream_add_field(s, ":authority", 10, host->value, host->value_len);
+    /* Upgrade: websocket becomes the same request an HTTP/2 client makes
+     * with extended CONNECT, so routing and checks are shared. */
+    if (rc == 0 && !connect && head->upgrade && upgrade != NULL && head->method_len == 3 &&
+        memcmp(head->method, "GET", 3) == 0 && token_listed(upgrade->value, upgrade->value_len, "websocket")) {
+        rc = stream_add_field(s, ":protocol", 9, "websocket", 9);
+        h->upgrading = true;
+    }
     for (size_t i = 0; i < head->n_fields && rc == 0; i++) {
         const struct h2g_field *f = &head->fields[i];
         int r = stream_add_field(s, f->name, f->name_len, f->value, f->value_len);
@@ -160,7 +179,7 @@ static int on_head(void *arg, const struct h1_head *head)
     }
     if (rc == H2G_ERR_NOMEM)
         return rc;
-    if (rc != 0 || (host == NULL && !h->http10)) {
+    if (rc != 0 || (host == NULL && !h->http10 && !connect)) {
         h->client_keep_alive = false;
         stream_respond_error(s, 400);
         return 0;
@@ -177,7 +196,9 @@ static int on_head(void *arg, const struct h1_head *head)
             return 0;
         }
     }
-    if (head->body == H1_BODY_NONE) {
+    if (h->upgrading) {
+        stream_dispatch(s); /* what follows the head is tunnel data */
+    } else if (head->body == H1_BODY_NONE) {
         stream_dispatch(s);
         if (h->s == s)
             stream_request_end(s);
@@ -208,7 +229,7 @@ static int on_complete(void *arg)
 {
     struct h2g_h1_session *h = arg;
     h->req_complete = true;
-    if (h->s != NULL && !h->s->req_end)
+    if (h->s != NULL && !h->s->req_end && !h->upgrading)
         stream_request_end(h->s);
     return 0;
 }
@@ -223,8 +244,22 @@ static void feed(struct h2g_h1_session *h)
     struct h2g_conn *c = h->conn;
     struct evbuffer *in = bufferevent_get_input(c->bev);
     while (evbuffer_get_length(in) > 0 && !h->closing) {
-        if (h->s != NULL && h->req_complete)
-            return; /* pipelined: the next request waits its turn */
+        if (h->tunnel) {
+            if (h->s == NULL || h->unconsumed >= H1_IN_CAP) {
+                h->read_paused = true;
+                bufferevent_disable(c->bev, EV_READ);
+                return;
+            }
+            struct evbuffer_iovec v;
+            if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+                return;
+            h->unconsumed += v.iov_len;
+            stream_request_data(h->s, v.iov_base, v.iov_len);
+            evbuffer_drain(in, v.iov_len);
+            continue;
+        }
+        if (h->s != NULL && (h->req_complete || h->upgrading))
+            return; /* pipelined, or tunnel bytes before the tunnel opens */
         if (h->unconsumed >= H1_IN_CAP) {
             h->read_paused = true;
             bufferevent_disable(c->bev, EV_READ);
@@ -287,6 +322,27 @@ static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, 
 {
     struct h2g_h1_session *h = s->session;
     struct evbuffer *out = bufferevent_get_output(h->conn->bev);
+    if (s->tun != NULL && (s->status == 101 || s->status == 200)) {
+        /* The connection becomes a byte tunnel (CONNECT 200, or the
+         * upstream's 101 for a WebSocket). */
+        if (s->status == 200) {
+            evbuffer_add_printf(out, "HTTP/1.1 200 Connection Established\r\n\r\n");
+        } else {
+            evbuffer_add_printf(out, "HTTP/1.1 101 Switching Protocols\r\n");
+            for (size_t i = 1; i < n; i++) {
+                evbuffer_add(out, nva[i].name, nva[i].namelen);
+                evbuffer_add(out, ": ", 2);
+                evbuffer_add(out, nva[i].value, nva[i].valuelen);
+                evbuffer_add(out, "\r\n", 2);
+            }
+            evbuffer_add_printf(out, "upgrade: websocket\r\nconnection: Upgrade\r\n\r\n");
+        }
+        h->tunnel = true;
+        h->head_written = true;
+        h->client_keep_alive = false;
+        schedule_pump(h);
+        return 0;
+    }
     bool has_length = false;
     for (size_t i = 1; i < n; i++)
         if (nva[i].namelen == 14 && memcmp(nva[i].name, "content-length", 14) == 0)
@@ -376,6 +432,25 @@ static void pump(struct h2g_h1_session *h)
         end_request(h);
         h->closing = true;
         conn_close(c, true);
+        return;
+    }
+    if (s != NULL && h->tunnel) {
+        if (s->resp_body != NULL && evbuffer_get_length(s->resp_body) > 0 && evbuffer_get_length(out) < H1_OUT_CAP) {
+            size_t n = evbuffer_get_length(s->resp_body);
+            evbuffer_add_buffer(out, s->resp_body);
+            s->bytes_out += n;
+            stream_response_drained(s);
+        }
+        if (s->resp_complete && (s->resp_body == NULL || evbuffer_get_length(s->resp_body) == 0)) {
+            h->closing = true;
+            conn_close(c, true);
+            return;
+        }
+        if (h->read_paused && h->unconsumed < H1_IN_CAP) {
+            h->read_paused = false;
+            bufferevent_enable(c->bev, EV_READ);
+        }
+        feed(h);
         return;
     }
     if (s != NULL && h->head_written) {

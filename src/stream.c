@@ -13,6 +13,7 @@
 #include "h1_to_h2.h"
 #include "log.h"
 #include "route.h"
+#include "tunnel.h"
 #include "upstream_http1.h"
 #include "worker.h"
 
@@ -196,8 +197,6 @@ void stream_respond_error(struct h2g_stream *s, int status)
     s->head_sent = true;
     s->resp_no_body = no_body;
     s->resp_complete = true;
-    exchange_free(s->ex);
-    s->ex = NULL;
     s->ops->send_head(s, nva, 3, no_body);
 }
 
@@ -224,10 +223,13 @@ void stream_dispatch(struct h2g_stream *s)
         }
     }
     const char *method = stream_str(s, s->method);
-    if (s->method.value_len == 7 && memcmp(method, "CONNECT", 7) == 0) {
-        /* Tunnels are served by the tunnel layer; until a route or ACL
-         * allows one, CONNECT is refused as the contract says. */
-        stream_respond_error(s, cfg->connect_allow.n_rules == 0 ? 403 : 501);
+    bool connect = s->method.value_len == 7 && memcmp(method, "CONNECT", 7) == 0;
+    if (connect && !s->has_protocol) {
+        /* RFC 9113 8.5: a TCP tunnel to :authority, under connect.allow /
+         * connect.deny. */
+        int rc = auth ? tunnel_connect(s, auth, auth_len, true) : 400;
+        if (rc != 0)
+            stream_respond_error(s, rc);
         return;
     }
     if (auth == NULL || auth_len == 0) {
@@ -245,7 +247,42 @@ void stream_dispatch(struct h2g_stream *s)
     }
     const char *path = stream_str(s, s->path);
     s->route = h2g_route_find(o, path, s->path.value_len);
-    if (s->route == NULL || s->route->kind != H2G_ROUTE_HTTP) {
+    if (s->route == NULL) {
+        stream_respond_error(s, 404);
+        return;
+    }
+    if (s->has_protocol) {
+        /* Extended CONNECT (RFC 8441), or an HTTP/1.1 Upgrade: websocket
+         * that h1_session gave a :protocol. */
+        const struct h2g_route_config *r = s->route;
+        const char *proto = stream_str(s, s->protocol);
+        size_t plen = s->protocol.value_len;
+        if (r->kind == H2G_ROUTE_TUNNEL) {
+            bool listed = false;
+            for (size_t i = 0; i < r->n_protocols; i++)
+                if (strlen(r->protocols[i]) == plen && memcmp(r->protocols[i], proto, plen) == 0)
+                    listed = true;
+            if (!listed) {
+                stream_respond_error(s, 400);
+                return;
+            }
+            char target[300];
+            int n = snprintf(target, sizeof(target), "%s%s%s:%u", r->tunnel.is_ipv6 ? "[" : "", r->tunnel.host,
+                             r->tunnel.is_ipv6 ? "]" : "", r->tunnel.port);
+            int rc = tunnel_connect(s, target, (size_t)n, false);
+            if (rc != 0)
+                stream_respond_error(s, rc);
+            return;
+        }
+        if (!r->websocket) {
+            stream_respond_error(s, 501);
+            return;
+        }
+        if (plen != 9 || strncasecmp(proto, "websocket", 9) != 0) {
+            stream_respond_error(s, 400);
+            return;
+        }
+    } else if (s->route->kind != H2G_ROUTE_HTTP) {
         stream_respond_error(s, 404);
         return;
     }
@@ -278,8 +315,17 @@ int stream_request_data(struct h2g_stream *s, const uint8_t *p, size_t n)
 {
     s->bytes_in += n;
     uint64_t max = s->conn->config->limits.max_request_body;
-    if (max && s->bytes_in > max && !s->head_sent)
+    if (max && s->bytes_in > max && !s->head_sent && s->tun == NULL) {
+        exchange_free(s->ex);
+        s->ex = NULL;
         stream_respond_error(s, 413);
+    }
+    if (s->tun != NULL) {
+        if (evbuffer_add(stream_req_body(s), p, n) != 0)
+            return H2G_ERR_NOMEM;
+        tunnel_request_progress(s->tun);
+        return 0;
+    }
     if (s->ex == NULL || s->head_sent || s->resp_failed) {
         /* Nobody upstream will read it: acknowledge and drop, so the
          * connection window is not eaten by a dead stream. */
@@ -298,6 +344,7 @@ void stream_request_end(struct h2g_stream *s)
 {
     s->req_end = true;
     exchange_request_progress(s->ex);
+    tunnel_request_progress(s->tun);
 }
 
 void stream_upstream_head(struct h2g_stream *s, int status, const struct h2g_field *fields, size_t n,
@@ -373,8 +420,15 @@ void stream_upstream_failed(struct h2g_stream *s, int status)
 
 void stream_response_drained(struct h2g_stream *s)
 {
-    if (s->ex != NULL && (s->resp_body == NULL || evbuffer_get_length(s->resp_body) < H2G_STREAM_RESP_CAP / 2))
+    if (s->resp_body == NULL || evbuffer_get_length(s->resp_body) < H2G_STREAM_RESP_CAP / 2) {
         exchange_resume_reading(s->ex);
+        tunnel_resume_reading(s->tun);
+    }
+}
+
+bool stream_client_is_h2(const struct h2g_stream *s)
+{
+    return s->conn->h2 != NULL;
 }
 
 void stream_clear(struct h2g_stream *s)
@@ -385,6 +439,8 @@ void stream_clear(struct h2g_stream *s)
     }
     exchange_free(s->ex);
     s->ex = NULL;
+    tunnel_free(s->tun);
+    s->tun = NULL;
     if (s->req_body)
         evbuffer_free(s->req_body);
     if (s->resp_body)

@@ -33,6 +33,7 @@ struct evbuffer;
 struct h2g_conn;
 struct h2g_exchange;
 struct h2g_stream;
+struct h2g_tunnel;
 
 #define H2G_STREAM_RESP_CAP (64 * 1024)
 
@@ -86,6 +87,7 @@ struct h2g_stream {
     /* Routing result. */
     const struct h2g_route_config *route;
     struct h2g_exchange *ex;       /* owned; NULL before/after the exchange */
+    struct h2g_tunnel *tun;        /* owned; CONNECT / extended CONNECT bytes */
 
     /* Response. */
     int status;
@@ -147,5 +149,7 @@ void stream_response_drained(struct h2g_stream *s);
 struct evbuffer *stream_resp_body(struct h2g_stream *s);
 struct evbuffer *stream_req_body(struct h2g_stream *s);
 const char *stream_str(const struct h2g_stream *s, struct h2g_field_ref r);
+/* Is the client on an HTTP/2 session (else HTTP/1.1)? */
+bool stream_client_is_h2(const struct h2g_stream *s);
 
 #endif

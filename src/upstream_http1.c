@@ -2,6 +2,9 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +15,7 @@
 #include "h2_to_h1.h"
 #include "log.h"
 #include "stream.h"
+#include "tunnel.h"
 #include "upstream_pool.h"
 #include "worker.h"
 
@@ -43,7 +47,25 @@ struct h2g_exchange {
     bool got_bytes;             /* the upstream answered something */
     bool retried;
     size_t unacked;             /* body bytes written upstream, not yet acked to the client */
+    bool ws;                    /* WebSocket upgrade: body bytes wait for the 101 */
+    bool upgraded;              /* the 101 arrived and checked out */
+    char ws_accept[32];         /* the Sec-WebSocket-Accept we expect */
 };
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+/* RFC 6455 4.2.2: base64(SHA-1(key + GUID)). */
+static void ws_accept_for(const char *key, size_t len, char out[32])
+{
+    unsigned char md[SHA_DIGEST_LENGTH];
+    char buf[128];
+    if (len > sizeof(buf) - sizeof(WS_GUID))
+        len = sizeof(buf) - sizeof(WS_GUID);
+    memcpy(buf, key, len);
+    memcpy(buf + len, WS_GUID, sizeof(WS_GUID) - 1);
+    SHA1((const unsigned char *)buf, len + sizeof(WS_GUID) - 1, md);
+    EVP_EncodeBlock((unsigned char *)out, md, SHA_DIGEST_LENGTH);
+}
 
 static void ex_read_cb(struct bufferevent *bev, void *arg);
 static void ex_write_cb(struct bufferevent *bev, void *arg);
@@ -80,7 +102,7 @@ static void ack_body(struct h2g_exchange *ex)
 
 void exchange_request_progress(struct h2g_exchange *ex)
 {
-    if (ex == NULL || ex->uc == NULL || ex->state == EX_CONNECTING || ex->state >= EX_DONE)
+    if (ex == NULL || ex->uc == NULL || ex->state == EX_CONNECTING || ex->state >= EX_DONE || ex->ws)
         return;
     struct h2g_stream *s = ex->s;
     struct evbuffer *out = bufferevent_get_output(ex->uc->bev);
@@ -161,6 +183,19 @@ static int connect_upstream(struct h2g_exchange *ex, bool allow_idle)
 static int on_head(void *arg, const struct h1_head *h)
 {
     struct h2g_exchange *ex = arg;
+    if (h->status == 101 && ex->ws) {
+        const struct h2g_field *acc = NULL;
+        for (size_t i = 0; i < h->n_fields; i++)
+            if (h2g_hdr_lookup(h->fields[i].name, h->fields[i].name_len) == H2G_HDR_SEC_WEBSOCKET_ACCEPT)
+                acc = &h->fields[i];
+        size_t want = strlen(ex->ws_accept);
+        if (acc == NULL || acc->value_len != want || memcmp(acc->value, ex->ws_accept, want) != 0) {
+            ex->parser.reason = "101 without the right Sec-WebSocket-Accept";
+            return H2G_ERR_MALFORMED;
+        }
+        ex->upgraded = true;
+        return 0;
+    }
     if (h->status < 200) {
         /* 100 Continue and other interim answers are not forwarded: the
          * client's body already flows under HTTP/2 flow control. */
@@ -194,6 +229,36 @@ static int on_complete(void *arg)
 
 static const struct h1_parser_cb parser_cb = {on_head, on_data, on_trailers, on_complete};
 
+/* The upstream switched to WebSocket: its connection becomes the tunnel,
+ * and the client hears 200 (HTTP/2, RFC 8441 5) or the 101 (HTTP/1.1). */
+static void finish_upgrade(struct h2g_exchange *ex)
+{
+    struct h2g_stream *s = ex->s;
+    const struct h1_head *h = &ex->parser.head;
+    ex->state = EX_DONE;
+    if (ex->bal != NULL)
+        h2g_balance_ok(ex->bal, ex->up_idx);
+    struct bufferevent *bev = upstream_conn_detach(ex->uc);
+    ex->uc = NULL;
+    if (tunnel_adopt(s, bev) == NULL) {
+        bufferevent_free(bev);
+        stream_upstream_failed(s, 502);
+        return;
+    }
+    if (stream_client_is_h2(s)) {
+        struct h2g_field keep[2];
+        size_t n = 0;
+        for (size_t i = 0; i < h->n_fields && n < 2; i++) {
+            enum h2g_hdr_token t = h2g_hdr_lookup(h->fields[i].name, h->fields[i].name_len);
+            if (t == H2G_HDR_SEC_WEBSOCKET_PROTOCOL || t == H2G_HDR_SEC_WEBSOCKET_EXTENSIONS)
+                keep[n++] = h->fields[i];
+        }
+        stream_upstream_head(s, 200, keep, n, false);
+    } else {
+        stream_upstream_head(s, 101, h->fields, h->n_fields, false);
+    }
+}
+
 static void finish(struct h2g_exchange *ex, bool reusable)
 {
     ex->state = EX_DONE;
@@ -219,6 +284,10 @@ static void ex_read_cb(struct bufferevent *bev, void *arg)
         size_t used = 0;
         int rc = h1_parser_feed(&ex->parser, v.iov_base, v.iov_len, &used);
         evbuffer_drain(in, used);
+        if (ex->upgraded) {
+            finish_upgrade(ex);
+            return;
+        }
         if (rc == H2G_ERR_PAUSED) {
             /* Complete.  Extra bytes after the response mean the upstream
              * is out of step with us: never reuse that connection. */
@@ -329,7 +398,13 @@ int exchange_start(struct h2g_stream *s)
         return 500;
     }
     bool is_head = req.method_len == 4 && memcmp(req.method, "HEAD", 4) == 0;
-    if (s->req_end && (s->bytes_in == 0)) {
+    if (s->has_protocol) {
+        /* WebSocket: the request has no body; what the client sends is
+         * tunnel data, held until the upstream agrees (101). */
+        ex->ws = true;
+        ex->framing = H2G_BODY_NONE;
+        ex->req_done_written = true;
+    } else if (s->req_end && (s->bytes_in == 0)) {
         bool needs_length = (req.method_len == 4 && memcmp(req.method, "POST", 4) == 0) ||
                             (req.method_len == 3 && memcmp(req.method, "PUT", 3) == 0) ||
                             (req.method_len == 5 && memcmp(req.method, "PATCH", 5) == 0);
@@ -346,6 +421,34 @@ int exchange_start(struct h2g_stream *s)
     };
     uint64_t clen = s->req_content_length >= 0 ? (uint64_t)s->req_content_length : 0;
     const char *err = h2_to_h1_request(&req, &fwd, ex->framing, clen, &ex->head);
+    if (err == NULL && ex->ws) {
+        /* An HTTP/1.1 client brought its own key; for HTTP/2 (no key in
+         * RFC 8441) h2gate makes one. */
+        const char *key = NULL;
+        size_t key_len = 0;
+        bool has_version = false;
+        for (size_t i = 0; i < req.n_fields; i++) {
+            enum h2g_hdr_token t = h2g_hdr_lookup(req.fields[i].name, req.fields[i].name_len);
+            if (t == H2G_HDR_SEC_WEBSOCKET_KEY)
+                key = req.fields[i].value, key_len = req.fields[i].value_len;
+            else if (t == H2G_HDR_SEC_WEBSOCKET_VERSION)
+                has_version = true;
+        }
+        char made[32];
+        ex->head.len -= 2; /* reopen the head before its blank line */
+        if (key == NULL) {
+            unsigned char raw[16];
+            RAND_bytes(raw, sizeof(raw));
+            EVP_EncodeBlock((unsigned char *)made, raw, sizeof(raw));
+            key = made;
+            key_len = strlen(made);
+            h2g_buf_printf(&ex->head, "Sec-WebSocket-Key: %s\r\n", made);
+        }
+        if (!has_version)
+            h2g_buf_puts(&ex->head, "Sec-WebSocket-Version: 13\r\n");
+        h2g_buf_puts(&ex->head, "\r\n");
+        ws_accept_for(key, key_len, ex->ws_accept);
+    }
     free(tmp);
     if (err != NULL) {
         LOG_INFO("conn=%llu stream=%d: request refused: %s", (unsigned long long)s->conn->id, s->id, err);

@@ -145,6 +145,14 @@ void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable)
     bufferevent_enable(uc->bev, EV_READ);
 }
 
+struct bufferevent *upstream_conn_detach(struct h2g_upstream_conn *uc)
+{
+    struct bufferevent *bev = uc->bev;
+    bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+    free(uc);
+    return bev;
+}
+
 void upstream_pool_free_all(struct h2g_upstream_pool *p)
 {
     while (p != NULL) {

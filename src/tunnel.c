@@ -1,0 +1,389 @@
+#include "tunnel.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <nghttp2/nghttp2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "acl.h"
+#include "conn.h"
+#include "log.h"
+#include "stream.h"
+#include "worker.h"
+
+#define TUNNEL_OUT_CAP (64 * 1024)
+
+enum tunnel_state {
+    T_RESOLVING,  /* evdns lookup of the target name */
+    T_CONNECTING, /* TCP connect in progress */
+    T_OPEN,       /* bytes flow */
+    T_CLOSED,     /* the target closed and everything was handed on */
+    T_FAILED,     /* reported to the stream; nothing more happens */
+};
+
+struct h2g_tunnel {
+    struct h2g_stream *s;
+    struct h2g_worker *w;
+    enum tunnel_state state;
+    struct bufferevent *bev;
+    struct evdns_getaddrinfo_request *dns_req;
+    struct h2g_acl_target target;
+    bool check_acl;
+    bool allowed_by_name;
+    bool shut_wr;           /* the client's END_STREAM became shutdown(SHUT_WR) */
+    size_t unacked;         /* client bytes written to the target, not yet acked */
+    uint64_t last_active_ms;
+    struct event *idle_ev;
+};
+
+static void t_read_cb(struct bufferevent *bev, void *arg);
+static void t_write_cb(struct bufferevent *bev, void *arg);
+static void t_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static bool acl_matches(const struct h2g_acl *list, const struct h2g_acl_target *t)
+{
+    static const struct h2g_acl none = {NULL, 0};
+    return list->n_rules > 0 && h2g_acl_check(list, &none, t) == H2G_ACL_ALLOW;
+}
+
+static void fail(struct h2g_tunnel *t, int status, uint32_t h2_error, const char *why)
+{
+    struct h2g_stream *s = t->s;
+    LOG_INFO("conn=%llu stream=%d: tunnel %s: %s", (unsigned long long)s->conn->id, s->id, s->upstream_id, why);
+    t->state = T_FAILED;
+    if (t->bev != NULL) {
+        bufferevent_free(t->bev);
+        t->bev = NULL;
+    }
+    if (!s->head_sent && status != 0)
+        stream_upstream_failed(s, status);
+    else {
+        s->resp_failed = true;
+        s->ops->abort(s, h2_error);
+    }
+}
+
+static void arm_idle(struct h2g_tunnel *t)
+{
+    uint64_t ms = t->s->conn->config->timeouts.tunnel_idle;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(t->idle_ev, &tv);
+}
+
+static void idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_tunnel *t = arg;
+    uint64_t idle = t->s->conn->config->timeouts.tunnel_idle;
+    uint64_t quiet = h2g_now_ms() - t->last_active_ms;
+    if (quiet < idle) {
+        uint64_t ms = idle - quiet;
+        struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+        evtimer_add(t->idle_ev, &tv);
+        return;
+    }
+    fail(t, 0, NGHTTP2_CANCEL, "idle timeout");
+}
+
+static void ack(struct h2g_tunnel *t)
+{
+    if (t->unacked == 0 || t->bev == NULL)
+        return;
+    if (evbuffer_get_length(bufferevent_get_output(t->bev)) >= TUNNEL_OUT_CAP)
+        return;
+    size_t n = t->unacked;
+    t->unacked = 0;
+    t->s->ops->consumed(t->s, n);
+}
+
+static void maybe_shutdown(struct h2g_tunnel *t)
+{
+    if (t->shut_wr || !t->s->req_end || t->bev == NULL)
+        return;
+    if ((t->s->req_body && evbuffer_get_length(t->s->req_body) > 0) ||
+        evbuffer_get_length(bufferevent_get_output(t->bev)) > 0)
+        return;
+    t->shut_wr = true;
+    shutdown(bufferevent_getfd(t->bev), SHUT_WR);
+}
+
+void tunnel_request_progress(struct h2g_tunnel *t)
+{
+    if (t == NULL || t->state != T_OPEN)
+        return;
+    struct h2g_stream *s = t->s;
+    size_t n = s->req_body ? evbuffer_get_length(s->req_body) : 0;
+    if (n > 0) {
+        evbuffer_add_buffer(bufferevent_get_output(t->bev), s->req_body);
+        t->unacked += n;
+        t->last_active_ms = h2g_now_ms();
+    }
+    ack(t);
+    maybe_shutdown(t);
+}
+
+void tunnel_resume_reading(struct h2g_tunnel *t)
+{
+    if (t != NULL && t->state == T_OPEN && t->bev != NULL)
+        bufferevent_enable(t->bev, EV_READ);
+}
+
+bool tunnel_is_open(const struct h2g_tunnel *t)
+{
+    return t != NULL && t->state == T_OPEN;
+}
+
+static void t_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct h2g_tunnel *t = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    if (evbuffer_get_length(in) == 0 || t->state != T_OPEN)
+        return;
+    struct evbuffer *out = stream_resp_body(t->s);
+    evbuffer_add_buffer(out, in);
+    t->last_active_ms = h2g_now_ms();
+    if (evbuffer_get_length(out) >= H2G_STREAM_RESP_CAP)
+        bufferevent_disable(bev, EV_READ);
+    stream_upstream_data_ready(t->s);
+}
+
+static void t_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct h2g_tunnel *t = arg;
+    ack(t);
+    maybe_shutdown(t);
+}
+
+static void open_tunnel(struct h2g_tunnel *t)
+{
+    struct h2g_stream *s = t->s;
+    t->state = T_OPEN;
+    t->last_active_ms = h2g_now_ms();
+    bufferevent_set_timeouts(t->bev, NULL, NULL);
+    bufferevent_setwatermark(t->bev, EV_READ, 0, H2G_STREAM_RESP_CAP);
+    bufferevent_setwatermark(t->bev, EV_WRITE, TUNNEL_OUT_CAP / 2, 0);
+    bufferevent_setcb(t->bev, t_read_cb, t_write_cb, t_event_cb, t);
+    bufferevent_enable(t->bev, EV_READ | EV_WRITE);
+    arm_idle(t);
+    tunnel_request_progress(t);
+    if (evbuffer_get_length(bufferevent_get_input(t->bev)) > 0)
+        t_read_cb(t->bev, t);
+    (void)s;
+}
+
+static void t_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct h2g_tunnel *t = arg;
+    struct h2g_stream *s = t->s;
+    if (what & BEV_EVENT_CONNECTED) {
+        int one = 1;
+        setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        open_tunnel(t);
+        /* RFC 9113 8.5: 2xx without content; the client may send now. */
+        nghttp2_nv nv = {(uint8_t *)":status", (uint8_t *)"200", 7, 3, NGHTTP2_NV_FLAG_NONE};
+        s->status = 200;
+        s->head_sent = true;
+        s->ops->send_head(s, &nv, 1, false);
+        return;
+    }
+    if (t->state == T_CONNECTING) {
+        fail(t, (what & BEV_EVENT_TIMEOUT) ? 504 : 502, 0,
+             (what & BEV_EVENT_TIMEOUT) ? "connect timed out" : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        return;
+    }
+    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+        /* The target finished sending: END_STREAM once the client has
+         * everything. */
+        t_read_cb(bev, t);
+        t->state = T_CLOSED;
+        bufferevent_disable(bev, EV_READ);
+        stream_upstream_done(s);
+        return;
+    }
+    fail(t, 502, NGHTTP2_CONNECT_ERROR,
+         (what & BEV_EVENT_ERROR) ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()) : "closed");
+}
+
+static void start_connect(struct h2g_tunnel *t, const struct sockaddr *sa, socklen_t len)
+{
+    t->state = T_CONNECTING;
+    t->bev = bufferevent_socket_new(t->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (t->bev == NULL) {
+        fail(t, 502, 0, "out of memory");
+        return;
+    }
+    uint64_t ms = t->s->conn->config->timeouts.upstream_connect;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    bufferevent_set_timeouts(t->bev, NULL, &tv);
+    bufferevent_setcb(t->bev, NULL, NULL, t_event_cb, t);
+    if (bufferevent_socket_connect(t->bev, sa, (int)len) != 0)
+        fail(t, 502, 0, "connect failed");
+}
+
+static void target_sockaddr(const struct h2g_acl_target *a, struct sockaddr_storage *ss, socklen_t *len)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (a->family == AF_INET) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+        s4->sin_family = AF_INET;
+        memcpy(&s4->sin_addr, a->addr, 4);
+        s4->sin_port = htons(a->port);
+        *len = sizeof(*s4);
+    } else {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        s6->sin6_family = AF_INET6;
+        memcpy(&s6->sin6_addr, a->addr, 16);
+        s6->sin6_port = htons(a->port);
+        *len = sizeof(*s6);
+    }
+}
+
+static void resolved_cb(int err, struct evutil_addrinfo *res, void *arg)
+{
+    struct h2g_tunnel *t = arg;
+    t->dns_req = NULL;
+    if (err == EVUTIL_EAI_CANCEL)
+        return; /* the tunnel is being freed */
+    if (err != 0) {
+        fail(t, 502, 0, evutil_gai_strerror(err));
+        return;
+    }
+    const struct h2g_config *cfg = t->s->conn->config;
+    struct h2g_acl_target chosen;
+    bool have = false;
+    for (struct evutil_addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        struct h2g_acl_target a = {.is_addr = true, .port = t->target.port};
+        if (ai->ai_family == AF_INET) {
+            a.family = AF_INET;
+            memcpy(a.addr, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, 4);
+        } else if (ai->ai_family == AF_INET6) {
+            const struct in6_addr *in6 = &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+            if (IN6_IS_ADDR_V4MAPPED(in6)) {
+                a.family = AF_INET;
+                memcpy(a.addr, in6->s6_addr + 12, 4);
+            } else {
+                a.family = AF_INET6;
+                memcpy(a.addr, in6, 16);
+            }
+        } else {
+            continue;
+        }
+        /* A name must not lead anywhere its addresses could not be
+         * reached directly: every address is checked, one denied address
+         * refuses the name. */
+        if (t->check_acl && (acl_matches(&cfg->connect_deny, &a) ||
+                             (!t->allowed_by_name && !acl_matches(&cfg->connect_allow, &a)))) {
+            char txt[64];
+            inet_ntop(a.family, a.addr, txt, sizeof(txt));
+            evutil_freeaddrinfo(res);
+            LOG_INFO("conn=%llu stream=%d: CONNECT %s refused: resolves to %s", (unsigned long long)t->s->conn->id,
+                     t->s->id, t->s->upstream_id, txt);
+            t->state = T_FAILED;
+            stream_upstream_failed(t->s, 403);
+            return;
+        }
+        if (!have) {
+            chosen = a;
+            have = true;
+        }
+    }
+    evutil_freeaddrinfo(res);
+    if (!have) {
+        fail(t, 502, 0, "no address");
+        return;
+    }
+    struct sockaddr_storage ss;
+    socklen_t len;
+    target_sockaddr(&chosen, &ss, &len);
+    start_connect(t, (struct sockaddr *)&ss, len);
+}
+
+static struct h2g_tunnel *tunnel_new(struct h2g_stream *s)
+{
+    struct h2g_tunnel *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->s = s;
+    t->w = s->conn->worker;
+    t->idle_ev = evtimer_new(t->w->base, idle_cb, t);
+    if (t->idle_ev == NULL) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+int tunnel_connect(struct h2g_stream *s, const char *target, size_t len, bool check_acl)
+{
+    const struct h2g_config *cfg = s->conn->config;
+    struct h2g_acl_target at;
+    const char *err = h2g_acl_target_parse(target, len, &at);
+    if (err != NULL) {
+        LOG_INFO("conn=%llu stream=%d: CONNECT target %.*s: %s", (unsigned long long)s->conn->id, s->id,
+                 (int)(len > 200 ? 200 : len), target, err);
+        return 400;
+    }
+    snprintf(s->upstream_id, sizeof(s->upstream_id), "%.*s", (int)len, target);
+    bool allowed_by_name = false;
+    if (check_acl) {
+        if (h2g_acl_check(&cfg->connect_allow, &cfg->connect_deny, &at) == H2G_ACL_ALLOW)
+            allowed_by_name = true;
+        else if (at.is_addr || acl_matches(&cfg->connect_deny, &at) || cfg->connect_allow.n_rules == 0)
+            return 403;
+        /* A name not allowed by name may still be allowed by the address
+         * rules once resolved. */
+    }
+    struct h2g_tunnel *t = tunnel_new(s);
+    if (t == NULL)
+        return 500;
+    t->target = at;
+    t->check_acl = check_acl;
+    t->allowed_by_name = allowed_by_name;
+    s->tun = t;
+    if (at.is_addr) {
+        struct sockaddr_storage ss;
+        socklen_t sl;
+        target_sockaddr(&at, &ss, &sl);
+        start_connect(t, (struct sockaddr *)&ss, sl);
+        return 0;
+    }
+    t->state = T_RESOLVING;
+    struct evutil_addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_protocol = IPPROTO_TCP};
+    /* May call back at once (numeric host, hosts file): the callback
+     * only reports through the stream, which is fine here. */
+    t->dns_req = evdns_getaddrinfo(t->w->dns, at.name, NULL, &hints, resolved_cb, t);
+    return 0;
+}
+
+struct h2g_tunnel *tunnel_adopt(struct h2g_stream *s, struct bufferevent *bev)
+{
+    struct h2g_tunnel *t = tunnel_new(s);
+    if (t == NULL)
+        return NULL;
+    t->bev = bev;
+    s->tun = t;
+    open_tunnel(t);
+    return t;
+}
+
+void tunnel_free(struct h2g_tunnel *t)
+{
+    if (t == NULL)
+        return;
+    if (t->dns_req != NULL) {
+        evdns_getaddrinfo_cancel(t->dns_req); /* calls back with EAI_CANCEL */
+        t->dns_req = NULL;
+    }
+    if (t->bev != NULL)
+        bufferevent_free(t->bev);
+    event_free(t->idle_ev);
+    free(t);
+}

@@ -1,0 +1,48 @@
+/*
+ * tunnel.h: a byte stream between a client stream and a TCP connection:
+ * CONNECT (RFC 9113 8.5), extended CONNECT to a `tunnel:` route, and
+ * WebSockets once the upstream answered 101 (RFC 8441).
+ *
+ * Created by stream_dispatch (tunnel_connect) or by the exchange that saw
+ * the 101 (tunnel_adopt); owned by its stream (s->tun) and freed by
+ * stream_clear.  It owns the TCP bufferevent.
+ *
+ * Buffers: client -> target bytes wait in s->req_body and the socket's
+ * output, acknowledged to the client (WINDOW_UPDATE) only while that
+ * output is below TUNNEL_OUT_CAP; target -> client bytes are moved (not
+ * copied) into s->resp_body, and reading stops above H2G_STREAM_RESP_CAP
+ * until the client drains it.  A stalled direction never blocks the other
+ * or other streams.
+ *
+ * States: RESOLVING -> CONNECTING -> OPEN -> CLOSED, or FAILED.
+ */
+#ifndef H2G_TUNNEL_H
+#define H2G_TUNNEL_H
+
+#include <stdbool.h>
+
+#include "units.h"
+
+struct bufferevent;
+struct h2g_stream;
+struct h2g_tunnel;
+
+/*
+ * Opens a tunnel for s to `target` ("host:port" authority for CONNECT, or
+ * a route's configured tcp:// address).  With check_acl the contract's
+ * connect.deny / connect.allow are applied to the name and again to every
+ * address it resolves to.  Returns 0 (the stream is answered 200 once
+ * connected, or 403/502 later), or a status to answer at once (400, 403).
+ */
+int tunnel_connect(struct h2g_stream *s, const char *target, size_t len, bool check_acl);
+/* Takes over an upstream connection that switched protocols (101); bytes
+ * already in its input buffer belong to the tunnel.  NULL on OOM. */
+struct h2g_tunnel *tunnel_adopt(struct h2g_stream *s, struct bufferevent *bev);
+void tunnel_free(struct h2g_tunnel *t);
+/* The client sent bytes (in s->req_body) or ended its side. */
+void tunnel_request_progress(struct h2g_tunnel *t);
+/* The client drained s->resp_body below its cap. */
+void tunnel_resume_reading(struct h2g_tunnel *t);
+bool tunnel_is_open(const struct h2g_tunnel *t);
+
+#endif
