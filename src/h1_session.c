@@ -363,6 +363,14 @@ static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, 
         evbuffer_add(out, nva[i].value, nva[i].valuelen);
         evbuffer_add(out, "\r\n", 2);
     }
+    if (s->origin != NULL && s->origin->altsvc != NULL) {
+        bool has = false;
+        for (size_t i = 1; i < n; i++)
+            if (nva[i].namelen == 7 && memcmp(nva[i].name, "alt-svc", 7) == 0)
+                has = true;
+        if (!has)
+            evbuffer_add_printf(out, "alt-svc: %s\r\n", s->origin->altsvc);
+    }
     if (h->resp_chunked)
         evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
     if (!keep_alive(h))

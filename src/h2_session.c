@@ -298,6 +298,44 @@ static const struct h2g_stream_ops h2_stream_ops = {ops_send_head, ops_resume, o
 
 /* --- lifecycle --- */
 
+/* ALTSVC (RFC 7838 4) for every origin with `altsvc` that this session
+ * may speak for: exact host names only (a pattern is not an origin), on
+ * TLS only those the certificate covers; ORIGIN (RFC 8336) on TLS. */
+static void advertise(struct h2g_h2_session *h)
+{
+    struct h2g_conn *c = h->conn;
+    const struct h2g_config *cfg = c->config;
+    uint16_t port = c->listen->lc->addr.port;
+    const char *scheme = c->tls ? "https" : "http";
+    bool default_port = port == (c->tls ? 443 : 80);
+    for (size_t i = 0; i < cfg->n_origins; i++) {
+        const struct h2g_origin_config *o = &cfg->origins[i];
+        if (o->altsvc == NULL)
+            continue;
+        for (size_t j = 0; j < o->n_hosts; j++) {
+            const char *host = o->hosts[j];
+            if (strchr(host, '*') != NULL)
+                continue;
+            if (c->tls && !conn_cert_covers(c, host, strlen(host)))
+                continue;
+            char origin[300];
+            bool v6 = strchr(host, ':') != NULL;
+            int n = default_port ? snprintf(origin, sizeof(origin), "%s://%s%s%s", scheme, v6 ? "[" : "", host, v6 ? "]" : "")
+                                 : snprintf(origin, sizeof(origin), "%s://%s%s%s:%u", scheme, v6 ? "[" : "", host,
+                                            v6 ? "]" : "", port);
+            nghttp2_submit_altsvc(h->ng, NGHTTP2_FLAG_NONE, 0, (const uint8_t *)origin, (size_t)n,
+                                  (const uint8_t *)o->altsvc, strlen(o->altsvc));
+        }
+    }
+    if (c->tls && cfg->n_origin_set > 0) {
+        nghttp2_origin_entry ov[64];
+        size_t n = cfg->n_origin_set < 64 ? cfg->n_origin_set : 64;
+        for (size_t i = 0; i < n; i++)
+            ov[i] = (nghttp2_origin_entry){(uint8_t *)cfg->origin_set[i], strlen(cfg->origin_set[i])};
+        nghttp2_submit_origin(h->ng, NGHTTP2_FLAG_NONE, ov, n);
+    }
+}
+
 static nghttp2_session_callbacks *make_callbacks(void)
 {
     nghttp2_session_callbacks *cb;
@@ -355,6 +393,7 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
         iv[niv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1};
     if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, iv, niv) != 0)
         goto fail;
+    advertise(h);
     if (lim->connection_window_size > 65535 &&
         nghttp2_session_set_local_window_size(h->ng, NGHTTP2_FLAG_NONE, 0, (int32_t)lim->connection_window_size) != 0)
         goto fail;

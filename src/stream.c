@@ -246,6 +246,7 @@ void stream_dispatch(struct h2g_stream *s)
         return;
     }
     const char *path = stream_str(s, s->path);
+    s->origin = o;
     s->route = h2g_route_find(o, path, s->path.value_len);
     if (s->route == NULL) {
         stream_respond_error(s, 404);

@@ -85,6 +85,7 @@ struct h2g_stream {
     uint64_t bytes_in;             /* request body bytes received */
 
     /* Routing result. */
+    const struct h2g_origin_config *origin;
     const struct h2g_route_config *route;
     struct h2g_exchange *ex;       /* owned; NULL before/after the exchange */
     struct h2g_tunnel *tun;        /* owned; CONNECT / extended CONNECT bytes */
