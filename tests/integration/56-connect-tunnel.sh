@@ -9,7 +9,7 @@ need node
 
 start_backend allowed
 start_backend other
-DEAD=$(free_port)
+DEAD=$(refused_port)
 P=$(free_port)
 write_config <<EOF2
 $(config_common)

@@ -6,7 +6,7 @@
 need curl
 
 start_backend b1
-DEAD=$(free_port)   # nothing listens there
+DEAD=$(refused_port)
 P=$(free_port)
 write_config <<EOF2
 $(config_common)

@@ -136,6 +136,9 @@ s.close()
 EOF
 }
 
+# refused_port: a port where connections are refused (nothing listens).
+refused_port() { free_port; }
+
 port_open() { # PORT: true if something accepts on 127.0.0.1:PORT
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
