@@ -16,6 +16,13 @@
 struct h2g_h2_session {
     struct h2g_conn *conn;
     nghttp2_session *ng;
+    nghttp2_mem mem;         /* counts what nghttp2 allocates for this session */
+    size_t ng_bytes;         /* bytes nghttp2 holds now (HPACK tables, queues, streams) */
+    struct event *sweep_ev;  /* timeouts.stream_idle, while streams are open */
+    unsigned invalid_frames; /* max_session_invalid_frames */
+    unsigned rejected_streams; /* max_session_rejected_streams */
+    struct h2g_h2_stats stats;
+    uint64_t ping_sent_us;   /* our PING in flight, for the RTT */
     struct event *flush_ev;  /* deferred flush, once per loop turn */
     struct event *idle_ev;   /* handshake, then idle timeout */
     LIST_HEAD(, h2g_stream) streams; /* every open stream, owned */
@@ -27,6 +34,89 @@ struct h2g_h2_session {
 };
 
 static const struct h2g_stream_ops h2_stream_ops;
+
+/* --- memory accounting (limits.max_session_memory) --- */
+
+/* Each block carries its size in front, so free() can uncount it. */
+#define MEM_HDR 16
+
+static void *mem_malloc(size_t size, void *ud)
+{
+    struct h2g_h2_session *h = ud;
+    unsigned char *p = malloc(size + MEM_HDR);
+    if (p == NULL)
+        return NULL;
+    memcpy(p, &size, sizeof(size));
+    h->ng_bytes += size;
+    return p + MEM_HDR;
+}
+
+static void mem_free(void *ptr, void *ud)
+{
+    struct h2g_h2_session *h = ud;
+    if (ptr == NULL)
+        return;
+    unsigned char *p = (unsigned char *)ptr - MEM_HDR;
+    size_t size;
+    memcpy(&size, p, sizeof(size));
+    h->ng_bytes -= size;
+    free(p);
+}
+
+static void *mem_calloc(size_t n, size_t size, void *ud)
+{
+    if (size != 0 && n > SIZE_MAX / size)
+        return NULL;
+    void *p = mem_malloc(n * size, ud);
+    if (p != NULL)
+        memset(p, 0, n * size);
+    return p;
+}
+
+static void *mem_realloc(void *ptr, size_t size, void *ud)
+{
+    struct h2g_h2_session *h = ud;
+    if (ptr == NULL)
+        return mem_malloc(size, ud);
+    unsigned char *p = (unsigned char *)ptr - MEM_HDR;
+    size_t old;
+    memcpy(&old, p, sizeof(old));
+    unsigned char *q = realloc(p, size + MEM_HDR);
+    if (q == NULL)
+        return NULL;
+    memcpy(q, &size, sizeof(size));
+    h->ng_bytes = h->ng_bytes - old + size;
+    return q + MEM_HDR;
+}
+
+/* What the session holds now: nghttp2's own state, our streams and their
+ * buffers, and output not yet written to the socket. */
+static size_t session_memory(const struct h2g_h2_session *h)
+{
+    size_t n = h->ng_bytes + evbuffer_get_length(bufferevent_get_output(h->conn->bev));
+    const struct h2g_stream *s;
+    LIST_FOREACH(s, &h->streams, link) {
+        n += sizeof(*s) + s->store.cap;
+        if (s->req_body)
+            n += evbuffer_get_length(s->req_body);
+        if (s->resp_body)
+            n += evbuffer_get_length(s->resp_body);
+    }
+    return n;
+}
+
+static void enhance_your_calm(struct h2g_h2_session *h, const char *why)
+{
+    LOG_WARN("conn=%llu: %s: GOAWAY ENHANCE_YOUR_CALM", (unsigned long long)h->conn->id, why);
+    nghttp2_session_terminate_session(h->ng, NGHTTP2_ENHANCE_YOUR_CALM);
+}
+
+/* A stream refused at creation; too many of them is a misbehaving peer. */
+static void count_rejected(struct h2g_h2_session *h)
+{
+    if (++h->rejected_streams > h->conn->config->limits.max_session_rejected_streams)
+        enhance_your_calm(h, "max_session_rejected_streams exceeded");
+}
 
 #define SESSION(s) ((struct h2g_h2_session *)(s)->session)
 
@@ -75,6 +165,43 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
     flush(arg);
 }
 
+/* timeouts.stream_idle: one timer per session, not per stream; tunnels
+ * have their own (tunnel_idle). */
+static void arm_sweep(struct h2g_h2_session *h)
+{
+    uint64_t ms = h->conn->config->timeouts.stream_idle;
+    uint64_t step = ms / 4 > 250 ? ms / 4 : (ms < 250 ? ms : 250);
+    struct timeval tv = {(time_t)(step / 1000), (suseconds_t)(step % 1000) * 1000};
+    evtimer_add(h->sweep_ev, &tv);
+}
+
+static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_h2_session *h = arg;
+    uint64_t now = h2g_now_ms(), limit = h->conn->config->timeouts.stream_idle;
+    struct h2g_stream *s;
+    bool any = false;
+    LIST_FOREACH(s, &h->streams, link) {
+        if (s->tun != NULL || s->rejected || s->resp_failed)
+            continue;
+        if (now - s->last_active_ms >= limit) {
+            LOG_INFO("conn=%llu stream=%d: stream_idle timeout", (unsigned long long)h->conn->id, s->id);
+            s->resp_failed = true;
+            if (!s->head_sent) {
+                stream_upstream_failed(s, 504);
+                s->last_active_ms = now;
+            } else {
+                nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
+            }
+            any = true;
+        }
+    }
+    if (any)
+        flush(h);
+    if (!h->dead && h->n_streams > 0)
+        arm_sweep(h);
+}
+
 static void idle_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_h2_session *h = arg;
@@ -100,6 +227,7 @@ static ssize_t send_cb(nghttp2_session *ng, const uint8_t *data, size_t len, int
         return NGHTTP2_ERR_WOULDBLOCK;
     if (evbuffer_add(out, data, len) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
+    h->stats.bytes_out += len;
     return (ssize_t)len;
 }
 
@@ -117,6 +245,8 @@ static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t
     if (length > 0 && evbuffer_remove_buffer(s->resp_body, out, length) != (int)length)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     s->bytes_out += length;
+    s->last_active_ms = h2g_now_ms();
+    h->stats.bytes_out += 9 + length;
     stream_response_drained(s);
     return 0;
 }
@@ -153,8 +283,22 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
     stream_init(s, h->conn, &h2_stream_ops, h, frame->hd.stream_id);
     nghttp2_session_set_stream_user_data(ng, frame->hd.stream_id, s);
     LIST_INSERT_HEAD(&h->streams, s, link);
-    if (h->n_streams++ == 0)
+    if (h->n_streams++ == 0) {
         evtimer_del(h->idle_ev);
+        arm_sweep(h);
+    }
+    h->stats.streams_opened++;
+    if (h->n_streams > h->stats.peak_streams)
+        h->stats.peak_streams = h->n_streams;
+    /* Credit-based, as in Node: streams already open may take the session
+     * past the limit, new ones are refused while it is. */
+    if (session_memory(h) > h->conn->config->limits.max_session_memory) {
+        LOG_INFO("conn=%llu stream=%d: refused: max_session_memory", (unsigned long long)h->conn->id,
+                 frame->hd.stream_id);
+        s->rejected = true;
+        nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_ENHANCE_YOUR_CALM);
+        count_rejected(h);
+    }
     return 0;
 }
 
@@ -164,7 +308,7 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint
     if (frame->hd.type != NGHTTP2_HEADERS)
         return 0;
     struct h2g_stream *s = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
-    if (s == NULL)
+    if (s == NULL || s->rejected)
         return 0;
     int rc;
     if (frame->headers.cat == NGHTTP2_HCAT_REQUEST)
@@ -176,8 +320,9 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint
     if (rc == H2G_ERR_NOMEM)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     if (rc != 0) {
+        s->rejected = true;
         nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_PROTOCOL_ERROR);
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        count_rejected(ud);
     }
     return 0;
 }
@@ -190,13 +335,28 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
         if (h->n_streams == 0)
             arm_timer(h, h->conn->config->timeouts.idle);
     }
-    struct h2g_stream *s = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
-    if (s == NULL)
+    h->stats.frames_in++;
+    if (frame->hd.type == NGHTTP2_DATA && frame->hd.length == 0 && !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+        ++h->invalid_frames > h->conn->config->limits.max_session_invalid_frames) {
+        /* Empty DATA frames carry nothing: a flood of them is abuse. */
+        enhance_your_calm(h, "empty DATA frame flood");
         return 0;
+    }
+    if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK) && h->ping_sent_us != 0) {
+        h->stats.ping_rtt_us = h2g_mono_us() - h->ping_sent_us;
+        h->ping_sent_us = 0;
+    }
+    struct h2g_stream *s = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
+    if (s == NULL || s->rejected)
+        return 0;
+    s->last_active_ms = h2g_now_ms();
     switch (frame->hd.type) {
     case NGHTTP2_HEADERS:
-        if (frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+        if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+            if (s->too_many_fields)
+                count_rejected(h);
             stream_dispatch(s);
+        }
         if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)
             stream_request_end(s);
         break;
@@ -214,10 +374,11 @@ static int on_data_chunk_recv(nghttp2_session *ng, uint8_t flags, int32_t stream
                               size_t len, void *ud)
 {
     struct h2g_stream *s = nghttp2_session_get_stream_user_data(ng, stream_id);
-    if (s == NULL) {
+    if (s == NULL || s->rejected) {
         nghttp2_session_consume(ng, stream_id, len);
         return 0;
     }
+    s->last_active_ms = h2g_now_ms();
     if (stream_request_data(s, data, len) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     return 0;
@@ -235,10 +396,35 @@ static int on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t erro
     if (error_code != NGHTTP2_NO_ERROR && !s->resp_complete)
         s->resp_failed = true;
     LIST_REMOVE(s, link);
+    h->stats.stream_us_total += h2g_mono_us() - s->start_us;
+    h->stats.streams_closed++;
     stream_clear(s);
     free(s);
-    if (--h->n_streams == 0 && !h->draining)
-        arm_timer(h, h->conn->config->timeouts.idle);
+    if (--h->n_streams == 0) {
+        evtimer_del(h->sweep_ev);
+        if (!h->draining)
+            arm_timer(h, h->conn->config->timeouts.idle);
+    }
+    return 0;
+}
+
+static int on_invalid_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, int lib_error_code, void *ud)
+{
+    struct h2g_h2_session *h = ud;
+    if (++h->invalid_frames > h->conn->config->limits.max_session_invalid_frames)
+        enhance_your_calm(h, "max_session_invalid_frames exceeded");
+    return 0;
+}
+
+static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
+{
+    struct h2g_h2_session *h = ud;
+    h->stats.frames_out++;
+    if (frame->hd.type == NGHTTP2_RST_STREAM || frame->hd.type == NGHTTP2_GOAWAY)
+        LOG_DEBUG("conn=%llu stream=%d: sent %s (%s)", (unsigned long long)h->conn->id, frame->hd.stream_id,
+                  frame->hd.type == NGHTTP2_GOAWAY ? "GOAWAY" : "RST_STREAM",
+                  nghttp2_http2_strerror(frame->hd.type == NGHTTP2_GOAWAY ? frame->goaway.error_code
+                                                                        : frame->rst_stream.error_code));
     return 0;
 }
 
@@ -349,6 +535,8 @@ static nghttp2_session_callbacks *make_callbacks(void)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk_recv);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
     nghttp2_session_callbacks_set_error_callback2(cb, error_cb);
+    nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame_recv);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
     return cb;
 }
 
@@ -374,7 +562,9 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
     nghttp2_option_set_max_settings(opt, lim->max_settings);
     nghttp2_option_set_max_outbound_ack(opt, lim->max_outstanding_pings);
     nghttp2_option_set_stream_reset_rate_limit(opt, lim->stream_reset_burst, lim->stream_reset_rate);
-    int rv = nghttp2_session_server_new2(&h->ng, cb, h, opt);
+    nghttp2_option_set_max_continuations(opt, 8);
+    h->mem = (nghttp2_mem){h, mem_malloc, mem_free, mem_calloc, mem_realloc};
+    int rv = nghttp2_session_server_new3(&h->ng, cb, h, opt, &h->mem);
     nghttp2_session_callbacks_del(cb);
     cb = NULL;
     nghttp2_option_del(opt);
@@ -394,13 +584,17 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
     if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, iv, niv) != 0)
         goto fail;
     advertise(h);
+    /* One PING per session measures the round trip (h2gatectl sessions). */
+    if (nghttp2_submit_ping(h->ng, NGHTTP2_FLAG_NONE, NULL) == 0)
+        h->ping_sent_us = h2g_mono_us();
     if (lim->connection_window_size > 65535 &&
         nghttp2_session_set_local_window_size(h->ng, NGHTTP2_FLAG_NONE, 0, (int32_t)lim->connection_window_size) != 0)
         goto fail;
 
     h->flush_ev = event_new(c->worker->base, -1, 0, flush_cb, h);
     h->idle_ev = evtimer_new(c->worker->base, idle_cb, h);
-    if (h->flush_ev == NULL || h->idle_ev == NULL)
+    h->sweep_ev = evtimer_new(c->worker->base, sweep_cb, h);
+    if (h->flush_ev == NULL || h->idle_ev == NULL || h->sweep_ev == NULL)
         goto fail;
 
     if (upgrade_settings != NULL) {
@@ -456,6 +650,8 @@ void h2_session_free(struct h2g_h2_session *h)
         event_free(h->flush_ev);
     if (h->idle_ev)
         event_free(h->idle_ev);
+    if (h->sweep_ev)
+        event_free(h->sweep_ev);
     free(h);
 }
 
@@ -469,10 +665,13 @@ void h2_session_on_read(struct h2g_h2_session *h)
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
             break;
         ssize_t n = nghttp2_session_mem_recv(h->ng, v.iov_base, v.iov_len);
+        h->stats.bytes_in += n > 0 ? (uint64_t)n : 0;
         if (n < 0) {
             /* nghttp2 has queued a GOAWAY where the protocol asks for one. */
             LOG_INFO("conn=%llu: h2 protocol error: %s", (unsigned long long)h->conn->id,
                      nghttp2_strerror((int)n));
+            if (n == NGHTTP2_ERR_BAD_CLIENT_MAGIC)
+                nghttp2_session_terminate_session(h->ng, NGHTTP2_PROTOCOL_ERROR);
             nghttp2_session_send(h->ng);
             h->dead = true;
             conn_close(h->conn, true);
@@ -499,6 +698,11 @@ void h2_session_drain(struct h2g_h2_session *h)
     if (h->n_streams == 0)
         nghttp2_session_terminate_session(h->ng, NGHTTP2_NO_ERROR);
     flush(h);
+}
+
+const struct h2g_h2_stats *h2_session_stats(const struct h2g_h2_session *h)
+{
+    return &h->stats;
 }
 
 unsigned h2_session_open_streams(const struct h2g_h2_session *h)

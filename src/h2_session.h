@@ -19,6 +19,17 @@
 
 struct h2g_conn;
 struct h2g_h2_session;
+
+/* Per-session counters (the Node http2 Http2Session state and
+ * performance entry fields); read from the owning worker only. */
+struct h2g_h2_stats {
+    uint64_t bytes_in, bytes_out;   /* whole frames, as on the wire */
+    uint64_t frames_in, frames_out;
+    uint64_t streams_opened, streams_closed;
+    uint64_t stream_us_total;       /* sum of stream lifetimes */
+    unsigned peak_streams;
+    uint64_t ping_rtt_us;           /* 0 until our PING was answered */
+};
 struct h2g_stream;
 
 #define H2_OUT_CAP (64 * 1024)
@@ -38,5 +49,6 @@ void h2_session_on_write(struct h2g_h2_session *h);
 /* Graceful stop: GOAWAY(NO_ERROR); the conn closes when the last stream ends. */
 void h2_session_drain(struct h2g_h2_session *h);
 unsigned h2_session_open_streams(const struct h2g_h2_session *h);
+const struct h2g_h2_stats *h2_session_stats(const struct h2g_h2_session *h);
 
 #endif

@@ -27,6 +27,7 @@ int stream_init(struct h2g_stream *s, struct h2g_conn *c, const struct h2g_strea
     s->id = id;
     s->req_content_length = -1;
     s->start_us = h2g_mono_us();
+    s->last_active_ms = h2g_now_ms();
     return 0;
 }
 
@@ -51,7 +52,12 @@ int stream_add_field(struct h2g_stream *s, const char *name, size_t nlen, const 
                      size_t vlen)
 {
     const struct h2g_limits *lim = &s->conn->config->limits;
+    /* RFC 9113 6.5.2: the size of a field is name + value + 32. */
     s->header_bytes += (uint32_t)(nlen + vlen + 32);
+    if (s->header_bytes > lim->max_header_list_size) {
+        s->too_many_fields = true;
+        return H2G_ERR_TOO_LARGE;
+    }
     if (nlen > 0 && name[0] == ':') {
         struct h2g_field_ref *r = NULL;
         bool *has = NULL;
@@ -219,6 +225,18 @@ void stream_dispatch(struct h2g_stream *s)
                 auth = s->store.data + s->fields[i].value_off;
                 auth_len = s->fields[i].value_len;
                 break;
+            }
+        }
+    }
+    if (s->has_authority) {
+        /* RFC 9113 8.3.1: a Host that disagrees with :authority makes the
+         * request malformed (two different targets: a smuggling vector). */
+        for (size_t i = 0; i < s->n_fields; i++) {
+            if (s->fields[i].name_len == 4 && memcmp(s->store.data + s->fields[i].name_off, "host", 4) == 0 &&
+                (s->fields[i].value_len != auth_len ||
+                 strncasecmp(s->store.data + s->fields[i].value_off, auth, auth_len) != 0)) {
+                stream_respond_error(s, 400);
+                return;
             }
         }
     }

@@ -73,7 +73,9 @@ struct h2g_stream {
     bool has_method, has_scheme, has_authority, has_path, has_protocol;
     int64_t req_content_length;    /* -1: none */
     uint32_t header_bytes;
-    bool too_many_fields;
+    bool too_many_fields;          /* max_header_list_pairs / _size: answered 431 */
+    bool rejected;                 /* refused at creation (RST sent): ignored */
+    uint64_t last_active_ms;       /* for timeouts.stream_idle */
 
     /* Request body. */
     struct evbuffer *req_body;     /* pending for the upstream; lazily allocated */
