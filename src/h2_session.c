@@ -23,6 +23,7 @@ struct h2g_h2_session {
     unsigned rejected_streams; /* max_session_rejected_streams */
     struct h2g_h2_stats stats;
     uint64_t ping_sent_us;   /* our PING in flight, for the RTT */
+    bool patch_settings;     /* our first SETTINGS is still to be written */
     struct event *flush_ev;  /* deferred flush, once per loop turn */
     struct event *idle_ev;   /* handshake, then idle timeout */
     LIST_HEAD(, h2g_stream) streams; /* every open stream, owned */
@@ -219,12 +220,52 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
 
 /* --- nghttp2 callbacks --- */
 
+/*
+ * nghttp2 treats a HEADERS beyond its acknowledged
+ * SETTINGS_MAX_CONCURRENT_STREAMS as a connection error; RFC 9113 5.1.2
+ * allows (and operators expect) a stream error, REFUSED_STREAM.  So
+ * nghttp2 is given a higher internal ceiling, the client is told the
+ * configured value (patched into our first SETTINGS frame on its way
+ * out), and on_begin_headers refuses streams beyond it.
+ */
+#define STREAMS_HEADROOM 100
+
+static void patch_first_settings(struct h2g_h2_session *h, uint8_t *p, size_t len)
+{
+    h->patch_settings = false;
+    if (len < 9 || p[3] != NGHTTP2_SETTINGS || (p[4] & NGHTTP2_FLAG_ACK))
+        return;
+    size_t flen = ((size_t)p[0] << 16) | ((size_t)p[1] << 8) | p[2];
+    if (flen + 9 > len)
+        return;
+    uint32_t v = h->conn->config->limits.max_concurrent_streams;
+    for (size_t off = 9; off + 6 <= 9 + flen; off += 6) {
+        if (p[off] == 0 && p[off + 1] == NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS) {
+            p[off + 2] = (uint8_t)(v >> 24);
+            p[off + 3] = (uint8_t)(v >> 16);
+            p[off + 4] = (uint8_t)(v >> 8);
+            p[off + 5] = (uint8_t)v;
+        }
+    }
+}
+
 static ssize_t send_cb(nghttp2_session *ng, const uint8_t *data, size_t len, int flags, void *ud)
 {
     struct h2g_h2_session *h = ud;
     struct evbuffer *out = bufferevent_get_output(h->conn->bev);
     if (evbuffer_get_length(out) >= H2_OUT_CAP)
         return NGHTTP2_ERR_WOULDBLOCK;
+    if (h->patch_settings) {
+        struct evbuffer_iovec v;
+        if (evbuffer_reserve_space(out, len, &v, 1) < 1)
+            return NGHTTP2_ERR_CALLBACK_FAILURE;
+        memcpy(v.iov_base, data, len);
+        patch_first_settings(h, v.iov_base, len);
+        v.iov_len = len;
+        evbuffer_commit_space(out, &v, 1);
+        h->stats.bytes_out += len;
+        return (ssize_t)len;
+    }
     if (evbuffer_add(out, data, len) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     h->stats.bytes_out += len;
@@ -290,6 +331,14 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
     h->stats.streams_opened++;
     if (h->n_streams > h->stats.peak_streams)
         h->stats.peak_streams = h->n_streams;
+    if (h->n_streams > h->conn->config->limits.max_concurrent_streams) {
+        LOG_INFO("conn=%llu stream=%d: refused: max_concurrent_streams", (unsigned long long)h->conn->id,
+                 frame->hd.stream_id);
+        s->rejected = true;
+        nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+        count_rejected(h);
+        return 0;
+    }
     /* Credit-based, as in Node: streams already open may take the session
      * past the limit, new ones are refused while it is. */
     if (session_memory(h) > h->conn->config->limits.max_session_memory) {
@@ -574,7 +623,11 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
 
     nghttp2_settings_entry iv[6];
     size_t niv = 0;
-    iv[niv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, lim->max_concurrent_streams};
+    uint32_t ceiling = lim->max_concurrent_streams > INT32_MAX - STREAMS_HEADROOM
+                           ? (uint32_t)INT32_MAX
+                           : lim->max_concurrent_streams + STREAMS_HEADROOM;
+    iv[niv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, ceiling};
+    h->patch_settings = true;
     iv[niv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, lim->initial_window_size};
     iv[niv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_FRAME_SIZE, lim->max_frame_size};
     iv[niv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, lim->header_table_size};
