@@ -28,14 +28,16 @@
 //       CONNECT and stay silent until the stream closes:
 //       {status, ms (from the 200 to the close), ended, rstCode, error}
 //   h2tunnel.js ws URL PATH [--protocol P] [--origin O] [--extensions E]
-//                [--size N] [--handshake-only]
+//                [--size N] [--handshake-only] [--read-body]
 //       extended CONNECT :protocol websocket (after checking the server's
 //       SETTINGS_ENABLE_CONNECT_PROTOCOL), sec-websocket-version 13 and the
 //       optional sec-websocket-protocol / origin; on 200 sends a masked text
 //       frame and an N-byte (default 100 KiB) masked binary frame, checks
 //       both echoes, then a close frame.
 //       {enableConnectProtocol, status, headers, text_echo, binary_ok,
-//        close_code, error}; --handshake-only: RST_STREAM(CANCEL) after the 200
+//        close_code, error}; --handshake-only: RST_STREAM(CANCEL) after the 200;
+//       --read-body (also for ext): whatever the status, half-close and read
+//       the response to its end: {status, headers, body, ended}
 //   h2tunnel.js ext URL PATH PROTOCOL [--size N]
 //       extended CONNECT with :protocol PROTOCOL; on 2xx the same exchange as
 //       "echo" (raw bytes to a tcp:// tunnel route), else the response
@@ -61,6 +63,8 @@ const wsOrigin = opt('--origin');
 const wsExtensions = opt('--extensions');
 const handshakeOnly = args.indexOf('--handshake-only') >= 0;
 if (handshakeOnly) args.splice(args.indexOf('--handshake-only'), 1);
+const readBody = args.indexOf('--read-body') >= 0;
+if (readBody) args.splice(args.indexOf('--read-body'), 1);
 const timeoutMs = parseInt(opt('--timeout', '30000'), 10);
 
 const res = {};
@@ -189,7 +193,7 @@ async function main() {
     const head = await response(req);
     res.status = head && head[':status'];
     res.headers = head;
-    if (!(res.status >= 200 && res.status < 300)) {
+    if (!(res.status >= 200 && res.status < 300) || readBody) {
       req.end();
       await rd.toEnd().catch(() => {});
       res.body = rd.buf.toString();
