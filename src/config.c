@@ -131,6 +131,8 @@ static void config_free(struct h2g_config *c)
     free(c->log_access);
     free(c->control_socket);
     free(c->metrics_listen_text);
+    if (c->attachment_free != NULL)
+        c->attachment_free(c->attachment);
     free(c);
 }
 

@@ -135,6 +135,12 @@ struct h2g_config {
     char *metrics_listen_text; /* NULL or "" = off */
     struct h2g_hostport metrics_listen;
     bool enable_connect_protocol; /* derived: a route has websocket or tunnel */
+    /* Runtime state built from this snapshot by the daemon (TLS contexts
+     * of its listeners) that must live exactly as long as it: freed by
+     * attachment_free when the last reference goes.  Not part of the
+     * configuration itself. */
+    void *attachment;
+    void (*attachment_free)(void *attachment);
 };
 
 /* Allocates a snapshot holding every default of the contract (listen and

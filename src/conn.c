@@ -68,6 +68,8 @@ static bool start_h2(struct h2g_conn *c)
         return false;
     }
     set_state(c, H2G_CONN_H2);
+    STAT_INC(&c->worker->stats, sessions_total[c->tls ? 0 : 1]);
+    STAT_INC(&c->worker->stats, sessions_open[c->tls ? 0 : 1]);
     return true;
 }
 
@@ -79,6 +81,8 @@ static bool start_h1(struct h2g_conn *c)
         return false;
     }
     set_state(c, H2G_CONN_H1);
+    STAT_INC(&c->worker->stats, sessions_total[2]);
+    STAT_INC(&c->worker->stats, sessions_open[2]);
     return true;
 }
 
@@ -204,6 +208,7 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
     if (c == NULL)
         return NULL;
     c->id = ++w->next_conn_id * 64 + w->id;
+    c->start_ms = h2g_now_ms();
     c->worker = w;
     c->listen = lc;
     c->config = h2g_config_ref(w->config);
@@ -252,7 +257,8 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
     set_state(c, H2G_CONN_HANDSHAKE);
     LIST_INSERT_HEAD(&w->conns, c, link);
     w->n_conns++;
-    w->stats.conns_accepted++;
+    STAT_INC(&w->stats, connections_total);
+    STAT_INC(&w->stats, connections_open);
     return c;
 fail_bev:
     if (c->free_ev)
@@ -275,6 +281,11 @@ void conn_free(struct h2g_conn *c)
     struct h2g_worker *w = c->worker;
     LIST_REMOVE(c, link);
     w->n_conns--;
+    STAT_DEC(&w->stats, connections_open);
+    if (c->h2 != NULL)
+        STAT_DEC(&w->stats, sessions_open[c->tls ? 0 : 1]);
+    else if (c->h1 != NULL)
+        STAT_DEC(&w->stats, sessions_open[2]);
     h2_session_free(c->h2);
     c->h2 = NULL;
     h1_session_free(c->h1);
@@ -302,6 +313,12 @@ void conn_drain(struct h2g_conn *c)
     default:
         break;
     }
+}
+
+void conn_retire(struct h2g_conn *c)
+{
+    if (c->state == H2G_CONN_H2 || c->state == H2G_CONN_H1)
+        conn_drain(c);
 }
 
 bool conn_cert_covers(struct h2g_conn *c, const char *host, size_t len)

@@ -49,6 +49,7 @@ struct h2g_conn {
     char sni[256];              /* TLS server name, "" if none */
     struct h2g_h2_session *h2;
     struct h2g_h1_session *h1;
+    uint64_t start_ms;          /* accepted at (wall clock) */
     struct event *free_ev;
     struct event *timer;        /* handshake timeout */
 };
@@ -62,6 +63,9 @@ void conn_close(struct h2g_conn *c, bool flush);
 void conn_free(struct h2g_conn *c);
 /* Graceful stop: GOAWAY / Connection: close, finish in-flight. */
 void conn_drain(struct h2g_conn *c);
+/* After a reload: like conn_drain, but a connection still in its
+ * handshake is left alone. */
+void conn_retire(struct h2g_conn *c);
 /* Does the TLS certificate this connection presented cover `host`? */
 bool conn_cert_covers(struct h2g_conn *c, const char *host, size_t len);
 const char *conn_proto_name(const struct h2g_conn *c);

@@ -528,6 +528,9 @@ static void do_upgrade(struct h2g_h1_session *h)
         return;
     }
     c->state = H2G_CONN_H2;
+    STAT_DEC(&c->worker->stats, sessions_open[2]);
+    STAT_INC(&c->worker->stats, sessions_total[1]);
+    STAT_INC(&c->worker->stats, sessions_open[1]);
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
         h2_session_on_read(c->h2);
 }
@@ -572,6 +575,16 @@ void h1_session_on_read(struct h2g_h1_session *h)
 void h1_session_on_write(struct h2g_h1_session *h)
 {
     pump(h);
+}
+
+struct h2g_stream *h1_session_stream(const struct h2g_h1_session *h)
+{
+    return h->s;
+}
+
+uint64_t h1_session_requests(const struct h2g_h1_session *h)
+{
+    return (uint64_t)h->n_requests;
 }
 
 void h1_session_drain(struct h2g_h1_session *h)

@@ -12,6 +12,7 @@
 #define H2G_H1_SESSION_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct h2g_conn;
 struct h2g_h1_session;
@@ -22,5 +23,8 @@ void h1_session_on_read(struct h2g_h1_session *h);
 void h1_session_on_write(struct h2g_h1_session *h);
 /* Graceful stop: finish the current response with Connection: close. */
 void h1_session_drain(struct h2g_h1_session *h);
+/* The request being served, or NULL (introspection). */
+struct h2g_stream *h1_session_stream(const struct h2g_h1_session *h);
+uint64_t h1_session_requests(const struct h2g_h1_session *h);
 
 #endif

@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "log.h"
 #include "stream.h"
+#include "stats.h"
 #include "worker.h"
 
 struct h2g_h2_session {
@@ -115,6 +116,7 @@ static void enhance_your_calm(struct h2g_h2_session *h, const char *why)
 /* A stream refused at creation; too many of them is a misbehaving peer. */
 static void count_rejected(struct h2g_h2_session *h)
 {
+    STAT_INC(&h->conn->worker->stats, refused_streams);
     if (++h->rejected_streams > h->conn->config->limits.max_session_rejected_streams)
         enhance_your_calm(h, "max_session_rejected_streams exceeded");
 }
@@ -469,6 +471,8 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
 {
     struct h2g_h2_session *h = ud;
     h->stats.frames_out++;
+    if (frame->hd.type == NGHTTP2_GOAWAY)
+        STAT_INC(&h->conn->worker->stats, goaways);
     if (frame->hd.type == NGHTTP2_RST_STREAM || frame->hd.type == NGHTTP2_GOAWAY)
         LOG_DEBUG("conn=%llu stream=%d: sent %s (%s)", (unsigned long long)h->conn->id, frame->hd.stream_id,
                   frame->hd.type == NGHTTP2_GOAWAY ? "GOAWAY" : "RST_STREAM",
@@ -756,6 +760,21 @@ void h2_session_drain(struct h2g_h2_session *h)
 const struct h2g_h2_stats *h2_session_stats(const struct h2g_h2_session *h)
 {
     return &h->stats;
+}
+
+struct h2g_stream *h2_session_first_stream(const struct h2g_h2_session *h)
+{
+    return LIST_FIRST(&h->streams);
+}
+
+int32_t h2_session_local_window(const struct h2g_h2_session *h)
+{
+    return h->ng ? nghttp2_session_get_local_window_size(h->ng) : 0;
+}
+
+int32_t h2_session_remote_window(const struct h2g_h2_session *h)
+{
+    return h->ng ? nghttp2_session_get_remote_window_size(h->ng) : 0;
 }
 
 unsigned h2_session_open_streams(const struct h2g_h2_session *h)

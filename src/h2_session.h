@@ -50,5 +50,10 @@ void h2_session_on_write(struct h2g_h2_session *h);
 void h2_session_drain(struct h2g_h2_session *h);
 unsigned h2_session_open_streams(const struct h2g_h2_session *h);
 const struct h2g_h2_stats *h2_session_stats(const struct h2g_h2_session *h);
+/* Introspection (h2gatectl): open streams (iterate with LIST_NEXT(s, link))
+ * and flow-control windows. */
+struct h2g_stream *h2_session_first_stream(const struct h2g_h2_session *h);
+int32_t h2_session_local_window(const struct h2g_h2_session *h);
+int32_t h2_session_remote_window(const struct h2g_h2_session *h);
 
 #endif

@@ -28,6 +28,7 @@ int stream_init(struct h2g_stream *s, struct h2g_conn *c, const struct h2g_strea
     s->req_content_length = -1;
     s->start_us = h2g_mono_us();
     s->last_active_ms = h2g_now_ms();
+    STAT_INC(&c->worker->stats, streams_open);
     return 0;
 }
 
@@ -209,7 +210,7 @@ void stream_respond_error(struct h2g_stream *s, int status)
 void stream_dispatch(struct h2g_stream *s)
 {
     const struct h2g_config *cfg = s->conn->config;
-    s->conn->worker->stats.requests++;
+    STAT_INC(&s->conn->worker->stats, requests_total);
     if (s->too_many_fields) {
         stream_respond_error(s, 431);
         return;
@@ -452,8 +453,15 @@ bool stream_client_is_h2(const struct h2g_stream *s)
 
 void stream_clear(struct h2g_stream *s)
 {
+    struct h2g_stats *st = &s->conn->worker->stats;
+    STAT_DEC(st, streams_open);
     if (!s->logged && (s->has_method || s->status)) {
         s->logged = true;
+        int cls = s->resp_failed || s->status < 100 || s->status > 599 ? 0 : s->status / 100;
+        STAT_INC(st, responses[cls]);
+        STAT_ADD(st, bytes_in, s->bytes_in);
+        STAT_ADD(st, bytes_out, s->bytes_out);
+        h2g_stats_observe(st, h2g_mono_us() - s->start_us);
         access_log_stream(s);
     }
     exchange_free(s->ex);

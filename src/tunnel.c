@@ -136,6 +136,18 @@ void tunnel_resume_reading(struct h2g_tunnel *t)
         bufferevent_enable(t->bev, EV_READ);
 }
 
+const char *tunnel_kind(const struct h2g_tunnel *t)
+{
+    if (t->s->has_protocol)
+        return t->check_acl ? "connect" : (t->s->ex != NULL ? "websocket" : "tunnel");
+    return "connect";
+}
+
+uint64_t tunnel_last_active_ms(const struct h2g_tunnel *t)
+{
+    return t->last_active_ms;
+}
+
 bool tunnel_is_open(const struct h2g_tunnel *t)
 {
     return t != NULL && t->state == T_OPEN;
@@ -318,6 +330,8 @@ static struct h2g_tunnel *tunnel_new(struct h2g_stream *s)
         free(t);
         return NULL;
     }
+    STAT_INC(&t->w->stats, tunnels_total);
+    STAT_INC(&t->w->stats, tunnels_open);
     return t;
 }
 
@@ -385,5 +399,8 @@ void tunnel_free(struct h2g_tunnel *t)
     if (t->bev != NULL)
         bufferevent_free(t->bev);
     event_free(t->idle_ev);
+    STAT_DEC(&t->w->stats, tunnels_open);
+    STAT_ADD(&t->w->stats, tunnel_bytes_up, t->s->bytes_in);
+    STAT_ADD(&t->w->stats, tunnel_bytes_down, t->s->bytes_out);
     free(t);
 }

@@ -82,7 +82,11 @@ static void ex_fail(struct h2g_exchange *ex, int status, const char *why)
     struct h2g_stream *s = ex->s;
     LOG_WARN("conn=%llu stream=%d: upstream %s: %s", (unsigned long long)s->conn->id, s->id,
              ex->pool->id, why);
-    ex->w->stats.upstream_errors++;
+    STAT_INC(&ex->w->stats, upstream_errors);
+    if (ex->state == EX_CONNECTING)
+        STAT_INC(&ex->w->stats, upstream_connect_errors);
+    if (status == 504)
+        STAT_INC(&ex->w->stats, upstream_timeouts);
     ex->state = EX_FAILED;
     upstream_conn_release(ex->uc, false);
     ex->uc = NULL;

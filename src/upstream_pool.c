@@ -153,6 +153,13 @@ struct bufferevent *upstream_conn_detach(struct h2g_upstream_conn *uc)
     return bev;
 }
 
+void upstream_pool_drain(struct h2g_upstream_pool *p)
+{
+    struct h2g_upstream_conn *uc;
+    while ((uc = LIST_FIRST(&p->idle)) != NULL)
+        conn_free(uc);
+}
+
 void upstream_pool_free_all(struct h2g_upstream_pool *p)
 {
     while (p != NULL) {

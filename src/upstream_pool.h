@@ -53,6 +53,8 @@ struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uin
  * else closed. */
 void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable);
 void upstream_pool_free_all(struct h2g_upstream_pool *p);
+/* Closes every idle connection of the pool (its upstream was removed). */
+void upstream_pool_drain(struct h2g_upstream_pool *p);
 /* Takes the bufferevent out of a lent connection (it switched protocols
  * and becomes a tunnel) and frees the rest. */
 struct bufferevent *upstream_conn_detach(struct h2g_upstream_conn *uc);

@@ -22,12 +22,12 @@ static void set_accepting(struct h2g_worker *w, bool on)
 {
     w->accept_paused = !on;
     for (size_t i = 0; i < w->n_listen; i++) {
-        if (w->listeners[i].l == NULL)
+        if (w->listeners[i] == NULL || w->listeners[i]->l == NULL)
             continue;
         if (on)
-            evconnlistener_enable(w->listeners[i].l);
+            evconnlistener_enable(w->listeners[i]->l);
         else
-            evconnlistener_disable(w->listeners[i].l);
+            evconnlistener_disable(w->listeners[i]->l);
     }
     if (!on) {
         struct timeval tv = {0, ACCEPT_RECHECK_MS * 1000};
@@ -85,15 +85,43 @@ void worker_conn_closed(struct h2g_worker *w)
         set_accepting(w, true);
 }
 
+static void listener_free(struct h2g_worker_listener *wl)
+{
+    if (wl == NULL)
+        return;
+    if (wl->l != NULL)
+        evconnlistener_free(wl->l);
+    else if (wl->fd >= 0)
+        close(wl->fd);
+    free(wl);
+}
+
+static struct h2g_worker_listener *listener_new(struct h2g_worker *w, const struct h2g_listen_ctx *ctx, int fd)
+{
+    struct h2g_worker_listener *wl = calloc(1, sizeof(*wl));
+    if (wl == NULL) {
+        close(fd);
+        return NULL;
+    }
+    wl->w = w;
+    wl->ctx = ctx;
+    wl->fd = fd;
+    wl->l = evconnlistener_new(w->base, accept_cb, wl, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+    if (wl->l == NULL) {
+        listener_free(wl);
+        return NULL;
+    }
+    evconnlistener_set_error_cb(wl->l, accept_error_cb);
+    if (w->accept_paused)
+        evconnlistener_disable(wl->l);
+    return wl;
+}
+
 static void close_listeners(struct h2g_worker *w)
 {
     for (size_t i = 0; i < w->n_listen; i++) {
-        if (w->listeners[i].l != NULL)
-            evconnlistener_free(w->listeners[i].l);
-        else if (w->listeners[i].fd >= 0)
-            close(w->listeners[i].fd);
-        w->listeners[i].l = NULL;
-        w->listeners[i].fd = -1;
+        listener_free(w->listeners[i]);
+        w->listeners[i] = NULL;
     }
 }
 
@@ -169,15 +197,100 @@ struct h2g_balance *worker_balance(struct h2g_worker *w, const struct h2g_route_
     return NULL; /* a route of an older snapshot: plain first choice */
 }
 
-struct h2g_worker *worker_new(unsigned id, struct h2g_config *config, struct h2g_listen_ctx *listen,
-                              int *fds, int access_fd)
+struct h2g_listen_ctx *worker_listen_ctxs(const struct h2g_config *c)
+{
+    return c->attachment;
+}
+
+static void balance_free(struct h2g_worker *w)
+{
+    if (w->balance == NULL)
+        return;
+    for (size_t oi = 0; oi < w->config->n_origins; oi++) {
+        if (w->balance[oi] == NULL)
+            continue;
+        for (size_t ri = 0; ri < w->config->origins[oi].n_routes; ri++)
+            h2g_balance_clear(&w->balance[oi][ri]);
+        free(w->balance[oi]);
+    }
+    free(w->balance);
+    w->balance = NULL;
+}
+
+static bool same_addr(const struct h2g_hostport *a, const struct h2g_hostport *b)
+{
+    return a->port == b->port && a->wildcard == b->wildcard && strcmp(a->host, b->host) == 0;
+}
+
+static bool upstream_configured(const struct h2g_config *c, const char *id)
+{
+    for (size_t oi = 0; oi < c->n_origins; oi++)
+        for (size_t ri = 0; ri < c->origins[oi].n_routes; ri++)
+            for (size_t ui = 0; ui < c->origins[oi].routes[ri].n_upstreams; ui++)
+                if (strcmp(c->origins[oi].routes[ri].upstreams[ui].id, id) == 0)
+                    return true;
+    return false;
+}
+
+void worker_apply_config(struct h2g_worker *w, struct h2g_config *config, int *fds)
+{
+    struct h2g_listen_ctx *ctx = worker_listen_ctxs(config);
+    struct h2g_worker_listener **nl = calloc(config->n_listen ? config->n_listen : 1, sizeof(*nl));
+    if (nl == NULL) {
+        LOG_ERROR("worker %u: out of memory applying the new configuration", w->id);
+        for (size_t i = 0; i < config->n_listen; i++)
+            if (fds[i] >= 0)
+                close(fds[i]);
+        return;
+    }
+    for (size_t i = 0; i < config->n_listen; i++) {
+        if (fds[i] >= 0) {
+            nl[i] = listener_new(w, &ctx[i], fds[i]);
+            continue;
+        }
+        for (size_t j = 0; j < w->n_listen; j++) {
+            if (w->listeners[j] != NULL && same_addr(&w->listeners[j]->ctx->lc->addr, &config->listen[i].addr)) {
+                nl[i] = w->listeners[j];
+                w->listeners[j] = NULL;
+                nl[i]->ctx = &ctx[i]; /* new TLS settings for new connections */
+                break;
+            }
+        }
+    }
+    close_listeners(w); /* what was not carried over */
+    free(w->listeners);
+    w->listeners = nl;
+    w->n_listen = config->n_listen;
+
+    balance_free(w);
+    struct h2g_config *old = w->config;
+    w->config = h2g_config_ref(config);
+    h2g_config_unref(old);
+    w->balance = calloc(config->n_origins ? config->n_origins : 1, sizeof(*w->balance));
+
+    /* No new request goes to a removed upstream; exchanges in flight
+     * finish on their connection, which is then closed, not pooled. */
+    for (struct h2g_upstream_pool *p = w->pools; p != NULL; p = p->next)
+        if (!upstream_configured(config, p->id))
+            upstream_pool_drain(p);
+
+    /* Sessions finish what they have in flight on their own snapshot, but
+     * take no new request: GOAWAY / Connection: close send the client to
+     * a new connection, which gets the new configuration. */
+    struct h2g_conn *c, *next;
+    for (c = LIST_FIRST(&w->conns); c != NULL; c = next) {
+        next = LIST_NEXT(c, link);
+        conn_retire(c);
+    }
+}
+
+struct h2g_worker *worker_new(unsigned id, struct h2g_config *config, int *fds, int access_fd)
 {
     struct h2g_worker *w = calloc(1, sizeof(*w));
     if (w == NULL)
         return NULL;
     w->id = id;
     w->config = h2g_config_ref(config);
-    w->listen = listen;
     w->access_fd = access_fd;
     LIST_INIT(&w->conns);
     w->base = event_base_new();
@@ -198,16 +311,12 @@ struct h2g_worker *worker_new(unsigned id, struct h2g_config *config, struct h2g
     if (w->listeners == NULL || w->balance == NULL || w->access_buf == NULL || w->access_flush_ev == NULL ||
         w->stop_ev == NULL || w->stop_timer == NULL || w->recheck_ev == NULL)
         goto fail;
+    struct h2g_listen_ctx *ctx = worker_listen_ctxs(config);
     for (size_t i = 0; i < w->n_listen; i++) {
-        struct h2g_worker_listener *wl = &w->listeners[i];
-        wl->w = w;
-        wl->ctx = &listen[i];
-        wl->fd = fds[i];
-        wl->l = evconnlistener_new(w->base, accept_cb, wl, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
-                                   fds[i]);
-        if (wl->l == NULL)
+        w->listeners[i] = listener_new(w, &ctx[i], fds[i]);
+        fds[i] = -1;
+        if (w->listeners[i] == NULL)
             goto fail;
-        evconnlistener_set_error_cb(wl->l, accept_error_cb);
     }
     return w;
 fail:
@@ -225,6 +334,32 @@ static void *worker_main(void *arg)
 int worker_start(struct h2g_worker *w)
 {
     return pthread_create(&w->thread, NULL, worker_main, w);
+}
+
+struct run_in {
+    struct h2g_worker *w;
+    void (*fn)(struct h2g_worker *w, void *arg);
+    void *arg;
+};
+
+static void run_in_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct run_in *r = arg;
+    r->fn(r->w, r->arg);
+    free(r);
+}
+
+int worker_run_in(struct h2g_worker *w, void (*fn)(struct h2g_worker *w, void *arg), void *arg)
+{
+    struct run_in *r = malloc(sizeof(*r));
+    if (r == NULL)
+        return -1;
+    *r = (struct run_in){w, fn, arg};
+    if (event_base_once(w->base, -1, EV_TIMEOUT, run_in_cb, r, NULL) != 0) {
+        free(r);
+        return -1;
+    }
+    return 0;
 }
 
 void worker_request_stop(struct h2g_worker *w)
@@ -249,16 +384,7 @@ void worker_free(struct h2g_worker *w)
         close_listeners(w);
     free(w->listeners);
     upstream_pool_free_all(w->pools);
-    if (w->balance != NULL) {
-        for (size_t oi = 0; oi < w->config->n_origins; oi++) {
-            if (w->balance[oi] == NULL)
-                continue;
-            for (size_t ri = 0; ri < w->config->origins[oi].n_routes; ri++)
-                h2g_balance_clear(&w->balance[oi][ri]);
-            free(w->balance[oi]);
-        }
-        free(w->balance);
-    }
+    balance_free(w);
     if (w->access_buf != NULL) {
         if (w->access_fd >= 0)
             access_flush_cb(-1, 0, w);

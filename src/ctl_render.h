@@ -1,0 +1,32 @@
+/*
+ * ctl_render.h: human-readable output of h2gatectl (aligned tables,
+ * "key: value" lines).  Every function takes the "result" member of a
+ * successful control response (borrowed), prints to `out` and returns 0,
+ * or -1 after printing "h2gatectl: unexpected answer ..." to stderr when
+ * the result does not have the documented shape.  Members that are
+ * missing or null print as "-" so that an older or newer daemon still
+ * gives a readable table.
+ */
+#ifndef H2G_CTL_RENDER_H
+#define H2G_CTL_RENDER_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+int ctl_render_status(FILE *out, const json_t *result);
+int ctl_render_sessions(FILE *out, const json_t *result);
+int ctl_render_session(FILE *out, const json_t *result);
+int ctl_render_tunnels(FILE *out, const json_t *result);
+int ctl_render_stats(FILE *out, const json_t *result);
+/* `file` is the path as the user gave it (for the "FILE: ..." line). */
+int ctl_render_check(FILE *out, const char *file, const json_t *result);
+/* The effective configuration as YAML (timeouts get an "ms" suffix so the
+ * output reads back with the same meaning). */
+int ctl_render_config(FILE *out, const json_t *result);
+
+/* Human formats, exported for the probe output.  Each writes into buf
+ * (always NUL-terminated) and returns buf. */
+char *ctl_fmt_bytes(char *buf, size_t len, double bytes);
+char *ctl_fmt_secs(char *buf, size_t len, double secs);
+
+#endif

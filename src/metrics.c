@@ -1,0 +1,141 @@
+#include "metrics.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "process.h"
+#include "stats.h"
+
+struct h2g_metrics {
+    struct h2g_process *p;
+    struct evhttp *http;
+};
+
+static void metric(struct evbuffer *b, const char *name, const char *type, const char *help)
+{
+    evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void metrics_cb(struct evhttp_request *req, void *arg)
+{
+    struct h2g_metrics *m = arg;
+    struct h2g_process *p = m->p;
+    struct h2g_stats st;
+    process_stats(p, &st);
+    struct evbuffer *b = evbuffer_new();
+    metric(b, "h2gate_connections_total", "counter", "Client connections accepted.");
+    evbuffer_add_printf(b, "h2gate_connections_total %llu\n", (unsigned long long)st.connections_total);
+    metric(b, "h2gate_connections_open", "gauge", "Client connections open.");
+    evbuffer_add_printf(b, "h2gate_connections_open %llu\n", (unsigned long long)st.connections_open);
+    static const char *const alpn[] = {"h2", "h2c", "http/1.1"};
+    metric(b, "h2gate_sessions_total", "counter", "Client sessions started, by protocol.");
+    for (int i = 0; i < 3; i++)
+        evbuffer_add_printf(b, "h2gate_sessions_total{alpn=\"%s\"} %llu\n", alpn[i], (unsigned long long)st.sessions_total[i]);
+    metric(b, "h2gate_sessions_open", "gauge", "Client sessions open, by protocol.");
+    for (int i = 0; i < 3; i++)
+        evbuffer_add_printf(b, "h2gate_sessions_open{alpn=\"%s\"} %llu\n", alpn[i], (unsigned long long)st.sessions_open[i]);
+    metric(b, "h2gate_streams_open", "gauge", "Streams (requests) in progress.");
+    evbuffer_add_printf(b, "h2gate_streams_open %llu\n", (unsigned long long)st.streams_open);
+    metric(b, "h2gate_requests_total", "counter", "Requests received.");
+    evbuffer_add_printf(b, "h2gate_requests_total %llu\n", (unsigned long long)st.requests_total);
+    metric(b, "h2gate_responses_total", "counter", "Responses by status class (reset: no complete response).");
+    static const char *const cls[] = {"reset", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    for (int i = 0; i < 6; i++)
+        evbuffer_add_printf(b, "h2gate_responses_total{class=\"%s\"} %llu\n", cls[i], (unsigned long long)st.responses[i]);
+    metric(b, "h2gate_upstream_errors_total", "counter", "Failed upstream exchanges, by kind.");
+    uint64_t other = st.upstream_errors - st.upstream_connect_errors - st.upstream_timeouts;
+    evbuffer_add_printf(b, "h2gate_upstream_errors_total{kind=\"connect\"} %llu\n", (unsigned long long)st.upstream_connect_errors);
+    evbuffer_add_printf(b, "h2gate_upstream_errors_total{kind=\"timeout\"} %llu\n", (unsigned long long)st.upstream_timeouts);
+    evbuffer_add_printf(b, "h2gate_upstream_errors_total{kind=\"other\"} %llu\n", (unsigned long long)other);
+    metric(b, "h2gate_tunnels_open", "gauge", "CONNECT and WebSocket tunnels open.");
+    evbuffer_add_printf(b, "h2gate_tunnels_open %llu\n", (unsigned long long)st.tunnels_open);
+    metric(b, "h2gate_tunnels_total", "counter", "Tunnels opened.");
+    evbuffer_add_printf(b, "h2gate_tunnels_total %llu\n", (unsigned long long)st.tunnels_total);
+    metric(b, "h2gate_tunnel_bytes_total", "counter", "Bytes carried by closed tunnels.");
+    evbuffer_add_printf(b, "h2gate_tunnel_bytes_total{direction=\"up\"} %llu\n", (unsigned long long)st.tunnel_bytes_up);
+    evbuffer_add_printf(b, "h2gate_tunnel_bytes_total{direction=\"down\"} %llu\n", (unsigned long long)st.tunnel_bytes_down);
+    metric(b, "h2gate_body_bytes_total", "counter", "Request (in) and response (out) body bytes.");
+    evbuffer_add_printf(b, "h2gate_body_bytes_total{direction=\"in\"} %llu\n", (unsigned long long)st.bytes_in);
+    evbuffer_add_printf(b, "h2gate_body_bytes_total{direction=\"out\"} %llu\n", (unsigned long long)st.bytes_out);
+    metric(b, "h2gate_refused_streams_total", "counter", "Streams refused at creation (limits).");
+    evbuffer_add_printf(b, "h2gate_refused_streams_total %llu\n", (unsigned long long)st.refused_streams);
+    metric(b, "h2gate_goaways_sent_total", "counter", "GOAWAY frames sent.");
+    evbuffer_add_printf(b, "h2gate_goaways_sent_total %llu\n", (unsigned long long)st.goaways);
+    metric(b, "h2gate_reloads_total", "counter", "Configuration reloads attempted.");
+    evbuffer_add_printf(b, "h2gate_reloads_total %u\n", p->reloads);
+    metric(b, "h2gate_last_reload_success", "gauge", "1 if the last reload succeeded (or none happened), else 0.");
+    evbuffer_add_printf(b, "h2gate_last_reload_success %d\n", p->last_reload >= 0 ? 1 : 0);
+    metric(b, "h2gate_request_duration_seconds", "histogram", "Request durations, first byte in to last byte out.");
+    uint64_t cum = 0;
+    for (int i = 0; i < H2G_HIST_BUCKETS; i++) {
+        cum += st.hist[i];
+        if (i < H2G_HIST_BUCKETS - 1)
+            evbuffer_add_printf(b, "h2gate_request_duration_seconds_bucket{le=\"%g\"} %llu\n", h2g_hist_bounds[i],
+                                (unsigned long long)cum);
+        else
+            evbuffer_add_printf(b, "h2gate_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+    }
+    evbuffer_add_printf(b, "h2gate_request_duration_seconds_sum %.6f\n", (double)st.hist_sum_us / 1e6);
+    evbuffer_add_printf(b, "h2gate_request_duration_seconds_count %llu\n", (unsigned long long)cum);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_send_reply(req, 200, "OK", b);
+    evbuffer_free(b);
+}
+
+static void status_cb(struct evhttp_request *req, void *arg)
+{
+    struct h2g_metrics *m = arg;
+    json_t *j = process_status_json(m->p);
+    char *s = json_dumps(j, JSON_INDENT(2));
+    json_decref(j);
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add_printf(b, "%s\n", s ? s : "{}");
+    free(s);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    evhttp_send_reply(req, 200, "OK", b);
+    evbuffer_free(b);
+}
+
+static void other_cb(struct evhttp_request *req, void *arg)
+{
+    evhttp_send_error(req, 404, "Not Found");
+}
+
+struct h2g_metrics *metrics_new(struct h2g_process *p, const struct h2g_hostport *addr)
+{
+    struct h2g_metrics *m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        return NULL;
+    m->p = p;
+    m->http = evhttp_new(p->base);
+    if (m->http == NULL)
+        goto fail;
+    evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    evhttp_set_cb(m->http, "/metrics", metrics_cb, m);
+    evhttp_set_cb(m->http, "/status", status_cb, m);
+    evhttp_set_gencb(m->http, other_cb, m);
+    evhttp_set_timeout(m->http, 10);
+    const char *host = addr->wildcard || addr->host[0] == '\0' ? "::" : addr->host;
+    if (evhttp_bind_socket_with_handle(m->http, host, addr->port) == NULL) {
+        LOG_ERROR("metrics.listen: cannot listen on %s:%u", host, addr->port);
+        goto fail;
+    }
+    LOG_INFO("metrics on %s:%u (/metrics, /status)", host, addr->port);
+    return m;
+fail:
+    metrics_free(m);
+    return NULL;
+}
+
+void metrics_free(struct h2g_metrics *m)
+{
+    if (m == NULL)
+        return;
+    if (m->http)
+        evhttp_free(m->http);
+    free(m);
+}

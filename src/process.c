@@ -1,0 +1,660 @@
+#include "process.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "config_json.h"
+#include "config_load.h"
+#include "control.h"
+#include "introspect.h"
+#include "listener.h"
+#include "log.h"
+#include "metrics.h"
+#include "tls.h"
+#include "worker.h"
+
+/* --- snapshots: the listen contexts (TLS) hang off the config --- */
+
+static void listen_ctxs_free(void *arg)
+{
+    struct h2g_listen_ctx *ctx = arg;
+    for (size_t i = 0; ctx != NULL && ctx[i].lc != NULL; i++)
+        tls_ctx_free(ctx[i].tls);
+    free(ctx);
+}
+
+/* Loads `path` and builds everything a snapshot needs.  NULL with the
+ * messages appended to errors (or printed when errors is NULL). */
+static struct h2g_config *build_snapshot(const char *path, json_t *errors)
+{
+    struct h2g_config_errors errs = {0};
+    struct h2g_config *c = h2g_config_load(path, &errs);
+    for (size_t i = 0; i < errs.n; i++) {
+        if (errors != NULL)
+            json_array_append_new(errors, json_string(errs.msgs[i]));
+        else
+            fprintf(stderr, "%s\n", errs.msgs[i]);
+    }
+    h2g_config_errors_clear(&errs);
+    if (c == NULL)
+        return NULL;
+    struct h2g_listen_ctx *ctx = calloc(c->n_listen + 1, sizeof(*ctx));
+    if (ctx == NULL) {
+        h2g_config_unref(c);
+        return NULL;
+    }
+    c->attachment = ctx;
+    c->attachment_free = listen_ctxs_free;
+    bool ok = true;
+    for (size_t i = 0; i < c->n_listen; i++) {
+        ctx[i].lc = &c->listen[i];
+        if (c->listen[i].tls == NULL)
+            continue;
+        char err[512];
+        ctx[i].tls = tls_ctx_new(&c->listen[i], err, sizeof(err));
+        if (ctx[i].tls == NULL) {
+            char msg[1024];
+            snprintf(msg, sizeof(msg), "%s: listen %s: %s", path, c->listen[i].text, err);
+            if (errors != NULL)
+                json_array_append_new(errors, json_string(msg));
+            else
+                fprintf(stderr, "%s\n", msg);
+            ok = false;
+        }
+    }
+    if (!ok) {
+        h2g_config_unref(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void file_sha256(const char *path, char out[65])
+{
+    out[0] = '\0';
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    unsigned char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        EVP_DigestUpdate(md, buf, n);
+    fclose(f);
+    unsigned char d[32];
+    unsigned dl = 0;
+    EVP_DigestFinal_ex(md, d, &dl);
+    EVP_MD_CTX_free(md);
+    for (unsigned i = 0; i < dl && i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* --- sockets --- */
+
+/* systemd socket activation: an inherited socket whose local address is
+ * the listen entry's.  -1 if none. */
+static int activated_fd_for(struct h2g_process *p, const struct h2g_hostport *a)
+{
+    for (int i = 0; i < p->n_activated; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        if (getsockname(p->activated_fds[i], (struct sockaddr *)&ss, &len) != 0)
+            continue;
+        char host[INET6_ADDRSTRLEN] = "";
+        uint16_t port = 0;
+        bool any = false;
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+            port = ntohs(s4->sin_port);
+            any = s4->sin_addr.s_addr == htonl(INADDR_ANY);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+            port = ntohs(s6->sin6_port);
+            any = IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr);
+        } else {
+            continue;
+        }
+        if (port != a->port)
+            continue;
+        if ((a->wildcard || a->host[0] == '\0') ? any : strcmp(host, a->host) == 0)
+            return p->activated_fds[i];
+    }
+    return -1;
+}
+
+/* One listening socket for entry `l` (a dup of an inherited one, or a new
+ * SO_REUSEPORT socket).  -1 with the error logged. */
+static int listen_socket(struct h2g_process *p, const struct h2g_listen_config *l)
+{
+    int act = activated_fd_for(p, &l->addr);
+    if (act >= 0) {
+        int fd = fcntl(act, F_DUPFD_CLOEXEC, 0);
+        if (fd >= 0)
+            evutil_make_socket_nonblocking(fd);
+        return fd;
+    }
+    char err[256];
+    int fd = listener_bind(&l->addr, err, sizeof(err));
+    if (fd < 0)
+        LOG_ERROR("cannot listen on %s: %s", l->text, err);
+    return fd;
+}
+
+static bool same_addr(const struct h2g_hostport *a, const struct h2g_hostport *b)
+{
+    return a->port == b->port && a->wildcard == b->wildcard && strcmp(a->host, b->host) == 0;
+}
+
+static int open_access_log(const char *spec)
+{
+    if (spec == NULL || strcmp(spec, "stdout") == 0)
+        return fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
+    if (strcmp(spec, "off") == 0)
+        return -1;
+    int fd = open(spec, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        LOG_ERROR("access log %s: %s", spec, strerror(errno));
+    return fd < 0 ? -2 : fd;
+}
+
+/* SIGUSR1 (and a reload that changed log.access): the new file replaces
+ * the old one under the same descriptor number, so workers need no news. */
+static void reopen_access_log(struct h2g_process *p)
+{
+    if (p->access_fd < 0)
+        return;
+    int fd = open_access_log(p->config->log_access);
+    if (fd < 0)
+        return;
+    if (dup2(fd, p->access_fd) < 0)
+        LOG_ERROR("reopening the access log: %s", strerror(errno));
+    close(fd);
+}
+
+/* --- reload --- */
+
+static bool streq(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+struct apply_job {
+    struct h2g_config *config; /* one reference per job */
+    int *fds;                  /* owned */
+};
+
+static void apply_cb(struct h2g_worker *w, void *arg)
+{
+    struct apply_job *j = arg;
+    worker_apply_config(w, j->config, j->fds);
+    h2g_config_unref(j->config);
+    free(j->fds);
+    free(j);
+}
+
+int process_reload(struct h2g_process *p, json_t *errors)
+{
+    if (p->stopping) {
+        json_array_append_new(errors, json_string("shutting down"));
+        return -1;
+    }
+    sd_notify(0, "RELOADING=1\nSTATUS=reloading the configuration");
+    LOG_INFO("reloading %s", p->config_path);
+    struct h2g_config *nc = build_snapshot(p->config_path, errors);
+    int rc = -1;
+    int **fds = NULL;
+    if (nc == NULL)
+        goto done;
+    const struct h2g_config *oc = p->config;
+    if (nc->workers != oc->workers || !streq(nc->user, oc->user) || !streq(nc->control_socket, oc->control_socket) ||
+        !streq(nc->metrics_listen_text, oc->metrics_listen_text))
+        LOG_WARN("reload: workers, user, control.socket and metrics.listen take effect at the next restart");
+    /* New sockets for new addresses, in every worker, before anything
+     * changes: a taken port fails the reload, not half of it. */
+    fds = calloc(p->n_workers, sizeof(*fds));
+    if (fds == NULL)
+        goto done;
+    bool ok = true;
+    for (unsigned w = 0; w < p->n_workers && ok; w++) {
+        fds[w] = malloc((nc->n_listen ? nc->n_listen : 1) * sizeof(int));
+        if (fds[w] == NULL) {
+            ok = false;
+            break;
+        }
+        for (size_t i = 0; i < nc->n_listen; i++) {
+            fds[w][i] = -1;
+            bool kept = false;
+            for (size_t j = 0; j < oc->n_listen; j++)
+                if (same_addr(&oc->listen[j].addr, &nc->listen[i].addr))
+                    kept = true;
+            if (kept)
+                continue;
+            fds[w][i] = listen_socket(p, &nc->listen[i]);
+            if (fds[w][i] < 0) {
+                char msg[512];
+                snprintf(msg, sizeof(msg), "%s: cannot listen on %s", p->config_path, nc->listen[i].text);
+                json_array_append_new(errors, json_string(msg));
+                ok = false;
+                break;
+            }
+        }
+    }
+    if (!ok) {
+        for (unsigned w = 0; w < p->n_workers; w++) {
+            for (size_t i = 0; fds[w] != NULL && i < nc->n_listen; i++)
+                if (fds[w][i] >= 0)
+                    close(fds[w][i]);
+            free(fds[w]);
+        }
+        free(fds);
+        fds = NULL;
+        goto done;
+    }
+    for (unsigned w = 0; w < p->n_workers; w++) {
+        struct apply_job *j = malloc(sizeof(*j));
+        if (j == NULL) {
+            free(fds[w]);
+            continue;
+        }
+        j->config = h2g_config_ref(nc);
+        j->fds = fds[w];
+        if (worker_run_in(p->workers[w], apply_cb, j) != 0) {
+            h2g_config_unref(j->config);
+            free(j->fds);
+            free(j);
+        }
+    }
+    free(fds);
+    fds = NULL;
+    bool access_changed = !streq(nc->log_access, oc->log_access);
+    h2g_config_unref(p->config);
+    p->config = nc;
+    nc = NULL;
+    h2g_log_set_level(p->config->log_level);
+    if (access_changed)
+        reopen_access_log(p);
+    file_sha256(p->config_path, p->config_sha256);
+    rc = 0;
+done:
+    h2g_config_unref(nc);
+    p->reloads++;
+    p->last_reload = rc == 0 ? 1 : -1;
+    if (rc == 0) {
+        LOG_INFO("configuration reloaded");
+    } else {
+        size_t i;
+        json_t *e;
+        json_array_foreach(errors, i, e) LOG_ERROR("reload failed: %s", json_string_value(e));
+        LOG_ERROR("reload failed: the running configuration stays");
+    }
+    sd_notifyf(0, "READY=1\nSTATUS=%s", rc == 0 ? "configuration reloaded" : "reload failed; running the previous configuration");
+    return rc;
+}
+
+json_t *process_check(struct h2g_process *p, const char *path)
+{
+    json_t *errors = json_array();
+    struct h2g_config *nc = build_snapshot(path, errors);
+    json_t *r = json_object();
+    json_object_set_new(r, "valid", json_boolean(nc != NULL));
+    json_object_set_new(r, "errors", errors);
+    if (nc != NULL) {
+        json_object_set_new(r, "diff", config_diff(p->config, nc));
+        h2g_config_unref(nc);
+    }
+    return r;
+}
+
+/* --- status --- */
+
+void process_stats(struct h2g_process *p, struct h2g_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (unsigned i = 0; i < p->n_workers; i++)
+        h2g_stats_sum(out, &p->workers[i]->stats);
+}
+
+json_t *process_status_json(struct h2g_process *p)
+{
+    struct h2g_stats st;
+    process_stats(p, &st);
+    json_t *o = json_object();
+    json_object_set_new(o, "version", json_string(PACKAGE_VERSION));
+    json_object_set_new(o, "pid", json_integer(getpid()));
+    json_object_set_new(o, "uptime_s", json_integer((json_int_t)((h2g_now_ms() - p->start_ms) / 1000)));
+    json_object_set_new(o, "config_file", json_string(p->config_path));
+    json_object_set_new(o, "config_sha256", json_string(p->config_sha256));
+    json_object_set_new(o, "workers", json_integer(p->n_workers));
+    json_t *ls = json_array();
+    for (size_t i = 0; i < p->config->n_listen; i++) {
+        const struct h2g_listen_config *l = &p->config->listen[i];
+        json_t *lo = json_object();
+        json_object_set_new(lo, "address", json_string(l->text));
+        json_object_set_new(lo, "tls", json_boolean(l->tls != NULL));
+        json_t *pr = json_array();
+        if (l->h2)
+            json_array_append_new(pr, json_string("h2"));
+        if (l->http11)
+            json_array_append_new(pr, json_string("http/1.1"));
+        json_object_set_new(lo, "protocols", pr);
+        json_array_append_new(ls, lo);
+    }
+    json_object_set_new(o, "listeners", ls);
+    json_object_set_new(o, "connections", json_integer((json_int_t)st.connections_open));
+    json_object_set_new(o, "sessions", json_pack("{sIsIsI}", "h2", (json_int_t)st.sessions_open[0], "h2c",
+                                                 (json_int_t)st.sessions_open[1], "http/1.1",
+                                                 (json_int_t)st.sessions_open[2]));
+    json_object_set_new(o, "streams", json_integer((json_int_t)st.streams_open));
+    json_object_set_new(o, "tunnels", json_integer((json_int_t)st.tunnels_open));
+    json_object_set_new(o, "reloads", json_integer(p->reloads));
+    json_object_set_new(o, "last_reload",
+                        json_string(p->last_reload == 0 ? "none" : p->last_reload > 0 ? "ok" : "failed"));
+    json_object_set_new(o, "draining", json_boolean(p->stopping));
+    return o;
+}
+
+/* --- gathering from workers --- */
+
+struct gather {
+    struct h2g_process *p;
+    int kind;
+    uint64_t only_id;
+    unsigned pending;
+    json_t **parts;
+    void (*done)(json_t *result, void *arg);
+    void *arg;
+};
+
+static void gather_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct gather *g = arg;
+    json_t *all = json_array();
+    for (unsigned i = 0; i < g->p->n_workers; i++) {
+        if (g->parts[i] != NULL)
+            json_array_extend(all, g->parts[i]);
+        json_decref(g->parts[i]);
+    }
+    g->done(all, g->arg);
+    free(g->parts);
+    free(g);
+}
+
+static void gather_worker_cb(struct h2g_worker *w, void *arg)
+{
+    struct gather *g = arg;
+    g->parts[w->id] = g->kind == 0 ? introspect_sessions(w, g->only_id) : introspect_tunnels(w);
+    if (__atomic_sub_fetch(&g->pending, 1, __ATOMIC_ACQ_REL) == 0)
+        event_base_once(g->p->base, -1, EV_TIMEOUT, gather_done_cb, g, NULL);
+}
+
+int process_gather(struct h2g_process *p, int kind, uint64_t only_id, void (*done)(json_t *result, void *arg),
+                   void *arg)
+{
+    if (p->stopping)
+        return -1;
+    struct gather *g = calloc(1, sizeof(*g));
+    if (g == NULL)
+        return -1;
+    g->parts = calloc(p->n_workers, sizeof(*g->parts));
+    if (g->parts == NULL) {
+        free(g);
+        return -1;
+    }
+    g->p = p;
+    g->kind = kind;
+    g->only_id = only_id;
+    g->done = done;
+    g->arg = arg;
+    g->pending = p->n_workers;
+    for (unsigned i = 0; i < p->n_workers; i++) {
+        if (worker_run_in(p->workers[i], gather_worker_cb, g) != 0) {
+            /* Count it as answered with nothing. */
+            if (__atomic_sub_fetch(&g->pending, 1, __ATOMIC_ACQ_REL) == 0)
+                event_base_once(p->base, -1, EV_TIMEOUT, gather_done_cb, g, NULL);
+        }
+    }
+    return 0;
+}
+
+/* --- signals and lifecycle --- */
+
+void process_stop(struct h2g_process *p, const char *why)
+{
+    if (p->stopping)
+        return;
+    p->stopping = true;
+    LOG_INFO("%s: graceful shutdown (up to %llu ms)", why, (unsigned long long)p->config->timeouts.shutdown);
+    sd_notify(0, "STOPPING=1\nSTATUS=draining");
+    for (unsigned i = 0; i < p->n_workers; i++)
+        worker_request_stop(p->workers[i]);
+    /* The main loop ends now; main joins the workers, which exit once
+     * their connections are done or timeouts.shutdown passed. */
+    event_base_loopexit(p->base, NULL);
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+    char why[32];
+    snprintf(why, sizeof(why), "signal %d", (int)sig);
+    process_stop(arg, why);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    json_t *errors = json_array();
+    process_reload(arg, errors);
+    json_decref(errors);
+}
+
+static void on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+    LOG_INFO("SIGUSR1: reopening the access log");
+    reopen_access_log(arg);
+}
+
+static void status_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_process *p = arg;
+    struct h2g_stats st;
+    process_stats(p, &st);
+    sd_notifyf(0, "STATUS=%llu connections, %llu streams, %llu tunnels, %llu requests served",
+               (unsigned long long)st.connections_open, (unsigned long long)st.streams_open,
+               (unsigned long long)st.tunnels_open, (unsigned long long)st.requests_total);
+}
+
+static int drop_privileges(const char *user)
+{
+    if (user == NULL || user[0] == '\0')
+        return 0;
+    if (geteuid() != 0) {
+        LOG_WARN("user: %s ignored: not started as root", user);
+        return 0;
+    }
+    struct passwd *pw = getpwnam(user);
+    if (pw == NULL) {
+        LOG_ERROR("user: no such user '%s'", user);
+        return -1;
+    }
+    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+        LOG_ERROR("user: cannot switch to %s: %s", user, strerror(errno));
+        return -1;
+    }
+    if (setuid(0) == 0) {
+        LOG_ERROR("user: privileges could be regained after switching to %s", user);
+        return -1;
+    }
+    LOG_INFO("running as %s (uid %u, gid %u)", user, (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+    return 0;
+}
+
+int process_test(const char *path)
+{
+    struct h2g_config *c = build_snapshot(path, NULL);
+    if (c == NULL)
+        return 1;
+    printf("%s: configuration ok\n", path);
+    h2g_config_unref(c);
+    return 0;
+}
+
+int process_run(const char *path)
+{
+    struct h2g_process proc = {.access_fd = -1};
+    struct h2g_process *p = &proc;
+    char abs[PATH_MAX];
+    p->config_path = strdup(realpath(path, abs) != NULL ? abs : path);
+    p->start_ms = h2g_now_ms();
+    p->config = build_snapshot(p->config_path, NULL);
+    int rc = 1;
+    int *fds = NULL;
+    struct event *sig[4] = {NULL, NULL, NULL, NULL};
+    if (p->config == NULL)
+        goto out;
+    h2g_log_set_level(p->config->log_level);
+    h2g_log_init();
+    file_sha256(p->config_path, p->config_sha256);
+
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
+    p->base = event_base_new();
+    if (p->base == NULL)
+        goto out;
+    p->n_workers = p->config->workers;
+    if (p->n_workers == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        p->n_workers = n > 0 ? (unsigned)n : 1;
+    }
+    char **names = NULL;
+    int n = sd_listen_fds_with_names(1, &names);
+    if (n > 0) {
+        p->n_activated = n;
+        p->activated_names = names;
+        p->activated_fds = calloc((size_t)n, sizeof(int));
+        for (int i = 0; i < n && p->activated_fds; i++)
+            p->activated_fds[i] = SD_LISTEN_FDS_START + i;
+        LOG_INFO("socket activation: %d socket(s) from systemd", n);
+    }
+    p->access_fd = open_access_log(p->config->log_access);
+    if (p->access_fd == -2)
+        goto out;
+
+    /* Bind everything before any thread starts: a taken port is a clean
+     * startup error. */
+    size_t nl = p->config->n_listen;
+    fds = malloc((size_t)p->n_workers * nl * sizeof(int));
+    p->workers = calloc(p->n_workers, sizeof(*p->workers));
+    if (fds == NULL || p->workers == NULL)
+        goto out;
+    for (size_t i = 0; i < (size_t)p->n_workers * nl; i++)
+        fds[i] = -1;
+    for (unsigned w = 0; w < p->n_workers; w++)
+        for (size_t i = 0; i < nl; i++)
+            if ((fds[w * nl + i] = listen_socket(p, &p->config->listen[i])) < 0)
+                goto out;
+    if (p->config->control_socket != NULL && p->config->control_socket[0] != '\0') {
+        p->control = control_new(p, p->config->control_socket);
+        if (p->control == NULL)
+            goto out;
+    }
+    if (p->config->metrics_listen_text != NULL && p->config->metrics_listen_text[0] != '\0') {
+        p->metrics = metrics_new(p, &p->config->metrics_listen);
+        if (p->metrics == NULL)
+            goto out;
+    }
+    if (drop_privileges(p->config->user) != 0)
+        goto out;
+    for (unsigned w = 0; w < p->n_workers; w++) {
+        p->workers[w] = worker_new(w, p->config, fds + (size_t)w * nl, p->access_fd);
+        if (p->workers[w] == NULL) {
+            LOG_ERROR("cannot start worker %u", w);
+            goto out;
+        }
+    }
+    free(fds);
+    fds = NULL;
+
+    sig[0] = evsignal_new(p->base, SIGTERM, on_stop_signal, p);
+    sig[1] = evsignal_new(p->base, SIGINT, on_stop_signal, p);
+    sig[2] = evsignal_new(p->base, SIGHUP, on_hup, p);
+    sig[3] = evsignal_new(p->base, SIGUSR1, on_usr1, p);
+    for (int i = 0; i < 4; i++)
+        evsignal_add(sig[i], NULL);
+    for (unsigned w = 0; w < p->n_workers; w++)
+        worker_start(p->workers[w]);
+    for (size_t i = 0; i < nl; i++) {
+        const struct h2g_listen_config *l = &p->config->listen[i];
+        LOG_INFO("listening on %s (%s%s%s)", l->text, l->tls ? "tls" : "cleartext", l->h2 ? ", h2" : "",
+                 l->http11 ? ", http/1.1" : "");
+    }
+    LOG_INFO("h2gate %s started with %u worker(s)", PACKAGE_VERSION, p->n_workers);
+    sd_notifyf(0, "READY=1\nMAINPID=%lu\nSTATUS=serving with %u worker(s)", (unsigned long)getpid(), p->n_workers);
+    if (getenv("NOTIFY_SOCKET") != NULL) {
+        p->status_ev = event_new(p->base, -1, EV_PERSIST, status_cb, p);
+        struct timeval tv = {5, 0};
+        event_add(p->status_ev, &tv);
+    }
+
+    event_base_dispatch(p->base);
+
+    control_free(p->control);
+    p->control = NULL;
+    metrics_free(p->metrics);
+    p->metrics = NULL;
+    for (unsigned w = 0; w < p->n_workers; w++)
+        worker_join(p->workers[w]);
+    LOG_INFO("stopped");
+    rc = 0;
+out:
+    if (fds != NULL) {
+        for (size_t i = 0; i < (size_t)p->n_workers * (p->config ? p->config->n_listen : 0); i++)
+            if (fds[i] >= 0)
+                close(fds[i]);
+        free(fds);
+    }
+    for (int i = 0; i < 4; i++)
+        if (sig[i])
+            event_free(sig[i]);
+    if (p->status_ev)
+        event_free(p->status_ev);
+    control_free(p->control);
+    metrics_free(p->metrics);
+    if (p->workers != NULL) {
+        for (unsigned w = 0; w < p->n_workers; w++)
+            worker_free(p->workers[w]);
+        free(p->workers);
+    }
+    if (p->access_fd >= 0)
+        close(p->access_fd);
+    for (int i = 0; i < p->n_activated; i++) {
+        if (p->activated_fds)
+            close(p->activated_fds[i]);
+        if (p->activated_names)
+            free(p->activated_names[i]);
+    }
+    free(p->activated_fds);
+    free(p->activated_names);
+    if (p->base)
+        event_base_free(p->base);
+    h2g_config_unref(p->config);
+    free(p->config_path);
+    return rc;
+}
