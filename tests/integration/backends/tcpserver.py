@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Raw TCP target for the h2gate tunnel tests and the tunnel benchmark.
 
-  tcpserver.py --port N --mode MODE [--log FILE] [--bytes N]
+  tcpserver.py --port N --mode MODE [--log FILE] [--bytes N] [--until FILE]
 
 One thread per connection.  Every accepted connection is logged as
 "ACCEPT n HOST:PORT" (flushed at once), so a test can prove that a refused
@@ -21,18 +21,23 @@ CONNECT never reached the target.  Modes:
   sink      read and discard until EOF, log "EOF n BYTES SHA256" (sha is
             "-" when --bytes is given as 0 to save CPU, e.g. in the bench),
             then send "BYTES\\n" and close.
-  hold      accept and keep the connection open without reading or
-            writing; close on EOF.
+  hold      accept and keep the connection open without writing; read
+            and discard; log "EOF n" on EOF.
+  stall     never read (the socket's receive buffer fills, the sender is
+            blocked) until the file --until exists, then read and discard
+            to EOF and log "EOF n BYTES".
 
 --ready FILE: written once listening.  Ctrl-C / SIGTERM stops it.
 """
 import argparse
 import hashlib
+import os
 import signal
 import socket
 import struct
 import sys
 import threading
+import time
 
 PATTERN = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-\n"  # 64
 BLOCK = PATTERN * 4096  # 256 KiB
@@ -108,6 +113,11 @@ def serve(c, n, a):
             total, sha = read_all(c, n, hashing=a.bytes != 0)
             log("EOF %d %d %s" % (n, total, sha))
             c.sendall(b"%d\n" % total)
+        elif a.mode == "stall":
+            while not (a.until and os.path.exists(a.until)):
+                time.sleep(0.05)
+            total, _ = read_all(c, n, hashing=False)
+            log("EOF %d %d" % (n, total))
         elif a.mode == "hold":
             while c.recv(65536):
                 pass
@@ -127,7 +137,8 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--mode", default="echo",
-                    choices=["echo", "first", "reset", "source", "sink", "hold"])
+                    choices=["echo", "first", "reset", "source", "sink", "hold", "stall"])
+    ap.add_argument("--until", help="stall: the file that ends the stall")
     ap.add_argument("--bytes", type=int, default=-1)
     ap.add_argument("--log")
     ap.add_argument("--ready")
