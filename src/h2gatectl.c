@@ -204,8 +204,10 @@ static int run_control(const struct command *c, char **argv, const char *sock, b
         char what[300];
         if (c->kind == C_CHECK)
             snprintf(what, sizeof(what), "%s", argv[0]);
+        else if (c->nargs > 0)
+            snprintf(what, sizeof(what), "%s %s", c->name, argv[0]);
         else
-            snprintf(what, sizeof(what), "%s failed", c->name);
+            snprintf(what, sizeof(what), "%s", c->name);
         print_errors(what, resp);
         rc = EXIT_FAILED;
     } else if (result == NULL) {
