@@ -189,6 +189,9 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
             }
         }
     }
+    /* A half-closed HTTP/1.1 tunnel still carries the target's answer. */
+    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && c->state == H2G_CONN_H1 && h1_session_on_eof(c->h1))
+        return;
     /* The client is gone (EOF, reset or TLS failure): nothing to flush. */
     conn_close(c, false);
 }

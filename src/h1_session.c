@@ -568,13 +568,25 @@ void h1_session_free(struct h2g_h1_session *h)
 
 void h1_session_on_read(struct h2g_h1_session *h)
 {
-    if (h->s == NULL || !h->req_complete)
+    if (h->tunnel || h->s == NULL || !h->req_complete)
         feed(h);
 }
 
 void h1_session_on_write(struct h2g_h1_session *h)
 {
     pump(h);
+}
+
+bool h1_session_on_eof(struct h2g_h1_session *h)
+{
+    if (!h->tunnel || h->s == NULL || h->closing)
+        return false;
+    /* Bytes still buffered go first, then the half-close. */
+    feed(h);
+    bufferevent_disable(h->conn->bev, EV_READ);
+    if (!h->s->req_end)
+        stream_request_end(h->s);
+    return true;
 }
 
 struct h2g_stream *h1_session_stream(const struct h2g_h1_session *h)

@@ -23,6 +23,9 @@ void h1_session_on_read(struct h2g_h1_session *h);
 void h1_session_on_write(struct h2g_h1_session *h);
 /* Graceful stop: finish the current response with Connection: close. */
 void h1_session_drain(struct h2g_h1_session *h);
+/* The client closed its side.  true if the session goes on (a tunnel
+ * whose target may still answer: END_STREAM to it, keep writing). */
+bool h1_session_on_eof(struct h2g_h1_session *h);
 /* The request being served, or NULL (introspection). */
 struct h2g_stream *h1_session_stream(const struct h2g_h1_session *h);
 uint64_t h1_session_requests(const struct h2g_h1_session *h);

@@ -31,6 +31,7 @@ enum tunnel_state {
 };
 
 struct h2g_tunnel {
+    LIST_ENTRY(h2g_tunnel) link;  /* in w->orphans once its stream is gone */
     struct h2g_stream *s;
     struct h2g_worker *w;
     enum tunnel_state state;
@@ -117,7 +118,8 @@ static void maybe_shutdown(struct h2g_tunnel *t)
 
 void tunnel_request_progress(struct h2g_tunnel *t)
 {
-    if (t == NULL || t->state != T_OPEN)
+    /* CLOSED: the target ended its side only; it may still read. */
+    if (t == NULL || (t->state != T_OPEN && t->state != T_CLOSED) || t->bev == NULL)
         return;
     struct h2g_stream *s = t->s;
     size_t n = s->req_body ? evbuffer_get_length(s->req_body) : 0;
@@ -170,6 +172,8 @@ static void t_read_cb(struct bufferevent *bev, void *arg)
 static void t_write_cb(struct bufferevent *bev, void *arg)
 {
     struct h2g_tunnel *t = arg;
+    if (t->state != T_OPEN && t->state != T_CLOSED)
+        return;
     ack(t);
     maybe_shutdown(t);
 }
@@ -388,10 +392,57 @@ struct h2g_tunnel *tunnel_adopt(struct h2g_stream *s, struct bufferevent *bev)
     return t;
 }
 
+/* How long bytes the client sent may take to reach the target once the
+ * stream is gone. */
+#define LINGER_MS 10000
+
+static void orphan_free(struct h2g_tunnel *t)
+{
+    LIST_REMOVE(t, link);
+    bufferevent_free(t->bev);
+    free(t);
+}
+
+void tunnel_free_orphans(struct h2g_worker *w)
+{
+    struct h2g_tunnel *t;
+    while ((t = LIST_FIRST(&w->orphans)) != NULL)
+        orphan_free(t);
+}
+
+static void orphan_write_cb(struct bufferevent *bev, void *arg)
+{
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        orphan_free(arg);
+}
+
+static void orphan_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    orphan_free(arg);
+}
+
 void tunnel_free(struct h2g_tunnel *t)
 {
     if (t == NULL)
         return;
+    if (t->bev != NULL && (t->state == T_OPEN || t->state == T_CLOSED) &&
+        evbuffer_get_length(bufferevent_get_output(t->bev)) > 0) {
+        /* The stream ended (both sides done) with bytes for the target
+         * still queued: they were acknowledged, so deliver them first. */
+        event_free(t->idle_ev);
+        STAT_DEC(&t->w->stats, tunnels_open);
+        STAT_ADD(&t->w->stats, tunnel_bytes_up, t->s->bytes_in);
+        STAT_ADD(&t->w->stats, tunnel_bytes_down, t->s->bytes_out);
+        t->s = NULL;
+        LIST_INSERT_HEAD(&t->w->orphans, t, link);
+        struct timeval tv = {LINGER_MS / 1000, 0};
+        bufferevent_set_timeouts(t->bev, NULL, &tv);
+        bufferevent_setwatermark(t->bev, EV_WRITE, 0, 0);
+        bufferevent_setcb(t->bev, NULL, orphan_write_cb, orphan_event_cb, t);
+        bufferevent_disable(t->bev, EV_READ);
+        bufferevent_enable(t->bev, EV_WRITE);
+        return;
+    }
     if (t->dns_req != NULL) {
         evdns_getaddrinfo_cancel(t->dns_req); /* calls back with EAI_CANCEL */
         t->dns_req = NULL;

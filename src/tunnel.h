@@ -24,6 +24,7 @@
 #include "units.h"
 
 struct bufferevent;
+struct h2g_worker;
 struct h2g_stream;
 struct h2g_tunnel;
 
@@ -39,6 +40,8 @@ int tunnel_connect(struct h2g_stream *s, const char *target, size_t len, bool ch
  * already in its input buffer belong to the tunnel.  NULL on OOM. */
 struct h2g_tunnel *tunnel_adopt(struct h2g_stream *s, struct bufferevent *bev);
 void tunnel_free(struct h2g_tunnel *t);
+/* Worker teardown: drops tunnels still delivering after their stream. */
+void tunnel_free_orphans(struct h2g_worker *w);
 /* The client sent bytes (in s->req_body) or ended its side. */
 void tunnel_request_progress(struct h2g_tunnel *t);
 /* The client drained s->resp_body below its cap. */

@@ -10,6 +10,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "tunnel.h"
 #include "upstream_pool.h"
 
 unsigned h2g_total_conns;
@@ -293,6 +294,7 @@ struct h2g_worker *worker_new(unsigned id, struct h2g_config *config, int *fds, 
     w->config = h2g_config_ref(config);
     w->access_fd = access_fd;
     LIST_INIT(&w->conns);
+    LIST_INIT(&w->orphans);
     w->base = event_base_new();
     if (w->base == NULL)
         goto fail;
@@ -384,6 +386,7 @@ void worker_free(struct h2g_worker *w)
         close_listeners(w);
     free(w->listeners);
     upstream_pool_free_all(w->pools);
+    tunnel_free_orphans(w);
     balance_free(w);
     if (w->access_buf != NULL) {
         if (w->access_fd >= 0)

@@ -57,6 +57,7 @@ struct h2g_worker {
     LIST_HEAD(, h2g_conn) conns;     /* every live client connection */
     unsigned n_conns;
     struct h2g_upstream_pool *pools; /* singly linked; one per upstream id */
+    LIST_HEAD(, h2g_tunnel) orphans; /* tunnels delivering their last bytes (tunnel.c) */
     struct h2g_balance **balance;    /* [origin][route] of config; lazily allocated */
     struct event *stop_ev;           /* activated from the main thread */
     struct event *stop_timer;        /* timeouts.shutdown elapsed */
