@@ -56,7 +56,9 @@ static void schedule_pump(struct h2g_h1_session *h)
 
 static void arm_idle(struct h2g_h1_session *h)
 {
-    uint64_t ms = h->conn->config->timeouts.idle;
+    /* The first request is part of the handshake (the seeds'
+     * unknownProtocolTimeout); later waits are keep-alive idleness. */
+    uint64_t ms = h->n_requests == 0 ? h->conn->config->timeouts.handshake : h->conn->config->timeouts.idle;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     evtimer_add(h->conn->timer, &tv);
 }

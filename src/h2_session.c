@@ -294,6 +294,12 @@ static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t
     return 0;
 }
 
+/* Smallest DATA payload worth a frame while more is waiting: a client
+ * that opens its window a few bytes at a time must not make us send
+ * 10-byte frames forever (timeouts.stream_idle ends a stream that never
+ * opens its window enough). */
+#define MIN_DATA_FRAME 1024
+
 static ssize_t data_read_cb(nghttp2_session *ng, int32_t stream_id, uint8_t *buf, size_t length,
                             uint32_t *flags, nghttp2_data_source *source, void *ud)
 {
@@ -302,6 +308,13 @@ static ssize_t data_read_cb(nghttp2_session *ng, int32_t stream_id, uint8_t *buf
     if (avail == 0 && !s->resp_complete)
         return NGHTTP2_ERR_DEFERRED;
     size_t n = avail < length ? avail : length;
+    if (n < avail && n < MIN_DATA_FRAME) {
+        uint32_t iw = nghttp2_session_get_remote_settings(ng, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE);
+        if (n < iw / 4) {
+            s->window_starved = true;
+            return NGHTTP2_ERR_DEFERRED;
+        }
+    }
     if (n > 0)
         *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
     if (n == avail && s->resp_complete) {
@@ -396,6 +409,16 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
     if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK) && h->ping_sent_us != 0) {
         h->stats.ping_rtt_us = h2g_mono_us() - h->ping_sent_us;
         h->ping_sent_us = 0;
+    }
+    if (frame->hd.type == NGHTTP2_WINDOW_UPDATE) {
+        /* Streams held back for a bigger window may go on now. */
+        struct h2g_stream *w;
+        LIST_FOREACH(w, &h->streams, link) {
+            if (w->window_starved && (frame->hd.stream_id == 0 || frame->hd.stream_id == w->id)) {
+                w->window_starved = false;
+                nghttp2_session_resume_data(ng, w->id);
+            }
+        }
     }
     struct h2g_stream *s = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
     if (s == NULL || s->rejected)

@@ -75,6 +75,7 @@ struct h2g_stream {
     uint32_t header_bytes;
     bool too_many_fields;          /* max_header_list_pairs / _size: answered 431 */
     bool rejected;                 /* refused at creation (RST sent): ignored */
+    bool window_starved;           /* DATA held back: the client's window is too small */
     uint64_t last_active_ms;       /* for timeouts.stream_idle */
 
     /* Request body. */
