@@ -798,7 +798,7 @@ out:
     json_object_set_new(p.report, "timings_ms", timings);
     json_object_set_new(p.report, "error", err[0] ? json_string(err) : json_null());
     if (o->json) {
-        char *d = json_dumps(p.report, JSON_INDENT(2));
+        char *d = json_dumps(p.report, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
         if (d != NULL)
             puts(d);
         free(d);

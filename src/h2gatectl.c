@@ -136,7 +136,7 @@ static json_t *build_request(const struct command *c, char **argv)
 
 static int print_json(const json_t *v)
 {
-    char *d = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+    char *d = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
     if (d == NULL)
         return -1;
     puts(d);
