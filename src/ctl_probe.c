@@ -685,7 +685,7 @@ static void print_text(const json_t *r)
                json_string_length(json_object_get(g, "debug")) ? ", debug: " : "",
                json_string_value(json_object_get(g, "debug")));
     const json_t *t = json_object_get(r, "timings_ms");
-    if (json_is_object(t)) {
+    if (json_is_object(t) && json_object_size(t) > 0) {
         printf("timings:     ");
         const char *k;
         json_t *x;

@@ -653,6 +653,8 @@ static void yaml_object(FILE *out, const json_t *o, int indent, bool inline_firs
     json_t *v;
     bool first = true;
     json_object_foreach((json_t *)o, k, v) {
+        if (json_is_null(v)) /* absent in YAML means the same */
+            continue;
         if (!(first && inline_first))
             fprintf(out, "%*s", indent, "");
         first = false;

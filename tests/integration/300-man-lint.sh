@@ -2,8 +2,8 @@
 # Man pages: h2gate(8), h2gate.yaml(5), h2gatectl(8) are clean under
 # `mandoc -Tlint -Wwarning` and `groff -ww -z -man`; h2gate.yaml(5)
 # documents every key of the configuration contract (the keys of the
-# YAML block in shared/spec/config.md, or of the loader's schema when the
-# spec is not around) and h2gatectl(8) every command of `h2gatectl -h`.
+# YAML block in shared/spec/config.md and of the loader's schema table)
+# and h2gatectl(8) every command of `h2gatectl -h`.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 need mandoc groff
@@ -19,17 +19,17 @@ for f in h2gate.8 h2gate.yaml.5 h2gatectl.8; do
 	mandoc -Tascii "$MAN/$f" | col -b >"$T/$f.txt" || fail "mandoc -Tascii $f"
 done
 
-# every key of the contract
+# every key of the contract (the spec's YAML block) and of the loader's
+# schema table (src/config_load.c), whichever are around
 SPEC=
 for s in "$TOP_SRCDIR/../shared/spec/config.md" /work/shared/spec/config.md; do
 	[ -f "$s" ] && SPEC=$s && break
 done
-if [ -n "$SPEC" ]; then
-	sed -n '/^```yaml/,/^```/p' "$SPEC" | sed -n 's/^[ -]*\([a-z_]\{2,\}\):.*/\1/p' | sort -u >"$T/keys"
-else
-	sed -n 's/.*\.name = "\([a-z_]*\)".*/\1/p; s/.*LIM([A-Z_]*, \([a-z_]*\),.*/\1/p; s/.*TMO(\([a-z_]*\),.*/\1/p' \
-		"$TOP_SRCDIR/src/config_load.c" | sort -u >"$T/keys"
-fi
+{
+	[ -n "$SPEC" ] && sed -n '/^```yaml/,/^```/p' "$SPEC" | sed -n 's/^[ -]*\([a-z_]\{2,\}\):.*/\1/p'
+	sed -n 's/.*\.name = "\([a-z_]\{2,\}\)".*/\1/p; s/.*LIM(K_[A-Z]*, \([a-z_]\{2,\}\),.*/\1/p; s/.*TMO(\([a-z_]\{2,\}\),.*/\1/p' \
+		"$TOP_SRCDIR/src/config_load.c"
+} | sort -u >"$T/keys"
 [ "$(wc -l <"$T/keys")" -gt 40 ] || fail "could not extract the contract's keys ($(wc -l <"$T/keys"))"
 missing=
 while read -r k; do

@@ -156,6 +156,8 @@ assert_eq "120000 5000" "$(json_get '" ".join(str(d["timeouts"][k]) for k in ("i
 run config
 assert_eq 0 "$RC" "config (text) exit"
 assert_file_match '^  idle: 120000ms$' "$T/out" "config YAML durations"
+cp "$T/out" "$T/effective.yaml"
+out=$("$H2GATE" -t -c "$T/effective.yaml" 2>&1) || fail "the config output does not load back: $out"
 
 # --- check: a valid file with changes, then an invalid one
 conf_body "limits:
