@@ -48,7 +48,7 @@ static void client_free(struct client *cl)
 
 static void reply(struct client *cl, json_t *msg)
 {
-    char *s = json_dumps(msg, JSON_COMPACT);
+    char *s = json_dumps(msg, JSON_COMPACT | JSON_REAL_PRECISION(9));
     json_decref(msg);
     if (s == NULL)
         return;

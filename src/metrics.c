@@ -90,7 +90,7 @@ static void status_cb(struct evhttp_request *req, void *arg)
 {
     struct h2g_metrics *m = arg;
     json_t *j = process_status_json(m->p);
-    char *s = json_dumps(j, JSON_INDENT(2));
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
     json_decref(j);
     struct evbuffer *b = evbuffer_new();
     evbuffer_add_printf(b, "%s\n", s ? s : "{}");

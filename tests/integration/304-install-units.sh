@@ -40,7 +40,8 @@ log "installed: $SBIN_H2GATE $BIN_CTL $CONFFILE $SERVICE $SOCKET $MAN5"
 [ -x "$D$BIN_CTL" ] || fail "$BIN_CTL not executable"
 "$D$SBIN_H2GATE" -V >/dev/null || fail "installed h2gate -V"
 "$D$BIN_CTL" -V >/dev/null || fail "installed h2gatectl -V"
-cmp -s "$TOP_SRCDIR/conf/h2gate.yaml" "$D$CONFFILE" || fail "installed h2gate.yaml differs from conf/h2gate.yaml"
+cmp -s "$TOP_SRCDIR/conf/h2gate.example.yaml" "$D$CONFFILE" || fail "installed h2gate.yaml differs from conf/h2gate.example.yaml"
+"$H2GATE" -t -c "$D$CONFFILE" >/dev/null || fail "the installed configuration does not pass h2gate -t"
 [ "$(dirname "$MAN8_H2GATE")" = "$(dirname "$MAN8_CTL")" ] || fail "man8 pages in different directories"
 MANROOT=$D$(dirname "$(dirname "$MAN5")")
 
@@ -107,7 +108,7 @@ assert_file_match '^# edited$' "$D$CONFFILE" "reinstall keeps the edited h2gate.
 make -C "$BUILD" uninstall DESTDIR="$D" >"$T/uninstall.out" 2>&1 || fail "make uninstall failed: $(tail "$T/uninstall.out")"
 left=$(cd "$D" && find . -type f)
 assert_eq "./${CONFFILE#/}" "$left" "only the edited h2gate.yaml is left after uninstall"
-cp "$TOP_SRCDIR/conf/h2gate.yaml" "$D$CONFFILE"
+cp "$TOP_SRCDIR/conf/h2gate.example.yaml" "$D$CONFFILE"
 make -C "$BUILD" uninstall DESTDIR="$D" >"$T/uninstall2.out" 2>&1 || fail "second make uninstall failed"
 left=$(cd "$D" && find . -type f)
 assert_eq "" "$left" "no file left after uninstalling the shipped h2gate.yaml"
