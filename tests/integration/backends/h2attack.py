@@ -852,8 +852,11 @@ def sc_handshake(a):
             out["%s#%d" % (case, idx)] = {"closed": closed, "secs": round(t, 2),
                                           "got_goaway": b"\x07\x00\x00\x00\x00" in got[:200] or None}
             s.close()
-        except Exception as e:  # noqa
+        except socket.timeout as e:
             out["%s#%d" % (case, idx)] = {"closed": None, "error": repr(e)}
+        except (OSError, ssl.SSLError) as e:
+            # closed by the server while we were still (slowly) handshaking
+            out["%s#%d" % (case, idx)] = {"closed": True, "error": repr(e)}
 
     ths = []
     for case in cases:

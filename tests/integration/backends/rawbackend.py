@@ -8,7 +8,8 @@ and defence tests.
       accept, and fill the accept queue so further connects hang (SYN
       dropped): an upstream whose connect never completes
 
-Canned responses (request line logged as "REQ METHOD TARGET"):
+Canned responses by the last path segment ("/raw/ok" is "/ok"; request
+line logged as "REQ METHOD TARGET"):
   /ok              200, Content-Length 6, "ok-ok\\n"
   /cl-conflict     two different Content-Length fields
   /cl-list         Content-Length: 5, 25
@@ -51,7 +52,7 @@ class Raw:
                 target = parts[1] if len(parts) > 1 else "/"
                 url = urllib.parse.urlsplit(target)
                 q = dict(urllib.parse.parse_qsl(url.query))
-                path = url.path
+                path = "/" + url.path.rsplit("/", 1)[-1]  # "/raw/ok" is "/ok"
                 if path != "/count":
                     self.count += 1
                 if self.log:
