@@ -40,7 +40,7 @@ EOF
 conf "$BPORT_A" "$P1" "$P2" | write_config
 start_h2gate "$P1" "$P2"
 # The /slow requests must outlast the reload (checked, not assumed).
-S1=$((H2G_WAIT * 400))
+S1=$((H2G_WAIT * 250))
 S2=$((S1 + 1))
 
 assert_eq A "$(backend_of "http://127.0.0.1:$P1/a1")" "backend on :P1 before the reload"

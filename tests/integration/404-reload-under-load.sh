@@ -1,13 +1,20 @@
 #!/bin/sh
-# Reloads under load: h2load (h2c, 4 clients, paced so that the load
-# outlasts the reloads) runs while four SIGHUPs switch the route's upstream
-# between two live backends: A -> [A, B] -> B -> B (another file) -> B.
-#  - h2load: every request done, 0 failed, 0 errored, only 2xx;
-#  - both backends served requests during the load;
+# Reloads under load: two chains of h2load runs (HTTP/1.1 and h2c, fresh
+# connections each run, full speed) while four SIGHUPs switch the route's
+# upstream between two live backends: A -> [A, B] -> B -> B (another
+# file) -> B.
+#  - h2gate survives (no crash) and every response is a 2xx;
 #  - once A was removed from the file and the reload applied, A's request
-#    count only grows by the requests already in flight (at most clients x
-#    streams), and stops: it is the same after two further reloads and at
-#    the end of the load as it was one reload after the removal.
+#    count only grows by the requests already in flight (at most one per
+#    HTTP/1.1 connection plus clients x streams), then stops: it is the same
+#    two reloads later and at the end of the load;
+#  - h2c: every request h2load SENT succeeded (a graceful GOAWAY refuses
+#    none); h2load (1.52) abandons the requests it had not sent yet when
+#    it gets a GOAWAY (it does not reconnect), so only runs that no reload
+#    cut can show 0 failed / 0 errored, and they must;
+#  - HTTP/1.1: runs that no reload cut show 0 failed / 0 errored; a run
+#    cut by a reload loses at most one request per connection (sent on an
+#    idle keep-alive connection as the reload closed it).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/opslib.sh"
@@ -64,17 +71,26 @@ LOOP2=$!
 _PIDS+=("$LOOP2")
 
 count() { backend_count "$1"; }
+# alive: fail at once (with its stderr) if h2gate died.
+alive() {
+	kill -0 "$H2G_PID" 2>/dev/null && return 0
+	wait "$H2G_PID"
+	local rc=$?
+	H2G_PID=
+	fail "h2gate died (exit status $rc) under load after $n_reloaded reload(s): $(grep -E 'AddressSanitizer|SUMMARY|#[0-9] ' "$T/h2gate.err" | head -n 12)"
+}
 n_reloaded=0
 reload_to() { # UPSTREAM EXPECTED-NEW-BACKEND-REGEX [EXTRA]
 	local f
 	conf "$1" "${3:-}" | write_config
 	sed -i 's|^  access: .*|  access: "off"|' "$CONF"
+	alive
 	kill -HUP "$H2G_PID"
 	n_reloaded=$((n_reloaded + 1))
 	wait_err 'configuration reloaded' "$n_reloaded" || fail "reload $n_reloaded not logged as done: $(grep -E 'reload' "$T/h2gate.err" | tail -n 3)"
 	# applied in the workers: a fresh connection gets the new upstream
 	EXPECT=$2
-	wait_until "$H2G_WAIT" eval '[[ "$(backend_of http://127.0.0.1:$P/probe)" =~ ^($EXPECT)$ ]]' ||
+	wait_until "$H2G_WAIT" eval 'alive && [[ "$(backend_of http://127.0.0.1:$P/probe)" =~ ^($EXPECT)$ ]]' ||
 		fail "reload $n_reloaded: a new connection does not reach /$2/ ($(backend_of "http://127.0.0.1:$P/probe"))"
 	kill -0 "$LOOP1" 2>/dev/null && kill -0 "$LOOP2" 2>/dev/null || fail "a load chain ended before reload $n_reloaded was applied"
 }
@@ -83,15 +99,15 @@ wait_until "$H2G_WAIT" eval '[ "$(count "$BPORT_A")" -gt 200 ]' || fail "the loa
 reload_to "[$UA, $UB]" 'A|B'
 # both get load now (round-robin)
 b0=$(count "$BPORT_B")
-wait_until "$H2G_WAIT" eval '[ "$(count "$BPORT_B")" -gt $((b0 + 100)) ]' || fail "the load does not reach B after A -> [A, B]"
+wait_until "$H2G_WAIT" eval 'alive && [ "$(count "$BPORT_B")" -gt $((b0 + 100)) ]' || fail "the load does not reach B after A -> [A, B]"
 reload_to "$UB" B              # A removed
 a1=$(count "$BPORT_A")
 b1=$(count "$BPORT_B")
-wait_until "$H2G_WAIT" eval '[ "$(count "$BPORT_B")" -gt $((b1 + 200)) ]' || fail "the load does not reach B after [A, B] -> B"
+wait_until "$H2G_WAIT" eval 'alive && [ "$(count "$BPORT_B")" -gt $((b1 + 200)) ]' || fail "the load does not reach B after [A, B] -> B"
 reload_to "$UB" B /other       # another valid file, A still absent
 a2=$(count "$BPORT_A")
 b2=$(count "$BPORT_B")
-wait_until "$H2G_WAIT" eval '[ "$(count "$BPORT_B")" -gt $((b2 + 200)) ]' || fail "the load does not reach B after the 4th file"
+wait_until "$H2G_WAIT" eval 'alive && [ "$(count "$BPORT_B")" -gt $((b2 + 200)) ]' || fail "the load does not reach B after the 4th file"
 reload_to "$UB" B
 a3=$(count "$BPORT_A")
 
@@ -104,6 +120,16 @@ wait "$LOOP1" "$LOOP2"
 a4=$(count "$BPORT_A")
 b4=$(count "$BPORT_B")
 log "A: at removal $a1, one reload later $a2, two later $a3, end $a4; B at the end $b4"
+
+[ "$a1" -gt 200 ] || fail "backend A served only $a1 requests before its removal"
+[ "$b4" -gt 500 ] || fail "backend B served only $b4 requests"
+# In flight when the removal was applied: at most one per HTTP/1.1
+# connection plus CLIENTS x STREAMS (h2c).
+inflight=$((CLIENTS + CLIENTS * STREAMS))
+[ $((a2 - a1)) -le $inflight ] ||
+	fail "backend A got $((a2 - a1)) requests after its removal was applied (more than the $inflight that can be in flight)"
+assert_eq "$a2" "$a3" "backend A's count two reloads after its removal (requests routed to a removed backend)"
+assert_eq "$a2" "$a4" "backend A's count at the end of the load (requests routed to a removed backend)"
 
 # summary FILE: "total started done succeeded failed errored timeout 2xx 3xx 4xx 5xx"
 summary() {
@@ -162,14 +188,5 @@ log "h2c: $runs h2load runs ($clean with 0 failed/0 errored, $cut cut by a GOAWA
 [ "$clean" -ge 1 ] || fail "no h2c h2load run completed cleanly"
 [ "$cut" -le "$n_reloaded" ] || fail "$cut h2c runs cut for $n_reloaded reloads"
 
-[ "$a1" -gt 200 ] || fail "backend A served only $a1 requests before its removal"
-[ "$b4" -gt 500 ] || fail "backend B served only $b4 requests"
-# In flight when the removal was applied: at most one per HTTP/1.1
-# connection plus CLIENTS x STREAMS (h2c).
-inflight=$((CLIENTS + CLIENTS * STREAMS))
-[ $((a2 - a1)) -le $inflight ] ||
-	fail "backend A got $((a2 - a1)) requests after its removal was applied (more than the $inflight that can be in flight)"
-assert_eq "$a2" "$a3" "backend A's count two reloads after its removal (requests routed to a removed backend)"
-assert_eq "$a2" "$a4" "backend A's count at the end of the load (requests routed to a removed backend)"
 stop_h2gate
 pass
