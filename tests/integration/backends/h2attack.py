@@ -1095,14 +1095,20 @@ def sc_dribble(a):
     c.wait(lambda: False, 1.0)
     at0 = c.data.get(1, 0)
     over = 0
-    for i in range(steps):
+    t_end = time.time() + steps * 0.01
+    for i in range(steps):  # one byte every ~10 ms
         c.send(ser(WindowUpdateFrame(1, window_increment=1)))
-        c.pump(0.01)
+        c.pump(0.005)
+        time.sleep(max(0, (t_end - (steps - i - 1) * 0.01) - time.time()))
         if c.data.get(1, 0) > i + 1:
             over = max(over, c.data.get(1, 0) - (i + 1))
         if c.done(1):
             break
-    c.wait(lambda: False, 0.5)
+    c.wait(lambda: False, 0.3)
+    over = max(over, c.data.get(1, 0) - steps)
+    # the streams nobody reads: ended by stream_idle at some point?
+    others = [1 + 2 * i for i in range(1, streams)]
+    c.wait(lambda: all(s in c.rst or s in c.ended for s in others), float(a.params.get("idle_wait", 5)))
     res = c.summary()
     res.update({"bytes_before_window": at0, "granted": steps, "received": c.data.get(1, 0),
                 "over_window": over, "max_frame": c.max_data_frame})

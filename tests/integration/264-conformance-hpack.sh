@@ -1,0 +1,26 @@
+#!/bin/sh
+# RFC 9113 conformance: RFC 7541 / 9113 4.3 HPACK decoding errors are COMPRESSION_ERROR (index 0, index beyond the tables, table size update too large or misplaced, truncated integers/strings, bad Huffman padding)
+# Each case runs on a fresh connection (h2attack.py conformance --group hpack);
+# where the RFC allows a stream or a connection error either is accepted,
+# with the RFC's error code.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/limlib.sh"
+
+start_backend b1
+P=$(free_port)
+write_config <<EOF2
+$(h2_config "$P" "$BPORT")
+timeouts:
+  idle: 30s
+EOF2
+start_h2gate "$P"
+
+atk conformance c -p group=hpack
+bad=$(j '"; ".join("%s: expected %s, got %s" % (k, v["expected"], v["got"]) for k, v in sorted(d.items()) if not v["ok"])')
+n=$(j 'len(d)')
+log "$n cases, failures: ${bad:-none}"
+[ -z "$bad" ] || fail "$bad"
+legit_curl
+stop_h2gate
+pass "$n cases"
