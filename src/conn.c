@@ -22,6 +22,10 @@ static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /* How long a closing connection may take to flush its last bytes. */
 #define CLOSE_FLUSH_MS 5000
+/* After our last byte, how long we read and discard the client's, so the
+ * kernel does not answer them with a RST that could destroy our GOAWAY
+ * before the client read it. */
+#define LINGER_MS 2000
 
 static void set_state(struct h2g_conn *c, enum h2g_conn_state st)
 {
@@ -40,22 +44,40 @@ static void schedule_free(struct h2g_conn *c)
     event_active(c->free_ev, EV_TIMEOUT, 0);
 }
 
+/* Output flushed: half-close and discard what the client still sends
+ * for a moment (lingering close). */
+static void linger(struct h2g_conn *c)
+{
+    c->lingering = true;
+    int fd = bufferevent_getfd(c->bev);
+    if (fd >= 0)
+        shutdown(fd, SHUT_WR);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+    bufferevent_enable(c->bev, EV_READ);
+    struct timeval tv = {LINGER_MS / 1000, (LINGER_MS % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+}
+
 void conn_close(struct h2g_conn *c, bool flush)
 {
     if (c->state == H2G_CONN_CLOSED)
         return;
-    if (flush && evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
-        if (c->state != H2G_CONN_CLOSING) {
-            set_state(c, H2G_CONN_CLOSING);
-            bufferevent_disable(c->bev, EV_READ);
-            bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-            bufferevent_enable(c->bev, EV_WRITE);
-            struct timeval tv = {CLOSE_FLUSH_MS / 1000, 0};
-            evtimer_add(c->timer, &tv);
-        }
+    if (!flush) {
+        schedule_free(c);
         return;
     }
-    schedule_free(c);
+    if (c->state == H2G_CONN_CLOSING)
+        return;
+    set_state(c, H2G_CONN_CLOSING);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+        bufferevent_disable(c->bev, EV_READ);
+        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+        bufferevent_enable(c->bev, EV_WRITE);
+        struct timeval tv = {CLOSE_FLUSH_MS / 1000, 0};
+        evtimer_add(c->timer, &tv);
+        return;
+    }
+    linger(c);
 }
 
 static bool start_h2(struct h2g_conn *c)
@@ -140,8 +162,8 @@ static void write_cb(struct bufferevent *bev, void *arg)
         h1_session_on_write(c->h1);
         break;
     case H2G_CONN_CLOSING:
-        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-            schedule_free(c);
+        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0 && !c->lingering)
+            linger(c);
         break;
     default:
         break;

@@ -50,6 +50,7 @@ struct h2g_conn {
     struct h2g_h2_session *h2;
     struct h2g_h1_session *h1;
     uint64_t start_ms;          /* accepted at (wall clock) */
+    bool lingering;             /* CLOSING: output done, discarding input */
     struct event *free_ev;
     struct event *timer;        /* handshake timeout */
 };

@@ -604,8 +604,15 @@ uint64_t h1_session_requests(const struct h2g_h1_session *h)
 void h1_session_drain(struct h2g_h1_session *h)
 {
     h->draining = true;
-    if (h->s == NULL) {
-        h->closing = true;
-        conn_close(h->conn, true);
+    if (h->s != NULL)
+        return; /* its response says Connection: close */
+    if (evbuffer_get_length(bufferevent_get_input(h->conn->bev)) > 0) {
+        /* A request already here is answered (with Connection: close)
+         * rather than dropped. */
+        feed(h);
+        if (h->s != NULL || h->closing)
+            return;
     }
+    h->closing = true;
+    conn_close(h->conn, true);
 }

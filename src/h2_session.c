@@ -24,6 +24,8 @@ struct h2g_h2_session {
     unsigned rejected_streams; /* max_session_rejected_streams */
     struct h2g_h2_stats stats;
     uint64_t ping_sent_us;   /* our PING in flight, for the RTT */
+    double rst_tokens;       /* stream_reset_burst / _rate bucket */
+    uint64_t rst_last_us;
     bool patch_settings;     /* our first SETTINGS is still to be written */
     struct event *flush_ev;  /* deferred flush, once per loop turn */
     struct event *idle_ev;   /* handshake, then idle timeout */
@@ -31,11 +33,14 @@ struct h2g_h2_session {
     unsigned n_streams;
     bool flush_pending;
     bool got_frame;          /* the preface and a first frame arrived */
-    bool draining;
+    bool draining;           /* shutdown notice sent (RFC 9113 6.8) */
+    bool goaway_final;       /* the last GOAWAY with the real last stream id sent */
     bool dead;               /* fatal error: no more nghttp2 calls */
 };
 
 static const struct h2g_stream_ops h2_stream_ops;
+static bool reset_allowed(struct h2g_h2_session *h);
+static void finish_goaway(struct h2g_h2_session *h);
 
 /* --- memory accounting (limits.max_session_memory) --- */
 
@@ -114,6 +119,9 @@ static void enhance_your_calm(struct h2g_h2_session *h, const char *why)
 }
 
 /* A stream refused at creation; too many of them is a misbehaving peer. */
+/* A stream refused before any response (RST_STREAM sent by nghttp2 or
+ * by us, or a 431); too many of them is a misbehaving peer (Node's
+ * maxSessionRejectedStreams). */
 static void count_rejected(struct h2g_h2_session *h)
 {
     STAT_INC(&h->conn->worker->stats, refused_streams);
@@ -208,6 +216,10 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 static void idle_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_h2_session *h = arg;
+    if (h->draining && !h->goaway_final) {
+        finish_goaway(h);
+        return;
+    }
     if (!h->got_frame) {
         LOG_INFO("conn=%llu: no HTTP/2 preface within the handshake timeout", (unsigned long long)h->conn->id);
         h->dead = true;
@@ -351,7 +363,6 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
                  frame->hd.stream_id);
         s->rejected = true;
         nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
-        count_rejected(h);
         return 0;
     }
     /* Credit-based, as in Node: streams already open may take the session
@@ -361,7 +372,6 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
                  frame->hd.stream_id);
         s->rejected = true;
         nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_ENHANCE_YOUR_CALM);
-        count_rejected(h);
     }
     return 0;
 }
@@ -386,7 +396,6 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint
     if (rc != 0) {
         s->rejected = true;
         nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_PROTOCOL_ERROR);
-        count_rejected(ud);
     }
     return 0;
 }
@@ -400,15 +409,25 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
             arm_timer(h, h->conn->config->timeouts.idle);
     }
     h->stats.frames_in++;
+    if (frame->hd.type == NGHTTP2_RST_STREAM && !reset_allowed(h)) {
+        enhance_your_calm(h, "stream_reset_rate exceeded (rapid reset)");
+        return 0;
+    }
     if (frame->hd.type == NGHTTP2_DATA && frame->hd.length == 0 && !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
         ++h->invalid_frames > h->conn->config->limits.max_session_invalid_frames) {
         /* Empty DATA frames carry nothing: a flood of them is abuse. */
         enhance_your_calm(h, "empty DATA frame flood");
         return 0;
     }
-    if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK) && h->ping_sent_us != 0) {
-        h->stats.ping_rtt_us = h2g_mono_us() - h->ping_sent_us;
-        h->ping_sent_us = 0;
+    if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+        if (h->ping_sent_us != 0) {
+            h->stats.ping_rtt_us = h2g_mono_us() - h->ping_sent_us;
+            h->ping_sent_us = 0;
+        }
+        /* A round trip after the shutdown notice: every request the
+         * client sent before seeing it has arrived. */
+        if (h->draining && !h->goaway_final)
+            finish_goaway(h);
     }
     if (frame->hd.type == NGHTTP2_WINDOW_UPDATE) {
         /* Streams held back for a bigger window may go on now. */
@@ -478,6 +497,8 @@ static int on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t erro
         evtimer_del(h->sweep_ev);
         if (!h->draining)
             arm_timer(h, h->conn->config->timeouts.idle);
+        else if (h->goaway_final)
+            nghttp2_session_terminate_session(ng, NGHTTP2_NO_ERROR);
     }
     return 0;
 }
@@ -494,6 +515,11 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
 {
     struct h2g_h2_session *h = ud;
     h->stats.frames_out++;
+    if (frame->hd.type == NGHTTP2_RST_STREAM) {
+        const struct h2g_stream *s = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
+        if (s == NULL || !s->head_sent)
+            count_rejected(h);
+    }
     if (frame->hd.type == NGHTTP2_GOAWAY)
         STAT_INC(&h->conn->worker->stats, goaways);
     if (frame->hd.type == NGHTTP2_RST_STREAM || frame->hd.type == NGHTTP2_GOAWAY)
@@ -502,6 +528,43 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
                   nghttp2_http2_strerror(frame->hd.type == NGHTTP2_GOAWAY ? frame->goaway.error_code
                                                                         : frame->rst_stream.error_code));
     return 0;
+}
+
+/* A response head nghttp2 would not send (max_send_header_block_length)
+ * would leave the stream hanging: reset it. */
+static int on_frame_not_send(nghttp2_session *ng, const nghttp2_frame *frame, int lib_error_code, void *ud)
+{
+    struct h2g_h2_session *h = ud;
+    if (frame->hd.type != NGHTTP2_HEADERS)
+        return 0;
+    LOG_WARN("conn=%llu stream=%d: response head not sent: %s", (unsigned long long)h->conn->id, frame->hd.stream_id,
+             nghttp2_strerror(lib_error_code));
+    struct h2g_stream *s = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
+    if (s != NULL)
+        s->resp_failed = true;
+    nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_INTERNAL_ERROR);
+    return 0;
+}
+
+/* limits.stream_reset_burst / stream_reset_rate (rapid reset,
+ * CVE-2023-44487): a token bucket over the client's RST_STREAM frames.
+ * nghttp2's own limiter stays as a backstop but answers INTERNAL_ERROR;
+ * this one says ENHANCE_YOUR_CALM. */
+static bool reset_allowed(struct h2g_h2_session *h)
+{
+    const struct h2g_limits *lim = &h->conn->config->limits;
+    uint64_t now = h2g_mono_us();
+    if (h->rst_last_us == 0) {
+        h->rst_tokens = lim->stream_reset_burst;
+    } else {
+        double add = (double)(now - h->rst_last_us) / 1e6 * lim->stream_reset_rate;
+        h->rst_tokens = h->rst_tokens + add > lim->stream_reset_burst ? lim->stream_reset_burst : h->rst_tokens + add;
+    }
+    h->rst_last_us = now;
+    if (h->rst_tokens < 1)
+        return false;
+    h->rst_tokens -= 1;
+    return true;
 }
 
 static int error_cb(nghttp2_session *ng, int lib_error_code, const char *msg, size_t len, void *ud)
@@ -613,6 +676,7 @@ static nghttp2_session_callbacks *make_callbacks(void)
     nghttp2_session_callbacks_set_error_callback2(cb, error_cb);
     nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame_recv);
     nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
+    nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_frame_not_send);
     return cb;
 }
 
@@ -637,7 +701,8 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
     nghttp2_option_set_max_send_header_block_length(opt, lim->max_send_header_block_length);
     nghttp2_option_set_max_settings(opt, lim->max_settings);
     nghttp2_option_set_max_outbound_ack(opt, lim->max_outstanding_pings);
-    nghttp2_option_set_stream_reset_rate_limit(opt, lim->stream_reset_burst, lim->stream_reset_rate);
+    nghttp2_option_set_stream_reset_rate_limit(opt, (uint64_t)lim->stream_reset_burst * 2,
+                                               (uint64_t)lim->stream_reset_rate * 2);
     nghttp2_option_set_max_continuations(opt, 8);
     h->mem = (nghttp2_mem){h, mem_malloc, mem_free, mem_calloc, mem_realloc};
     int rv = nghttp2_session_server_new3(&h->ng, cb, h, opt, &h->mem);
@@ -750,8 +815,16 @@ void h2_session_on_read(struct h2g_h2_session *h)
             /* nghttp2 has queued a GOAWAY where the protocol asks for one. */
             LOG_INFO("conn=%llu: h2 protocol error: %s", (unsigned long long)h->conn->id,
                      nghttp2_strerror((int)n));
-            if (n == NGHTTP2_ERR_BAD_CLIENT_MAGIC)
-                nghttp2_session_terminate_session(h->ng, NGHTTP2_PROTOCOL_ERROR);
+            /* nghttp2 queues a GOAWAY itself for protocol errors it
+             * detects inside frames, not for these: say why before
+             * closing (a no-op if one is already queued).  Floods (ACKs
+             * owed beyond max_outstanding_pings, CONTINUATION beyond the
+             * cap) are abuse, not mistakes. */
+            uint32_t code = n == NGHTTP2_ERR_FLOODED || n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS
+                                ? NGHTTP2_ENHANCE_YOUR_CALM
+                            : n == NGHTTP2_ERR_CALLBACK_FAILURE || n == NGHTTP2_ERR_NOMEM ? NGHTTP2_INTERNAL_ERROR
+                                                                                           : NGHTTP2_PROTOCOL_ERROR;
+            nghttp2_session_terminate_session(h->ng, code);
             nghttp2_session_send(h->ng);
             h->dead = true;
             conn_close(h->conn, true);
@@ -767,16 +840,39 @@ void h2_session_on_write(struct h2g_h2_session *h)
     flush(h);
 }
 
+/* The last GOAWAY names the last stream we took; requests that crossed
+ * the notice on the wire are served, not refused. */
+static void finish_goaway(struct h2g_h2_session *h)
+{
+    if (h->goaway_final || h->dead)
+        return;
+    h->goaway_final = true;
+    evtimer_del(h->idle_ev);
+    nghttp2_submit_goaway(h->ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h->ng),
+                          NGHTTP2_NO_ERROR, NULL, 0);
+    if (h->n_streams == 0)
+        nghttp2_session_terminate_session(h->ng, NGHTTP2_NO_ERROR);
+    schedule_flush(h);
+}
+
+/* Graceful stop, RFC 9113 6.8: a GOAWAY with the maximum stream id (the
+ * shutdown notice) and a PING; the real GOAWAY follows the PING's ACK,
+ * or one second, whichever comes first. */
+#define GOAWAY_GRACE_MS 1000
+
 void h2_session_drain(struct h2g_h2_session *h)
 {
     if (h->draining || h->dead)
         return;
     h->draining = true;
+    if (!h->got_frame) {
+        /* Nothing asked yet: no request can be in flight. */
+        finish_goaway(h);
+        return;
+    }
     nghttp2_submit_shutdown_notice(h->ng);
-    nghttp2_submit_goaway(h->ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h->ng),
-                          NGHTTP2_NO_ERROR, NULL, 0);
-    if (h->n_streams == 0)
-        nghttp2_session_terminate_session(h->ng, NGHTTP2_NO_ERROR);
+    nghttp2_submit_ping(h->ng, NGHTTP2_FLAG_NONE, NULL);
+    arm_timer(h, GOAWAY_GRACE_MS);
     flush(h);
 }
 

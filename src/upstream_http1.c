@@ -36,7 +36,6 @@ struct h2g_exchange {
     struct h2g_worker *w;
     enum ex_state state;
     struct h2g_upstream_pool *pool;
-    struct h2g_balance *bal;
     size_t up_idx;
     struct h2g_upstream_conn *uc;
     struct h1_parser parser;
@@ -68,6 +67,14 @@ static void ws_accept_for(const char *key, size_t len, char out[32])
 }
 
 static void ex_read_cb(struct bufferevent *bev, void *arg);
+
+/* Looked up each time, never kept: a reload frees the worker's balance
+ * state while exchanges of the old snapshot are still in flight (they
+ * then get NULL: their route is not in the worker's snapshot any more). */
+static struct h2g_balance *balance_of(struct h2g_exchange *ex)
+{
+    return worker_balance(ex->w, ex->s->route);
+}
 static void ex_write_cb(struct bufferevent *bev, void *arg);
 static void ex_event_cb(struct bufferevent *bev, short what, void *arg);
 
@@ -240,8 +247,9 @@ static void finish_upgrade(struct h2g_exchange *ex)
     struct h2g_stream *s = ex->s;
     const struct h1_head *h = &ex->parser.head;
     ex->state = EX_DONE;
-    if (ex->bal != NULL)
-        h2g_balance_ok(ex->bal, ex->up_idx);
+    struct h2g_balance *b = balance_of(ex);
+    if (b != NULL)
+        h2g_balance_ok(b, ex->up_idx);
     struct bufferevent *bev = upstream_conn_detach(ex->uc);
     ex->uc = NULL;
     if (tunnel_adopt(s, bev) == NULL) {
@@ -266,8 +274,9 @@ static void finish_upgrade(struct h2g_exchange *ex)
 static void finish(struct h2g_exchange *ex, bool reusable)
 {
     ex->state = EX_DONE;
-    if (ex->bal != NULL)
-        h2g_balance_ok(ex->bal, ex->up_idx);
+    struct h2g_balance *b = balance_of(ex);
+    if (b != NULL)
+        h2g_balance_ok(b, ex->up_idx);
     upstream_conn_release(ex->uc, reusable);
     ex->uc = NULL;
     stream_upstream_done(ex->s);
@@ -328,8 +337,9 @@ static void ex_event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (ex->state == EX_CONNECTING) {
-        if (ex->bal != NULL)
-            h2g_balance_fail(ex->bal, ex->up_idx, h2g_now_ms(), H2G_BALANCE_RETRY_AFTER_MS);
+        struct h2g_balance *b = balance_of(ex);
+        if (b != NULL)
+            h2g_balance_fail(b, ex->up_idx, h2g_now_ms(), H2G_BALANCE_RETRY_AFTER_MS);
         if (what & BEV_EVENT_TIMEOUT)
             ex_fail(ex, 504, "connect timed out");
         else if (what & BEV_EVENT_ERROR) {
@@ -367,8 +377,9 @@ static void ex_event_cb(struct bufferevent *bev, short what, void *arg)
             return;
         }
     }
-    if (ex->bal != NULL && ex->state == EX_SENDING && !ex->got_bytes)
-        h2g_balance_fail(ex->bal, ex->up_idx, h2g_now_ms(), H2G_BALANCE_RETRY_AFTER_MS);
+    struct h2g_balance *b = ex->state == EX_SENDING && !ex->got_bytes ? balance_of(ex) : NULL;
+    if (b != NULL)
+        h2g_balance_fail(b, ex->up_idx, h2g_now_ms(), H2G_BALANCE_RETRY_AFTER_MS);
     ex_fail(ex, ex->state == EX_SENDING ? 502 : 0,
             ex->state == EX_SENDING ? "connection closed before a response"
                                     : "connection closed mid-response");
@@ -383,8 +394,8 @@ int exchange_start(struct h2g_stream *s)
         return 500;
     ex->s = s;
     ex->w = w;
-    ex->bal = worker_balance(w, r);
-    ex->up_idx = ex->bal ? h2g_balance_pick(ex->bal, h2g_now_ms()) : 0;
+    struct h2g_balance *bal = worker_balance(w, r);
+    ex->up_idx = bal ? h2g_balance_pick(bal, h2g_now_ms()) : 0;
     if (ex->up_idx >= r->n_upstreams)
         ex->up_idx = 0;
     const struct h2g_upstream_config *u = &r->upstreams[ex->up_idx];
