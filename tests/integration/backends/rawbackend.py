@@ -29,6 +29,7 @@ line logged as "REQ METHOD TARGET"):
 """
 import argparse
 import asyncio
+import json
 import socket
 import sys
 import time
@@ -56,13 +57,24 @@ class Raw:
                 if path != "/count":
                     self.count += 1
                 if self.log:
-                    self.log.write("REQ %s\n" % line)
-                # request bodies: honour Content-Length only
+                    self.log.write("REQ %s %s\n" % (line, json.dumps(head.decode("latin-1"))))
+                # request bodies: Content-Length or chunked (read and dropped)
                 cl = 0
+                chunked = False
                 for h in head.split(b"\r\n")[1:]:
                     if h.lower().startswith(b"content-length:"):
                         cl = int(h.split(b":", 1)[1].strip() or 0)
-                if cl:
+                    elif h.lower().startswith(b"transfer-encoding:") and b"chunked" in h.lower():
+                        chunked = True
+                if chunked:
+                    while True:
+                        size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
+                        if size == 0:
+                            while (await reader.readuntil(b"\r\n")) != b"\r\n":
+                                pass
+                            break
+                        await reader.readexactly(size + 2)
+                elif cl:
                     await reader.readexactly(cl)
                 w = writer.write
                 if path == "/count":
