@@ -38,18 +38,20 @@ origins:
 EOF2
 start_h2gate "$PT"
 
-# (no timing assertion: the virtual time budget only lets the page's
-# script finish before the DOM is dumped; the outer timeout is a safety net)
+# (no timing assertion: --dump-dom comes after the load event, which the
+# page's <img src="/wait"> holds until its script has its result and has
+# requested /done; the outer timeout is a safety net)
 timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
 	--disable-background-networking --disable-component-update --disable-sync \
 	--disable-dev-shm-usage --user-data-dir="$T/chrome" --ignore-certificate-errors \
-	--virtual-time-budget=10000 --dump-dom "https://127.0.0.1:$PT/" >"$T/dom.out" 2>"$T/chrome.err"
+	--dump-dom "https://127.0.0.1:$PT/" >"$T/dom.out" 2>"$T/chrome.err"
 rc=$?
 result=$(grep -o '<pre id="result">[^<]*' "$T/dom.out" | head -n 1 | sed 's/^<pre id="result">//')
 log "chromium rc=$rc: $result"
 case "$result" in RESULT*) ;; *) fail "no RESULT in the dumped DOM (chromium rc=$rc): $(head -c 400 "$T/dom.out"); stderr: $(tail -n 5 "$T/chrome.err")";; esac
 assert_eq "RESULT OK protocol=chat text=hello from chromium binary=65536" "$result" "WebSocket exchange in the browser"
 assert_file_match '^GET / 200' "$T/static.log" "the page came from the static backend"
+assert_file_match '^GET /done 200' "$T/static.log" "the page's script reported its end"
 assert_file_match '^HANDSHAKE path=/ws/browser protocol=chat ' "$T/ws-chat.log" "backend WebSocket handshake"
 line=$(access_line 'path="/ws/browser"') || exit 1
 log "access: $line"

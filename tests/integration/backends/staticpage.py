@@ -6,11 +6,16 @@
 GET /NAME serves DIR/NAME (GET / serves DIR/index.html) with Content-Length
 and a Content-Type from the extension; anything else is 404.  Each request
 is logged as "GET PATH STATUS".
+GET /wait is answered only once GET /done came (or after 30 s): a page
+with <img src="/wait"> has its load event (and so chromium --dump-dom)
+held until its script has requested /done.
 """
 import argparse
 import http.server
 import os
 import sys
+import threading
+import time
 
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".txt": "text/plain"}
 
@@ -23,6 +28,7 @@ def main():
     a = ap.parse_args()
     logf = open(a.log, "a") if a.log else None
     root = os.path.realpath(a.dir)
+    done = threading.Event()
 
     class H(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -32,6 +38,16 @@ def main():
 
         def do_GET(self):
             path = self.path.split("?", 1)[0]
+            if logf:
+                logf.write("ARRIVE %s %.3f\n" % (self.path, time.time()))
+                logf.flush()
+            if path == "/done":
+                done.set()
+            if path == "/wait":
+                done.wait(30)
+            if path in ("/done", "/wait"):
+                self.send_simple(200, b"ok\n", "text/plain")
+                return
             name = "index.html" if path == "/" else path.lstrip("/")
             f = os.path.realpath(os.path.join(root, name))
             status, body, ctype = 404, b"not found\n", "text/plain"
@@ -40,6 +56,9 @@ def main():
                     body = fh.read()
                 status = 200
                 ctype = TYPES.get(os.path.splitext(f)[1], "application/octet-stream")
+            self.send_simple(status, body, ctype)
+
+        def send_simple(self, status, body, ctype):
             if logf:
                 logf.write("GET %s %d\n" % (self.path, status))
                 logf.flush()

@@ -15,6 +15,7 @@ counted ("ECHO n" lines).  Plain HTTP requests without Upgrade are answered
 import argparse
 import asyncio
 import signal
+import time
 import sys
 
 import websockets
@@ -45,6 +46,7 @@ def main():
             async for msg in ws:
                 n += 1
                 await ws.send(msg)
+                log("SENT %d %d %.3f" % (n, len(msg), time.time()))
         finally:
             log("ECHO %d" % n)
 
