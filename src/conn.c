@@ -340,12 +340,6 @@ void conn_drain(struct h2g_conn *c)
     }
 }
 
-void conn_retire(struct h2g_conn *c)
-{
-    if (c->state == H2G_CONN_H2 || c->state == H2G_CONN_H1)
-        conn_drain(c);
-}
-
 bool conn_cert_covers(struct h2g_conn *c, const char *host, size_t len)
 {
     if (!c->tls)

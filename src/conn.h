@@ -64,9 +64,7 @@ void conn_close(struct h2g_conn *c, bool flush);
 void conn_free(struct h2g_conn *c);
 /* Graceful stop: GOAWAY / Connection: close, finish in-flight. */
 void conn_drain(struct h2g_conn *c);
-/* After a reload: like conn_drain, but a connection still in its
- * handshake is left alone. */
-void conn_retire(struct h2g_conn *c);
+
 /* Does the TLS certificate this connection presented cover `host`? */
 bool conn_cert_covers(struct h2g_conn *c, const char *host, size_t len);
 const char *conn_proto_name(const struct h2g_conn *c);

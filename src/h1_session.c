@@ -201,6 +201,7 @@ static int on_head(void *arg, const struct h1_head *head)
     if (h->upgrading) {
         stream_dispatch(s); /* what follows the head is tunnel data */
     } else if (head->body == H1_BODY_NONE) {
+        s->req_end = true; /* no body: no framing upstream either */
         stream_dispatch(s);
         if (h->s == s)
             stream_request_end(s);

@@ -25,6 +25,11 @@ struct h2g_h2_session {
     struct h2g_h2_stats stats;
     uint64_t ping_sent_us;   /* our PING in flight, for the RTT */
     double rst_tokens;       /* stream_reset_burst / _rate bucket */
+    int32_t last_stream_id;  /* highest client stream id seen */
+    int32_t gaps[2 * 16];    /* ids skipped by the client: [lo, hi] pairs */
+    unsigned n_gaps;
+    bool gaps_overflow;      /* too many to track: stop judging */
+    uint32_t remote_iw;      /* the client's SETTINGS_INITIAL_WINDOW_SIZE */
     uint64_t rst_last_us;
     bool patch_settings;     /* our first SETTINGS is still to be written */
     struct event *flush_ev;  /* deferred flush, once per loop turn */
@@ -41,6 +46,7 @@ struct h2g_h2_session {
 static const struct h2g_stream_ops h2_stream_ops;
 static bool reset_allowed(struct h2g_h2_session *h);
 static void finish_goaway(struct h2g_h2_session *h);
+static void check_initial_window(struct h2g_h2_session *h, const nghttp2_settings *set);
 
 /* --- memory accounting (limits.max_session_memory) --- */
 
@@ -409,6 +415,8 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
             arm_timer(h, h->conn->config->timeouts.idle);
     }
     h->stats.frames_in++;
+    if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK))
+        check_initial_window(h, &frame->settings);
     if (frame->hd.type == NGHTTP2_RST_STREAM && !reset_allowed(h)) {
         enhance_your_calm(h, "stream_reset_rate exceeded (rapid reset)");
         return 0;
@@ -448,6 +456,10 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
         if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
             if (s->too_many_fields)
                 count_rejected(h);
+            /* Known before routing: a request without a body is sent
+             * upstream without one (no chunked framing). */
+            if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)
+                s->req_end = true;
             stream_dispatch(s);
         }
         if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)
@@ -501,6 +513,68 @@ static int on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t erro
             nghttp2_session_terminate_session(ng, NGHTTP2_NO_ERROR);
     }
     return 0;
+}
+
+/*
+ * RFC 9113 5.1.1: HEADERS on a stream id lower than one already used is
+ * a connection error if that id was never used (skipped ids are closed).
+ * nghttp2 drops such frames silently (it cannot tell them from late
+ * trailers after a reset), so the ids the client skipped are remembered
+ * as a few ranges; a client that makes more gaps than that is not judged.
+ */
+static bool in_gap(const struct h2g_h2_session *h, int32_t id)
+{
+    for (unsigned i = 0; i < h->n_gaps; i++)
+        if (id >= h->gaps[2 * i] && id <= h->gaps[2 * i + 1])
+            return true;
+    return false;
+}
+
+static int on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, void *ud)
+{
+    struct h2g_h2_session *h = ud;
+    if (hd->type != NGHTTP2_HEADERS || (hd->stream_id & 1) == 0)
+        return 0;
+    if (hd->stream_id > h->last_stream_id) {
+        if (hd->stream_id > h->last_stream_id + 2) {
+            if (h->n_gaps < sizeof(h->gaps) / sizeof(h->gaps[0]) / 2) {
+                h->gaps[2 * h->n_gaps] = h->last_stream_id + 2;
+                h->gaps[2 * h->n_gaps + 1] = hd->stream_id - 2;
+                h->n_gaps++;
+            } else {
+                h->gaps_overflow = true;
+            }
+        }
+        h->last_stream_id = hd->stream_id;
+    } else if (!h->gaps_overflow && in_gap(h, hd->stream_id) &&
+               nghttp2_session_find_stream(ng, hd->stream_id) == NULL) {
+        LOG_INFO("conn=%llu: HEADERS on unused lower stream id %d", (unsigned long long)h->conn->id, hd->stream_id);
+        nghttp2_session_terminate_session(ng, NGHTTP2_PROTOCOL_ERROR);
+    }
+    return 0;
+}
+
+/* RFC 9113 6.9.2: a SETTINGS_INITIAL_WINDOW_SIZE change that takes a
+ * stream's window past 2^31-1 is a connection error (nghttp2 resets only
+ * the stream).  Runs after nghttp2 applied the rest of the frame. */
+static void check_initial_window(struct h2g_h2_session *h, const nghttp2_settings *set)
+{
+    for (size_t i = 0; i < set->niv; i++) {
+        if (set->iv[i].settings_id != NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE)
+            continue;
+        int64_t delta = (int64_t)set->iv[i].value - (int64_t)h->remote_iw;
+        h->remote_iw = set->iv[i].value;
+        if (delta <= 0)
+            continue;
+        const struct h2g_stream *s;
+        LIST_FOREACH(s, &h->streams, link) {
+            int32_t w = nghttp2_session_get_stream_remote_window_size(h->ng, s->id);
+            if (w >= 0 && (int64_t)w + delta > INT32_MAX) {
+                nghttp2_session_terminate_session(h->ng, NGHTTP2_FLOW_CONTROL_ERROR);
+                return;
+            }
+        }
+    }
 }
 
 static int on_invalid_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, int lib_error_code, void *ud)
@@ -677,6 +751,7 @@ static nghttp2_session_callbacks *make_callbacks(void)
     nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame_recv);
     nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
     nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_frame_not_send);
+    nghttp2_session_callbacks_set_on_begin_frame_callback(cb, on_begin_frame);
     return cb;
 }
 
@@ -689,6 +764,7 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
     if (h == NULL)
         return NULL;
     h->conn = c;
+    h->remote_iw = 65535;
     LIST_INIT(&h->streams);
     nghttp2_session_callbacks *cb = make_callbacks();
     nghttp2_option *opt = NULL;
@@ -753,6 +829,7 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
         upgraded->ops = &h2_stream_ops;
         upgraded->session = h;
         upgraded->id = 1;
+        h->last_stream_id = 1;
         LIST_INSERT_HEAD(&h->streams, upgraded, link);
         h->n_streams = 1;
         h->got_frame = true;

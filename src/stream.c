@@ -26,6 +26,8 @@ int stream_init(struct h2g_stream *s, struct h2g_conn *c, const struct h2g_strea
     s->session = session;
     s->id = id;
     s->req_content_length = -1;
+    s->snap = worker_snapshot_acquire(c->worker);
+    s->cfg = s->snap->config;
     s->start_us = h2g_mono_us();
     s->last_active_ms = h2g_now_ms();
     STAT_INC(&c->worker->stats, streams_open);
@@ -209,7 +211,7 @@ void stream_respond_error(struct h2g_stream *s, int status)
 
 void stream_dispatch(struct h2g_stream *s)
 {
-    const struct h2g_config *cfg = s->conn->config;
+    const struct h2g_config *cfg = s->cfg;
     STAT_INC(&s->conn->worker->stats, requests_total);
     if (s->too_many_fields) {
         stream_respond_error(s, 431);
@@ -334,7 +336,7 @@ void stream_dispatch(struct h2g_stream *s)
 int stream_request_data(struct h2g_stream *s, const uint8_t *p, size_t n)
 {
     s->bytes_in += n;
-    uint64_t max = s->conn->config->limits.max_request_body;
+    uint64_t max = s->cfg->limits.max_request_body;
     if (max && s->bytes_in > max && !s->head_sent && s->tun == NULL) {
         exchange_free(s->ex);
         s->ex = NULL;
@@ -482,4 +484,7 @@ void stream_clear(struct h2g_stream *s)
     s->fields = NULL;
     s->req_trailers = NULL;
     s->resp_trailers = NULL;
+    if (s->snap != NULL)
+        worker_snapshot_release(s->conn->worker, s->snap);
+    s->snap = NULL;
 }

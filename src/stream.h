@@ -61,6 +61,8 @@ struct h2g_field_ref {
 struct h2g_stream {
     LIST_ENTRY(h2g_stream) link;   /* in the client session's list */
     struct h2g_conn *conn;
+    struct h2g_snapshot *snap;     /* held until stream_clear */
+    const struct h2g_config *cfg;  /* snap->config: routes, upstreams, ACL */
     const struct h2g_stream_ops *ops;
     void *session;                 /* the client session (borrowed) */
     int32_t id;                    /* HTTP/2 stream id, or h1 request number */

@@ -75,7 +75,7 @@ static void fail(struct h2g_tunnel *t, int status, uint32_t h2_error, const char
 
 static void arm_idle(struct h2g_tunnel *t)
 {
-    uint64_t ms = t->s->conn->config->timeouts.tunnel_idle;
+    uint64_t ms = t->s->cfg->timeouts.tunnel_idle;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     evtimer_add(t->idle_ev, &tv);
 }
@@ -83,7 +83,7 @@ static void arm_idle(struct h2g_tunnel *t)
 static void idle_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_tunnel *t = arg;
-    uint64_t idle = t->s->conn->config->timeouts.tunnel_idle;
+    uint64_t idle = t->s->cfg->timeouts.tunnel_idle;
     uint64_t quiet = h2g_now_ms() - t->last_active_ms;
     if (quiet < idle) {
         uint64_t ms = idle - quiet;
@@ -236,7 +236,7 @@ static void start_connect(struct h2g_tunnel *t, const struct sockaddr *sa, sockl
         fail(t, 502, 0, "out of memory");
         return;
     }
-    uint64_t ms = t->s->conn->config->timeouts.upstream_connect;
+    uint64_t ms = t->s->cfg->timeouts.upstream_connect;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     bufferevent_set_timeouts(t->bev, NULL, &tv);
     bufferevent_setcb(t->bev, NULL, NULL, t_event_cb, t);
@@ -272,7 +272,7 @@ static void resolved_cb(int err, struct evutil_addrinfo *res, void *arg)
         fail(t, 502, 0, evutil_gai_strerror(err));
         return;
     }
-    const struct h2g_config *cfg = t->s->conn->config;
+    const struct h2g_config *cfg = t->s->cfg;
     struct h2g_acl_target chosen;
     bool have = false;
     for (struct evutil_addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
@@ -341,7 +341,7 @@ static struct h2g_tunnel *tunnel_new(struct h2g_stream *s)
 
 int tunnel_connect(struct h2g_stream *s, const char *target, size_t len, bool check_acl)
 {
-    const struct h2g_config *cfg = s->conn->config;
+    const struct h2g_config *cfg = s->cfg;
     struct h2g_acl_target at;
     const char *err = h2g_acl_target_parse(target, len, &at);
     if (err != NULL) {

@@ -157,7 +157,7 @@ void exchange_request_progress(struct h2g_exchange *ex)
             }
         }
         if (ex->state == EX_SENDING)
-            set_read_timeout(ex, s->conn->config->timeouts.upstream_response);
+            set_read_timeout(ex, s->cfg->timeouts.upstream_response);
     }
     ack_body(ex);
 }
@@ -181,7 +181,7 @@ static int connect_upstream(struct h2g_exchange *ex, bool allow_idle)
         return 0;
     }
     ex->state = EX_CONNECTING;
-    ex->uc = upstream_conn_connect(ex->pool, ex->s->conn->config->timeouts.upstream_connect);
+    ex->uc = upstream_conn_connect(ex->pool, ex->s->cfg->timeouts.upstream_connect);
     if (ex->uc == NULL)
         return -1;
     bufferevent_setcb(ex->uc->bev, ex_read_cb, ex_write_cb, ex_event_cb, ex);
@@ -215,7 +215,7 @@ static int on_head(void *arg, const struct h1_head *h)
         return 0;
     }
     ex->state = EX_RECEIVING;
-    set_read_timeout(ex, ex->s->conn->config->timeouts.stream_idle);
+    set_read_timeout(ex, ex->s->cfg->timeouts.stream_idle);
     stream_upstream_head(ex->s, h->status, h->fields, h->n_fields, h->body == H1_BODY_NONE);
     return 0;
 }

@@ -233,8 +233,44 @@ static bool upstream_configured(const struct h2g_config *c, const char *id)
     return false;
 }
 
+static struct h2g_snapshot *snapshot_new(struct h2g_config *c)
+{
+    struct h2g_snapshot *s = calloc(1, sizeof(*s));
+    if (s != NULL)
+        s->config = h2g_config_ref(c);
+    return s;
+}
+
+static void snapshot_free(struct h2g_snapshot *s)
+{
+    if (s->retired)
+        LIST_REMOVE(s, link);
+    h2g_config_unref(s->config);
+    free(s);
+}
+
+struct h2g_snapshot *worker_snapshot_acquire(struct h2g_worker *w)
+{
+    w->snap->users++;
+    return w->snap;
+}
+
+void worker_snapshot_release(struct h2g_worker *w, struct h2g_snapshot *s)
+{
+    if (--s->users == 0 && s->retired)
+        snapshot_free(s);
+}
+
 void worker_apply_config(struct h2g_worker *w, struct h2g_config *config, int *fds)
 {
+    struct h2g_snapshot *ns = snapshot_new(config);
+    if (ns == NULL) {
+        LOG_ERROR("worker %u: out of memory applying the new configuration", w->id);
+        for (size_t i = 0; i < config->n_listen; i++)
+            if (fds[i] >= 0)
+                close(fds[i]);
+        return;
+    }
     struct h2g_listen_ctx *ctx = worker_listen_ctxs(config);
     struct h2g_worker_listener **nl = calloc(config->n_listen ? config->n_listen : 1, sizeof(*nl));
     if (nl == NULL) {
@@ -268,6 +304,12 @@ void worker_apply_config(struct h2g_worker *w, struct h2g_config *config, int *f
     w->config = h2g_config_ref(config);
     h2g_config_unref(old);
     w->balance = calloc(config->n_origins ? config->n_origins : 1, sizeof(*w->balance));
+    struct h2g_snapshot *os = w->snap;
+    w->snap = ns;
+    os->retired = true;
+    LIST_INSERT_HEAD(&w->retired, os, link);
+    if (os->users == 0)
+        snapshot_free(os);
 
     /* No new request goes to a removed upstream; exchanges in flight
      * finish on their connection, which is then closed, not pooled. */
@@ -275,14 +317,10 @@ void worker_apply_config(struct h2g_worker *w, struct h2g_config *config, int *f
         if (!upstream_configured(config, p->id))
             upstream_pool_drain(p);
 
-    /* Sessions finish what they have in flight on their own snapshot, but
-     * take no new request: GOAWAY / Connection: close send the client to
-     * a new connection, which gets the new configuration. */
-    struct h2g_conn *c, *next;
-    for (c = LIST_FIRST(&w->conns); c != NULL; c = next) {
-        next = LIST_NEXT(c, link);
-        conn_retire(c);
-    }
+    /* Open sessions stay (no GOAWAY: nothing a client sent is refused);
+     * their requests in flight finish on their snapshot, the next ones
+     * take the new snapshot.  Connection-level settings (TLS, limits)
+     * stay those the connection was accepted with. */
 }
 
 struct h2g_worker *worker_new(unsigned id, struct h2g_config *config, int *fds, int access_fd)
@@ -292,6 +330,8 @@ struct h2g_worker *worker_new(unsigned id, struct h2g_config *config, int *fds, 
         return NULL;
     w->id = id;
     w->config = h2g_config_ref(config);
+    w->snap = snapshot_new(config);
+    LIST_INIT(&w->retired);
     w->access_fd = access_fd;
     LIST_INIT(&w->conns);
     LIST_INIT(&w->orphans);
@@ -310,7 +350,7 @@ struct h2g_worker *worker_new(unsigned id, struct h2g_config *config, int *fds, 
     w->stop_ev = event_new(w->base, -1, 0, stop_cb, w);
     w->stop_timer = evtimer_new(w->base, stop_timer_cb, w);
     w->recheck_ev = evtimer_new(w->base, recheck_cb, w);
-    if (w->listeners == NULL || w->balance == NULL || w->access_buf == NULL || w->access_flush_ev == NULL ||
+    if (w->snap == NULL || w->listeners == NULL || w->balance == NULL || w->access_buf == NULL || w->access_flush_ev == NULL ||
         w->stop_ev == NULL || w->stop_timer == NULL || w->recheck_ev == NULL)
         goto fail;
     struct h2g_listen_ctx *ctx = worker_listen_ctxs(config);
@@ -388,6 +428,11 @@ void worker_free(struct h2g_worker *w)
     upstream_pool_free_all(w->pools);
     tunnel_free_orphans(w);
     balance_free(w);
+    struct h2g_snapshot *snap;
+    while ((snap = LIST_FIRST(&w->retired)) != NULL)
+        snapshot_free(snap);
+    if (w->snap != NULL)
+        snapshot_free(w->snap);
     if (w->access_buf != NULL) {
         if (w->access_fd >= 0)
             access_flush_cb(-1, 0, w);

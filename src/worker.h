@@ -36,6 +36,20 @@ struct h2g_listen_ctx {
     struct h2g_tls_ctx *tls;            /* NULL for cleartext */
 };
 
+/*
+ * A worker's use of one config snapshot.  Requests take the worker's
+ * current snapshot when they start (routes, upstreams, ACLs, upstream
+ * timeouts) and keep it to their end; a reload makes a new one current
+ * and retires the old, freed once its last request is done.  Counted
+ * without atomics: only the worker touches it.
+ */
+struct h2g_snapshot {
+    LIST_ENTRY(h2g_snapshot) link;  /* in w->retired when retired */
+    struct h2g_config *config;      /* owned reference */
+    unsigned users;
+    bool retired;
+};
+
 /* One listening socket of a worker. */
 struct h2g_worker_listener {
     struct h2g_worker *w;
@@ -50,6 +64,8 @@ struct h2g_worker {
     struct event_base *base;
     struct evdns_base *dns;
     struct h2g_config *config;      /* owned reference: the snapshot new connections get */
+    struct h2g_snapshot *snap;      /* the same, for new requests */
+    LIST_HEAD(, h2g_snapshot) retired;
     struct h2g_worker_listener **listeners; /* config->n_listen entries */
     size_t n_listen;
     bool accept_paused;
@@ -93,6 +109,10 @@ int worker_run_in(struct h2g_worker *w, void (*fn)(struct h2g_worker *w, void *a
  * their own snapshot.
  */
 void worker_apply_config(struct h2g_worker *w, struct h2g_config *config, int *fds);
+
+/* The snapshot a new request uses, and its release. */
+struct h2g_snapshot *worker_snapshot_acquire(struct h2g_worker *w);
+void worker_snapshot_release(struct h2g_worker *w, struct h2g_snapshot *s);
 
 /* A connection closed: maybe finish a drain, resume accepting. */
 void worker_conn_closed(struct h2g_worker *w);

@@ -7,7 +7,8 @@
 #  - the control reply is {"ok":false,"errors":["FILE:LINE:COL: ..."]}
 #    with the exact line and column of the fault (h2gatectl reload, when
 #    built, exits non-zero and prints it);
-#  - a session open across the failed reloads gets no GOAWAY;
+#  - a session open across the failed reloads gets no GOAWAY (nor across
+#    the valid one: its next request takes the new configuration);
 #  - status says last_reload=failed; a valid file afterwards reloads fine.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -37,7 +38,7 @@ assert_eq A "$(backend_of "http://127.0.0.1:$P/0")" "backend before any reload"
 CONF_REAL=$(readlink -f "$CONF")
 
 # An idle h2 session kept open over the failed reloads.
-start_h2hold idle --port "$P" --hold-until "$T/release" --max 60 "get:/idle"
+start_h2hold idle --port "$P" --hold-until "$T/release" --later /after-idle --later-when "$T/later-idle" --max 60 "get:/idle"
 wait_until "$H2G_WAIT" grep -q '"ev": "end"' "$T/hold-idle.out" || fail "idle session: no response: $(cat "$T/hold-idle.out")"
 
 # Broken files; the expected LINE:COL is computed from the file written.
@@ -107,7 +108,12 @@ wait_until "$H2G_WAIT" eval '[ "$(backend_of http://127.0.0.1:$P/good)" = B ]' |
 assert_eq B "$(backend_of "http://127.0.0.1:$P2/good2")" "listener added by the valid reload"
 st=$(ctl status)
 assert_eq ok "$(jget 'd["result"]["last_reload"]' "$st")" "last_reload after the valid reload"
-wait_until "$H2G_WAIT" grep -q '"ev": "goaway"' "$T/hold-idle.out" || fail "the idle session got no GOAWAY after the valid reload"
+# The session open all along is not sent away by the valid reload either;
+# its next request takes the new configuration.
+touch "$T/later-idle"
+wait_until "$H2G_WAIT" grep -q '"op": "get:/after-idle", "status": 200, "backend": "B"' "$T/hold-idle.out" ||
+	fail "the session open across the reloads: its next request did not reach B: $(cat "$T/hold-idle.out")"
+assert_no_match '"ev": "goaway"' "$(cat "$T/hold-idle.out")" "session open across the valid reload (no GOAWAY)"
 touch "$T/release"
 stop_h2gate
 pass

@@ -57,6 +57,9 @@ _cleanup() {
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		_dump_logs
 	fi
+	if [ -f "$T/.ports" ]; then
+		while read -r p; do rmdir "${TMPDIR:-/tmp}/h2g-ports/$p" 2>/dev/null; done <"$T/.ports"
+	fi
 	if [ -n "${H2G_KEEP:-}" ]; then
 		echo "# temp dir kept: $T" >&2
 	else
@@ -127,13 +130,20 @@ assert_file_match() { # regex(ERE) file what
 # free_port: print a TCP port on 127.0.0.1 that is free right now (and is
 # not listening, so it also serves as a "connection refused" port).
 free_port() {
-	"$PY" - <<'EOF'
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
-EOF
+	# Tests run in parallel (make -j): a port is also reserved (mkdir is
+	# atomic) so that two scripts never get the same one between the
+	# kernel's answer and their bind; reservations go with the temp dir.
+	local p i
+	mkdir -p "${TMPDIR:-/tmp}/h2g-ports"
+	for i in $(seq 1 50); do
+		p=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+		if mkdir "${TMPDIR:-/tmp}/h2g-ports/$p" 2>/dev/null; then
+			echo "$p" >>"$T/.ports"
+			echo "$p"
+			return 0
+		fi
+	done
+	fail "free_port: no free port"
 }
 
 # refused_port: a port where connections are refused (nothing listens).

@@ -52,6 +52,8 @@ def main():
     ap.add_argument("--hold-until", default=None)
     ap.add_argument("--max", type=float, default=30)
     ap.add_argument("--send", default="hello tunnel\n")
+    ap.add_argument("--later", default=None, help="a GET path sent on the same session once --later-when exists")
+    ap.add_argument("--later-when", default=None)
     ap.add_argument("ops", nargs="+")
     a = ap.parse_args()
 
@@ -108,10 +110,24 @@ def main():
                 return
             outbuf = outbuf[n:]
 
+    later_sent = a.later is None
+
+    def send_later():
+        nonlocal later_sent
+        sid = conn.get_next_available_stream_id()
+        hdrs = [(":method", "GET"), (":scheme", scheme), (":authority", authority), (":path", a.later)]
+        conn.send_headers(sid, hdrs, end_stream=True)
+        streams[sid] = {"op": "get:" + a.later, "stream": sid, "status": None, "body": b"", "bytes": 0,
+                        "ended": False, "reset": None, "tunnel": False}
+        later_sent = True
+        emit(ev="later", stream=sid)
+
     def gets_done():
-        return all(s["ended"] or s["reset"] is not None for s in streams.values() if not s["tunnel"])
+        return later_sent and all(s["ended"] or s["reset"] is not None for s in streams.values() if not s["tunnel"])
 
     while True:
+        if not later_sent and a.later_when and os.path.exists(a.later_when) and goaway is None and not closed:
+            send_later()
         flush()
         now = time.monotonic()
         if now - t0 > a.max:
