@@ -15,6 +15,7 @@
  */
 #include "h1_parse.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "errors.h"
@@ -170,6 +171,28 @@ static int on_url(llhttp_t *ll, const char *at, size_t len)
     return append(p, &p->store, at, len) ? HPE_USER : 0;
 }
 
+/* Doubles the three field arrays together (16 to start). */
+static int grow_fields(struct h1_parser *p)
+{
+    size_t cap = p->f_cap ? p->f_cap * 2 : 16;
+    if (cap > H1_MAX_FIELDS)
+        cap = H1_MAX_FIELDS;
+    struct h1_field_ref *f = realloc(p->f, cap * sizeof(*f));
+    if (f == NULL)
+        return -1;
+    p->f = f;
+    struct h2g_field *fl = realloc(p->fields, cap * sizeof(*fl));
+    if (fl == NULL)
+        return -1;
+    p->fields = fl;
+    struct h2g_field *tf = realloc(p->tfields, cap * sizeof(*tf));
+    if (tf == NULL)
+        return -1;
+    p->tfields = tf;
+    p->f_cap = cap;
+    return 0;
+}
+
 static int on_header_field(llhttp_t *ll, const char *at, size_t len)
 {
     struct h1_parser *p = parser_of(ll);
@@ -177,9 +200,11 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t len)
     if (p->state_in_value != FS_NAME) {
         if (p->n_f >= H1_MAX_FIELDS)
             return fail(p, H2G_ERR_TOO_LARGE, "too many fields"), HPE_USER;
-        p->f[p->n_f].name_off = b->len;
+        if (p->n_f == p->f_cap && grow_fields(p) != 0)
+            return fail(p, H2G_ERR_NOMEM, "out of memory"), HPE_USER;
+        p->f[p->n_f].name_off = (uint32_t)b->len;
         p->f[p->n_f].name_len = 0;
-        p->f[p->n_f].value_off = b->len;
+        p->f[p->n_f].value_off = (uint32_t)b->len;
         p->f[p->n_f].value_len = 0;
         p->n_f++;
         p->state_in_value = FS_NAME;
@@ -191,8 +216,8 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t len)
         char c = at[i];
         b->data[b->len++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
     }
-    p->f[p->n_f - 1].name_len += len;
-    p->f[p->n_f - 1].value_off = b->len;
+    p->f[p->n_f - 1].name_len += (uint32_t)len;
+    p->f[p->n_f - 1].value_off = (uint32_t)b->len;
     return 0;
 }
 
@@ -203,10 +228,10 @@ static int on_header_value(llhttp_t *ll, const char *at, size_t len)
     if (p->n_f == 0)
         return fail(p, H2G_ERR_MALFORMED, "value without a name"), HPE_USER;
     if (p->state_in_value != FS_VALUE) {
-        p->f[p->n_f - 1].value_off = b->len;
+        p->f[p->n_f - 1].value_off = (uint32_t)b->len;
         p->state_in_value = FS_VALUE;
     }
-    p->f[p->n_f - 1].value_len += len;
+    p->f[p->n_f - 1].value_len += (uint32_t)len;
     return append(p, b, at, len) ? HPE_USER : 0;
 }
 
@@ -417,6 +442,12 @@ void h1_parser_clear(struct h1_parser *p)
 {
     h2g_buf_clear(&p->store);
     h2g_buf_clear(&p->tstore);
+    free(p->f);
+    free(p->fields);
+    free(p->tfields);
+    p->f = NULL;
+    p->fields = p->tfields = NULL;
+    p->f_cap = 0;
     p->n_f = 0;
     p->n_tfields = 0;
     memset(&p->head, 0, sizeof(p->head));

@@ -71,11 +71,14 @@ struct h1_parser {
     size_t max_head;         /* cap on head bytes (and on trailers) */
     size_t head_bytes;
     struct h2g_buf store;    /* copied head strings */
-    struct {                 /* offsets into store while parsing */
-        size_t name_off, name_len, value_off, value_len;
-    } f[H1_MAX_FIELDS];
-    size_t n_f;
-    struct h2g_field fields[H1_MAX_FIELDS];
+    /* Field arrays grow with the message (up to H1_MAX_FIELDS): a parser
+     * lives in every upstream exchange and HTTP/1.1 client session, and
+     * most messages have a dozen fields. */
+    struct h1_field_ref {    /* offsets into store while parsing */
+        uint32_t name_off, name_len, value_off, value_len;
+    } *f;
+    size_t n_f, f_cap;
+    struct h2g_field *fields; /* f_cap entries */
     size_t method_off, method_len, target_off, target_len;
     int state_in_value;      /* internal */
     bool in_trailers;
@@ -88,7 +91,7 @@ struct h1_parser {
                                 the rest is tunnel bytes */
     struct h2g_buf tstore;   /* copied trailer strings (apart from store, so
                                 head pointers survive the trailers) */
-    struct h2g_field tfields[H1_MAX_FIELDS];
+    struct h2g_field *tfields; /* f_cap entries, for trailers */
     size_t n_tfields;
     int pause_kind;          /* internal: why llhttp is paused */
     int cb_rc;               /* internal: a callback's non-zero return */
