@@ -270,6 +270,10 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
         if (c->bev == NULL)
             goto fail;
     }
+    /* libevent moves 16 KiB per syscall by default: bulk transfers would
+     * pay four times the syscalls. */
+    bufferevent_set_max_single_read(c->bev, H2G_IO_CHUNK);
+    bufferevent_set_max_single_write(c->bev, H2G_IO_CHUNK);
     c->free_ev = event_new(w->base, -1, 0, free_cb, c);
     c->timer = evtimer_new(w->base, timer_cb, c);
     if (c->free_ev == NULL || c->timer == NULL)

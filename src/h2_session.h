@@ -32,7 +32,7 @@ struct h2g_h2_stats {
 };
 struct h2g_stream;
 
-#define H2_OUT_CAP (64 * 1024)
+#define H2_OUT_CAP (128 * 1024)
 
 /* Starts a session on c (SETTINGS sent).  If upgrade_settings is not NULL
  * (HTTP2-Settings of an h2c upgrade, decoded), stream 1 is created for

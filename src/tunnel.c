@@ -17,6 +17,7 @@
 #include "acl.h"
 #include "conn.h"
 #include "log.h"
+#include "sockread.h"
 #include "stream.h"
 #include "worker.h"
 
@@ -36,6 +37,7 @@ struct h2g_tunnel {
     struct h2g_worker *w;
     enum tunnel_state state;
     struct bufferevent *bev;
+    struct h2g_sockread rd;  /* reads of bev's socket (sockread.h) */
     struct evdns_getaddrinfo_request *dns_req;
     struct h2g_acl_target target;
     bool check_acl;
@@ -62,6 +64,7 @@ static void fail(struct h2g_tunnel *t, int status, uint32_t h2_error, const char
     LOG_INFO("conn=%llu stream=%d: tunnel %s: %s", (unsigned long long)s->conn->id, s->id, s->upstream_id, why);
     t->state = T_FAILED;
     if (t->bev != NULL) {
+        sockread_clear(&t->rd);
         bufferevent_free(t->bev);
         t->bev = NULL;
     }
@@ -135,7 +138,7 @@ void tunnel_request_progress(struct h2g_tunnel *t)
 void tunnel_resume_reading(struct h2g_tunnel *t)
 {
     if (t != NULL && t->state == T_OPEN && t->bev != NULL)
-        bufferevent_enable(t->bev, EV_READ);
+        sockread_enable(&t->rd);
 }
 
 const char *tunnel_kind(const struct h2g_tunnel *t)
@@ -165,7 +168,7 @@ static void t_read_cb(struct bufferevent *bev, void *arg)
     evbuffer_add_buffer(out, in);
     t->last_active_ms = h2g_now_ms();
     if (evbuffer_get_length(out) >= H2G_STREAM_RESP_CAP)
-        bufferevent_disable(bev, EV_READ);
+        sockread_disable(&t->rd);
     stream_upstream_data_ready(t->s);
 }
 
@@ -184,10 +187,14 @@ static void open_tunnel(struct h2g_tunnel *t)
     t->state = T_OPEN;
     t->last_active_ms = h2g_now_ms();
     bufferevent_set_timeouts(t->bev, NULL, NULL);
-    bufferevent_setwatermark(t->bev, EV_READ, 0, H2G_STREAM_RESP_CAP);
     bufferevent_setwatermark(t->bev, EV_WRITE, TUNNEL_OUT_CAP / 2, 0);
-    bufferevent_setcb(t->bev, t_read_cb, t_write_cb, t_event_cb, t);
-    bufferevent_enable(t->bev, EV_READ | EV_WRITE);
+    bufferevent_setcb(t->bev, NULL, t_write_cb, t_event_cb, t);
+    bufferevent_disable(t->bev, EV_READ);
+    bufferevent_enable(t->bev, EV_WRITE);
+    sockread_init(&t->rd, t->bev);
+    sockread_setcb(&t->rd, t_read_cb, t_event_cb, t);
+    sockread_set_high(&t->rd, H2G_STREAM_RESP_CAP);
+    sockread_enable(&t->rd);
     arm_idle(t);
     tunnel_request_progress(t);
     if (evbuffer_get_length(bufferevent_get_input(t->bev)) > 0)
@@ -220,7 +227,7 @@ static void t_event_cb(struct bufferevent *bev, short what, void *arg)
          * everything. */
         t_read_cb(bev, t);
         t->state = T_CLOSED;
-        bufferevent_disable(bev, EV_READ);
+        sockread_disable(&t->rd);
         stream_upstream_done(s);
         return;
     }
@@ -236,10 +243,13 @@ static void start_connect(struct h2g_tunnel *t, const struct sockaddr *sa, sockl
         fail(t, 502, 0, "out of memory");
         return;
     }
+    bufferevent_set_max_single_read(t->bev, H2G_IO_CHUNK);
+    bufferevent_set_max_single_write(t->bev, H2G_IO_CHUNK);
     uint64_t ms = t->s->cfg->timeouts.upstream_connect;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     bufferevent_set_timeouts(t->bev, NULL, &tv);
     bufferevent_setcb(t->bev, NULL, NULL, t_event_cb, t);
+    bufferevent_enable(t->bev, EV_WRITE);
     if (bufferevent_socket_connect(t->bev, sa, (int)len) != 0)
         fail(t, 502, 0, "connect failed");
 }
@@ -399,6 +409,7 @@ struct h2g_tunnel *tunnel_adopt(struct h2g_stream *s, struct bufferevent *bev)
 static void orphan_free(struct h2g_tunnel *t)
 {
     LIST_REMOVE(t, link);
+    sockread_clear(&t->rd);
     bufferevent_free(t->bev);
     free(t);
 }
@@ -439,7 +450,7 @@ void tunnel_free(struct h2g_tunnel *t)
         bufferevent_set_timeouts(t->bev, NULL, &tv);
         bufferevent_setwatermark(t->bev, EV_WRITE, 0, 0);
         bufferevent_setcb(t->bev, NULL, orphan_write_cb, orphan_event_cb, t);
-        bufferevent_disable(t->bev, EV_READ);
+        sockread_disable(&t->rd);
         bufferevent_enable(t->bev, EV_WRITE);
         return;
     }
@@ -447,6 +458,7 @@ void tunnel_free(struct h2g_tunnel *t)
         evdns_getaddrinfo_cancel(t->dns_req); /* calls back with EAI_CANCEL */
         t->dns_req = NULL;
     }
+    sockread_clear(&t->rd);
     if (t->bev != NULL)
         bufferevent_free(t->bev);
     event_free(t->idle_ev);

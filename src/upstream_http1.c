@@ -5,7 +5,10 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include "balance.h"
@@ -80,8 +83,7 @@ static void ex_event_cb(struct bufferevent *bev, short what, void *arg);
 
 static void set_read_timeout(struct h2g_exchange *ex, uint64_t ms)
 {
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-    bufferevent_set_timeouts(ex->uc->bev, ms ? &tv : NULL, NULL);
+    sockread_set_timeout(&ex->uc->rd, ms);
 }
 
 static void ex_fail(struct h2g_exchange *ex, int status, const char *why)
@@ -165,11 +167,17 @@ void exchange_request_progress(struct h2g_exchange *ex)
 static void write_head(struct h2g_exchange *ex)
 {
     ex->state = EX_SENDING;
-    bufferevent_setcb(ex->uc->bev, ex_read_cb, ex_write_cb, ex_event_cb, ex);
-    bufferevent_setwatermark(ex->uc->bev, EV_READ, 0, H2G_STREAM_RESP_CAP);
+    bufferevent_setcb(ex->uc->bev, NULL, ex_write_cb, ex_event_cb, ex);
     bufferevent_set_timeouts(ex->uc->bev, NULL, NULL);
+    sockread_setcb(&ex->uc->rd, ex_read_cb, ex_event_cb, ex);
+    sockread_set_high(&ex->uc->rd, H2G_STREAM_RESP_CAP);
+    sockread_set_timeout(&ex->uc->rd, 0);
     evbuffer_add(bufferevent_get_output(ex->uc->bev), ex->head.data, ex->head.len);
-    bufferevent_enable(ex->uc->bev, EV_READ | EV_WRITE);
+    bufferevent_enable(ex->uc->bev, EV_WRITE);
+    if (sockread_enable(&ex->uc->rd) != 0) {
+        ex_fail(ex, 502, "cannot watch the connection");
+        return;
+    }
     exchange_request_progress(ex);
 }
 
@@ -184,8 +192,10 @@ static int connect_upstream(struct h2g_exchange *ex, bool allow_idle)
     ex->uc = upstream_conn_connect(ex->pool, ex->s->cfg->timeouts.upstream_connect);
     if (ex->uc == NULL)
         return -1;
-    bufferevent_setcb(ex->uc->bev, ex_read_cb, ex_write_cb, ex_event_cb, ex);
-    bufferevent_enable(ex->uc->bev, EV_READ | EV_WRITE);
+    /* Until connected, the bufferevent watches the connect (and its
+     * timeout, as a write timeout). */
+    bufferevent_setcb(ex->uc->bev, NULL, ex_write_cb, ex_event_cb, ex);
+    bufferevent_enable(ex->uc->bev, EV_WRITE);
     return 0;
 }
 
@@ -319,7 +329,7 @@ static void ex_read_cb(struct bufferevent *bev, void *arg)
     }
     size_t after = ex->s->resp_body ? evbuffer_get_length(ex->s->resp_body) : 0;
     if (after >= H2G_STREAM_RESP_CAP)
-        bufferevent_disable(bev, EV_READ);
+        sockread_disable(&ex->uc->rd);
     if (after != before)
         stream_upstream_data_ready(ex->s);
 }
@@ -333,6 +343,8 @@ static void ex_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct h2g_exchange *ex = arg;
     if (what & BEV_EVENT_CONNECTED) {
+        int one = 1;
+        setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         write_head(ex);
         return;
     }
@@ -485,7 +497,7 @@ int exchange_start(struct h2g_stream *s)
 void exchange_resume_reading(struct h2g_exchange *ex)
 {
     if (ex != NULL && ex->uc != NULL && ex->state == EX_RECEIVING)
-        bufferevent_enable(ex->uc->bev, EV_READ);
+        sockread_enable(&ex->uc->rd);
 }
 
 void exchange_free(struct h2g_exchange *ex)

@@ -30,12 +30,13 @@ struct h2g_upstream_pool *upstream_pool_get(struct h2g_worker *w, const char *id
     return p;
 }
 
-static void conn_free(struct h2g_upstream_conn *uc)
+static void uconn_free(struct h2g_upstream_conn *uc)
 {
     if (uc->idle) {
         LIST_REMOVE(uc, link);
         uc->pool->n_idle--;
     }
+    sockread_clear(&uc->rd);
     bufferevent_free(uc->bev);
     free(uc);
 }
@@ -44,12 +45,12 @@ static void conn_free(struct h2g_upstream_conn *uc)
  * idle timeout) makes it unusable. */
 static void idle_read_cb(struct bufferevent *bev, void *arg)
 {
-    conn_free(arg);
+    uconn_free(arg);
 }
 
 static void idle_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-    conn_free(arg);
+    uconn_free(arg);
 }
 
 struct h2g_upstream_conn *upstream_pool_take(struct h2g_upstream_pool *p)
@@ -61,6 +62,9 @@ struct h2g_upstream_conn *upstream_pool_take(struct h2g_upstream_pool *p)
     p->n_idle--;
     uc->idle = false;
     uc->reused = true;
+    sockread_disable(&uc->rd);
+    sockread_setcb(&uc->rd, NULL, NULL, NULL);
+    sockread_set_timeout(&uc->rd, 0);
     bufferevent_setcb(uc->bev, NULL, NULL, NULL, NULL);
     bufferevent_set_timeouts(uc->bev, NULL, NULL);
     return uc;
@@ -97,8 +101,11 @@ struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uin
         free(uc);
         return NULL;
     }
+    sockread_init(&uc->rd, uc->bev);
     struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(uc->bev, NULL, &tv);
+    bufferevent_set_max_single_read(uc->bev, H2G_IO_CHUNK);
+    bufferevent_set_max_single_write(uc->bev, H2G_IO_CHUNK);
     struct sockaddr_storage ss;
     int len;
     int rc;
@@ -131,6 +138,7 @@ void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable)
     if (!reusable || p->n_idle >= H2G_POOL_MAX_IDLE || p->worker->draining ||
         evbuffer_get_length(bufferevent_get_input(uc->bev)) != 0 ||
         evbuffer_get_length(bufferevent_get_output(uc->bev)) != 0) {
+        sockread_clear(&uc->rd);
         bufferevent_free(uc->bev);
         free(uc);
         return;
@@ -138,16 +146,20 @@ void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable)
     uc->idle = true;
     LIST_INSERT_HEAD(&p->idle, uc, link);
     p->n_idle++;
-    struct timeval tv = {H2G_POOL_IDLE_TIMEOUT_MS / 1000, 0};
-    bufferevent_set_timeouts(uc->bev, &tv, NULL);
-    bufferevent_setwatermark(uc->bev, EV_READ, 0, 0);
-    bufferevent_setcb(uc->bev, idle_read_cb, NULL, idle_event_cb, uc);
-    bufferevent_enable(uc->bev, EV_READ);
+    bufferevent_setcb(uc->bev, NULL, NULL, NULL, NULL);
+    bufferevent_set_timeouts(uc->bev, NULL, NULL);
+    bufferevent_disable(uc->bev, EV_READ | EV_WRITE);
+    sockread_setcb(&uc->rd, idle_read_cb, idle_event_cb, uc);
+    sockread_set_high(&uc->rd, 0);
+    sockread_set_timeout(&uc->rd, H2G_POOL_IDLE_TIMEOUT_MS);
+    if (sockread_enable(&uc->rd) != 0)
+        uconn_free(uc);
 }
 
 struct bufferevent *upstream_conn_detach(struct h2g_upstream_conn *uc)
 {
     struct bufferevent *bev = uc->bev;
+    sockread_clear(&uc->rd);
     bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
     free(uc);
     return bev;
@@ -157,7 +169,7 @@ void upstream_pool_drain(struct h2g_upstream_pool *p)
 {
     struct h2g_upstream_conn *uc;
     while ((uc = LIST_FIRST(&p->idle)) != NULL)
-        conn_free(uc);
+        uconn_free(uc);
 }
 
 void upstream_pool_free_all(struct h2g_upstream_pool *p)
@@ -166,7 +178,7 @@ void upstream_pool_free_all(struct h2g_upstream_pool *p)
         struct h2g_upstream_pool *next = p->next;
         struct h2g_upstream_conn *uc;
         while ((uc = LIST_FIRST(&p->idle)) != NULL)
-            conn_free(uc);
+            uconn_free(uc);
         free(p);
         p = next;
     }

@@ -14,12 +14,16 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "sockread.h"
 #include "units.h"
 
 struct bufferevent;
 struct h2g_worker;
 
-#define H2G_POOL_MAX_IDLE 256
+/* Idle connections kept per upstream and worker: at least as many as
+ * requests a busy worker has in flight, or connections get closed after
+ * each response and reopened for the next. */
+#define H2G_POOL_MAX_IDLE 4096
 #define H2G_POOL_IDLE_TIMEOUT_MS 30000
 
 struct h2g_upstream_pool;
@@ -27,7 +31,8 @@ struct h2g_upstream_pool;
 struct h2g_upstream_conn {
     LIST_ENTRY(h2g_upstream_conn) link;  /* in pool->idle while idle */
     struct h2g_upstream_pool *pool;
-    struct bufferevent *bev;
+    struct bufferevent *bev;       /* connects, buffers, writes */
+    struct h2g_sockread rd;        /* reads (sockread.h) */
     bool idle;
     bool reused;        /* served an earlier exchange: may be stale */
 };
@@ -56,7 +61,7 @@ void upstream_pool_free_all(struct h2g_upstream_pool *p);
 /* Closes every idle connection of the pool (its upstream was removed). */
 void upstream_pool_drain(struct h2g_upstream_pool *p);
 /* Takes the bufferevent out of a lent connection (it switched protocols
- * and becomes a tunnel) and frees the rest. */
+ * and becomes a tunnel) and frees the rest (its reader included). */
 struct bufferevent *upstream_conn_detach(struct h2g_upstream_conn *uc);
 
 #endif

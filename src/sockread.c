@@ -1,0 +1,141 @@
+#include "sockread.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "worker.h"
+
+static void arm(struct h2g_sockread *r)
+{
+    if (r->timeout_ms) {
+        struct timeval tv = {(time_t)(r->timeout_ms / 1000), (suseconds_t)(r->timeout_ms % 1000) * 1000};
+        event_add(r->ev, &tv);
+    } else {
+        event_add(r->ev, NULL);
+    }
+}
+
+static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_sockread *r = arg;
+    struct bufferevent *bev = r->bev;
+    bufferevent_event_cb ecb = r->event_cb;
+    void *uarg = r->arg;
+    if (what & EV_TIMEOUT) {
+        sockread_disable(r);
+        if (ecb)
+            ecb(bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, uarg);
+        return;
+    }
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t have = evbuffer_get_length(in);
+    size_t want = H2G_IO_CHUNK;
+    if (r->high) {
+        if (have >= r->high) {
+            sockread_disable(r);
+            return;
+        }
+        if (r->high - have < want)
+            want = r->high - have;
+    }
+    struct evbuffer_iovec v[2];
+    int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
+    if (nv < 1)
+        return;
+    struct iovec iov[2];
+    size_t room = 0;
+    for (int i = 0; i < nv; i++) {
+        iov[i].iov_base = v[i].iov_base;
+        iov[i].iov_len = v[i].iov_len;
+        if (room + iov[i].iov_len > want)
+            iov[i].iov_len = want - room;
+        room += iov[i].iov_len;
+    }
+    ssize_t n = readv(fd, iov, nv);
+    if (n < 0) {
+        evbuffer_commit_space(in, v, 0);
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return;
+        sockread_disable(r);
+        if (ecb)
+            ecb(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, uarg);
+        return;
+    }
+    if (n == 0) {
+        evbuffer_commit_space(in, v, 0);
+        sockread_disable(r);
+        if (ecb)
+            ecb(bev, BEV_EVENT_READING | BEV_EVENT_EOF, uarg);
+        return;
+    }
+    size_t left = (size_t)n;
+    for (int i = 0; i < nv; i++) {
+        size_t take = left < iov[i].iov_len ? left : iov[i].iov_len;
+        v[i].iov_len = take;
+        left -= take;
+    }
+    evbuffer_commit_space(in, v, nv);
+    if (r->timeout_ms)
+        arm(r); /* a read restarts the timer */
+    if (r->read_cb)
+        r->read_cb(bev, uarg);
+}
+
+void sockread_init(struct h2g_sockread *r, struct bufferevent *bev)
+{
+    memset(r, 0, sizeof(*r));
+    r->bev = bev;
+}
+
+void sockread_setcb(struct h2g_sockread *r, bufferevent_data_cb read_cb, bufferevent_event_cb event_cb, void *arg)
+{
+    r->read_cb = read_cb;
+    r->event_cb = event_cb;
+    r->arg = arg;
+}
+
+int sockread_enable(struct h2g_sockread *r)
+{
+    if (r->ev == NULL) {
+        evutil_socket_t fd = bufferevent_getfd(r->bev);
+        if (fd < 0)
+            return -1;
+        r->ev = event_new(bufferevent_get_base(r->bev), fd, EV_READ | EV_PERSIST, read_ev_cb, r);
+        if (r->ev == NULL)
+            return -1;
+    }
+    if (!r->enabled || r->timeout_ms) {
+        r->enabled = true;
+        arm(r);
+    }
+    return 0;
+}
+
+void sockread_disable(struct h2g_sockread *r)
+{
+    if (r->enabled && r->ev != NULL)
+        event_del(r->ev);
+    r->enabled = false;
+}
+
+void sockread_set_timeout(struct h2g_sockread *r, uint64_t ms)
+{
+    r->timeout_ms = ms;
+    if (r->enabled && r->ev != NULL)
+        arm(r);
+}
+
+void sockread_set_high(struct h2g_sockread *r, size_t high)
+{
+    r->high = high;
+}
+
+void sockread_clear(struct h2g_sockread *r)
+{
+    if (r->ev != NULL)
+        event_free(r->ev);
+    r->ev = NULL;
+    r->enabled = false;
+}
