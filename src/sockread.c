@@ -89,9 +89,11 @@ void sockread_init(struct h2g_sockread *r, struct bufferevent *bev)
     r->bev = bev;
 }
 
-void sockread_setcb(struct h2g_sockread *r, bufferevent_data_cb read_cb, bufferevent_event_cb event_cb, void *arg)
+void sockread_setcb(struct h2g_sockread *r, bufferevent_data_cb read_cb, bufferevent_data_cb write_cb,
+                    bufferevent_event_cb event_cb, void *arg)
 {
     r->read_cb = read_cb;
+    r->write_cb = write_cb;
     r->event_cb = event_cb;
     r->arg = arg;
 }
@@ -132,10 +134,45 @@ void sockread_set_high(struct h2g_sockread *r, size_t high)
     r->high = high;
 }
 
+void sockwrite_flush(struct bufferevent *bev)
+{
+    struct evbuffer *out = bufferevent_get_output(bev);
+    if (evbuffer_get_length(out) == 0 || (bufferevent_get_enabled(bev) & EV_WRITE))
+        return;
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    if (fd >= 0)
+        evbuffer_write_atmost(out, fd, H2G_IO_CHUNK);
+    if (evbuffer_get_length(out) > 0)
+        bufferevent_enable(bev, EV_WRITE);
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_sockread *r = arg;
+    sockwrite_flush(r->bev);
+    if (r->write_cb)
+        r->write_cb(r->bev, r->arg);
+}
+
+void sockread_flush_soon(struct h2g_sockread *r)
+{
+    if (r->flush_ev == NULL) {
+        r->flush_ev = event_new(bufferevent_get_base(r->bev), -1, 0, flush_cb, r);
+        if (r->flush_ev == NULL) {
+            sockwrite_flush(r->bev);
+            return;
+        }
+    }
+    event_active(r->flush_ev, EV_TIMEOUT, 0);
+}
+
 void sockread_clear(struct h2g_sockread *r)
 {
     if (r->ev != NULL)
         event_free(r->ev);
     r->ev = NULL;
+    if (r->flush_ev != NULL)
+        event_free(r->flush_ev);
+    r->flush_ev = NULL;
     r->enabled = false;
 }

@@ -27,7 +27,9 @@
 struct h2g_sockread {
     struct event *ev;          /* created at the first enable (the fd may come late) */
     struct bufferevent *bev;
+    struct event *flush_ev;    /* deferred sockwrite_flush (sockread_flush_soon) */
     bufferevent_data_cb read_cb;
+    bufferevent_data_cb write_cb; /* after a deferred flush */
     bufferevent_event_cb event_cb;
     void *arg;
     size_t high;               /* never hold more than this in the input (0: no cap) */
@@ -36,7 +38,13 @@ struct h2g_sockread {
 };
 
 void sockread_init(struct h2g_sockread *r, struct bufferevent *bev);
-void sockread_setcb(struct h2g_sockread *r, bufferevent_data_cb read_cb, bufferevent_event_cb event_cb, void *arg);
+void sockread_setcb(struct h2g_sockread *r, bufferevent_data_cb read_cb, bufferevent_data_cb write_cb,
+                    bufferevent_event_cb event_cb, void *arg);
+/* Flushes the bufferevent's output (sockwrite_flush) at the end of this
+ * loop turn, then calls write_cb: every stream that made progress in one
+ * batch of client frames is written in one go, and a request the same
+ * batch proves malformed (stream reset) is never written at all. */
+void sockread_flush_soon(struct h2g_sockread *r);
 /* 0, or -1 if the event cannot be created. */
 int sockread_enable(struct h2g_sockread *r);
 void sockread_disable(struct h2g_sockread *r);
@@ -45,5 +53,15 @@ void sockread_disable(struct h2g_sockread *r);
 void sockread_set_timeout(struct h2g_sockread *r, uint64_t ms);
 void sockread_set_high(struct h2g_sockread *r, size_t high);
 void sockread_clear(struct h2g_sockread *r);
+
+/*
+ * Writes what the bufferevent's output holds now, directly (one writev of
+ * up to H2G_IO_CHUNK), instead of arming EV_WRITE and waiting a loop turn:
+ * a small request head then costs one syscall and no epoll_ctl.  What
+ * does not fit in the socket is left to the bufferevent (EV_WRITE
+ * enabled; its write callback runs when drained, and the owner may then
+ * disable EV_WRITE again).  Errors are left to the bufferevent too.
+ */
+void sockwrite_flush(struct bufferevent *bev);
 
 #endif

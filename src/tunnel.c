@@ -130,6 +130,7 @@ void tunnel_request_progress(struct h2g_tunnel *t)
         evbuffer_add_buffer(bufferevent_get_output(t->bev), s->req_body);
         t->unacked += n;
         t->last_active_ms = h2g_now_ms();
+        sockread_flush_soon(&t->rd);
     }
     ack(t);
     maybe_shutdown(t);
@@ -177,6 +178,8 @@ static void t_write_cb(struct bufferevent *bev, void *arg)
     struct h2g_tunnel *t = arg;
     if (t->state != T_OPEN && t->state != T_CLOSED)
         return;
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        bufferevent_disable(bev, EV_WRITE);
     ack(t);
     maybe_shutdown(t);
 }
@@ -189,10 +192,9 @@ static void open_tunnel(struct h2g_tunnel *t)
     bufferevent_set_timeouts(t->bev, NULL, NULL);
     bufferevent_setwatermark(t->bev, EV_WRITE, TUNNEL_OUT_CAP / 2, 0);
     bufferevent_setcb(t->bev, NULL, t_write_cb, t_event_cb, t);
-    bufferevent_disable(t->bev, EV_READ);
-    bufferevent_enable(t->bev, EV_WRITE);
+    bufferevent_disable(t->bev, EV_READ | EV_WRITE); /* writes: sockwrite_flush */
     sockread_init(&t->rd, t->bev);
-    sockread_setcb(&t->rd, t_read_cb, t_event_cb, t);
+    sockread_setcb(&t->rd, t_read_cb, t_write_cb, t_event_cb, t);
     sockread_set_high(&t->rd, H2G_STREAM_RESP_CAP);
     sockread_enable(&t->rd);
     arm_idle(t);
@@ -451,6 +453,7 @@ void tunnel_free(struct h2g_tunnel *t)
         bufferevent_setwatermark(t->bev, EV_WRITE, 0, 0);
         bufferevent_setcb(t->bev, NULL, orphan_write_cb, orphan_event_cb, t);
         sockread_disable(&t->rd);
+        sockread_setcb(&t->rd, NULL, NULL, NULL, NULL);
         bufferevent_enable(t->bev, EV_WRITE);
         return;
     }

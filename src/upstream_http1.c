@@ -161,6 +161,7 @@ void exchange_request_progress(struct h2g_exchange *ex)
         if (ex->state == EX_SENDING)
             set_read_timeout(ex, s->cfg->timeouts.upstream_response);
     }
+    sockread_flush_soon(&ex->uc->rd);
     ack_body(ex);
 }
 
@@ -169,16 +170,19 @@ static void write_head(struct h2g_exchange *ex)
     ex->state = EX_SENDING;
     bufferevent_setcb(ex->uc->bev, NULL, ex_write_cb, ex_event_cb, ex);
     bufferevent_set_timeouts(ex->uc->bev, NULL, NULL);
-    sockread_setcb(&ex->uc->rd, ex_read_cb, ex_event_cb, ex);
+    sockread_setcb(&ex->uc->rd, ex_read_cb, ex_write_cb, ex_event_cb, ex);
     sockread_set_high(&ex->uc->rd, H2G_STREAM_RESP_CAP);
     sockread_set_timeout(&ex->uc->rd, 0);
+    /* Writes go out directly (sockwrite_flush): EV_WRITE only while a
+     * write is pending. */
+    bufferevent_disable(ex->uc->bev, EV_WRITE);
     evbuffer_add(bufferevent_get_output(ex->uc->bev), ex->head.data, ex->head.len);
-    bufferevent_enable(ex->uc->bev, EV_WRITE);
     if (sockread_enable(&ex->uc->rd) != 0) {
         ex_fail(ex, 502, "cannot watch the connection");
         return;
     }
     exchange_request_progress(ex);
+    sockread_flush_soon(&ex->uc->rd);
 }
 
 static int connect_upstream(struct h2g_exchange *ex, bool allow_idle)
@@ -336,7 +340,11 @@ static void ex_read_cb(struct bufferevent *bev, void *arg)
 
 static void ex_write_cb(struct bufferevent *bev, void *arg)
 {
-    ack_body(arg);
+    struct h2g_exchange *ex = arg;
+    /* Drained: back to direct writes. */
+    if (ex->state != EX_CONNECTING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        bufferevent_disable(bev, EV_WRITE);
+    ack_body(ex);
 }
 
 static void ex_event_cb(struct bufferevent *bev, short what, void *arg)

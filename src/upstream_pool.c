@@ -62,8 +62,9 @@ struct h2g_upstream_conn *upstream_pool_take(struct h2g_upstream_pool *p)
     p->n_idle--;
     uc->idle = false;
     uc->reused = true;
-    sockread_disable(&uc->rd);
-    sockread_setcb(&uc->rd, NULL, NULL, NULL);
+    /* Reading stays enabled (no epoll_ctl per request): the exchange
+     * sets its callbacks before returning to the loop. */
+    sockread_setcb(&uc->rd, NULL, NULL, NULL, NULL);
     sockread_set_timeout(&uc->rd, 0);
     bufferevent_setcb(uc->bev, NULL, NULL, NULL, NULL);
     bufferevent_set_timeouts(uc->bev, NULL, NULL);
@@ -149,7 +150,7 @@ void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable)
     bufferevent_setcb(uc->bev, NULL, NULL, NULL, NULL);
     bufferevent_set_timeouts(uc->bev, NULL, NULL);
     bufferevent_disable(uc->bev, EV_READ | EV_WRITE);
-    sockread_setcb(&uc->rd, idle_read_cb, idle_event_cb, uc);
+    sockread_setcb(&uc->rd, idle_read_cb, NULL, idle_event_cb, uc);
     sockread_set_high(&uc->rd, 0);
     sockread_set_timeout(&uc->rd, H2G_POOL_IDLE_TIMEOUT_MS);
     if (sockread_enable(&uc->rd) != 0)
