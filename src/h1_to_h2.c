@@ -8,13 +8,17 @@
  */
 #include "h1_to_h2.h"
 
+#include <string.h>
+
 #include <stdio.h>
 
 /* Is x named by a Connection field among f? */
 static bool listed_by_connection(const struct h2g_field *f, size_t n, const struct h2g_field *x)
 {
     for (size_t i = 0; i < n; i++) {
-        if (h2g_hdr_lookup(f[i].name, f[i].name_len) == H2G_HDR_CONNECTION &&
+        /* Names are lowercase here; a plain compare keeps this cheap
+         * (it runs for every field against every other). */
+        if (f[i].name_len == 10 && memcmp(f[i].name, "connection", 10) == 0 &&
             h2g_hdr_connection_lists(f[i].value, f[i].value_len, x->name, x->name_len))
             return true;
     }
@@ -55,7 +59,12 @@ size_t h1_to_h2_response(int status, const struct h2g_field *fields, size_t n, c
      * holds exactly three. */
     if (status < 100 || status > 999)
         status = 502;
-    snprintf(status_buf, 4, "%03d", status);
+    if (status < 100 || status > 999)
+        status = 502;
+    status_buf[0] = (char)('0' + status / 100);
+    status_buf[1] = (char)('0' + status / 10 % 10);
+    status_buf[2] = (char)('0' + status % 10);
+    status_buf[3] = '\0';
     set_nv(&nva[0], ":status", 7, status_buf, 3);
     return 1 + copy_fields(fields, n, H2G_HDRF_HOP, nva + 1);
 }

@@ -55,7 +55,9 @@ static bool te_is_trailers(const char *v, size_t len)
 static bool listed_by_connection(const struct h2g_field *f, size_t n, const struct h2g_field *x)
 {
     for (size_t i = 0; i < n; i++) {
-        if (h2g_hdr_lookup(f[i].name, f[i].name_len) == H2G_HDR_CONNECTION &&
+        /* Names are lowercase here; a plain compare keeps this cheap
+         * (it runs for every field against every other). */
+        if (f[i].name_len == 10 && memcmp(f[i].name, "connection", 10) == 0 &&
             h2g_hdr_connection_lists(f[i].value, f[i].value_len, x->name, x->name_len))
             return true;
     }
@@ -123,9 +125,11 @@ static int put_forwarding(struct h2g_buf *out, const struct h2g_forward_info *fw
         ip = NULL;
     if (proto != NULL && !is_tchar_string(proto, strlen(proto)))
         proto = NULL;
-    if (ip != NULL && h2g_buf_printf(out, "X-Forwarded-For: %s\r\n", ip) != 0)
+    /* Plain appends, no printf: this runs for every request. */
+    if (ip != NULL && (h2g_buf_puts(out, "X-Forwarded-For: ") || h2g_buf_puts(out, ip) || h2g_buf_puts(out, "\r\n")))
         return H2G_ERR_NOMEM;
-    if (proto != NULL && h2g_buf_printf(out, "X-Forwarded-Proto: %s\r\n", proto) != 0)
+    if (proto != NULL &&
+        (h2g_buf_puts(out, "X-Forwarded-Proto: ") || h2g_buf_puts(out, proto) || h2g_buf_puts(out, "\r\n")))
         return H2G_ERR_NOMEM;
     if (ip == NULL && proto == NULL && host == NULL)
         return 0;
@@ -134,19 +138,19 @@ static int put_forwarding(struct h2g_buf *out, const struct h2g_forward_info *fw
     const char *sep = "";
     if (ip != NULL) {
         /* RFC 7239 6: an IPv6 node is bracketed, and so must be quoted. */
-        int rc = fwd->client_is_ipv6 ? h2g_buf_printf(out, "for=\"[%s]\"", ip)
+        int rc = fwd->client_is_ipv6 ? (h2g_buf_puts(out, "for=\"[") || h2g_buf_puts(out, ip) || h2g_buf_puts(out, "]\""))
                                      : (h2g_buf_puts(out, "for=") || put_fwd_value(out, ip, strlen(ip)));
         if (rc != 0)
             return H2G_ERR_NOMEM;
         sep = ";";
     }
     if (proto != NULL) {
-        if (h2g_buf_printf(out, "%sproto=%s", sep, proto) != 0)
+        if (h2g_buf_puts(out, sep) || h2g_buf_puts(out, "proto=") || h2g_buf_puts(out, proto))
             return H2G_ERR_NOMEM;
         sep = ";";
     }
     if (host != NULL) {
-        if (h2g_buf_printf(out, "%shost=", sep) != 0 || put_fwd_value(out, host, host_len) != 0)
+        if (h2g_buf_puts(out, sep) || h2g_buf_puts(out, "host=") || put_fwd_value(out, host, host_len) != 0)
             return H2G_ERR_NOMEM;
     }
     return h2g_buf_puts(out, "\r\n");
@@ -254,8 +258,16 @@ static const char *request_head(const struct h2g_request_head *req, const struct
         return msg_nomem;
 
     int rc = 0;
-    if (framing == H2G_BODY_LENGTH)
-        rc = h2g_buf_printf(out, "Content-Length: %" PRIu64 "\r\n", content_length);
+    if (framing == H2G_BODY_LENGTH) {
+        char digits[24];
+        size_t nd = sizeof(digits);
+        do {
+            digits[--nd] = (char)('0' + content_length % 10);
+            content_length /= 10;
+        } while (content_length > 0);
+        rc = h2g_buf_puts(out, "Content-Length: ") || h2g_buf_append(out, digits + nd, sizeof(digits) - nd) ||
+             h2g_buf_puts(out, "\r\n");
+    }
     else if (framing == H2G_BODY_CHUNKED)
         rc = h2g_buf_puts(out, "Transfer-Encoding: chunked\r\n");
     if (rc != 0 || h2g_buf_puts(out, "\r\n") != 0)

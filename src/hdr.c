@@ -61,10 +61,15 @@ static const struct hdr_entry hdr_table[] = {
 
 enum h2g_hdr_token h2g_hdr_lookup(const char *name, size_t len)
 {
-    /* Some thirty entries: a linear scan filtered on length is as fast as
-     * a hash here and keeps the table readable. */
+    /* Some thirty entries: a linear scan filtered on length and first
+     * letter is as fast as a hash here (this runs for every field of every
+     * message) and keeps the table readable. */
+    if (len == 0)
+        return H2G_HDR_OTHER;
+    char c0 = name[0] >= 'A' && name[0] <= 'Z' ? (char)(name[0] - 'A' + 'a') : name[0];
     for (size_t i = 0; i < N_ENTRIES; i++) {
-        if (hdr_table[i].len == len && strncasecmp(hdr_table[i].name, name, len) == 0)
+        if (hdr_table[i].len == len && hdr_table[i].name[0] == c0 &&
+            strncasecmp(hdr_table[i].name, name, len) == 0)
             return hdr_table[i].token;
     }
     return H2G_HDR_OTHER;

@@ -419,7 +419,11 @@ int exchange_start(struct h2g_stream *s)
     if (ex->up_idx >= r->n_upstreams)
         ex->up_idx = 0;
     const struct h2g_upstream_config *u = &r->upstreams[ex->up_idx];
-    snprintf(s->upstream_id, sizeof(s->upstream_id), "%s", u->id);
+    size_t idl = strlen(u->id);
+    if (idl >= sizeof(s->upstream_id))
+        idl = sizeof(s->upstream_id) - 1;
+    memcpy(s->upstream_id, u->id, idl);
+    s->upstream_id[idl] = '\0';
     ex->pool = upstream_pool_get(w, u->id, &u->addr);
     if (ex->pool == NULL) {
         free(ex);
