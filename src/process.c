@@ -384,7 +384,7 @@ struct gather {
     void *arg;
 };
 
-static void gather_done_cb(evutil_socket_t fd, short what, void *arg)
+static void gather_done_cb(void *arg)
 {
     struct gather *g = arg;
     json_t *all = json_array();
@@ -403,7 +403,7 @@ static void gather_worker_cb(struct h2g_worker *w, void *arg)
     struct gather *g = arg;
     g->parts[w->id] = g->kind == 0 ? introspect_sessions(w, g->only_id) : introspect_tunnels(w);
     if (__atomic_sub_fetch(&g->pending, 1, __ATOMIC_ACQ_REL) == 0)
-        event_base_once(g->p->base, -1, EV_TIMEOUT, gather_done_cb, g, NULL);
+        mailbox_post(&g->p->mailbox, gather_done_cb, g);
 }
 
 int process_gather(struct h2g_process *p, int kind, uint64_t only_id, void (*done)(json_t *result, void *arg),
@@ -429,7 +429,7 @@ int process_gather(struct h2g_process *p, int kind, uint64_t only_id, void (*don
         if (worker_run_in(p->workers[i], gather_worker_cb, g) != 0) {
             /* Count it as answered with nothing. */
             if (__atomic_sub_fetch(&g->pending, 1, __ATOMIC_ACQ_REL) == 0)
-                event_base_once(p->base, -1, EV_TIMEOUT, gather_done_cb, g, NULL);
+                mailbox_post(&p->mailbox, gather_done_cb, g);
         }
     }
     return 0;
@@ -518,7 +518,7 @@ int process_test(const char *path)
 
 int process_run(const char *path)
 {
-    struct h2g_process proc = {.access_fd = -1};
+    struct h2g_process proc = {.access_fd = -1, .mailbox = {.efd = -1}};
     struct h2g_process *p = &proc;
     char abs[PATH_MAX];
     p->config_path = strdup(realpath(path, abs) != NULL ? abs : path);
@@ -534,9 +534,10 @@ int process_run(const char *path)
     file_sha256(p->config_path, p->config_sha256);
 
     signal(SIGPIPE, SIG_IGN);
-    evthread_use_pthreads();
+    /* No evthread_use_pthreads(): threads talk only through mailboxes,
+     * so libevent needs no locks. */
     p->base = event_base_new();
-    if (p->base == NULL)
+    if (p->base == NULL || mailbox_init(&p->mailbox, p->base) != 0)
         goto out;
     p->n_workers = p->config->workers;
     if (p->n_workers == 0) {
@@ -652,6 +653,7 @@ out:
     }
     free(p->activated_fds);
     free(p->activated_names);
+    mailbox_clear(&p->mailbox);
     if (p->base)
         event_base_free(p->base);
     h2g_config_unref(p->config);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "mailbox.h"
 #include "stats.h"
 
 struct h2g_worker;
@@ -43,6 +44,7 @@ struct h2g_process {
     struct h2g_control *control;
     struct h2g_metrics *metrics;
     struct event *status_ev;        /* periodic sd_notify STATUS= */
+    struct h2g_mailbox mailbox;     /* workers' answers (gathered JSON) */
 };
 
 /* Runs the daemon on `path` until it stops.  Returns the exit status. */

@@ -133,7 +133,7 @@ static void stop_timer_cb(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(w->base);
 }
 
-static void stop_cb(evutil_socket_t fd, short what, void *arg)
+static void stop_cb(void *arg)
 {
     struct h2g_worker *w = arg;
     if (w->draining)
@@ -329,6 +329,7 @@ struct h2g_worker *worker_new(unsigned id, struct h2g_config *config, int *fds, 
     if (w == NULL)
         return NULL;
     w->id = id;
+    w->mailbox.efd = -1;
     w->config = h2g_config_ref(config);
     w->snap = snapshot_new(config);
     LIST_INIT(&w->retired);
@@ -347,11 +348,12 @@ struct h2g_worker *worker_new(unsigned id, struct h2g_config *config, int *fds, 
     w->balance = calloc(config->n_origins ? config->n_origins : 1, sizeof(*w->balance));
     w->access_buf = evbuffer_new();
     w->access_flush_ev = event_new(w->base, -1, 0, access_flush_cb, w);
-    w->stop_ev = event_new(w->base, -1, 0, stop_cb, w);
+    if (mailbox_init(&w->mailbox, w->base) != 0)
+        goto fail;
     w->stop_timer = evtimer_new(w->base, stop_timer_cb, w);
     w->recheck_ev = evtimer_new(w->base, recheck_cb, w);
     if (w->snap == NULL || w->listeners == NULL || w->balance == NULL || w->access_buf == NULL || w->access_flush_ev == NULL ||
-        w->stop_ev == NULL || w->stop_timer == NULL || w->recheck_ev == NULL)
+        w->stop_timer == NULL || w->recheck_ev == NULL)
         goto fail;
     struct h2g_listen_ctx *ctx = worker_listen_ctxs(config);
     for (size_t i = 0; i < w->n_listen; i++) {
@@ -384,7 +386,7 @@ struct run_in {
     void *arg;
 };
 
-static void run_in_cb(evutil_socket_t fd, short what, void *arg)
+static void run_in_cb(void *arg)
 {
     struct run_in *r = arg;
     r->fn(r->w, r->arg);
@@ -397,7 +399,7 @@ int worker_run_in(struct h2g_worker *w, void (*fn)(struct h2g_worker *w, void *a
     if (r == NULL)
         return -1;
     *r = (struct run_in){w, fn, arg};
-    if (event_base_once(w->base, -1, EV_TIMEOUT, run_in_cb, r, NULL) != 0) {
+    if (mailbox_post(&w->mailbox, run_in_cb, r) != 0) {
         free(r);
         return -1;
     }
@@ -406,7 +408,7 @@ int worker_run_in(struct h2g_worker *w, void (*fn)(struct h2g_worker *w, void *a
 
 void worker_request_stop(struct h2g_worker *w)
 {
-    event_active(w->stop_ev, EV_TIMEOUT, 0);
+    mailbox_post(&w->mailbox, stop_cb, w);
 }
 
 void worker_join(struct h2g_worker *w)
@@ -440,8 +442,7 @@ void worker_free(struct h2g_worker *w)
     }
     if (w->access_flush_ev)
         event_free(w->access_flush_ev);
-    if (w->stop_ev)
-        event_free(w->stop_ev);
+    mailbox_clear(&w->mailbox);
     if (w->stop_timer)
         event_free(w->stop_timer);
     if (w->recheck_ev)

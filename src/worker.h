@@ -20,6 +20,7 @@
 
 #include "balance.h"
 #include "config.h"
+#include "mailbox.h"
 #include "stats.h"
 
 struct h2g_conn;
@@ -75,7 +76,7 @@ struct h2g_worker {
     struct h2g_upstream_pool *pools; /* singly linked; one per upstream id */
     LIST_HEAD(, h2g_tunnel) orphans; /* tunnels delivering their last bytes (tunnel.c) */
     struct h2g_balance **balance;    /* [origin][route] of config; lazily allocated */
-    struct event *stop_ev;           /* activated from the main thread */
+    struct h2g_mailbox mailbox;      /* the main thread's requests (run_in, stop) */
     struct event *stop_timer;        /* timeouts.shutdown elapsed */
     bool draining;
     struct evbuffer *access_buf;     /* access log lines, flushed once per loop turn */
