@@ -18,7 +18,8 @@ int h2g_buf_reserve(struct h2g_buf *b, size_t n)
 {
     if (b->cap - b->len >= n)
         return 0;
-    size_t cap = b->cap ? b->cap : 256;
+    /* Most heads fit in 1 KiB: one allocation, no regrowth. */
+    size_t cap = b->cap ? b->cap : 1024;
     while (cap - b->len < n)
         cap *= 2;
     char *p = realloc(b->data, cap);

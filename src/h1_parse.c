@@ -80,6 +80,23 @@ static int scan(struct h1_parser *p, const char *data, size_t len)
 {
     size_t max = p->max_head ? p->max_head : SIZE_MAX;
     for (size_t i = 0; i < len && p->scan_phase != SCAN_BODY; i++) {
+        if (p->scan_state == SS_IN_LINE && !(p->scan_phase == SCAN_HEAD && p->scan_lines == 0 && !p->response)) {
+            /* Inside a field line (or a status line) only CR and LF
+             * matter: skip to the next CR with memchr instead of a state
+             * machine step per byte (this runs for every message). */
+            size_t rest = len - i;
+            const char *cr = memchr(data + i, '\r', rest);
+            size_t span = cr != NULL ? (size_t)(cr - (data + i)) : rest;
+            if (memchr(data + i, '\n', span) != NULL)
+                return fail(p, H2G_ERR_MALFORMED, "bare LF");
+            p->head_bytes += span;
+            if (p->head_bytes > max)
+                return fail(p, H2G_ERR_TOO_LARGE,
+                            p->scan_phase == SCAN_HEAD ? "head too large" : "trailers too large");
+            i += span;
+            if (cr == NULL)
+                break;
+        }
         char c = data[i];
         if (++p->head_bytes > max)
             return fail(p, H2G_ERR_TOO_LARGE,

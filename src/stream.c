@@ -119,7 +119,8 @@ int stream_add_trailer(struct h2g_stream *s, const char *name, size_t nlen, cons
                    vlen);
 }
 
-int stream_request_head(struct h2g_stream *s, struct h2g_request_head *req, struct h2g_field **tmp)
+int stream_request_head(struct h2g_stream *s, struct h2g_request_head *req, struct h2g_field *stack,
+                        size_t n_stack, struct h2g_field **tmp)
 {
     memset(req, 0, sizeof(*req));
     const char *b = s->store.data;
@@ -134,9 +135,14 @@ int stream_request_head(struct h2g_stream *s, struct h2g_request_head *req, stru
     PSEUDO(path, path, has_path)
     PSEUDO(protocol, protocol, has_protocol)
 #undef PSEUDO
-    struct h2g_field *f = calloc(s->n_fields ? s->n_fields : 1, sizeof(*f));
-    if (f == NULL)
-        return H2G_ERR_NOMEM;
+    struct h2g_field *f = stack;
+    *tmp = NULL;
+    if (s->n_fields > n_stack) {
+        f = calloc(s->n_fields, sizeof(*f));
+        if (f == NULL)
+            return H2G_ERR_NOMEM;
+        *tmp = f;
+    }
     for (size_t i = 0; i < s->n_fields; i++) {
         f[i].name = b + s->fields[i].name_off;
         f[i].name_len = s->fields[i].name_len;
@@ -145,7 +151,6 @@ int stream_request_head(struct h2g_stream *s, struct h2g_request_head *req, stru
     }
     req->fields = f;
     req->n_fields = s->n_fields;
-    *tmp = f;
     return 0;
 }
 

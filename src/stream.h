@@ -125,9 +125,11 @@ int stream_add_field(struct h2g_stream *s, const char *name, size_t nlen, const 
                      size_t vlen);
 int stream_add_trailer(struct h2g_stream *s, const char *name, size_t nlen, const char *value,
                        size_t vlen);
-/* Fills a request-head view for h2_to_h1 (fields array allocated into
- * *tmp, which the caller frees). */
-int stream_request_head(struct h2g_stream *s, struct h2g_request_head *req, struct h2g_field **tmp);
+/* Fills a request-head view for h2_to_h1.  The fields go into `stack`
+ * (n_stack entries) when they fit, else into an array allocated into
+ * *tmp, which the caller frees (free(NULL) when not). */
+int stream_request_head(struct h2g_stream *s, struct h2g_request_head *req, struct h2g_field *stack,
+                        size_t n_stack, struct h2g_field **tmp);
 
 /* The request head is complete: route it and start the exchange, or
  * answer locally (404/421/502/...). */

@@ -431,8 +431,9 @@ int exchange_start(struct h2g_stream *s)
     }
 
     struct h2g_request_head req;
+    struct h2g_field stack[32];
     struct h2g_field *tmp = NULL;
-    if (stream_request_head(s, &req, &tmp) != 0) {
+    if (stream_request_head(s, &req, stack, 32, &tmp) != 0) {
         free(ex);
         return 500;
     }
