@@ -40,6 +40,7 @@ static void free_cb(evutil_socket_t fd, short what, void *arg)
 static void schedule_free(struct h2g_conn *c)
 {
     set_state(c, H2G_CONN_CLOSED);
+    conn_read_disable(c);
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     event_active(c->free_ev, EV_TIMEOUT, 0);
 }
@@ -52,8 +53,8 @@ static void linger(struct h2g_conn *c)
     int fd = bufferevent_getfd(c->bev);
     if (fd >= 0)
         shutdown(fd, SHUT_WR);
-    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-    bufferevent_enable(c->bev, EV_READ);
+    conn_read_cap(c, 0);
+    conn_read_enable(c);
     struct timeval tv = {LINGER_MS / 1000, (LINGER_MS % 1000) * 1000};
     evtimer_add(c->timer, &tv);
 }
@@ -70,7 +71,7 @@ void conn_close(struct h2g_conn *c, bool flush)
         return;
     set_state(c, H2G_CONN_CLOSING);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
-        bufferevent_disable(c->bev, EV_READ);
+        conn_read_disable(c);
         bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
         bufferevent_enable(c->bev, EV_WRITE);
         struct timeval tv = {CLOSE_FLUSH_MS / 1000, 0};
@@ -278,8 +279,18 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
     c->timer = evtimer_new(w->base, timer_cb, c);
     if (c->free_ev == NULL || c->timer == NULL)
         goto fail_bev;
-    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    bufferevent_setcb(c->bev, c->tls ? read_cb : NULL, write_cb, event_cb, c);
+    if (c->tls) {
+        bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    } else {
+        /* Cleartext sockets are read by our reader (libevent 2.1 reads
+         * 4 KiB at a time with an ioctl before each read). */
+        bufferevent_enable(c->bev, EV_WRITE);
+        sockread_init(&c->rd, c->bev);
+        sockread_setcb(&c->rd, read_cb, NULL, event_cb, c);
+        if (sockread_enable(&c->rd) != 0)
+            goto fail_bev;
+    }
     uint64_t ms = c->config->timeouts.handshake;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     evtimer_add(c->timer, &tv);
@@ -290,6 +301,7 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
     STAT_INC(&w->stats, connections_open);
     return c;
 fail_bev:
+    sockread_clear(&c->rd);
     if (c->free_ev)
         event_free(c->free_ev);
     if (c->timer)
@@ -303,6 +315,30 @@ fail:
     h2g_config_unref(c->config);
     free(c);
     return NULL;
+}
+
+void conn_read_enable(struct h2g_conn *c)
+{
+    if (c->tls)
+        bufferevent_enable(c->bev, EV_READ);
+    else
+        sockread_enable(&c->rd);
+}
+
+void conn_read_disable(struct h2g_conn *c)
+{
+    if (c->tls)
+        bufferevent_disable(c->bev, EV_READ);
+    else
+        sockread_disable(&c->rd);
+}
+
+void conn_read_cap(struct h2g_conn *c, size_t high)
+{
+    if (c->tls)
+        bufferevent_setwatermark(c->bev, EV_READ, 0, high);
+    else
+        sockread_set_high(&c->rd, high);
 }
 
 void conn_free(struct h2g_conn *c)
@@ -319,6 +355,7 @@ void conn_free(struct h2g_conn *c)
     c->h2 = NULL;
     h1_session_free(c->h1);
     c->h1 = NULL;
+    sockread_clear(&c->rd);
     bufferevent_free(c->bev);
     event_free(c->free_ev);
     event_free(c->timer);

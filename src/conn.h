@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "sockread.h"
 
 struct h2g_worker;
 struct h2g_listen_ctx;
@@ -42,6 +43,7 @@ struct h2g_conn {
     const struct h2g_listen_ctx *listen;
     struct h2g_config *config;  /* owned reference */
     struct bufferevent *bev;
+    struct h2g_sockread rd;     /* cleartext: reads (sockread.h); TLS: unused */
     bool tls;
     struct sockaddr_storage peer;
     char peer_ip[48];           /* textual, no brackets */
@@ -65,6 +67,12 @@ void conn_free(struct h2g_conn *c);
 /* Graceful stop: GOAWAY / Connection: close, finish in-flight. */
 void conn_drain(struct h2g_conn *c);
 
+/* Reading from the client on/off, and a cap on what the input buffer may
+ * hold (0: none) -- whichever of the bufferevent (TLS) or our reader
+ * (cleartext) does the reading. */
+void conn_read_enable(struct h2g_conn *c);
+void conn_read_disable(struct h2g_conn *c);
+void conn_read_cap(struct h2g_conn *c, size_t high);
 /* Does the TLS certificate this connection presented cover `host`? */
 bool conn_cert_covers(struct h2g_conn *c, const char *host, size_t len);
 const char *conn_proto_name(const struct h2g_conn *c);

@@ -250,7 +250,7 @@ static void feed(struct h2g_h1_session *h)
         if (h->tunnel) {
             if (h->s == NULL || h->unconsumed >= H1_IN_CAP) {
                 h->read_paused = true;
-                bufferevent_disable(c->bev, EV_READ);
+                conn_read_disable(c);
                 return;
             }
             struct evbuffer_iovec v;
@@ -265,7 +265,7 @@ static void feed(struct h2g_h1_session *h)
             return; /* pipelined, or tunnel bytes before the tunnel opens */
         if (h->unconsumed >= H1_IN_CAP) {
             h->read_paused = true;
-            bufferevent_disable(c->bev, EV_READ);
+            conn_read_disable(c);
             return;
         }
         struct evbuffer_iovec v;
@@ -397,7 +397,7 @@ static void ops_consumed(struct h2g_stream *s, size_t n)
     h->unconsumed = n > h->unconsumed ? 0 : h->unconsumed - n;
     if (h->read_paused && h->unconsumed < H1_IN_CAP) {
         h->read_paused = false;
-        bufferevent_enable(h->conn->bev, EV_READ);
+        conn_read_enable(h->conn);
         schedule_pump(h);
     }
 }
@@ -459,7 +459,7 @@ static void pump(struct h2g_h1_session *h)
         }
         if (h->read_paused && h->unconsumed < H1_IN_CAP) {
             h->read_paused = false;
-            bufferevent_enable(c->bev, EV_READ);
+            conn_read_enable(c);
         }
         feed(h);
         return;
@@ -551,7 +551,7 @@ struct h2g_h1_session *h1_session_new(struct h2g_conn *c)
     }
     h1_parser_init(&h->parser, false, c->config->limits.max_header_list_size, &parser_cb, h);
     /* Bound what one client can make us hold: the socket input buffer. */
-    bufferevent_setwatermark(c->bev, EV_READ, 0, H1_IN_CAP);
+    conn_read_cap(c, H1_IN_CAP);
     bufferevent_setwatermark(c->bev, EV_WRITE, H1_OUT_CAP / 2, 0);
     arm_idle(h);
     return h;
@@ -586,7 +586,7 @@ bool h1_session_on_eof(struct h2g_h1_session *h)
         return false;
     /* Bytes still buffered go first, then the half-close. */
     feed(h);
-    bufferevent_disable(h->conn->bev, EV_READ);
+    conn_read_disable(h->conn);
     if (!h->s->req_end)
         stream_request_end(h->s);
     return true;

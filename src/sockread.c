@@ -34,7 +34,10 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
     size_t want = H2G_IO_CHUNK;
     if (r->high) {
         if (have >= r->high) {
+            /* Like a bufferevent's read watermark: stop, and start again
+             * by ourselves when the owner drained the input. */
             sockread_disable(r);
+            r->suspended = true;
             return;
         }
         if (r->high - have < want)
@@ -83,6 +86,15 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
         r->read_cb(bev, uarg);
 }
 
+static void drain_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct h2g_sockread *r = arg;
+    if (r->suspended && info->n_deleted > 0 && (r->high == 0 || evbuffer_get_length(buf) < r->high)) {
+        r->suspended = false;
+        sockread_enable(r);
+    }
+}
+
 void sockread_init(struct h2g_sockread *r, struct bufferevent *bev)
 {
     memset(r, 0, sizeof(*r));
@@ -107,7 +119,12 @@ int sockread_enable(struct h2g_sockread *r)
         r->ev = event_new(bufferevent_get_base(r->bev), fd, EV_READ | EV_PERSIST, read_ev_cb, r);
         if (r->ev == NULL)
             return -1;
+        r->drain_cb = evbuffer_add_cb(bufferevent_get_input(r->bev), drain_cb, r);
+        /* bufferevent_socket freezes its input's end and thaws it only
+         * around its own reads, which never happen here. */
+        evbuffer_unfreeze(bufferevent_get_input(r->bev), 0);
     }
+    r->suspended = false;
     if (!r->enabled || r->timeout_ms) {
         r->enabled = true;
         arm(r);
@@ -120,6 +137,7 @@ void sockread_disable(struct h2g_sockread *r)
     if (r->enabled && r->ev != NULL)
         event_del(r->ev);
     r->enabled = false;
+    r->suspended = false;
 }
 
 void sockread_set_timeout(struct h2g_sockread *r, uint64_t ms)
@@ -168,6 +186,9 @@ void sockread_flush_soon(struct h2g_sockread *r)
 
 void sockread_clear(struct h2g_sockread *r)
 {
+    if (r->drain_cb != NULL)
+        evbuffer_remove_cb_entry(bufferevent_get_input(r->bev), r->drain_cb);
+    r->drain_cb = NULL;
     if (r->ev != NULL)
         event_free(r->ev);
     r->ev = NULL;

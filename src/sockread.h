@@ -35,6 +35,8 @@ struct h2g_sockread {
     size_t high;               /* never hold more than this in the input (0: no cap) */
     uint64_t timeout_ms;       /* 0: none */
     bool enabled;
+    bool suspended;            /* stopped at `high`: resumes once the input drains below it */
+    struct evbuffer_cb_entry *drain_cb;
 };
 
 void sockread_init(struct h2g_sockread *r, struct bufferevent *bev);
