@@ -7,6 +7,8 @@
 
 #include "worker.h"
 
+#define SOCKREAD_MIN_CHUNK 16384
+
 static void arm(struct h2g_sockread *r)
 {
     if (r->timeout_ms) {
@@ -31,7 +33,12 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
     }
     struct evbuffer *in = bufferevent_get_input(bev);
     size_t have = evbuffer_get_length(in);
-    size_t want = H2G_IO_CHUNK;
+    /* Adaptive: small requests get a small buffer (a 128 KiB reserve per
+     * read would be an mmap per read), bulk transfers grow to
+     * H2G_IO_CHUNK. */
+    if (r->chunk == 0)
+        r->chunk = SOCKREAD_MIN_CHUNK;
+    size_t want = r->chunk;
     if (r->high) {
         if (have >= r->high) {
             /* Like a bufferevent's read watermark: stop, and start again
@@ -73,6 +80,10 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
             ecb(bev, BEV_EVENT_READING | BEV_EVENT_EOF, uarg);
         return;
     }
+    if ((size_t)n == room && r->chunk < H2G_IO_CHUNK)
+        r->chunk *= 2;
+    else if ((size_t)n < room / 4 && r->chunk > SOCKREAD_MIN_CHUNK)
+        r->chunk /= 2;
     size_t left = (size_t)n;
     for (int i = 0; i < nv; i++) {
         size_t take = left < iov[i].iov_len ? left : iov[i].iov_len;

@@ -36,6 +36,7 @@ struct h2g_sockread {
     uint64_t timeout_ms;       /* 0: none */
     bool enabled;
     bool suspended;            /* stopped at `high`: resumes once the input drains below it */
+    uint32_t chunk;            /* next read size: grows while reads fill it, shrinks when not */
     struct evbuffer_cb_entry *drain_cb;
 };
 
