@@ -33,67 +33,69 @@ static const char *parse_decimal(const char *s, size_t len, size_t *end, uint64_
     return NULL;
 }
 
+struct unit {
+    const char *suffix;
+    uint64_t mult;
+};
+
+/* Messages of one kind of quantity, so sizes and durations share the
+ * parser and still say what was wrong in their own words. */
+struct quantity {
+    const struct unit *units;
+    size_t n_units;
+    const char *empty, *negative, *too_large, *unknown_unit;
+};
+
+/* A decimal number followed by one of q's unit suffixes. */
+static const char *parse_quantity(const char *s, const struct quantity *q, uint64_t *out)
+{
+    size_t len = strlen(s), end;
+    uint64_t v;
+    if (len == 0)
+        return q->empty;
+    if (s[0] == '-')
+        return q->negative;
+    const char *err = parse_decimal(s, len, &end, &v);
+    if (err != NULL)
+        return err;
+    for (size_t i = 0; i < q->n_units; i++) {
+        if (strcmp(s + end, q->units[i].suffix) != 0)
+            continue;
+        if (v > UINT64_MAX / q->units[i].mult)
+            return q->too_large;
+        *out = v * q->units[i].mult;
+        return NULL;
+    }
+    return q->unknown_unit;
+}
+
 const char *h2g_parse_size(const char *s, uint64_t *out)
 {
-    static const struct {
-        const char *suffix;
-        uint64_t mult;
-    } units[] = {
+    static const struct unit units[] = {
         {"", 1},
         {"KiB", 1024},
         {"MiB", 1024 * 1024},
         {"GiB", 1024 * 1024 * 1024},
     };
-    size_t len = strlen(s), end;
-    uint64_t v;
-    if (len == 0)
-        return "empty size";
-    if (s[0] == '-')
-        return "negative size";
-    const char *err = parse_decimal(s, len, &end, &v);
-    if (err != NULL)
-        return err;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcmp(s + end, units[i].suffix) != 0)
-            continue;
-        if (v > UINT64_MAX / units[i].mult)
-            return "size too large";
-        *out = v * units[i].mult;
-        return NULL;
-    }
-    return "unknown size unit (use a plain byte count or KiB, MiB, GiB)";
+    static const struct quantity q = {units, sizeof(units) / sizeof(units[0]), "empty size", "negative size",
+                                      "size too large",
+                                      "unknown size unit (use a plain byte count or KiB, MiB, GiB)"};
+    return parse_quantity(s, &q, out);
 }
 
 const char *h2g_parse_duration(const char *s, uint64_t *out_ms)
 {
-    static const struct {
-        const char *suffix;
-        uint64_t mult;
-    } units[] = {
+    static const struct unit units[] = {
         {"", 1000}, /* a bare integer is seconds (contract) */
         {"ms", 1},
         {"s", 1000},
         {"m", 60 * 1000},
         {"h", 60 * 60 * 1000},
     };
-    size_t len = strlen(s), end;
-    uint64_t v;
-    if (len == 0)
-        return "empty duration";
-    if (s[0] == '-')
-        return "negative duration";
-    const char *err = parse_decimal(s, len, &end, &v);
-    if (err != NULL)
-        return err;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcmp(s + end, units[i].suffix) != 0)
-            continue;
-        if (v > UINT64_MAX / units[i].mult)
-            return "duration too large";
-        *out_ms = v * units[i].mult;
-        return NULL;
-    }
-    return "unknown duration unit (use ms, s, m or h)";
+    static const struct quantity q = {units, sizeof(units) / sizeof(units[0]), "empty duration",
+                                      "negative duration", "duration too large",
+                                      "unknown duration unit (use ms, s, m or h)"};
+    return parse_quantity(s, &q, out_ms);
 }
 
 bool h2g_is_hostname(const char *s, size_t len)
