@@ -297,6 +297,41 @@ int ctl_render_status(FILE *out, const json_t *r)
     return 0;
 }
 
+/* ---- rows from JSON objects ---------------------------------------- */
+
+/* How one column's cell is made from a row object. */
+enum cell_kind { CELL_VAL, CELL_BYTES, CELL_SECS, CELL_MS, CELL_PAIR };
+struct cell {
+    const char *key;
+    const char *key2; /* CELL_PAIR: "key/key2" */
+    enum cell_kind kind;
+};
+
+#define MAX_CELLS 16
+
+/* One table row per object of `arr`, column i made by cells[i]. */
+static void table_add_rows(struct table *t, const json_t *arr, const struct cell *cells, size_t n)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach((json_t *)arr, i, o) {
+        char c[MAX_CELLS][256];
+        char *row[MAX_CELLS];
+        for (size_t k = 0; k < n && k < MAX_CELLS; k++) {
+            const json_t *v = json_object_get(o, cells[k].key);
+            switch (cells[k].kind) {
+            case CELL_VAL: fmt_val(c[k], sizeof(c[k]), v); break;
+            case CELL_BYTES: fmt_bytes_val(c[k], sizeof(c[k]), v); break;
+            case CELL_SECS: fmt_secs_val(c[k], sizeof(c[k]), v); break;
+            case CELL_MS: fmt_ms_val(c[k], sizeof(c[k]), v); break;
+            case CELL_PAIR: fmt_pair(c[k], sizeof(c[k]), v, json_object_get(o, cells[k].key2)); break;
+            }
+            row[k] = c[k];
+        }
+        table_row(t, row);
+    }
+}
+
 /* ---- sessions ------------------------------------------------------ */
 
 static const char *const session_cols[] = {
@@ -304,23 +339,15 @@ static const char *const session_cols[] = {
     ">IN", ">OUT", ">FRAMES", ">RTT"};
 #define N_SESSION_COLS (sizeof(session_cols) / sizeof(session_cols[0]))
 
-static void session_cells(const json_t *s, char cells[N_SESSION_COLS][64])
-{
-    fmt_val(cells[0], 64, json_object_get(s, "id"));
-    fmt_val(cells[1], 64, json_object_get(s, "worker"));
-    fmt_val(cells[2], 64, json_object_get(s, "peer"));
-    fmt_val(cells[3], 64, json_object_get(s, "alpn"));
-    fmt_val(cells[4], 64, json_object_get(s, "tls_version"));
-    fmt_val(cells[5], 64, json_object_get(s, "sni"));
-    fmt_secs_val(cells[6], 64, json_object_get(s, "age_s"));
-    fmt_pair(cells[7], 64, json_object_get(s, "streams_open"), json_object_get(s, "streams_total"));
-    fmt_bytes_val(cells[8], 64, json_object_get(s, "local_window"));
-    fmt_bytes_val(cells[9], 64, json_object_get(s, "remote_window"));
-    fmt_bytes_val(cells[10], 64, json_object_get(s, "bytes_in"));
-    fmt_bytes_val(cells[11], 64, json_object_get(s, "bytes_out"));
-    fmt_pair(cells[12], 64, json_object_get(s, "frames_in"), json_object_get(s, "frames_out"));
-    fmt_ms_val(cells[13], 64, json_object_get(s, "ping_rtt_ms"));
-}
+static const struct cell session_cells[N_SESSION_COLS] = {
+    {"id", NULL, CELL_VAL},           {"worker", NULL, CELL_VAL},
+    {"peer", NULL, CELL_VAL},         {"alpn", NULL, CELL_VAL},
+    {"tls_version", NULL, CELL_VAL},  {"sni", NULL, CELL_VAL},
+    {"age_s", NULL, CELL_SECS},       {"streams_open", "streams_total", CELL_PAIR},
+    {"local_window", NULL, CELL_BYTES}, {"remote_window", NULL, CELL_BYTES},
+    {"bytes_in", NULL, CELL_BYTES},   {"bytes_out", NULL, CELL_BYTES},
+    {"frames_in", "frames_out", CELL_PAIR}, {"ping_rtt_ms", NULL, CELL_MS},
+};
 
 int ctl_render_sessions(FILE *out, const json_t *r)
 {
@@ -332,16 +359,7 @@ int ctl_render_sessions(FILE *out, const json_t *r)
     }
     struct table t;
     table_init(&t, session_cols, N_SESSION_COLS);
-    size_t i;
-    json_t *s;
-    json_array_foreach((json_t *)r, i, s) {
-        char cells[N_SESSION_COLS][64];
-        char *row[N_SESSION_COLS];
-        session_cells(s, cells);
-        for (size_t c = 0; c < N_SESSION_COLS; c++)
-            row[c] = cells[c];
-        table_row(&t, row);
-    }
+    table_add_rows(&t, r, session_cells, N_SESSION_COLS);
     table_print(out, &t, "");
     return 0;
 }
@@ -389,25 +407,13 @@ int ctl_render_session(FILE *out, const json_t *r)
     static const char *const cols[] = {">STREAM", "METHOD", "AUTHORITY", "PATH", "STATE",
                                        "UPSTREAM", ">IN", ">OUT", ">AGE"};
     struct table t;
+    static const struct cell cells[] = {
+        {"id", NULL, CELL_VAL},         {"method", NULL, CELL_VAL},   {"authority", NULL, CELL_VAL},
+        {"path", NULL, CELL_VAL},       {"state", NULL, CELL_VAL},    {"upstream", NULL, CELL_VAL},
+        {"bytes_in", NULL, CELL_BYTES}, {"bytes_out", NULL, CELL_BYTES}, {"age_s", NULL, CELL_SECS},
+    };
     table_init(&t, cols, 9);
-    size_t i;
-    json_t *s;
-    json_array_foreach((json_t *)st, i, s) {
-        char c[9][256];
-        fmt_val(c[0], 256, json_object_get(s, "id"));
-        fmt_val(c[1], 256, json_object_get(s, "method"));
-        fmt_val(c[2], 256, json_object_get(s, "authority"));
-        fmt_val(c[3], 256, json_object_get(s, "path"));
-        fmt_val(c[4], 256, json_object_get(s, "state"));
-        fmt_val(c[5], 256, json_object_get(s, "upstream"));
-        fmt_bytes_val(c[6], 256, json_object_get(s, "bytes_in"));
-        fmt_bytes_val(c[7], 256, json_object_get(s, "bytes_out"));
-        fmt_secs_val(c[8], 256, json_object_get(s, "age_s"));
-        char *row[9];
-        for (int k = 0; k < 9; k++)
-            row[k] = c[k];
-        table_row(&t, row);
-    }
+    table_add_rows(&t, st, cells, 9);
     fputc('\n', out);
     table_print(out, &t, "");
     return 0;
@@ -426,23 +432,13 @@ int ctl_render_tunnels(FILE *out, const json_t *r)
     static const char *const cols[] = {">SESSION", ">STREAM", "KIND", "TARGET", ">UP", ">DOWN",
                                        ">IDLE"};
     struct table t;
+    static const struct cell cells[] = {
+        {"session", NULL, CELL_VAL},     {"stream", NULL, CELL_VAL},        {"kind", NULL, CELL_VAL},
+        {"target", NULL, CELL_VAL},      {"bytes_up", NULL, CELL_BYTES},    {"bytes_down", NULL, CELL_BYTES},
+        {"idle_s", NULL, CELL_SECS},
+    };
     table_init(&t, cols, 7);
-    size_t i;
-    json_t *s;
-    json_array_foreach((json_t *)r, i, s) {
-        char c[7][256];
-        fmt_val(c[0], 256, json_object_get(s, "session"));
-        fmt_val(c[1], 256, json_object_get(s, "stream"));
-        fmt_val(c[2], 256, json_object_get(s, "kind"));
-        fmt_val(c[3], 256, json_object_get(s, "target"));
-        fmt_bytes_val(c[4], 256, json_object_get(s, "bytes_up"));
-        fmt_bytes_val(c[5], 256, json_object_get(s, "bytes_down"));
-        fmt_secs_val(c[6], 256, json_object_get(s, "idle_s"));
-        char *row[7];
-        for (int k = 0; k < 7; k++)
-            row[k] = c[k];
-        table_row(&t, row);
-    }
+    table_add_rows(&t, r, cells, 7);
     table_print(out, &t, "");
     return 0;
 }
