@@ -840,6 +840,25 @@ static void store_string(void *base, size_t off, char *s)
     *f = s;
 }
 
+/* A list value must be a sequence, non-empty where the key says so.
+ * Reports the problem and returns false otherwise. */
+static bool sequence_ok(struct ctx *c, const struct node *v, const struct key_spec *k, const char *kp,
+                        const char *expected)
+{
+    if (is_null(v) || v->type != NODE_SEQ) {
+        if (!is_null(v))
+            report_at(c, v, "%s: expected %s, got %s", kp, expected, node_type_name(v));
+        else if (k->nonempty)
+            report_at(c, v, "%s: expected at least one entry", kp);
+        return false;
+    }
+    if (k->nonempty && v->n == 0) {
+        report_at(c, v, "%s: expected at least one entry", kp);
+        return false;
+    }
+    return true;
+}
+
 static void walk_value(struct ctx *c, const struct node *v, void *base, const struct key_spec *k,
                        const char *kp)
 {
@@ -893,18 +912,8 @@ static void walk_value(struct ctx *c, const struct node *v, void *base, const st
         walk_map(c, v, k->sub, (char *)base + k->off, kp);
         break;
     case K_LIST: {
-        if (is_null(v) || v->type != NODE_SEQ) {
-            if (!is_null(v))
-                report_at(c, v, "%s: expected a sequence (a list of '- ' entries), got %s", kp,
-                          node_type_name(v));
-            else if (k->nonempty)
-                report_at(c, v, "%s: expected at least one entry", kp);
+        if (!sequence_ok(c, v, k, kp, "a sequence (a list of '- ' entries)"))
             break;
-        }
-        if (k->nonempty && v->n == 0) {
-            report_at(c, v, "%s: expected at least one entry", kp);
-            break;
-        }
         char *items = xcalloc(c, v->n, k->item_size);
         if (items == NULL)
             break;
@@ -925,18 +934,8 @@ static void walk_value(struct ctx *c, const struct node *v, void *base, const st
         break;
     }
     case K_STRLIST: {
-        if (is_null(v) || v->type != NODE_SEQ) {
-            if (!is_null(v))
-                report_at(c, v, "%s: expected a sequence like [\"a\", \"b\"], got %s", kp,
-                          node_type_name(v));
-            else if (k->nonempty)
-                report_at(c, v, "%s: expected at least one entry", kp);
+        if (!sequence_ok(c, v, k, kp, "a sequence like [\"a\", \"b\"]"))
             break;
-        }
-        if (k->nonempty && v->n == 0) {
-            report_at(c, v, "%s: expected at least one entry", kp);
-            break;
-        }
         char **strs = xcalloc(c, v->n, sizeof(char *));
         if (strs == NULL)
             break;
