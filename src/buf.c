@@ -14,7 +14,7 @@ void h2g_buf_clear(struct h2g_buf *b)
     b->len = b->cap = 0;
 }
 
-int h2g_buf_reserve(struct h2g_buf *b, size_t n)
+int h2g_buf_grow(struct h2g_buf *b, size_t n)
 {
     if (b->cap - b->len >= n)
         return 0;
@@ -28,22 +28,6 @@ int h2g_buf_reserve(struct h2g_buf *b, size_t n)
     b->data = p;
     b->cap = cap;
     return 0;
-}
-
-int h2g_buf_append(struct h2g_buf *b, const void *p, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (h2g_buf_reserve(b, n) != 0)
-        return H2G_ERR_NOMEM;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    return 0;
-}
-
-int h2g_buf_puts(struct h2g_buf *b, const char *s)
-{
-    return h2g_buf_append(b, s, strlen(s));
 }
 
 int h2g_buf_printf(struct h2g_buf *b, const char *fmt, ...)

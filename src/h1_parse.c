@@ -455,6 +455,24 @@ void h1_parser_init(struct h1_parser *p, bool response, size_t max_head, const s
     start_section(p, SCAN_HEAD);
 }
 
+void h1_parser_reinit(struct h1_parser *p, bool response, size_t max_head, const struct h1_parser_cb *cb,
+                      void *arg)
+{
+    struct h2g_buf store = p->store, tstore = p->tstore;
+    struct h1_field_ref *f = p->f;
+    struct h2g_field *fields = p->fields, *tfields = p->tfields;
+    size_t f_cap = p->f_cap;
+    h1_parser_init(p, response, max_head, cb, arg);
+    p->store = store;
+    p->tstore = tstore;
+    h2g_buf_reset(&p->store);
+    h2g_buf_reset(&p->tstore);
+    p->f = f;
+    p->fields = fields;
+    p->tfields = tfields;
+    p->f_cap = f_cap;
+}
+
 void h1_parser_clear(struct h1_parser *p)
 {
     h2g_buf_clear(&p->store);

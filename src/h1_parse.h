@@ -112,6 +112,10 @@ struct h1_parser {
  * set), its body if any, on_complete, and the parser stops. */
 void h1_parser_init(struct h1_parser *p, bool response, size_t max_head, const struct h1_parser_cb *cb,
                     void *arg);
+/* h1_parser_init for a parser that was used before (or zeroed): its
+ * storage is kept for the new messages. */
+void h1_parser_reinit(struct h1_parser *p, bool response, size_t max_head, const struct h1_parser_cb *cb,
+                      void *arg);
 void h1_parser_clear(struct h1_parser *p);
 /* Before each response: whether it answers a HEAD request. */
 void h1_parser_expect_head(struct h1_parser *p, bool head_request);

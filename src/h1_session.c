@@ -118,10 +118,9 @@ static int on_head(void *arg, const struct h1_head *head)
     struct h2g_h1_session *h = arg;
     struct h2g_conn *c = h->conn;
     evtimer_del(c->timer);
-    struct h2g_stream *s = malloc(sizeof(*s));
+    struct h2g_stream *s = stream_new(c, &h1_stream_ops, h, ++h->n_requests);
     if (s == NULL)
         return H2G_ERR_NOMEM;
-    stream_init(s, c, &h1_stream_ops, h, ++h->n_requests);
     h->s = s;
     h->req_complete = false;
     h->head_written = false;
@@ -423,8 +422,7 @@ static void end_request(struct h2g_h1_session *h)
 {
     struct h2g_stream *s = h->s;
     h->s = NULL;
-    stream_clear(s);
-    free(s);
+    stream_free(s);
 }
 
 /* Moves response bytes to the socket; finishes the exchange; starts the
@@ -525,8 +523,7 @@ static void do_upgrade(struct h2g_h1_session *h)
     c->h2 = h2_session_new(c, h->h2_settings, h->h2_settings_len, s, head_req);
     h1_session_free(h);
     if (c->h2 == NULL) {
-        stream_clear(s);
-        free(s);
+        stream_free(s);
         conn_close(c, true);
         return;
     }

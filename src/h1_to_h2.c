@@ -10,21 +10,6 @@
 
 #include <string.h>
 
-#include <stdio.h>
-
-/* Is x named by a Connection field among f? */
-static bool listed_by_connection(const struct h2g_field *f, size_t n, const struct h2g_field *x)
-{
-    for (size_t i = 0; i < n; i++) {
-        /* Names are lowercase here; a plain compare keeps this cheap
-         * (it runs for every field against every other). */
-        if (f[i].name_len == 10 && memcmp(f[i].name, "connection", 10) == 0 &&
-            h2g_hdr_connection_lists(f[i].value, f[i].value_len, x->name, x->name_len))
-            return true;
-    }
-    return false;
-}
-
 static void set_nv(nghttp2_nv *nv, const char *name, size_t nlen, const char *value, size_t vlen)
 {
     nv->name = (uint8_t *)(uintptr_t)name;
@@ -39,13 +24,15 @@ static void set_nv(nghttp2_nv *nv, const char *name, size_t nlen, const char *va
 static size_t copy_fields(const struct h2g_field *fields, size_t n, unsigned mask, nghttp2_nv *nva)
 {
     size_t k = 0;
+    struct h2g_conn_tokens ct;
+    h2g_conn_tokens_init(&ct, fields, n);
     for (size_t i = 0; i < n; i++) {
         const struct h2g_field *f = &fields[i];
         if (f->name_len == 0)
             continue;
         if (h2g_hdr_flags(h2g_hdr_lookup(f->name, f->name_len)) & mask)
             continue;
-        if (listed_by_connection(fields, n, f))
+        if (ct.n > 0 && h2g_conn_tokens_has(&ct, fields, n, f->name, f->name_len))
             continue;
         set_nv(&nva[k++], f->name, f->name_len, f->value, f->value_len);
     }
@@ -57,8 +44,6 @@ size_t h1_to_h2_response(int status, const struct h2g_field *fields, size_t n, c
 {
     /* h1_parse guarantees 3 digits; clamp anyway so status_buf always
      * holds exactly three. */
-    if (status < 100 || status > 999)
-        status = 502;
     if (status < 100 || status > 999)
         status = 502;
     status_buf[0] = (char)('0' + status / 100);

@@ -351,10 +351,9 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
     struct h2g_h2_session *h = ud;
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
-    struct h2g_stream *s = malloc(sizeof(*s));
+    struct h2g_stream *s = stream_new(h->conn, &h2_stream_ops, h, frame->hd.stream_id);
     if (s == NULL)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
-    stream_init(s, h->conn, &h2_stream_ops, h, frame->hd.stream_id);
     nghttp2_session_set_stream_user_data(ng, frame->hd.stream_id, s);
     LIST_INSERT_HEAD(&h->streams, s, link);
     if (h->n_streams++ == 0) {
@@ -503,8 +502,7 @@ static int on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t erro
     LIST_REMOVE(s, link);
     h->stats.stream_us_total += h2g_mono_us() - s->start_us;
     h->stats.streams_closed++;
-    stream_clear(s);
-    free(s);
+    stream_free(s);
     if (--h->n_streams == 0) {
         evtimer_del(h->sweep_ev);
         if (!h->draining)
@@ -862,8 +860,7 @@ void h2_session_free(struct h2g_h2_session *h)
             LIST_REMOVE(s, link);
             nghttp2_session_set_stream_user_data(h->ng, s->id, NULL);
             s->resp_failed = s->resp_failed || !s->resp_complete;
-            stream_clear(s);
-            free(s);
+            stream_free(s);
         }
         nghttp2_session_del(h->ng);
         h->ng = NULL;

@@ -51,19 +51,6 @@ static bool te_is_trailers(const char *v, size_t len)
     return eq_ci(v, len, "trailers");
 }
 
-/* Is field i's name listed by any Connection field of the request? */
-static bool listed_by_connection(const struct h2g_field *f, size_t n, const struct h2g_field *x)
-{
-    for (size_t i = 0; i < n; i++) {
-        /* Names are lowercase here; a plain compare keeps this cheap
-         * (it runs for every field against every other). */
-        if (f[i].name_len == 10 && memcmp(f[i].name, "connection", 10) == 0 &&
-            h2g_hdr_connection_lists(f[i].value, f[i].value_len, x->name, x->name_len))
-            return true;
-    }
-    return false;
-}
-
 static bool is_tchar_string(const char *p, size_t len)
 {
     return h2g_hdr_name_valid(p, len);
@@ -229,6 +216,8 @@ static const char *request_head(const struct h2g_request_head *req, const struct
         return msg_nomem;
 
     bool cookies_done = false;
+    struct h2g_conn_tokens ct;
+    h2g_conn_tokens_init(&ct, f, n);
     for (size_t i = 0; i < n; i++) {
         enum h2g_hdr_token t = h2g_hdr_lookup(f[i].name, f[i].name_len);
         unsigned flags = h2g_hdr_flags(t);
@@ -242,7 +231,7 @@ static const char *request_head(const struct h2g_request_head *req, const struct
          * Content-Length comes from the framing decision. */
         if (t == H2G_HDR_HOST || t == H2G_HDR_CONTENT_LENGTH)
             continue;
-        if (listed_by_connection(f, n, &f[i]))
+        if (ct.n > 0 && h2g_conn_tokens_has(&ct, f, n, f[i].name, f[i].name_len))
             continue;
         if (t == H2G_HDR_COOKIE) {
             if (!cookies_done && put_cookies(out, f, n, i) != 0)

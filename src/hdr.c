@@ -58,32 +58,54 @@ static const struct hdr_entry hdr_table[] = {
 #undef E
 
 #define N_ENTRIES (sizeof(hdr_table) / sizeof(hdr_table[0]))
+#define MAX_NAME 24      /* the longest name in the table */
+#define MAX_SAME_LEN 6   /* most entries sharing one length */
+
+/*
+ * Indexes built once from the table before main() (no thread exists
+ * yet): the lookup runs for every field of every message, so it looks
+ * only at the few entries of the right length, and flags are an array
+ * access.  The table above stays the one place names are listed.
+ */
+static signed char by_len[MAX_NAME + 1][MAX_SAME_LEN];
+static unsigned char flags_of[H2G_HDR_MAX_FORWARDS + 1];
+static bool tchar[256];
+
+__attribute__((constructor)) static void hdr_index(void)
+{
+    memset(by_len, -1, sizeof(by_len));
+    for (size_t i = 0; i < N_ENTRIES; i++) {
+        signed char *b = by_len[hdr_table[i].len];
+        size_t k = 0;
+        while (b[k] >= 0)
+            k++;
+        b[k] = (signed char)i; /* sizes checked by check_hdr (every name maps) */
+        flags_of[hdr_table[i].token] = (unsigned char)hdr_table[i].flags;
+    }
+    /* tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+     *         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA  (RFC 9110 5.6.2) */
+    for (int c = 0; c < 256; c++)
+        tchar[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
 
 enum h2g_hdr_token h2g_hdr_lookup(const char *name, size_t len)
 {
-    /* Some thirty entries: a linear scan filtered on length and first
-     * letter is as fast as a hash here (this runs for every field of every
-     * message) and keeps the table readable. */
-    if (len == 0)
+    if (len == 0 || len > MAX_NAME)
         return H2G_HDR_OTHER;
     char c0 = name[0] >= 'A' && name[0] <= 'Z' ? (char)(name[0] - 'A' + 'a') : name[0];
-    for (size_t i = 0; i < N_ENTRIES; i++) {
-        if (hdr_table[i].len == len && hdr_table[i].name[0] == c0 &&
-            strncasecmp(hdr_table[i].name, name, len) == 0)
-            return hdr_table[i].token;
+    const signed char *b = by_len[len];
+    for (size_t k = 0; k < MAX_SAME_LEN && b[k] >= 0; k++) {
+        const struct hdr_entry *e = &hdr_table[b[k]];
+        if (e->name[0] == c0 && strncasecmp(e->name, name, len) == 0)
+            return e->token;
     }
     return H2G_HDR_OTHER;
 }
 
 unsigned h2g_hdr_flags(enum h2g_hdr_token t)
 {
-    if (t == H2G_HDR_OTHER)
-        return 0;
-    for (size_t i = 0; i < N_ENTRIES; i++) {
-        if (hdr_table[i].token == t)
-            return hdr_table[i].flags;
-    }
-    return 0;
+    return (unsigned)t < sizeof(flags_of) ? flags_of[t] : 0;
 }
 
 static bool is_ows(char c)
@@ -91,45 +113,86 @@ static bool is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
+/* The next element of a comma-separated list at *i: empty elements and
+ * OWS around it are skipped (RFC 9110 5.6.1).  false at the end. */
+static bool next_element(const char *v, size_t len, size_t *i, size_t *start, size_t *end)
+{
+    while (*i < len && (is_ows(v[*i]) || v[*i] == ','))
+        (*i)++;
+    if (*i >= len)
+        return false;
+    *start = *i;
+    while (*i < len && v[*i] != ',')
+        (*i)++;
+    *end = *i;
+    while (*end > *start && is_ows(v[*end - 1]))
+        (*end)--;
+    return true;
+}
+
 bool h2g_hdr_connection_lists(const char *value, size_t value_len, const char *name, size_t name_len)
 {
-    size_t i = 0;
-    while (i < value_len) {
-        while (i < value_len && (is_ows(value[i]) || value[i] == ','))
-            i++;
-        size_t start = i;
-        while (i < value_len && value[i] != ',')
-            i++;
-        size_t end = i;
-        while (end > start && is_ows(value[end - 1]))
-            end--;
+    size_t i = 0, start, end;
+    while (next_element(value, value_len, &i, &start, &end))
         if (end - start == name_len && name_len > 0 && strncasecmp(value + start, name, name_len) == 0)
             return true;
-    }
     return false;
 }
 
 bool h2g_hdr_name_valid(const char *name, size_t len)
 {
-    /* tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
-     *         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA */
     if (len == 0)
         return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-            continue;
-        if (c == 0 || strchr("!#$%&'*+-.^_`|~", c) == NULL)
+    for (size_t i = 0; i < len; i++)
+        if (!tchar[(unsigned char)name[i]])
             return false;
-    }
     return true;
 }
 
 bool h2g_hdr_value_safe(const char *value, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
-        if (value[i] == '\r' || value[i] == '\n' || value[i] == '\0')
+        unsigned char c = (unsigned char)value[i];
+        /* One compare for the common case: every byte above CR is safe. */
+        if (c <= '\r' && (c == '\r' || c == '\n' || c == '\0'))
             return false;
     }
     return true;
+}
+
+void h2g_conn_tokens_init(struct h2g_conn_tokens *ct, const struct h2g_field *f, size_t n)
+{
+    ct->n = 0;
+    ct->overflow = false;
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].name_len != 10 || h2g_hdr_lookup(f[i].name, 10) != H2G_HDR_CONNECTION)
+            continue;
+        const char *v = f[i].value;
+        size_t j = 0, start, end;
+        while (next_element(v, f[i].value_len, &j, &start, &end)) {
+            if (ct->n == H2G_CONN_TOKENS_MAX) {
+                ct->overflow = true;
+                return;
+            }
+            ct->t[ct->n].p = v + start;
+            ct->t[ct->n].len = end - start;
+            ct->n++;
+        }
+    }
+}
+
+bool h2g_conn_tokens_has(const struct h2g_conn_tokens *ct, const struct h2g_field *f, size_t n, const char *name,
+                         size_t len)
+{
+    if (ct->overflow) {
+        for (size_t i = 0; i < n; i++)
+            if (f[i].name_len == 10 && h2g_hdr_lookup(f[i].name, 10) == H2G_HDR_CONNECTION &&
+                h2g_hdr_connection_lists(f[i].value, f[i].value_len, name, len))
+                return true;
+        return false;
+    }
+    for (size_t k = 0; k < ct->n; k++)
+        if (ct->t[k].len == len && strncasecmp(ct->t[k].p, name, len) == 0)
+            return true;
+    return false;
 }

@@ -77,4 +77,22 @@ bool h2g_hdr_name_valid(const char *name, size_t len);
  * its line in HTTP/1.1)? */
 bool h2g_hdr_value_safe(const char *value, size_t len);
 
+/* The tokens of a message's Connection fields, split once: every other
+ * field is then checked against them without re-parsing (a message with
+ * more than H2G_CONN_TOKENS_MAX tokens falls back to parsing). */
+#define H2G_CONN_TOKENS_MAX 16
+struct h2g_conn_tokens {
+    size_t n;
+    bool overflow;
+    struct {
+        const char *p;
+        size_t len;
+    } t[H2G_CONN_TOKENS_MAX];
+};
+void h2g_conn_tokens_init(struct h2g_conn_tokens *ct, const struct h2g_field *f, size_t n);
+/* Does a Connection field among f (the fields ct was built from) list
+ * `name`? */
+bool h2g_conn_tokens_has(const struct h2g_conn_tokens *ct, const struct h2g_field *f, size_t n, const char *name,
+                         size_t len);
+
 #endif

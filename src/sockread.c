@@ -5,18 +5,64 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "log.h"
 #include "worker.h"
 
 #define SOCKREAD_MIN_CHUNK 16384
 
-static void arm(struct h2g_sockread *r)
+static uint64_t now_ms(void)
 {
-    if (r->timeout_ms) {
-        struct timeval tv = {(time_t)(r->timeout_ms / 1000), (suseconds_t)(r->timeout_ms % 1000) * 1000};
-        event_add(r->ev, &tv);
-    } else {
-        event_add(r->ev, NULL);
+    return h2g_mono_us() / 1000;
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Makes sure the timer fires no later than the deadline. */
+static void schedule(struct h2g_sockread *r, uint64_t now)
+{
+    if (r->armed_ms != 0 && r->armed_ms <= r->deadline_ms)
+        return; /* it fires first and looks again */
+    if (r->timer == NULL) {
+        r->timer = evtimer_new(bufferevent_get_base(r->bev), timer_cb, r);
+        if (r->timer == NULL)
+            return;
     }
+    uint64_t ms = r->deadline_ms > now ? r->deadline_ms - now : 0;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(r->timer, &tv);
+    r->armed_ms = r->deadline_ms;
+}
+
+/* (Re)starts the timeout from now, if there is one and reading is on. */
+static void restart(struct h2g_sockread *r)
+{
+    if (r->timeout_ms == 0 || !r->enabled) {
+        r->deadline_ms = 0;
+        return;
+    }
+    uint64_t now = now_ms();
+    r->deadline_ms = now + r->timeout_ms;
+    schedule(r, now);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_sockread *r = arg;
+    r->armed_ms = 0;
+    if (r->deadline_ms == 0 || !r->enabled)
+        return;
+    uint64_t now = now_ms();
+    if (now < r->deadline_ms) {
+        schedule(r, now);
+        return;
+    }
+    r->deadline_ms = 0;
+    bufferevent_event_cb ecb = r->event_cb;
+    struct bufferevent *bev = r->bev;
+    void *uarg = r->arg;
+    sockread_disable(r);
+    if (ecb)
+        ecb(bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, uarg);
 }
 
 static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
@@ -25,12 +71,6 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
     struct bufferevent *bev = r->bev;
     bufferevent_event_cb ecb = r->event_cb;
     void *uarg = r->arg;
-    if (what & EV_TIMEOUT) {
-        sockread_disable(r);
-        if (ecb)
-            ecb(bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, uarg);
-        return;
-    }
     struct evbuffer *in = bufferevent_get_input(bev);
     size_t have = evbuffer_get_length(in);
     /* Adaptive: small requests get a small buffer (a 128 KiB reserve per
@@ -91,8 +131,13 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
         left -= take;
     }
     evbuffer_commit_space(in, v, nv);
-    if (r->timeout_ms)
-        arm(r); /* a read restarts the timer */
+    if (r->timeout_ms) {
+        /* A read restarts the timeout: only the deadline moves. */
+        uint64_t now = now_ms();
+        r->deadline_ms = now + r->timeout_ms;
+        if (r->armed_ms == 0)
+            schedule(r, now);
+    }
     if (r->read_cb)
         r->read_cb(bev, uarg);
 }
@@ -136,10 +181,11 @@ int sockread_enable(struct h2g_sockread *r)
         evbuffer_unfreeze(bufferevent_get_input(r->bev), 0);
     }
     r->suspended = false;
-    if (!r->enabled || r->timeout_ms) {
+    if (!r->enabled) {
         r->enabled = true;
-        arm(r);
+        event_add(r->ev, NULL);
     }
+    restart(r);
     return 0;
 }
 
@@ -149,13 +195,13 @@ void sockread_disable(struct h2g_sockread *r)
         event_del(r->ev);
     r->enabled = false;
     r->suspended = false;
+    r->deadline_ms = 0; /* a pending timer finds nothing to do */
 }
 
 void sockread_set_timeout(struct h2g_sockread *r, uint64_t ms)
 {
     r->timeout_ms = ms;
-    if (r->enabled && r->ev != NULL)
-        arm(r);
+    restart(r);
 }
 
 void sockread_set_high(struct h2g_sockread *r, size_t high)
@@ -206,5 +252,9 @@ void sockread_clear(struct h2g_sockread *r)
     if (r->flush_ev != NULL)
         event_free(r->flush_ev);
     r->flush_ev = NULL;
+    if (r->timer != NULL)
+        event_free(r->timer);
+    r->timer = NULL;
+    r->armed_ms = r->deadline_ms = 0;
     r->enabled = false;
 }

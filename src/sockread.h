@@ -34,6 +34,12 @@ struct h2g_sockread {
     void *arg;
     size_t high;               /* never hold more than this in the input (0: no cap) */
     uint64_t timeout_ms;       /* 0: none */
+    /* The timeout is a deadline checked by a lazily armed timer: reads
+     * and set_timeout only move the deadline, so a busy connection does
+     * not re-add a timer per read or per exchange. */
+    struct event *timer;       /* created at the first timeout */
+    uint64_t deadline_ms;      /* monotonic; 0: none */
+    uint64_t armed_ms;         /* when the pending timer fires; 0: not pending */
     bool enabled;
     bool suspended;            /* stopped at `high`: resumes once the input drains below it */
     uint32_t chunk;            /* next read size: grows while reads fill it, shrinks when not */
@@ -52,7 +58,8 @@ void sockread_flush_soon(struct h2g_sockread *r);
 int sockread_enable(struct h2g_sockread *r);
 void sockread_disable(struct h2g_sockread *r);
 /* Restarts the timer when enabled (like bufferevent read timeouts, it
- * runs only while reading is enabled and restarts on every read). */
+ * runs only while reading is enabled and restarts on every read; it may
+ * fire up to a millisecond late, never early). */
 void sockread_set_timeout(struct h2g_sockread *r, uint64_t ms);
 void sockread_set_high(struct h2g_sockread *r, size_t high);
 void sockread_clear(struct h2g_sockread *r);

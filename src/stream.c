@@ -17,10 +17,25 @@
 #include "upstream_http1.h"
 #include "worker.h"
 
-int stream_init(struct h2g_stream *s, struct h2g_conn *c, const struct h2g_stream_ops *ops,
-                void *session, int32_t id)
+/* Buffers a cached stream keeps only up to these sizes: one large
+ * request must not pin its memory in the cache. */
+#define CACHE_STORE_MAX 4096
+#define CACHE_FIELDS_MAX 64
+
+static void stream_init(struct h2g_stream *s, struct h2g_conn *c, const struct h2g_stream_ops *ops,
+                        void *session, int32_t id)
 {
+    /* What a cached stream brings along, emptied by stream_clear. */
+    struct h2g_buf store = s->store;
+    struct h2g_field_ref *fields = s->fields;
+    size_t cap_fields = s->cap_fields;
+    struct evbuffer *req_body = s->req_body, *resp_body = s->resp_body;
     memset(s, 0, sizeof(*s));
+    s->store = store;
+    s->fields = fields;
+    s->cap_fields = cap_fields;
+    s->req_body = req_body;
+    s->resp_body = resp_body;
     s->conn = c;
     s->ops = ops;
     s->session = session;
@@ -31,7 +46,61 @@ int stream_init(struct h2g_stream *s, struct h2g_conn *c, const struct h2g_strea
     s->start_us = h2g_mono_us();
     s->last_active_ms = h2g_now_ms();
     STAT_INC(&c->worker->stats, streams_open);
-    return 0;
+}
+
+struct h2g_stream *stream_new(struct h2g_conn *c, const struct h2g_stream_ops *ops, void *session, int32_t id)
+{
+    struct h2g_worker *w = c->worker;
+    struct h2g_stream *s = w->stream_cache;
+    if (s != NULL) {
+        w->stream_cache = s->cache_next;
+        w->n_stream_cache--;
+    } else if ((s = calloc(1, sizeof(*s))) == NULL) {
+        return NULL;
+    }
+    stream_init(s, c, ops, session, id);
+    return s;
+}
+
+static void release_buffers(struct h2g_stream *s)
+{
+    if (s->req_body)
+        evbuffer_free(s->req_body);
+    if (s->resp_body)
+        evbuffer_free(s->resp_body);
+    s->req_body = s->resp_body = NULL;
+    h2g_buf_clear(&s->store);
+    free(s->fields);
+    s->fields = NULL;
+    s->cap_fields = 0;
+}
+
+void stream_free(struct h2g_stream *s)
+{
+    if (s == NULL)
+        return;
+    struct h2g_worker *w = s->conn->worker;
+    stream_clear(s);
+    if (w->n_stream_cache >= H2G_OBJ_CACHE_MAX || s->store.cap > CACHE_STORE_MAX ||
+        s->cap_fields > CACHE_FIELDS_MAX) {
+        release_buffers(s);
+        free(s);
+        return;
+    }
+    s->cache_next = w->stream_cache;
+    w->stream_cache = s;
+    w->n_stream_cache++;
+}
+
+void stream_cache_free(struct h2g_worker *w)
+{
+    struct h2g_stream *s;
+    while ((s = w->stream_cache) != NULL) {
+        w->stream_cache = s->cache_next;
+        release_buffers(s);
+        free(s);
+    }
+    w->n_stream_cache = 0;
 }
 
 const char *stream_str(const struct h2g_stream *s, struct h2g_field_ref r)
@@ -475,18 +544,17 @@ void stream_clear(struct h2g_stream *s)
     s->ex = NULL;
     tunnel_free(s->tun);
     s->tun = NULL;
+    /* Kept for the next request (stream_free), emptied. */
     if (s->req_body)
-        evbuffer_free(s->req_body);
+        evbuffer_drain(s->req_body, evbuffer_get_length(s->req_body));
     if (s->resp_body)
-        evbuffer_free(s->resp_body);
-    s->req_body = s->resp_body = NULL;
-    h2g_buf_clear(&s->store);
+        evbuffer_drain(s->resp_body, evbuffer_get_length(s->resp_body));
+    h2g_buf_reset(&s->store);
+    s->n_fields = 0;
     h2g_buf_clear(&s->req_trailers_store);
     h2g_buf_clear(&s->resp_trailers_store);
-    free(s->fields);
     free(s->req_trailers);
     free(s->resp_trailers);
-    s->fields = NULL;
     s->req_trailers = NULL;
     s->resp_trailers = NULL;
     if (s->snap != NULL)

@@ -34,6 +34,7 @@ struct h2g_conn;
 struct h2g_exchange;
 struct h2g_stream;
 struct h2g_tunnel;
+struct h2g_worker;
 
 #define H2G_STREAM_RESP_CAP (64 * 1024)
 
@@ -60,6 +61,7 @@ struct h2g_field_ref {
 
 struct h2g_stream {
     LIST_ENTRY(h2g_stream) link;   /* in the client session's list */
+    struct h2g_stream *cache_next; /* in the worker's stream cache */
     struct h2g_conn *conn;
     struct h2g_snapshot *snap;     /* held until stream_clear */
     const struct h2g_config *cfg;  /* snap->config: routes, upstreams, ACL */
@@ -113,11 +115,16 @@ struct h2g_stream {
     bool logged;
 };
 
-/* 0 or H2G_ERR_NOMEM. */
-int stream_init(struct h2g_stream *s, struct h2g_conn *c, const struct h2g_stream_ops *ops,
-                void *session, int32_t id);
-/* Releases everything (aborts the exchange); logs the access line once. */
+/* A new stream, from the worker's cache when it has one (its buffers
+ * come along, emptied).  NULL when out of memory. */
+struct h2g_stream *stream_new(struct h2g_conn *c, const struct h2g_stream_ops *ops, void *session, int32_t id);
+/* stream_clear, then back to the worker's cache (or freed). */
+void stream_free(struct h2g_stream *s);
+/* Ends the request (aborts the exchange, logs the access line once);
+ * keeps the reusable buffers, emptied. */
 void stream_clear(struct h2g_stream *s);
+/* Frees the worker's cached streams (worker teardown). */
+void stream_cache_free(struct h2g_worker *w);
 
 /* Adds one request field (pseudo or regular; name lowercase).  Returns
  * 0, H2G_ERR_NOMEM, or H2G_ERR_TOO_LARGE past max_header_list_pairs. */

@@ -35,6 +35,7 @@ enum ex_state {
 };
 
 struct h2g_exchange {
+    struct h2g_exchange *cache_next; /* in the worker's exchange cache */
     struct h2g_stream *s;
     struct h2g_worker *w;
     enum ex_state state;
@@ -169,13 +170,14 @@ static void write_head(struct h2g_exchange *ex)
 {
     ex->state = EX_SENDING;
     bufferevent_setcb(ex->uc->bev, NULL, ex_write_cb, ex_event_cb, ex);
-    bufferevent_set_timeouts(ex->uc->bev, NULL, NULL);
+    if (!ex->uc->reused)
+        bufferevent_set_timeouts(ex->uc->bev, NULL, NULL); /* the connect timeout */
     sockread_setcb(&ex->uc->rd, ex_read_cb, ex_write_cb, ex_event_cb, ex);
     sockread_set_high(&ex->uc->rd, H2G_STREAM_RESP_CAP);
-    sockread_set_timeout(&ex->uc->rd, 0);
     /* Writes go out directly (sockwrite_flush): EV_WRITE only while a
      * write is pending. */
-    bufferevent_disable(ex->uc->bev, EV_WRITE);
+    if (bufferevent_get_enabled(ex->uc->bev) & EV_WRITE)
+        bufferevent_disable(ex->uc->bev, EV_WRITE);
     evbuffer_add(bufferevent_get_output(ex->uc->bev), ex->head.data, ex->head.len);
     if (sockread_enable(&ex->uc->rd) != 0) {
         ex_fail(ex, 502, "cannot watch the connection");
@@ -405,11 +407,44 @@ static void ex_event_cb(struct bufferevent *bev, short what, void *arg)
                                     : "connection closed mid-response");
 }
 
+/* Buffers a cached exchange keeps only up to these sizes. */
+#define CACHE_HEAD_MAX 4096
+#define CACHE_FIELDS_MAX 64
+
+static void release_buffers(struct h2g_exchange *ex)
+{
+    h1_parser_clear(&ex->parser);
+    h2g_buf_clear(&ex->head);
+}
+
+/* From the worker's cache when it has one: the parser's storage and the
+ * head buffer come along, emptied. */
+static struct h2g_exchange *exchange_new(struct h2g_worker *w)
+{
+    struct h2g_exchange *ex = w->ex_cache;
+    if (ex == NULL) {
+        ex = calloc(1, sizeof(*ex));
+        if (ex != NULL)
+            ex->w = w;
+        return ex;
+    }
+    w->ex_cache = ex->cache_next;
+    w->n_ex_cache--;
+    struct h1_parser parser = ex->parser;
+    struct h2g_buf head = ex->head;
+    memset(ex, 0, sizeof(*ex));
+    ex->parser = parser; /* h1_parser_reinit'ed by exchange_start */
+    ex->head = head;
+    h2g_buf_reset(&ex->head);
+    ex->w = w;
+    return ex;
+}
+
 int exchange_start(struct h2g_stream *s)
 {
     const struct h2g_route_config *r = s->route;
     struct h2g_worker *w = s->conn->worker;
-    struct h2g_exchange *ex = calloc(1, sizeof(*ex));
+    struct h2g_exchange *ex = exchange_new(w);
     if (ex == NULL)
         return 500;
     ex->s = s;
@@ -426,7 +461,7 @@ int exchange_start(struct h2g_stream *s)
     s->upstream_id[idl] = '\0';
     ex->pool = upstream_pool_get(w, u->id, &u->addr);
     if (ex->pool == NULL) {
-        free(ex);
+        exchange_free(ex);
         return 500;
     }
 
@@ -434,7 +469,7 @@ int exchange_start(struct h2g_stream *s)
     struct h2g_field stack[32];
     struct h2g_field *tmp = NULL;
     if (stream_request_head(s, &req, stack, 32, &tmp) != 0) {
-        free(ex);
+        exchange_free(ex);
         return 500;
     }
     bool is_head = req.method_len == 4 && memcmp(req.method, "HEAD", 4) == 0;
@@ -492,11 +527,10 @@ int exchange_start(struct h2g_stream *s)
     free(tmp);
     if (err != NULL) {
         LOG_INFO("conn=%llu stream=%d: request refused: %s", (unsigned long long)s->conn->id, s->id, err);
-        h2g_buf_clear(&ex->head);
-        free(ex);
+        exchange_free(ex);
         return 400;
     }
-    h1_parser_init(&ex->parser, true, s->conn->config->limits.max_header_list_size, &parser_cb, ex);
+    h1_parser_reinit(&ex->parser, true, s->conn->config->limits.max_header_list_size, &parser_cb, ex);
     h1_parser_expect_head(&ex->parser, is_head);
     s->ex = ex;
     if (connect_upstream(ex, true) != 0) {
@@ -521,7 +555,26 @@ void exchange_free(struct h2g_exchange *ex)
      * state: close it. */
     upstream_conn_release(ex->uc, false);
     ex->uc = NULL;
-    h1_parser_clear(&ex->parser);
-    h2g_buf_clear(&ex->head);
-    free(ex);
+    struct h2g_worker *w = ex->w;
+    if (w->n_ex_cache >= H2G_OBJ_CACHE_MAX || ex->head.cap > CACHE_HEAD_MAX ||
+        ex->parser.store.cap > CACHE_HEAD_MAX || ex->parser.tstore.cap > CACHE_HEAD_MAX ||
+        ex->parser.f_cap > CACHE_FIELDS_MAX) {
+        release_buffers(ex);
+        free(ex);
+        return;
+    }
+    ex->cache_next = w->ex_cache;
+    w->ex_cache = ex;
+    w->n_ex_cache++;
+}
+
+void exchange_cache_free(struct h2g_worker *w)
+{
+    struct h2g_exchange *ex;
+    while ((ex = w->ex_cache) != NULL) {
+        w->ex_cache = ex->cache_next;
+        release_buffers(ex);
+        free(ex);
+    }
+    w->n_ex_cache = 0;
 }

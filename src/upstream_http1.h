@@ -20,11 +20,15 @@
 
 struct h2g_stream;
 struct h2g_exchange;
+struct h2g_worker;
 
 /* Starts proxying s (routed to s->route).  0, or a status (502/500) the
  * stream should answer with. */
 int exchange_start(struct h2g_stream *s);
+/* Back to the worker's cache (or freed). */
 void exchange_free(struct h2g_exchange *ex);
+/* Frees the worker's cached exchanges (worker teardown). */
+void exchange_cache_free(struct h2g_worker *w);
 /* The stream has request body bytes in its req_body / finished it. */
 void exchange_request_progress(struct h2g_exchange *ex);
 /* The client drained the response buffer below its cap. */

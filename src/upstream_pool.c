@@ -67,7 +67,6 @@ struct h2g_upstream_conn *upstream_pool_take(struct h2g_upstream_pool *p)
     sockread_setcb(&uc->rd, NULL, NULL, NULL, NULL);
     sockread_set_timeout(&uc->rd, 0);
     bufferevent_setcb(uc->bev, NULL, NULL, NULL, NULL);
-    bufferevent_set_timeouts(uc->bev, NULL, NULL);
     return uc;
 }
 
@@ -147,9 +146,11 @@ void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable)
     uc->idle = true;
     LIST_INSERT_HEAD(&p->idle, uc, link);
     p->n_idle++;
+    /* The bufferevent's timeouts were cleared once connected
+     * (write_head); its own reading is never on. */
     bufferevent_setcb(uc->bev, NULL, NULL, NULL, NULL);
-    bufferevent_set_timeouts(uc->bev, NULL, NULL);
-    bufferevent_disable(uc->bev, EV_READ | EV_WRITE);
+    if (bufferevent_get_enabled(uc->bev) & EV_WRITE)
+        bufferevent_disable(uc->bev, EV_WRITE);
     sockread_setcb(&uc->rd, idle_read_cb, NULL, idle_event_cb, uc);
     sockread_set_high(&uc->rd, 0);
     sockread_set_timeout(&uc->rd, H2G_POOL_IDLE_TIMEOUT_MS);

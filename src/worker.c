@@ -10,7 +10,9 @@
 
 #include "conn.h"
 #include "log.h"
+#include "stream.h"
 #include "tunnel.h"
+#include "upstream_http1.h"
 #include "upstream_pool.h"
 
 unsigned h2g_total_conns;
@@ -429,6 +431,8 @@ void worker_free(struct h2g_worker *w)
     free(w->listeners);
     upstream_pool_free_all(w->pools);
     tunnel_free_orphans(w);
+    stream_cache_free(w);
+    exchange_cache_free(w);
     balance_free(w);
     struct h2g_snapshot *snap;
     while ((snap = LIST_FIRST(&w->retired)) != NULL)

@@ -84,7 +84,16 @@ struct h2g_worker {
     int access_fd;                   /* -1: off (the fd number never changes: reopen dup2()s onto it) */
     struct h2g_stats stats;
     uint64_t next_conn_id;
+    /* Finished streams and exchanges kept with their buffers for the next
+     * request (stream.c, upstream_http1.c): a request then costs no
+     * allocation of its own.  Bounded by H2G_OBJ_CACHE_MAX each. */
+    struct h2g_stream *stream_cache;
+    unsigned n_stream_cache;
+    struct h2g_exchange *ex_cache;
+    unsigned n_ex_cache;
 };
+
+#define H2G_OBJ_CACHE_MAX 1024
 
 /* Bytes per read/write syscall on client, upstream and tunnel sockets
  * (libevent's default, 16 KiB, quadruples the syscalls of bulk transfers). */

@@ -89,6 +89,35 @@ START_TEST(connection_lists)
 }
 END_TEST
 
+#define F(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1}
+#define HAS(ct, f, nm) h2g_conn_tokens_has(ct, f, sizeof(f) / sizeof(f[0]), nm, sizeof(nm) - 1)
+
+START_TEST(connection_tokens)
+{
+    struct h2g_field f[] = {F("connection", "keep-alive, X-A"), F("x-a", "1"), F("Connection", " ,x-b\t"),
+                            F("x-c", "2")};
+    struct h2g_conn_tokens ct;
+    h2g_conn_tokens_init(&ct, f, 4);
+    ck_assert_uint_eq(ct.n, 3);
+    ck_assert(!ct.overflow);
+    ck_assert(HAS(&ct, f, "x-a"));
+    ck_assert(HAS(&ct, f, "x-b"));
+    ck_assert(HAS(&ct, f, "keep-alive"));
+    ck_assert(!HAS(&ct, f, "x-c"));
+    ck_assert(!HAS(&ct, f, "x"));
+    /* No Connection field: nothing is listed. */
+    h2g_conn_tokens_init(&ct, f + 1, 1);
+    ck_assert_uint_eq(ct.n, 0);
+    /* More tokens than fit: the answer comes from parsing instead. */
+    struct h2g_field g[] = {F("connection", "a1,a2,a3,a4,a5,a6,a7,a8,a9,a10,a11,a12,a13,a14,a15,a16,a17,x-z")};
+    h2g_conn_tokens_init(&ct, g, 1);
+    ck_assert(ct.overflow);
+    ck_assert(HAS(&ct, g, "x-z"));
+    ck_assert(HAS(&ct, g, "a1"));
+    ck_assert(!HAS(&ct, g, "a18"));
+}
+END_TEST
+
 START_TEST(name_and_value_checks)
 {
     ck_assert(h2g_hdr_name_valid("x-a", 3));
@@ -114,6 +143,7 @@ Suite *hdr_suite(void)
     tcase_add_test(tc, lookup_tokens);
     tcase_add_test(tc, flags);
     tcase_add_test(tc, connection_lists);
+    tcase_add_test(tc, connection_tokens);
     tcase_add_test(tc, name_and_value_checks);
     suite_add_tcase(s, tc);
     return s;
