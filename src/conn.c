@@ -20,6 +20,9 @@
 static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define PREFACE_LEN 24
 
+/* Ciphertext allowed to wait for the socket before TLS stops encrypting. */
+#define TLS_OUT_CAP (128 * 1024)
+
 /* How long a closing connection may take to flush its last bytes. */
 #define CLOSE_FLUSH_MS 5000
 /* After our last byte, how long we read and discard the client's, so the
@@ -50,13 +53,31 @@ static void schedule_free(struct h2g_conn *c)
 static void linger(struct h2g_conn *c)
 {
     c->lingering = true;
-    int fd = bufferevent_getfd(c->bev);
-    if (fd >= 0)
-        shutdown(fd, SHUT_WR);
+    if (c->fd >= 0)
+        shutdown(c->fd, SHUT_WR);
     conn_read_cap(c, 0);
     conn_read_enable(c);
     struct timeval tv = {LINGER_MS / 1000, (LINGER_MS % 1000) * 1000};
     evtimer_add(c->timer, &tv);
+}
+
+/* Bytes not yet handed to the kernel: for TLS, plaintext not yet sealed
+ * and records not yet written. */
+static size_t pending_out(const struct h2g_conn *c)
+{
+    size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+    if (c->sock != NULL)
+        n += evbuffer_get_length(bufferevent_get_output(c->sock));
+    return n;
+}
+
+/* TLS: the filter reports its own output drained, not the socket's; the
+ * socket's buffer tells when the last record left. */
+static void sock_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct h2g_conn *c = arg;
+    if (info->n_deleted > 0 && c->state == H2G_CONN_CLOSING && !c->lingering && pending_out(c) == 0)
+        linger(c);
 }
 
 void conn_close(struct h2g_conn *c, bool flush)
@@ -70,7 +91,9 @@ void conn_close(struct h2g_conn *c, bool flush)
     if (c->state == H2G_CONN_CLOSING)
         return;
     set_state(c, H2G_CONN_CLOSING);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+    if (pending_out(c) > 0) {
+        if (c->sock != NULL && c->sock_out_cb == NULL)
+            c->sock_out_cb = evbuffer_add_cb(bufferevent_get_output(c->sock), sock_out_cb, c);
         conn_read_disable(c);
         bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
         bufferevent_enable(c->bev, EV_WRITE);
@@ -163,7 +186,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
         h1_session_on_write(c->h1);
         break;
     case H2G_CONN_CLOSING:
-        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0 && !c->lingering)
+        if (pending_out(c) == 0 && !c->lingering)
             linger(c);
         break;
     default:
@@ -239,6 +262,7 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
     c->listen = lc;
     c->config = h2g_config_ref(w->config);
     c->tls = lc->tls != NULL;
+    c->fd = fd;
     memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen : sizeof(c->peer));
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
@@ -260,12 +284,35 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
         SSL *ssl = SSL_new(lc->tls->ctx);
         if (ssl == NULL)
             goto fail;
-        c->bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-        if (c->bev == NULL) {
+        /*
+         * TLS as a filter over a socket bufferevent, not a socket-owning
+         * TLS bufferevent: records are written into the socket's buffer
+         * and leave in one write per loop turn (the socket flavour does a
+         * write per SSL_write, a read per record header and per record,
+         * and an epoll_ctl for each), and ciphertext is read in bulk.
+         */
+        struct bufferevent *sock = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        if (sock == NULL) {
             SSL_free(ssl);
             goto fail;
         }
+        bufferevent_set_max_single_read(sock, H2G_IO_CHUNK);
+        bufferevent_set_max_single_write(sock, H2G_IO_CHUNK);
+        /* The filter stops encrypting while this much ciphertext waits for
+         * the socket: the sessions' output caps stay caps. */
+        bufferevent_setwatermark(sock, EV_WRITE, 0, TLS_OUT_CAP);
+        c->bev = bufferevent_openssl_filter_new(w->base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+        c->sock = sock;
+        if (c->bev == NULL) {
+            SSL_free(ssl);
+            bufferevent_free(sock);
+            goto fail_nofd;
+        }
         bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+        /* The filter encrypts on every addition to its output, one record
+         * per SSL_write: deferred, it sees one addition per loop turn and
+         * seals what the sessions wrote in a few large records. */
+        evbuffer_defer_callbacks(bufferevent_get_output(c->bev), w->base);
     } else {
         c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
         if (c->bev == NULL)
@@ -312,6 +359,7 @@ fail_bev:
     return NULL;
 fail:
     close(fd);
+fail_nofd:
     h2g_config_unref(c->config);
     free(c);
     return NULL;
@@ -356,6 +404,8 @@ void conn_free(struct h2g_conn *c)
     h1_session_free(c->h1);
     c->h1 = NULL;
     sockread_clear(&c->rd);
+    if (c->sock_out_cb != NULL)
+        evbuffer_remove_cb_entry(bufferevent_get_output(c->sock), c->sock_out_cb);
     bufferevent_free(c->bev);
     event_free(c->free_ev);
     event_free(c->timer);

@@ -42,7 +42,10 @@ struct h2g_conn {
     struct h2g_worker *worker;
     const struct h2g_listen_ctx *listen;
     struct h2g_config *config;  /* owned reference */
-    struct bufferevent *bev;
+    struct bufferevent *bev;    /* the socket's, or the TLS filter over it */
+    int fd;                     /* the socket (owned by the bufferevent) */
+    struct bufferevent *sock;   /* TLS: the socket's bufferevent under the filter (owned by it) */
+    struct evbuffer_cb_entry *sock_out_cb; /* TLS, closing: watches the last records leave */
     struct h2g_sockread rd;     /* cleartext: reads (sockread.h); TLS: unused */
     bool tls;
     struct sockaddr_storage peer;

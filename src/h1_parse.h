@@ -81,6 +81,7 @@ struct h1_parser {
     struct h2g_field *fields; /* f_cap entries */
     size_t method_off, method_len, target_off, target_len;
     int state_in_value;      /* internal */
+    bool bad_name;           /* internal: a non-tchar byte in a field name of this section */
     bool in_trailers;
     int err;                 /* sticky error */
     const char *reason;      /* static description of the last error */

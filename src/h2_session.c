@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blockcache.h"
 #include "conn.h"
 #include "errors.h"
 #include "log.h"
@@ -50,18 +51,15 @@ static void check_initial_window(struct h2g_h2_session *h, const nghttp2_setting
 
 /* --- memory accounting (limits.max_session_memory) --- */
 
-/* Each block carries its size in front, so free() can uncount it. */
-#define MEM_HDR 16
-
+/* Blocks come from the thread's block cache (blockcache.h), which also
+ * records each block's size, so free can uncount it. */
 static void *mem_malloc(size_t size, void *ud)
 {
     struct h2g_h2_session *h = ud;
-    unsigned char *p = malloc(size + MEM_HDR);
-    if (p == NULL)
-        return NULL;
-    memcpy(p, &size, sizeof(size));
-    h->ng_bytes += size;
-    return p + MEM_HDR;
+    void *p = h2g_block_alloc(size);
+    if (p != NULL)
+        h->ng_bytes += size;
+    return p;
 }
 
 static void mem_free(void *ptr, void *ud)
@@ -69,37 +67,27 @@ static void mem_free(void *ptr, void *ud)
     struct h2g_h2_session *h = ud;
     if (ptr == NULL)
         return;
-    unsigned char *p = (unsigned char *)ptr - MEM_HDR;
-    size_t size;
-    memcpy(&size, p, sizeof(size));
-    h->ng_bytes -= size;
-    free(p);
+    h->ng_bytes -= h2g_block_size(ptr);
+    h2g_block_free(ptr);
 }
 
 static void *mem_calloc(size_t n, size_t size, void *ud)
 {
-    if (size != 0 && n > SIZE_MAX / size)
-        return NULL;
-    void *p = mem_malloc(n * size, ud);
+    struct h2g_h2_session *h = ud;
+    void *p = h2g_block_calloc(n, size);
     if (p != NULL)
-        memset(p, 0, n * size);
+        h->ng_bytes += n * size;
     return p;
 }
 
 static void *mem_realloc(void *ptr, size_t size, void *ud)
 {
     struct h2g_h2_session *h = ud;
-    if (ptr == NULL)
-        return mem_malloc(size, ud);
-    unsigned char *p = (unsigned char *)ptr - MEM_HDR;
-    size_t old;
-    memcpy(&old, p, sizeof(old));
-    unsigned char *q = realloc(p, size + MEM_HDR);
-    if (q == NULL)
-        return NULL;
-    memcpy(q, &size, sizeof(size));
-    h->ng_bytes = h->ng_bytes - old + size;
-    return q + MEM_HDR;
+    size_t old = ptr ? h2g_block_size(ptr) : 0;
+    void *q = h2g_block_realloc(ptr, size);
+    if (q != NULL)
+        h->ng_bytes = h->ng_bytes - old + size;
+    return q;
 }
 
 /* What the session holds now: nghttp2's own state, our streams and their
@@ -303,8 +291,17 @@ static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t
     if (evbuffer_get_length(out) >= H2_OUT_CAP)
         return NGHTTP2_ERR_WOULDBLOCK;
     evbuffer_add(out, framehd, 9);
-    if (length > 0 && evbuffer_remove_buffer(s->resp_body, out, length) != (int)length)
+    if (h->conn->tls && length > 0) {
+        /* Copied into the output's chains rather than linked in as chains
+         * of their own: TLS seals each output chain in a record of its
+         * own, so frames packed together make few records. */
+        unsigned char *p = evbuffer_pullup(s->resp_body, (ev_ssize_t)length);
+        if (p == NULL || evbuffer_add(out, p, length) != 0)
+            return NGHTTP2_ERR_CALLBACK_FAILURE;
+        evbuffer_drain(s->resp_body, length);
+    } else if (length > 0 && evbuffer_remove_buffer(s->resp_body, out, length) != (int)length) {
         return NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
     s->bytes_out += length;
     s->last_active_ms = h2g_now_ms();
     h->stats.bytes_out += 9 + length;

@@ -70,6 +70,7 @@ static const struct hdr_entry hdr_table[] = {
 static signed char by_len[MAX_NAME + 1][MAX_SAME_LEN];
 static unsigned char flags_of[H2G_HDR_MAX_FORWARDS + 1];
 static bool tchar[256];
+unsigned char h2g_tchar_lower[256];
 
 __attribute__((constructor)) static void hdr_index(void)
 {
@@ -84,9 +85,11 @@ __attribute__((constructor)) static void hdr_index(void)
     }
     /* tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
      *         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA  (RFC 9110 5.6.2) */
-    for (int c = 0; c < 256; c++)
+    for (int c = 0; c < 256; c++) {
         tchar[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                    (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+        h2g_tchar_lower[c] = !tchar[c] ? 0 : (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : (unsigned char)c;
+    }
 }
 
 enum h2g_hdr_token h2g_hdr_lookup(const char *name, size_t len)

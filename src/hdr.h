@@ -70,6 +70,9 @@ unsigned h2g_hdr_flags(enum h2g_hdr_token t);
  * skipped (RFC 9110 5.6.1). */
 bool h2g_hdr_connection_lists(const char *value, size_t value_len, const char *name, size_t name_len);
 
+/* A tchar byte lowercased; 0 for a byte that is not a tchar (one table
+ * lookup both validates and lowercases a field name as it is copied). */
+extern unsigned char h2g_tchar_lower[256];
 /* Is every byte of the name a tchar (RFC 9110 5.6.2) and the name
  * non-empty? */
 bool h2g_hdr_name_valid(const char *name, size_t len);

@@ -19,6 +19,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "blockcache.h"
 #include "config_json.h"
 #include "config_load.h"
 #include "control.h"
@@ -643,6 +644,7 @@ out:
             worker_free(p->workers[w]);
         free(p->workers);
     }
+    h2g_block_thread_release(); /* what the workers' teardown freed here */
     if (p->access_fd >= 0)
         close(p->access_fd);
     for (int i = 0; i < p->n_activated; i++) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blockcache.h"
 #include "conn.h"
 #include "log.h"
 #include "stream.h"
@@ -374,6 +375,7 @@ static void *worker_main(void *arg)
 {
     struct h2g_worker *w = arg;
     event_base_dispatch(w->base);
+    h2g_block_thread_release();
     return NULL;
 }
 

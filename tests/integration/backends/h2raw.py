@@ -9,6 +9,10 @@
       "goaway" (connection-level error), "closed"; then checks the
       connection still works with a GET / on a new stream ("alive").
 
+  h2raw.py tcpstall [--tls] --port P --pid PID --path /size/N [--wait S]
+      flow-control windows wide open, reads 256 KiB, then does not read
+      its socket for S seconds; samples VmRSS like slowreader, reads the
+      rest; prints JSON {growth_kb, first_read, bytes, sha256, status}.
   h2raw.py slowreader --port P --pid PID --path /size/N [--wait S]
       opens one stream, reads only the initial 65535-byte window without
       sending WINDOW_UPDATE, waits S seconds, samples the daemon's VmRSS
@@ -149,6 +153,45 @@ def cmd_malformed(a):
     print(json.dumps(res))
 
 
+class Response:
+    """Collects one stream's response from h2 events (status, body hash,
+    end or reset); acknowledges DATA at once or holds the credit back."""
+
+    def __init__(self, c):
+        self.c = c
+        self.h = hashlib.sha256()
+        self.got = 0
+        self.status = None
+        self.ended = False
+        self.reset = None
+        self.pending_ack = 0
+
+    def handle(self, evs, ack=True):
+        for ev in evs:
+            if isinstance(ev, h2.events.ResponseReceived):
+                self.status = int(dict(ev.headers)[b":status"])
+            elif isinstance(ev, h2.events.DataReceived):
+                self.h.update(ev.data)
+                self.got += len(ev.data)
+                if ack:
+                    self.c.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                else:
+                    self.pending_ack += ev.flow_controlled_length
+            elif isinstance(ev, h2.events.StreamEnded):
+                self.ended = True
+            elif isinstance(ev, h2.events.StreamReset):
+                self.reset = int(ev.error_code)
+                self.ended = True
+            elif isinstance(ev, h2.events.ConnectionTerminated):
+                self.reset = "goaway %d" % int(ev.error_code)
+                self.ended = True
+        self.c.flush()
+
+    def result(self):
+        return {"status": self.status, "bytes": self.got, "sha256": self.h.hexdigest(),
+                "ended": self.ended, "reset": self.reset, "closed": self.c.closed}
+
+
 def cmd_slowreader(a):
     c = Client(a.port)
     # the client's receive windows stay at the default 65535 (stream and
@@ -159,49 +202,21 @@ def cmd_slowreader(a):
                               (b":authority", b"127.0.0.1:%d" % a.port),
                               (b":path", a.path.encode())], end_stream=True)
     c.flush()
-    h = hashlib.sha256()
-    got = 0
-    status = None
-    ended = False
-    reset = None
-    pending_ack = 0
-
-    def handle(evs, ack):
-        nonlocal got, status, ended, reset, pending_ack
-        for ev in evs:
-            if isinstance(ev, h2.events.ResponseReceived):
-                status = int(dict(ev.headers)[b":status"])
-            elif isinstance(ev, h2.events.DataReceived):
-                h.update(ev.data)
-                got += len(ev.data)
-                if ack:
-                    c.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
-                else:
-                    pending_ack += ev.flow_controlled_length
-            elif isinstance(ev, h2.events.StreamEnded):
-                ended = True
-            elif isinstance(ev, h2.events.StreamReset):
-                reset = int(ev.error_code)
-                ended = True
-            elif isinstance(ev, h2.events.ConnectionTerminated):
-                reset = "goaway %d" % int(ev.error_code)
-                ended = True
-        c.flush()
-
+    r = Response(c)
     # phase 1: read until the first window is consumed (no WINDOW_UPDATE)
     deadline = time.time() + 20
-    while got < 65535 and not ended and not c.closed and time.time() < deadline:
-        handle(c.events(timeout=1), ack=False)
-    first = got
+    while r.got < 65535 and not r.ended and not c.closed and time.time() < deadline:
+        r.handle(c.events(timeout=1), ack=False)
+    first = r.got
     # phase 2: stall; the upstream would push everything meanwhile
     end = time.time() + a.wait
     while time.time() < end and not c.closed:
-        handle(c.events(timeout=max(0.01, end - time.time())), ack=False)
-    stalled_extra = got - first
+        r.handle(c.events(timeout=max(0.01, end - time.time())), ack=False)
+    stalled_extra = r.got - first
     rss_after = rss_kb(a.pid)
     # phase 3: resume with generous windows
-    if pending_ack:
-        c.conn.acknowledge_received_data(pending_ack, sid)
+    if r.pending_ack:
+        c.conn.acknowledge_received_data(r.pending_ack, sid)
     c.conn.increment_flow_control_window(16 * 1024 * 1024)
     try:
         c.conn.increment_flow_control_window(16 * 1024 * 1024, stream_id=sid)
@@ -209,13 +224,44 @@ def cmd_slowreader(a):
         pass
     c.flush()
     deadline = time.time() + 120
-    while not ended and not c.closed and time.time() < deadline:
-        handle(c.events(timeout=5), ack=True)
-    print(json.dumps({"status": status, "rss_before_kb": rss_before, "rss_after_kb": rss_after,
-                      "growth_kb": rss_after - rss_before, "first_read": first,
-                      "read_while_stalled": stalled_extra, "bytes": got,
-                      "sha256": h.hexdigest(), "ended": ended, "reset": reset,
-                      "closed": c.closed}))
+    while not r.ended and not c.closed and time.time() < deadline:
+        r.handle(c.events(timeout=5), ack=True)
+    out = r.result()
+    out.update({"rss_before_kb": rss_before, "rss_after_kb": rss_after,
+                "growth_kb": rss_after - rss_before, "first_read": first,
+                "read_while_stalled": stalled_extra})
+    print(json.dumps(out))
+
+
+def cmd_tcpstall(a):
+    """Flow control wide open, then the client stops reading its socket:
+    only h2gate's own caps (TLS and session output, stream buffers) can
+    stop it from buffering the whole upstream body."""
+    c = Client(a.port, tls=a.tls)
+    c.conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 2**31 - 1})
+    c.conn.increment_flow_control_window(2**31 - 1 - 65535)
+    c.flush()
+    rss_before = rss_kb(a.pid)
+    sid = c.conn.get_next_available_stream_id()
+    c.conn.send_headers(sid, [(b":method", b"GET"), (b":scheme", b"https" if a.tls else b"http"),
+                              (b":authority", b"127.0.0.1:%d" % a.port),
+                              (b":path", a.path.encode())], end_stream=True)
+    c.flush()
+    r = Response(c)
+    deadline = time.time() + 20
+    while r.got < 256 * 1024 and not r.ended and not c.closed and time.time() < deadline:
+        r.handle(c.events(timeout=1))
+    first = r.got
+    # the socket is not read at all: the kernel's buffers fill, then h2gate's
+    time.sleep(a.wait)
+    rss_after = rss_kb(a.pid)
+    deadline = time.time() + 120
+    while not r.ended and not c.closed and time.time() < deadline:
+        r.handle(c.events(timeout=5))
+    out = r.result()
+    out.update({"rss_before_kb": rss_before, "rss_after_kb": rss_after,
+                "growth_kb": rss_after - rss_before, "first_read": first})
+    print(json.dumps(out))
 
 
 def cmd_frames(a):
@@ -253,7 +299,7 @@ def cmd_frames(a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["malformed", "slowreader", "frames"])
+    ap.add_argument("mode", choices=["malformed", "slowreader", "tcpstall", "frames"])
     ap.add_argument("--tls", action="store_true")
     ap.add_argument("--authority")
     ap.add_argument("--port", type=int, required=True)
@@ -267,6 +313,8 @@ def main():
     elif a.mode == "frames":
         a.path = a.path if a.path != "/size/33554432" else "/size/10"
         cmd_frames(a)
+    elif a.mode == "tcpstall":
+        cmd_tcpstall(a)
     else:
         cmd_slowreader(a)
 
