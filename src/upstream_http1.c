@@ -50,6 +50,8 @@ struct h2g_exchange {
     bool got_bytes;             /* the upstream answered something */
     bool retried;
     size_t unacked;             /* body bytes written upstream, not yet acked to the client */
+    const char *feed_base;      /* the input slice being parsed (ex_read_cb) */
+    size_t feed_taken;          /* how much of it on_data already removed from the input */
     bool ws;                    /* WebSocket upgrade: body bytes wait for the 101 */
     bool upgraded;              /* the 101 arrived and checked out */
     char ws_accept[32];         /* the Sec-WebSocket-Accept we expect */
@@ -236,10 +238,26 @@ static int on_head(void *arg, const struct h1_head *h)
     return 0;
 }
 
+/*
+ * Body bytes are slices of the first chain of the connection's input,
+ * which ex_read_cb is feeding.  They leave that buffer here, in order:
+ * the bytes before the slice (framing) are drained, and the slice moves
+ * to the stream's buffer -- a whole chain is relinked, not copied, when
+ * the slice runs to its end (a large Content-Length body).  Neither frees
+ * memory the parser has yet to read: a drained gap ends inside the chain
+ * the slice is in, and a moved chain stays alive in resp_body.
+ */
 static int on_data(void *arg, const char *p, size_t len)
 {
     struct h2g_exchange *ex = arg;
-    return evbuffer_add(stream_resp_body(ex->s), p, len) == 0 ? 0 : H2G_ERR_NOMEM;
+    size_t off = (size_t)(p - ex->feed_base);
+    struct evbuffer *in = bufferevent_get_input(ex->uc->bev);
+    if (off > ex->feed_taken)
+        evbuffer_drain(in, off - ex->feed_taken);
+    if (evbuffer_remove_buffer(in, stream_resp_body(ex->s), len) != (int)len)
+        return H2G_ERR_NOMEM;
+    ex->feed_taken = off + len;
+    return 0;
 }
 
 static int on_trailers(void *arg, const struct h2g_field *f, size_t n)
@@ -311,8 +329,11 @@ static void ex_read_cb(struct bufferevent *bev, void *arg)
             break;
         ex->got_bytes = true;
         size_t used = 0;
+        ex->feed_base = v.iov_base;
+        ex->feed_taken = 0; /* on_data takes body bytes out as it goes */
         int rc = h1_parser_feed(&ex->parser, v.iov_base, v.iov_len, &used);
-        evbuffer_drain(in, used);
+        if (used > ex->feed_taken)
+            evbuffer_drain(in, used - ex->feed_taken);
         if (ex->upgraded) {
             finish_upgrade(ex);
             return;
