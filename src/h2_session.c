@@ -106,6 +106,23 @@ static size_t session_memory(const struct h2g_h2_session *h)
     return n;
 }
 
+/* Is the session over limits.max_session_memory?  The exact sum walks
+ * every stream's buffers (cold memory, for each new stream); it is only
+ * needed when an upper bound -- each stream at its caps: head store,
+ * request body within its window, response buffer and one read -- says
+ * the limit could be crossed. */
+static bool session_memory_over(const struct h2g_h2_session *h)
+{
+    const struct h2g_limits *lim = &h->conn->config->limits;
+    size_t per_stream = sizeof(struct h2g_stream) + 2 * (size_t)lim->max_header_list_size + 1024 +
+                        lim->initial_window_size + 2 * H2G_STREAM_RESP_CAP + H2G_IO_CHUNK;
+    size_t bound = h->ng_bytes + evbuffer_get_length(bufferevent_get_output(h->conn->bev)) +
+                   (size_t)h->n_streams * per_stream;
+    if (bound <= lim->max_session_memory)
+        return false;
+    return session_memory(h) > lim->max_session_memory;
+}
+
 static void enhance_your_calm(struct h2g_h2_session *h, const char *why)
 {
     LOG_WARN("conn=%llu: %s: GOAWAY ENHANCE_YOUR_CALM", (unsigned long long)h->conn->id, why);
@@ -369,7 +386,7 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
     }
     /* Credit-based, as in Node: streams already open may take the session
      * past the limit, new ones are refused while it is. */
-    if (session_memory(h) > h->conn->config->limits.max_session_memory) {
+    if (session_memory_over(h)) {
         LOG_INFO("conn=%llu stream=%d: refused: max_session_memory", (unsigned long long)h->conn->id,
                  frame->hd.stream_id);
         s->rejected = true;

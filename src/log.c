@@ -54,8 +54,18 @@ void h2g_log_write(enum h2g_log_level l, const char *fmt, ...)
     (void)r;
 }
 
+static __thread struct event_base *loop_base;
+
+void h2g_clock_use_loop(struct event_base *base)
+{
+    loop_base = base;
+}
+
 uint64_t h2g_now_ms(void)
 {
+    struct timeval tv;
+    if (loop_base != NULL && event_base_gettimeofday_cached(loop_base, &tv) == 0)
+        return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;

@@ -65,6 +65,8 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         ecb(bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, uarg);
 }
 
+static void drain_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
+
 static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_sockread *r = arg;
@@ -82,9 +84,13 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
     if (r->high) {
         if (have >= r->high) {
             /* Like a bufferevent's read watermark: stop, and start again
-             * by ourselves when the owner drained the input. */
+             * by ourselves when the owner drained the input (watched only
+             * while suspended: a callback on every drain would cost each
+             * exchange). */
             sockread_disable(r);
             r->suspended = true;
+            if (r->drain_cb == NULL)
+                r->drain_cb = evbuffer_add_cb(in, drain_cb, r);
             return;
         }
         if (r->high - have < want)
@@ -175,12 +181,15 @@ int sockread_enable(struct h2g_sockread *r)
         r->ev = event_new(bufferevent_get_base(r->bev), fd, EV_READ | EV_PERSIST, read_ev_cb, r);
         if (r->ev == NULL)
             return -1;
-        r->drain_cb = evbuffer_add_cb(bufferevent_get_input(r->bev), drain_cb, r);
         /* bufferevent_socket freezes its input's end and thaws it only
          * around its own reads, which never happen here. */
         evbuffer_unfreeze(bufferevent_get_input(r->bev), 0);
     }
     r->suspended = false;
+    if (r->drain_cb != NULL) {
+        evbuffer_remove_cb_entry(bufferevent_get_input(r->bev), r->drain_cb);
+        r->drain_cb = NULL;
+    }
     if (!r->enabled) {
         r->enabled = true;
         event_add(r->ev, NULL);
