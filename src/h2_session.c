@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "errors.h"
 #include "log.h"
+#include "sockread.h"
 #include "stream.h"
 #include "stats.h"
 #include "worker.h"
@@ -176,6 +177,11 @@ static void flush(struct h2g_h2_session *h)
         fatal(h, "send", rv);
         return;
     }
+    /* Cleartext: written now, not on the next loop turn's EV_WRITE (one
+     * epoll round and two epoll_ctl less per flush); the bufferevent
+     * takes over only what the socket does not accept. */
+    if (!h->conn->tls)
+        sockwrite_flush(h->conn->bev);
     if (!nghttp2_session_want_read(h->ng) && !nghttp2_session_want_write(h->ng)) {
         h->dead = true;
         conn_close(h->conn, true);
@@ -851,6 +857,8 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
         arm_timer(h, c->config->timeouts.handshake);
     }
     bufferevent_setwatermark(c->bev, EV_WRITE, H2_OUT_CAP / 2, 0);
+    if (!c->tls)
+        bufferevent_disable(c->bev, EV_WRITE); /* flush writes directly */
     schedule_flush(h);
     return h;
 fail:
@@ -926,6 +934,10 @@ void h2_session_on_read(struct h2g_h2_session *h)
 void h2_session_on_write(struct h2g_h2_session *h)
 {
     flush(h);
+    /* Drained: back to direct writes (flush). */
+    struct bufferevent *bev = h->conn->bev;
+    if (!h->conn->tls && h->conn->state == H2G_CONN_H2 && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        bufferevent_disable(bev, EV_WRITE);
 }
 
 /* The last GOAWAY names the last stream we took; requests that crossed
