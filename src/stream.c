@@ -516,6 +516,10 @@ void stream_upstream_failed(struct h2g_stream *s, int status)
 
 void stream_response_drained(struct h2g_stream *s)
 {
+    /* Nobody to wake (the exchange is done, most of the time): no need to
+     * look at the buffer. */
+    if (s->tun == NULL && !exchange_reading_paused(s->ex))
+        return;
     if (s->resp_body == NULL || evbuffer_get_length(s->resp_body) < H2G_STREAM_RESP_CAP / 2) {
         exchange_resume_reading(s->ex);
         tunnel_resume_reading(s->tun);

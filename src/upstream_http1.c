@@ -52,6 +52,7 @@ struct h2g_exchange {
     size_t unacked;             /* body bytes written upstream, not yet acked to the client */
     const char *feed_base;      /* the input slice being parsed (ex_read_cb) */
     size_t feed_taken;          /* how much of it on_data already removed from the input */
+    size_t delivered;           /* body bytes on_data moved to the stream in this ex_read_cb */
     bool ws;                    /* WebSocket upgrade: body bytes wait for the 101 */
     bool upgraded;              /* the 101 arrived and checked out */
     char ws_accept[32];         /* the Sec-WebSocket-Accept we expect */
@@ -109,7 +110,7 @@ static void ack_body(struct h2g_exchange *ex)
 {
     if (ex->unacked == 0 || ex->uc == NULL)
         return;
-    if (evbuffer_get_length(bufferevent_get_output(ex->uc->bev)) >= REQ_OUT_CAP)
+    if (evbuffer_get_length(ex->uc->out) >= REQ_OUT_CAP)
         return;
     size_t n = ex->unacked;
     ex->unacked = 0;
@@ -121,8 +122,10 @@ void exchange_request_progress(struct h2g_exchange *ex)
     if (ex == NULL || ex->uc == NULL || ex->state == EX_CONNECTING || ex->state >= EX_DONE || ex->ws)
         return;
     struct h2g_stream *s = ex->s;
-    struct evbuffer *out = bufferevent_get_output(ex->uc->bev);
-    size_t n = s->req_body ? evbuffer_get_length(s->req_body) : 0;
+    struct evbuffer *out = ex->uc->out;
+    /* bytes_in == 0: no body came (most requests); the cached stream's
+     * empty req_body need not be looked at. */
+    size_t n = s->req_body && s->bytes_in > 0 ? evbuffer_get_length(s->req_body) : 0;
     if (n > 0) {
         if (ex->framing == H2G_BODY_CHUNKED) {
             evbuffer_add_printf(out, "%zx\r\n", n);
@@ -180,7 +183,7 @@ static void write_head(struct h2g_exchange *ex)
      * write is pending. */
     if (bufferevent_get_enabled(ex->uc->bev) & EV_WRITE)
         bufferevent_disable(ex->uc->bev, EV_WRITE);
-    evbuffer_add(bufferevent_get_output(ex->uc->bev), ex->head.data, ex->head.len);
+    evbuffer_add(ex->uc->out, ex->head.data, ex->head.len);
     if (sockread_enable(&ex->uc->rd) != 0) {
         ex_fail(ex, 502, "cannot watch the connection");
         return;
@@ -251,12 +254,13 @@ static int on_data(void *arg, const char *p, size_t len)
 {
     struct h2g_exchange *ex = arg;
     size_t off = (size_t)(p - ex->feed_base);
-    struct evbuffer *in = bufferevent_get_input(ex->uc->bev);
+    struct evbuffer *in = ex->uc->in;
     if (off > ex->feed_taken)
         evbuffer_drain(in, off - ex->feed_taken);
     if (evbuffer_remove_buffer(in, stream_resp_body(ex->s), len) != (int)len)
         return H2G_ERR_NOMEM;
     ex->feed_taken = off + len;
+    ex->delivered += len;
     return 0;
 }
 
@@ -319,10 +323,10 @@ static void finish(struct h2g_exchange *ex, bool reusable)
 static void ex_read_cb(struct bufferevent *bev, void *arg)
 {
     struct h2g_exchange *ex = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
+    struct evbuffer *in = ex->uc->in;
     if (ex->state != EX_SENDING && ex->state != EX_RECEIVING)
         return;
-    size_t before = ex->s->resp_body ? evbuffer_get_length(ex->s->resp_body) : 0;
+    ex->delivered = 0;
     while (evbuffer_get_length(in) > 0) {
         struct evbuffer_iovec v;
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
@@ -354,18 +358,19 @@ static void ex_read_cb(struct bufferevent *bev, void *arg)
             return;
         }
     }
-    size_t after = ex->s->resp_body ? evbuffer_get_length(ex->s->resp_body) : 0;
-    if (after >= H2G_STREAM_RESP_CAP)
+    if (ex->delivered == 0)
+        return;
+    if (evbuffer_get_length(ex->s->resp_body) >= H2G_STREAM_RESP_CAP)
         sockread_disable(&ex->uc->rd);
-    if (after != before)
-        stream_upstream_data_ready(ex->s);
+    stream_upstream_data_ready(ex->s);
 }
 
 static void ex_write_cb(struct bufferevent *bev, void *arg)
 {
     struct h2g_exchange *ex = arg;
     /* Drained: back to direct writes. */
-    if (ex->state != EX_CONNECTING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+    if (ex->state != EX_CONNECTING && (bufferevent_get_enabled(bev) & EV_WRITE) &&
+        evbuffer_get_length(bufferevent_get_output(bev)) == 0)
         bufferevent_disable(bev, EV_WRITE);
     ack_body(ex);
 }
@@ -560,6 +565,11 @@ int exchange_start(struct h2g_stream *s)
         return 502;
     }
     return 0;
+}
+
+bool exchange_reading_paused(const struct h2g_exchange *ex)
+{
+    return ex != NULL && ex->uc != NULL && ex->state == EX_RECEIVING && !ex->uc->rd.enabled;
 }
 
 void exchange_resume_reading(struct h2g_exchange *ex)

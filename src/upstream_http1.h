@@ -31,6 +31,8 @@ void exchange_free(struct h2g_exchange *ex);
 void exchange_cache_free(struct h2g_worker *w);
 /* The stream has request body bytes in its req_body / finished it. */
 void exchange_request_progress(struct h2g_exchange *ex);
+/* Is the exchange waiting for the client to drain the response buffer? */
+bool exchange_reading_paused(const struct h2g_exchange *ex);
 /* The client drained the response buffer below its cap. */
 void exchange_resume_reading(struct h2g_exchange *ex);
 

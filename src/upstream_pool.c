@@ -63,10 +63,10 @@ struct h2g_upstream_conn *upstream_pool_take(struct h2g_upstream_pool *p)
     uc->idle = false;
     uc->reused = true;
     /* Reading stays enabled (no epoll_ctl per request): the exchange
-     * sets its callbacks before returning to the loop. */
+     * sets its callbacks (reader and bufferevent) before returning to
+     * the loop. */
     sockread_setcb(&uc->rd, NULL, NULL, NULL, NULL);
     sockread_set_timeout(&uc->rd, 0);
-    bufferevent_setcb(uc->bev, NULL, NULL, NULL, NULL);
     return uc;
 }
 
@@ -101,6 +101,8 @@ struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uin
         free(uc);
         return NULL;
     }
+    uc->in = bufferevent_get_input(uc->bev);
+    uc->out = bufferevent_get_output(uc->bev);
     sockread_init(&uc->rd, uc->bev);
     struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(uc->bev, NULL, &tv);
@@ -135,9 +137,8 @@ void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable)
     if (uc == NULL)
         return;
     struct h2g_upstream_pool *p = uc->pool;
-    if (!reusable || p->n_idle >= H2G_POOL_MAX_IDLE || p->worker->draining ||
-        evbuffer_get_length(bufferevent_get_input(uc->bev)) != 0 ||
-        evbuffer_get_length(bufferevent_get_output(uc->bev)) != 0) {
+    if (!reusable || p->n_idle >= H2G_POOL_MAX_IDLE || p->worker->draining || evbuffer_get_length(uc->in) != 0 ||
+        evbuffer_get_length(uc->out) != 0) {
         sockread_clear(&uc->rd);
         bufferevent_free(uc->bev);
         free(uc);

@@ -18,6 +18,7 @@
 #include "units.h"
 
 struct bufferevent;
+struct evbuffer;
 struct h2g_worker;
 
 /* Idle connections kept per upstream and worker: at least as many as
@@ -32,6 +33,7 @@ struct h2g_upstream_conn {
     LIST_ENTRY(h2g_upstream_conn) link;  /* in pool->idle while idle */
     struct h2g_upstream_pool *pool;
     struct bufferevent *bev;       /* connects, buffers, writes */
+    struct evbuffer *in, *out;     /* bev's buffers (fixed for its life; saves a call on a cold bev) */
     struct h2g_sockread rd;        /* reads (sockread.h) */
     bool idle;
     bool reused;        /* served an earlier exchange: may be stale */
