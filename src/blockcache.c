@@ -1,18 +1,13 @@
 #include "blockcache.h"
 
-#include <event2/event.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define HDR 16              /* keeps the payload 16-byte aligned */
-#define SMALL_SHIFT 6       /* 64-byte classes ... */
-#define N_SMALL 33          /* ... for payloads up to 2 KiB */
-#define LARGE_MIN_SHIFT 12  /* then powers of two: 4 KiB ... */
-#define LARGE_MAX_SHIFT 18  /* ... 256 KiB (evbuffer chains, socket reads) */
-#define N_CLASSES (N_SMALL + LARGE_MAX_SHIFT - LARGE_MIN_SHIFT + 1)
-#define SMALL_PER_CLASS 512
-#define LARGE_PER_CLASS 64
+#define HDR 16            /* keeps the payload 16-byte aligned */
+#define CLASS_SHIFT 6     /* 64-byte classes */
+#define N_CLASSES 33      /* payloads up to 2 KiB are cached */
+#define PER_CLASS_MAX 512
 
 #if defined(__SANITIZE_ADDRESS__)
 #define CACHING 0
@@ -30,25 +25,9 @@ static __thread struct {
     size_t bytes;
 } tc;
 
-/* The class of a payload size and its capacity; N_CLASSES if too large
- * to cache. */
-static size_t class_of(size_t n, size_t *cap)
+static size_t class_of(size_t n)
 {
-    if (n == 0)
-        n = 1;
-    if (n <= ((size_t)(N_SMALL - 1) << SMALL_SHIFT)) {
-        size_t c = (n + (1u << SMALL_SHIFT) - 1) >> SMALL_SHIFT;
-        *cap = c << SMALL_SHIFT;
-        return c;
-    }
-    for (size_t k = LARGE_MIN_SHIFT; k <= LARGE_MAX_SHIFT; k++) {
-        if (n <= ((size_t)1 << k)) {
-            *cap = (size_t)1 << k;
-            return N_SMALL + (k - LARGE_MIN_SHIFT);
-        }
-    }
-    *cap = n;
-    return N_CLASSES;
+    return (n + (1u << CLASS_SHIFT) - 1) >> CLASS_SHIFT;
 }
 
 static void *payload(unsigned char *base, size_t n)
@@ -71,18 +50,22 @@ size_t h2g_block_size(const void *p)
 
 void *h2g_block_alloc(size_t n)
 {
-    if (n > SIZE_MAX - HDR - 1)
-        return NULL;
-    size_t cap, c = class_of(n, &cap);
-    if (CACHING && c < N_CLASSES && tc.head[c] != NULL) {
-        struct free_block *f = tc.head[c];
+    size_t c = class_of(n ? n : 1);
+    if (c >= N_CLASSES) {
+        if (n > SIZE_MAX - HDR)
+            return NULL;
+        unsigned char *b = malloc(HDR + n);
+        return b ? payload(b, n) : NULL;
+    }
+    struct free_block *f = tc.head[c];
+    if (CACHING && f != NULL) {
         tc.head[c] = f->next;
         tc.n[c]--;
-        tc.bytes -= cap;
+        tc.bytes -= c << CLASS_SHIFT;
         return payload((unsigned char *)f, n);
     }
     /* The whole class, so the block can serve any size of it later. */
-    unsigned char *b = malloc(HDR + cap);
+    unsigned char *b = malloc(HDR + (c << CLASS_SHIFT));
     return b ? payload(b, n) : NULL;
 }
 
@@ -91,14 +74,14 @@ void h2g_block_free(void *p)
     if (p == NULL)
         return;
     unsigned char *b = base_of(p);
-    size_t cap, c = class_of(h2g_block_size(p), &cap);
-    if (CACHING && c < N_CLASSES && tc.n[c] < (c < N_SMALL ? SMALL_PER_CLASS : LARGE_PER_CLASS) &&
-        tc.bytes + cap <= H2G_BLOCK_CACHE_BYTES) {
+    size_t c = class_of(h2g_block_size(p) ? h2g_block_size(p) : 1);
+    if (CACHING && c < N_CLASSES && tc.n[c] < PER_CLASS_MAX &&
+        tc.bytes + (c << CLASS_SHIFT) <= H2G_BLOCK_CACHE_BYTES) {
         struct free_block *f = (struct free_block *)b;
         f->next = tc.head[c];
         tc.head[c] = f;
         tc.n[c]++;
-        tc.bytes += cap;
+        tc.bytes += c << CLASS_SHIFT;
         return;
     }
     free(b);
@@ -119,7 +102,7 @@ void *h2g_block_realloc(void *p, size_t n)
     if (p == NULL)
         return h2g_block_alloc(n);
     size_t old = h2g_block_size(p);
-    size_t ocap, ncap, oc = class_of(old, &ocap), nc = class_of(n, &ncap);
+    size_t oc = class_of(old ? old : 1), nc = class_of(n ? n : 1);
     if (oc == nc && nc < N_CLASSES)
         return payload(base_of(p), n); /* the block holds the whole class */
     void *q = h2g_block_alloc(n);
@@ -141,9 +124,4 @@ void h2g_block_thread_release(void)
         tc.n[c] = 0;
     }
     tc.bytes = 0;
-}
-
-void h2g_block_for_libevent(void)
-{
-    event_set_mem_functions(h2g_block_alloc, h2g_block_realloc, h2g_block_free);
 }

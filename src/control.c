@@ -13,7 +13,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "blockcache.h"
 #include "config_json.h"
 #include "log.h"
 #include "process.h"
@@ -215,7 +214,7 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
             break;
         if (n > 0)
             handle(cl, line);
-        h2g_block_free(line); /* libevent allocates with blockcache (main.c) */
+        free(line);
     }
     if (evbuffer_get_length(in) > MAX_LINE) {
         LOG_WARN("control: request too long, client dropped");

@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "blockcache.h"
 #include "process.h"
 
 #ifndef SYSCONFDIR
@@ -36,7 +35,6 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    h2g_block_for_libevent();
     const char *path = DEFAULT_CONFIG;
     bool test = false;
     int ch;
