@@ -798,6 +798,11 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
     nghttp2_option_set_stream_reset_rate_limit(opt, (uint64_t)lim->stream_reset_burst * 2,
                                                (uint64_t)lim->stream_reset_rate * 2);
     nghttp2_option_set_max_continuations(opt, 8);
+    /* nghttp2 keeps closed streams around only to place new streams in
+     * the RFC 7540 priority tree relative to them; a proxy in front of
+     * HTTP/1.1 upstreams does not schedule by that tree, and keeping
+     * them costs memory and time for every stream. */
+    nghttp2_option_set_no_closed_streams(opt, 1);
     h->mem = (nghttp2_mem){h, mem_malloc, mem_free, mem_calloc, mem_realloc};
     int rv = nghttp2_session_server_new3(&h->ng, cb, h, opt, &h->mem);
     nghttp2_session_callbacks_del(cb);
