@@ -19,8 +19,8 @@
 
 /* Buffers a cached stream keeps only up to these sizes: one large
  * request must not pin its memory in the cache. */
-#define CACHE_STORE_MAX 4096
-#define CACHE_FIELDS_MAX 64
+#define CACHE_STORE_MAX 2048
+#define CACHE_FIELDS_MAX 32
 
 static void stream_init(struct h2g_stream *s, struct h2g_conn *c, const struct h2g_stream_ops *ops,
                         void *session, int32_t id)

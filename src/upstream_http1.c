@@ -434,8 +434,8 @@ static void ex_event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 /* Buffers a cached exchange keeps only up to these sizes. */
-#define CACHE_HEAD_MAX 4096
-#define CACHE_FIELDS_MAX 64
+#define CACHE_HEAD_MAX 2048
+#define CACHE_FIELDS_MAX 32
 
 static void release_buffers(struct h2g_exchange *ex)
 {

@@ -86,14 +86,17 @@ struct h2g_worker {
     uint64_t next_conn_id;
     /* Finished streams and exchanges kept with their buffers for the next
      * request (stream.c, upstream_http1.c): a request then costs no
-     * allocation of its own.  Bounded by H2G_OBJ_CACHE_MAX each. */
+     * allocation of its own.  At most H2G_OBJ_CACHE_MAX of each, and
+     * only objects whose buffers stayed small (2 KiB of head storage, 32
+     * field slots): at most some 6 MiB per worker (2 MiB typical), about
+     * the memory of as many requests in flight. */
     struct h2g_stream *stream_cache;
     unsigned n_stream_cache;
     struct h2g_exchange *ex_cache;
     unsigned n_ex_cache;
 };
 
-#define H2G_OBJ_CACHE_MAX 1024
+#define H2G_OBJ_CACHE_MAX 512
 
 /* Bytes per read/write syscall on client, upstream and tunnel sockets
  * (libevent's default, 16 KiB, quadruples the syscalls of bulk transfers). */
