@@ -53,6 +53,7 @@ struct h2g_exchange {
     const char *feed_base;      /* the input slice being parsed (ex_read_cb) */
     size_t feed_taken;          /* how much of it on_data already removed from the input */
     size_t delivered;           /* body bytes on_data moved to the stream in this ex_read_cb */
+    bool head_direct;           /* the head waits for send_head_now, not in the output buffer */
     bool ws;                    /* WebSocket upgrade: body bytes wait for the 101 */
     bool upgraded;              /* the 101 arrived and checked out */
     char ws_accept[32];         /* the Sec-WebSocket-Accept we expect */
@@ -183,7 +184,13 @@ static void write_head(struct h2g_exchange *ex)
      * write is pending. */
     if (bufferevent_get_enabled(ex->uc->bev) & EV_WRITE)
         bufferevent_disable(ex->uc->bev, EV_WRITE);
-    evbuffer_add(ex->uc->out, ex->head.data, ex->head.len);
+    /* A request without a body whose head is all there is to send goes
+     * out with one send(2) from the head buffer at the end of the loop
+     * turn (ex_write_cb), not through the output buffer. */
+    if (ex->framing == H2G_BODY_NONE && ex->s->req_end && !ex->ws && evbuffer_get_length(ex->uc->out) == 0)
+        ex->head_direct = true;
+    else
+        evbuffer_add(ex->uc->out, ex->head.data, ex->head.len);
     if (sockread_enable(&ex->uc->rd) != 0) {
         ex_fail(ex, 502, "cannot watch the connection");
         return;
@@ -365,9 +372,27 @@ static void ex_read_cb(struct bufferevent *bev, void *arg)
     stream_upstream_data_ready(ex->s);
 }
 
+/* The head of a bodiless request (write_head): what the socket does not
+ * take, and any error, is left to the bufferevent, as for any write. */
+static void send_head_now(struct h2g_exchange *ex)
+{
+    ex->head_direct = false;
+    ssize_t n = send(bufferevent_getfd(ex->uc->bev), ex->head.data, ex->head.len, MSG_NOSIGNAL);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n < ex->head.len) {
+        evbuffer_add(ex->uc->out, ex->head.data + n, ex->head.len - (size_t)n);
+        bufferevent_enable(ex->uc->bev, EV_WRITE);
+    }
+}
+
 static void ex_write_cb(struct bufferevent *bev, void *arg)
 {
     struct h2g_exchange *ex = arg;
+    if (ex->head_direct && ex->uc != NULL) {
+        send_head_now(ex);
+        return;
+    }
     /* Drained: back to direct writes. */
     if (ex->state != EX_CONNECTING && (bufferevent_get_enabled(bev) & EV_WRITE) &&
         evbuffer_get_length(bufferevent_get_output(bev)) == 0)
