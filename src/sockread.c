@@ -137,13 +137,7 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
         left -= take;
     }
     evbuffer_commit_space(in, v, nv);
-    if (r->timeout_ms) {
-        /* A read restarts the timeout: only the deadline moves. */
-        uint64_t now = now_ms();
-        r->deadline_ms = now + r->timeout_ms;
-        if (r->armed_ms == 0)
-            schedule(r, now);
-    }
+    restart(r); /* a read restarts the timeout: only the deadline moves */
     if (r->read_cb)
         r->read_cb(bev, uarg);
 }

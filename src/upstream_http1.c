@@ -473,20 +473,18 @@ static void release_buffers(struct h2g_exchange *ex)
 static struct h2g_exchange *exchange_new(struct h2g_worker *w)
 {
     struct h2g_exchange *ex = w->ex_cache;
-    if (ex == NULL) {
-        ex = calloc(1, sizeof(*ex));
-        if (ex != NULL)
-            ex->w = w;
-        return ex;
+    if (ex != NULL) {
+        w->ex_cache = ex->cache_next;
+        w->n_ex_cache--;
+        struct h1_parser parser = ex->parser;
+        struct h2g_buf head = ex->head;
+        memset(ex, 0, sizeof(*ex));
+        ex->parser = parser; /* h1_parser_reinit'ed by exchange_start */
+        ex->head = head;
+        h2g_buf_reset(&ex->head);
+    } else if ((ex = calloc(1, sizeof(*ex))) == NULL) {
+        return NULL;
     }
-    w->ex_cache = ex->cache_next;
-    w->n_ex_cache--;
-    struct h1_parser parser = ex->parser;
-    struct h2g_buf head = ex->head;
-    memset(ex, 0, sizeof(*ex));
-    ex->parser = parser; /* h1_parser_reinit'ed by exchange_start */
-    ex->head = head;
-    h2g_buf_reset(&ex->head);
     ex->w = w;
     return ex;
 }
@@ -499,7 +497,6 @@ int exchange_start(struct h2g_stream *s)
     if (ex == NULL)
         return 500;
     ex->s = s;
-    ex->w = w;
     struct h2g_balance *bal = worker_balance(w, r);
     ex->up_idx = bal ? h2g_balance_pick(bal, h2g_now_ms()) : 0;
     if (ex->up_idx >= r->n_upstreams)

@@ -7,20 +7,4 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/limlib.sh"
 
-start_backend b1
-P=$(free_port)
-write_config <<EOF2
-$(h2_config "$P" "$BPORT")
-timeouts:
-  idle: 30s
-EOF2
-start_h2gate "$P"
-
-atk conformance c -p group=settings
-bad=$(j '"; ".join("%s: expected %s, got %s" % (k, v["expected"], v["got"]) for k, v in sorted(d.items()) if not v["ok"])')
-n=$(j 'len(d)')
-log "$n cases, failures: ${bad:-none}"
-[ -z "$bad" ] || fail "$bad"
-legit_curl
-stop_h2gate
-pass "$n cases"
+conformance settings

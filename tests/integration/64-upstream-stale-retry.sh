@@ -6,6 +6,7 @@
 # HTTP/1.1 clients.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/limlib.sh"
 need curl
 
 BP=$(free_port)
@@ -14,15 +15,7 @@ _PIDS+=("$!")
 wait_port "$BP" "$!" || fail "dropsecond backend did not start"
 P=$(free_port)
 write_config <<EOF2
-$(config_common)
-listen:
-  - address: "127.0.0.1:$P"
-    protocols: [h2, http/1.1]
-origins:
-  - hosts: ["*"]
-    routes:
-      - path: /
-        upstream: "http://127.0.0.1:$BP"
+$(h2_config "$P" "$BP" "h2, http/1.1")
 EOF2
 start_h2gate "$P"
 U=http://127.0.0.1:$P

@@ -85,5 +85,28 @@ assert_defended() {
 	legit_curl
 }
 
+# conformance GROUP: the whole RFC 9113 conformance test for one group of
+# h2attack.py cases (fresh backend and daemon, every case on its own
+# connection, then a legitimate request); passes with the case count.
+conformance() {
+	local bad n
+	start_backend b1
+	P=$(free_port)
+	write_config <<EOF2
+$(h2_config "$P" "$BPORT")
+timeouts:
+  idle: 30s
+EOF2
+	start_h2gate "$P"
+	atk conformance c -p "group=$1"
+	bad=$(j '"; ".join("%s: expected %s, got %s" % (k, v["expected"], v["got"]) for k, v in sorted(d.items()) if not v["ok"])')
+	n=$(j 'len(d)')
+	log "$n cases, failures: ${bad:-none}"
+	[ -z "$bad" ] || fail "$bad"
+	legit_curl
+	stop_h2gate
+	pass "$n cases"
+}
+
 # wait_gone PID SECS: true once PID has exited.
 pid_gone() { ! kill -0 "$1" 2>/dev/null; }
