@@ -346,6 +346,13 @@ static ssize_t data_read_cb(nghttp2_session *ng, int32_t stream_id, uint8_t *buf
     if (avail == 0 && !s->resp_complete)
         return NGHTTP2_ERR_DEFERRED;
     size_t n = avail < length ? avail : length;
+    /* Cut on the first chain's end when it holds a frame's worth: the
+     * frame then moves to the output without a copy (send_data_cb), and
+     * upstream reads (SOCKREAD_FRAME_CHUNK) make chains of one frame. */
+    struct evbuffer_iovec first;
+    if (n < avail && evbuffer_peek(s->resp_body, -1, NULL, &first, 1) > 0 && first.iov_len < n &&
+        first.iov_len >= MIN_DATA_FRAME)
+        n = first.iov_len;
     if (n < avail && n < MIN_DATA_FRAME) {
         uint32_t iw = nghttp2_session_get_remote_settings(ng, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE);
         if (n < iw / 4) {

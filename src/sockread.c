@@ -4,6 +4,7 @@
 #include <event2/buffer.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "worker.h"
@@ -78,8 +79,9 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
     /* Adaptive: small requests get a small buffer (a 128 KiB reserve per
      * read would be an mmap per read), bulk transfers grow to
      * H2G_IO_CHUNK. */
-    if (r->chunk == 0)
-        r->chunk = SOCKREAD_MIN_CHUNK;
+    uint32_t max = r->max_chunk ? r->max_chunk : H2G_IO_CHUNK;
+    if (r->chunk == 0 || r->chunk > max)
+        r->chunk = SOCKREAD_MIN_CHUNK < max ? SOCKREAD_MIN_CHUNK : max;
     size_t want = r->chunk;
     if (r->high) {
         if (have >= r->high) {
@@ -109,7 +111,9 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
             iov[i].iov_len = want - room;
         room += iov[i].iov_len;
     }
-    ssize_t n = readv(fd, iov, nv);
+    /* read(2) when one extent does: readv's iovec import is a measurable
+     * part of a small read. */
+    ssize_t n = nv == 1 ? read(fd, iov[0].iov_base, iov[0].iov_len) : readv(fd, iov, nv);
     if (n < 0) {
         evbuffer_commit_space(in, v, 0);
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -126,8 +130,8 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
             ecb(bev, BEV_EVENT_READING | BEV_EVENT_EOF, uarg);
         return;
     }
-    if ((size_t)n == room && r->chunk < H2G_IO_CHUNK)
-        r->chunk *= 2;
+    if ((size_t)n == room && r->chunk < max)
+        r->chunk = r->chunk * 2 < max ? r->chunk * 2 : max;
     else if ((size_t)n < room / 4 && r->chunk > SOCKREAD_MIN_CHUNK)
         r->chunk /= 2;
     size_t left = (size_t)n;
@@ -210,6 +214,11 @@ void sockread_set_timeout(struct h2g_sockread *r, uint64_t ms)
 void sockread_set_high(struct h2g_sockread *r, size_t high)
 {
     r->high = high;
+}
+
+void sockread_set_max_chunk(struct h2g_sockread *r, uint32_t max)
+{
+    r->max_chunk = max;
 }
 
 void sockwrite_flush(struct bufferevent *bev)

@@ -104,6 +104,7 @@ struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uin
     uc->in = bufferevent_get_input(uc->bev);
     uc->out = bufferevent_get_output(uc->bev);
     sockread_init(&uc->rd, uc->bev);
+    sockread_set_max_chunk(&uc->rd, SOCKREAD_FRAME_CHUNK);
     struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(uc->bev, NULL, &tv);
     bufferevent_set_max_single_read(uc->bev, H2G_IO_CHUNK);
