@@ -68,40 +68,16 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 static void drain_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
 
-static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
+/* One read of up to `want` bytes into the input's reserved space: the
+ * byte count, 0 at EOF, or -1 with errno. */
+static ssize_t read_into(evutil_socket_t fd, struct evbuffer *in, size_t want, size_t *room_out)
 {
-    struct h2g_sockread *r = arg;
-    struct bufferevent *bev = r->bev;
-    bufferevent_event_cb ecb = r->event_cb;
-    void *uarg = r->arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    size_t have = evbuffer_get_length(in);
-    /* Adaptive: small requests get a small buffer (a 128 KiB reserve per
-     * read would be an mmap per read), bulk transfers grow to
-     * H2G_IO_CHUNK. */
-    uint32_t max = r->max_chunk ? r->max_chunk : H2G_IO_CHUNK;
-    if (r->chunk == 0 || r->chunk > max)
-        r->chunk = SOCKREAD_MIN_CHUNK < max ? SOCKREAD_MIN_CHUNK : max;
-    size_t want = r->chunk;
-    if (r->high) {
-        if (have >= r->high) {
-            /* Like a bufferevent's read watermark: stop, and start again
-             * by ourselves when the owner drained the input (watched only
-             * while suspended: a callback on every drain would cost each
-             * exchange). */
-            sockread_disable(r);
-            r->suspended = true;
-            if (r->drain_cb == NULL)
-                r->drain_cb = evbuffer_add_cb(in, drain_cb, r);
-            return;
-        }
-        if (r->high - have < want)
-            want = r->high - have;
-    }
     struct evbuffer_iovec v[2];
     int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
-    if (nv < 1)
-        return;
+    if (nv < 1) {
+        errno = ENOMEM;
+        return -1;
+    }
     struct iovec iov[2];
     size_t room = 0;
     for (int i = 0; i < nv; i++) {
@@ -114,26 +90,12 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
     /* read(2) when one extent does: readv's iovec import is a measurable
      * part of a small read. */
     ssize_t n = nv == 1 ? read(fd, iov[0].iov_base, iov[0].iov_len) : readv(fd, iov, nv);
-    if (n < 0) {
+    if (n <= 0) {
+        int e = errno;
         evbuffer_commit_space(in, v, 0);
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-            return;
-        sockread_disable(r);
-        if (ecb)
-            ecb(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, uarg);
-        return;
+        errno = e;
+        return n;
     }
-    if (n == 0) {
-        evbuffer_commit_space(in, v, 0);
-        sockread_disable(r);
-        if (ecb)
-            ecb(bev, BEV_EVENT_READING | BEV_EVENT_EOF, uarg);
-        return;
-    }
-    if ((size_t)n == room && r->chunk < max)
-        r->chunk = r->chunk * 2 < max ? r->chunk * 2 : max;
-    else if ((size_t)n < room / 4 && r->chunk > SOCKREAD_MIN_CHUNK)
-        r->chunk /= 2;
     size_t left = (size_t)n;
     for (int i = 0; i < nv; i++) {
         size_t take = left < iov[i].iov_len ? left : iov[i].iov_len;
@@ -141,6 +103,66 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
         left -= take;
     }
     evbuffer_commit_space(in, v, nv);
+    *room_out = room;
+    return n;
+}
+
+static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_sockread *r = arg;
+    struct bufferevent *bev = r->bev;
+    bufferevent_event_cb ecb = r->event_cb;
+    void *uarg = r->arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t have = evbuffer_get_length(in);
+    if (r->high && have >= r->high) {
+        /* Like a bufferevent's read watermark: stop, and start again by
+         * ourselves when the owner drained the input (watched only while
+         * suspended: a callback on every drain would cost each exchange). */
+        sockread_disable(r);
+        r->suspended = true;
+        if (r->drain_cb == NULL)
+            r->drain_cb = evbuffer_add_cb(in, drain_cb, r);
+        return;
+    }
+    /* Adaptive: small requests get a small buffer (a 128 KiB reserve per
+     * read would be an mmap per read), bulk transfers grow to max.  Reads
+     * repeat while they fill their space, up to H2G_IO_CHUNK per event: a
+     * 64 KiB response read in 16 KiB frames costs one wakeup, not four
+     * trips through epoll. */
+    uint32_t max = r->max_chunk ? r->max_chunk : H2G_IO_CHUNK;
+    if (r->chunk == 0 || r->chunk > max)
+        r->chunk = SOCKREAD_MIN_CHUNK < max ? SOCKREAD_MIN_CHUNK : max;
+    size_t got = 0;
+    while (got < H2G_IO_CHUNK) {
+        size_t want = r->chunk;
+        if (r->high) {
+            if (have >= r->high)
+                break;
+            if (r->high - have < want)
+                want = r->high - have;
+        }
+        size_t room = 0;
+        ssize_t n = read_into(fd, in, want, &room);
+        if (n <= 0) {
+            if (got > 0)
+                break; /* what was read goes first; EOF or the error stays for the next event */
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+                return;
+            sockread_disable(r);
+            if (ecb)
+                ecb(bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), uarg);
+            return;
+        }
+        got += (size_t)n;
+        have += (size_t)n;
+        if ((size_t)n == room && r->chunk < max)
+            r->chunk = r->chunk * 2 < max ? r->chunk * 2 : max;
+        else if ((size_t)n < room / 4 && r->chunk > SOCKREAD_MIN_CHUNK)
+            r->chunk /= 2;
+        if ((size_t)n < room)
+            break; /* the socket is empty for now */
+    }
     restart(r); /* a read restarts the timeout: only the deadline moves */
     if (r->read_cb)
         r->read_cb(bev, uarg);
