@@ -526,6 +526,11 @@ static int on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t erro
               nghttp2_http2_strerror(error_code));
     if (error_code != NGHTTP2_NO_ERROR && !s->resp_complete)
         s->resp_failed = true;
+    /* Body bytes nobody will read now (a reset stream, an upstream that
+     * answered early) would keep their share of the connection's window
+     * for good: hand it back. */
+    if (s->bytes_in > s->bytes_acked)
+        nghttp2_session_consume_connection(ng, (size_t)(s->bytes_in - s->bytes_acked));
     LIST_REMOVE(s, link);
     h->stats.stream_us_total += h2g_mono_us() - s->start_us;
     h->stats.streams_closed++;
@@ -610,6 +615,8 @@ static int on_invalid_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame
     return 0;
 }
 
+static void ops_consumed(struct h2g_stream *s, size_t n);
+
 static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
 {
     struct h2g_h2_session *h = ud;
@@ -621,6 +628,28 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
     }
     if (frame->hd.type == NGHTTP2_GOAWAY)
         STAT_INC(&h->conn->worker->stats, goaways);
+    if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+        /* The response is complete and the request is not (an upstream
+         * that answered early: 413, 401, a redirect...): nobody will read
+         * the rest of the body, and a client waiting for window would
+         * wait forever.  What is buffered is dropped and its window given
+         * back; a modest declared rest is taken and dropped too (Debian
+         * 12's curl, among others, fails an upload its server resets),
+         * anything else is asked to stop, without error (RFC 9113 8.1).
+         * Not for tunnels: the target closing its side leaves the other
+         * direction open. */
+        struct h2g_stream *s = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
+        if (s != NULL && !s->req_end && s->tun == NULL && !s->req_discard) {
+            s->req_discard = true;
+            if (s->req_body != NULL)
+                evbuffer_drain(s->req_body, evbuffer_get_length(s->req_body));
+            if (s->bytes_in > s->bytes_acked)
+                ops_consumed(s, (size_t)(s->bytes_in - s->bytes_acked));
+            if (s->req_content_length < 0 || (uint64_t)s->req_content_length > s->bytes_in + H2G_DISCARD_MAX)
+                nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+        }
+    }
     if (frame->hd.type == NGHTTP2_RST_STREAM || frame->hd.type == NGHTTP2_GOAWAY)
         LOG_DEBUG("conn=%llu stream=%d: sent %s (%s)", (unsigned long long)h->conn->id, frame->hd.stream_id,
                   frame->hd.type == NGHTTP2_GOAWAY ? "GOAWAY" : "RST_STREAM",
@@ -698,6 +727,7 @@ static void ops_resume(struct h2g_stream *s)
 static void ops_consumed(struct h2g_stream *s, size_t n)
 {
     struct h2g_h2_session *h = SESSION(s);
+    s->bytes_acked += n;
     nghttp2_session_consume(h->ng, s->id, n);
     schedule_flush(h);
 }

@@ -410,6 +410,10 @@ void stream_dispatch(struct h2g_stream *s)
 int stream_request_data(struct h2g_stream *s, const uint8_t *p, size_t n)
 {
     s->bytes_in += n;
+    if (s->req_discard) {
+        s->ops->consumed(s, n);
+        return 0;
+    }
     uint64_t max = s->cfg->limits.max_request_body;
     if (max && s->bytes_in > max && !s->head_sent && s->tun == NULL) {
         exchange_free(s->ex);

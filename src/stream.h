@@ -37,6 +37,11 @@ struct h2g_tunnel;
 struct h2g_worker;
 
 #define H2G_STREAM_RESP_CAP (64 * 1024)
+/* A response complete before its request (an upstream that answered
+ * early, a local 413): a declared rest of the body up to this size is
+ * acknowledged and dropped, so every client ends the upload cleanly; a
+ * larger or undeclared rest is stopped with RST_STREAM(NO_ERROR). */
+#define H2G_DISCARD_MAX (16 * 1024 * 1024)
 
 /* The client side of a stream, implemented by h2_session and h1_session. */
 struct h2g_stream_ops {
@@ -90,6 +95,8 @@ struct h2g_stream {
     struct h2g_field_ref *req_trailers;
     size_t n_req_trailers;
     uint64_t bytes_in;             /* request body bytes received */
+    uint64_t bytes_acked;          /* of which the client was given window back (h2) */
+    bool req_discard;              /* the response is complete: more body is acknowledged and dropped */
 
     /* Routing result. */
     const struct h2g_origin_config *origin;

@@ -19,6 +19,10 @@
 //        WebSocket frames over the stream: reads the greeting, sends a text
 //        message and a 70000-byte binary message, checks the echoes, closes:
 //        {status, enableConnectProtocol, greeting, text_echo, binary_ok, close_code}
+//   node h2client.js early BASEURL PATH N BYTES [--ca FILE]
+//        N sequential POSTs of BYTES ('a') to PATH on ONE session, each until
+//        its stream has closed; then POST /sha256 of BYTES on the same session:
+//        {results:[{status, bytes, rstCode}], after:{status, text}}
 //   node h2client.js seq BASEURL PATH... [--ca FILE]
 //        sequential GETs on ONE session: {results:[{path,status,backend,bytes,sha256}]}
 'use strict';
@@ -223,6 +227,27 @@ async function main() {
     } catch (e) { res.error = String(e); }
     s.close();
     done(res);
+  } else if (mode === 'early') {
+    const base = new URL(args[0]);
+    const path = args[1], n = parseInt(args[2], 10), size = parseInt(args[3], 10);
+    const s = connect(base.origin);
+    s.on('error', (e) => done({ error: String(e) }, 2));
+    const body = Buffer.alloc(size, 0x61);
+    const results = [];
+    for (let i = 0; i < n; i++) {
+      results.push(await new Promise((resolve) => {
+        const req = s.request({ ':method': 'POST', ':path': path });
+        let status = null, bytes = 0;
+        req.on('response', (hd) => { status = hd[':status']; });
+        req.on('data', (d) => { bytes += d.length; });
+        req.on('error', () => {}); // the outcome is read from rstCode at 'close'
+        req.on('close', () => resolve({ status, bytes, rstCode: req.rstCode }));
+        req.end(body);
+      }));
+    }
+    const r = await request(s, { ':method': 'POST', ':path': '/sha256' }, body);
+    s.close();
+    done({ results, after: { status: r.status, text: r.text.trim() } });
   } else if (mode === 'seq') {
     const base = new URL(args[0]);
     const s = connect(base.origin);

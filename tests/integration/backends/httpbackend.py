@@ -14,6 +14,8 @@ Every response carries "X-Backend: NAME".  Endpoints:
   *    /echo-headers    200 JSON: request line, headers as received, trailers,
                         body length and sha256
   POST /sha256          "sha256=HEX bytes=N\n" of the request body
+  *    /early           413 at once, before the body is read (which is then
+                        read and dropped)
   GET  /slow?ms=N       waits N ms, then 200 "slow N\n"
   GET  /die?after=N     announces Content-Length N+100000, sends N bytes, aborts
   GET  /status/N        that status ("status N\n" body, none for 1xx/204/304)
@@ -204,6 +206,18 @@ class Backend:
         if "100-continue" in ",".join(hl.get("expect", [])).lower() and version == "HTTP/1.1":
             writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             await writer.drain()
+
+        if path == "/early":
+            # Answers before reading the body (as nginx does for a 413 or a
+            # `return`), then reads and drops the body, keeping the
+            # connection in step.
+            body = b"too large\n"
+            writer.write(self.head(413, [("Content-Type", "text/plain"),
+                                         ("Content-Length", str(len(body)))]) + body)
+            await writer.drain()
+            async for _ in self.body_chunks(reader, headers):
+                pass
+            return keep
 
         # read (and hash) the request body, whatever the endpoint
         h = hashlib.sha256()
