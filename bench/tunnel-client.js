@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Load client for bench/tunnel (node http2; one stream, one connection).
-// Prints one JSON object.
+// Prints one JSON object.  Only used with `bench/tunnel --client node`:
+// the default is bench/tunnel-client.c (same interface), because node was
+// the bottleneck through the proxies.
 //
 //   tunnel-client.js up|down tcp HOST:PORT BYTES
 //   tunnel-client.js up|down connect URL HOST:PORT BYTES    classic CONNECT
