@@ -22,6 +22,8 @@ static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /* Ciphertext allowed to wait for the socket before TLS stops encrypting. */
 #define TLS_OUT_CAP (128 * 1024)
+/* Ciphertext read ahead of the TLS filter, at most. */
+#define TLS_IN_CAP (128 * 1024)
 
 /* How long a closing connection may take to flush its last bytes. */
 #define CLOSE_FLUSH_MS 5000
@@ -35,6 +37,18 @@ static void set_state(struct h2g_conn *c, enum h2g_conn_state st)
     c->state = st;
 }
 
+/* TLS: our reader filled the socket bufferevent's input; the filter
+ * takes it from there, as after a read of the bufferevent's own. */
+static void tls_sock_read_cb(struct bufferevent *sock, void *arg)
+{
+    bufferevent_trigger(sock, EV_READ, 0);
+}
+
+static void tls_sock_event_cb(struct bufferevent *sock, short what, void *arg)
+{
+    bufferevent_trigger_event(sock, what, 0);
+}
+
 static void free_cb(evutil_socket_t fd, short what, void *arg)
 {
     conn_free(arg);
@@ -44,6 +58,7 @@ static void schedule_free(struct h2g_conn *c)
 {
     set_state(c, H2G_CONN_CLOSED);
     conn_read_disable(c);
+    sockread_disable(&c->rd);
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     event_active(c->free_ev, EV_TIMEOUT, 0);
 }
@@ -313,6 +328,15 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
          * per SSL_write: deferred, it sees one addition per loop turn and
          * seals what the sessions wrote in a few large records. */
         evbuffer_defer_callbacks(bufferevent_get_output(c->bev), w->base);
+        /* Ciphertext is read by our reader too (libevent 2.1 reads 4 KiB
+         * per read, each after a FIONREAD ioctl: three syscalls per 4 KiB
+         * of upload), into the socket bufferevent's input, and the filter
+         * is told as if the socket bufferevent had read it.  At most
+         * TLS_IN_CAP waits there while the filter is not reading. */
+        bufferevent_disable(sock, EV_READ);
+        sockread_init(&c->rd, sock);
+        sockread_setcb(&c->rd, tls_sock_read_cb, NULL, tls_sock_event_cb, c);
+        sockread_set_high(&c->rd, TLS_IN_CAP);
     } else {
         c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
         if (c->bev == NULL)
@@ -329,6 +353,8 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
     bufferevent_setcb(c->bev, c->tls ? read_cb : NULL, write_cb, event_cb, c);
     if (c->tls) {
         bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+        if (sockread_enable(&c->rd) != 0)
+            goto fail_bev;
     } else {
         /* Cleartext sockets are read by our reader (libevent 2.1 reads
          * 4 KiB at a time with an ioctl before each read). */

@@ -46,7 +46,7 @@ struct h2g_conn {
     int fd;                     /* the socket (owned by the bufferevent) */
     struct bufferevent *sock;   /* TLS: the socket's bufferevent under the filter (owned by it) */
     struct evbuffer_cb_entry *sock_out_cb; /* TLS, closing: watches the last records leave */
-    struct h2g_sockread rd;     /* cleartext: reads (sockread.h); TLS: unused */
+    struct h2g_sockread rd;     /* reads (sockread.h): the socket; TLS: into c->sock for the filter */
     bool tls;
     struct sockaddr_storage peer;
     char peer_ip[48];           /* textual, no brackets */
