@@ -115,6 +115,16 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
     void *uarg = r->arg;
     struct evbuffer *in = bufferevent_get_input(bev);
     size_t have = evbuffer_get_length(in);
+    if (r->pending_error) {
+        /* Met after data the owner has had since: an error now, not the
+         * EOF a second read would report (a reset must not pass for the
+         * end of a close-delimited body). */
+        r->pending_error = false;
+        sockread_disable(r);
+        if (ecb)
+            ecb(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, uarg);
+        return;
+    }
     if (r->high && have >= r->high) {
         /* Like a bufferevent's read watermark: stop, and start again by
          * ourselves when the owner drained the input (watched only while
@@ -145,8 +155,13 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
         size_t room = 0;
         ssize_t n = read_into(fd, in, want, &room);
         if (n <= 0) {
-            if (got > 0)
-                break; /* what was read goes first; EOF or the error stays for the next event */
+            if (got > 0) {
+                /* What was read goes first; EOF stays for the next event,
+                 * an error is kept for it. */
+                if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                    r->pending_error = true;
+                break;
+            }
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
                 return;
             sockread_disable(r);

@@ -51,6 +51,7 @@ struct h2g_sockread {
     uint64_t armed_ms;         /* when the pending timer fires; 0: not pending */
     bool enabled;
     bool suspended;            /* stopped at `high`: resumes once the input drains below it */
+    bool pending_error;        /* a read failed after data: reported at the next event */
     uint32_t chunk;            /* next read size: grows while reads fill it, shrinks when not */
     uint32_t max_chunk;        /* 0: H2G_IO_CHUNK */
     struct evbuffer_cb_entry *drain_cb;

@@ -1,6 +1,7 @@
 #!/bin/sh
-# The upstream announces Content-Length N+100000, sends N bytes and resets
-# the connection: the client sees the stream reset (curl exits non-zero,
+# The upstream announces Content-Length N+100000 (or no length: the body
+# ends with the close), sends N bytes and resets the connection: the
+# client sees the stream reset (curl exits non-zero,
 # nghttp shows RST_STREAM), never a clean truncated 200; the access log
 # records the request; the daemon keeps serving.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -44,6 +45,12 @@ assert_file_match ':status: 200' "$T/nghttp.out" "nghttp got the response head"
 assert_file_match 'recv RST_STREAM frame <length=4, flags=0x00, stream_id=' "$T/nghttp.out" "nghttp RST_STREAM"
 assert_file_match 'error_code=INTERNAL_ERROR' "$T/nghttp.out" "RST_STREAM INTERNAL_ERROR"
 if grep -q 'recv DATA frame .*flags=0x01' "$T/nghttp.out"; then fail "stream ended cleanly with END_STREAM"; fi
+
+# A body delimited by the close: a reset is not its end.
+nghttp -nv "http://127.0.0.1:$PC/die?after=30000&framing=close" >"$T/nghttp2.out" 2>&1
+assert_file_match ':status: 200' "$T/nghttp2.out" "close-delimited: response head"
+assert_file_match 'recv RST_STREAM frame <length=4, flags=0x00, stream_id=' "$T/nghttp2.out" "close-delimited: RST_STREAM"
+if grep -q 'recv DATA frame .*flags=0x01' "$T/nghttp2.out"; then fail "close-delimited: stream ended cleanly"; fi
 
 line=$(access_line 'path="/die\?after=30000"') || exit 1
 out=$(logfmt_get out "$line")

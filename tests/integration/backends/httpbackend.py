@@ -18,6 +18,7 @@ Every response carries "X-Backend: NAME".  Endpoints:
                         read and dropped)
   GET  /slow?ms=N       waits N ms, then 200 "slow N\n"
   GET  /die?after=N     announces Content-Length N+100000, sends N bytes, aborts
+                        (&framing=close: no length, the close ends the body)
   GET  /status/N        that status ("status N\n" body, none for 1xx/204/304)
   GET  /count           "count=N\n": requests served before this one
                         (/count itself not counted)
@@ -294,8 +295,11 @@ class Backend:
             simple(200, b"slow %d\n" % ms)
         elif path == "/die":
             n = int(q.get("after", "1000"))
-            writer.write(self.head(200, [("Content-Type", "application/octet-stream"),
-                                         ("Content-Length", str(n + 100000))]))
+            if q.get("framing") == "close":  # body delimited by the close
+                framing = [("Connection", "close")]
+            else:
+                framing = [("Content-Length", str(n + 100000))]
+            writer.write(self.head(200, [("Content-Type", "application/octet-stream")] + framing))
             for c in pattern_chunks(n):
                 writer.write(c)
             await writer.drain()
