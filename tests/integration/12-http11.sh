@@ -5,27 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 need curl
 
-make_certs
-start_backend b1
-PT=$(free_port)
-PC=$(free_port)
-write_config <<EOF2
-$(config_common)
-listen:
-  - address: "127.0.0.1:$PT"
-    tls:
-      certificate: $CERT
-      key: $KEY
-    protocols: [h2, http/1.1]
-  - address: "127.0.0.1:$PC"
-    protocols: [h2, http/1.1]
-origins:
-  - hosts: ["*"]
-    routes:
-      - path: /
-        upstream: "http://127.0.0.1:$BPORT"
-EOF2
-start_h2gate "$PT" "$PC"
+start_tls_and_clear
 
 printf 'posted over http/1.1\n' >"$T/post.txt"
 want=$(sha256sum <"$T/post.txt" | cut -d' ' -f1)

@@ -8,27 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 need curl nghttp
 
-make_certs
-start_backend b1
-PT=$(free_port)
-PC=$(free_port)
-write_config <<EOF2
-$(config_common)
-listen:
-  - address: "127.0.0.1:$PT"
-    tls:
-      certificate: $CERT
-      key: $KEY
-    protocols: [h2, http/1.1]
-  - address: "127.0.0.1:$PC"
-    protocols: [h2, http/1.1]
-origins:
-  - hosts: ["*"]
-    routes:
-      - path: /
-        upstream: "http://127.0.0.1:$BPORT"
-EOF2
-start_h2gate "$PT" "$PC"
+start_tls_and_clear
 
 # hdr FILE NAME: all values of header NAME (case-insensitive), joined by " | "
 hdr() {

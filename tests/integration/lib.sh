@@ -245,6 +245,33 @@ write_config() {
 	cat >"${1:-$CONF}"
 }
 
+# start_tls_and_clear [HOSTS]: backend b1 and h2gate with a TLS listener
+# ($PT) and a cleartext one ($PC), both [h2, http/1.1], one origin
+# (HOSTS, default "*") routing / to the backend.
+start_tls_and_clear() {
+	make_certs
+	start_backend b1
+	PT=$(free_port)
+	PC=$(free_port)
+	write_config <<EOF2
+$(config_common)
+listen:
+  - address: "127.0.0.1:$PT"
+    tls:
+      certificate: $CERT
+      key: $KEY
+    protocols: [h2, http/1.1]
+  - address: "127.0.0.1:$PC"
+    protocols: [h2, http/1.1]
+origins:
+  - hosts: ["${1:-*}"]
+    routes:
+      - path: /
+        upstream: "http://127.0.0.1:$BPORT"
+EOF2
+	start_h2gate "$PT" "$PC"
+}
+
 # start_h2gate PORT...: start the daemon on $CONF in the background and wait
 # until every PORT accepts.  Sets H2G_PID.
 start_h2gate() {
