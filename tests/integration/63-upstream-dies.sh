@@ -8,26 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 need curl nghttp
 
-make_certs
-start_backend b1
-PT=$(free_port)
-PC=$(free_port)
-write_config <<EOF2
-$(config_common)
-listen:
-  - address: "127.0.0.1:$PT"
-    tls:
-      certificate: $CERT
-      key: $KEY
-  - address: "127.0.0.1:$PC"
-    protocols: [h2, http/1.1]
-origins:
-  - hosts: ["*"]
-    routes:
-      - path: /
-        upstream: "http://127.0.0.1:$BPORT"
-EOF2
-start_h2gate "$PT" "$PC"
+# (A TLS listener's default protocols are [h2, http/1.1], as the helper
+# writes them.)
+start_tls_and_clear
 
 "${CURL[@]}" --http2 --cacert "$CERT" -o "$T/tls.body" "https://127.0.0.1:$PT/die?after=50000" 2>"$T/curl1.err"
 rc=$?
