@@ -70,7 +70,14 @@ static void drain_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
 
 /* One read of up to `want` bytes into the input's reserved space: the
  * byte count, 0 at EOF, or -1 with errno. */
-static ssize_t read_into(evutil_socket_t fd, struct evbuffer *in, size_t want, size_t *room_out)
+/* A frame-sized chain's last few bytes (what its allocation rounds up
+ * to) are left to the DATA frame header that follows it on the client's
+ * output: evbuffer_add puts the 9 bytes there, where a full chain would
+ * make libevent allocate a new chain as large as the last one (16 KiB)
+ * for each header. */
+#define FRAME_TAIL_KEEP 64
+
+static ssize_t read_into(evutil_socket_t fd, struct evbuffer *in, size_t want, bool frames, size_t *room_out)
 {
     struct evbuffer_iovec v[2];
     int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
@@ -78,18 +85,20 @@ static ssize_t read_into(evutil_socket_t fd, struct evbuffer *in, size_t want, s
         errno = ENOMEM;
         return -1;
     }
+    int first = frames && nv == 2 && v[0].iov_len < FRAME_TAIL_KEEP ? 1 : 0;
     struct iovec iov[2];
     size_t room = 0;
-    for (int i = 0; i < nv; i++) {
-        iov[i].iov_base = v[i].iov_base;
-        iov[i].iov_len = v[i].iov_len;
-        if (room + iov[i].iov_len > want)
-            iov[i].iov_len = want - room;
-        room += iov[i].iov_len;
+    int ni = 0;
+    for (int i = first; i < nv; i++, ni++) {
+        iov[ni].iov_base = v[i].iov_base;
+        iov[ni].iov_len = v[i].iov_len;
+        if (room + iov[ni].iov_len > want)
+            iov[ni].iov_len = want - room;
+        room += iov[ni].iov_len;
     }
     /* read(2) when one extent does: readv's iovec import is a measurable
      * part of a small read. */
-    ssize_t n = nv == 1 ? read(fd, iov[0].iov_base, iov[0].iov_len) : readv(fd, iov, nv);
+    ssize_t n = ni == 1 ? read(fd, iov[0].iov_base, iov[0].iov_len) : readv(fd, iov, ni);
     if (n <= 0) {
         int e = errno;
         evbuffer_commit_space(in, v, 0);
@@ -97,8 +106,10 @@ static ssize_t read_into(evutil_socket_t fd, struct evbuffer *in, size_t want, s
         return n;
     }
     size_t left = (size_t)n;
-    for (int i = 0; i < nv; i++) {
-        size_t take = left < iov[i].iov_len ? left : iov[i].iov_len;
+    if (first)
+        v[0].iov_len = 0;
+    for (int i = first, k = 0; i < nv; i++, k++) {
+        size_t take = left < iov[k].iov_len ? left : iov[k].iov_len;
         v[i].iov_len = take;
         left -= take;
     }
@@ -153,7 +164,7 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
                 want = r->high - have;
         }
         size_t room = 0;
-        ssize_t n = read_into(fd, in, want, &room);
+        ssize_t n = read_into(fd, in, want, max <= SOCKREAD_FRAME_CHUNK, &room);
         if (n <= 0) {
             if (got > 0) {
                 /* What was read goes first; EOF stays for the next event,
