@@ -179,7 +179,10 @@ static void write_head(struct h2g_exchange *ex)
     if (!ex->uc->reused)
         bufferevent_set_timeouts(ex->uc->bev, NULL, NULL); /* the connect timeout */
     sockread_setcb(&ex->uc->rd, ex_read_cb, ex_write_cb, ex_event_cb, ex);
-    sockread_set_high(&ex->uc->rd, H2G_STREAM_RESP_CAP);
+    /* A frame above the stream's cap: a response of exactly the cap (64
+     * KiB) plus its head is then read in one event, not in two (the
+     * stream's buffer, not this, is what pauses reading). */
+    sockread_set_high(&ex->uc->rd, H2G_STREAM_RESP_CAP + SOCKREAD_FRAME_CHUNK);
     /* Writes go out directly (sockwrite_flush): EV_WRITE only while a
      * write is pending. */
     if (bufferevent_get_enabled(ex->uc->bev) & EV_WRITE)
