@@ -165,23 +165,44 @@ static void fatal(struct h2g_h2_session *h, const char *what, int rv)
     conn_close(h->conn, true);
 }
 
-/* Sends what nghttp2 has queued, up to the output cap, then closes the
- * connection if the session is over. */
+/* Output caps one flush fills (while the socket takes all it is given);
+ * the last is written on the next loop turn (EV_WRITE), so a connection
+ * with much to send does not keep the others waiting. */
+#define FLUSH_ROUNDS 8
+
+/* Sends what nghttp2 has queued, an output cap at a time, then closes
+ * the connection if the session is over. */
 static void flush(struct h2g_h2_session *h)
 {
     h->flush_pending = false;
     if (h->dead)
         return;
-    int rv = nghttp2_session_send(h->ng);
-    if (rv != 0) {
-        fatal(h, "send", rv);
-        return;
+    for (int round = 1;; round++) {
+        int rv = nghttp2_session_send(h->ng);
+        if (rv != 0) {
+            fatal(h, "send", rv);
+            return;
+        }
+        if (h->conn->tls)
+            break;
+        struct bufferevent *bev = h->conn->bev;
+        if (round == FLUSH_ROUNDS && nghttp2_session_want_write(h->ng)) {
+            bufferevent_enable(bev, EV_WRITE);
+            break;
+        }
+        /* Cleartext: written now, not on the next loop turn's EV_WRITE
+         * (an epoll round and two epoll_ctl less); the bufferevent takes
+         * over only what the socket does not accept.  Once the socket
+         * takes everything again, writes are direct again: the output
+         * is refilled and written until nghttp2 has nothing left, not
+         * one cap per loop turn. */
+        if (!sockwrite_now(bev, -1))
+            break;
+        if (h->conn->state == H2G_CONN_H2 && (bufferevent_get_enabled(bev) & EV_WRITE))
+            bufferevent_disable(bev, EV_WRITE);
+        if (!nghttp2_session_want_write(h->ng))
+            break;
     }
-    /* Cleartext: written now, not on the next loop turn's EV_WRITE (one
-     * epoll round and two epoll_ctl less per flush); the bufferevent
-     * takes over only what the socket does not accept. */
-    if (!h->conn->tls)
-        sockwrite_flush(h->conn->bev);
     if (!nghttp2_session_want_read(h->ng) && !nghttp2_session_want_write(h->ng)) {
         h->dead = true;
         conn_close(h->conn, true);
@@ -975,11 +996,7 @@ void h2_session_on_read(struct h2g_h2_session *h)
 
 void h2_session_on_write(struct h2g_h2_session *h)
 {
-    flush(h);
-    /* Drained: back to direct writes (flush). */
-    struct bufferevent *bev = h->conn->bev;
-    if (!h->conn->tls && h->conn->state == H2G_CONN_H2 && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-        bufferevent_disable(bev, EV_WRITE);
+    flush(h); /* cleartext: back to direct writes once drained */
 }
 
 /* The last GOAWAY names the last stream we took; requests that crossed

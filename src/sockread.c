@@ -269,16 +269,30 @@ void sockread_set_max_chunk(struct h2g_sockread *r, uint32_t max)
     r->max_chunk = max;
 }
 
-void sockwrite_flush(struct bufferevent *bev)
+bool sockwrite_now(struct bufferevent *bev, ev_ssize_t max)
 {
     struct evbuffer *out = bufferevent_get_output(bev);
-    if (evbuffer_get_length(out) == 0 || (bufferevent_get_enabled(bev) & EV_WRITE))
-        return;
+    if (evbuffer_get_length(out) == 0)
+        return true;
     evutil_socket_t fd = bufferevent_getfd(bev);
-    if (fd >= 0)
-        evbuffer_write_atmost(out, fd, H2G_IO_CHUNK);
-    if (evbuffer_get_length(out) > 0)
-        bufferevent_enable(bev, EV_WRITE);
+    if (fd >= 0) {
+        /* A socket bufferevent keeps its output's start frozen (only its
+         * own write callback drains it, thawing it meanwhile): frozen,
+         * evbuffer_write_atmost writes nothing and returns -1. */
+        evbuffer_unfreeze(out, 1);
+        evbuffer_write_atmost(out, fd, max);
+        evbuffer_freeze(out, 1);
+    }
+    if (evbuffer_get_length(out) == 0)
+        return true;
+    bufferevent_enable(bev, EV_WRITE);
+    return false;
+}
+
+void sockwrite_flush(struct bufferevent *bev)
+{
+    if (!(bufferevent_get_enabled(bev) & EV_WRITE))
+        sockwrite_now(bev, H2G_IO_CHUNK);
 }
 
 static void flush_cb(evutil_socket_t fd, short what, void *arg)

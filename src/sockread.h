@@ -88,5 +88,8 @@ void sockread_clear(struct h2g_sockread *r);
  * disable EV_WRITE again).  Errors are left to the bufferevent too.
  */
 void sockwrite_flush(struct bufferevent *bev);
+/* The same whatever the EV_WRITE state, up to `max` bytes (-1: all):
+ * true when the output is empty afterwards; otherwise EV_WRITE is on. */
+bool sockwrite_now(struct bufferevent *bev, ev_ssize_t max);
 
 #endif
