@@ -186,8 +186,12 @@ static void flush(struct h2g_h2_session *h)
         if (h->conn->tls)
             break;
         struct bufferevent *bev = h->conn->bev;
-        if (round == FLUSH_ROUNDS && nghttp2_session_want_write(h->ng)) {
-            bufferevent_enable(bev, EV_WRITE);
+        if (round >= FLUSH_ROUNDS && nghttp2_session_want_write(h->ng)) {
+            /* (EV_WRITE calls back only after writing something.) */
+            if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+                bufferevent_enable(bev, EV_WRITE);
+            else
+                schedule_flush(h);
             break;
         }
         /* Cleartext: written now, not on the next loop turn's EV_WRITE
