@@ -68,8 +68,6 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 static void drain_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
 
-/* One read of up to `want` bytes into the input's reserved space: the
- * byte count, 0 at EOF, or -1 with errno. */
 /* A frame-sized chain's last few bytes (what its allocation rounds up
  * to) are left to the DATA frame header that follows it on the client's
  * output: evbuffer_add puts the 9 bytes there, where a full chain would
@@ -77,6 +75,9 @@ static void drain_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
  * for each header. */
 #define FRAME_TAIL_KEEP 64
 
+/* One read of up to `want` bytes into the input's reserved space: the
+ * byte count, 0 at EOF, or -1 with errno.  `frames`: the reader makes
+ * frame-sized chains (see FRAME_TAIL_KEEP). */
 static ssize_t read_into(evutil_socket_t fd, struct evbuffer *in, size_t want, bool frames, size_t *room_out)
 {
     struct evbuffer_iovec v[2];
