@@ -86,6 +86,7 @@ void sockread_clear(struct h2g_sockread *r);
  * does not fit in the socket is left to the bufferevent (EV_WRITE
  * enabled; its write callback runs when drained, and the owner may then
  * disable EV_WRITE again).  Errors are left to the bufferevent too.
+ * While EV_WRITE is on, it does nothing: the bufferevent is writing.
  */
 void sockwrite_flush(struct bufferevent *bev);
 /* The same whatever the EV_WRITE state, up to `max` bytes (-1: all):
