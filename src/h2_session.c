@@ -185,26 +185,26 @@ static void flush(struct h2g_h2_session *h)
         }
         if (h->conn->tls)
             break;
-        struct bufferevent *bev = h->conn->bev;
-        if (round >= FLUSH_ROUNDS && nghttp2_session_want_write(h->ng)) {
-            /* (EV_WRITE calls back only after writing something.) */
-            if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
-                bufferevent_enable(bev, EV_WRITE);
-            else
-                schedule_flush(h);
-            break;
-        }
         /* Cleartext: written now, not on the next loop turn's EV_WRITE
          * (an epoll round and two epoll_ctl less); the bufferevent takes
          * over only what the socket does not accept.  Once the socket
          * takes everything again, writes are direct again: the output
          * is refilled and written until nghttp2 has nothing left, not
-         * one cap per loop turn. */
-        if (!sockwrite_now(bev, -1))
-            break;
+         * one cap per loop turn.  A round that produced nothing ends
+         * the flush, whatever nghttp2_session_want_write says. */
+        struct bufferevent *bev = h->conn->bev;
+        bool produced = evbuffer_get_length(bufferevent_get_output(bev)) > 0;
+        if (produced) {
+            if (round == FLUSH_ROUNDS && nghttp2_session_want_write(h->ng)) {
+                bufferevent_enable(bev, EV_WRITE);
+                break;
+            }
+            if (!sockwrite_now(bev, -1))
+                break;
+        }
         if (h->conn->state == H2G_CONN_H2 && (bufferevent_get_enabled(bev) & EV_WRITE))
             bufferevent_disable(bev, EV_WRITE);
-        if (!nghttp2_session_want_write(h->ng))
+        if (!produced || !nghttp2_session_want_write(h->ng))
             break;
     }
     if (!nghttp2_session_want_read(h->ng) && !nghttp2_session_want_write(h->ng)) {
