@@ -86,20 +86,23 @@ static ssize_t read_into(evutil_socket_t fd, struct evbuffer *in, size_t want, b
         errno = ENOMEM;
         return -1;
     }
-    int first = frames && nv == 2 && v[0].iov_len < FRAME_TAIL_KEEP ? 1 : 0;
+    /* The extents read into: all, or all but a frame chain's tail (which
+     * is committed empty). */
+    int skip = frames && nv == 2 && v[0].iov_len < FRAME_TAIL_KEEP ? 1 : 0;
+    struct evbuffer_iovec *use = v + skip;
+    int nu = nv - skip;
     struct iovec iov[2];
     size_t room = 0;
-    int ni = 0;
-    for (int i = first; i < nv; i++, ni++) {
-        iov[ni].iov_base = v[i].iov_base;
-        iov[ni].iov_len = v[i].iov_len;
-        if (room + iov[ni].iov_len > want)
-            iov[ni].iov_len = want - room;
-        room += iov[ni].iov_len;
+    for (int i = 0; i < nu; i++) {
+        iov[i].iov_base = use[i].iov_base;
+        iov[i].iov_len = use[i].iov_len;
+        if (room + iov[i].iov_len > want)
+            iov[i].iov_len = want - room;
+        room += iov[i].iov_len;
     }
     /* read(2) when one extent does: readv's iovec import is a measurable
      * part of a small read. */
-    ssize_t n = ni == 1 ? read(fd, iov[0].iov_base, iov[0].iov_len) : readv(fd, iov, ni);
+    ssize_t n = nu == 1 ? read(fd, iov[0].iov_base, iov[0].iov_len) : readv(fd, iov, nu);
     if (n <= 0) {
         int e = errno;
         evbuffer_commit_space(in, v, 0);
@@ -107,11 +110,10 @@ static ssize_t read_into(evutil_socket_t fd, struct evbuffer *in, size_t want, b
         return n;
     }
     size_t left = (size_t)n;
-    if (first)
-        v[0].iov_len = 0;
-    for (int i = first, k = 0; i < nv; i++, k++) {
-        size_t take = left < iov[k].iov_len ? left : iov[k].iov_len;
-        v[i].iov_len = take;
+    v[0].iov_len = 0; /* overwritten below unless skipped */
+    for (int i = 0; i < nu; i++) {
+        size_t take = left < iov[i].iov_len ? left : iov[i].iov_len;
+        use[i].iov_len = take;
         left -= take;
     }
     evbuffer_commit_space(in, v, nv);
