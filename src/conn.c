@@ -32,6 +32,26 @@ static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
  * before the client read it. */
 #define LINGER_MS 2000
 
+/*
+ * A client that takes no byte of what is waiting for it (its TCP window
+ * shut, never read) would keep its connection, its streams and their
+ * buffers forever, and an RST_STREAM or GOAWAY meant to end them never
+ * leaves.  The socket's write timeout bounds that: it runs only while
+ * output is pending and restarts with every write that makes progress.
+ */
+static void set_write_timeout(struct h2g_conn *c, uint64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    bufferevent_set_timeouts(c->sock != NULL ? c->sock : c->bev, NULL, &tv);
+}
+
+void conn_carries_tunnel(struct h2g_conn *c)
+{
+    const struct h2g_timeouts *t = &c->config->timeouts;
+    if (t->tunnel_idle > t->stream_idle)
+        set_write_timeout(c, t->tunnel_idle);
+}
+
 static void set_state(struct h2g_conn *c, enum h2g_conn_state st)
 {
     c->state = st;
@@ -250,6 +270,17 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
             }
         }
     }
+    if (what & BEV_EVENT_TIMEOUT) {
+        /* Abortive close: what the client did not take cannot be
+         * delivered, and an orphaned socket would keep it in the kernel
+         * (up to the send buffer's size) for minutes of zero-window
+         * probes. */
+        LOG_INFO("conn=%llu: the client took nothing for the write timeout: closing", (unsigned long long)c->id);
+        struct linger lg = {1, 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        conn_close(c, false);
+        return;
+    }
     /* A half-closed HTTP/1.1 tunnel still carries the target's answer. */
     if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && c->state == H2G_CONN_H1 && h1_session_on_eof(c->h1))
         return;
@@ -260,6 +291,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_conn *c = arg;
+    if (c->state == H2G_CONN_H1 && h1_session_on_timer(c->h1))
+        return;
     if (c->state == H2G_CONN_HANDSHAKE)
         LOG_INFO("conn=%llu: handshake timed out", (unsigned long long)c->id);
     schedule_free(c);
@@ -272,7 +305,7 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
     if (c == NULL)
         return NULL;
     c->id = ++w->next_conn_id * 64 + w->id;
-    c->start_ms = h2g_now_ms();
+    c->start_ms = h2g_mono_ms();
     c->worker = w;
     c->listen = lc;
     c->config = h2g_config_ref(w->config);
@@ -350,6 +383,7 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
     c->timer = evtimer_new(w->base, timer_cb, c);
     if (c->free_ev == NULL || c->timer == NULL)
         goto fail_bev;
+    set_write_timeout(c, c->config->timeouts.stream_idle);
     bufferevent_setcb(c->bev, c->tls ? read_cb : NULL, write_cb, event_cb, c);
     if (c->tls) {
         bufferevent_enable(c->bev, EV_READ | EV_WRITE);

@@ -54,7 +54,7 @@ struct h2g_conn {
     char sni[256];              /* TLS server name, "" if none */
     struct h2g_h2_session *h2;
     struct h2g_h1_session *h1;
-    uint64_t start_ms;          /* accepted at (wall clock) */
+    uint64_t start_ms;          /* accepted at (h2g_mono_ms) */
     bool lingering;             /* CLOSING: output done, discarding input */
     struct event *free_ev;
     struct event *timer;        /* handshake timeout */
@@ -76,6 +76,10 @@ void conn_drain(struct h2g_conn *c);
 void conn_read_enable(struct h2g_conn *c);
 void conn_read_disable(struct h2g_conn *c);
 void conn_read_cap(struct h2g_conn *c, size_t high);
+/* A tunnel opened on this connection: a client may go without reading
+ * for tunnel_idle, not only stream_idle, before the connection's write
+ * timeout closes it. */
+void conn_carries_tunnel(struct h2g_conn *c);
 /* Does the TLS certificate this connection presented cover `host`? */
 bool conn_cert_covers(struct h2g_conn *c, const char *host, size_t len);
 const char *conn_proto_name(const struct h2g_conn *c);

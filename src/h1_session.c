@@ -40,6 +40,7 @@ struct h2g_h1_session {
     bool draining;
     bool closing;
     bool upgrading;            /* CONNECT or Upgrade: websocket asked for */
+    bool head_started;         /* bytes of a request head arrived, the head is not complete */
     bool tunnel;               /* the connection is now a raw byte tunnel */
     /* h2c upgrade found in the current head */
     bool upgrade_h2c;
@@ -54,13 +55,20 @@ static void schedule_pump(struct h2g_h1_session *h)
     event_active(h->pump_ev, EV_TIMEOUT, 0);
 }
 
-static void arm_idle(struct h2g_h1_session *h)
+/* The connection's timer: while no request is in flight it bounds the
+ * wait for a whole request head (the first is part of the handshake, the
+ * seeds' unknownProtocolTimeout; later ones keep-alive idleness); while
+ * one is, stream_idle (h1_session_on_timer). */
+static void arm_timer(struct h2g_h1_session *h, uint64_t ms)
 {
-    /* The first request is part of the handshake (the seeds'
-     * unknownProtocolTimeout); later waits are keep-alive idleness. */
-    uint64_t ms = h->n_requests == 0 ? h->conn->config->timeouts.handshake : h->conn->config->timeouts.idle;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     evtimer_add(h->conn->timer, &tv);
+}
+
+static void arm_idle(struct h2g_h1_session *h)
+{
+    const struct h2g_timeouts *t = &h->conn->config->timeouts;
+    arm_timer(h, h->n_requests == 0 ? t->handshake : t->idle);
 }
 
 /* --- request parsing --- */
@@ -117,11 +125,12 @@ static int on_head(void *arg, const struct h1_head *head)
 {
     struct h2g_h1_session *h = arg;
     struct h2g_conn *c = h->conn;
-    evtimer_del(c->timer);
     struct h2g_stream *s = stream_new(c, &h1_stream_ops, h, ++h->n_requests);
     if (s == NULL)
         return H2G_ERR_NOMEM;
     h->s = s;
+    h->head_started = false;
+    arm_timer(h, c->config->timeouts.stream_idle);
     h->req_complete = false;
     h->head_written = false;
     h->resp_chunked = h->resp_close_delimited = false;
@@ -215,6 +224,7 @@ static int on_data(void *arg, const char *p, size_t len)
     struct h2g_h1_session *h = arg;
     if (h->s == NULL)
         return 0;
+    h->s->last_active_ms = h2g_mono_ms();
     h->unconsumed += len;
     return stream_request_data(h->s, (const uint8_t *)p, len) == 0 ? 0 : H2G_ERR_NOMEM;
 }
@@ -271,8 +281,11 @@ static void feed(struct h2g_h1_session *h)
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
             return;
         size_t used = 0;
+        bool between = h->s == NULL;
         int rc = h1_parser_feed(&h->parser, v.iov_base, v.iov_len, &used);
         evbuffer_drain(in, used);
+        if (between && h->s == NULL && used > 0)
+            h->head_started = true;
         if (h->upgrade_h2c) {
             do_upgrade(h);
             return; /* h is gone */
@@ -342,6 +355,8 @@ static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, 
         h->tunnel = true;
         h->head_written = true;
         h->client_keep_alive = false;
+        evtimer_del(h->conn->timer); /* tunnel_idle from now on */
+        conn_carries_tunnel(h->conn);
         schedule_pump(h);
         return 0;
     }
@@ -355,9 +370,13 @@ static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, 
         else
             h->resp_chunked = true;
     }
-    /* A request body not read to its end cannot be skipped safely. */
-    if (!h->req_complete && s->status >= 400)
+    /* A response that comes before the end of its request (an upstream
+     * that answered early, a 408) ends the connection once sent: the
+     * rest of the body is never read, and skipping it safely would mean
+     * reading it all. */
+    if (!s->req_end)
         h->client_keep_alive = false;
+    s->last_active_ms = h2g_mono_ms();
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", s->status, reason(s->status));
     for (size_t i = 1; i < n; i++) {
         evbuffer_add(out, nva[i].name, nva[i].namelen);
@@ -474,6 +493,7 @@ static void pump(struct h2g_h1_session *h)
                 if (h->resp_chunked)
                     evbuffer_add(out, "\r\n", 2);
                 s->bytes_out += n;
+                s->last_active_ms = h2g_mono_ms();
             }
             stream_response_drained(s);
         }
@@ -575,6 +595,36 @@ void h1_session_on_read(struct h2g_h1_session *h)
 void h1_session_on_write(struct h2g_h1_session *h)
 {
     pump(h);
+}
+
+bool h1_session_on_timer(struct h2g_h1_session *h)
+{
+    struct h2g_conn *c = h->conn;
+    struct h2g_stream *s = h->s;
+    if (h->closing)
+        return false;
+    if (s == NULL) {
+        if (!h->head_started)
+            return false; /* idle: closed without a word (RFC 9112 9.6) */
+        LOG_INFO("conn=%llu: request head not complete in time: 408", (unsigned long long)c->id);
+        static const char resp[] = "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        evbuffer_add(bufferevent_get_output(c->bev), resp, sizeof(resp) - 1);
+        h->closing = true;
+        conn_close(c, true);
+        return true;
+    }
+    uint64_t now = h2g_mono_ms(), limit = c->config->timeouts.stream_idle;
+    if (s->tun != NULL && tunnel_is_live(s->tun)) {
+        arm_timer(h, limit); /* resolving or connecting: its own timeouts */
+        return true;
+    }
+    if (now - s->last_active_ms < limit) {
+        arm_timer(h, s->last_active_ms + limit - now);
+        return true;
+    }
+    stream_timed_out(s);
+    arm_timer(h, limit);
+    return true;
 }
 
 bool h1_session_on_eof(struct h2g_h1_session *h)

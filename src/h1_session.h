@@ -23,6 +23,11 @@ void h1_session_on_read(struct h2g_h1_session *h);
 void h1_session_on_write(struct h2g_h1_session *h);
 /* Graceful stop: finish the current response with Connection: close. */
 void h1_session_drain(struct h2g_h1_session *h);
+/* The connection's timer fired (conn.c) while this session runs: true if
+ * the session dealt with it (a request in flight: stream_idle; a partial
+ * request head: 408 and close), false to close the connection quietly
+ * (no request begun within handshake / idle). */
+bool h1_session_on_timer(struct h2g_h1_session *h);
 /* The client closed its side.  true if the session goes on (a tunnel
  * whose target may still answer: END_STREAM to it, keep writing). */
 bool h1_session_on_eof(struct h2g_h1_session *h);

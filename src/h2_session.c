@@ -14,6 +14,7 @@
 #include "sockread.h"
 #include "stream.h"
 #include "stats.h"
+#include "tunnel.h"
 #include "worker.h"
 
 struct h2g_h2_session {
@@ -143,6 +144,13 @@ static void count_rejected(struct h2g_h2_session *h)
 
 #define SESSION(s) ((struct h2g_h2_session *)(s)->session)
 
+/* RST_STREAM for a stream of ours (once its client side ends it). */
+static void reset_stream(struct h2g_h2_session *h, struct h2g_stream *s, uint32_t code)
+{
+    s->reset = true;
+    nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, s->id, code);
+}
+
 static void arm_timer(struct h2g_h2_session *h, uint64_t ms)
 {
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
@@ -228,26 +236,48 @@ static void arm_sweep(struct h2g_h2_session *h)
     evtimer_add(h->sweep_ev, &tv);
 }
 
+/* The connection is being closed (by the session, or by conn.c: the
+ * client went away, the write timeout): its timers may still fire in the
+ * same loop turn, and must do nothing. */
+static bool closing(const struct h2g_h2_session *h)
+{
+    return h->dead || h->conn->state >= H2G_CONN_CLOSING;
+}
+
 static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_h2_session *h = arg;
-    uint64_t now = h2g_now_ms(), limit = h->conn->config->timeouts.stream_idle;
+    if (closing(h))
+        return;
+    uint64_t now = h2g_mono_ms(), limit = h->conn->config->timeouts.stream_idle;
     struct h2g_stream *s;
-    bool any = false;
+    bool stuck = false, any = false;
     LIST_FOREACH(s, &h->streams, link) {
-        if (s->tun != NULL || s->rejected || s->resp_failed)
+        /* Reset streams are gone as soon as the RST_STREAM is written; a
+         * client that takes nothing is the connection's write timeout's. */
+        if (s->reset)
             continue;
-        if (now - s->last_active_ms >= limit) {
-            LOG_INFO("conn=%llu stream=%d: stream_idle timeout", (unsigned long long)h->conn->id, s->id);
-            s->resp_failed = true;
-            if (!s->head_sent) {
-                stream_upstream_failed(s, 504);
-                s->last_active_ms = now;
-            } else {
-                nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
-            }
-            any = true;
+        if (s->tun != NULL && tunnel_is_live(s->tun))
+            continue; /* timed by tunnel_idle */
+        if (now - s->last_active_ms < limit)
+            continue;
+        if (!s->dispatched) {
+            /* A header block left unfinished: nothing but its
+             * CONTINUATION may follow, the whole connection waits. */
+            stuck = true;
+            continue;
         }
+        stream_timed_out(s);
+        any = true;
+    }
+    if (stuck) {
+        LOG_INFO("conn=%llu: request head not complete within stream_idle: closing the connection",
+                 (unsigned long long)h->conn->id);
+        nghttp2_session_terminate_session(h->ng, NGHTTP2_NO_ERROR);
+        nghttp2_session_send(h->ng);
+        h->dead = true;
+        conn_close(h->conn, true); /* the flush is bounded (conn.c) */
+        return;
     }
     if (any)
         flush(h);
@@ -258,6 +288,8 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 static void idle_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_h2_session *h = arg;
+    if (closing(h))
+        return;
     if (h->draining && !h->goaway_final) {
         finish_goaway(h);
         return;
@@ -271,6 +303,12 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
     if (h->n_streams == 0) {
         nghttp2_session_terminate_session(h->ng, NGHTTP2_NO_ERROR);
         flush(h);
+        /* The GOAWAY could not be written (the client reads nothing):
+         * the connection goes anyway, after a bounded flush. */
+        if (!h->dead) {
+            h->dead = true;
+            conn_close(h->conn, true);
+        }
     }
 }
 
@@ -351,7 +389,7 @@ static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     }
     s->bytes_out += length;
-    s->last_active_ms = h2g_now_ms();
+    s->last_active_ms = h2g_mono_ms();
     h->stats.bytes_out += 9 + length;
     stream_response_drained(s);
     return 0;
@@ -419,7 +457,7 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
         LOG_INFO("conn=%llu stream=%d: refused: max_concurrent_streams", (unsigned long long)h->conn->id,
                  frame->hd.stream_id);
         s->rejected = true;
-        nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+        reset_stream(h, s, NGHTTP2_REFUSED_STREAM);
         return 0;
     }
     /* Credit-based, as in Node: streams already open may take the session
@@ -428,7 +466,7 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
         LOG_INFO("conn=%llu stream=%d: refused: max_session_memory", (unsigned long long)h->conn->id,
                  frame->hd.stream_id);
         s->rejected = true;
-        nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_ENHANCE_YOUR_CALM);
+        reset_stream(h, s, NGHTTP2_ENHANCE_YOUR_CALM);
     }
     return 0;
 }
@@ -452,7 +490,7 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     if (rc != 0) {
         s->rejected = true;
-        nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_PROTOCOL_ERROR);
+        reset_stream((struct h2g_h2_session *)ud, s, NGHTTP2_PROTOCOL_ERROR);
     }
     return 0;
 }
@@ -501,7 +539,7 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
     struct h2g_stream *s = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
     if (s == NULL || s->rejected)
         return 0;
-    s->last_active_ms = h2g_now_ms();
+    s->last_active_ms = h2g_mono_ms();
     switch (frame->hd.type) {
     case NGHTTP2_HEADERS:
         if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
@@ -534,7 +572,7 @@ static int on_data_chunk_recv(nghttp2_session *ng, uint8_t flags, int32_t stream
         nghttp2_session_consume(ng, stream_id, len);
         return 0;
     }
-    s->last_active_ms = h2g_now_ms();
+    s->last_active_ms = h2g_mono_ms();
     if (stream_request_data(s, data, len) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     return 0;
@@ -656,23 +694,19 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
     if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
         /* The response is complete and the request is not (an upstream
-         * that answered early: 413, 401, a redirect...): nobody will read
-         * the rest of the body, and a client waiting for window would
-         * wait forever.  What is buffered is dropped and its window given
-         * back; a modest declared rest is taken and dropped too (Debian
-         * 12's curl, among others, fails an upload its server resets),
-         * anything else is asked to stop, without error (RFC 9113 8.1).
-         * Not for tunnels: the target closing its side leaves the other
-         * direction open. */
+         * that answered early: 413, 401, a redirect; a 408): nobody will
+         * read the rest of the body, and a stream left half-open is one
+         * the client keeps for free.  RST_STREAM(NO_ERROR) asks it to
+         * stop sending (RFC 9113 8.1); what is buffered is dropped and
+         * its window given back.  Not for an established tunnel: the
+         * target closing its side leaves the other direction open. */
         struct h2g_stream *s = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
-        if (s != NULL && !s->req_end && s->tun == NULL && !s->req_discard) {
-            s->req_discard = true;
+        if (s != NULL && !s->req_end && !s->reset && !(s->tun != NULL && s->status / 100 == 2)) {
             if (s->req_body != NULL)
                 evbuffer_drain(s->req_body, evbuffer_get_length(s->req_body));
             if (s->bytes_in > s->bytes_acked)
                 ops_consumed(s, (size_t)(s->bytes_in - s->bytes_acked));
-            if (s->req_content_length < 0 || (uint64_t)s->req_content_length > s->bytes_in + H2G_DISCARD_MAX)
-                nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+            reset_stream(h, s, NGHTTP2_NO_ERROR);
         }
     }
     if (frame->hd.type == NGHTTP2_RST_STREAM || frame->hd.type == NGHTTP2_GOAWAY)
@@ -693,9 +727,10 @@ static int on_frame_not_send(nghttp2_session *ng, const nghttp2_frame *frame, in
     LOG_WARN("conn=%llu stream=%d: response head not sent: %s", (unsigned long long)h->conn->id, frame->hd.stream_id,
              nghttp2_strerror(lib_error_code));
     struct h2g_stream *s = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
-    if (s != NULL)
-        s->resp_failed = true;
-    nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_INTERNAL_ERROR);
+    if (s == NULL)
+        return 0;
+    s->resp_failed = true;
+    reset_stream(h, s, NGHTTP2_INTERNAL_ERROR);
     return 0;
 }
 
@@ -733,6 +768,8 @@ static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, 
 {
     struct h2g_h2_session *h = SESSION(s);
     nghttp2_data_provider prd = {.source.ptr = s, .read_callback = data_read_cb};
+    if (s->tun != NULL && s->status / 100 == 2)
+        conn_carries_tunnel(h->conn);
     int rv = nghttp2_submit_response(h->ng, s->id, nva, n, no_body ? NULL : &prd);
     if (rv != 0)
         LOG_DEBUG("conn=%llu stream=%d: submit_response: %s", (unsigned long long)h->conn->id, s->id,
@@ -760,7 +797,7 @@ static void ops_consumed(struct h2g_stream *s, size_t n)
 static void ops_abort(struct h2g_stream *s, uint32_t code)
 {
     struct h2g_h2_session *h = SESSION(s);
-    nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, s->id, code);
+    reset_stream(h, s, code);
     schedule_flush(h);
 }
 

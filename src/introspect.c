@@ -99,7 +99,7 @@ static json_t *session_json(const struct h2g_conn *c, bool with_streams, uint64_
 json_t *introspect_sessions(struct h2g_worker *w, uint64_t only_id)
 {
     json_t *a = json_array();
-    uint64_t now = h2g_now_ms();
+    uint64_t now = h2g_mono_ms();
     struct h2g_conn *c;
     LIST_FOREACH(c, &w->conns, link) {
         if (c->state == H2G_CONN_CLOSED)
@@ -129,7 +129,7 @@ static void add_tunnel(json_t *a, const struct h2g_conn *c, const struct h2g_str
 json_t *introspect_tunnels(struct h2g_worker *w)
 {
     json_t *a = json_array();
-    uint64_t now = h2g_now_ms();
+    uint64_t now = h2g_mono_ms();
     struct h2g_conn *c;
     LIST_FOREACH(c, &w->conns, link) {
         if (c->h2 != NULL) {

@@ -32,12 +32,11 @@ void h2g_log_write(enum h2g_log_level l, const char *fmt, ...) __attribute__((fo
 #define LOG_INFO(...) LOG(H2G_LOG_INFO, __VA_ARGS__)
 #define LOG_DEBUG(...) LOG(H2G_LOG_DEBUG, __VA_ARGS__)
 
-/* Wall clock in milliseconds and a monotonic clock in microseconds.  On
- * a thread that called h2g_clock_use_loop, h2g_now_ms is the loop's
- * cached time (taken once per loop turn: no clock read per call). */
-struct event_base;
-void h2g_clock_use_loop(struct event_base *base);
-uint64_t h2g_now_ms(void);
+/* Monotonic clocks: every duration and timeout is measured on these, so
+ * a step of the wall clock (NTP, a VM resumed, an operator's `date -s`)
+ * neither cuts every stream at once nor keeps one open forever.  The wall
+ * clock is read only for timestamps in logs. */
+uint64_t h2g_mono_ms(void);
 uint64_t h2g_mono_us(void);
 
 #endif

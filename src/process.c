@@ -341,7 +341,7 @@ json_t *process_status_json(struct h2g_process *p)
     json_t *o = json_object();
     json_object_set_new(o, "version", json_string(PACKAGE_VERSION));
     json_object_set_new(o, "pid", json_integer(getpid()));
-    json_object_set_new(o, "uptime_s", json_integer((json_int_t)((h2g_now_ms() - p->start_ms) / 1000)));
+    json_object_set_new(o, "uptime_s", json_integer((json_int_t)((h2g_mono_ms() - p->start_ms) / 1000)));
     json_object_set_new(o, "config_file", json_string(p->config_path));
     json_object_set_new(o, "config_sha256", json_string(p->config_sha256));
     json_object_set_new(o, "workers", json_integer(p->n_workers));
@@ -523,7 +523,7 @@ int process_run(const char *path)
     struct h2g_process *p = &proc;
     char abs[PATH_MAX];
     p->config_path = strdup(realpath(path, abs) != NULL ? abs : path);
-    p->start_ms = h2g_now_ms();
+    p->start_ms = h2g_mono_ms();
     p->config = build_snapshot(p->config_path, NULL);
     int rc = 1;
     int *fds = NULL;

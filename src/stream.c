@@ -44,7 +44,7 @@ static void stream_init(struct h2g_stream *s, struct h2g_conn *c, const struct h
     s->snap = worker_snapshot_acquire(c->worker);
     s->cfg = s->snap->config;
     s->start_us = h2g_mono_us();
-    s->last_active_ms = h2g_now_ms();
+    s->last_active_ms = h2g_mono_ms();
     STAT_INC(&c->worker->stats, streams_open);
 }
 
@@ -243,6 +243,7 @@ static const char *reason_phrase(int status)
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
+    case 408: return "Request Timeout";
     case 413: return "Content Too Large";
     case 421: return "Misdirected Request";
     case 431: return "Request Header Fields Too Large";
@@ -286,6 +287,7 @@ void stream_respond_error(struct h2g_stream *s, int status)
 void stream_dispatch(struct h2g_stream *s)
 {
     const struct h2g_config *cfg = s->cfg;
+    s->dispatched = true;
     STAT_INC(&s->conn->worker->stats, requests_total);
     if (s->too_many_fields) {
         stream_respond_error(s, 431);
@@ -410,10 +412,6 @@ void stream_dispatch(struct h2g_stream *s)
 int stream_request_data(struct h2g_stream *s, const uint8_t *p, size_t n)
 {
     s->bytes_in += n;
-    if (s->req_discard) {
-        s->ops->consumed(s, n);
-        return 0;
-    }
     uint64_t max = s->cfg->limits.max_request_body;
     if (max && s->bytes_in > max && !s->head_sent && s->tun == NULL) {
         exchange_free(s->ex);
@@ -516,6 +514,23 @@ void stream_upstream_failed(struct h2g_stream *s, int status)
     }
     s->resp_failed = true;
     s->ops->abort(s, NGHTTP2_INTERNAL_ERROR);
+}
+
+void stream_timed_out(struct h2g_stream *s)
+{
+    bool upstream_late = s->req_end || exchange_upstream_pending(s->ex);
+    LOG_INFO("conn=%llu stream=%d: stream_idle timeout (%s)", (unsigned long long)s->conn->id, s->id,
+             s->head_sent ? "response stalled" : upstream_late ? "waiting for the upstream" : "request body stalled");
+    exchange_free(s->ex);
+    s->ex = NULL;
+    if (!s->head_sent) {
+        if (upstream_late)
+            STAT_INC(&s->conn->worker->stats, upstream_timeouts);
+        stream_respond_error(s, upstream_late ? 504 : 408);
+        return;
+    }
+    s->resp_failed = true;
+    s->ops->abort(s, NGHTTP2_CANCEL);
 }
 
 void stream_response_drained(struct h2g_stream *s)

@@ -37,11 +37,6 @@ struct h2g_tunnel;
 struct h2g_worker;
 
 #define H2G_STREAM_RESP_CAP (64 * 1024)
-/* A response complete before its request (an upstream that answered
- * early, a local 413): a declared rest of the body up to this size is
- * acknowledged and dropped, so every client ends the upload cleanly; a
- * larger or undeclared rest is stopped with RST_STREAM(NO_ERROR). */
-#define H2G_DISCARD_MAX (16 * 1024 * 1024)
 
 /* The client side of a stream, implemented by h2_session and h1_session. */
 struct h2g_stream_ops {
@@ -84,8 +79,10 @@ struct h2g_stream {
     uint32_t header_bytes;
     bool too_many_fields;          /* max_header_list_pairs / _size: answered 431 */
     bool rejected;                 /* refused at creation (RST sent): ignored */
+    bool reset;                    /* h2: RST_STREAM submitted */
     bool window_starved;           /* DATA held back: the client's window is too small */
-    uint64_t last_active_ms;       /* for timeouts.stream_idle */
+    bool dispatched;               /* the request head is complete and was routed */
+    uint64_t last_active_ms;       /* h2g_mono_ms of the last byte either way (stream_idle) */
 
     /* Request body. */
     struct evbuffer *req_body;     /* pending for the upstream; lazily allocated */
@@ -96,7 +93,6 @@ struct h2g_stream {
     size_t n_req_trailers;
     uint64_t bytes_in;             /* request body bytes received */
     uint64_t bytes_acked;          /* of which the client was given window back (h2) */
-    bool req_discard;              /* the response is complete: more body is acknowledged and dropped */
 
     /* Routing result. */
     const struct h2g_origin_config *origin;
@@ -164,6 +160,19 @@ void stream_upstream_trailers(struct h2g_stream *s, const struct h2g_field *fiel
 void stream_upstream_done(struct h2g_stream *s);
 /* The exchange failed: 502/504 if nothing was sent yet, else reset. */
 void stream_upstream_failed(struct h2g_stream *s, int status);
+
+/*
+ * timeouts.stream_idle passed with no byte moving either way (the client
+ * session measures it; tunnels are timed by tunnel_idle instead).  The
+ * exchange is freed first, so its upstream connection is closed and
+ * nothing half-sent stays pinned.  With no response started the client
+ * is answered 504 when h2gate waits for the upstream (the request is
+ * complete, or the upstream is not taking the body) and 408 when the
+ * client stopped sending its body; the session then ends the stream as
+ * after any response that comes before the end of its request.  A
+ * response under way is cut (ops->abort, CANCEL).
+ */
+void stream_timed_out(struct h2g_stream *s);
 
 /* The client side drained resp_body: let the exchange read on. */
 void stream_response_drained(struct h2g_stream *s);

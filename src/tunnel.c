@@ -87,7 +87,7 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_tunnel *t = arg;
     uint64_t idle = t->s->cfg->timeouts.tunnel_idle;
-    uint64_t quiet = h2g_now_ms() - t->last_active_ms;
+    uint64_t quiet = h2g_mono_ms() - t->last_active_ms;
     if (quiet < idle) {
         uint64_t ms = idle - quiet;
         struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
@@ -129,7 +129,7 @@ void tunnel_request_progress(struct h2g_tunnel *t)
     if (n > 0) {
         evbuffer_add_buffer(bufferevent_get_output(t->bev), s->req_body);
         t->unacked += n;
-        t->last_active_ms = h2g_now_ms();
+        t->last_active_ms = h2g_mono_ms();
         sockread_flush_soon(&t->rd);
     }
     ack(t);
@@ -159,6 +159,11 @@ bool tunnel_is_open(const struct h2g_tunnel *t)
     return t != NULL && t->state == T_OPEN;
 }
 
+bool tunnel_is_live(const struct h2g_tunnel *t)
+{
+    return t != NULL && t->state != T_FAILED;
+}
+
 static void t_read_cb(struct bufferevent *bev, void *arg)
 {
     struct h2g_tunnel *t = arg;
@@ -167,7 +172,7 @@ static void t_read_cb(struct bufferevent *bev, void *arg)
         return;
     struct evbuffer *out = stream_resp_body(t->s);
     evbuffer_add_buffer(out, in);
-    t->last_active_ms = h2g_now_ms();
+    t->last_active_ms = h2g_mono_ms();
     if (evbuffer_get_length(out) >= H2G_STREAM_RESP_CAP)
         sockread_disable(&t->rd);
     stream_upstream_data_ready(t->s);
@@ -188,7 +193,7 @@ static void open_tunnel(struct h2g_tunnel *t)
 {
     struct h2g_stream *s = t->s;
     t->state = T_OPEN;
-    t->last_active_ms = h2g_now_ms();
+    t->last_active_ms = h2g_mono_ms();
     bufferevent_set_timeouts(t->bev, NULL, NULL);
     bufferevent_setwatermark(t->bev, EV_WRITE, TUNNEL_OUT_CAP / 2, 0);
     bufferevent_setcb(t->bev, NULL, t_write_cb, t_event_cb, t);

@@ -47,6 +47,10 @@ void tunnel_request_progress(struct h2g_tunnel *t);
 /* The client drained s->resp_body below its cap. */
 void tunnel_resume_reading(struct h2g_tunnel *t);
 bool tunnel_is_open(const struct h2g_tunnel *t);
+/* Resolving, connecting, open, or closed by the target only: bounded by
+ * the tunnel's own timeouts (evdns, upstream_connect, tunnel_idle), not by
+ * the stream's.  false once it failed. */
+bool tunnel_is_live(const struct h2g_tunnel *t);
 /* "connect", "websocket" or "tunnel" (a tunnel: route). */
 const char *tunnel_kind(const struct h2g_tunnel *t);
 uint64_t tunnel_last_active_ms(const struct h2g_tunnel *t);

@@ -415,7 +415,7 @@ static void ex_event_cb(struct bufferevent *bev, short what, void *arg)
     if (ex->state == EX_CONNECTING) {
         struct h2g_balance *b = balance_of(ex);
         if (b != NULL)
-            h2g_balance_fail(b, ex->up_idx, h2g_now_ms(), H2G_BALANCE_RETRY_AFTER_MS);
+            h2g_balance_fail(b, ex->up_idx, h2g_mono_ms(), H2G_BALANCE_RETRY_AFTER_MS);
         if (what & BEV_EVENT_TIMEOUT)
             ex_fail(ex, 504, "connect timed out");
         else if (what & BEV_EVENT_ERROR) {
@@ -455,7 +455,7 @@ static void ex_event_cb(struct bufferevent *bev, short what, void *arg)
     }
     struct h2g_balance *b = ex->state == EX_SENDING && !ex->got_bytes ? balance_of(ex) : NULL;
     if (b != NULL)
-        h2g_balance_fail(b, ex->up_idx, h2g_now_ms(), H2G_BALANCE_RETRY_AFTER_MS);
+        h2g_balance_fail(b, ex->up_idx, h2g_mono_ms(), H2G_BALANCE_RETRY_AFTER_MS);
     ex_fail(ex, ex->state == EX_SENDING ? 502 : 0,
             ex->state == EX_SENDING ? "connection closed before a response"
                                     : "connection closed mid-response");
@@ -501,7 +501,7 @@ int exchange_start(struct h2g_stream *s)
         return 500;
     ex->s = s;
     struct h2g_balance *bal = worker_balance(w, r);
-    ex->up_idx = bal ? h2g_balance_pick(bal, h2g_now_ms()) : 0;
+    ex->up_idx = bal ? h2g_balance_pick(bal, h2g_mono_ms()) : 0;
     if (ex->up_idx >= r->n_upstreams)
         ex->up_idx = 0;
     const struct h2g_upstream_config *u = &r->upstreams[ex->up_idx];
@@ -590,6 +590,14 @@ int exchange_start(struct h2g_stream *s)
         return 502;
     }
     return 0;
+}
+
+bool exchange_upstream_pending(const struct h2g_exchange *ex)
+{
+    if (ex == NULL)
+        return false;
+    return ex->state == EX_CONNECTING ||
+           (ex->state == EX_SENDING && ex->uc != NULL && evbuffer_get_length(ex->uc->out) > 0);
 }
 
 bool exchange_reading_paused(const struct h2g_exchange *ex)

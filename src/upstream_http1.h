@@ -31,6 +31,9 @@ void exchange_free(struct h2g_exchange *ex);
 void exchange_cache_free(struct h2g_worker *w);
 /* The stream has request body bytes in its req_body / finished it. */
 void exchange_request_progress(struct h2g_exchange *ex);
+/* Is h2gate waiting for the upstream: still connecting, or request bytes
+ * written but not taken by the upstream socket?  (false for NULL) */
+bool exchange_upstream_pending(const struct h2g_exchange *ex);
 /* Is the exchange waiting for the client to drain the response buffer? */
 bool exchange_reading_paused(const struct h2g_exchange *ex);
 /* The client drained the response buffer below its cap. */

@@ -374,9 +374,7 @@ fail:
 static void *worker_main(void *arg)
 {
     struct h2g_worker *w = arg;
-    h2g_clock_use_loop(w->base);
     event_base_dispatch(w->base);
-    h2g_clock_use_loop(NULL);
     h2g_block_thread_release();
     return NULL;
 }

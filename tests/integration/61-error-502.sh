@@ -3,7 +3,7 @@
 # the daemon keeps serving other routes.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
-need curl
+need curl nghttp
 
 start_backend b1
 DEAD=$(refused_port)
@@ -28,9 +28,11 @@ out=$("${CURL[@]}" --http2-prior-knowledge -o /dev/null -w '%{http_code}' "$U/de
 assert_eq 502 "$out" "h2 refused upstream"
 out=$("${CURL[@]}" --http1.1 -o /dev/null -w '%{http_code}' "$U/dead/y") || fail "HTTP/1.1 curl failed"
 assert_eq 502 "$out" "HTTP/1.1 refused upstream"
-out=$("${CURL[@]}" --http2-prior-knowledge --data-binary 'some body' -o /dev/null -w '%{http_code}' "$U/dead/z") ||
-	fail "h2 POST curl failed"
-assert_eq 502 "$out" "h2 POST to refused upstream"
+# (nghttp, not curl: the 502 goes out before the body arrives, and the
+# stream is then reset with NO_ERROR, which curl 7.88 reports as a failure)
+printf 'some body' >"$T/body"
+timeout 10 nghttp -nv -d "$T/body" "$U/dead/z" >"$T/post.out" 2>&1 || fail "h2 POST nghttp failed: $(tail -3 "$T/post.out")"
+assert_file_match ':status: 502' "$T/post.out" "h2 POST to refused upstream"
 line=$(access_line 'path="/dead/x".*status=502|status=502.*path="/dead/x"') || exit 1
 assert_match 'method=GET' "$line" "502 access log line"
 out=$("${CURL[@]}" --http2-prior-knowledge -w ' %{http_code}' "$U/ok")

@@ -51,6 +51,18 @@ start_raw() {
 	RLOG=$T/raw-$name.log
 }
 
+# raw_all_closed: every connection the raw upstream ($RLOG) accepted has
+# ended (waits up to 10 s): h2gate kept no upstream connection of a
+# request it gave up.
+raw_all_closed() {
+	local opened closed
+	wait_until 10 eval '[ "$(grep -c "^OPEN " "$RLOG")" -gt 0 ] && [ "$(grep -c "^OPEN " "$RLOG")" = "$(grep -c "^CLOSE " "$RLOG")" ]'
+	opened=$(grep -c '^OPEN ' "$RLOG")
+	closed=$(grep -c '^CLOSE ' "$RLOG")
+	[ "$opened" -gt 0 ] || fail "${1:-}: the request never reached the upstream"
+	assert_eq "$opened" "$closed" "${1:-}: upstream connections closed (of $opened opened)"
+}
+
 # atk SCENARIO OUT [ARGS...]: run h2attack.py against $P (and $H2G_PID);
 # the JSON result goes to $T/OUT.json (also logged); J is that path.
 atk() {

@@ -914,6 +914,113 @@ def sc_stream_idle(a):
     return res
 
 
+def _h1_stall(a, phase):
+    s = socket.create_connection(("127.0.0.1", a.port), timeout=5)
+    if phase == "head":
+        if a.params.get("keepalive"):
+            s.sendall(b"GET /size/10 HTTP/1.1\r\nHost: x\r\n\r\n")
+            first = b""
+            while b"\r\n\r\n" not in first or len(first.split(b"\r\n\r\n", 1)[1]) < 10:
+                d = s.recv(65536)
+                if not d:
+                    return {"error": "the first response did not come whole"}
+                first += d
+        s.sendall(b"GET /size/10 HTTP/1.1\r\nHost: x\r\n")
+    elif phase == "body":
+        s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc" % a.params["path"].encode())
+    elif phase == "upload":
+        s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (a.params["path"].encode(), 1 << 30))
+        s.settimeout(2)  # until the body stops moving for 2 s (or h2gate answers and closes)
+        try:
+            while True:
+                s.send(b"u" * 65536)
+        except (socket.timeout, OSError):
+            pass
+    else:  # response: ask for a large body, never read it
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % a.params["path"].encode())
+        time.sleep(float(a.params.get("unread", 5)))
+    closed, t, got = _until_eof(s, float(a.params.get("secs", 8)))
+    head = got.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower() if phase != "response" else ""
+
+    return {"closed": closed, "secs": round(t, 2), "status_line": head.split("\r\n")[0],
+            "connection_close": "\r\nconnection: close" in head, "bytes": len(got)}
+
+
+def sc_stall(a):
+    """A client that stalls in one phase of a request (param phase: head,
+    body, response; param proto: h2 or h1).
+      head      h2: a HEADERS frame without END_HEADERS, then nothing;
+                h1: part of a request head (param keepalive=1: after a
+                whole first request on the same connection)
+      body      a POST (param path) declaring 100 bytes that sends 3; h2
+                then asks for param after on stream 3 of the same session
+      upload    a POST (param path) of 1 GiB sent as fast as h2gate takes
+                it (window / socket), until it stops taking it for 2 s
+      response  a GET (param path) whose response the client does not
+                take: h2 param mode=window (socket read, window never
+                opened) or mode=socket (socket not read for param unread
+                seconds, then read to the end); h1: socket not read
+    Result: what the client saw within secs (h2: the connection summary,
+    stream_ended, after_status; h1: status_line, connection_close, closed)."""
+    phase = a.params["phase"]
+    if a.params.get("proto", "h2") == "h1":
+        return _h1_stall(a, phase)
+    secs = float(a.params.get("secs", 8))
+    mode = a.params.get("mode", "")
+    settings, conn_window = [], None
+    if mode == "window":
+        settings = [(S["INITIAL_WINDOW_SIZE"], 0)]
+    elif mode == "socket":  # all the window there is: only the socket holds h2gate back
+        settings, conn_window = [(S["INITIAL_WINDOW_SIZE"], (1 << 31) - 1)], (1 << 31) - 1 - 65535
+    c = Conn(a.port, settings=settings, auto_window=mode != "window", rcvbuf=4096 if mode == "socket" else None,
+             conn_window=conn_window)
+    res = {}
+    if phase == "head":
+        blk = c.block(c.req_headers("/size/10"))
+        c.send(raw_frame(1, F_END_STREAM, 1, blk[:len(blk) // 2]))
+        c.drain(secs)
+    elif phase == "body":
+        c.send(c.headers_frame(1, c.req_headers(a.params["path"], method=b"POST",
+                                                extra=[(b"content-length", b"100")]), end_stream=False),
+               raw_frame(0, 0, 1, b"abc"))
+        c.wait(lambda: c.done(1), secs)
+        res["stream_ended"] = c.done(1)
+        if "after" in a.params and not c.closed:
+            c.send(c.get(3, a.params["after"]))
+            c.wait(lambda: c.done(3), 5)
+            res["after_status"] = c.status.get(3)
+    elif phase == "upload":
+        c.send(c.headers_frame(1, c.req_headers(a.params["path"], method=b"POST",
+                                                extra=[(b"content-length", b"%d" % (1 << 30))]), end_stream=False))
+        sent, last = 0, time.time()
+        while time.time() - last < 2 and not c.done(1) and not c.closed:
+            iw = (c.settings or {}).get("INITIAL_WINDOW_SIZE", 65535)
+            room = min(iw + c.stream_wu.get(1, 0), 65535 + c.conn_wu) - sent
+            if room > 0:
+                n = min(room, 16384)
+                c.send(raw_frame(0, 0, 1, b"u" * n))
+                sent += n
+                last = time.time()
+            else:
+                c.pump(0.1)
+        res["body_sent"] = sent
+        c.wait(lambda: c.done(1), secs)
+        res["stream_ended"] = c.done(1)
+    else:
+        c.send(c.get(1, a.params["path"]))
+        if mode == "socket":
+            time.sleep(float(a.params.get("unread", 5)))
+            t0 = time.time()
+            c.drain(secs)
+            res["secs_to_close"] = round(time.time() - t0, 2) if c.closed else None
+        else:
+            c.wait(lambda: c.done(1), secs)
+            res["stream_ended"] = c.done(1)
+    res.update(c.summary())
+    return res
+
+
 def sc_tunnel_idle(a):
     """CONNECT to target (param target); with param keepalive=S send a byte
     every 0.3 s for S seconds first; then idle: is the stream ended within

@@ -26,6 +26,13 @@ line logged as "REQ METHOD TARGET"):
   /stall-body      head (Content-Length 1000) + 100 bytes, then nothing
   /trickle?n=N&ms=M  Content-Length N, one byte every M ms
   /count           "count=N\\n" (requests seen, /count excluded)
+  /no-read?ms=M    reads the head only (not the body), never answers; after
+                   M ms reads the rest to the end (with --rcvbuf 4096: an
+                   upstream that stops taking a body)
+  /big?n=N         200, Content-Length N (default 16 MiB), written as the
+                   peer takes it
+Each connection is logged as "OPEN n" when accepted and "CLOSE n" when it
+ends (either side), so tests can see h2gate close upstream connections.
 """
 import argparse
 import asyncio
@@ -40,8 +47,16 @@ class Raw:
     def __init__(self, log):
         self.log = open(log, "a", buffering=1) if log else None
         self.count = 0
+        self.conns = 0
+
+    def note(self, line):
+        if self.log:
+            self.log.write(line + "\n")
 
     async def handle(self, reader, writer):
+        self.conns += 1
+        cid = self.conns
+        self.note("OPEN %d" % cid)
         try:
             while True:
                 try:
@@ -58,6 +73,12 @@ class Raw:
                     self.count += 1
                 if self.log:
                     self.log.write("REQ %s %s\n" % (line, json.dumps(head.decode("latin-1"))))
+                if path == "/no-read":
+                    # then, after ms, reads to the end: sees h2gate's close
+                    await asyncio.sleep(int(q.get("ms", "3600000")) / 1000.0)
+                    while await reader.read(65536):
+                        pass
+                    return
                 # request bodies: Content-Length or chunked (read and dropped)
                 cl = 0
                 chunked = False
@@ -106,6 +127,14 @@ class Raw:
                 elif path == "/bigheader":
                     n = int(q.get("n", "40000"))
                     w(b"HTTP/1.1 200 OK\r\nX-Big: " + b"h" * n + b"\r\nContent-Length: 3\r\n\r\nbig")
+                elif path == "/big":
+                    n = int(q.get("n", str(16 << 20)))
+                    w(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n)
+                    while n > 0:
+                        k = min(n, 65536)
+                        w(b"b" * k)
+                        n -= k
+                        await writer.drain()
                 elif path == "/stall-head":
                     await writer.drain()
                     await asyncio.sleep(3600)
@@ -127,6 +156,7 @@ class Raw:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            self.note("CLOSE %d" % cid)
             try:
                 writer.close()
             except Exception:
@@ -171,8 +201,12 @@ async def serve(a):
     if a.echo:
         server = await asyncio.start_server(echo, "127.0.0.1", a.port, reuse_address=True)
     else:
-        server = await asyncio.start_server(Raw(a.log).handle, "127.0.0.1", a.port,
-                                            reuse_address=True, limit=1 << 20)
+        ls = socket.socket()
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if a.rcvbuf:
+            ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)  # inherited by accepted sockets
+        ls.bind(("127.0.0.1", a.port))
+        server = await asyncio.start_server(Raw(a.log).handle, sock=ls, limit=1 << 20)
     print("READY raw %d" % a.port, flush=True)
     async with server:
         await server.serve_forever()
@@ -184,6 +218,7 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--echo", action="store_true")
     ap.add_argument("--blackhole", action="store_true")
+    ap.add_argument("--rcvbuf", type=int, default=0)
     a = ap.parse_args()
     if a.blackhole:
         blackhole(a.port)
