@@ -81,7 +81,7 @@ void stream_free(struct h2g_stream *s)
         return;
     struct h2g_worker *w = s->conn->worker;
     stream_clear(s);
-    if (w->n_stream_cache >= H2G_OBJ_CACHE_MAX || s->store.cap > CACHE_STORE_MAX ||
+    if (!H2G_RECYCLE || w->n_stream_cache >= H2G_OBJ_CACHE_MAX || s->store.cap > CACHE_STORE_MAX ||
         s->cap_fields > CACHE_FIELDS_MAX) {
         release_buffers(s);
         free(s);

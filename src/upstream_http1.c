@@ -612,7 +612,7 @@ void exchange_free(struct h2g_exchange *ex)
     upstream_conn_release(ex->uc, false);
     ex->uc = NULL;
     struct h2g_worker *w = ex->w;
-    if (w->n_ex_cache >= H2G_OBJ_CACHE_MAX || ex->head.cap > CACHE_HEAD_MAX ||
+    if (!H2G_RECYCLE || w->n_ex_cache >= H2G_OBJ_CACHE_MAX || ex->head.cap > CACHE_HEAD_MAX ||
         ex->parser.store.cap > CACHE_HEAD_MAX || ex->parser.tstore.cap > CACHE_HEAD_MAX ||
         ex->parser.f_cap > CACHE_FIELDS_MAX) {
         release_buffers(ex);
