@@ -543,7 +543,7 @@ int process_run(const char *path)
     p->n_workers = p->config->workers;
     if (p->n_workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        p->n_workers = n > 0 ? (unsigned)n : 1;
+        p->n_workers = n > H2G_MAX_WORKERS ? H2G_MAX_WORKERS : n > 0 ? (unsigned)n : 1;
     }
     char **names = NULL;
     int n = sd_listen_fds_with_names(1, &names);
