@@ -77,6 +77,7 @@ struct h2g_worker {
     struct h2g_upstream_pool *pools; /* singly linked; one per upstream id */
     LIST_HEAD(, h2g_tunnel) orphans; /* tunnels delivering their last bytes (tunnel.c) */
     struct h2g_balance **balance;    /* [origin][route] of config; lazily allocated */
+    bool balance_lost;               /* allocating it failed (logged) since the last reload */
     struct h2g_mailbox mailbox;      /* the main thread's requests (run_in, stop) */
     struct event *stop_timer;        /* timeouts.shutdown elapsed */
     bool draining;
