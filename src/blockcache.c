@@ -4,16 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "recycle.h"
+
 #define HDR 16            /* keeps the payload 16-byte aligned */
 #define CLASS_SHIFT 6     /* 64-byte classes */
 #define N_CLASSES 33      /* payloads up to 2 KiB are cached */
 #define PER_CLASS_MAX 512
-
-#if defined(__SANITIZE_ADDRESS__)
-#define CACHING 0
-#else
-#define CACHING 1
-#endif
 
 struct free_block {
     struct free_block *next;
@@ -58,7 +54,7 @@ void *h2g_block_alloc(size_t n)
         return b ? payload(b, n) : NULL;
     }
     struct free_block *f = tc.head[c];
-    if (CACHING && f != NULL) {
+    if (H2G_RECYCLE && f != NULL) {
         tc.head[c] = f->next;
         tc.n[c]--;
         tc.bytes -= c << CLASS_SHIFT;
@@ -75,7 +71,7 @@ void h2g_block_free(void *p)
         return;
     unsigned char *b = base_of(p);
     size_t c = class_of(h2g_block_size(p) ? h2g_block_size(p) : 1);
-    if (CACHING && c < N_CLASSES && tc.n[c] < PER_CLASS_MAX &&
+    if (H2G_RECYCLE && c < N_CLASSES && tc.n[c] < PER_CLASS_MAX &&
         tc.bytes + (c << CLASS_SHIFT) <= H2G_BLOCK_CACHE_BYTES) {
         struct free_block *f = (struct free_block *)b;
         f->next = tc.head[c];

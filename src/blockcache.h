@@ -11,8 +11,7 @@
  *
  * Every block carries its requested size in a header (h2g_block_size),
  * which the h2 session's memory accounting reads.  Blocks may be freed on
- * any thread.  Builds with AddressSanitizer cache nothing, so reuse never
- * hides a use-after-free from it.
+ * any thread.  Builds with AddressSanitizer cache nothing (recycle.h).
  */
 #ifndef H2G_BLOCKCACHE_H
 #define H2G_BLOCKCACHE_H

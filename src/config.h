@@ -19,6 +19,23 @@
 
 enum h2g_log_level { H2G_LOG_ERROR = 0, H2G_LOG_WARN, H2G_LOG_INFO, H2G_LOG_DEBUG };
 
+/* The most workers a configuration may ask for (config_load.c); "auto"
+ * is capped to it too (process.c).  Connection ids depend on it. */
+#define H2G_MAX_WORKERS 256
+
+/*
+ * The id of a worker's seq-th connection (seq from 1), shown in logs
+ * (conn=) and by h2gatectl sessions.  Each worker counts its own
+ * connections, so accepting shares no counter between threads; the
+ * counts are interleaved with a stride of H2G_MAX_WORKERS (not the number
+ * of workers running, which a restart may change), so the ids of two
+ * workers never meet and id % H2G_MAX_WORKERS is the worker.
+ */
+static inline uint64_t h2g_conn_id(unsigned worker, uint64_t seq)
+{
+    return seq * H2G_MAX_WORKERS + worker;
+}
+
 struct h2g_sni_cert {
     char **names;   /* "a.example" or "*.b.example", lowercased */
     size_t n_names;

@@ -39,6 +39,8 @@
 #define KiB 1024ull
 #define MiB (1024ull * 1024ull)
 #define DAY_MS (24ull * 3600ull * 1000ull)
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 /* ------------------------------------------------------------------ */
 /* Nodes                                                              */
@@ -1054,7 +1056,7 @@ static void walk_map(struct ctx *c, const struct node *map, const struct table *
 static void fn_workers(struct ctx *c, const struct node *v, void *base, const struct key_spec *k,
                        const char *kp)
 {
-    const char *s = scalar(c, v, kp, "'auto' or an integer 1..256", false);
+    const char *s = scalar(c, v, kp, "'auto' or an integer 1.." STR(H2G_MAX_WORKERS), false);
     if (s == NULL)
         return;
     struct h2g_config *cfg = base;
@@ -1064,8 +1066,8 @@ static void fn_workers(struct ctx *c, const struct node *v, void *base, const st
     }
     size_t len = strlen(s);
     unsigned long n = len > 0 && len <= 3 && strspn(s, "0123456789") == len ? strtoul(s, NULL, 10) : 0;
-    if (n < 1 || n > 256) {
-        report_at(c, v, "%s: expected 'auto' or an integer 1..256, got '%s'", kp, s);
+    if (n < 1 || n > H2G_MAX_WORKERS) {
+        report_at(c, v, "%s: expected 'auto' or an integer 1..%d, got '%s'", kp, H2G_MAX_WORKERS, s);
         return;
     }
     cfg->workers = (unsigned)n;

@@ -304,7 +304,7 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
     struct h2g_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
-    c->id = ++w->next_conn_id * 64 + w->id;
+    c->id = h2g_conn_id(w->id, ++w->next_conn_id);
     c->start_ms = h2g_mono_ms();
     c->worker = w;
     c->listen = lc;

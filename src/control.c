@@ -5,6 +5,8 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 #include <jansson.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -256,6 +258,42 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
 }
 
+/*
+ * Makes the socket's directory when it is missing: outside systemd nobody
+ * made /run/h2gate (the unit's RuntimeDirectory= does).  Mode 0750 as the
+ * unit's; owned by `user` when the daemon runs as root and drops to it,
+ * so that it can still remove its socket at exit.  Only the last
+ * component is made: a missing parent is more likely a mistyped path than
+ * something to create as root.  0, or -1 (logged).
+ */
+static int make_socket_dir(const char *path, const char *user)
+{
+    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir)
+        return 0; /* the current directory, or / */
+    *slash = '\0';
+    if (mkdir(dir, 0700) != 0) {
+        if (errno == EEXIST)
+            return 0; /* the operator's: left as it is */
+        LOG_ERROR("control.socket %s: cannot create the directory %s: %s", path, dir, strerror(errno));
+        return -1;
+    }
+    const struct passwd *pw = NULL;
+    if (user != NULL && user[0] != '\0' && geteuid() == 0)
+        pw = getpwnam(user); /* none: the privilege drop reports it */
+    /* Opened to 0750 only once owned, and by chmod: the umask must not
+     * decide the group's access. */
+    if ((pw != NULL && chown(dir, pw->pw_uid, pw->pw_gid) != 0) || chmod(dir, 0750) != 0) {
+        LOG_ERROR("control.socket %s: directory %s: %s", path, dir, strerror(errno));
+        return -1;
+    }
+    LOG_INFO("control.socket: created the directory %s (mode 0750%s%s)", dir, pw != NULL ? ", owner " : "",
+             pw != NULL ? pw->pw_name : "");
+    return 0;
+}
+
 struct h2g_control *control_new(struct h2g_process *p, const char *path)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
@@ -264,6 +302,8 @@ struct h2g_control *control_new(struct h2g_process *p, const char *path)
         return NULL;
     }
     strcpy(sun.sun_path, path);
+    if (make_socket_dir(path, p->config->user) != 0)
+        return NULL;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         LOG_ERROR("control.socket: %s", strerror(errno));

@@ -189,7 +189,10 @@ static int on_url(llhttp_t *ll, const char *at, size_t len)
     return append(p, &p->store, at, len) ? HPE_USER : 0;
 }
 
-/* Doubles the three field arrays together (16 to start). */
+/* Doubles the offsets array (16 to start).  The head's and the trailers'
+ * arrays are sized apart, when their section is built (build_fields): a
+ * trailer section longer than the head must not move the head's array,
+ * which the caller may still read (h1_parse.h). */
 static int grow_fields(struct h1_parser *p)
 {
     size_t cap = p->f_cap ? p->f_cap * 2 : 16;
@@ -199,14 +202,6 @@ static int grow_fields(struct h1_parser *p)
     if (f == NULL)
         return -1;
     p->f = f;
-    struct h2g_field *fl = realloc(p->fields, cap * sizeof(*fl));
-    if (fl == NULL)
-        return -1;
-    p->fields = fl;
-    struct h2g_field *tf = realloc(p->tfields, cap * sizeof(*tf));
-    if (tf == NULL)
-        return -1;
-    p->tfields = tf;
     p->f_cap = cap;
     return 0;
 }
@@ -227,6 +222,10 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t len)
         p->n_f++;
         p->state_in_value = FS_NAME;
     }
+    /* llhttp reports an empty name with len 0, maybe before anything was
+     * stored: no arithmetic on a NULL b->data. */
+    if (len == 0)
+        return 0;
     if (h2g_buf_reserve(b, len) != 0)
         return fail(p, H2G_ERR_NOMEM, "out of memory"), HPE_USER;
     /* Names are case-insensitive; the core speaks lowercase (HTTP/2).
@@ -261,28 +260,37 @@ static int on_header_value(llhttp_t *ll, const char *at, size_t len)
     return append(p, b, at, len) ? HPE_USER : 0;
 }
 
-/* Builds out[] from the offsets into b; checks names, trims values.
- * 0 or -1 (p->err set). */
-static int build_fields(struct h1_parser *p, const struct h2g_buf *b, struct h2g_field *out)
+/* Builds *out (grown to f_cap entries when short) from the offsets into
+ * b; checks names, trims values.  0 or -1 (p->err set). */
+static int build_fields(struct h1_parser *p, const struct h2g_buf *b, struct h2g_field **out,
+                        size_t *out_cap)
 {
     if (p->bad_name)
         return fail(p, H2G_ERR_MALFORMED, "invalid field name");
+    if (*out_cap < p->n_f) {
+        struct h2g_field *o = realloc(*out, p->f_cap * sizeof(*o));
+        if (o == NULL)
+            return fail(p, H2G_ERR_NOMEM, "out of memory");
+        *out = o;
+        *out_cap = p->f_cap;
+    }
     for (size_t i = 0; i < p->n_f; i++) {
+        /* Before the pointers: with only empty fields b->data is NULL. */
+        if (p->f[i].name_len == 0)
+            return fail(p, H2G_ERR_MALFORMED, "invalid field name");
         const char *name = b->data + p->f[i].name_off;
         const char *value = b->data + p->f[i].value_off;
         size_t vlen = p->f[i].value_len;
-        if (p->f[i].name_len == 0)
-            return fail(p, H2G_ERR_MALFORMED, "invalid field name");
         while (vlen > 0 && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
             vlen--;
         while (vlen > 0 && (value[0] == ' ' || value[0] == '\t')) {
             value++;
             vlen--;
         }
-        out[i].name = name;
-        out[i].name_len = p->f[i].name_len;
-        out[i].value = value;
-        out[i].value_len = vlen;
+        (*out)[i].name = name;
+        (*out)[i].name_len = p->f[i].name_len;
+        (*out)[i].value = value;
+        (*out)[i].value_len = vlen;
     }
     return 0;
 }
@@ -300,7 +308,7 @@ static int on_headers_complete(llhttp_t *ll)
         return fail(p, H2G_ERR_MALFORMED, "unsupported HTTP version");
     if (p->store.len > 0 && p->store.data == NULL)
         return fail(p, H2G_ERR_MALFORMED, "internal");
-    if (build_fields(p, &p->store, p->fields) != 0)
+    if (build_fields(p, &p->store, &p->fields, &p->fields_cap) != 0)
         return -1;
     p->state_in_value = FS_NONE;
 
@@ -414,7 +422,7 @@ static int on_message_complete(llhttp_t *ll)
         return HPE_PAUSED;
     }
     if (p->in_trailers && p->n_f > 0) {
-        if (build_fields(p, &p->tstore, p->tfields) != 0)
+        if (build_fields(p, &p->tstore, &p->tfields, &p->tfields_cap) != 0)
             return -1;
         p->n_tfields = p->n_f;
         if (p->cb != NULL && p->cb->on_trailers != NULL) {
@@ -471,7 +479,7 @@ void h1_parser_reinit(struct h1_parser *p, bool response, size_t max_head, const
     struct h2g_buf store = p->store, tstore = p->tstore;
     struct h1_field_ref *f = p->f;
     struct h2g_field *fields = p->fields, *tfields = p->tfields;
-    size_t f_cap = p->f_cap;
+    size_t f_cap = p->f_cap, fields_cap = p->fields_cap, tfields_cap = p->tfields_cap;
     h1_parser_init(p, response, max_head, cb, arg);
     p->store = store;
     p->tstore = tstore;
@@ -481,6 +489,8 @@ void h1_parser_reinit(struct h1_parser *p, bool response, size_t max_head, const
     p->fields = fields;
     p->tfields = tfields;
     p->f_cap = f_cap;
+    p->fields_cap = fields_cap;
+    p->tfields_cap = tfields_cap;
 }
 
 void h1_parser_clear(struct h1_parser *p)
@@ -492,7 +502,7 @@ void h1_parser_clear(struct h1_parser *p)
     free(p->tfields);
     p->f = NULL;
     p->fields = p->tfields = NULL;
-    p->f_cap = 0;
+    p->f_cap = p->fields_cap = p->tfields_cap = 0;
     p->n_f = 0;
     p->n_tfields = 0;
     memset(&p->head, 0, sizeof(p->head));

@@ -4,8 +4,9 @@
  *
  * Owner: the object that embeds it (an upstream exchange or an HTTP/1.1
  * client session); h1_parser_clear frees its storage.  The head's strings
- * are copied into the parser's own buffer (field names lowercased) and
- * stay valid until the next message starts or the parser is cleared.
+ * are copied into the parser's own buffer (field names lowercased); they
+ * and the head's fields array stay valid, trailers parsed or not, until
+ * the next message starts or the parser is cleared.
  * Body bytes are handed out as borrowed slices of the input.
  */
 #ifndef H2G_H1_PARSE_H
@@ -78,7 +79,9 @@ struct h1_parser {
         uint32_t name_off, name_len, value_off, value_len;
     } *f;
     size_t n_f, f_cap;
-    struct h2g_field *fields; /* f_cap entries */
+    struct h2g_field *fields; /* the head's (fields_cap entries); resized
+                                 only while a head is built */
+    size_t fields_cap;
     size_t method_off, method_len, target_off, target_len;
     int state_in_value;      /* internal */
     bool bad_name;           /* internal: a non-tchar byte in a field name of this section */
@@ -92,8 +95,8 @@ struct h1_parser {
                                 the rest is tunnel bytes */
     struct h2g_buf tstore;   /* copied trailer strings (apart from store, so
                                 head pointers survive the trailers) */
-    struct h2g_field *tfields; /* f_cap entries, for trailers */
-    size_t n_tfields;
+    struct h2g_field *tfields; /* tfields_cap entries, for trailers */
+    size_t n_tfields, tfields_cap;
     int pause_kind;          /* internal: why llhttp is paused */
     int cb_rc;               /* internal: a callback's non-zero return */
     int scan_phase;          /* internal: raw-line checker (bare LF, obs-fold) */

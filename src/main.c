@@ -12,6 +12,7 @@
 #endif
 
 #include "process.h"
+#include "recycle.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -69,6 +70,10 @@ int main(int argc, char **argv)
         case 'V':
             printf("h2gate %s (nghttp2 %s, libevent %s, %s)\n", PACKAGE_VERSION, nghttp2_version(0)->version_str,
                    event_get_version(), OpenSSL_version(OPENSSL_VERSION));
+            /* Performance figures of such a build are not the daemon's
+             * (and its test suite checks the caches are really off). */
+            if (!H2G_RECYCLE)
+                printf("AddressSanitizer build: freed objects are not recycled (no block, stream or exchange caches)\n");
             return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

@@ -27,6 +27,10 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     struct h2g_stats st;
     process_stats(p, &st);
     struct evbuffer *b = evbuffer_new();
+    if (b == NULL) {
+        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+        return;
+    }
     metric(b, "h2gate_connections_total", "counter", "Client connections accepted.");
     evbuffer_add_printf(b, "h2gate_connections_total %llu\n", (unsigned long long)st.connections_total);
     metric(b, "h2gate_connections_open", "gauge", "Client connections open.");
@@ -92,8 +96,14 @@ static void status_cb(struct evhttp_request *req, void *arg)
     json_t *j = process_status_json(m->p);
     char *s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
     json_decref(j);
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add_printf(b, "%s\n", s ? s : "{}");
+    struct evbuffer *b = s != NULL ? evbuffer_new() : NULL;
+    if (b == NULL) {
+        /* Out of memory: not an empty status that looks fine. */
+        free(s);
+        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+        return;
+    }
+    evbuffer_add_printf(b, "%s\n", s);
     free(s);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
     evhttp_send_reply(req, 200, "OK", b);

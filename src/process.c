@@ -524,10 +524,12 @@ int process_run(const char *path)
     char abs[PATH_MAX];
     p->config_path = strdup(realpath(path, abs) != NULL ? abs : path);
     p->start_ms = h2g_mono_ms();
-    p->config = build_snapshot(p->config_path, NULL);
+    p->config = p->config_path != NULL ? build_snapshot(p->config_path, NULL) : NULL;
     int rc = 1;
     int *fds = NULL;
     struct event *sig[4] = {NULL, NULL, NULL, NULL};
+    if (p->config_path == NULL)
+        LOG_ERROR("out of memory");
     if (p->config == NULL)
         goto out;
     h2g_log_set_level(p->config->log_level);
@@ -543,7 +545,7 @@ int process_run(const char *path)
     p->n_workers = p->config->workers;
     if (p->n_workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        p->n_workers = n > 0 ? (unsigned)n : 1;
+        p->n_workers = n > H2G_MAX_WORKERS ? H2G_MAX_WORKERS : n > 0 ? (unsigned)n : 1;
     }
     char **names = NULL;
     int n = sd_listen_fds_with_names(1, &names);
@@ -551,7 +553,11 @@ int process_run(const char *path)
         p->n_activated = n;
         p->activated_names = names;
         p->activated_fds = calloc((size_t)n, sizeof(int));
-        for (int i = 0; i < n && p->activated_fds; i++)
+        if (p->activated_fds == NULL) {
+            LOG_ERROR("socket activation: out of memory");
+            goto out;
+        }
+        for (int i = 0; i < n; i++)
             p->activated_fds[i] = SD_LISTEN_FDS_START + i;
         LOG_INFO("socket activation: %d socket(s) from systemd", n);
     }
@@ -598,8 +604,12 @@ int process_run(const char *path)
     sig[1] = evsignal_new(p->base, SIGINT, on_stop_signal, p);
     sig[2] = evsignal_new(p->base, SIGHUP, on_hup, p);
     sig[3] = evsignal_new(p->base, SIGUSR1, on_usr1, p);
-    for (int i = 0; i < 4; i++)
-        evsignal_add(sig[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        if (sig[i] == NULL || evsignal_add(sig[i], NULL) != 0) {
+            LOG_ERROR("cannot install the signal handlers");
+            goto out;
+        }
+    }
     for (unsigned w = 0; w < p->n_workers; w++)
         worker_start(p->workers[w]);
     for (size_t i = 0; i < nl; i++) {
@@ -610,9 +620,11 @@ int process_run(const char *path)
     LOG_INFO("h2gate %s started with %u worker(s)", PACKAGE_VERSION, p->n_workers);
     sd_notifyf(0, "READY=1\nMAINPID=%lu\nSTATUS=serving with %u worker(s)", (unsigned long)getpid(), p->n_workers);
     if (getenv("NOTIFY_SOCKET") != NULL) {
+        /* Without it systemd shows the READY status only. */
         p->status_ev = event_new(p->base, -1, EV_PERSIST, status_cb, p);
         struct timeval tv = {5, 0};
-        event_add(p->status_ev, &tv);
+        if (p->status_ev != NULL)
+            event_add(p->status_ev, &tv);
     }
 
     event_base_dispatch(p->base);

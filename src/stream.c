@@ -81,7 +81,7 @@ void stream_free(struct h2g_stream *s)
         return;
     struct h2g_worker *w = s->conn->worker;
     stream_clear(s);
-    if (w->n_stream_cache >= H2G_OBJ_CACHE_MAX || s->store.cap > CACHE_STORE_MAX ||
+    if (!H2G_RECYCLE || w->n_stream_cache >= H2G_OBJ_CACHE_MAX || s->store.cap > CACHE_STORE_MAX ||
         s->cap_fields > CACHE_FIELDS_MAX) {
         release_buffers(s);
         free(s);
@@ -268,15 +268,21 @@ void stream_respond_error(struct h2g_stream *s, int status)
     char st[4], len[24], body[96];
     snprintf(st, sizeof(st), "%03d", status);
     int blen = snprintf(body, sizeof(body), "%d %s\n", status, reason_phrase(status));
+    bool no_body = is_head_request(s);
+    if (!no_body) {
+        struct evbuffer *b = stream_resp_body(s);
+        if (b == NULL || evbuffer_add(b, body, (size_t)blen) != 0) {
+            /* Out of memory: the status alone still answers. */
+            no_body = true;
+            blen = 0;
+        }
+    }
     snprintf(len, sizeof(len), "%d", blen);
     nghttp2_nv nva[] = {
         {(uint8_t *)":status", (uint8_t *)st, 7, 3, NGHTTP2_NV_FLAG_NONE},
         {(uint8_t *)"content-type", (uint8_t *)"text/plain; charset=utf-8", 12, 25, NGHTTP2_NV_FLAG_NONE},
         {(uint8_t *)"content-length", (uint8_t *)len, 14, strlen(len), NGHTTP2_NV_FLAG_NONE},
     };
-    bool no_body = is_head_request(s);
-    if (!no_body)
-        evbuffer_add(stream_resp_body(s), body, (size_t)blen);
     s->status = status;
     s->head_sent = true;
     s->resp_no_body = no_body;
@@ -409,6 +415,23 @@ void stream_dispatch(struct h2g_stream *s)
     }
 }
 
+/* Request body bytes that could not be buffered (out of memory): the
+ * stream fails alone.  The bytes are acknowledged, so the connection's
+ * window does not lose them, and so are the next ones (no exchange or
+ * tunnel is left to take them).  A tunnel still connecting must not
+ * answer 200 after the 500. */
+static int request_data_lost(struct h2g_stream *s, size_t n)
+{
+    LOG_WARN("conn=%llu stream=%d: out of memory for the request body", (unsigned long long)s->conn->id, s->id);
+    s->ops->consumed(s, n);
+    exchange_free(s->ex);
+    s->ex = NULL;
+    tunnel_free(s->tun);
+    s->tun = NULL;
+    stream_upstream_failed(s, 500);
+    return 0;
+}
+
 int stream_request_data(struct h2g_stream *s, const uint8_t *p, size_t n)
 {
     s->bytes_in += n;
@@ -418,9 +441,10 @@ int stream_request_data(struct h2g_stream *s, const uint8_t *p, size_t n)
         s->ex = NULL;
         stream_respond_error(s, 413);
     }
+    struct evbuffer *b;
     if (s->tun != NULL) {
-        if (evbuffer_add(stream_req_body(s), p, n) != 0)
-            return H2G_ERR_NOMEM;
+        if ((b = stream_req_body(s)) == NULL || evbuffer_add(b, p, n) != 0)
+            return request_data_lost(s, n);
         tunnel_request_progress(s->tun);
         return 0;
     }
@@ -432,8 +456,8 @@ int stream_request_data(struct h2g_stream *s, const uint8_t *p, size_t n)
             return 0;
         }
     }
-    if (evbuffer_add(stream_req_body(s), p, n) != 0)
-        return H2G_ERR_NOMEM;
+    if ((b = stream_req_body(s)) == NULL || evbuffer_add(b, p, n) != 0)
+        return request_data_lost(s, n);
     exchange_request_progress(s->ex);
     return 0;
 }

@@ -144,7 +144,8 @@ int stream_request_head(struct h2g_stream *s, struct h2g_request_head *req, stru
 /* The request head is complete: route it and start the exchange, or
  * answer locally (404/421/502/...). */
 void stream_dispatch(struct h2g_stream *s);
-/* Client request body bytes arrived. */
+/* Client request body bytes arrived.  0: bytes that cannot be buffered
+ * fail this stream alone (500, or a reset once the head is out). */
 int stream_request_data(struct h2g_stream *s, const uint8_t *p, size_t n);
 /* The client finished its request (END_STREAM / last chunk). */
 void stream_request_end(struct h2g_stream *s);
@@ -177,6 +178,7 @@ void stream_timed_out(struct h2g_stream *s);
 /* The client side drained resp_body: let the exchange read on. */
 void stream_response_drained(struct h2g_stream *s);
 
+/* The body buffers, allocated at first use: NULL when out of memory. */
 struct evbuffer *stream_resp_body(struct h2g_stream *s);
 struct evbuffer *stream_req_body(struct h2g_stream *s);
 const char *stream_str(const struct h2g_stream *s, struct h2g_field_ref r);

@@ -171,6 +171,10 @@ static void t_read_cb(struct bufferevent *bev, void *arg)
     if (evbuffer_get_length(in) == 0 || t->state != T_OPEN)
         return;
     struct evbuffer *out = stream_resp_body(t->s);
+    if (out == NULL) {
+        fail(t, 0, NGHTTP2_INTERNAL_ERROR, "out of memory");
+        return;
+    }
     evbuffer_add_buffer(out, in);
     t->last_active_ms = h2g_mono_ms();
     if (evbuffer_get_length(out) >= H2G_STREAM_RESP_CAP)
@@ -233,6 +237,8 @@ static void t_event_cb(struct bufferevent *bev, short what, void *arg)
         /* The target finished sending: END_STREAM once the client has
          * everything. */
         t_read_cb(bev, t);
+        if (t->state == T_FAILED)
+            return; /* bev is gone */
         t->state = T_CLOSED;
         sockread_disable(&t->rd);
         stream_upstream_done(s);

@@ -2,6 +2,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
@@ -267,7 +268,8 @@ static int on_data(void *arg, const char *p, size_t len)
     struct evbuffer *in = ex->uc->in;
     if (off > ex->feed_taken)
         evbuffer_drain(in, off - ex->feed_taken);
-    if (evbuffer_remove_buffer(in, stream_resp_body(ex->s), len) != (int)len)
+    struct evbuffer *body = stream_resp_body(ex->s);
+    if (body == NULL || evbuffer_remove_buffer(in, body, len) != (int)len)
         return H2G_ERR_NOMEM;
     ex->feed_taken = off + len;
     ex->delivered += len;
@@ -562,17 +564,30 @@ int exchange_start(struct h2g_stream *s)
         }
         char made[32];
         ex->head.len -= 2; /* reopen the head before its blank line */
-        if (key == NULL) {
-            unsigned char raw[16];
-            RAND_bytes(raw, sizeof(raw));
+        int rc = 0;
+        unsigned char raw[16];
+        if (key == NULL && RAND_bytes(raw, sizeof(raw)) != 1) {
+            char why[128] = "RAND_bytes failed";
+            unsigned long e = ERR_get_error();
+            if (e != 0)
+                ERR_error_string_n(e, why, sizeof(why));
+            LOG_WARN("conn=%llu stream=%d: no random bytes for a Sec-WebSocket-Key: %s",
+                     (unsigned long long)s->conn->id, s->id, why);
+            rc = -1;
+        } else if (key == NULL) {
             EVP_EncodeBlock((unsigned char *)made, raw, sizeof(raw));
             key = made;
             key_len = strlen(made);
-            h2g_buf_printf(&ex->head, "Sec-WebSocket-Key: %s\r\n", made);
+            rc |= h2g_buf_printf(&ex->head, "Sec-WebSocket-Key: %s\r\n", made);
         }
         if (!has_version)
-            h2g_buf_puts(&ex->head, "Sec-WebSocket-Version: 13\r\n");
-        h2g_buf_puts(&ex->head, "\r\n");
+            rc |= h2g_buf_puts(&ex->head, "Sec-WebSocket-Version: 13\r\n");
+        rc |= h2g_buf_puts(&ex->head, "\r\n");
+        if (rc != 0) {
+            free(tmp);
+            exchange_free(ex);
+            return 500;
+        }
         ws_accept_for(key, key_len, ex->ws_accept);
     }
     free(tmp);
@@ -620,7 +635,7 @@ void exchange_free(struct h2g_exchange *ex)
     upstream_conn_release(ex->uc, false);
     ex->uc = NULL;
     struct h2g_worker *w = ex->w;
-    if (w->n_ex_cache >= H2G_OBJ_CACHE_MAX || ex->head.cap > CACHE_HEAD_MAX ||
+    if (!H2G_RECYCLE || w->n_ex_cache >= H2G_OBJ_CACHE_MAX || ex->head.cap > CACHE_HEAD_MAX ||
         ex->parser.store.cap > CACHE_HEAD_MAX || ex->parser.tstore.cap > CACHE_HEAD_MAX ||
         ex->parser.f_cap > CACHE_FIELDS_MAX) {
         release_buffers(ex);

@@ -178,6 +178,17 @@ void worker_access_log(struct h2g_worker *w, const char *line, size_t len)
         event_active(w->access_flush_ev, EV_TIMEOUT, 0);
 }
 
+/* Without its state a route takes its first upstream, as the routes of
+ * older snapshots do: requests are still served.  Said once a snapshot. */
+static struct h2g_balance *balance_lost(struct h2g_worker *w)
+{
+    if (!w->balance_lost) {
+        w->balance_lost = true;
+        LOG_WARN("worker %u: out of memory for round-robin state: routes use their first upstream", w->id);
+    }
+    return NULL;
+}
+
 struct h2g_balance *worker_balance(struct h2g_worker *w, const struct h2g_route_config *r)
 {
     const struct h2g_config *c = w->config;
@@ -188,14 +199,13 @@ struct h2g_balance *worker_balance(struct h2g_worker *w, const struct h2g_route_
         if (r->n_upstreams < 2)
             return NULL;
         size_t ri = (size_t)(r - o->routes);
-        if (w->balance[oi] == NULL) {
-            w->balance[oi] = calloc(o->n_routes, sizeof(struct h2g_balance));
-            if (w->balance[oi] == NULL)
-                return NULL;
-        }
+        if (w->balance == NULL && (w->balance = calloc(c->n_origins, sizeof(*w->balance))) == NULL)
+            return balance_lost(w);
+        if (w->balance[oi] == NULL && (w->balance[oi] = calloc(o->n_routes, sizeof(struct h2g_balance))) == NULL)
+            return balance_lost(w);
         struct h2g_balance *b = &w->balance[oi][ri];
         if (b->n == 0 && h2g_balance_init(b, r->n_upstreams) != 0)
-            return NULL;
+            return balance_lost(w);
         return b;
     }
     return NULL; /* a route of an older snapshot: plain first choice */
@@ -306,7 +316,7 @@ void worker_apply_config(struct h2g_worker *w, struct h2g_config *config, int *f
     struct h2g_config *old = w->config;
     w->config = h2g_config_ref(config);
     h2g_config_unref(old);
-    w->balance = calloc(config->n_origins ? config->n_origins : 1, sizeof(*w->balance));
+    w->balance_lost = false;
     struct h2g_snapshot *os = w->snap;
     w->snap = ns;
     os->retired = true;
@@ -348,14 +358,13 @@ struct h2g_worker *worker_new(unsigned id, struct h2g_config *config, int *fds, 
         w->dns = evdns_base_new(w->base, 0);
     w->n_listen = config->n_listen;
     w->listeners = calloc(w->n_listen, sizeof(*w->listeners));
-    w->balance = calloc(config->n_origins ? config->n_origins : 1, sizeof(*w->balance));
     w->access_buf = evbuffer_new();
     w->access_flush_ev = event_new(w->base, -1, 0, access_flush_cb, w);
     if (mailbox_init(&w->mailbox, w->base) != 0)
         goto fail;
     w->stop_timer = evtimer_new(w->base, stop_timer_cb, w);
     w->recheck_ev = evtimer_new(w->base, recheck_cb, w);
-    if (w->snap == NULL || w->listeners == NULL || w->balance == NULL || w->access_buf == NULL || w->access_flush_ev == NULL ||
+    if (w->snap == NULL || w->dns == NULL || w->listeners == NULL || w->access_buf == NULL || w->access_flush_ev == NULL ||
         w->stop_timer == NULL || w->recheck_ev == NULL)
         goto fail;
     struct h2g_listen_ctx *ctx = worker_listen_ctxs(config);

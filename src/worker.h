@@ -21,6 +21,7 @@
 #include "balance.h"
 #include "config.h"
 #include "mailbox.h"
+#include "recycle.h"
 #include "stats.h"
 
 struct h2g_conn;
@@ -76,6 +77,7 @@ struct h2g_worker {
     struct h2g_upstream_pool *pools; /* singly linked; one per upstream id */
     LIST_HEAD(, h2g_tunnel) orphans; /* tunnels delivering their last bytes (tunnel.c) */
     struct h2g_balance **balance;    /* [origin][route] of config; lazily allocated */
+    bool balance_lost;               /* allocating it failed (logged) since the last reload */
     struct h2g_mailbox mailbox;      /* the main thread's requests (run_in, stop) */
     struct event *stop_timer;        /* timeouts.shutdown elapsed */
     bool draining;
@@ -89,7 +91,8 @@ struct h2g_worker {
      * allocation of its own.  At most H2G_OBJ_CACHE_MAX of each, and
      * only objects whose buffers stayed small (2 KiB of head storage, 32
      * field slots): at most some 6 MiB per worker (2 MiB typical), about
-     * the memory of as many requests in flight. */
+     * the memory of as many requests in flight.  None in builds with
+     * AddressSanitizer (recycle.h). */
     struct h2g_stream *stream_cache;
     unsigned n_stream_cache;
     struct h2g_exchange *ex_cache;

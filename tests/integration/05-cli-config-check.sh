@@ -1,7 +1,8 @@
 #!/bin/sh
 # Command line: -t -c good.yaml prints "FILE: configuration ok" (exit 0);
 # -t on a file with two errors prints both as FILE:LINE:COLUMN: message
-# (exit 1); -V and -h work; running on a bad config exits 1 without
+# (exit 1); -V and -h work, and -V of an AddressSanitizer build says it
+# recycles no freed objects; running on a bad config exits 1 without
 # listening.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -63,6 +64,13 @@ assert_file_match 'does-not-exist\.yaml' "$T/missing.out" "missing file is named
 out=$("$H2GATE" -V 2>&1)
 assert_eq 0 "$?" "-V exit code"
 assert_match '[0-9]+\.[0-9]+' "$out" "-V prints a version"
+# Caches of freed objects would hide a use-after-free from ASan.  Whether
+# this binary has ASan is read from the binary, not from what it says.
+if grep -q __asan_init "$H2GATE"; then
+	assert_match 'freed objects are not recycled' "$out" "-V of an AddressSanitizer build"
+else
+	assert_no_match 'recycled' "$out" "-V of a build without AddressSanitizer"
+fi
 out=$("$H2GATE" -h 2>&1)
 assert_eq 0 "$?" "-h exit code"
 assert_match '-c' "$out" "-h mentions -c"

@@ -613,6 +613,32 @@ START_TEST(bad_fixtures)
 }
 END_TEST
 
+START_TEST(conn_ids_unique)
+{
+    /* The loader allows no more workers than the ids have room for. */
+    char text[128];
+    snprintf(text, sizeof(text), PREFIX "connect:\nworkers: %d\n", H2G_MAX_WORKERS + 1);
+    load_fails(text, "got '");
+    /* Every allowed worker's first connections get ids of their own, which
+     * name the worker. */
+    enum { SEQS = 40 };
+    size_t span = (SEQS + 1) * (size_t)H2G_MAX_WORKERS;
+    unsigned char *seen = calloc(span, 1);
+    ck_assert_ptr_nonnull(seen);
+    for (unsigned w = 0; w < H2G_MAX_WORKERS; w++) {
+        for (uint64_t seq = 1; seq <= SEQS; seq++) {
+            uint64_t id = h2g_conn_id(w, seq);
+            ck_assert_uint_lt(id, span);
+            ck_assert_msg(!seen[id], "worker %u connection %llu: id %llu taken", w, (unsigned long long)seq,
+                          (unsigned long long)id);
+            seen[id] = 1;
+            ck_assert_uint_eq(id % H2G_MAX_WORKERS, w);
+        }
+    }
+    free(seen);
+}
+END_TEST
+
 Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -626,6 +652,7 @@ Suite *config_suite(void)
     tcase_add_test(tc, inline_errors);
     tcase_add_test(tc, file_errors);
     tcase_add_test(tc, bad_fixtures);
+    tcase_add_test(tc, conn_ids_unique);
     suite_add_tcase(s, tc);
     return s;
 }

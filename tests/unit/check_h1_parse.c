@@ -498,6 +498,47 @@ START_TEST(resp_head_pointers_survive_trailers)
 }
 END_TEST
 
+START_TEST(resp_head_pointers_survive_growing_trailers)
+{
+    /* More trailer fields than the head had (16 slots to start): the
+     * field arrays grow during the trailers, and the head's fields, read
+     * after the message, must still be there (found by fuzzing: the
+     * head's array was reallocated under it). */
+    struct h2g_buf m = {0};
+    h2g_buf_puts(&m, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Head: kept\r\n\r\n0\r\n");
+    for (int i = 0; i < 40; i++)
+        h2g_buf_printf(&m, "X-T%d: %d\r\n", i, i);
+    h2g_buf_puts(&m, "\r\n");
+    struct h1_parser p;
+    struct rec r = {0};
+    size_t used;
+    h1_parser_init(&p, true, 8192, &rec_cb, &r);
+    ck_assert_int_eq(h1_parser_feed(&p, m.data, m.len, &used), H2G_ERR_PAUSED);
+    ck_assert_uint_eq(p.n_tfields, 40);
+    ck_assert(p.tfields[39].value_len == 2 && memcmp(p.tfields[39].value, "39", 2) == 0);
+    ck_assert_uint_eq(p.head.n_fields, 2);
+    ck_assert(p.head.fields[0].name_len == 17 && memcmp(p.head.fields[0].name, "transfer-encoding", 17) == 0);
+    ck_assert(p.head.fields[1].value_len == 4 && memcmp(p.head.fields[1].value, "kept", 4) == 0);
+    h1_parser_clear(&p);
+    h2g_buf_clear(&m);
+    h2g_buf_clear(&r.log);
+}
+END_TEST
+
+START_TEST(empty_name_first)
+{
+    /* An empty field name as the very first bytes stored (a response
+     * head stores no start line; trailers have a store of their own):
+     * refused, without arithmetic on the still unallocated store. */
+    CHECK_PARSE(true, "HTTP/1.1 200 OK\r\n: b\r\nContent-Length: 0\r\n\r\n", false, false, "",
+                H2G_ERR_MALFORMED);
+    CHECK_PARSE(true, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n: b\r\n\r\n", false, false,
+                "[200 1.1 chunked ka transfer-encoding=chunked]", H2G_ERR_MALFORMED);
+    /* Empty value too: nothing stored at all when the fields are built. */
+    CHECK_PARSE(true, "HTTP/1.1 200 OK\r\n:\r\n\r\n", false, false, "", H2G_ERR_MALFORMED);
+}
+END_TEST
+
 static int abort_cb(void *arg, const struct h1_head *h)
 {
     return H2G_ERR_NOMEM;
@@ -687,6 +728,8 @@ Suite *h1_parse_suite(void)
     tcase_add_test(tc, resp_keep_alive);
     tcase_add_test(tc, resp_pipelined);
     tcase_add_test(tc, resp_head_pointers_survive_trailers);
+    tcase_add_test(tc, resp_head_pointers_survive_growing_trailers);
+    tcase_add_test(tc, empty_name_first);
     tcase_add_test(tc, callbacks_abort_and_pause);
     tcase_add_test(tc, resp_status_line_forms);
     tcase_add_test(tc, resp_eof_after_interim);
