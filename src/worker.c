@@ -1,9 +1,9 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/dns.h>
-#include <event2/listener.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,12 +26,12 @@ static void set_accepting(struct h2g_worker *w, bool on)
 {
     w->accept_paused = !on;
     for (size_t i = 0; i < w->n_listen; i++) {
-        if (w->listeners[i] == NULL || w->listeners[i]->l == NULL)
+        if (w->listeners[i] == NULL || w->listeners[i]->ev == NULL)
             continue;
         if (on)
-            evconnlistener_enable(w->listeners[i]->l);
+            event_add(w->listeners[i]->ev, NULL);
         else
-            evconnlistener_disable(w->listeners[i]->l);
+            event_del(w->listeners[i]->ev);
     }
     if (!on) {
         struct timeval tv = {0, ACCEPT_RECHECK_MS * 1000};
@@ -51,30 +51,52 @@ static void recheck_cb(evutil_socket_t fd, short what, void *arg)
         set_accepting(w, below_max(w));
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+/* Connections accepted per readiness event at most: a burst on one
+ * listener does not keep the worker from its other connections. */
+#define ACCEPTS_PER_EVENT 64
+
+/*
+ * limits.max_connections holds across workers: a slot of the global
+ * count is taken before accept(2), not after, so a worker at the limit
+ * leaves the connection in the kernel's queue (where it waits, as
+ * behind any full server) instead of serving one more.  Every worker's
+ * listening socket is its own (SO_REUSEPORT), so each worker finds the
+ * limit reached by itself, pauses, and looks again every
+ * ACCEPT_RECHECK_MS, or at once when one of its own connections closes.
+ */
+static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
     struct h2g_worker_listener *wl = arg;
     struct h2g_worker *w = wl->w;
-    unsigned n = __atomic_add_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED);
-    if (conn_new(w, wl->ctx, fd, sa, salen) == NULL) {
-        __atomic_sub_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED);
-        LOG_WARN("cannot set up a connection (out of memory?)");
-        return;
+    unsigned max = w->config->limits.max_connections;
+    for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
+        if (__atomic_add_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED) > max) {
+            __atomic_sub_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED);
+            if (!w->accept_paused)
+                LOG_WARN("worker %u: max_connections (%u) reached: accepting paused", w->id, max);
+            set_accepting(w, false);
+            return;
+        }
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            int err = errno;
+            __atomic_sub_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED);
+            if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
+                return;
+            if (err == ECONNABORTED || err == EPROTO)
+                continue; /* gone before we took it */
+            LOG_WARN("accept on %s: %s", wl->ctx->lc->text, strerror(err));
+            /* Out of descriptors or memory: back off instead of spinning. */
+            set_accepting(w, false);
+            return;
+        }
+        if (conn_new(w, wl->ctx, fd, (struct sockaddr *)&ss, (int)sl) == NULL) {
+            __atomic_sub_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED);
+            LOG_WARN("cannot set up a connection (out of memory?)");
+        }
     }
-    if (n >= w->config->limits.max_connections && !w->accept_paused) {
-        LOG_WARN("max_connections (%u) reached: accepting paused", w->config->limits.max_connections);
-        set_accepting(w, false);
-    }
-}
-
-static void accept_error_cb(struct evconnlistener *l, void *arg)
-{
-    struct h2g_worker_listener *wl = arg;
-    int err = EVUTIL_SOCKET_ERROR();
-    LOG_WARN("accept on %s: %s", wl->ctx->lc->text, evutil_socket_error_to_string(err));
-    /* Out of descriptors: back off instead of spinning on accept. */
-    if (err == EMFILE || err == ENFILE)
-        set_accepting(wl->w, false);
 }
 
 void worker_conn_closed(struct h2g_worker *w)
@@ -93,9 +115,9 @@ static void listener_free(struct h2g_worker_listener *wl)
 {
     if (wl == NULL)
         return;
-    if (wl->l != NULL)
-        evconnlistener_free(wl->l);
-    else if (wl->fd >= 0)
+    if (wl->ev != NULL)
+        event_free(wl->ev);
+    if (wl->fd >= 0)
         close(wl->fd);
     free(wl);
 }
@@ -110,14 +132,11 @@ static struct h2g_worker_listener *listener_new(struct h2g_worker *w, const stru
     wl->w = w;
     wl->ctx = ctx;
     wl->fd = fd;
-    wl->l = evconnlistener_new(w->base, accept_cb, wl, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-    if (wl->l == NULL) {
+    wl->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, accept_cb, wl);
+    if (wl->ev == NULL || evutil_make_socket_nonblocking(fd) != 0 || (!w->accept_paused && event_add(wl->ev, NULL) != 0)) {
         listener_free(wl);
         return NULL;
     }
-    evconnlistener_set_error_cb(wl->l, accept_error_cb);
-    if (w->accept_paused)
-        evconnlistener_disable(wl->l);
     return wl;
 }
 

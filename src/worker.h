@@ -27,7 +27,6 @@
 struct h2g_conn;
 struct h2g_upstream_pool;
 struct h2g_tls_ctx;
-struct evconnlistener;
 struct evdns_base;
 struct evbuffer;
 
@@ -56,8 +55,8 @@ struct h2g_snapshot {
 struct h2g_worker_listener {
     struct h2g_worker *w;
     const struct h2g_listen_ctx *ctx;  /* of the worker's current snapshot */
-    struct evconnlistener *l;          /* owns fd */
-    int fd;
+    struct event *ev;                  /* readable: accept (worker.c accept_cb) */
+    int fd;                            /* the listening socket, owned */
 };
 
 struct h2g_worker {

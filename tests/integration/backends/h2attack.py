@@ -786,19 +786,31 @@ def sc_post(a):
 
 
 def sc_max_connections(a):
-    """max_connections=n (param n): n idle h2 connections, then one more:
-    is it served before one of the n closes, and after?"""
+    """max_connections=n (param n): n idle h2 connections, then param extra
+    (default 1) more, each asking for /size/10: is any of them served
+    before one of the n closes (param hold seconds), and how many are
+    served after (within param after seconds)?"""
     n = pint(a, "n", 3)
     conns = [Conn(a.port) for _ in range(n)]
     ok = sum(1 for c in conns if c.settings is not None)
-    extra = Conn(a.port, handshake=False)
-    extra.send(extra.get(1, "/size/10"))
-    extra.wait(lambda: extra.bytes_read > 0, float(a.params.get("hold", 1.5)))
-    before = extra.bytes_read > 0
+    extras = [Conn(a.port, handshake=False) for _ in range(pint(a, "extra", 1))]
+    for e in extras:
+        e.send(e.get(1, "/size/10"))
+    end = time.time() + float(a.params.get("hold", 1.5))
+    while time.time() < end:
+        for e in extras:
+            e.pump(0.05)
+    before = sum(1 for e in extras if e.bytes_read > 0)
     conns[0].close()
-    extra.wait(lambda: extra.done(1), 10)
-    return {"first_served": ok, "served_before_close": before, "status_after_close": extra.status.get(1),
-            "extra": extra.summary()}
+    end = time.time() + float(a.params.get("after", 3))
+    while time.time() < end:
+        for e in extras:
+            e.pump(0.05)
+    served = [e for e in extras if e.status.get(1) == 200]
+    return {"first_served": ok, "served_before_close": before > 0, "n_served_before_close": before,
+            "n_served_after_close": len(served),
+            "status_after_close": served[0].status.get(1) if served else None,
+            "extra": (served[0] if served else extras[0]).summary()}
 
 
 # ---------------------------------------------------------------- timeouts
