@@ -1,6 +1,7 @@
 #!/bin/sh
 # timeouts.tunnel_idle: 1s: a CONNECT tunnel (to a TCP echo server) carrying
-# a byte every 300 ms stays up for 2.5 s; once nothing flows it is ended.
+# a byte every 300 ms stays up for 2.5 s; once nothing flows it is ended,
+# and so is its connection to the target.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/limlib.sh"
@@ -24,5 +25,6 @@ assert_eq 200 "$(j 'd["status"]')" "CONNECT status"
 assert_eq True "$(j 'd["alive_after_keepalive"]')" "tunnel with traffic every 300 ms after 2.5 s"
 [ "$(j 'd["echoed"]')" -ge 1 ] || fail "nothing echoed through the tunnel"
 assert_eq True "$(j 'd["ended"]')" "idle tunnel ended within 8 s"
+raw_all_closed "idle tunnel's target"
 stop_h2gate
 pass

@@ -22,7 +22,7 @@ line logged as "REQ METHOD TARGET"):
   /smuggle         a valid 5-byte response followed at once by a second
                    (unsolicited) response carrying X-Smuggled
   /bigheader?n=N   200 with one N-byte X-Big header
-  /stall-head      reads the request, never answers
+  /stall-head      reads the request, never answers (waits for h2gate's close)
   /stall-body      head (Content-Length 1000) + 100 bytes, then nothing
   /trickle?n=N&ms=M  Content-Length N, one byte every M ms
   /count           "count=N\\n" (requests seen, /count excluded)
@@ -137,11 +137,15 @@ class Raw:
                         await writer.drain()
                 elif path == "/stall-head":
                     await writer.drain()
-                    await asyncio.sleep(3600)
+                    while await reader.read(65536):  # until h2gate closes
+                        pass
+                    return
                 elif path == "/stall-body":
                     w(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"s" * 100)
                     await writer.drain()
-                    await asyncio.sleep(3600)
+                    while await reader.read(65536):
+                        pass
+                    return
                 elif path == "/trickle":
                     n = int(q.get("n", "10"))
                     ms = int(q.get("ms", "300"))
@@ -163,7 +167,8 @@ class Raw:
                 pass
 
 
-async def echo(reader, writer):
+async def echo(reader, writer, log):
+    log("OPEN")
     try:
         while True:
             d = await reader.read(65536)
@@ -174,6 +179,7 @@ async def echo(reader, writer):
     except ConnectionError:
         pass
     finally:
+        log("CLOSE")
         writer.close()
 
 
@@ -199,7 +205,14 @@ def blackhole(port):
 
 async def serve(a):
     if a.echo:
-        server = await asyncio.start_server(echo, "127.0.0.1", a.port, reuse_address=True)
+        logf = open(a.log, "a", buffering=1) if a.log else None
+        n = [0]
+
+        def handler(r, w):  # "OPEN n" / "CLOSE n" per connection, as for canned responses
+            n[0] += 1
+            cid = n[0]
+            return echo(r, w, lambda what: logf and logf.write("%s %d\n" % (what, cid)))
+        server = await asyncio.start_server(handler, "127.0.0.1", a.port, reuse_address=True)
     else:
         ls = socket.socket()
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
