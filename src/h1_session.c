@@ -540,6 +540,7 @@ static void do_upgrade(struct h2g_h1_session *h)
                  "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n", 71);
     h->s = NULL;
     c->h1 = NULL;
+    evtimer_del(c->timer); /* the h2 session times itself */
     c->h2 = h2_session_new(c, h->h2_settings, h->h2_settings_len, s, head_req);
     h1_session_free(h);
     if (c->h2 == NULL) {
