@@ -1305,7 +1305,7 @@ static void route_check(struct ctx *c, const struct node *map, void *base, const
 
 static const struct key_spec route_keys[] = {
     {.name = "path", .type = K_FN, .fn = fn_route_path, .required = true,
-     .doc = "path prefix, starts with '/'; the longest match wins"},
+     .doc = "path prefix, starts with '/', normalized like request paths; the longest match wins"},
     {.name = "upstream", .type = K_FN, .fn = fn_upstream,
      .doc = "http://host[:port] or a list of them (round-robin)"},
     {.name = "websocket", .type = K_BOOL, FIELD(struct h2g_route_config, websocket),
