@@ -8,20 +8,30 @@
 #include "path.h"
 
 #include <stdbool.h>
-#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
 #include "errors.h"
 
-/* Bytes below 0x40 are tested with one shift of a 64-bit mask instead of
- * a chain of compares; DEL is the only byte above that matters. */
-#define MASK_REFUSED (0xFFFFFFFFull | 1ull << '#')                            /* controls, '#' */
-#define MASK_SCAN (MASK_REFUSED | 1ull << '%' | 1ull << '.' | 1ull << '?') /* what ends the scan */
+/* What each byte is to the scan, one table load a byte (this runs on
+ * every request).  REFUSED anywhere: controls, DEL, '#'.  LOOK in the
+ * path part: '%', '.', '?' end the fast path.  Everything else, obs-text
+ * included, is data. */
+enum { REFUSED = 1, LOOK = 2 };
+static const unsigned char byte_class[256] = {
+    /* 0x00 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 0x10 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 0x20 */ 0, 0, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, /* '#' '%' '.' */
+    /* 0x30 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, /* '?' */
+    /* 0x40 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* 0x50 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* 0x60 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* 0x70 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, /* DEL */
+};
 
-static inline bool in_mask(uint64_t mask, unsigned char c)
+static inline bool refused(char c)
 {
-    return c < 64 ? (mask >> c) & 1 : c == 0x7f;
+    return byte_class[(unsigned char)c] & REFUSED;
 }
 
 static int hex_value(unsigned char c)
@@ -42,7 +52,7 @@ static bool unreserved(unsigned char c)
 static bool bytes_allowed(const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (in_mask(MASK_REFUSED, (unsigned char)p[i]))
+        if (refused(p[i]))
             return false;
     return true;
 }
@@ -53,10 +63,9 @@ static bool bytes_allowed(const char *p, size_t n)
 static bool escapes_valid(const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (in_mask(MASK_REFUSED, c))
+        if (refused(p[i]))
             return false;
-        if (c != '%')
+        if (p[i] != '%')
             continue;
         if (n - i < 3)
             return false;
@@ -122,28 +131,14 @@ static size_t remove_dot_segments(char *p, size_t n)
     return w;
 }
 
-int h2g_path_normalize(char *p, size_t len, size_t *out_len)
+/* h2g_path_normalize past the fast path: p[i] is the first byte the scan
+ * stopped at.  Out of line, so the scan needs no stack frame. */
+__attribute__((noinline)) static int normalize_slow(char *p, size_t len, size_t i, size_t *out_len)
 {
-    *out_len = len;
-    if (len == 1 && p[0] == '*')
-        return 0;
-    if (len == 0 || p[0] != '/')
-        return H2G_ERR_MALFORMED;
-    /* The fast path: a '.' that does not start a segment ("/app.js") is
-     * no reason to leave it. */
-    size_t i = 1;
-    for (; i < len; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (in_mask(MASK_SCAN, c) && (c != '.' || p[i - 1] == '/'))
-            break;
-    }
-    if (i == len)
-        return 0;
     if (p[i] == '?')
         return bytes_allowed(p + i, len - i) ? 0 : H2G_ERR_MALFORMED;
     if (p[i] != '%' && p[i] != '.')
         return H2G_ERR_MALFORMED;
-
     const char *qm = memchr(p + i, '?', len - i);
     size_t q = qm ? (size_t)(qm - p) : len;
     if (!escapes_valid(p, q) || !bytes_allowed(p + q, len - q))
@@ -151,6 +146,20 @@ int h2g_path_normalize(char *p, size_t len, size_t *out_len)
     size_t n = remove_dot_segments(p, decode_escapes(p, q));
     memmove(p + n, p + q, len - q);
     *out_len = n + (len - q);
+    return 0;
+}
+
+int h2g_path_normalize(char *p, size_t len, size_t *out_len)
+{
+    *out_len = len;
+    if (len == 0 || p[0] != '/')
+        return len == 1 && p[0] == '*' ? 0 : H2G_ERR_MALFORMED;
+    for (size_t i = 1; i < len; i++) {
+        /* A '.' that does not start a segment ("/app.js") is no reason
+         * to leave the fast path. */
+        if (byte_class[(unsigned char)p[i]] != 0 && (p[i] != '.' || p[i - 1] == '/'))
+            return normalize_slow(p, len, i, out_len);
+    }
     return 0;
 }
 
