@@ -32,6 +32,7 @@
 #include <yaml.h>
 
 #include "buf.h"
+#include "path.h"
 
 /* Deeper nesting than this is no config of ours, and the tree code is
  * recursive: refuse it instead of trusting the stack. */
@@ -1196,8 +1197,20 @@ static void fn_route_path(struct ctx *c, const struct node *v, void *base,
             return;
         }
     }
-    store_string(r, offsetof(struct h2g_route_config, path), xstrdup(c, s));
-    r->path_len = r->path != NULL ? strlen(r->path) : 0;
+    /* Requests are routed on their normalized path (path.h): a prefix
+     * written "/%7euser" or "/a/./b" would otherwise never match. */
+    char *p = xstrdup(c, s);
+    size_t n = 0;
+    if (p != NULL && h2g_path_normalize(p, strlen(p), &n) != 0) {
+        report_at(c, v, "%s: '%s' has a '%%' not followed by two hex digits, or an escaped control "
+                  "character", kp, s);
+        free(p);
+        return;
+    }
+    if (p != NULL)
+        p[n] = '\0';
+    store_string(r, offsetof(struct h2g_route_config, path), p);
+    r->path_len = n;
 }
 
 /* Parses one upstream URL into u; false after reporting. */
@@ -1294,7 +1307,7 @@ static void route_check(struct ctx *c, const struct node *map, void *base, const
 
 static const struct key_spec route_keys[] = {
     {.name = "path", .type = K_FN, .fn = fn_route_path, .required = true,
-     .doc = "path prefix, starts with '/'; the longest match wins"},
+     .doc = "path prefix, starts with '/', normalized like request paths; the longest match wins"},
     {.name = "upstream", .type = K_FN, .fn = fn_upstream,
      .doc = "http://host[:port] or a list of them (round-robin)"},
     {.name = "websocket", .type = K_BOOL, FIELD(struct h2g_route_config, websocket),

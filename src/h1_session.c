@@ -12,6 +12,7 @@
 #include "h1_parse.h"
 #include "h2_session.h"
 #include "log.h"
+#include "path.h"
 #include "stream.h"
 #include "tunnel.h"
 #include "worker.h"
@@ -121,6 +122,36 @@ static bool token_listed(const char *v, size_t len, const char *tok)
     return h2g_hdr_connection_lists(v, len, tok, strlen(tok));
 }
 
+/* The request-target as :path.  The absolute-form of a client that was
+ * told h2gate is its proxy (RFC 9112 3.2.2) is split the way an HTTP/2
+ * client would send it, so that its path is normalized and routed like
+ * any other: its authority becomes :authority (*authority set), and a
+ * Host that disagrees is refused at dispatch (RFC 9113 8.3.1).  Other
+ * targets go as they are: dispatch refuses what is not origin-form or
+ * "*". */
+static int add_target(struct h2g_stream *s, const struct h1_head *head, bool *authority)
+{
+    const char *auth, *rest;
+    size_t auth_len, rest_len;
+    if (head->target[0] == '/' ||
+        h2g_path_absolute_form(head->target, head->target_len, &auth, &auth_len, &rest, &rest_len) != 0)
+        return stream_add_field(s, ":path", 5, head->target, head->target_len);
+    *authority = true;
+    int rc = stream_add_field(s, ":authority", 10, auth, auth_len);
+    if (rc != 0 || (rest_len > 0 && rest[0] == '/'))
+        return rc != 0 ? rc : stream_add_field(s, ":path", 5, rest, rest_len);
+    /* "http://host" or "http://host?q": an empty path is "/" (RFC 9110
+     * 4.2.3). */
+    char *p = malloc(rest_len + 1);
+    if (p == NULL)
+        return H2G_ERR_NOMEM;
+    p[0] = '/';
+    memcpy(p + 1, rest, rest_len);
+    rc = stream_add_field(s, ":path", 5, p, rest_len + 1);
+    free(p);
+    return rc;
+}
+
 static int on_head(void *arg, const struct h1_head *head)
 {
     struct h2g_h1_session *h = arg;
@@ -141,6 +172,7 @@ static int on_head(void *arg, const struct h1_head *head)
 
     bool connect = head->method_len == 7 && memcmp(head->method, "CONNECT", 7) == 0;
     const char *scheme = c->tls ? "https" : "http";
+    bool target_authority = false;
     int rc = stream_add_field(s, ":method", 7, head->method, head->method_len);
     if (connect) {
         /* RFC 9112 3.2.3: the target is the authority. */
@@ -151,7 +183,7 @@ static int on_head(void *arg, const struct h1_head *head)
         if (rc == 0)
             rc = stream_add_field(s, ":scheme", 7, scheme, strlen(scheme));
         if (rc == 0)
-            rc = stream_add_field(s, ":path", 5, head->target, head->target_len);
+            rc = add_target(s, head, &target_authority);
     }
     const struct h2g_field *host = NULL, *upgrade = NULL, *settings = NULL, *connection = NULL;
     for (size_t i = 0; i < head->n_fields && rc == 0; i++) {
@@ -171,7 +203,7 @@ static int on_head(void *arg, const struct h1_head *head)
             connection = f;
         }
     }
-    if (rc == 0 && host != NULL && !connect)
+    if (rc == 0 && host != NULL && !connect && !target_authority)
         rc = stream_add_field(s, ":authority", 10, host->value, host->value_len);
     /* Upgrade: websocket becomes the same request an HTTP/2 client makes
      * with extended CONNECT, so routing and checks are shared. */

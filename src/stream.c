@@ -12,6 +12,7 @@
 #include "errors.h"
 #include "h1_to_h2.h"
 #include "log.h"
+#include "path.h"
 #include "route.h"
 #include "tunnel.h"
 #include "upstream_http1.h"
@@ -334,6 +335,17 @@ void stream_dispatch(struct h2g_stream *s)
         if (rc != 0)
             stream_respond_error(s, rc);
         return;
+    }
+    if (s->has_path) {
+        /* Routes see, and the upstream gets, the path the upstream will
+         * resolve: "/public/../admin" is routed as "/admin" (the
+         * contract).  It never grows, so it is rewritten in the store. */
+        size_t n;
+        if (h2g_path_normalize(s->store.data + s->path.value_off, s->path.value_len, &n) != 0) {
+            stream_respond_error(s, 400);
+            return;
+        }
+        s->path.value_len = (uint32_t)n;
     }
     if (auth == NULL || auth_len == 0) {
         stream_respond_error(s, 400);

@@ -245,14 +245,18 @@ write_config() {
 	cat >"${1:-$CONF}"
 }
 
-# start_tls_and_clear [HOSTS]: backend b1 and h2gate with a TLS listener
-# ($PT) and a cleartext one ($PC), both [h2, http/1.1], one origin
-# (HOSTS, default "*") routing / to the backend.
+# start_tls_and_clear [HOSTS [ROUTES]]: backend b1 and h2gate with a TLS
+# listener ($PT) and a cleartext one ($PC), both [h2, http/1.1], one origin
+# (HOSTS, default "*") routing / to the backend, or with ROUTES: the items
+# of its routes: list, indented 6 spaces, where a literal $BPORT stands
+# for the backend's port.
 start_tls_and_clear() {
 	make_certs
 	start_backend b1
 	PT=$(free_port)
 	PC=$(free_port)
+	local routes=${2:-'      - path: /
+        upstream: "http://127.0.0.1:$BPORT"'}
 	write_config <<EOF2
 $(config_common)
 listen:
@@ -266,8 +270,7 @@ listen:
 origins:
   - hosts: ["${1:-*}"]
     routes:
-      - path: /
-        upstream: "http://127.0.0.1:$BPORT"
+${routes//\$BPORT/$BPORT}
 EOF2
 	start_h2gate "$PT" "$PC"
 }

@@ -337,6 +337,17 @@ START_TEST(derived)
     ck_assert(!c->connect_section);
     h2g_config_unref(c);
 
+    /* Route prefixes are normalized like the request paths they match. */
+    c = load_ok(PREFIX "origins:\n"
+                       "  - hosts: [\"*\"]\n"
+                       "    routes:\n"
+                       "      - {path: /%7euser/./x, upstream: \"http://h:1\"}\n"
+                       "      - {path: /a%2fb/c/.., upstream: \"http://h:2\"}\n");
+    ck_assert_str_eq(c->origins[0].routes[0].path, "/~user/x");
+    ck_assert_uint_eq(c->origins[0].routes[0].path_len, 8);
+    ck_assert_str_eq(c->origins[0].routes[1].path, "/a%2Fb/");
+    h2g_config_unref(c);
+
     c = load_ok(PREFIX "origins:\n"
                        "  - hosts: [\"A.Example.\", \"[2001:DB8::1]\", \"192.0.2.1\"]\n"
                        "    routes: [{path: /, upstream: \"http://h:1\", websocket: true}]\n");
@@ -502,6 +513,16 @@ START_TEST(inline_errors)
     load_fails(PREFIX "origins:\n  - hosts: [\"*\"]\n    routes: [{path: \"/a b\", upstream: "
                       "\"http://h\"}]\n",
                "may not contain spaces");
+    load_fails(PREFIX "origins:\n  - hosts: [\"*\"]\n    routes: [{path: \"/a%zz\", upstream: "
+                      "\"http://h\"}]\n",
+               "routes[0].path: '/a%zz' has a '%' not followed by two hex digits");
+    load_fails(PREFIX "origins:\n  - hosts: [\"*\"]\n    routes: [{path: /a%00, upstream: "
+                      "\"http://h\"}]\n",
+               "an escaped control character");
+    load_fails(PREFIX "origins:\n  - hosts: [\"*\"]\n    routes:\n"
+                      "      - {path: /a/b, upstream: \"http://h\"}\n"
+                      "      - {path: /a/./b, upstream: \"http://h\"}\n",
+               "duplicate path '/a/b'");
     load_fails(PREFIX "origins:\n  - hosts: [\"*\"]\n    routes: [{path: /, upstream: []}]\n",
                "upstream: expected at least one upstream URL");
     load_fails(PREFIX "origins:\n  - hosts: [\"*\"]\n    routes: [{path: /, upstream: "
