@@ -22,9 +22,7 @@ done
 # every key of the contract (the spec's YAML block) and of the loader's
 # schema table (src/config_load.c), whichever are around
 SPEC=
-for s in "$TOP_SRCDIR/../shared/spec/config.md" /work/shared/spec/config.md; do
-	[ -f "$s" ] && SPEC=$s && break
-done
+[ -f "$TOP_SRCDIR/../shared/spec/config.md" ] && SPEC=$TOP_SRCDIR/../shared/spec/config.md
 {
 	[ -n "$SPEC" ] && sed -n '/^```yaml/,/^```/p' "$SPEC" | sed -n 's/^[ -]*\([a-z_]\{2,\}\):.*/\1/p'
 	sed -n 's/.*\.name = "\([a-z_]\{2,\}\)".*/\1/p; s/.*LIM(K_[A-Z]*, \([a-z_]\{2,\}\),.*/\1/p; s/.*TMO(\([a-z_]\{2,\}\),.*/\1/p' \
