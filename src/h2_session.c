@@ -543,6 +543,10 @@ static int on_data_chunk_recv(nghttp2_session *ng, uint8_t flags, int32_t stream
     s->last_active_ms = h2g_now_ms();
     if (stream_request_data(s, data, len) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (s->req_stop_at != 0 && s->bytes_in >= s->req_stop_at) {
+        s->req_stop_at = 0;
+        nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_NO_ERROR);
+    }
     return 0;
 }
 
@@ -759,7 +763,12 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
          * wait forever.  What is buffered is dropped and its window given
          * back; a modest declared rest is taken and dropped too (Debian
          * 12's curl, among others, fails an upload its server resets),
-         * anything else is asked to stop, without error (RFC 9113 8.1).
+         * anything else is asked to stop, without error (RFC 9113 8.1),
+         * once more than a stream window of it has come: what the client
+         * sent before it could see the answer (at most a window) would
+         * arrive after an RST_STREAM sent now and be ignored, frame
+         * errors in it too, and whether they are judged would depend on
+         * how fast the upstream answered.
          * Not for tunnels: the target closing its side leaves the other
          * direction open. */
         struct h2g_stream *s = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
@@ -770,7 +779,7 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
             if (s->bytes_in > s->bytes_acked)
                 ops_consumed(s, (size_t)(s->bytes_in - s->bytes_acked));
             if (s->req_content_length < 0 || (uint64_t)s->req_content_length > s->bytes_in + H2G_DISCARD_MAX)
-                nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+                s->req_stop_at = s->bytes_in + h->conn->config->limits.initial_window_size + 1;
         }
     }
     if (frame->hd.type == NGHTTP2_RST_STREAM || frame->hd.type == NGHTTP2_GOAWAY)

@@ -40,7 +40,8 @@ struct h2g_worker;
 /* A response complete before its request (an upstream that answered
  * early, a local 413): a declared rest of the body up to this size is
  * acknowledged and dropped, so every client ends the upload cleanly; a
- * larger or undeclared rest is stopped with RST_STREAM(NO_ERROR). */
+ * larger or undeclared rest is stopped with RST_STREAM(NO_ERROR) once
+ * more than a stream window of it has come. */
 #define H2G_DISCARD_MAX (16 * 1024 * 1024)
 
 /* The client side of a stream, implemented by h2_session and h1_session. */
@@ -97,6 +98,7 @@ struct h2g_stream {
     uint64_t bytes_in;             /* request body bytes received */
     uint64_t bytes_acked;          /* of which the client was given window back (h2) */
     bool req_discard;              /* the response is complete: more body is acknowledged and dropped */
+    uint64_t req_stop_at;          /* h2: once bytes_in reaches this, RST_STREAM(NO_ERROR); 0: never */
 
     /* Routing result. */
     const struct h2g_origin_config *origin;

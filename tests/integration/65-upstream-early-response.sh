@@ -3,7 +3,8 @@
 # redirect, nginx's `return`): the response reaches the client whole and
 # the rest of the body never waits for window nobody opens.  An
 # undeclared or large rest is stopped with RST_STREAM(NO_ERROR) (RFC 9113
-# 8.1), a declared rest up to 16 MiB is taken and dropped (clients such as
+# 8.1) once more than a stream window of it has come, a declared rest up
+# to 16 MiB is taken and dropped (clients such as
 # Debian 12's curl fail an upload that is reset), and the connection's
 # window is not lost: ten such uploads on one session, then an upload that
 # must arrive in full.  HTTP/1.1 clients get the 413 too.
