@@ -6,7 +6,7 @@
 # and h2gatectl(8) every command of `h2gatectl -h`.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
-need mandoc groff
+need mandoc groff col
 
 MAN=$TOP_SRCDIR/man
 H2GATECTL=${H2GATECTL:-$(dirname "$H2GATE")/h2gatectl}
