@@ -449,24 +449,62 @@ void conn_read_cap(struct h2g_conn *c, size_t high)
         sockread_set_high(&c->rd, high);
 }
 
+/*
+ * The TLS filter's output runs its callbacks deferred (conn_new), and a
+ * deferred evbuffer callback holds a reference to the bufferevent until
+ * it has run.  If that reference is the last one, libevent 2.1.12
+ * finalizes the bufferevent from within the callback and hands the
+ * finalizer the evbuffer instead of the bufferevent
+ * (bufferevent_decref_and_unlock_ finalizes the running callback, whose
+ * argument is the evbuffer): a crash, seen when a client closes a TLS
+ * connection while its output is being written.  So the last reference
+ * is always ours, dropped from our own event: true once the filter is
+ * gone; false while such a callback still holds it (try again on a later
+ * loop turn, after it has run).  Outside the loop nothing is running and
+ * the plain release is safe.
+ */
+static bool release_tls_filter(struct h2g_conn *c)
+{
+    if (!c->releasing) {
+        c->releasing = true;
+        bufferevent_incref(c->bev);
+        bufferevent_free(c->bev);
+    }
+    if (bufferevent_decref(c->bev) == 1 || event_base_get_running_event(c->worker->base) == NULL)
+        return true;
+    bufferevent_incref(c->bev);
+    return false;
+}
+
 void conn_free(struct h2g_conn *c)
 {
     struct h2g_worker *w = c->worker;
+    if (!c->releasing) {
+        if (c->h2 != NULL)
+            STAT_DEC(&w->stats, sessions_open[c->tls ? 0 : 1]);
+        else if (c->h1 != NULL)
+            STAT_DEC(&w->stats, sessions_open[2]);
+        h2_session_free(c->h2);
+        c->h2 = NULL;
+        h1_session_free(c->h1);
+        c->h1 = NULL;
+        sockread_clear(&c->rd);
+        if (c->sock_out_cb != NULL)
+            evbuffer_remove_cb_entry(bufferevent_get_output(c->sock), c->sock_out_cb);
+        evtimer_del(c->timer);
+    }
+    if (!c->tls) {
+        bufferevent_free(c->bev);
+    } else if (!release_tls_filter(c)) {
+        /* Still listed (CLOSED) and counted: the worker stops only once
+         * it is gone, and frees it on its way out if it must. */
+        struct timeval now = {0, 0};
+        evtimer_add(c->free_ev, &now);
+        return;
+    }
     LIST_REMOVE(c, link);
     w->n_conns--;
     STAT_DEC(&w->stats, connections_open);
-    if (c->h2 != NULL)
-        STAT_DEC(&w->stats, sessions_open[c->tls ? 0 : 1]);
-    else if (c->h1 != NULL)
-        STAT_DEC(&w->stats, sessions_open[2]);
-    h2_session_free(c->h2);
-    c->h2 = NULL;
-    h1_session_free(c->h1);
-    c->h1 = NULL;
-    sockread_clear(&c->rd);
-    if (c->sock_out_cb != NULL)
-        evbuffer_remove_cb_entry(bufferevent_get_output(c->sock), c->sock_out_cb);
-    bufferevent_free(c->bev);
     event_free(c->free_ev);
     event_free(c->timer);
     h2g_config_unref(c->config);

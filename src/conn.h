@@ -56,6 +56,7 @@ struct h2g_conn {
     struct h2g_h1_session *h1;
     uint64_t start_ms;          /* accepted at (h2g_mono_ms) */
     bool lingering;             /* CLOSING: output done, discarding input */
+    bool releasing;             /* freed but for the TLS filter, which waits for its last reference */
     struct event *free_ev;
     struct event *timer;        /* handshake timeout */
 };

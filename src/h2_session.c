@@ -15,6 +15,7 @@
 #include "stream.h"
 #include "stats.h"
 #include "tunnel.h"
+#include "upstream_http1.h"
 #include "worker.h"
 
 struct h2g_h2_session {
@@ -27,8 +28,17 @@ struct h2g_h2_session {
     unsigned rejected_streams; /* max_session_rejected_streams */
     struct h2g_h2_stats stats;
     uint64_t ping_sent_us;   /* our PING in flight, for the RTT */
+    uint32_t stop_ping_seq;  /* the last stop PING sent (stop_after_round_trip) */
+    bool stop_ping_inflight;
+    bool stop_ping_wanted;   /* streams wait for the next stop PING */
     double rst_tokens;       /* stream_reset_burst / _rate bucket */
-    int32_t last_stream_id;  /* highest client stream id seen */
+    /* The client's frames as it sent them (scan_frames), ahead of nghttp2. */
+    uint32_t scan_left;      /* bytes of the current frame (at first: the preface) to skip */
+    uint8_t scan_hd[9];      /* a frame header cut by the end of a read */
+    uint8_t scan_hd_len;
+    size_t scan_ahead;       /* input scanned that nghttp2 has not taken yet */
+    int32_t last_stream_id;  /* highest client stream id opened (HEADERS), -1 before */
+    uint64_t ended[4];       /* the 256 odd ids up to last_stream_id: the client ended its side */
     int32_t gaps[2 * 16];    /* ids skipped by the client: [lo, hi] pairs */
     unsigned n_gaps;
     bool gaps_overflow;      /* too many to track: stop judging */
@@ -151,6 +161,67 @@ static void reset_stream(struct h2g_h2_session *h, struct h2g_stream *s, uint32_
     nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, s->id, code);
 }
 
+/*
+ * A response complete before its request (an upstream that answered
+ * early, a 413, a 408): the client is asked to stop sending with
+ * RST_STREAM(NO_ERROR) (RFC 9113 8.1) one round trip later, measured by a
+ * PING sent after the response.  Until its ACK, what the client sent
+ * before it could see the response still arrives on an open stream, read
+ * and judged as any frame (a reset sent at once would make those frames
+ * "ignored", and whether a client's mistake is answered would depend on
+ * how fast the upstream was), and a small body usually ends first (curl
+ * 7.88 reports an upload that is reset as failed).  One stop PING is in
+ * flight per session at most; streams that come meanwhile wait for the
+ * next.  A client that acknowledges nothing is stopped by stream_idle.
+ */
+#define STOP_PING_TAG "h2gS"
+
+static void send_stop_ping(struct h2g_h2_session *h)
+{
+    uint8_t data[8];
+    uint32_t seq = ++h->stop_ping_seq;
+    memcpy(data, STOP_PING_TAG, 4);
+    data[4] = (uint8_t)(seq >> 24);
+    data[5] = (uint8_t)(seq >> 16);
+    data[6] = (uint8_t)(seq >> 8);
+    data[7] = (uint8_t)seq;
+    if (nghttp2_submit_ping(h->ng, NGHTTP2_FLAG_NONE, data) == 0)
+        h->stop_ping_inflight = true;
+}
+
+static void stop_after_round_trip(struct h2g_h2_session *h, struct h2g_stream *s)
+{
+    if (!h->stop_ping_inflight) {
+        send_stop_ping(h);
+        s->stop_ping = h->stop_ping_seq;
+    } else {
+        s->stop_ping = h->stop_ping_seq + 1;
+        h->stop_ping_wanted = true;
+    }
+}
+
+/* A PING ACK: true if it was a stop PING (then handled). */
+static bool stop_ping_acked(struct h2g_h2_session *h, const uint8_t *data)
+{
+    if (memcmp(data, STOP_PING_TAG, 4) != 0)
+        return false;
+    uint32_t seq = ((uint32_t)data[4] << 24) | ((uint32_t)data[5] << 16) | ((uint32_t)data[6] << 8) | data[7];
+    h->stop_ping_inflight = false;
+    struct h2g_stream *s;
+    LIST_FOREACH(s, &h->streams, link) {
+        if (s->stop_ping != 0 && s->stop_ping <= seq) {
+            s->stop_ping = 0;
+            if (!s->req_end && !s->reset)
+                reset_stream(h, s, NGHTTP2_NO_ERROR);
+        }
+    }
+    if (h->stop_ping_wanted) {
+        h->stop_ping_wanted = false;
+        send_stop_ping(h);
+    }
+    return true;
+}
+
 static void arm_timer(struct h2g_h2_session *h, uint64_t ms)
 {
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
@@ -261,6 +332,14 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
             continue; /* timed by tunnel_idle */
         if (now - s->last_active_ms < limit)
             continue;
+        if (s->stop_ping != 0) {
+            /* Answered, and the client neither ended its request nor
+             * acknowledged the stop PING: stopped all the same, the
+             * response was whole. */
+            reset_stream(h, s, NGHTTP2_NO_ERROR);
+            any = true;
+            continue;
+        }
         if (!s->dispatched) {
             /* A header block left unfinished: nothing but its
              * CONTINUATION may follow, the whole connection waits. */
@@ -516,7 +595,8 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
         enhance_your_calm(h, "empty DATA frame flood");
         return 0;
     }
-    if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+    if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK) &&
+        !stop_ping_acked(h, frame->ping.opaque_data)) {
         if (h->ping_sent_us != 0) {
             h->stats.ping_rtt_us = h2g_mono_us() - h->ping_sent_us;
             h->ping_sent_us = 0;
@@ -609,12 +689,33 @@ static int on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t erro
 }
 
 /*
- * RFC 9113 5.1.1: HEADERS on a stream id lower than one already used is
- * a connection error if that id was never used (skipped ids are closed).
- * nghttp2 drops such frames silently (it cannot tell them from late
- * trailers after a reset), so the ids the client skipped are remembered
- * as a few ranges; a client that makes more gaps than that is not judged.
+ * Frames on streams the client has closed (RFC 9113 5.1).  nghttp2 is
+ * told to keep no closed streams (keeping them costs about 300
+ * instructions per proxied request, this scan about 100), so it drops
+ * any frame on a stream it no longer knows, and it knows nothing of ids
+ * the client skipped.  Which of those frames are
+ * errors depends only on what the client itself sent, so it is judged
+ * here, from the frame headers, before nghttp2 reads them:
+ *  - DATA or HEADERS after the client's END_STREAM or RST_STREAM on that
+ *    stream: STREAM_CLOSED (a connection error: 5.1 "closed"; after an
+ *    RST_STREAM the RFC asks for a stream error, 5.4.1 lets it be one of
+ *    the connection).  The client knows what it sent, so this holds
+ *    however the stream ended on our side;
+ *  - HEADERS on an id the client skipped: PROTOCOL_ERROR (5.1.1), DATA
+ *    there: STREAM_CLOSED (skipped ids are closed);
+ *  - anything else on a stream we closed is dropped, as nghttp2 does: a
+ *    stream we reset (a refused stream, an early answer's NO_ERROR, a
+ *    timeout's CANCEL) may still receive what the client sent before our
+ *    RST_STREAM reached it, and 5.1 says to ignore that; streams above
+ *    the last id of our GOAWAY are dropped for the same reason (6.8).
+ *    WINDOW_UPDATE, RST_STREAM and PRIORITY are never judged: they may
+ *    follow an END_STREAM.
+ * "Ended" is one bit per odd id over the last 256 client stream ids (a
+ * ring, 32 bytes); older streams are not judged, nor are ids skipped once
+ * more than 16 gaps were made.
  */
+#define ENDED_WINDOW 256
+
 static bool in_gap(const struct h2g_h2_session *h, int32_t id)
 {
     for (unsigned i = 0; i < h->n_gaps; i++)
@@ -623,28 +724,99 @@ static bool in_gap(const struct h2g_h2_session *h, int32_t id)
     return false;
 }
 
-static int on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, void *ud)
+static bool ended_in_window(const struct h2g_h2_session *h, int32_t id)
 {
-    struct h2g_h2_session *h = ud;
-    if (hd->type != NGHTTP2_HEADERS || (hd->stream_id & 1) == 0)
-        return 0;
-    if (hd->stream_id > h->last_stream_id) {
-        if (hd->stream_id > h->last_stream_id + 2) {
-            if (h->n_gaps < sizeof(h->gaps) / sizeof(h->gaps[0]) / 2) {
-                h->gaps[2 * h->n_gaps] = h->last_stream_id + 2;
-                h->gaps[2 * h->n_gaps + 1] = hd->stream_id - 2;
-                h->n_gaps++;
-            } else {
-                h->gaps_overflow = true;
-            }
+    return id <= h->last_stream_id && (h->last_stream_id - id) / 2 < ENDED_WINDOW;
+}
+
+#define ENDED_WORD(id) ((uint32_t)(id) / 128 % 4)
+#define ENDED_BIT(id) ((uint64_t)1 << ((uint32_t)(id) / 2 % 64))
+
+/* The client opened stream id (above every id before it). */
+static void open_stream_id(struct h2g_h2_session *h, int32_t id)
+{
+    if (id > h->last_stream_id + 2) {
+        if (h->n_gaps < sizeof(h->gaps) / sizeof(h->gaps[0]) / 2) {
+            h->gaps[2 * h->n_gaps] = h->last_stream_id + 2;
+            h->gaps[2 * h->n_gaps + 1] = id - 2;
+            h->n_gaps++;
+        } else {
+            h->gaps_overflow = true;
         }
-        h->last_stream_id = hd->stream_id;
-    } else if (!h->gaps_overflow && in_gap(h, hd->stream_id) &&
-               nghttp2_session_find_stream(ng, hd->stream_id) == NULL) {
-        LOG_INFO("conn=%llu: HEADERS on unused lower stream id %d", (unsigned long long)h->conn->id, hd->stream_id);
-        nghttp2_session_terminate_session(ng, NGHTTP2_PROTOCOL_ERROR);
     }
+    /* The ring's slots of the ids now entering the window held ids 512 below. */
+    if ((id - h->last_stream_id) / 2 >= ENDED_WINDOW)
+        memset(h->ended, 0, sizeof(h->ended));
+    else
+        for (int32_t i = h->last_stream_id + 2; i <= id; i += 2)
+            h->ended[ENDED_WORD(i)] &= ~ENDED_BIT(i);
+    h->last_stream_id = id;
+}
+
+/* 0, or the error code of a connection error for this frame. */
+static uint32_t judge_frame(struct h2g_h2_session *h, uint8_t type, uint8_t flags, int32_t id)
+{
+    if ((id & 1) == 0) /* stream 0, or not a client's id: nghttp2 judges */
+        return 0;
+    if (type == NGHTTP2_RST_STREAM) {
+        if (ended_in_window(h, id))
+            h->ended[ENDED_WORD(id)] |= ENDED_BIT(id);
+        return 0;
+    }
+    if (type != NGHTTP2_DATA && type != NGHTTP2_HEADERS)
+        return 0;
+    if (id > h->last_stream_id) {
+        if (type == NGHTTP2_DATA) /* on an idle stream: nghttp2 says PROTOCOL_ERROR */
+            return 0;
+        open_stream_id(h, id);
+    } else if (!h->gaps_overflow && in_gap(h, id)) {
+        return type == NGHTTP2_HEADERS ? NGHTTP2_PROTOCOL_ERROR : NGHTTP2_STREAM_CLOSED;
+    } else if (!ended_in_window(h, id)) {
+        return 0;
+    } else if (h->ended[ENDED_WORD(id)] & ENDED_BIT(id)) {
+        return NGHTTP2_STREAM_CLOSED;
+    }
+    if (flags & NGHTTP2_FLAG_END_STREAM)
+        h->ended[ENDED_WORD(id)] |= ENDED_BIT(id);
     return 0;
+}
+
+/* Reads the frame headers in p[0..len) (the input after what was scanned
+ * before); returns the offset in p where the first frame that is an
+ * error starts (0 if it started in an earlier read) and sets *code and
+ * *id, or returns len. */
+static size_t scan_frames(struct h2g_h2_session *h, const uint8_t *p, size_t len, uint32_t *code, int32_t *id)
+{
+    size_t off = 0;
+    while (off < len) {
+        if (h->scan_left > 0) {
+            size_t k = len - off < h->scan_left ? len - off : h->scan_left;
+            off += k;
+            h->scan_left -= (uint32_t)k;
+            continue;
+        }
+        size_t start = h->scan_hd_len == 0 ? off : 0;
+        const uint8_t *hd = p + off;
+        if (h->scan_hd_len > 0 || len - off < 9) {
+            size_t want = 9 - (size_t)h->scan_hd_len;
+            size_t k = want < len - off ? want : len - off;
+            memcpy(h->scan_hd + h->scan_hd_len, p + off, k);
+            h->scan_hd_len += (uint8_t)k;
+            off += k;
+            if (h->scan_hd_len < 9)
+                break;
+            h->scan_hd_len = 0;
+            hd = h->scan_hd;
+        } else {
+            off += 9;
+        }
+        h->scan_left = ((uint32_t)hd[0] << 16) | ((uint32_t)hd[1] << 8) | hd[2];
+        *id = (int32_t)((((uint32_t)hd[5] & 0x7f) << 24) | ((uint32_t)hd[6] << 16) | ((uint32_t)hd[7] << 8) | hd[8]);
+        *code = judge_frame(h, hd[3], hd[4], *id);
+        if (*code != 0)
+            return start;
+    }
+    return len;
 }
 
 /* RFC 9113 6.9.2: a SETTINGS_INITIAL_WINDOW_SIZE change that takes a
@@ -696,17 +868,20 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
         /* The response is complete and the request is not (an upstream
          * that answered early: 413, 401, a redirect; a 408): nobody will
          * read the rest of the body, and a stream left half-open is one
-         * the client keeps for free.  RST_STREAM(NO_ERROR) asks it to
-         * stop sending (RFC 9113 8.1); what is buffered is dropped and
-         * its window given back.  Not for an established tunnel: the
+         * the client keeps for free.  The exchange goes at once; what is
+         * buffered is dropped and its window given back, as is all that
+         * comes until the stream is reset, a round trip later
+         * (stop_after_round_trip).  Not for an established tunnel: the
          * target closing its side leaves the other direction open. */
         struct h2g_stream *s = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
         if (s != NULL && !s->req_end && !s->reset && !(s->tun != NULL && s->status / 100 == 2)) {
+            exchange_free(s->ex);
+            s->ex = NULL;
             if (s->req_body != NULL)
                 evbuffer_drain(s->req_body, evbuffer_get_length(s->req_body));
             if (s->bytes_in > s->bytes_acked)
                 ops_consumed(s, (size_t)(s->bytes_in - s->bytes_acked));
-            reset_stream(h, s, NGHTTP2_NO_ERROR);
+            stop_after_round_trip(h, s);
         }
     }
     if (frame->hd.type == NGHTTP2_RST_STREAM || frame->hd.type == NGHTTP2_GOAWAY)
@@ -868,7 +1043,6 @@ static nghttp2_session_callbacks *make_callbacks(void)
     nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame_recv);
     nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
     nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_frame_not_send);
-    nghttp2_session_callbacks_set_on_begin_frame_callback(cb, on_begin_frame);
     return cb;
 }
 
@@ -882,6 +1056,8 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
         return NULL;
     h->conn = c;
     h->remote_iw = 65535;
+    h->scan_left = 24; /* the client's preface, which nghttp2 checks */
+    h->last_stream_id = -1;
     LIST_INIT(&h->streams);
     nghttp2_session_callbacks *cb = make_callbacks();
     nghttp2_option *opt = NULL;
@@ -951,7 +1127,9 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
         upgraded->ops = &h2_stream_ops;
         upgraded->session = h;
         upgraded->id = 1;
+        /* The HTTP/1.1 request was whole: the client's side of stream 1 is over. */
         h->last_stream_id = 1;
+        h->ended[ENDED_WORD(1)] |= ENDED_BIT(1);
         LIST_INSERT_HEAD(&h->streams, upgraded, link);
         h->n_streams = 1;
         h->got_frame = true;
@@ -1009,8 +1187,22 @@ void h2_session_on_read(struct h2g_h2_session *h)
         struct evbuffer_iovec v;
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
             break;
-        ssize_t n = nghttp2_session_mem_recv(h->ng, v.iov_base, v.iov_len);
+        /* nghttp2 reads up to the first frame that is an error of ours
+         * (scan_frames), then is told to end the session. */
+        uint32_t err = 0;
+        int32_t bad_id = 0;
+        size_t take = h->scan_ahead + scan_frames(h, (const uint8_t *)v.iov_base + h->scan_ahead,
+                                                  v.iov_len - h->scan_ahead, &err, &bad_id);
+        ssize_t n = take > 0 ? nghttp2_session_mem_recv(h->ng, v.iov_base, take) : 0;
         h->stats.bytes_in += n > 0 ? (uint64_t)n : 0;
+        if (n >= 0 && err != 0) {
+            LOG_INFO("conn=%llu stream=%d: DATA or HEADERS on a stream the client closed or skipped: GOAWAY %s",
+                     (unsigned long long)h->conn->id, bad_id, nghttp2_http2_strerror(err));
+            nghttp2_session_terminate_session(h->ng, err);
+            evbuffer_drain(in, evbuffer_get_length(in));
+            break;
+        }
+        h->scan_ahead = n >= 0 ? take - (size_t)n : 0;
         if (n < 0) {
             /* nghttp2 has queued a GOAWAY where the protocol asks for one. */
             LOG_INFO("conn=%llu: h2 protocol error: %s", (unsigned long long)h->conn->id,

@@ -80,6 +80,8 @@ struct h2g_stream {
     bool too_many_fields;          /* max_header_list_pairs / _size: answered 431 */
     bool rejected;                 /* refused at creation (RST sent): ignored */
     bool reset;                    /* h2: RST_STREAM submitted */
+    uint32_t stop_ping;            /* h2: response complete before the request: reset once the
+                                      stop PING of this number is acknowledged (0: none) */
     bool window_starved;           /* DATA held back: the client's window is too small */
     bool dispatched;               /* the request head is complete and was routed */
     uint64_t last_active_ms;       /* h2g_mono_ms of the last byte either way (stream_idle) */

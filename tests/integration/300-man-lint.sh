@@ -6,7 +6,7 @@
 # and h2gatectl(8) every command of `h2gatectl -h`.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
-need mandoc groff
+need mandoc groff col
 
 MAN=$TOP_SRCDIR/man
 H2GATECTL=${H2GATECTL:-$(dirname "$H2GATE")/h2gatectl}
@@ -22,9 +22,7 @@ done
 # every key of the contract (the spec's YAML block) and of the loader's
 # schema table (src/config_load.c), whichever are around
 SPEC=
-for s in "$TOP_SRCDIR/../shared/spec/config.md" /work/shared/spec/config.md; do
-	[ -f "$s" ] && SPEC=$s && break
-done
+[ -f "$TOP_SRCDIR/../shared/spec/config.md" ] && SPEC=$TOP_SRCDIR/../shared/spec/config.md
 {
 	[ -n "$SPEC" ] && sed -n '/^```yaml/,/^```/p' "$SPEC" | sed -n 's/^[ -]*\([a-z_]\{2,\}\):.*/\1/p'
 	sed -n 's/.*\.name = "\([a-z_]\{2,\}\)".*/\1/p; s/.*LIM(K_[A-Z]*, \([a-z_]\{2,\}\),.*/\1/p; s/.*TMO(\([a-z_]\{2,\}\),.*/\1/p' \

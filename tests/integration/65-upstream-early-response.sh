@@ -2,9 +2,10 @@
 # An upstream that answers before it has read the request body (a 413, a
 # redirect, nginx's `return`): the response reaches the client whole,
 # then the stream is ended on both sides.  HTTP/2: RST_STREAM(NO_ERROR)
-# right after the response's END_STREAM (RFC 9113 8.1), whatever is left
-# of the upload, and the connection's window is not lost: ten such
-# uploads on one session, then an upload that must arrive in full.
+# (RFC 9113 8.1) after the response's END_STREAM, one PING round trip
+# later, whatever is left of the upload, and the connection's window is
+# not lost: ten such uploads on one session, then an upload that must
+# arrive in full.
 # HTTP/1.1: the response says Connection: close and the connection closes
 # (the rest of the body is never read).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"

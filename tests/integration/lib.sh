@@ -228,10 +228,11 @@ pattern_sha() {
 CONF=$T/h2gate.yaml
 ACCESS=$T/access.log
 
-# config_common: the lines every test config starts with.
+# config_common: the lines every test config starts with (WORKERS
+# overrides the one worker).
 config_common() {
 	cat <<EOF
-workers: 1
+workers: ${WORKERS:-1}
 log:
   level: info
   access: $T/access.log
@@ -245,19 +246,16 @@ write_config() {
 	cat >"${1:-$CONF}"
 }
 
-# start_tls_and_clear [HOSTS [ROUTES]]: backend b1 and h2gate with a TLS
-# listener ($PT) and a cleartext one ($PC), both [h2, http/1.1], one origin
-# (HOSTS, default "*") routing / to the backend, or with ROUTES: the items
-# of its routes: list, indented 6 spaces, where a literal $BPORT stands
-# for the backend's port.
-start_tls_and_clear() {
-	make_certs
-	start_backend b1
-	PT=$(free_port)
-	PC=$(free_port)
-	local routes=${2:-'      - path: /
+# tls_and_clear_config UPSTREAM_PORT [HOSTS [ROUTES]]: a TLS listener
+# ($PT) and a cleartext one ($PC), both [h2, http/1.1] (CLEAR_PROTOCOLS
+# overrides the cleartext one's), one origin (HOSTS, default "*") routing
+# / to 127.0.0.1:UPSTREAM_PORT, or with ROUTES: the items of its routes:
+# list, indented 6 spaces, where a literal $BPORT stands for
+# UPSTREAM_PORT.  Needs make_certs.
+tls_and_clear_config() {
+	local routes=${3:-'      - path: /
         upstream: "http://127.0.0.1:$BPORT"'}
-	write_config <<EOF2
+	cat <<EOF2
 $(config_common)
 listen:
   - address: "127.0.0.1:$PT"
@@ -266,12 +264,22 @@ listen:
       key: $KEY
     protocols: [h2, http/1.1]
   - address: "127.0.0.1:$PC"
-    protocols: [h2, http/1.1]
+    protocols: [${CLEAR_PROTOCOLS:-h2, http/1.1}]
 origins:
-  - hosts: ["${1:-*}"]
+  - hosts: ["${2:-*}"]
     routes:
-${routes//\$BPORT/$BPORT}
+${routes//\$BPORT/$1}
 EOF2
+}
+
+# start_tls_and_clear [HOSTS [ROUTES]]: backend b1 and h2gate on
+# tls_and_clear_config in front of it.
+start_tls_and_clear() {
+	make_certs
+	start_backend b1
+	PT=$(free_port)
+	PC=$(free_port)
+	tls_and_clear_config "$BPORT" "${1:-*}" "${2:-}" | write_config
 	start_h2gate "$PT" "$PC"
 }
 
