@@ -103,7 +103,7 @@ static void ex_fail(struct h2g_exchange *ex, int status, const char *why)
     if (status == 504)
         STAT_INC(&ex->w->stats, upstream_timeouts);
     ex->state = EX_FAILED;
-    upstream_conn_release(ex->uc, false);
+    upstream_conn_abort(ex->uc);
     ex->uc = NULL;
     stream_upstream_failed(s, status);
 }
@@ -632,7 +632,7 @@ void exchange_free(struct h2g_exchange *ex)
         return;
     /* An exchange cut short leaves the upstream connection in an unknown
      * state: close it. */
-    upstream_conn_release(ex->uc, false);
+    upstream_conn_abort(ex->uc);
     ex->uc = NULL;
     struct h2g_worker *w = ex->w;
     if (!H2G_RECYCLE || w->n_ex_cache >= H2G_OBJ_CACHE_MAX || ex->head.cap > CACHE_HEAD_MAX ||

@@ -5,9 +5,12 @@
 #include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <netinet/in.h>
+#include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "worker.h"
@@ -158,6 +161,19 @@ void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable)
     sockread_set_timeout(&uc->rd, H2G_POOL_IDLE_TIMEOUT_MS);
     if (sockread_enable(&uc->rd) != 0)
         uconn_free(uc);
+}
+
+void upstream_conn_abort(struct h2g_upstream_conn *uc)
+{
+    if (uc == NULL)
+        return;
+    int fd = bufferevent_getfd(uc->bev);
+    int unsent = 0;
+    if (fd >= 0 && (evbuffer_get_length(uc->out) > 0 || (ioctl(fd, SIOCOUTQ, &unsent) == 0 && unsent > 0))) {
+        struct linger lg = {1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    }
+    upstream_conn_release(uc, false);
 }
 
 struct bufferevent *upstream_conn_detach(struct h2g_upstream_conn *uc)

@@ -90,6 +90,7 @@ drip-body            h2c,h2,h1  whole    -        n=6&at=mid-body&how=drip
 refused              h2c,h2,h1  502      none     /refused/x
 refused-post         h2c,h2     502      none     POST=100000:/refused/post
 noread-get           h2c,h2,h1  504      -        /noread/get
+noread-post          h2c,h2     504      -        POST=4194304:/noread/post
 # -- not a valid HTTP/1.1 response: 502, never split (241)
 cl-conflict          h2c,h1     502      closed   /cl-conflict
 cl-list              h2c,h1     502      closed   /cl-list
