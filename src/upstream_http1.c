@@ -166,8 +166,10 @@ void exchange_request_progress(struct h2g_exchange *ex)
                 evbuffer_add(out, "0\r\n\r\n", 5);
             }
         }
+        /* upstream_response: from the request sent to the response
+         * head, however its bytes trickle in (h2gate.yaml(5)). */
         if (ex->state == EX_SENDING)
-            set_read_timeout(ex, s->cfg->timeouts.upstream_response);
+            sockread_set_deadline(&ex->uc->rd, s->cfg->timeouts.upstream_response);
     }
     sockread_flush_soon(&ex->uc->rd);
     ack_body(ex);

@@ -86,6 +86,8 @@ longer-than-declared h2c,h2,h1  whole    closed   at=end&how=long
 chunk-longer         h2c,h2,h1  whole    closed   framing=chunked&at=end&how=long
 # -- a drip of a byte a second: passed on, not cut (stream_idle 4s)
 drip-body            h2c,h2,h1  whole    -        n=6&at=mid-body&how=drip
+# -- the head dripping: upstream_response bounds the wait for it
+drip-head            h2c,h2,h1  504      closed   n=6&at=before-head&how=drip
 # -- no upstream, or one that never reads
 refused              h2c,h2,h1  502      none     /refused/x
 refused-post         h2c,h2     502      none     POST=100000:/refused/post
@@ -135,6 +137,15 @@ while read -r name p expect up req; do
 	*) assert_match " status=$expect " "$line" "row $name ($p): access log";;
 	esac
 done <"$ROWS"
+
+# The dripping head ends by upstream_response (2s), not by stream_idle
+# (4s): the wait for a head is bounded from the request on, whatever
+# trickles meanwhile (h2gate.yaml(5), TIMEOUTS).
+for p in h2c h2 h1; do
+	line=$(grep -F "tag=drip-head-$p\"" "$ACCESS" | tail -n 1)
+	id="conn=$(logfmt_get conn "$line") stream=$(logfmt_get stream "$line"):"
+	assert_file_match "$id upstream .*: response timed out" "$T/h2gate.err" "drip-head ($p): ended by upstream_response"
+done
 
 assert_idle "after the table"
 out=$("${CURL[@]}" --http2-prior-knowledge "http://127.0.0.1:$PC/ok") || fail "request after the table failed"
