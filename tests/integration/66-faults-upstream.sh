@@ -16,6 +16,9 @@
 # whole one.  Afterwards nothing leaks: the daemon's counters are idle and
 # it holds no descriptor but its pooled upstream connections; it still
 # serves, and exits cleanly (the sanitizer build reports leaks at exit).
+# (The rows hold what 61-error-502, 62-error-504, 63-upstream-dies,
+# 224-timeout-upstream-response, 241-malformed-upstream-responses and the
+# stalled and trickling responses of 222-timeout-stream-idle checked.)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/limlib.sh"
@@ -65,6 +68,7 @@ mid-head-silent      h2c,h2,h1  504      closed   at=mid-head&how=hold
 # -- after the head: cut, never a truncated success
 mid-body-rst         h2c,h2,h1  cut      closed   at=mid-body&how=rst
 mid-body-fin         h2c,h2,h1  cut      closed   at=mid-body&how=fin
+mid-body-rst-large   h2c,h2,h1  cut      closed   n=400000&at=mid-body&how=rst
 mid-body-silent      h2c,h2,h1  stall    closed   at=mid-body&how=hold
 close-mid-body-rst   h2c,h2,h1  cut      closed   framing=close&at=mid-body&how=rst
 chunk-mid-body-rst   h2c,h2,h1  cut      closed   framing=chunked&at=mid-body&how=rst

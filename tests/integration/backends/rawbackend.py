@@ -23,8 +23,6 @@ line logged as "REQ METHOD TARGET"):
                    (unsolicited) response carrying X-Smuggled
   /bigheader?n=N   200 with one N-byte X-Big header
   /stall-head      reads the request, never answers (waits for h2gate's close)
-  /stall-body      head (Content-Length 1000) + 100 bytes, then nothing
-  /trickle?n=N&ms=M  Content-Length N, one byte every M ms
   /count           "count=N\\n" (requests seen, /count excluded)
   /no-read?ms=M    reads the head only (not the body), never answers; after
                    M ms reads the rest to the end (with --rcvbuf 4096: an
@@ -236,20 +234,6 @@ class Raw:
                     while await reader.read(65536):  # until h2gate closes
                         pass
                     return
-                elif path == "/stall-body":
-                    w(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"s" * 100)
-                    await writer.drain()
-                    while await reader.read(65536):
-                        pass
-                    return
-                elif path == "/trickle":
-                    n = int(q.get("n", "10"))
-                    ms = int(q.get("ms", "300"))
-                    w(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n)
-                    for _ in range(n):
-                        await writer.drain()
-                        await asyncio.sleep(ms / 1000.0)
-                        w(b"t")
                 else:
                     w(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
                 await writer.drain()
