@@ -4,7 +4,8 @@
 # mid-chunk, mid-trailer, after the last chunk -- and then resets the
 # connection (SO_LINGER 0) or closes it (FIN), stalls, drips a byte a
 # second, or sends more than it declared; an upstream that accepts and
-# never reads; one that refuses connections; responses that are not
+# never reads; one that refuses connections; a kept-alive connection the
+# upstream gave up on (the request sent again, never 502); responses that are not
 # HTTP/1.1 (two lengths, both framings, bad status lines: 502, never a
 # split or smuggled response).  Each row runs over h2c, TLS h2 and
 # HTTP/1.1 and states what the client must see (the contract: a reset or
@@ -17,8 +18,9 @@
 # it holds no descriptor but its pooled upstream connections; it still
 # serves, and exits cleanly (the sanitizer build reports leaks at exit).
 # (The rows hold what 61-error-502, 62-error-504, 63-upstream-dies,
-# 224-timeout-upstream-response, 241-malformed-upstream-responses and the
-# stalled and trickling responses of 222-timeout-stream-idle checked.)
+# 64-upstream-stale-retry, 224-timeout-upstream-response,
+# 241-malformed-upstream-responses and the stalled and trickling responses
+# of 222-timeout-stream-idle checked.)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/limlib.sh"
@@ -109,8 +111,8 @@ space-name           h2c,h1     502      closed   /space-name
 smuggle              h2c,h1     whole:5  closed   /smuggle
 EOF
 
-fetch_row() { # NAME PROTO EXPECT UPSTREAM REQUEST
-	local path=$5 body=() n
+fetch_one() { # PROTO EXPECT REQUEST TAG OUT
+	local path=$3 body=() n
 	case "$path" in
 	POST=*)
 		n=${path%%:*}
@@ -119,11 +121,37 @@ fetch_row() { # NAME PROTO EXPECT UPSTREAM REQUEST
 	/*) ;;
 	*) path="/fault?$path";;
 	esac
-	"$PY" "$FAULTCLIENT" fetch --proto "$2" --port "$(proto_port "$2")" --path "$(tagged "$path" "$1-$2")" \
-		--expect "$3" "${body[@]}" >"$T/row-$1-$2.json" 2>"$T/row-$1-$2.err"
+	"$PY" "$FAULTCLIENT" fetch --proto "$1" --port "$(proto_port "$1")" --path "$(tagged "$path" "$4")" \
+		--expect "$2" "${body[@]}" >"$5" 2>"${5%.json}.err"
+}
+# NAME PROTO EXPECT UPSTREAM REQUEST[>REQUEST...]: one after the other on
+# new client connections, the last judged by EXPECT, those before it
+# must be whole.
+fetch_row() {
+	local req=$5 i=0 out=$T/row-$1-$2.json
+	while [ "${req#*>}" != "$req" ]; do
+		i=$((i + 1))
+		fetch_one "$2" whole "${req%%>*}" "$1-$2-$i" "$out"
+		[ "$(json_get 'd.get("ok")' "$out")" = True ] || return 0
+		req=${req#*>}
+	done
+	fetch_one "$2" "$3" "$req" "$1-$2" "$out"
 }
 run_jobs fetch_row
 check_rows
+ROWS_DONE=$(cat "$ROWS")
+
+# One at a time: a connection kept alive in the pool, that the upstream
+# gave up on, meets the next request with a close and no answer: nothing
+# was answered or consumed, so h2gate sends the request once more on a
+# fresh connection, and the client gets its answer, never a 502 (64).
+table_jobs <<'EOF'
+# name               protos     expect   upstream request
+stale-kept-alive     h2c,h2,h1  whole    dropped  at=end&how=drop-next>at=end&how=none
+EOF
+FAULT_JOBS=1 run_jobs fetch_row
+check_rows
+printf '%s\n' "$ROWS_DONE" >>"$ROWS"
 
 # The upstream that never reads: every connection closed by h2gate.
 RLOG=$NRLOG raw_all_closed "the upstream that never reads"

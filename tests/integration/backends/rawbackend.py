@@ -48,6 +48,10 @@ line logged as "REQ METHOD TARGET"):
                      long  the rest plus 64 bytes more than declared, then
                            waits for h2gate's close
                      none  the rest, then serves the next request
+                     drop-next  the rest; then the next request on the
+                           connection is read, logged "DROP cid TARGET"
+                           and met with a close, no answer (a kept-alive
+                           connection the upstream gave up on)
                    Logged as "FAULT cid T A H"; a request body is logged
                    as "BODY cid T complete|incomplete N".
 Each connection is logged as "OPEN n" when accepted and "CLOSE n" when it
@@ -284,6 +288,14 @@ class Raw:
             return False
         writer.write(rest)
         await writer.drain()
+        if how == "drop-next":
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                return False
+            target = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
+            self.note("DROP %d %s" % (cid, target[1] if len(target) > 1 else "/"))
+            return False
         return True
 
 
