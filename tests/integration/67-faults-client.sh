@@ -38,6 +38,10 @@ rst-mid-head         h2c,h2,h1  rst-mid-head         none     /fault?at=end&how=
 fin-mid-head         h2c,h2,h1  fin-mid-head         none     /fault?at=end&how=none
 rst-mid-body         h2c,h2,h1  rst-mid-body         cut      /fault?at=end&how=none
 fin-mid-body         h2c,h2,h1  fin-mid-body         cut      /fault?at=end&how=none
+rst-mid-chunked-body h1         rst-mid-chunked-body cut      /fault?at=end&how=none
+fin-mid-chunked-body h1         fin-mid-chunked-body cut      /fault?at=end&how=none
+rst-waiting          h2c,h2,h1  rst-waiting          closed   /fault?at=before-head&how=hold
+fin-waiting          h2c,h2,h1  fin-waiting          closed   /fault?at=before-head&how=hold
 rst-mid-response     h2c,h2,h1  rst-mid-response     closed   /fault?n=8000000&at=end&how=none
 fin-mid-response     h2c,h2,h1  fin-mid-response     closed   /fault?n=8000000&at=end&how=none
 cancel-mid-response  h2c,h2     cancel-mid-response  closed   /fault?n=8000000&at=end&how=none,/fault?n=300000&at=end&how=none
@@ -48,10 +52,16 @@ tls-rst-flight       h2         tls-rst-flight       -        -
 tls-fin-flight       h2         tls-fin-flight       -        -
 EOF
 
+# The client vanishes once the upstream has the request (when the row
+# says the upstream must see its connection closed), not after a guess.
 client_row() { # NAME PROTO ACTION UPSTREAM REQUEST
-	local tag=$1-$2 p1=${5%%,*} p2=${5#*,}
-	"$PY" "$FAULTCLIENT" client --proto "$2" --port "$(proto_port "$2")" --action "$3" \
-		--path="$(tagged "$p1" "$tag")" --path2="$(tagged "$p2" "$tag-2")" >"$T/row-$1-$2.json" 2>"$T/row-$1-$2.err"
+	local tag=$1-$2 p1=${5%%,*} p2=${5#*,} go=$T/go-$1-$2 pid
+	"$PY" "$FAULTCLIENT" client --proto "$2" --port "$(proto_port "$2")" --action "$3" --go "$go" \
+		--path="$(tagged "$p1" "$tag")" --path2="$(tagged "$p2" "$tag-2")" >"$T/row-$1-$2.json" 2>"$T/row-$1-$2.err" &
+	pid=$!
+	case "$4" in closed|cut) wait_until 10 eval '[ -n "$(tag_cids "$tag")" ]';; esac
+	touch "$go"
+	wait "$pid"
 }
 run_jobs client_row
 check_rows

@@ -23,8 +23,8 @@
         NNN     that status, answered whole (a local error response)
       Any response carrying X-Smuggled fails, whatever the row.
 
-  faultclient.py client --proto h2c|h2|h1 --port P --action A --tag T
-        [--path PATH] [--secs S]
+  faultclient.py client --proto h2c|h2|h1 --port P --action A
+        [--path PATH] [--path2 PATH2] [--secs S] [--go FILE]
       A client that goes wrong (see ACTIONS).  Reports what it saw; the
       script checks the other side (the upstream's log, the daemon's
       counters).
@@ -80,6 +80,14 @@ def fin_close(s):
         pass
     time.sleep(0.5)
     s.close()
+
+
+def go_wait(a):
+    """With --go FILE: wait (10 s at most) until the script says go (it
+    creates FILE once the upstream has the request)."""
+    end = time.time() + 10
+    while a.go and not os.path.exists(a.go) and time.time() < end:
+        time.sleep(0.02)
 
 
 def vanish(s, rst):
@@ -414,6 +422,12 @@ ACTIONS = """
   rst-mid-body / fin-mid-body       a POST declaring 200000 bytes (h2:
                                     no content-length, so h2gate chunks
                                     it), 100000 of them, then reset / close
+  rst-mid-chunked-body / fin-mid-chunked-body
+                                    HTTP/1.1: a chunked POST cut inside
+                                    its seventh 16 KiB chunk
+  rst-waiting / fin-waiting         GET PATH (its upstream silent), then
+                                    reset / close while h2gate waits for
+                                    the response head
   rst-mid-response / fin-mid-response
                                     GET PATH, 64 KiB of the response read,
                                     then reset / close
@@ -468,7 +482,11 @@ def client(a):
         elif act.endswith("-mid-body"):
             s.sendall(b"POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Length: 200000\r\n\r\n" % a.path.encode())
             s.sendall(b"u" * 100000)
-            time.sleep(0.5)
+        elif act.endswith("-mid-chunked-body"):
+            s.sendall(b"POST %s HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" % a.path.encode())
+            s.sendall(b"".join(b"4000\r\n" + b"u" * 0x4000 + b"\r\n" for _ in range(6)) + b"4000\r\nuuu")
+        elif act.endswith("-waiting"):
+            s.sendall(b"GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n" % a.path.encode())
         elif act.endswith("-mid-response"):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
             s.sendall(b"GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n" % a.path.encode())
@@ -480,6 +498,7 @@ def client(a):
                     break
                 got += len(d)
             res["bytes"] = got
+        go_wait(a)
         vanish(s, how_rst)
         return res
     sock = connect(a.port, a.proto == "h2")
@@ -497,7 +516,8 @@ def client(a):
     elif act.endswith("-mid-body"):
         sid = c.request(a.path, method="POST", end=False)
         res["body_sent"] = c.send_body(sid, 100000, False, 10)
-        c.pump(0.3)
+    elif act.endswith("-waiting"):
+        c.request(a.path)
     elif act.endswith("-mid-response"):
         sid = c.request(a.path)
         other = c.request(a.path2) if act == "cancel-mid-response" else None
@@ -534,6 +554,7 @@ def client(a):
                                            "the server kept the connection after the client's GOAWAY")
         sock.close()
         return res
+    c.wait(lambda: a.go is None or os.path.exists(a.go), 10)  # reading meanwhile, as a client does
     vanish(sock, how_rst)
     return res
 
@@ -552,6 +573,7 @@ def main():
     ap.add_argument("--body", type=int, default=0)
     ap.add_argument("--secs", type=float, default=15)
     ap.add_argument("--action", default="")
+    ap.add_argument("--go", help="client: vanish only once this file exists")
     a = ap.parse_args()
     try:
         if a.mode == "fetch":
