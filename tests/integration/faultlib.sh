@@ -166,19 +166,24 @@ fd_baseline() {
 
 _idle_now() {
 	ctl_json status >"$T/status.json" 2>/dev/null || return 1
-	[ "$(json_get '(d["connections"], d["streams"], d["tunnels"])' "$T/status.json")" = "(0, 0, 0)" ] || return 1
+	IDLE=$(json_get '"%d %d %d %d %d" % (d["connections"], d["streams"], d["tunnels"], d["upstream_connections"]["open"], d["upstream_connections"]["idle"])' "$T/status.json")
 	IDLE_FDS=$(fd_count)
 	IDLE_UP=$(upstream_open)
-	[ "$IDLE_FDS" = $((FD0 + IDLE_UP)) ]
+	set -- $IDLE
+	[ "$1 $2 $3" = "0 0 0" ] && [ "$4" = "$5" ] && [ "$4" = "$IDLE_UP" ] && [ "$IDLE_FDS" = $((FD0 + $4)) ]
 }
 
 # assert_idle WHAT: (bounded wait) no client connection, stream or tunnel
-# left in the daemon's own counters, and every descriptor it holds beyond
-# those it started with is an upstream connection the upstreams see open
-# (pooled): nothing of a failed exchange or a vanished client stays.
+# left in the daemon's own counters; every upstream connection it counts
+# open is idle in a pool, and is one the upstreams see open; and every
+# descriptor it holds beyond those it started with is one of them: nothing
+# of a failed exchange or a vanished client stays.
 assert_idle() {
-	wait_until 10 _idle_now && return 0
+	if wait_until 10 _idle_now; then
+		log "$1: idle (connections, streams, tunnels, upstream open, idle: $IDLE; $IDLE_FDS descriptors)"
+		return 0
+	fi
 	log "sessions: $(ctl_json sessions 2>&1 | head -c 3000)"
 	log "fds: $(ls -l "/proc/$H2G_PID/fd" 2>&1 | tail -n +2 | awk '{print $NF}' | tr '\n' ' ')"
-	fail "$1: not back to idle: $(json_get '{k: d[k] for k in ("connections", "streams", "tunnels", "sessions")}' "$T/status.json"), $IDLE_FDS descriptors for $FD0 at start + $IDLE_UP pooled upstream connections"
+	fail "$1: not back to idle: connections, streams, tunnels, upstream connections open, idle: $IDLE; the upstreams see $IDLE_UP open; $IDLE_FDS descriptors for $FD0 at start"
 }
