@@ -52,6 +52,8 @@ line logged as "REQ METHOD TARGET"):
                            connection is read, logged "DROP cid TARGET"
                            and met with a close, no answer (a kept-alive
                            connection the upstream gave up on)
+                   With early=1 all this comes before the request body is
+                   read (an upstream that answers, or fails, mid-upload).
                    Logged as "FAULT cid T A H"; a request body is logged
                    as "BODY cid T complete|incomplete N".
 Each connection is logged as "OPEN n" when accepted and "CLOSE n" when it
@@ -158,6 +160,11 @@ class Raw:
                 if self.log:
                     self.log.write("REQ %s %s\n" % (line, json.dumps(head.decode("latin-1"))))
                     self.log.write("TARGET %d %s\n" % (cid, target))
+                if path == "/fault" and q.get("early"):
+                    # the fault comes before the request body is read
+                    if not await self.fault(q, reader, writer, cid):
+                        return
+                    continue
                 if path == "/no-read":
                     # then, after ms, reads to the end: sees h2gate's close
                     await asyncio.sleep(int(q.get("ms", "3600000")) / 1000.0)
