@@ -3,7 +3,8 @@
 # a line (# comments and blank lines skipped):
 #   NAME  PROTOS  EXPECT  UPSTREAM  REQUEST
 # PROTOS: comma-separated h2c (port $PC), h2 (TLS, port $PT), h1 (HTTP/1.1
-# on $PC).  EXPECT, REQUEST: see run_fetch_rows / run_client_rows.
+# on $PC).  EXPECT, REQUEST: what the script's row function (run_jobs FUNC)
+# makes of them, told above each table.
 # UPSTREAM, what the upstream must see of this row's requests (each request
 # carries tag=NAME-PROTO in its query):
 #   closed  every upstream connection that carried one of them was closed
