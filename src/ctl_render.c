@@ -228,8 +228,8 @@ int ctl_render_status(FILE *out, const json_t *r)
 {
     static const char *const shown[] = {
         "version", "pid", "uptime_s", "config_file", "config_sha256", "workers", "listeners",
-        "connections", "sessions", "streams", "tunnels", "reloads", "last_reload", "draining",
-        NULL};
+        "connections", "sessions", "streams", "tunnels", "upstream_connections", "reloads", "last_reload",
+        "draining", NULL};
     if (!json_is_object(r))
         return unexpected("status", "an object");
     char b[512], b2[64];
@@ -287,6 +287,13 @@ int ctl_render_status(FILE *out, const json_t *r)
     }
     kv(out, "streams:", fmt_val(b, sizeof(b), json_object_get(r, "streams")));
     kv(out, "tunnels:", fmt_val(b, sizeof(b), json_object_get(r, "tunnels")));
+    const json_t *uc = json_object_get(r, "upstream_connections");
+    if (json_is_object(uc)) {
+        snprintf(b, sizeof(b), "%s open, ", fmt_val(b2, sizeof(b2), json_object_get(uc, "open")));
+        size_t n = strlen(b);
+        snprintf(b + n, sizeof(b) - n, "%s idle", fmt_val(b2, sizeof(b2), json_object_get(uc, "idle")));
+        kv(out, "upstream:", b);
+    }
     snprintf(b, sizeof(b), "%s (last: %s)", fmt_val(b2, sizeof(b2), json_object_get(r, "reloads")),
              json_is_string(json_object_get(r, "last_reload"))
                  ? json_string_value(json_object_get(r, "last_reload"))

@@ -57,6 +57,10 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     evbuffer_add_printf(b, "h2gate_upstream_errors_total{kind=\"other\"} %llu\n", (unsigned long long)other);
     metric(b, "h2gate_tunnels_open", "gauge", "CONNECT and WebSocket tunnels open.");
     evbuffer_add_printf(b, "h2gate_tunnels_open %llu\n", (unsigned long long)st.tunnels_open);
+    metric(b, "h2gate_upstream_connections_open", "gauge", "Upstream connections open (tunnels not counted).");
+    evbuffer_add_printf(b, "h2gate_upstream_connections_open %llu\n", (unsigned long long)st.upstream_open);
+    metric(b, "h2gate_upstream_connections_idle", "gauge", "Upstream connections kept alive, idle in a pool.");
+    evbuffer_add_printf(b, "h2gate_upstream_connections_idle %llu\n", (unsigned long long)st.upstream_idle);
     metric(b, "h2gate_tunnels_total", "counter", "Tunnels opened.");
     evbuffer_add_printf(b, "h2gate_tunnels_total %llu\n", (unsigned long long)st.tunnels_total);
     metric(b, "h2gate_tunnel_bytes_total", "counter", "Bytes carried by closed tunnels.");

@@ -366,6 +366,8 @@ json_t *process_status_json(struct h2g_process *p)
                                                  (json_int_t)st.sessions_open[2]));
     json_object_set_new(o, "streams", json_integer((json_int_t)st.streams_open));
     json_object_set_new(o, "tunnels", json_integer((json_int_t)st.tunnels_open));
+    json_object_set_new(o, "upstream_connections", json_pack("{sIsI}", "open", (json_int_t)st.upstream_open,
+                                                             "idle", (json_int_t)st.upstream_idle));
     json_object_set_new(o, "reloads", json_integer(p->reloads));
     json_object_set_new(o, "last_reload",
                         json_string(p->last_reload == 0 ? "none" : p->last_reload > 0 ? "ok" : "failed"));

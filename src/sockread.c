@@ -34,9 +34,12 @@ static void schedule(struct h2g_sockread *r, uint64_t now)
     r->armed_ms = r->deadline_ms;
 }
 
-/* (Re)starts the timeout from now, if there is one and reading is on. */
+/* (Re)starts the timeout from now, if there is one and reading is on; a
+ * fixed deadline that is running stays where it is. */
 static void restart(struct h2g_sockread *r)
 {
+    if (r->fixed && r->deadline_ms != 0 && r->enabled)
+        return;
     if (r->timeout_ms == 0 || !r->enabled) {
         r->deadline_ms = 0;
         return;
@@ -259,7 +262,14 @@ void sockread_disable(struct h2g_sockread *r)
 void sockread_set_timeout(struct h2g_sockread *r, uint64_t ms)
 {
     r->timeout_ms = ms;
+    r->fixed = false;
     restart(r);
+}
+
+void sockread_set_deadline(struct h2g_sockread *r, uint64_t ms)
+{
+    sockread_set_timeout(r, ms);
+    r->fixed = ms != 0;
 }
 
 void sockread_set_high(struct h2g_sockread *r, size_t high)

@@ -51,6 +51,7 @@ struct h2g_sockread {
     uint64_t deadline_ms;      /* monotonic; 0: none */
     uint64_t armed_ms;         /* when the pending timer fires; 0: not pending */
     bool enabled;
+    bool fixed;                /* sockread_set_deadline: reads do not move it */
     bool suspended;            /* stopped at `high`: resumes once the input drains below it */
     bool pending_error;        /* a read failed after data: reported at the next event */
     uint32_t chunk;            /* next read size: grows while reads fill it, shrinks when not */
@@ -73,6 +74,10 @@ void sockread_disable(struct h2g_sockread *r);
  * runs only while reading is enabled and restarts on every read; it may
  * fire up to a millisecond late, never early). */
 void sockread_set_timeout(struct h2g_sockread *r, uint64_t ms);
+/* Like sockread_set_timeout, but reads do not restart it: a deadline `ms`
+ * from now (a trickle of bytes does not put it off), until the next
+ * set_timeout or set_deadline. */
+void sockread_set_deadline(struct h2g_sockread *r, uint64_t ms);
 void sockread_set_high(struct h2g_sockread *r, size_t high);
 /* Reads at most `max` bytes at once (0: H2G_IO_CHUNK). */
 void sockread_set_max_chunk(struct h2g_sockread *r, uint32_t max);

@@ -34,6 +34,8 @@ struct h2g_stats {
     uint64_t streams_open;
     uint64_t tunnels_open;
     uint64_t sessions_open[3];
+    uint64_t upstream_open;       /* upstream connections (a tunnel's not counted) */
+    uint64_t upstream_idle;       /* of which kept alive in a pool */
 };
 
 #define STAT_ADD(st, field, n) __atomic_store_n(&(st)->field, (st)->field + (n), __ATOMIC_RELAXED)

@@ -103,7 +103,7 @@ static void ex_fail(struct h2g_exchange *ex, int status, const char *why)
     if (status == 504)
         STAT_INC(&ex->w->stats, upstream_timeouts);
     ex->state = EX_FAILED;
-    upstream_conn_release(ex->uc, false);
+    upstream_conn_abort(ex->uc);
     ex->uc = NULL;
     stream_upstream_failed(s, status);
 }
@@ -166,8 +166,10 @@ void exchange_request_progress(struct h2g_exchange *ex)
                 evbuffer_add(out, "0\r\n\r\n", 5);
             }
         }
+        /* upstream_response: from the request sent to the response
+         * head, however its bytes trickle in (h2gate.yaml(5)). */
         if (ex->state == EX_SENDING)
-            set_read_timeout(ex, s->cfg->timeouts.upstream_response);
+            sockread_set_deadline(&ex->uc->rd, s->cfg->timeouts.upstream_response);
     }
     sockread_flush_soon(&ex->uc->rd);
     ack_body(ex);
@@ -632,7 +634,7 @@ void exchange_free(struct h2g_exchange *ex)
         return;
     /* An exchange cut short leaves the upstream connection in an unknown
      * state: close it. */
-    upstream_conn_release(ex->uc, false);
+    upstream_conn_abort(ex->uc);
     ex->uc = NULL;
     struct h2g_worker *w = ex->w;
     if (!H2G_RECYCLE || w->n_ex_cache >= H2G_OBJ_CACHE_MAX || ex->head.cap > CACHE_HEAD_MAX ||

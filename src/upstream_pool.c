@@ -5,9 +5,12 @@
 #include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <netinet/in.h>
+#include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "worker.h"
@@ -32,10 +35,13 @@ struct h2g_upstream_pool *upstream_pool_get(struct h2g_worker *w, const char *id
 
 static void uconn_free(struct h2g_upstream_conn *uc)
 {
+    struct h2g_stats *st = &uc->pool->worker->stats;
     if (uc->idle) {
         LIST_REMOVE(uc, link);
         uc->pool->n_idle--;
+        STAT_DEC(st, upstream_idle);
     }
+    STAT_DEC(st, upstream_open);
     sockread_clear(&uc->rd);
     bufferevent_free(uc->bev);
     free(uc);
@@ -60,6 +66,7 @@ struct h2g_upstream_conn *upstream_pool_take(struct h2g_upstream_pool *p)
         return NULL;
     LIST_REMOVE(uc, link);
     p->n_idle--;
+    STAT_DEC(&p->worker->stats, upstream_idle);
     uc->idle = false;
     uc->reused = true;
     /* Reading stays enabled (no epoll_ctl per request): the exchange
@@ -130,6 +137,7 @@ struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uin
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
+    STAT_INC(&p->worker->stats, upstream_open);
     return uc;
 }
 
@@ -140,14 +148,13 @@ void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable)
     struct h2g_upstream_pool *p = uc->pool;
     if (!reusable || p->n_idle >= H2G_POOL_MAX_IDLE || p->worker->draining || evbuffer_get_length(uc->in) != 0 ||
         evbuffer_get_length(uc->out) != 0) {
-        sockread_clear(&uc->rd);
-        bufferevent_free(uc->bev);
-        free(uc);
+        uconn_free(uc);
         return;
     }
     uc->idle = true;
     LIST_INSERT_HEAD(&p->idle, uc, link);
     p->n_idle++;
+    STAT_INC(&p->worker->stats, upstream_idle);
     /* The bufferevent's timeouts were cleared once connected
      * (write_head); its own reading is never on. */
     bufferevent_setcb(uc->bev, NULL, NULL, NULL, NULL);
@@ -160,11 +167,25 @@ void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable)
         uconn_free(uc);
 }
 
+void upstream_conn_abort(struct h2g_upstream_conn *uc)
+{
+    if (uc == NULL)
+        return;
+    int fd = bufferevent_getfd(uc->bev);
+    int unsent = 0;
+    if (fd >= 0 && (evbuffer_get_length(uc->out) > 0 || (ioctl(fd, SIOCOUTQ, &unsent) == 0 && unsent > 0))) {
+        struct linger lg = {1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    }
+    upstream_conn_release(uc, false);
+}
+
 struct bufferevent *upstream_conn_detach(struct h2g_upstream_conn *uc)
 {
     struct bufferevent *bev = uc->bev;
     sockread_clear(&uc->rd);
     bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+    STAT_DEC(&uc->pool->worker->stats, upstream_open); /* a tunnel's now: tunnels_open */
     free(uc);
     return bev;
 }

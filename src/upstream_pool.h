@@ -59,6 +59,12 @@ struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uin
 /* Gives a connection back: kept idle if `reusable` and the pool has room,
  * else closed. */
 void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable);
+/* Closes the connection of an exchange cut short.  With bytes of the
+ * request still unsent (ours or the kernel's) the close is abortive
+ * (RST): they cannot be delivered any more, and behind them the FIN would
+ * never reach an upstream that stopped reading, which would keep its end
+ * open, half a request in hand.  NULL is fine. */
+void upstream_conn_abort(struct h2g_upstream_conn *uc);
 void upstream_pool_free_all(struct h2g_upstream_pool *p);
 /* Closes every idle connection of the pool (its upstream was removed). */
 void upstream_pool_drain(struct h2g_upstream_pool *p);

@@ -32,7 +32,8 @@ STATUS = {
         {"address": "127.0.0.1:8080", "tls": False, "protocols": ["h2"]},
     ],
     "connections": 3, "sessions": {"h2": 2, "h2c": 1, "http/1.1": 0},
-    "streams": 5, "tunnels": 1, "reloads": 2, "last_reload": "ok", "draining": False,
+    "streams": 5, "tunnels": 1, "upstream_connections": {"open": 7, "idle": 3},
+    "reloads": 2, "last_reload": "ok", "draining": False,
 }
 
 SESSIONS = [

@@ -17,7 +17,6 @@ Every response carries "X-Backend: NAME".  Endpoints:
   *    /early           413 at once, before the body is read (which is then
                         read and dropped)
   GET  /slow?ms=N       waits N ms, then 200 "slow N\n"
-  GET  /die?after=N     announces Content-Length N+100000, sends N bytes, aborts
                         (&framing=close: no length, the close ends the body)
   GET  /status/N        that status ("status N\n" body, none for 1xx/204/304)
   GET  /count           "count=N\n": requests served before this one
@@ -293,25 +292,6 @@ class Backend:
             ms = int(q.get("ms", "1000"))
             await asyncio.sleep(ms / 1000.0)
             simple(200, b"slow %d\n" % ms)
-        elif path == "/die":
-            n = int(q.get("after", "1000"))
-            if q.get("framing") == "close":  # body delimited by the close
-                framing = [("Connection", "close")]
-            else:
-                framing = [("Content-Length", str(n + 100000))]
-            writer.write(self.head(200, [("Content-Type", "application/octet-stream")] + framing))
-            for c in pattern_chunks(n):
-                writer.write(c)
-            await writer.drain()
-            await asyncio.sleep(0.05)
-            sock = writer.get_extra_info("socket")
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            except Exception:
-                pass
-            writer.transport.abort()
-            return False
         elif len(seg) == 3 and seg[1] == "status" and seg[2].isdigit():
             st = int(seg[2])
             simple(st, b"status %d\n" % st)
