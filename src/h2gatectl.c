@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ctl_client.h"
+#include "failalloc.h"
 #include "ctl_probe.h"
 #include "ctl_render.h"
 
@@ -246,6 +247,7 @@ int main(int argc, char **argv)
         {"connect-to", required_argument, NULL, O_CONNECT_TO},
         {NULL, 0, NULL, 0},
     };
+    failalloc_init();
     const char *sock = getenv("H2GATE_CONTROL");
     if (sock == NULL || sock[0] == '\0')
         sock = DEFAULT_SOCKET;

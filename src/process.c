@@ -23,6 +23,7 @@
 #include "config_json.h"
 #include "config_load.h"
 #include "control.h"
+#include "failalloc.h"
 #include "introspect.h"
 #include "listener.h"
 #include "log.h"
@@ -438,6 +439,12 @@ int process_gather(struct h2g_process *p, int kind, uint64_t only_id, void (*don
 
 /* --- signals and lifecycle --- */
 
+#ifdef H2G_FAILALLOC
+#define N_SIGNALS 5
+#else
+#define N_SIGNALS 4
+#endif
+
 void process_stop(struct h2g_process *p, const char *why)
 {
     if (p->stopping)
@@ -471,6 +478,15 @@ static void on_usr1(evutil_socket_t sig, short what, void *arg)
     LOG_INFO("SIGUSR1: reopening the access log");
     reopen_access_log(arg);
 }
+
+#ifdef H2G_FAILALLOC
+/* The allocation sweep arms the next failure once the scenario's setup
+ * is done (failalloc.h). */
+static void on_usr2(evutil_socket_t sig, short what, void *arg)
+{
+    failalloc_rearm();
+}
+#endif
 
 static void status_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -527,7 +543,7 @@ int process_run(const char *path)
     p->config = p->config_path != NULL ? build_snapshot(p->config_path, NULL) : NULL;
     int rc = 1;
     int *fds = NULL;
-    struct event *sig[4] = {NULL, NULL, NULL, NULL};
+    struct event *sig[N_SIGNALS] = {NULL};
     if (p->config_path == NULL)
         LOG_ERROR("out of memory");
     if (p->config == NULL)
@@ -604,7 +620,10 @@ int process_run(const char *path)
     sig[1] = evsignal_new(p->base, SIGINT, on_stop_signal, p);
     sig[2] = evsignal_new(p->base, SIGHUP, on_hup, p);
     sig[3] = evsignal_new(p->base, SIGUSR1, on_usr1, p);
-    for (int i = 0; i < 4; i++) {
+#ifdef H2G_FAILALLOC
+    sig[4] = evsignal_new(p->base, SIGUSR2, on_usr2, p);
+#endif
+    for (int i = 0; i < N_SIGNALS; i++) {
         if (sig[i] == NULL || evsignal_add(sig[i], NULL) != 0) {
             LOG_ERROR("cannot install the signal handlers");
             goto out;
@@ -644,7 +663,7 @@ out:
                 close(fds[i]);
         free(fds);
     }
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < N_SIGNALS; i++)
         if (sig[i])
             event_free(sig[i]);
     if (p->status_ev)
