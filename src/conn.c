@@ -302,8 +302,10 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
                           const struct sockaddr *sa, int salen)
 {
     struct h2g_conn *c = calloc(1, sizeof(*c));
-    if (c == NULL)
+    if (c == NULL) {
+        close(fd);
         return NULL;
+    }
     c->id = h2g_conn_id(w->id, ++w->next_conn_id);
     c->start_ms = h2g_mono_ms();
     c->worker = w;
