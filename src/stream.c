@@ -431,7 +431,7 @@ void stream_dispatch(struct h2g_stream *s)
  * stream fails alone.  The bytes are acknowledged, so the connection's
  * window does not lose them, and so are the next ones (no exchange or
  * tunnel is left to take them).  A tunnel still connecting must not
- * answer 200 after the 500. */
+ * answer 200 after the 503. */
 static int request_data_lost(struct h2g_stream *s, size_t n)
 {
     LOG_WARN("conn=%llu stream=%d: out of memory for the request body", (unsigned long long)s->conn->id, s->id);
@@ -440,7 +440,7 @@ static int request_data_lost(struct h2g_stream *s, size_t n)
     s->ex = NULL;
     tunnel_free(s->tun);
     s->tun = NULL;
-    stream_upstream_failed(s, 500);
+    stream_upstream_failed(s, H2G_STATUS_NOMEM);
     return 0;
 }
 

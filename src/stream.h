@@ -38,6 +38,11 @@ struct h2g_worker;
 
 #define H2G_STREAM_RESP_CAP (64 * 1024)
 
+/* The status h2gate answers with itself when it runs out of memory for a
+ * request: 503 Service Unavailable, a temporary condition the client may
+ * retry (RFC 9110 15.6.4), not 500, which says something is broken. */
+#define H2G_STATUS_NOMEM 503
+
 /* The client side of a stream, implemented by h2_session and h1_session. */
 struct h2g_stream_ops {
     /* Response head ready (nva[0] is :status).  no_body: the response has
@@ -147,7 +152,7 @@ int stream_request_head(struct h2g_stream *s, struct h2g_request_head *req, stru
  * answer locally (404/421/502/...). */
 void stream_dispatch(struct h2g_stream *s);
 /* Client request body bytes arrived.  0: bytes that cannot be buffered
- * fail this stream alone (500, or a reset once the head is out). */
+ * fail this stream alone (503, or a reset once the head is out). */
 int stream_request_data(struct h2g_stream *s, const uint8_t *p, size_t n);
 /* The client finished its request (END_STREAM / last chunk). */
 void stream_request_end(struct h2g_stream *s);

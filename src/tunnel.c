@@ -384,7 +384,7 @@ int tunnel_connect(struct h2g_stream *s, const char *target, size_t len, bool ch
     }
     struct h2g_tunnel *t = tunnel_new(s);
     if (t == NULL)
-        return 500;
+        return H2G_STATUS_NOMEM;
     t->target = at;
     t->check_acl = check_acl;
     t->allowed_by_name = allowed_by_name;

@@ -62,8 +62,9 @@ struct h2g_exchange {
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-/* RFC 6455 4.2.2: base64(SHA-1(key + GUID)). */
-static void ws_accept_for(const char *key, size_t len, char out[32])
+/* RFC 6455 4.2.2: base64(SHA-1(key + GUID)).  false when OpenSSL could
+ * not digest (its context is allocated: out of memory). */
+static bool ws_accept_for(const char *key, size_t len, char out[32])
 {
     unsigned char md[SHA_DIGEST_LENGTH];
     char buf[128];
@@ -71,8 +72,10 @@ static void ws_accept_for(const char *key, size_t len, char out[32])
         len = sizeof(buf) - sizeof(WS_GUID);
     memcpy(buf, key, len);
     memcpy(buf + len, WS_GUID, sizeof(WS_GUID) - 1);
-    SHA1((const unsigned char *)buf, len + sizeof(WS_GUID) - 1, md);
+    if (SHA1((const unsigned char *)buf, len + sizeof(WS_GUID) - 1, md) == NULL)
+        return false;
     EVP_EncodeBlock((unsigned char *)out, md, SHA_DIGEST_LENGTH);
+    return true;
 }
 
 static void ex_read_cb(struct bufferevent *bev, void *arg);
@@ -500,7 +503,7 @@ int exchange_start(struct h2g_stream *s)
     struct h2g_worker *w = s->conn->worker;
     struct h2g_exchange *ex = exchange_new(w);
     if (ex == NULL)
-        return 500;
+        return H2G_STATUS_NOMEM;
     ex->s = s;
     struct h2g_balance *bal = worker_balance(w, r);
     ex->up_idx = bal ? h2g_balance_pick(bal, h2g_mono_ms()) : 0;
@@ -515,7 +518,7 @@ int exchange_start(struct h2g_stream *s)
     ex->pool = upstream_pool_get(w, u->id, &u->addr);
     if (ex->pool == NULL) {
         exchange_free(ex);
-        return 500;
+        return H2G_STATUS_NOMEM;
     }
 
     struct h2g_request_head req;
@@ -523,7 +526,7 @@ int exchange_start(struct h2g_stream *s)
     struct h2g_field *tmp = NULL;
     if (stream_request_head(s, &req, stack, 32, &tmp) != 0) {
         exchange_free(ex);
-        return 500;
+        return H2G_STATUS_NOMEM;
     }
     bool is_head = req.method_len == 4 && memcmp(req.method, "HEAD", 4) == 0;
     if (s->has_protocol) {
@@ -564,7 +567,7 @@ int exchange_start(struct h2g_stream *s)
         }
         char made[32];
         ex->head.len -= 2; /* reopen the head before its blank line */
-        int rc = 0;
+        int status = 0;
         unsigned char raw[16];
         if (key == NULL && RAND_bytes(raw, sizeof(raw)) != 1) {
             char why[128] = "RAND_bytes failed";
@@ -573,22 +576,22 @@ int exchange_start(struct h2g_stream *s)
                 ERR_error_string_n(e, why, sizeof(why));
             LOG_WARN("conn=%llu stream=%d: no random bytes for a Sec-WebSocket-Key: %s",
                      (unsigned long long)s->conn->id, s->id, why);
-            rc = -1;
+            status = 500;
         } else if (key == NULL) {
             EVP_EncodeBlock((unsigned char *)made, raw, sizeof(raw));
             key = made;
             key_len = strlen(made);
-            rc |= h2g_buf_printf(&ex->head, "Sec-WebSocket-Key: %s\r\n", made);
+            if (h2g_buf_printf(&ex->head, "Sec-WebSocket-Key: %s\r\n", made) != 0)
+                status = H2G_STATUS_NOMEM;
         }
-        if (!has_version)
-            rc |= h2g_buf_puts(&ex->head, "Sec-WebSocket-Version: 13\r\n");
-        rc |= h2g_buf_puts(&ex->head, "\r\n");
-        if (rc != 0) {
+        if (status == 0 && ((!has_version && h2g_buf_puts(&ex->head, "Sec-WebSocket-Version: 13\r\n") != 0) ||
+                            h2g_buf_puts(&ex->head, "\r\n") != 0 || !ws_accept_for(key, key_len, ex->ws_accept)))
+            status = H2G_STATUS_NOMEM;
+        if (status != 0) {
             free(tmp);
             exchange_free(ex);
-            return 500;
+            return status;
         }
-        ws_accept_for(key, key_len, ex->ws_accept);
     }
     free(tmp);
     if (err != NULL) {
