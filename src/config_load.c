@@ -1401,7 +1401,9 @@ static void fn_acl(struct ctx *c, const struct node *v, void *base, const struct
         if (s == NULL)
             continue;
         const char *err = h2g_acl_rule_parse(s, &acl->rules[acl->n_rules]);
-        if (err != NULL)
+        if (err == h2g_msg_nomem)
+            c->nomem = true;
+        else if (err != NULL)
             report_at(c, v->kids[i], "%s: bad pattern '%s': %s", ekp, s, err);
         else
             acl->n_rules++;

@@ -597,7 +597,7 @@ int exchange_start(struct h2g_stream *s)
     if (err != NULL) {
         LOG_INFO("conn=%llu stream=%d: request refused: %s", (unsigned long long)s->conn->id, s->id, err);
         exchange_free(ex);
-        return 400;
+        return err == h2g_msg_nomem ? H2G_STATUS_NOMEM : 400;
     }
     h1_parser_reinit(&ex->parser, true, s->conn->config->limits.max_header_list_size, &parser_cb, ex);
     h1_parser_expect_head(&ex->parser, is_head);
