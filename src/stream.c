@@ -481,15 +481,13 @@ void stream_request_end(struct h2g_stream *s)
     tunnel_request_progress(s->tun);
 }
 
-void stream_upstream_head(struct h2g_stream *s, int status, const struct h2g_field *fields, size_t n,
-                          bool no_body)
+int stream_upstream_head(struct h2g_stream *s, int status, const struct h2g_field *fields, size_t n,
+                         bool no_body)
 {
     nghttp2_nv stack[64];
     nghttp2_nv *nva = n + 1 <= 64 ? stack : calloc(n + 1, sizeof(*nva));
-    if (nva == NULL) {
-        stream_upstream_failed(s, 502);
-        return;
-    }
+    if (nva == NULL)
+        return H2G_ERR_NOMEM;
     char st[4];
     size_t cnt = h1_to_h2_response(status, fields, n, st, nva);
     s->status = status;
@@ -499,6 +497,7 @@ void stream_upstream_head(struct h2g_stream *s, int status, const struct h2g_fie
     s->ops->send_head(s, nva, cnt, s->resp_no_body);
     if (nva != stack)
         free(nva);
+    return 0;
 }
 
 void stream_upstream_data_ready(struct h2g_stream *s)
@@ -506,11 +505,12 @@ void stream_upstream_data_ready(struct h2g_stream *s)
     s->ops->resume(s);
 }
 
-void stream_upstream_trailers(struct h2g_stream *s, const struct h2g_field *fields, size_t n)
+/* A response must not lose its trailers: out of memory fails it. */
+int stream_upstream_trailers(struct h2g_stream *s, const struct h2g_field *fields, size_t n)
 {
     nghttp2_nv *nva = calloc(n ? n : 1, sizeof(*nva));
     if (nva == NULL)
-        return;
+        return H2G_ERR_NOMEM;
     size_t cnt = h1_to_h2_trailers(fields, n, nva);
     /* Copy the strings: the parser's storage is reused for the next message. */
     struct h2g_buf *b = &s->resp_trailers_store;
@@ -519,7 +519,7 @@ void stream_upstream_trailers(struct h2g_stream *s, const struct h2g_field *fiel
         total += nva[i].namelen + nva[i].valuelen;
     if (h2g_buf_reserve(b, total + 1) != 0) {
         free(nva);
-        return;
+        return H2G_ERR_NOMEM;
     }
     for (size_t i = 0; i < cnt; i++) {
         char *nm = b->data + b->len;
@@ -534,6 +534,7 @@ void stream_upstream_trailers(struct h2g_stream *s, const struct h2g_field *fiel
     free(s->resp_trailers);
     s->resp_trailers = nva;
     s->n_resp_trailers = cnt;
+    return 0;
 }
 
 void stream_upstream_done(struct h2g_stream *s)

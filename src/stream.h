@@ -160,11 +160,13 @@ void stream_request_end(struct h2g_stream *s);
 /* Answers locally with a small text body. */
 void stream_respond_error(struct h2g_stream *s, int status);
 
-/* Called by the exchange. */
-void stream_upstream_head(struct h2g_stream *s, int status, const struct h2g_field *fields, size_t n,
-                          bool no_body);
+/* Called by the exchange.  stream_upstream_head and _trailers return 0,
+ * or H2G_ERR_NOMEM with the stream untouched: the exchange then fails
+ * (stream_upstream_failed). */
+int stream_upstream_head(struct h2g_stream *s, int status, const struct h2g_field *fields, size_t n,
+                         bool no_body);
 void stream_upstream_data_ready(struct h2g_stream *s);
-void stream_upstream_trailers(struct h2g_stream *s, const struct h2g_field *fields, size_t n);
+int stream_upstream_trailers(struct h2g_stream *s, const struct h2g_field *fields, size_t n);
 void stream_upstream_done(struct h2g_stream *s);
 /* The exchange failed: 502/504 if nothing was sent yet, else reset. */
 void stream_upstream_failed(struct h2g_stream *s, int status);
