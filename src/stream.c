@@ -172,7 +172,11 @@ int stream_add_field(struct h2g_stream *s, const char *name, size_t nlen, const 
             return H2G_ERR_MALFORMED;
         s->req_content_length = (int64_t)v;
     }
-    return add_ref(&s->store, &s->fields[s->n_fields++], name, nlen, value, vlen);
+    /* Counted once stored: a half-made field is never read. */
+    int rc = add_ref(&s->store, &s->fields[s->n_fields], name, nlen, value, vlen);
+    if (rc == 0)
+        s->n_fields++;
+    return rc;
 }
 
 int stream_add_trailer(struct h2g_stream *s, const char *name, size_t nlen, const char *value,
@@ -185,8 +189,10 @@ int stream_add_trailer(struct h2g_stream *s, const char *name, size_t nlen, cons
         return H2G_ERR_NOMEM;
     s->req_trailers = f;
     s->req_has_trailers = true;
-    return add_ref(&s->req_trailers_store, &s->req_trailers[s->n_req_trailers++], name, nlen, value,
-                   vlen);
+    int rc = add_ref(&s->req_trailers_store, &s->req_trailers[s->n_req_trailers], name, nlen, value, vlen);
+    if (rc == 0)
+        s->n_req_trailers++;
+    return rc;
 }
 
 int stream_request_head(struct h2g_stream *s, struct h2g_request_head *req, struct h2g_field *stack,
