@@ -341,7 +341,7 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
          * write per SSL_write, a read per record header and per record,
          * and an epoll_ctl for each), and ciphertext is read in bulk.
          */
-        struct bufferevent *sock = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        struct bufferevent *sock = sockwrite_bufferevent_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
         if (sock == NULL) {
             SSL_free(ssl);
             goto fail;
@@ -373,7 +373,7 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
         sockread_setcb(&c->rd, tls_sock_read_cb, NULL, tls_sock_event_cb, c);
         sockread_set_high(&c->rd, TLS_IN_CAP);
     } else {
-        c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        c->bev = sockwrite_bufferevent_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
         if (c->bev == NULL)
             goto fail;
     }

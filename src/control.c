@@ -18,6 +18,7 @@
 #include "config_json.h"
 #include "log.h"
 #include "process.h"
+#include "sockread.h"
 #include "stats.h"
 
 /* A request line longer than this is not ours: the client is dropped. */
@@ -247,7 +248,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         return;
     }
     cl->ctl = ctl;
-    cl->bev = bufferevent_socket_new(evconnlistener_get_base(l), fd, BEV_OPT_CLOSE_ON_FREE);
+    cl->bev = sockwrite_bufferevent_new(evconnlistener_get_base(l), fd, BEV_OPT_CLOSE_ON_FREE);
     if (cl->bev == NULL) {
         close(fd);
         free(cl);

@@ -93,4 +93,15 @@ void sockwrite_flush(struct bufferevent *bev);
  * true when the output is empty afterwards; otherwise EV_WRITE is on. */
 bool sockwrite_now(struct bufferevent *bev, ev_ssize_t max);
 
+/*
+ * bufferevent_socket_new, whose output is sure to be written.  libevent
+ * 2.1.12's ignores the failure of its last allocation, the output
+ * callback that starts a write when bytes are added, and returns a
+ * bufferevent that never writes what it is given: a connection would
+ * wait for its timeouts, a control client forever.  NULL when out of
+ * memory (fd is then still the caller's); otherwise the same bufferevent
+ * bufferevent_socket_new(base, fd, options) makes.
+ */
+struct bufferevent *sockwrite_bufferevent_new(struct event_base *base, evutil_socket_t fd, int options);
+
 #endif

@@ -251,9 +251,9 @@ static void t_event_cb(struct bufferevent *bev, short what, void *arg)
 static void start_connect(struct h2g_tunnel *t, const struct sockaddr *sa, socklen_t len)
 {
     t->state = T_CONNECTING;
-    t->bev = bufferevent_socket_new(t->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    t->bev = sockwrite_bufferevent_new(t->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (t->bev == NULL) {
-        fail(t, 502, 0, "out of memory");
+        fail(t, H2G_STATUS_NOMEM, 0, "out of memory");
         return;
     }
     bufferevent_set_max_single_read(t->bev, H2G_IO_CHUNK);

@@ -99,7 +99,7 @@ struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uin
         return NULL;
     }
     uc->pool = p;
-    uc->bev = bufferevent_socket_new(p->worker->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    uc->bev = sockwrite_bufferevent_new(p->worker->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (uc->bev == NULL) {
         free(uc);
         errno = ENOMEM;
