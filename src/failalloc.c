@@ -36,6 +36,7 @@ char *__wrap_strndup(const char *s, size_t n);
  * `fail_at` 0 means count only.
  */
 static uint64_t count, fail_at, armed_at, fail_run = 1, failed, first_failed, held;
+static __thread int holding;
 static int trace; /* H2G_FAIL_ALLOC_TRACE=1: a stack trace of each failed allocation (sanitizer builds) */
 
 static void print_stack(void)
@@ -52,6 +53,10 @@ static int should_fail(void)
     uint64_t at = __atomic_load_n(&fail_at, __ATOMIC_RELAXED);
     if (at == 0 || n < at || n - at >= __atomic_load_n(&fail_run, __ATOMIC_RELAXED))
         return 0;
+    if (holding) {
+        __atomic_add_fetch(&held, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
     if (__atomic_fetch_add(&failed, 1, __ATOMIC_RELAXED) == 0)
         __atomic_store_n(&first_failed, n, __ATOMIC_RELAXED);
     print_stack();
@@ -179,4 +184,14 @@ void failalloc_rearm(void)
              (unsigned long long)(run ? run : 1));
     report(next);
     arm(at, run);
+}
+
+void failalloc_hold(void)
+{
+    holding++;
+}
+
+void failalloc_release(void)
+{
+    holding--;
 }

@@ -31,6 +31,17 @@
  *   run K; armed at ...
  * so a sweep first counts what a scenario allocates (N = 0), then fails
  * each allocation of it in turn.
+ *
+ * Held: between failalloc_hold() and failalloc_release() (one thread)
+ * allocations are counted but never failed, and H counts those that
+ * would have been.  Only for a library call that cannot survive a
+ * failure, so that a sweep reports the point as held instead of dying
+ * there: libevent 2.1.12's bufferevent_openssl_filter_new crashes when
+ * either of its buffers cannot be allocated (its error path frees a
+ * bufferevent it has not finished making).
+ *
+ * A normal build has none of it: failalloc_init() is an empty inline and
+ * no allocator is wrapped, so production pays nothing.
  */
 #ifndef H2G_FAILALLOC_H
 #define H2G_FAILALLOC_H
@@ -43,9 +54,17 @@ void failalloc_init(void);
 /* Reports what the last arming saw and arms from H2G_FAIL_ALLOC_FILE
  * (SIGUSR2).  Allocates nothing. */
 void failalloc_rearm(void);
+void failalloc_hold(void);
+void failalloc_release(void);
 #define H2G_FAILALLOC_BUILD 1
 #else
 static inline void failalloc_init(void)
+{
+}
+static inline void failalloc_hold(void)
+{
+}
+static inline void failalloc_release(void)
 {
 }
 #define H2G_FAILALLOC_BUILD 0
