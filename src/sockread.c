@@ -136,6 +136,7 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
          * end of a close-delimited body). */
         r->pending_error = false;
         sockread_disable(r);
+        errno = r->pending_errno;
         if (ecb)
             ecb(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, uarg);
         return;
@@ -173,13 +174,17 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
             if (got > 0) {
                 /* What was read goes first; EOF stays for the next event,
                  * an error is kept for it. */
-                if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
                     r->pending_error = true;
+                    r->pending_errno = errno;
+                }
                 break;
             }
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
                 return;
+            int e = errno;
             sockread_disable(r);
+            errno = e;
             if (ecb)
                 ecb(bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), uarg);
             return;

@@ -13,7 +13,8 @@
  * sockread_clear before freeing the bufferevent.  Callbacks have the
  * bufferevent signatures; events are BEV_EVENT_READING with EOF, ERROR
  * or TIMEOUT.  A callback may free the owner: the reader does not touch
- * itself after calling one.
+ * itself after calling one.  An error event comes with errno set to the
+ * read's: ENOMEM when no buffer could be had, the socket being fine.
  */
 #ifndef H2G_SOCKREAD_H
 #define H2G_SOCKREAD_H
@@ -53,6 +54,7 @@ struct h2g_sockread {
     bool enabled;
     bool suspended;            /* stopped at `high`: resumes once the input drains below it */
     bool pending_error;        /* a read failed after data: reported at the next event */
+    int pending_errno;         /* its errno */
     uint32_t chunk;            /* next read size: grows while reads fill it, shrinks when not */
     uint32_t max_chunk;        /* 0: H2G_IO_CHUNK */
     struct evbuffer_cb_entry *drain_cb;

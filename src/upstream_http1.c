@@ -489,6 +489,10 @@ static void ex_event_cb(struct bufferevent *bev, short what, void *arg)
                 ex->state == EX_SENDING ? "response timed out" : "response body stalled");
         return;
     }
+    if ((what & BEV_EVENT_READING) && (what & BEV_EVENT_ERROR) && errno == ENOMEM) {
+        ex_nomem(ex); /* no buffer to read into (sockread.h): the upstream did nothing wrong */
+        return;
+    }
     /* EOF or error. */
     if (ex->state == EX_SENDING && !ex->got_bytes && ex->uc->reused && !ex->retried && !ex->body_sent) {
         /* A kept-alive connection the upstream closed meanwhile: try once
