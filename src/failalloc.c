@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -154,8 +153,8 @@ void failalloc_init(void)
         fprintf(stderr, "failalloc: OpenSSL allocated before main\n");
         exit(70);
     }
+    /* jansson's allocator is jsonmem.c's, which calls malloc: wrapped. */
     event_set_mem_functions(__wrap_malloc, __wrap_realloc, free);
-    json_set_alloc_funcs(__wrap_malloc, free);
     trace = getenv("H2G_FAIL_ALLOC_TRACE") != NULL;
     const char *at = getenv("H2G_FAIL_ALLOC_AT");
     const char *run = getenv("H2G_FAIL_ALLOC_RUN");

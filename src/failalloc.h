@@ -13,7 +13,7 @@
  *   nghttp2 callbacks and options --wrap (static archive)
  *   libevent                      event_set_mem_functions
  *   OpenSSL                       CRYPTO_set_mem_functions
- *   jansson                       json_set_alloc_funcs
+ *   jansson                       json_set_alloc_funcs (jsonmem.c) -> --wrap
  *
  * Not counted: glibc's own allocations (stdio, getaddrinfo, pthread) and
  * libsystemd's.  The counter starts at 0 when armed; allocation number
@@ -47,9 +47,9 @@
 #define H2G_FAILALLOC_H
 
 #ifdef H2G_FAILALLOC
-/* Installs the counting allocator into libevent, OpenSSL and jansson and
- * arms from H2G_FAIL_ALLOC_AT; must run before any of them allocates
- * (first thing in main).  Exits with 70 if OpenSSL already has. */
+/* Installs the counting allocator into libevent and OpenSSL and arms
+ * from H2G_FAIL_ALLOC_AT; must run before either allocates (first thing
+ * in main).  Exits with 70 if OpenSSL already has. */
 void failalloc_init(void);
 /* Reports what the last arming saw and arms from H2G_FAIL_ALLOC_FILE
  * (SIGUSR2).  Allocates nothing. */

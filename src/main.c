@@ -12,6 +12,7 @@
 #endif
 
 #include "failalloc.h"
+#include "jsonmem.h"
 #include "process.h"
 #include "recycle.h"
 
@@ -62,6 +63,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     failalloc_init();
+    jsonmem_init();
     const char *path = DEFAULT_CONFIG;
     bool test = false;
     int ch;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonmem.h"
 #include "log.h"
 #include "process.h"
 #include "stats.h"
@@ -124,10 +125,11 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 static void status_cb(struct evhttp_request *req, void *arg)
 {
     struct h2g_metrics *m = arg;
+    jsonmem_begin();
     json_t *j = process_status_json(m->p);
     char *s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
     json_decref(j);
-    struct evbuffer *b = s != NULL ? evbuffer_new() : NULL;
+    struct evbuffer *b = s != NULL && !jsonmem_failed() ? evbuffer_new() : NULL;
     if (b == NULL || evbuffer_add_printf(b, "%s\n", s) < 0) {
         free(s);
         if (b != NULL)
