@@ -199,7 +199,7 @@ static void handle(struct client *cl, const char *line)
         cl->busy = true;
         if (process_gather(p, strcmp(cmd, "tunnels") == 0 ? 1 : 0, id, gathered, cl) != 0) {
             cl->busy = false;
-            reply_err(cl, "shutting down", NULL);
+            reply_err(cl, p->stopping ? "shutting down" : "out of memory", NULL);
         }
     } else if (strcmp(cmd, "stats") == 0) {
         reply_ok(cl, stats_json(p));

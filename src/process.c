@@ -24,6 +24,7 @@
 #include "config_load.h"
 #include "control.h"
 #include "failalloc.h"
+#include "jsonmem.h"
 #include "introspect.h"
 #include "listener.h"
 #include "log.h"
@@ -199,18 +200,11 @@ static bool streq(const char *a, const char *b)
     return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
-struct apply_job {
-    struct h2g_config *config; /* one reference per job */
-    int *fds;                  /* owned */
-};
-
-static void apply_cb(struct h2g_worker *w, void *arg)
+/* A reason for a failed reload, for the control socket's reply (its
+ * lack is noted by jsonmem) and the log. */
+static void reload_error(json_t *errors, const char *msg)
 {
-    struct apply_job *j = arg;
-    worker_apply_config(w, j->config, j->fds);
-    h2g_config_unref(j->config);
-    free(j->fds);
-    free(j);
+    json_array_append_new(errors, json_string(msg));
 }
 
 int process_reload(struct h2g_process *p, json_t *errors)
@@ -224,26 +218,31 @@ int process_reload(struct h2g_process *p, json_t *errors)
     struct h2g_config *nc = build_snapshot(p->config_path, errors);
     int rc = -1;
     int **fds = NULL;
+    struct h2g_worker_apply **jobs = NULL;
     if (nc == NULL)
         goto done;
     const struct h2g_config *oc = p->config;
     if (nc->workers != oc->workers || !streq(nc->user, oc->user) || !streq(nc->control_socket, oc->control_socket) ||
         !streq(nc->metrics_listen_text, oc->metrics_listen_text))
         LOG_WARN("reload: workers, user, control.socket and metrics.listen take effect at the next restart");
-    /* New sockets for new addresses, in every worker, before anything
-     * changes: a taken port fails the reload, not half of it. */
+    /* New sockets for new addresses, in every worker, and everything the
+     * workers need to switch, before anything changes: a taken port or a
+     * lack of memory fails the reload, not half of it. */
     fds = calloc(p->n_workers, sizeof(*fds));
-    if (fds == NULL)
-        goto done;
-    bool ok = true;
+    jobs = calloc(p->n_workers, sizeof(*jobs));
+    bool ok = fds != NULL && jobs != NULL;
+    if (!ok)
+        reload_error(errors, "out of memory");
     for (unsigned w = 0; w < p->n_workers && ok; w++) {
         fds[w] = malloc((nc->n_listen ? nc->n_listen : 1) * sizeof(int));
         if (fds[w] == NULL) {
+            reload_error(errors, "out of memory");
             ok = false;
             break;
         }
-        for (size_t i = 0; i < nc->n_listen; i++) {
+        for (size_t i = 0; i < nc->n_listen; i++)
             fds[w][i] = -1;
+        for (size_t i = 0; i < nc->n_listen; i++) {
             bool kept = false;
             for (size_t j = 0; j < oc->n_listen; j++)
                 if (same_addr(&oc->listen[j].addr, &nc->listen[i].addr))
@@ -254,37 +253,41 @@ int process_reload(struct h2g_process *p, json_t *errors)
             if (fds[w][i] < 0) {
                 char msg[512];
                 snprintf(msg, sizeof(msg), "%s: cannot listen on %s", p->config_path, nc->listen[i].text);
-                json_array_append_new(errors, json_string(msg));
+                reload_error(errors, msg);
                 ok = false;
                 break;
             }
         }
+        if (!ok)
+            break;
+        /* The job owns the worker's sockets from now on. */
+        if ((jobs[w] = worker_apply_new(p->workers[w], nc, fds[w])) != NULL) {
+            fds[w] = NULL;
+        } else {
+            reload_error(errors, "out of memory");
+            ok = false;
+        }
     }
     if (!ok) {
         for (unsigned w = 0; w < p->n_workers; w++) {
-            for (size_t i = 0; fds[w] != NULL && i < nc->n_listen; i++)
+            if (jobs != NULL && jobs[w] != NULL)
+                worker_apply_cancel(jobs[w]);
+            for (size_t i = 0; fds != NULL && fds[w] != NULL && i < nc->n_listen; i++)
                 if (fds[w][i] >= 0)
                     close(fds[w][i]);
-            free(fds[w]);
+            if (fds != NULL)
+                free(fds[w]);
         }
+        free(jobs);
+        jobs = NULL;
         free(fds);
         fds = NULL;
         goto done;
     }
-    for (unsigned w = 0; w < p->n_workers; w++) {
-        struct apply_job *j = malloc(sizeof(*j));
-        if (j == NULL) {
-            free(fds[w]);
-            continue;
-        }
-        j->config = h2g_config_ref(nc);
-        j->fds = fds[w];
-        if (worker_run_in(p->workers[w], apply_cb, j) != 0) {
-            h2g_config_unref(j->config);
-            free(j->fds);
-            free(j);
-        }
-    }
+    for (unsigned w = 0; w < p->n_workers; w++)
+        worker_apply_post(jobs[w]);
+    free(jobs);
+    jobs = NULL;
     free(fds);
     fds = NULL;
     bool access_changed = !streq(nc->log_access, oc->log_access);
@@ -376,36 +379,60 @@ json_t *process_status_json(struct h2g_process *p)
 
 /* --- gathering from workers --- */
 
+/* One worker's share of a gather, and the message that asks for it. */
+struct gather_part {
+    struct h2g_mail mail;
+    struct gather *g;
+    struct h2g_worker *w;
+    json_t *json;      /* NULL: out of memory */
+};
+
 struct gather {
     struct h2g_process *p;
     int kind;
     uint64_t only_id;
     unsigned pending;
-    json_t **parts;
+    struct gather_part *parts;
+    struct h2g_mail done_mail;
     void (*done)(json_t *result, void *arg);
     void *arg;
 };
 
+/* A part missing (out of memory) fails the whole answer, which would
+ * otherwise say some sessions do not exist. */
 static void gather_done_cb(void *arg)
 {
     struct gather *g = arg;
+    jsonmem_begin();
     json_t *all = json_array();
     for (unsigned i = 0; i < g->p->n_workers; i++) {
-        if (g->parts[i] != NULL)
-            json_array_extend(all, g->parts[i]);
-        json_decref(g->parts[i]);
+        if (g->parts[i].json == NULL || json_array_extend(all, g->parts[i].json) != 0) {
+            json_decref(all);
+            all = NULL;
+        }
+        json_decref(g->parts[i].json);
+    }
+    if (jsonmem_failed()) {
+        json_decref(all);
+        all = NULL;
     }
     g->done(all, g->arg);
     free(g->parts);
     free(g);
 }
 
-static void gather_worker_cb(struct h2g_worker *w, void *arg)
+static void gather_worker_cb(void *arg)
 {
-    struct gather *g = arg;
-    g->parts[w->id] = g->kind == 0 ? introspect_sessions(w, g->only_id) : introspect_tunnels(w);
+    struct gather_part *part = arg;
+    struct gather *g = part->g;
+    jsonmem_begin();
+    part->json = g->kind == 0 ? introspect_sessions(part->w, g->only_id) : introspect_tunnels(part->w);
+    if (jsonmem_failed()) {
+        json_decref(part->json);
+        part->json = NULL;
+    }
     if (__atomic_sub_fetch(&g->pending, 1, __ATOMIC_ACQ_REL) == 0)
-        mailbox_post(&g->p->mailbox, gather_done_cb, g);
+        mailbox_post(&g->p->mailbox, &g->done_mail, gather_done_cb, g);
 }
 
 int process_gather(struct h2g_process *p, int kind, uint64_t only_id, void (*done)(json_t *result, void *arg),
@@ -428,12 +455,13 @@ int process_gather(struct h2g_process *p, int kind, uint64_t only_id, void (*don
     g->arg = arg;
     g->pending = p->n_workers;
     for (unsigned i = 0; i < p->n_workers; i++) {
-        if (worker_run_in(p->workers[i], gather_worker_cb, g) != 0) {
-            /* Count it as answered with nothing. */
-            if (__atomic_sub_fetch(&g->pending, 1, __ATOMIC_ACQ_REL) == 0)
-                mailbox_post(&p->mailbox, gather_done_cb, g);
-        }
+        g->parts[i].g = g;
+        g->parts[i].w = p->workers[i];
     }
+    /* Every part is set up before the first is posted: the last worker
+     * to answer frees g. */
+    for (unsigned i = 0; i < p->n_workers; i++)
+        mailbox_post(&p->workers[i]->mailbox, &g->parts[i].mail, gather_worker_cb, &g->parts[i]);
     return 0;
 }
 
