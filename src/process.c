@@ -42,23 +42,39 @@ static void listen_ctxs_free(void *arg)
     free(ctx);
 }
 
+/* A message of build_snapshot: into errors, or printed when NULL. */
+static void snapshot_error(json_t *errors, const char *msg)
+{
+    if (errors != NULL)
+        json_array_append_new(errors, json_string(msg));
+    else
+        fprintf(stderr, "%s\n", msg);
+}
+
 /* Loads `path` and builds everything a snapshot needs.  NULL with the
  * messages appended to errors (or printed when errors is NULL). */
 static struct h2g_config *build_snapshot(const char *path, json_t *errors)
 {
     struct h2g_config_errors errs = {0};
     struct h2g_config *c = h2g_config_load(path, &errs);
-    for (size_t i = 0; i < errs.n; i++) {
-        if (errors != NULL)
-            json_array_append_new(errors, json_string(errs.msgs[i]));
-        else
-            fprintf(stderr, "%s\n", errs.msgs[i]);
-    }
+    for (size_t i = 0; i < errs.n; i++)
+        snapshot_error(errors, errs.msgs[i]);
+    bool said = errs.n > 0;
     h2g_config_errors_clear(&errs);
-    if (c == NULL)
+    if (c == NULL) {
+        /* The messages themselves could not be made. */
+        if (!said) {
+            char msg[PATH_MAX + 32];
+            snprintf(msg, sizeof(msg), "%s: out of memory", path);
+            snapshot_error(errors, msg);
+        }
         return NULL;
+    }
     struct h2g_listen_ctx *ctx = calloc(c->n_listen + 1, sizeof(*ctx));
     if (ctx == NULL) {
+        char msg[PATH_MAX + 32];
+        snprintf(msg, sizeof(msg), "%s: out of memory", path);
+        snapshot_error(errors, msg);
         h2g_config_unref(c);
         return NULL;
     }
@@ -74,10 +90,7 @@ static struct h2g_config *build_snapshot(const char *path, json_t *errors)
         if (ctx[i].tls == NULL) {
             char msg[1024];
             snprintf(msg, sizeof(msg), "%s: listen %s: %s", path, c->listen[i].text, err);
-            if (errors != NULL)
-                json_array_append_new(errors, json_string(msg));
-            else
-                fprintf(stderr, "%s\n", msg);
+            snapshot_error(errors, msg);
             ok = false;
         }
     }
