@@ -101,25 +101,31 @@ static struct h2g_config *build_snapshot(const char *path, json_t *errors)
     return c;
 }
 
-static void file_sha256(const char *path, char out[65])
+/* The file's SHA-256 in hex ("" when it cannot be read).  -1 when
+ * OpenSSL has no memory for it: what status would say of the file in
+ * force must not be wrong, so a reload then fails. */
+static int file_sha256(const char *path, char out[65])
 {
     out[0] = '\0';
     FILE *f = fopen(path, "rb");
     if (f == NULL)
-        return;
+        return 0;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    bool ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
     unsigned char buf[8192];
     size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        EVP_DigestUpdate(md, buf, n);
+    while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+        ok = EVP_DigestUpdate(md, buf, n) == 1;
     fclose(f);
     unsigned char d[32];
     unsigned dl = 0;
-    EVP_DigestFinal_ex(md, d, &dl);
+    ok = ok && EVP_DigestFinal_ex(md, d, &dl) == 1;
     EVP_MD_CTX_free(md);
+    if (!ok)
+        return -1;
     for (unsigned i = 0; i < dl && i < 32; i++)
         snprintf(out + 2 * i, 3, "%02x", d[i]);
+    return 0;
 }
 
 /* --- sockets --- */
@@ -232,8 +238,13 @@ int process_reload(struct h2g_process *p, json_t *errors)
     int rc = -1;
     int **fds = NULL;
     struct h2g_worker_apply **jobs = NULL;
+    char sha[65];
     if (nc == NULL)
         goto done;
+    if (file_sha256(p->config_path, sha) != 0) {
+        reload_error(errors, "out of memory");
+        goto done;
+    }
     const struct h2g_config *oc = p->config;
     if (nc->workers != oc->workers || !streq(nc->user, oc->user) || !streq(nc->control_socket, oc->control_socket) ||
         !streq(nc->metrics_listen_text, oc->metrics_listen_text))
@@ -310,7 +321,7 @@ int process_reload(struct h2g_process *p, json_t *errors)
     h2g_log_set_level(p->config->log_level);
     if (access_changed)
         reopen_access_log(p);
-    file_sha256(p->config_path, p->config_sha256);
+    memcpy(p->config_sha256, sha, sizeof(sha));
     rc = 0;
 done:
     h2g_config_unref(nc);
@@ -591,7 +602,10 @@ int process_run(const char *path)
         goto out;
     h2g_log_set_level(p->config->log_level);
     h2g_log_init();
-    file_sha256(p->config_path, p->config_sha256);
+    if (file_sha256(p->config_path, p->config_sha256) != 0) {
+        LOG_ERROR("out of memory");
+        goto out;
+    }
 
     signal(SIGPIPE, SIG_IGN);
     /* No evthread_use_pthreads(): threads talk only through mailboxes,
