@@ -48,13 +48,15 @@ int evbuf_move(struct evbuffer *src, struct evbuffer *dst, size_t n)
         /* Every chain is relinked: nothing is allocated. */
         return evbuffer_add_buffer(dst, src);
     }
-    /* The bytes in whole chains within the first n. */
+    /* The bytes in whole chains within the first n.  (An empty extent,
+     * which a pointer never rests on, would not move it: the scan
+     * stops there rather than spin.) */
     size_t whole = 0;
     struct evbuffer_ptr pos;
     evbuffer_ptr_set(src, &pos, 0, EVBUFFER_PTR_SET);
     for (;;) {
         struct evbuffer_iovec v;
-        if (evbuffer_peek(src, -1, &pos, &v, 1) < 1 || whole + v.iov_len > n)
+        if (evbuffer_peek(src, -1, &pos, &v, 1) < 1 || v.iov_len == 0 || whole + v.iov_len > n)
             break;
         whole += v.iov_len;
         if (evbuffer_ptr_set(src, &pos, v.iov_len, EVBUFFER_PTR_ADD) != 0)
