@@ -57,6 +57,7 @@ import h2.events
 import h2.exceptions
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from httpbackend import pattern_sha  # noqa: E402
 
 # Long enough that only a hang reaches it: nothing here measures speed.
