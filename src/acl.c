@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "errors.h"
 #include "units.h"
 
 static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -297,7 +298,7 @@ const char *h2g_acl_rule_parse(const char *pattern, struct h2g_acl_rule *rule)
         size_t l = strlen(name);
         rule->name = malloc(l + 2);
         if (rule->name == NULL)
-            return "out of memory";
+            return h2g_msg_nomem;
         if (suffix) {
             rule->name[0] = '.';
             memcpy(rule->name + 1, name, l + 1);
@@ -308,7 +309,7 @@ const char *h2g_acl_rule_parse(const char *pattern, struct h2g_acl_rule *rule)
     if (err == NULL) {
         rule->text = strdup(pattern);
         if (rule->text == NULL)
-            err = "out of memory";
+            err = h2g_msg_nomem;
     }
     if (err != NULL)
         h2g_acl_rule_clear(rule);

@@ -44,3 +44,5 @@ int h2g_buf_printf(struct h2g_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
     return 0;
 }
+
+const char h2g_msg_nomem[] = "out of memory";

@@ -288,7 +288,11 @@ static bool build_tree(struct ctx *c, const char *text, size_t len, struct node 
     while (ok && !done) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&p, &ev)) {
-            report_yaml_error(c, &p);
+            /* libyaml out of memory is not the file's fault. */
+            if (p.error == YAML_MEMORY_ERROR)
+                c->nomem = true;
+            else
+                report_yaml_error(c, &p);
             ok = false;
             break;
         }
@@ -1401,7 +1405,9 @@ static void fn_acl(struct ctx *c, const struct node *v, void *base, const struct
         if (s == NULL)
             continue;
         const char *err = h2g_acl_rule_parse(s, &acl->rules[acl->n_rules]);
-        if (err != NULL)
+        if (err == h2g_msg_nomem)
+            c->nomem = true;
+        else if (err != NULL)
             report_at(c, v->kids[i], "%s: bad pattern '%s': %s", ekp, s, err);
         else
             acl->n_rules++;
@@ -1620,8 +1626,14 @@ static int error_cmp(const void *a, const void *b)
 /* Moves the collected errors, sorted by position, into errs. */
 static void errors_finish(struct ctx *c, struct h2g_config_errors *errs)
 {
-    if (c->nomem)
+    if (c->nomem) {
+        /* What was found after something could not be stored may be an
+         * artefact of it (a missing node): out of memory says it all. */
+        for (size_t i = 0; i < c->n_errs; i++)
+            free(c->errs[i].msg);
+        c->n_errs = 0;
         report(c, 0, 0, "out of memory");
+    }
     if (c->n_errs > 1)
         qsort(c->errs, c->n_errs, sizeof(*c->errs), error_cmp);
     errs->msgs = c->n_errs ? calloc(c->n_errs, sizeof(char *)) : NULL;

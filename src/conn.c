@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "failalloc.h"
 #include "h1_session.h"
 #include "h2_session.h"
 #include "log.h"
@@ -288,6 +289,60 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
     conn_close(c, false);
 }
 
+/* Set on the socket bufferevent while the filter is made (make_filter). */
+static void filter_sentinel_cb(struct bufferevent *bev, short what, void *arg)
+{
+}
+
+/* What libevent's own output callback of a filter does once the
+ * handshake is over: encrypt what was added. */
+static void filter_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct bufferevent *bev = arg;
+    if (info->n_added > 0 && SSL_is_init_finished(bufferevent_openssl_get_ssl(bev)))
+        bufferevent_flush(bev, EV_WRITE, BEV_NORMAL);
+}
+
+/*
+ * bufferevent_openssl_filter_new(base, sock, ssl, ACCEPTING,
+ * CLOSE_ON_FREE), made safe against two defects of libevent 2.1.12 when
+ * out of memory:
+ *  - failing, it frees ssl, and sock too if it failed after taking it:
+ *    which one, only sock's callbacks tell (freeing a bufferevent clears
+ *    them), so a sentinel is set on sock, and a reference of ours keeps
+ *    it readable meanwhile;
+ *  - it ignores the failure of its output callback's allocation, and a
+ *    filter without one never encrypts what the session writes: a
+ *    callback of ours does the same (when both run, the second finds
+ *    nothing to do).
+ * NULL when out of memory, and then ssl and sock (with its socket) are
+ * gone.
+ */
+static struct bufferevent *make_filter(struct event_base *base, struct bufferevent *sock, SSL *ssl)
+{
+    bufferevent_setcb(sock, NULL, NULL, filter_sentinel_cb, NULL);
+    bufferevent_incref(sock);
+    /* A third defect is not survivable: see failalloc.h. */
+    failalloc_hold();
+    struct bufferevent *bev =
+        bufferevent_openssl_filter_new(base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    failalloc_release();
+    if (bev == NULL) {
+        bufferevent_event_cb ecb = NULL;
+        bufferevent_getcb(sock, NULL, NULL, &ecb, NULL);
+        if (ecb == filter_sentinel_cb)
+            bufferevent_free(sock); /* still ours */
+        bufferevent_decref(sock);
+        return NULL;
+    }
+    bufferevent_decref(sock);
+    if (evbuffer_add_cb(bufferevent_get_output(bev), filter_out_cb, bev) == NULL) {
+        bufferevent_free(bev); /* with ssl and sock */
+        return NULL;
+    }
+    return bev;
+}
+
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_conn *c = arg;
@@ -302,8 +357,10 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
                           const struct sockaddr *sa, int salen)
 {
     struct h2g_conn *c = calloc(1, sizeof(*c));
-    if (c == NULL)
+    if (c == NULL) {
+        close(fd);
         return NULL;
+    }
     c->id = h2g_conn_id(w->id, ++w->next_conn_id);
     c->start_ms = h2g_mono_ms();
     c->worker = w;
@@ -339,7 +396,7 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
          * write per SSL_write, a read per record header and per record,
          * and an epoll_ctl for each), and ciphertext is read in bulk.
          */
-        struct bufferevent *sock = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        struct bufferevent *sock = sockwrite_bufferevent_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
         if (sock == NULL) {
             SSL_free(ssl);
             goto fail;
@@ -349,13 +406,10 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
         /* The filter stops encrypting while this much ciphertext waits for
          * the socket: the sessions' output caps stay caps. */
         bufferevent_setwatermark(sock, EV_WRITE, 0, TLS_OUT_CAP);
-        c->bev = bufferevent_openssl_filter_new(w->base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+        c->bev = make_filter(w->base, sock, ssl);
         c->sock = sock;
-        if (c->bev == NULL) {
-            SSL_free(ssl);
-            bufferevent_free(sock);
+        if (c->bev == NULL)
             goto fail_nofd;
-        }
         bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
         /* The filter encrypts on every addition to its output, one record
          * per SSL_write: deferred, it sees one addition per loop turn and
@@ -371,7 +425,7 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
         sockread_setcb(&c->rd, tls_sock_read_cb, NULL, tls_sock_event_cb, c);
         sockread_set_high(&c->rd, TLS_IN_CAP);
     } else {
-        c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        c->bev = sockwrite_bufferevent_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
         if (c->bev == NULL)
             goto fail;
     }

@@ -61,6 +61,8 @@ struct h2g_conn {
     struct event *timer;        /* handshake timeout */
 };
 
+/* Takes the accepted socket `fd`: NULL when out of memory, with fd
+ * closed (the client sees its connection end). */
 struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc, int fd,
                           const struct sockaddr *sa, int salen);
 /* Ends the connection: after flushing pending output if `flush`, else

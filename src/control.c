@@ -16,8 +16,11 @@
 #include <unistd.h>
 
 #include "config_json.h"
+#include "evbuf.h"
+#include "jsonmem.h"
 #include "log.h"
 #include "process.h"
+#include "sockread.h"
 #include "stats.h"
 
 /* A request line longer than this is not ours: the client is dropped. */
@@ -30,6 +33,7 @@ struct client {
     bool busy;    /* waiting for the workers: further lines wait */
     bool gone;    /* the peer left while busy: free when the answer comes */
     bool one;     /* the pending gather is "session ID": unwrap one object */
+    bool drop;    /* an answer could not be queued: freed once out of our callbacks */
 };
 
 struct h2g_control {
@@ -48,21 +52,35 @@ static void client_free(struct client *cl)
     free(cl);
 }
 
+static const char nomem_line[] = "{\"ok\":false,\"error\":\"out of memory\"}\n";
+
+/*
+ * Queues msg (taken) as one line.  What was made while jansson lost an
+ * allocation may lack a part (jsonmem.h): "out of memory" goes instead,
+ * as for a NULL msg.  A client that cannot be given even that is
+ * dropped: it must never wait for an answer that is not coming.
+ */
 static void reply(struct client *cl, json_t *msg)
 {
-    char *s = json_dumps(msg, JSON_COMPACT | JSON_REAL_PRECISION(9));
+    char *s = msg != NULL && !jsonmem_failed() ? json_dumps(msg, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
     json_decref(msg);
-    if (s == NULL)
-        return;
-    struct evbuffer *out = bufferevent_get_output(cl->bev);
-    evbuffer_add(out, s, strlen(s));
-    evbuffer_add(out, "\n", 1);
+    if (s != NULL && jsonmem_failed()) {
+        free(s);
+        s = NULL;
+    }
+    struct evbuf_piece line[2] = {{nomem_line, sizeof(nomem_line) - 1}, {"\n", 1}};
+    if (s != NULL)
+        line[0] = (struct evbuf_piece){s, strlen(s)};
+    if (evbuf_add_all(bufferevent_get_output(cl->bev), line, s != NULL ? 2 : 1) != 0) {
+        LOG_WARN("control: out of memory: client dropped");
+        cl->drop = true;
+    }
     free(s);
 }
 
 static void reply_ok(struct client *cl, json_t *result)
 {
-    reply(cl, json_pack("{sbso}", "ok", 1, "result", result ? result : json_null()));
+    reply(cl, result != NULL ? json_pack("{sbso}", "ok", 1, "result", result) : NULL);
 }
 
 static void reply_err(struct client *cl, const char *err, json_t *errors)
@@ -118,7 +136,9 @@ static void gathered(json_t *result, void *arg)
         client_free(cl);
         return;
     }
-    if (cl->one) {
+    if (result == NULL) {
+        reply(cl, NULL);
+    } else if (cl->one) {
         json_t *s = json_array_get(result, 0);
         if (s == NULL)
             reply_err(cl, "no such session", NULL);
@@ -127,6 +147,10 @@ static void gathered(json_t *result, void *arg)
         json_decref(result);
     } else {
         reply_ok(cl, result);
+    }
+    if (cl->drop) {
+        client_free(cl);
+        return;
     }
     /* Lines that arrived meanwhile. */
     client_read_cb(cl->bev, cl);
@@ -141,7 +165,15 @@ static void handle(struct client *cl, const char *line)
 {
     struct h2g_process *p = cl->ctl->p;
     json_error_t jerr;
+    /* One request, one check of jansson's allocations (jsonmem.h): a
+     * request read short, or an answer with a hole, is never used. */
+    jsonmem_begin();
     json_t *req = json_loads(line, 0, &jerr);
+    if (jsonmem_failed()) {
+        json_decref(req);
+        reply(cl, NULL);
+        return;
+    }
     const char *cmd = req ? json_string_value(json_object_get(req, "cmd")) : NULL;
     if (cmd == NULL) {
         reply_err(cl, req ? "missing \"cmd\"" : "invalid JSON", NULL);
@@ -167,7 +199,7 @@ static void handle(struct client *cl, const char *line)
         cl->busy = true;
         if (process_gather(p, strcmp(cmd, "tunnels") == 0 ? 1 : 0, id, gathered, cl) != 0) {
             cl->busy = false;
-            reply_err(cl, "shutting down", NULL);
+            reply_err(cl, p->stopping ? "shutting down" : "out of memory", NULL);
         }
     } else if (strcmp(cmd, "stats") == 0) {
         reply_ok(cl, stats_json(p));
@@ -209,14 +241,26 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
 {
     struct client *cl = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
-    while (!cl->busy) {
+    while (!cl->busy && !cl->drop) {
         size_t n;
         char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
-        if (line == NULL)
-            break;
+        if (line == NULL) {
+            /* NULL also when the line is there but could not be copied
+             * (out of memory): answered, not left waiting. */
+            struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+            if (eol.pos < 0)
+                break;
+            evbuffer_drain(in, (size_t)eol.pos + 1);
+            reply(cl, NULL);
+            continue;
+        }
         if (n > 0)
             handle(cl, line);
         free(line);
+    }
+    if (cl->drop && !cl->busy) {
+        client_free(cl);
+        return;
     }
     if (evbuffer_get_length(in) > MAX_LINE) {
         LOG_WARN("control: request too long, client dropped");
@@ -247,7 +291,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         return;
     }
     cl->ctl = ctl;
-    cl->bev = bufferevent_socket_new(evconnlistener_get_base(l), fd, BEV_OPT_CLOSE_ON_FREE);
+    cl->bev = sockwrite_bufferevent_new(evconnlistener_get_base(l), fd, BEV_OPT_CLOSE_ON_FREE);
     if (cl->bev == NULL) {
         close(fd);
         free(cl);

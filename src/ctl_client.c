@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctl_client.h"
+#include "jsonmem.h"
 
 /* Largest response line accepted: the effective config or a long session
  * list are well below this; a runaway peer is not. */
@@ -142,10 +143,17 @@ json_t *ctl_request(struct ctl_conn *c, const json_t *req, char *err, size_t err
     if (end < 0)
         return NULL;
     json_error_t je;
+    jsonmem_begin();
     json_t *resp = json_loadb(c->buf, (size_t)end, 0, &je);
     /* consume the line, keep whatever follows */
     memmove(c->buf, c->buf + end + 1, c->len - (size_t)end - 1);
     c->len -= (size_t)end + 1;
+    if (jsonmem_failed()) {
+        /* Parsed short, or not at all: not h2gate's fault (jsonmem.h). */
+        json_decref(resp);
+        snprintf(err, errlen, "out of memory reading the answer");
+        return NULL;
+    }
     if (resp == NULL) {
         snprintf(err, errlen, "bad JSON from h2gate: %s (column %d)", je.text, je.column);
         return NULL;

@@ -135,19 +135,31 @@ static void table_init(struct table *t, const char *const *spec, size_t n)
     }
 }
 
+/* A row or cell that could not be stored (out of memory): the table
+ * printed lacks it, which ctl_render_incomplete reports. */
+static bool lost;
+
+bool ctl_render_incomplete(void)
+{
+    return lost;
+}
+
 /* Appends a row; `vals` has ncols strings (copied). */
 static void table_row(struct table *t, char *const *vals)
 {
     if (t->nrows == t->caprows) {
         size_t nc = t->caprows ? t->caprows * 2 : 16;
         char **ncells = realloc(t->cells, nc * t->ncols * sizeof(char *));
-        if (ncells == NULL)
+        if (ncells == NULL) {
+            lost = true;
             return;
+        }
         t->cells = ncells;
         t->caprows = nc;
     }
     for (size_t i = 0; i < t->ncols; i++)
-        t->cells[t->nrows * t->ncols + i] = strdup(vals[i] ? vals[i] : "-");
+        if ((t->cells[t->nrows * t->ncols + i] = strdup(vals[i] ? vals[i] : "-")) == NULL)
+            lost = true;
     t->nrows++;
 }
 

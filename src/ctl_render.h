@@ -11,6 +11,7 @@
 #define H2G_CTL_RENDER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 int ctl_render_status(FILE *out, const json_t *result);
@@ -28,5 +29,9 @@ int ctl_render_config(FILE *out, const json_t *result);
  * (always NUL-terminated) and returns buf. */
 char *ctl_fmt_bytes(char *buf, size_t len, double bytes);
 char *ctl_fmt_secs(char *buf, size_t len, double secs);
+
+/* Did a table lose a row or a cell for want of memory?  (jansson's own
+ * losses, as a value that could not be dumped, are jsonmem's.) */
+bool ctl_render_incomplete(void);
 
 #endif

@@ -21,4 +21,9 @@ enum {
 
 #define H2G_ERR_IS_FATAL(e) ((e) == H2G_ERR_NOMEM)
 
+/* The message a parser returns when it ran out of memory, told apart by
+ * its address: that is h2gate's failure (503, "out of memory"), not the
+ * input's (400, a configuration error). */
+extern const char h2g_msg_nomem[];
+
 #endif

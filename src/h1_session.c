@@ -9,6 +9,7 @@
 
 #include "conn.h"
 #include "errors.h"
+#include "evbuf.h"
 #include "h1_parse.h"
 #include "h2_session.h"
 #include "log.h"
@@ -152,6 +153,20 @@ static int add_target(struct h2g_stream *s, const struct h1_head *head, bool *au
     return rc;
 }
 
+static void start_request(struct h2g_h1_session *h, struct h2g_stream *s, bool no_body)
+{
+    if (h->upgrading) {
+        stream_dispatch(s); /* what follows the head is tunnel data */
+    } else if (no_body) {
+        s->req_end = true; /* no body: no framing upstream either */
+        stream_dispatch(s);
+        if (h->s == s)
+            stream_request_end(s);
+    } else {
+        stream_dispatch(s);
+    }
+}
+
 static int on_head(void *arg, const struct h1_head *head)
 {
     struct h2g_h1_session *h = arg;
@@ -238,16 +253,7 @@ static int on_head(void *arg, const struct h1_head *head)
             return 0;
         }
     }
-    if (h->upgrading) {
-        stream_dispatch(s); /* what follows the head is tunnel data */
-    } else if (head->body == H1_BODY_NONE) {
-        s->req_end = true; /* no body: no framing upstream either */
-        stream_dispatch(s);
-        if (h->s == s)
-            stream_request_end(s);
-    } else {
-        stream_dispatch(s);
-    }
+    start_request(h, s, head->body == H1_BODY_NONE);
     return 0;
 }
 
@@ -261,11 +267,14 @@ static int on_data(void *arg, const char *p, size_t len)
     return stream_request_data(h->s, (const uint8_t *)p, len) == 0 ? 0 : H2G_ERR_NOMEM;
 }
 
+/* Trailers beyond max_header_list_pairs are dropped; one that cannot be
+ * stored fails the request (a request must not go on without them). */
 static int on_trailers(void *arg, const struct h2g_field *f, size_t n)
 {
     struct h2g_h1_session *h = arg;
     for (size_t i = 0; i < n && h->s != NULL; i++)
-        stream_add_trailer(h->s, f[i].name, f[i].name_len, f[i].value, f[i].value_len);
+        if (stream_add_trailer(h->s, f[i].name, f[i].name_len, f[i].value, f[i].value_len) == H2G_ERR_NOMEM)
+            return H2G_ERR_NOMEM;
     return 0;
 }
 
@@ -280,7 +289,7 @@ static int on_complete(void *arg)
 
 static const struct h1_parser_cb parser_cb = {on_head, on_data, on_trailers, on_complete};
 
-static void do_upgrade(struct h2g_h1_session *h);
+static bool do_upgrade(struct h2g_h1_session *h);
 
 /* Feeds buffered client bytes to the parser while a request may be read. */
 static void feed(struct h2g_h1_session *h)
@@ -318,25 +327,29 @@ static void feed(struct h2g_h1_session *h)
         evbuffer_drain(in, used);
         if (between && h->s == NULL && used > 0)
             h->head_started = true;
-        if (h->upgrade_h2c) {
-            do_upgrade(h);
+        if (h->upgrade_h2c && do_upgrade(h))
             return; /* h is gone */
-        }
         if (rc == H2G_ERR_PAUSED)
             continue; /* request complete; loop checks req_complete */
         if (rc != 0) {
-            LOG_INFO("conn=%llu: bad HTTP/1.1 request: %s", (unsigned long long)c->id,
-                     h->parser.reason ? h->parser.reason : "malformed");
+            /* Out of memory is not the client's mistake: 503, not 400. */
+            bool nomem = rc == H2G_ERR_NOMEM;
+            if (nomem)
+                LOG_WARN("conn=%llu: out of memory reading a request", (unsigned long long)c->id);
+            else
+                LOG_INFO("conn=%llu: bad HTTP/1.1 request: %s", (unsigned long long)c->id,
+                         h->parser.reason ? h->parser.reason : "malformed");
             h->client_keep_alive = false;
             if (h->s == NULL) {
-                const char *resp = rc == H2G_ERR_TOO_LARGE
+                const char *resp = nomem ? "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                                   : rc == H2G_ERR_TOO_LARGE
                                        ? "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                                        : "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
                 evbuffer_add(bufferevent_get_output(c->bev), resp, strlen(resp));
                 h->closing = true;
                 conn_close(c, true);
             } else if (!h->s->head_sent) {
-                stream_respond_error(h->s, 400);
+                stream_respond_error(h->s, nomem ? H2G_STATUS_NOMEM : 400);
                 h->req_complete = true;
             } else {
                 h->aborted = true;
@@ -365,6 +378,61 @@ static bool keep_alive(const struct h2g_h1_session *h)
     return h->client_keep_alive && !h->draining && !h->resp_close_delimited;
 }
 
+/* The head's bytes: `first` (the status line), the fields nva[0..n),
+ * then the `tail` pieces; written to dst when it is not NULL.  Returns
+ * the length. */
+static size_t format_head(char *dst, const char *first, size_t first_len, const nghttp2_nv *nva, size_t n,
+                          const struct evbuf_piece *tail, size_t n_tail)
+{
+#define PUT(p, l)                                                                                  \
+    do {                                                                                           \
+        if (dst != NULL)                                                                           \
+            memcpy(dst + off, (p), (l));                                                           \
+        off += (l);                                                                                \
+    } while (0)
+    size_t off = 0;
+    PUT(first, first_len);
+    for (size_t i = 0; i < n; i++) {
+        PUT(nva[i].name, nva[i].namelen);
+        PUT(": ", 2);
+        PUT(nva[i].value, nva[i].valuelen);
+        PUT("\r\n", 2);
+    }
+    for (size_t i = 0; i < n_tail; i++)
+        PUT(tail[i].p, tail[i].len);
+#undef PUT
+    return off;
+}
+
+/* A response head goes out whole or not at all (evbuf.h): 0, or -1 out
+ * of memory with nothing written. */
+static int add_head(struct evbuffer *out, const char *first, size_t first_len, const nghttp2_nv *nva, size_t n,
+                    const struct evbuf_piece *tail, size_t n_tail)
+{
+    size_t len = format_head(NULL, first, first_len, nva, n, tail, n_tail);
+    struct evbuffer_iovec v;
+    if (evbuffer_reserve_space(out, (ev_ssize_t)len, &v, 1) != 1 || v.iov_len < len)
+        return -1;
+    format_head(v.iov_base, first, first_len, nva, n, tail, n_tail);
+    v.iov_len = len;
+    return evbuffer_commit_space(out, &v, 1);
+}
+
+/* Nothing of the response could be written (out of memory): a bare 503
+ * if that much fits, then the connection ends. */
+static int head_lost(struct h2g_h1_session *h)
+{
+    static const char resp[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    LOG_WARN("conn=%llu: out of memory for a response head", (unsigned long long)h->conn->id);
+    evbuffer_add(bufferevent_get_output(h->conn->bev), resp, sizeof(resp) - 1);
+    if (h->s != NULL)
+        h->s->resp_failed = true;
+    h->head_written = true;
+    h->aborted = true;
+    schedule_pump(h);
+    return -1;
+}
+
 static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, bool no_body)
 {
     struct h2g_h1_session *h = s->session;
@@ -372,18 +440,15 @@ static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, 
     if (s->tun != NULL && (s->status == 101 || s->status == 200)) {
         /* The connection becomes a byte tunnel (CONNECT 200, or the
          * upstream's 101 for a WebSocket). */
-        if (s->status == 200) {
-            evbuffer_add_printf(out, "HTTP/1.1 200 Connection Established\r\n\r\n");
-        } else {
-            evbuffer_add_printf(out, "HTTP/1.1 101 Switching Protocols\r\n");
-            for (size_t i = 1; i < n; i++) {
-                evbuffer_add(out, nva[i].name, nva[i].namelen);
-                evbuffer_add(out, ": ", 2);
-                evbuffer_add(out, nva[i].value, nva[i].valuelen);
-                evbuffer_add(out, "\r\n", 2);
-            }
-            evbuffer_add_printf(out, "upgrade: websocket\r\nconnection: Upgrade\r\n\r\n");
-        }
+        static const char established[] = "HTTP/1.1 200 Connection Established\r\n\r\n";
+        static const char switching[] = "HTTP/1.1 101 Switching Protocols\r\n";
+        static const char upgrade[] = "upgrade: websocket\r\nconnection: Upgrade\r\n\r\n";
+        struct evbuf_piece tail = {upgrade, sizeof(upgrade) - 1};
+        /* nva[0] is :status. */
+        int rc = s->status == 200 ? add_head(out, established, sizeof(established) - 1, NULL, 0, NULL, 0)
+                                  : add_head(out, switching, sizeof(switching) - 1, nva + 1, n - 1, &tail, 1);
+        if (rc != 0)
+            return head_lost(h);
         h->tunnel = true;
         h->head_written = true;
         h->client_keep_alive = false;
@@ -409,28 +474,30 @@ static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, 
     if (!s->req_end)
         h->client_keep_alive = false;
     s->last_active_ms = h2g_mono_ms();
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", s->status, reason(s->status));
-    for (size_t i = 1; i < n; i++) {
-        evbuffer_add(out, nva[i].name, nva[i].namelen);
-        evbuffer_add(out, ": ", 2);
-        evbuffer_add(out, nva[i].value, nva[i].valuelen);
-        evbuffer_add(out, "\r\n", 2);
-    }
+    char status[64];
+    int sl = snprintf(status, sizeof(status), "HTTP/1.1 %d %s\r\n", s->status, reason(s->status));
+    struct evbuf_piece tail[6];
+    size_t nt = 0;
     if (s->origin != NULL && s->origin->altsvc != NULL) {
         bool has = false;
         for (size_t i = 1; i < n; i++)
             if (nva[i].namelen == 7 && memcmp(nva[i].name, "alt-svc", 7) == 0)
                 has = true;
-        if (!has)
-            evbuffer_add_printf(out, "alt-svc: %s\r\n", s->origin->altsvc);
+        if (!has) {
+            tail[nt++] = (struct evbuf_piece){"alt-svc: ", 9};
+            tail[nt++] = (struct evbuf_piece){s->origin->altsvc, strlen(s->origin->altsvc)};
+            tail[nt++] = (struct evbuf_piece){"\r\n", 2};
+        }
     }
     if (h->resp_chunked)
-        evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
+        tail[nt++] = (struct evbuf_piece){"transfer-encoding: chunked\r\n", 28};
     if (!keep_alive(h))
-        evbuffer_add(out, "connection: close\r\n", 19);
+        tail[nt++] = (struct evbuf_piece){"connection: close\r\n", 19};
     else if (h->http10)
-        evbuffer_add(out, "connection: keep-alive\r\n", 24);
-    evbuffer_add(out, "\r\n", 2);
+        tail[nt++] = (struct evbuf_piece){"connection: keep-alive\r\n", 24};
+    tail[nt++] = (struct evbuf_piece){"\r\n", 2};
+    if (add_head(out, status, (size_t)sl, nva + 1, n - 1, tail, nt) != 0)
+        return head_lost(h);
     h->head_written = true;
     schedule_pump(h);
     return 0;
@@ -487,6 +554,7 @@ static void pump(struct h2g_h1_session *h)
     if (h->closing)
         return;
     if (s != NULL && h->aborted) {
+    abort:
         /* Truncation is visible to the client: no last chunk, or fewer
          * bytes than Content-Length, then the connection closes. */
         end_request(h);
@@ -519,11 +587,15 @@ static void pump(struct h2g_h1_session *h)
                 size_t n = evbuffer_get_length(s->resp_body);
                 if (n > H1_OUT_CAP)
                     n = H1_OUT_CAP;
-                if (h->resp_chunked)
-                    evbuffer_add_printf(out, "%zx\r\n", n);
-                evbuffer_remove_buffer(s->resp_body, out, n);
-                if (h->resp_chunked)
-                    evbuffer_add(out, "\r\n", 2);
+                /* Each step is whole or absent (evbuf.h); one that fails
+                 * (out of memory) leaves the body visibly cut short. */
+                if ((h->resp_chunked && evbuffer_add_printf(out, "%zx\r\n", n) < 0) ||
+                    evbuf_move(s->resp_body, out, n) != 0 ||
+                    (h->resp_chunked && evbuffer_add(out, "\r\n", 2) != 0)) {
+                    LOG_WARN("conn=%llu: out of memory for the response body", (unsigned long long)c->id);
+                    s->resp_failed = true;
+                    goto abort;
+                }
                 s->bytes_out += n;
                 s->last_active_ms = h2g_mono_ms();
             }
@@ -532,14 +604,14 @@ static void pump(struct h2g_h1_session *h)
         bool drained = s->resp_no_body || s->resp_body == NULL || evbuffer_get_length(s->resp_body) == 0;
         if (s->resp_complete && drained) {
             if (h->resp_chunked && !s->resp_no_body) {
-                evbuffer_add(out, "0\r\n", 3);
-                for (size_t i = 0; i < s->n_resp_trailers; i++) {
-                    evbuffer_add(out, s->resp_trailers[i].name, s->resp_trailers[i].namelen);
-                    evbuffer_add(out, ": ", 2);
-                    evbuffer_add(out, s->resp_trailers[i].value, s->resp_trailers[i].valuelen);
-                    evbuffer_add(out, "\r\n", 2);
+                /* The last chunk and the trailers: as a head, with "0" for
+                 * a status line. */
+                struct evbuf_piece end = {"\r\n", 2};
+                if (add_head(out, "0\r\n", 3, s->resp_trailers, s->n_resp_trailers, &end, 1) != 0) {
+                    LOG_WARN("conn=%llu: out of memory for the last chunk", (unsigned long long)c->id);
+                    s->resp_failed = true;
+                    goto abort;
                 }
-                evbuffer_add(out, "\r\n", 2);
             }
             bool again = keep_alive(h) && h->req_complete;
             end_request(h);
@@ -563,13 +635,23 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
     pump(arg);
 }
 
-static void do_upgrade(struct h2g_h1_session *h)
+/* true once h is gone (the connection speaks HTTP/2 now, or is closing);
+ * false when the request stays on HTTP/1.1. */
+static bool do_upgrade(struct h2g_h1_session *h)
 {
     struct h2g_conn *c = h->conn;
     struct h2g_stream *s = h->s;
     bool head_req = s->method.value_len == 4 && memcmp(stream_str(s, s->method), "HEAD", 4) == 0;
-    evbuffer_add(bufferevent_get_output(c->bev),
-                 "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n", 71);
+    if (evbuffer_add(bufferevent_get_output(c->bev),
+                     "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n", 71) != 0) {
+        /* Out of memory for the 101: served on HTTP/1.1, as for any
+         * client whose upgrade is not taken (RFC 9110 7.8). */
+        h->upgrade_h2c = false;
+        free(h->h2_settings);
+        h->h2_settings = NULL;
+        start_request(h, s, true);
+        return false;
+    }
     h->s = NULL;
     c->h1 = NULL;
     evtimer_del(c->timer); /* the h2 session times itself */
@@ -578,7 +660,7 @@ static void do_upgrade(struct h2g_h1_session *h)
     if (c->h2 == NULL) {
         stream_free(s);
         conn_close(c, true);
-        return;
+        return true;
     }
     c->state = H2G_CONN_H2;
     STAT_DEC(&c->worker->stats, sessions_open[2]);
@@ -586,6 +668,7 @@ static void do_upgrade(struct h2g_h1_session *h)
     STAT_INC(&c->worker->stats, sessions_open[1]);
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
         h2_session_on_read(c->h2);
+    return true;
 }
 
 struct h2g_h1_session *h1_session_new(struct h2g_conn *c)

@@ -10,6 +10,7 @@
 #include "blockcache.h"
 #include "conn.h"
 #include "errors.h"
+#include "evbuf.h"
 #include "log.h"
 #include "sockread.h"
 #include "stream.h"
@@ -46,6 +47,7 @@ struct h2g_h2_session {
     uint64_t rst_last_us;
     bool patch_settings;     /* our first SETTINGS is still to be written */
     struct event *flush_ev;  /* deferred flush, once per loop turn */
+    struct evbuffer *frame_buf; /* a DATA payload on its way to the output (send_data_cb) */
     struct event *idle_ev;   /* handshake, then idle timeout */
     LIST_HEAD(, h2g_stream) streams; /* every open stream, owned */
     unsigned n_streams;
@@ -57,6 +59,7 @@ struct h2g_h2_session {
 };
 
 static const struct h2g_stream_ops h2_stream_ops;
+static void schedule_flush(struct h2g_h2_session *h);
 static bool reset_allowed(struct h2g_h2_session *h);
 static void finish_goaway(struct h2g_h2_session *h);
 static void check_initial_window(struct h2g_h2_session *h, const nghttp2_settings *set);
@@ -135,10 +138,20 @@ static bool session_memory_over(const struct h2g_h2_session *h)
     return session_memory(h) > lim->max_session_memory;
 }
 
+/* GOAWAY(code), after which the session ends; a GOAWAY that cannot be
+ * queued (out of memory) ends it at once. */
+static void end_session(struct h2g_h2_session *h, uint32_t code)
+{
+    if (nghttp2_session_terminate_session(h->ng, code) != 0 && !h->dead) {
+        h->dead = true;
+        conn_close(h->conn, false);
+    }
+}
+
 static void enhance_your_calm(struct h2g_h2_session *h, const char *why)
 {
     LOG_WARN("conn=%llu: %s: GOAWAY ENHANCE_YOUR_CALM", (unsigned long long)h->conn->id, why);
-    nghttp2_session_terminate_session(h->ng, NGHTTP2_ENHANCE_YOUR_CALM);
+    end_session(h, NGHTTP2_ENHANCE_YOUR_CALM);
 }
 
 /* A stream refused at creation; too many of them is a misbehaving peer. */
@@ -154,11 +167,29 @@ static void count_rejected(struct h2g_h2_session *h)
 
 #define SESSION(s) ((struct h2g_h2_session *)(s)->session)
 
+/*
+ * nghttp2 could not queue a frame a stream or the session depends on (out
+ * of memory): without it a stream would wait forever, or the client's
+ * window stay shut.  The session ends with GOAWAY(INTERNAL_ERROR), sent
+ * by the next flush, which then closes the connection; when even the
+ * GOAWAY cannot be queued, the connection is closed at once.  Safe from
+ * nghttp2's callbacks (nothing is sent from here).
+ */
+static void session_nomem(struct h2g_h2_session *h, const char *what)
+{
+    if (h->dead)
+        return;
+    LOG_WARN("conn=%llu: out of memory (%s): closing the connection", (unsigned long long)h->conn->id, what);
+    end_session(h, NGHTTP2_INTERNAL_ERROR);
+    schedule_flush(h);
+}
+
 /* RST_STREAM for a stream of ours (once its client side ends it). */
 static void reset_stream(struct h2g_h2_session *h, struct h2g_stream *s, uint32_t code)
 {
     s->reset = true;
-    nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, s->id, code);
+    if (nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, s->id, code) != 0)
+        session_nomem(h, "RST_STREAM");
 }
 
 /*
@@ -455,17 +486,31 @@ static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t
     struct evbuffer *out = bufferevent_get_output(h->conn->bev);
     if (evbuffer_get_length(out) >= H2_OUT_CAP)
         return NGHTTP2_ERR_WOULDBLOCK;
-    evbuffer_add(out, framehd, 9);
+    /* A frame goes out whole or not at all (evbuf.h): a header without
+     * its payload would break every frame after it.  Out of memory, the
+     * stream alone is reset (nghttp2 sends RST_STREAM INTERNAL_ERROR). */
     if (h->conn->tls && length > 0) {
         /* Copied into the output's chains rather than linked in as chains
          * of their own: TLS seals each output chain in a record of its
          * own, so frames packed together make few records. */
         unsigned char *p = evbuffer_pullup(s->resp_body, (ev_ssize_t)length);
-        if (p == NULL || evbuffer_add(out, p, length) != 0)
-            return NGHTTP2_ERR_CALLBACK_FAILURE;
+        struct evbuf_piece whole[2] = {{framehd, 9}, {p, length}};
+        if (p == NULL || evbuf_add_all(out, whole, 2) != 0)
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
         evbuffer_drain(s->resp_body, length);
-    } else if (length > 0 && evbuffer_remove_buffer(s->resp_body, out, length) != (int)length) {
-        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    } else {
+        struct evbuf_piece hd = {framehd, 9};
+        /* The payload first, into a buffer of its own kept for the next
+         * frame: once it is there, only linking remains. */
+        if (h->frame_buf == NULL && (h->frame_buf = evbuffer_new()) == NULL)
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        if (evbuf_move(s->resp_body, h->frame_buf, length) != 0)
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        if (evbuf_add_all(out, &hd, 1) != 0) {
+            evbuffer_prepend_buffer(s->resp_body, h->frame_buf);
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        }
+        evbuffer_add_buffer(out, h->frame_buf);
     }
     s->bytes_out += length;
     s->last_active_ms = h2g_mono_ms();
@@ -522,7 +567,7 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
         return 0;
     struct h2g_stream *s = stream_new(h->conn, &h2_stream_ops, h, frame->hd.stream_id);
     if (s == NULL)
-        return NGHTTP2_ERR_CALLBACK_FAILURE;
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* out of memory: this stream is reset */
     nghttp2_session_set_stream_user_data(ng, frame->hd.stream_id, s);
     LIST_INSERT_HEAD(&h->streams, s, link);
     if (h->n_streams++ == 0) {
@@ -566,7 +611,7 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint
     if (rc == H2G_ERR_TOO_LARGE)
         return 0; /* answered with 431 once the head is complete */
     if (rc == H2G_ERR_NOMEM)
-        return NGHTTP2_ERR_CALLBACK_FAILURE;
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* this stream alone is reset */
     if (rc != 0) {
         s->rejected = true;
         reset_stream((struct h2g_h2_session *)ud, s, NGHTTP2_PROTOCOL_ERROR);
@@ -612,7 +657,10 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
         LIST_FOREACH(w, &h->streams, link) {
             if (w->window_starved && (frame->hd.stream_id == 0 || frame->hd.stream_id == w->id)) {
                 w->window_starved = false;
-                nghttp2_session_resume_data(ng, w->id);
+                if (nghttp2_session_resume_data(ng, w->id) == NGHTTP2_ERR_NOMEM) {
+                    w->resp_failed = true;
+                    reset_stream(h, w, NGHTTP2_INTERNAL_ERROR);
+                }
             }
         }
     }
@@ -649,7 +697,8 @@ static int on_data_chunk_recv(nghttp2_session *ng, uint8_t flags, int32_t stream
 {
     struct h2g_stream *s = nghttp2_session_get_stream_user_data(ng, stream_id);
     if (s == NULL || s->rejected) {
-        nghttp2_session_consume(ng, stream_id, len);
+        if (nghttp2_session_consume(ng, stream_id, len) == NGHTTP2_ERR_NOMEM)
+            session_nomem(ud, "WINDOW_UPDATE");
         return 0;
     }
     s->last_active_ms = h2g_mono_ms();
@@ -672,8 +721,9 @@ static int on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t erro
     /* Body bytes nobody will read now (a reset stream, an upstream that
      * answered early) would keep their share of the connection's window
      * for good: hand it back. */
-    if (s->bytes_in > s->bytes_acked)
-        nghttp2_session_consume_connection(ng, (size_t)(s->bytes_in - s->bytes_acked));
+    if (s->bytes_in > s->bytes_acked &&
+        nghttp2_session_consume_connection(ng, (size_t)(s->bytes_in - s->bytes_acked)) == NGHTTP2_ERR_NOMEM)
+        session_nomem(h, "WINDOW_UPDATE");
     LIST_REMOVE(s, link);
     h->stats.stream_us_total += h2g_mono_us() - s->start_us;
     h->stats.streams_closed++;
@@ -683,7 +733,7 @@ static int on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t erro
         if (!h->draining)
             arm_timer(h, h->conn->config->timeouts.idle);
         else if (h->goaway_final)
-            nghttp2_session_terminate_session(ng, NGHTTP2_NO_ERROR);
+            end_session(h, NGHTTP2_NO_ERROR);
     }
     return 0;
 }
@@ -835,7 +885,7 @@ static void check_initial_window(struct h2g_h2_session *h, const nghttp2_setting
         LIST_FOREACH(s, &h->streams, link) {
             int32_t w = nghttp2_session_get_stream_remote_window_size(h->ng, s->id);
             if (w >= 0 && (int64_t)w + delta > INT32_MAX) {
-                nghttp2_session_terminate_session(h->ng, NGHTTP2_FLOW_CONTROL_ERROR);
+                end_session(h, NGHTTP2_FLOW_CONTROL_ERROR);
                 return;
             }
         }
@@ -946,26 +996,39 @@ static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, 
     if (s->tun != NULL && s->status / 100 == 2)
         conn_carries_tunnel(h->conn);
     int rv = nghttp2_submit_response(h->ng, s->id, nva, n, no_body ? NULL : &prd);
-    if (rv != 0)
-        LOG_DEBUG("conn=%llu stream=%d: submit_response: %s", (unsigned long long)h->conn->id, s->id,
-                  nghttp2_strerror(rv));
+    if (rv != 0) {
+        /* Out of memory (the only error for a stream we know): without
+         * its HEADERS the stream would wait forever. */
+        LOG_WARN("conn=%llu stream=%d: response head not queued: %s", (unsigned long long)h->conn->id, s->id,
+                 nghttp2_strerror(rv));
+        s->resp_failed = true;
+        reset_stream(h, s, NGHTTP2_INTERNAL_ERROR);
+    }
     schedule_flush(h);
     return rv;
 }
 
+/* Resuming a deferred stream can grow nghttp2's queue; failing that, the
+ * stream would stay deferred for good. */
 static void ops_resume(struct h2g_stream *s)
 {
     struct h2g_h2_session *h = SESSION(s);
-    if (s->head_sent && !s->resp_no_body)
-        nghttp2_session_resume_data(h->ng, s->id);
+    if (s->head_sent && !s->resp_no_body && !s->reset &&
+        nghttp2_session_resume_data(h->ng, s->id) == NGHTTP2_ERR_NOMEM) {
+        s->resp_failed = true;
+        reset_stream(h, s, NGHTTP2_INTERNAL_ERROR);
+    }
     schedule_flush(h);
 }
 
+/* A WINDOW_UPDATE that cannot be queued would leave the client waiting
+ * for a window that never opens: the session ends. */
 static void ops_consumed(struct h2g_stream *s, size_t n)
 {
     struct h2g_h2_session *h = SESSION(s);
     s->bytes_acked += n;
-    nghttp2_session_consume(h->ng, s->id, n);
+    if (nghttp2_session_consume(h->ng, s->id, n) == NGHTTP2_ERR_NOMEM)
+        session_nomem(h, "WINDOW_UPDATE");
     schedule_flush(h);
 }
 
@@ -980,6 +1043,8 @@ static void ops_send_continue(struct h2g_stream *s)
 {
     struct h2g_h2_session *h = SESSION(s);
     nghttp2_nv nv = {(uint8_t *)":status", (uint8_t *)"100", 7, 3, NGHTTP2_NV_FLAG_NONE};
+    /* Not queued (out of memory): the client sends its body after its
+     * own wait for the 100, as it must (RFC 9110 10.1.1). */
     nghttp2_submit_headers(h->ng, NGHTTP2_FLAG_NONE, s->id, NULL, &nv, 1, NULL);
     schedule_flush(h);
 }
@@ -1175,6 +1240,8 @@ void h2_session_free(struct h2g_h2_session *h)
         event_free(h->idle_ev);
     if (h->sweep_ev)
         event_free(h->sweep_ev);
+    if (h->frame_buf)
+        evbuffer_free(h->frame_buf);
     free(h);
 }
 
@@ -1240,10 +1307,10 @@ static void finish_goaway(struct h2g_h2_session *h)
         return;
     h->goaway_final = true;
     evtimer_del(h->idle_ev);
-    nghttp2_submit_goaway(h->ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h->ng),
-                          NGHTTP2_NO_ERROR, NULL, 0);
-    if (h->n_streams == 0)
-        nghttp2_session_terminate_session(h->ng, NGHTTP2_NO_ERROR);
+    if (nghttp2_submit_goaway(h->ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h->ng),
+                              NGHTTP2_NO_ERROR, NULL, 0) != 0 ||
+        h->n_streams == 0)
+        end_session(h, NGHTTP2_NO_ERROR);
     schedule_flush(h);
 }
 

@@ -16,7 +16,6 @@
 
 #include "errors.h"
 
-static const char msg_nomem[] = "out of memory";
 
 /* Bytes allowed in the request-target as we write it: any visible ASCII
  * (and obs-text); never SP, CTL, or DEL. */
@@ -209,11 +208,11 @@ static const char *request_head(const struct h2g_request_head *req, const struct
     if (h2g_buf_append(out, method, method_len) != 0 || h2g_buf_puts(out, " ") != 0 ||
         h2g_buf_append(out, target, target_len) != 0 || h2g_buf_puts(out, " HTTP/1.1\r\nHost: ") != 0 ||
         h2g_buf_append(out, host, host_len) != 0 || h2g_buf_puts(out, "\r\n") != 0)
-        return msg_nomem;
+        return h2g_msg_nomem;
     if (extended && (h2g_buf_puts(out, "Connection: Upgrade\r\nUpgrade: ") != 0 ||
                      h2g_buf_append(out, req->protocol, req->protocol_len) != 0 ||
                      h2g_buf_puts(out, "\r\n") != 0))
-        return msg_nomem;
+        return h2g_msg_nomem;
 
     bool cookies_done = false;
     struct h2g_conn_tokens ct;
@@ -235,16 +234,16 @@ static const char *request_head(const struct h2g_request_head *req, const struct
             continue;
         if (t == H2G_HDR_COOKIE) {
             if (!cookies_done && put_cookies(out, f, n, i) != 0)
-                return msg_nomem;
+                return h2g_msg_nomem;
             cookies_done = true;
             continue;
         }
         if (put_field(out, f[i].name, f[i].name_len, f[i].value, f[i].value_len) != 0)
-            return msg_nomem;
+            return h2g_msg_nomem;
     }
 
     if (fwd != NULL && put_forwarding(out, fwd, host, host_len) != 0)
-        return msg_nomem;
+        return h2g_msg_nomem;
 
     int rc = 0;
     if (framing == H2G_BODY_LENGTH) {
@@ -260,7 +259,7 @@ static const char *request_head(const struct h2g_request_head *req, const struct
     else if (framing == H2G_BODY_CHUNKED)
         rc = h2g_buf_puts(out, "Transfer-Encoding: chunked\r\n");
     if (rc != 0 || h2g_buf_puts(out, "\r\n") != 0)
-        return msg_nomem;
+        return h2g_msg_nomem;
     return NULL;
 }
 

@@ -57,7 +57,8 @@ enum h2g_body_framing {
  * and the blank line.  Content-Length sent by the client is not copied:
  * framing decides it (LENGTH writes content_length).
  * Returns NULL or a static message for a request that cannot be
- * expressed in HTTP/1.1 (no authority and no Host, missing method/path).
+ * expressed in HTTP/1.1 (no authority and no Host, missing method/path),
+ * or h2g_msg_nomem when out of memory (not the request's fault).
  */
 const char *h2_to_h1_request(const struct h2g_request_head *req, const struct h2g_forward_info *fwd,
                              enum h2g_body_framing framing, uint64_t content_length,

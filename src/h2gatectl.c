@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "ctl_client.h"
+#include "failalloc.h"
+#include "jsonmem.h"
 #include "ctl_probe.h"
 #include "ctl_render.h"
 
@@ -125,6 +127,7 @@ static json_t *build_request(const struct command *c, char **argv)
     } else if (c->kind == C_CHECK) {
         char *abs = absolute(argv[0]);
         if (abs == NULL) {
+            fprintf(stderr, "h2gatectl: out of memory\n");
             json_decref(req);
             return NULL;
         }
@@ -168,7 +171,15 @@ static int render(const struct command *c, const json_t *result, char **argv)
 static int run_control(const struct command *c, char **argv, const char *sock, bool json,
                        int timeout_ms)
 {
+    /* jansson loses what it cannot allocate without saying so
+     * (jsonmem.h): a request or an answer it touched then is not used. */
+    jsonmem_begin();
     json_t *req = build_request(c, argv);
+    if (jsonmem_failed()) {
+        fprintf(stderr, "h2gatectl: out of memory\n");
+        json_decref(req);
+        return EXIT_USAGE;
+    }
     if (req == NULL)
         return EXIT_USAGE;
     int err_no = 0;
@@ -228,6 +239,10 @@ static int run_control(const struct command *c, char **argv, const char *sock, b
     json_decref(resp);
     if (fflush(stdout) != 0 && rc == 0)
         rc = EXIT_USAGE;
+    if (jsonmem_failed() || ctl_render_incomplete()) {
+        fprintf(stderr, "h2gatectl: out of memory: what was printed is incomplete\n");
+        rc = EXIT_USAGE;
+    }
     return rc;
 }
 
@@ -246,6 +261,8 @@ int main(int argc, char **argv)
         {"connect-to", required_argument, NULL, O_CONNECT_TO},
         {NULL, 0, NULL, 0},
     };
+    failalloc_init();
+    jsonmem_init();
     const char *sock = getenv("H2GATE_CONTROL");
     if (sock == NULL || sock[0] == '\0')
         sock = DEFAULT_SOCKET;

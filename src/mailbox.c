@@ -6,12 +6,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-struct h2g_mail {
-    struct h2g_mail *next;
-    void (*fn)(void *arg);
-    void *arg;
-};
-
 static void mailbox_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_mailbox *mb = arg;
@@ -23,9 +17,8 @@ static void mailbox_cb(evutil_socket_t fd, short what, void *arg)
     mb->head = mb->tail = NULL;
     pthread_mutex_unlock(&mb->mu);
     while (m != NULL) {
-        struct h2g_mail *next = m->next;
+        struct h2g_mail *next = m->next; /* fn may free m */
         m->fn(m->arg);
-        free(m);
         m = next;
     }
 }
@@ -43,11 +36,8 @@ int mailbox_init(struct h2g_mailbox *mb, struct event_base *base)
     return 0;
 }
 
-int mailbox_post(struct h2g_mailbox *mb, void (*fn)(void *arg), void *arg)
+void mailbox_post(struct h2g_mailbox *mb, struct h2g_mail *m, void (*fn)(void *arg), void *arg)
 {
-    struct h2g_mail *m = malloc(sizeof(*m));
-    if (m == NULL)
-        return -1;
     m->next = NULL;
     m->fn = fn;
     m->arg = arg;
@@ -61,7 +51,6 @@ int mailbox_post(struct h2g_mailbox *mb, void (*fn)(void *arg), void *arg)
     uint64_t one = 1;
     ssize_t r = write(mb->efd, &one, sizeof(one));
     (void)r;
-    return 0;
 }
 
 void mailbox_clear(struct h2g_mailbox *mb)
@@ -72,12 +61,6 @@ void mailbox_clear(struct h2g_mailbox *mb)
     if (mb->efd >= 0)
         close(mb->efd);
     mb->efd = -1;
-    struct h2g_mail *m = mb->head;
-    while (m != NULL) {
-        struct h2g_mail *next = m->next;
-        free(m);
-        m = next;
-    }
     mb->head = mb->tail = NULL;
     pthread_mutex_destroy(&mb->mu);
 }

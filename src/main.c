@@ -11,6 +11,8 @@
 #include <malloc.h>
 #endif
 
+#include "failalloc.h"
+#include "jsonmem.h"
 #include "process.h"
 #include "recycle.h"
 
@@ -60,6 +62,8 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    failalloc_init();
+    jsonmem_init();
     const char *path = DEFAULT_CONFIG;
     bool test = false;
     int ch;
@@ -74,6 +78,9 @@ int main(int argc, char **argv)
              * (and its test suite checks the caches are really off). */
             if (!H2G_RECYCLE)
                 printf("AddressSanitizer build: freed objects are not recycled (no block, stream or exchange caches)\n");
+            /* The allocation sweep test runs only on such a build. */
+            if (H2G_FAILALLOC_BUILD)
+                printf("allocation failure injection build (H2G_FAIL_ALLOC_AT, H2G_FAIL_ALLOC_FILE)\n");
             return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

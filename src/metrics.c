@@ -3,9 +3,12 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonmem.h"
 #include "log.h"
 #include "process.h"
 #include "stats.h"
@@ -15,9 +18,33 @@ struct h2g_metrics {
     struct evhttp *http;
 };
 
-static void metric(struct evbuffer *b, const char *name, const char *type, const char *help)
+/* The page being written; one line lost (out of memory) loses it all:
+ * a page with a metric missing would look complete. */
+struct page {
+    struct evbuffer *b;
+    bool lost;
+};
+
+static void put(struct page *pg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct page *pg, const char *fmt, ...)
 {
-    evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    va_list ap;
+    va_start(ap, fmt);
+    if (evbuffer_add_vprintf(pg->b, fmt, ap) < 0)
+        pg->lost = true;
+    va_end(ap);
+}
+
+static void metric(struct page *pg, const char *name, const char *type, const char *help)
+{
+    put(pg, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Out of memory: the status says so, not an empty or partial page that
+ * looks fine (503: try again, as for proxied requests). */
+static void unavailable(struct evhttp_request *req)
+{
+    evhttp_send_error(req, HTTP_SERVUNAVAIL, NULL);
 }
 
 static void metrics_cb(struct evhttp_request *req, void *arg)
@@ -26,88 +53,94 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     struct h2g_process *p = m->p;
     struct h2g_stats st;
     process_stats(p, &st);
-    struct evbuffer *b = evbuffer_new();
-    if (b == NULL) {
-        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+    struct page page = {evbuffer_new(), false}, *b = &page;
+    if (page.b == NULL) {
+        unavailable(req);
         return;
     }
     metric(b, "h2gate_connections_total", "counter", "Client connections accepted.");
-    evbuffer_add_printf(b, "h2gate_connections_total %llu\n", (unsigned long long)st.connections_total);
+    put(b, "h2gate_connections_total %llu\n", (unsigned long long)st.connections_total);
     metric(b, "h2gate_connections_open", "gauge", "Client connections open.");
-    evbuffer_add_printf(b, "h2gate_connections_open %llu\n", (unsigned long long)st.connections_open);
+    put(b, "h2gate_connections_open %llu\n", (unsigned long long)st.connections_open);
     static const char *const alpn[] = {"h2", "h2c", "http/1.1"};
     metric(b, "h2gate_sessions_total", "counter", "Client sessions started, by protocol.");
     for (int i = 0; i < 3; i++)
-        evbuffer_add_printf(b, "h2gate_sessions_total{alpn=\"%s\"} %llu\n", alpn[i], (unsigned long long)st.sessions_total[i]);
+        put(b, "h2gate_sessions_total{alpn=\"%s\"} %llu\n", alpn[i], (unsigned long long)st.sessions_total[i]);
     metric(b, "h2gate_sessions_open", "gauge", "Client sessions open, by protocol.");
     for (int i = 0; i < 3; i++)
-        evbuffer_add_printf(b, "h2gate_sessions_open{alpn=\"%s\"} %llu\n", alpn[i], (unsigned long long)st.sessions_open[i]);
+        put(b, "h2gate_sessions_open{alpn=\"%s\"} %llu\n", alpn[i], (unsigned long long)st.sessions_open[i]);
     metric(b, "h2gate_streams_open", "gauge", "Streams (requests) in progress.");
-    evbuffer_add_printf(b, "h2gate_streams_open %llu\n", (unsigned long long)st.streams_open);
+    put(b, "h2gate_streams_open %llu\n", (unsigned long long)st.streams_open);
     metric(b, "h2gate_requests_total", "counter", "Requests received.");
-    evbuffer_add_printf(b, "h2gate_requests_total %llu\n", (unsigned long long)st.requests_total);
+    put(b, "h2gate_requests_total %llu\n", (unsigned long long)st.requests_total);
     metric(b, "h2gate_responses_total", "counter", "Responses by status class (reset: no complete response).");
     static const char *const cls[] = {"reset", "1xx", "2xx", "3xx", "4xx", "5xx"};
     for (int i = 0; i < 6; i++)
-        evbuffer_add_printf(b, "h2gate_responses_total{class=\"%s\"} %llu\n", cls[i], (unsigned long long)st.responses[i]);
+        put(b, "h2gate_responses_total{class=\"%s\"} %llu\n", cls[i], (unsigned long long)st.responses[i]);
     metric(b, "h2gate_upstream_errors_total", "counter", "Failed upstream exchanges, by kind.");
     uint64_t other = st.upstream_errors - st.upstream_connect_errors - st.upstream_timeouts;
-    evbuffer_add_printf(b, "h2gate_upstream_errors_total{kind=\"connect\"} %llu\n", (unsigned long long)st.upstream_connect_errors);
-    evbuffer_add_printf(b, "h2gate_upstream_errors_total{kind=\"timeout\"} %llu\n", (unsigned long long)st.upstream_timeouts);
-    evbuffer_add_printf(b, "h2gate_upstream_errors_total{kind=\"other\"} %llu\n", (unsigned long long)other);
+    put(b, "h2gate_upstream_errors_total{kind=\"connect\"} %llu\n", (unsigned long long)st.upstream_connect_errors);
+    put(b, "h2gate_upstream_errors_total{kind=\"timeout\"} %llu\n", (unsigned long long)st.upstream_timeouts);
+    put(b, "h2gate_upstream_errors_total{kind=\"other\"} %llu\n", (unsigned long long)other);
     metric(b, "h2gate_tunnels_open", "gauge", "CONNECT and WebSocket tunnels open.");
-    evbuffer_add_printf(b, "h2gate_tunnels_open %llu\n", (unsigned long long)st.tunnels_open);
+    put(b, "h2gate_tunnels_open %llu\n", (unsigned long long)st.tunnels_open);
     metric(b, "h2gate_upstream_connections_open", "gauge", "Upstream connections open (tunnels not counted).");
-    evbuffer_add_printf(b, "h2gate_upstream_connections_open %llu\n", (unsigned long long)st.upstream_open);
+    put(b, "h2gate_upstream_connections_open %llu\n", (unsigned long long)st.upstream_open);
     metric(b, "h2gate_upstream_connections_idle", "gauge", "Upstream connections kept alive, idle in a pool.");
-    evbuffer_add_printf(b, "h2gate_upstream_connections_idle %llu\n", (unsigned long long)st.upstream_idle);
+    put(b, "h2gate_upstream_connections_idle %llu\n", (unsigned long long)st.upstream_idle);
     metric(b, "h2gate_tunnels_total", "counter", "Tunnels opened.");
-    evbuffer_add_printf(b, "h2gate_tunnels_total %llu\n", (unsigned long long)st.tunnels_total);
+    put(b, "h2gate_tunnels_total %llu\n", (unsigned long long)st.tunnels_total);
     metric(b, "h2gate_tunnel_bytes_total", "counter", "Bytes carried by closed tunnels.");
-    evbuffer_add_printf(b, "h2gate_tunnel_bytes_total{direction=\"up\"} %llu\n", (unsigned long long)st.tunnel_bytes_up);
-    evbuffer_add_printf(b, "h2gate_tunnel_bytes_total{direction=\"down\"} %llu\n", (unsigned long long)st.tunnel_bytes_down);
+    put(b, "h2gate_tunnel_bytes_total{direction=\"up\"} %llu\n", (unsigned long long)st.tunnel_bytes_up);
+    put(b, "h2gate_tunnel_bytes_total{direction=\"down\"} %llu\n", (unsigned long long)st.tunnel_bytes_down);
     metric(b, "h2gate_body_bytes_total", "counter", "Request (in) and response (out) body bytes.");
-    evbuffer_add_printf(b, "h2gate_body_bytes_total{direction=\"in\"} %llu\n", (unsigned long long)st.bytes_in);
-    evbuffer_add_printf(b, "h2gate_body_bytes_total{direction=\"out\"} %llu\n", (unsigned long long)st.bytes_out);
+    put(b, "h2gate_body_bytes_total{direction=\"in\"} %llu\n", (unsigned long long)st.bytes_in);
+    put(b, "h2gate_body_bytes_total{direction=\"out\"} %llu\n", (unsigned long long)st.bytes_out);
     metric(b, "h2gate_refused_streams_total", "counter", "Streams refused at creation (limits).");
-    evbuffer_add_printf(b, "h2gate_refused_streams_total %llu\n", (unsigned long long)st.refused_streams);
+    put(b, "h2gate_refused_streams_total %llu\n", (unsigned long long)st.refused_streams);
     metric(b, "h2gate_goaways_sent_total", "counter", "GOAWAY frames sent.");
-    evbuffer_add_printf(b, "h2gate_goaways_sent_total %llu\n", (unsigned long long)st.goaways);
+    put(b, "h2gate_goaways_sent_total %llu\n", (unsigned long long)st.goaways);
     metric(b, "h2gate_reloads_total", "counter", "Configuration reloads attempted.");
-    evbuffer_add_printf(b, "h2gate_reloads_total %u\n", p->reloads);
+    put(b, "h2gate_reloads_total %u\n", p->reloads);
     metric(b, "h2gate_last_reload_success", "gauge", "1 if the last reload succeeded (or none happened), else 0.");
-    evbuffer_add_printf(b, "h2gate_last_reload_success %d\n", p->last_reload >= 0 ? 1 : 0);
+    put(b, "h2gate_last_reload_success %d\n", p->last_reload >= 0 ? 1 : 0);
     metric(b, "h2gate_request_duration_seconds", "histogram", "Request durations, first byte in to last byte out.");
     uint64_t cum = 0;
     for (int i = 0; i < H2G_HIST_BUCKETS; i++) {
         cum += st.hist[i];
         if (i < H2G_HIST_BUCKETS - 1)
-            evbuffer_add_printf(b, "h2gate_request_duration_seconds_bucket{le=\"%g\"} %llu\n", h2g_hist_bounds[i],
+            put(b, "h2gate_request_duration_seconds_bucket{le=\"%g\"} %llu\n", h2g_hist_bounds[i],
                                 (unsigned long long)cum);
         else
-            evbuffer_add_printf(b, "h2gate_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+            put(b, "h2gate_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
     }
-    evbuffer_add_printf(b, "h2gate_request_duration_seconds_sum %.6f\n", (double)st.hist_sum_us / 1e6);
-    evbuffer_add_printf(b, "h2gate_request_duration_seconds_count %llu\n", (unsigned long long)cum);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    evhttp_send_reply(req, 200, "OK", b);
-    evbuffer_free(b);
+    put(b, "h2gate_request_duration_seconds_sum %.6f\n", (double)st.hist_sum_us / 1e6);
+    put(b, "h2gate_request_duration_seconds_count %llu\n", (unsigned long long)cum);
+    if (page.lost) {
+        unavailable(req);
+    } else {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                          "text/plain; version=0.0.4; charset=utf-8");
+        evhttp_send_reply(req, 200, "OK", page.b);
+    }
+    evbuffer_free(page.b);
 }
 
 static void status_cb(struct evhttp_request *req, void *arg)
 {
     struct h2g_metrics *m = arg;
+    jsonmem_begin();
     json_t *j = process_status_json(m->p);
     char *s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
     json_decref(j);
-    struct evbuffer *b = s != NULL ? evbuffer_new() : NULL;
-    if (b == NULL) {
-        /* Out of memory: not an empty status that looks fine. */
+    struct evbuffer *b = s != NULL && !jsonmem_failed() ? evbuffer_new() : NULL;
+    if (b == NULL || evbuffer_add_printf(b, "%s\n", s) < 0) {
         free(s);
-        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+        if (b != NULL)
+            evbuffer_free(b);
+        unavailable(req);
         return;
     }
-    evbuffer_add_printf(b, "%s\n", s);
     free(s);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
     evhttp_send_reply(req, 200, "OK", b);

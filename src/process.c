@@ -23,6 +23,8 @@
 #include "config_json.h"
 #include "config_load.h"
 #include "control.h"
+#include "failalloc.h"
+#include "jsonmem.h"
 #include "introspect.h"
 #include "listener.h"
 #include "log.h"
@@ -40,23 +42,39 @@ static void listen_ctxs_free(void *arg)
     free(ctx);
 }
 
+/* A message of build_snapshot: into errors, or printed when NULL. */
+static void snapshot_error(json_t *errors, const char *msg)
+{
+    if (errors != NULL)
+        json_array_append_new(errors, json_string(msg));
+    else
+        fprintf(stderr, "%s\n", msg);
+}
+
 /* Loads `path` and builds everything a snapshot needs.  NULL with the
  * messages appended to errors (or printed when errors is NULL). */
 static struct h2g_config *build_snapshot(const char *path, json_t *errors)
 {
     struct h2g_config_errors errs = {0};
     struct h2g_config *c = h2g_config_load(path, &errs);
-    for (size_t i = 0; i < errs.n; i++) {
-        if (errors != NULL)
-            json_array_append_new(errors, json_string(errs.msgs[i]));
-        else
-            fprintf(stderr, "%s\n", errs.msgs[i]);
-    }
+    for (size_t i = 0; i < errs.n; i++)
+        snapshot_error(errors, errs.msgs[i]);
+    bool said = errs.n > 0;
     h2g_config_errors_clear(&errs);
-    if (c == NULL)
+    if (c == NULL) {
+        /* The messages themselves could not be made. */
+        if (!said) {
+            char msg[PATH_MAX + 32];
+            snprintf(msg, sizeof(msg), "%s: out of memory", path);
+            snapshot_error(errors, msg);
+        }
         return NULL;
+    }
     struct h2g_listen_ctx *ctx = calloc(c->n_listen + 1, sizeof(*ctx));
     if (ctx == NULL) {
+        char msg[PATH_MAX + 32];
+        snprintf(msg, sizeof(msg), "%s: out of memory", path);
+        snapshot_error(errors, msg);
         h2g_config_unref(c);
         return NULL;
     }
@@ -72,10 +90,7 @@ static struct h2g_config *build_snapshot(const char *path, json_t *errors)
         if (ctx[i].tls == NULL) {
             char msg[1024];
             snprintf(msg, sizeof(msg), "%s: listen %s: %s", path, c->listen[i].text, err);
-            if (errors != NULL)
-                json_array_append_new(errors, json_string(msg));
-            else
-                fprintf(stderr, "%s\n", msg);
+            snapshot_error(errors, msg);
             ok = false;
         }
     }
@@ -86,25 +101,31 @@ static struct h2g_config *build_snapshot(const char *path, json_t *errors)
     return c;
 }
 
-static void file_sha256(const char *path, char out[65])
+/* The file's SHA-256 in hex ("" when it cannot be read).  -1 when
+ * OpenSSL has no memory for it: what status would say of the file in
+ * force must not be wrong, so a reload then fails. */
+static int file_sha256(const char *path, char out[65])
 {
     out[0] = '\0';
     FILE *f = fopen(path, "rb");
     if (f == NULL)
-        return;
+        return 0;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    bool ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
     unsigned char buf[8192];
     size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        EVP_DigestUpdate(md, buf, n);
+    while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+        ok = EVP_DigestUpdate(md, buf, n) == 1;
     fclose(f);
     unsigned char d[32];
     unsigned dl = 0;
-    EVP_DigestFinal_ex(md, d, &dl);
+    ok = ok && EVP_DigestFinal_ex(md, d, &dl) == 1;
     EVP_MD_CTX_free(md);
+    if (!ok)
+        return -1;
     for (unsigned i = 0; i < dl && i < 32; i++)
         snprintf(out + 2 * i, 3, "%02x", d[i]);
+    return 0;
 }
 
 /* --- sockets --- */
@@ -198,18 +219,11 @@ static bool streq(const char *a, const char *b)
     return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
-struct apply_job {
-    struct h2g_config *config; /* one reference per job */
-    int *fds;                  /* owned */
-};
-
-static void apply_cb(struct h2g_worker *w, void *arg)
+/* A reason for a failed reload, for the control socket's reply (its
+ * lack is noted by jsonmem) and the log. */
+static void reload_error(json_t *errors, const char *msg)
 {
-    struct apply_job *j = arg;
-    worker_apply_config(w, j->config, j->fds);
-    h2g_config_unref(j->config);
-    free(j->fds);
-    free(j);
+    json_array_append_new(errors, json_string(msg));
 }
 
 int process_reload(struct h2g_process *p, json_t *errors)
@@ -223,26 +237,36 @@ int process_reload(struct h2g_process *p, json_t *errors)
     struct h2g_config *nc = build_snapshot(p->config_path, errors);
     int rc = -1;
     int **fds = NULL;
+    struct h2g_worker_apply **jobs = NULL;
+    char sha[65];
     if (nc == NULL)
         goto done;
+    if (file_sha256(p->config_path, sha) != 0) {
+        reload_error(errors, "out of memory");
+        goto done;
+    }
     const struct h2g_config *oc = p->config;
     if (nc->workers != oc->workers || !streq(nc->user, oc->user) || !streq(nc->control_socket, oc->control_socket) ||
         !streq(nc->metrics_listen_text, oc->metrics_listen_text))
         LOG_WARN("reload: workers, user, control.socket and metrics.listen take effect at the next restart");
-    /* New sockets for new addresses, in every worker, before anything
-     * changes: a taken port fails the reload, not half of it. */
+    /* New sockets for new addresses, in every worker, and everything the
+     * workers need to switch, before anything changes: a taken port or a
+     * lack of memory fails the reload, not half of it. */
     fds = calloc(p->n_workers, sizeof(*fds));
-    if (fds == NULL)
-        goto done;
-    bool ok = true;
+    jobs = calloc(p->n_workers, sizeof(*jobs));
+    bool ok = fds != NULL && jobs != NULL;
+    if (!ok)
+        reload_error(errors, "out of memory");
     for (unsigned w = 0; w < p->n_workers && ok; w++) {
         fds[w] = malloc((nc->n_listen ? nc->n_listen : 1) * sizeof(int));
         if (fds[w] == NULL) {
+            reload_error(errors, "out of memory");
             ok = false;
             break;
         }
-        for (size_t i = 0; i < nc->n_listen; i++) {
+        for (size_t i = 0; i < nc->n_listen; i++)
             fds[w][i] = -1;
+        for (size_t i = 0; i < nc->n_listen; i++) {
             bool kept = false;
             for (size_t j = 0; j < oc->n_listen; j++)
                 if (same_addr(&oc->listen[j].addr, &nc->listen[i].addr))
@@ -253,37 +277,41 @@ int process_reload(struct h2g_process *p, json_t *errors)
             if (fds[w][i] < 0) {
                 char msg[512];
                 snprintf(msg, sizeof(msg), "%s: cannot listen on %s", p->config_path, nc->listen[i].text);
-                json_array_append_new(errors, json_string(msg));
+                reload_error(errors, msg);
                 ok = false;
                 break;
             }
         }
+        if (!ok)
+            break;
+        /* The job owns the worker's sockets from now on. */
+        if ((jobs[w] = worker_apply_new(p->workers[w], nc, fds[w])) != NULL) {
+            fds[w] = NULL;
+        } else {
+            reload_error(errors, "out of memory");
+            ok = false;
+        }
     }
     if (!ok) {
         for (unsigned w = 0; w < p->n_workers; w++) {
-            for (size_t i = 0; fds[w] != NULL && i < nc->n_listen; i++)
+            if (jobs != NULL && jobs[w] != NULL)
+                worker_apply_cancel(jobs[w]);
+            for (size_t i = 0; fds != NULL && fds[w] != NULL && i < nc->n_listen; i++)
                 if (fds[w][i] >= 0)
                     close(fds[w][i]);
-            free(fds[w]);
+            if (fds != NULL)
+                free(fds[w]);
         }
+        free(jobs);
+        jobs = NULL;
         free(fds);
         fds = NULL;
         goto done;
     }
-    for (unsigned w = 0; w < p->n_workers; w++) {
-        struct apply_job *j = malloc(sizeof(*j));
-        if (j == NULL) {
-            free(fds[w]);
-            continue;
-        }
-        j->config = h2g_config_ref(nc);
-        j->fds = fds[w];
-        if (worker_run_in(p->workers[w], apply_cb, j) != 0) {
-            h2g_config_unref(j->config);
-            free(j->fds);
-            free(j);
-        }
-    }
+    for (unsigned w = 0; w < p->n_workers; w++)
+        worker_apply_post(jobs[w]);
+    free(jobs);
+    jobs = NULL;
     free(fds);
     fds = NULL;
     bool access_changed = !streq(nc->log_access, oc->log_access);
@@ -293,7 +321,7 @@ int process_reload(struct h2g_process *p, json_t *errors)
     h2g_log_set_level(p->config->log_level);
     if (access_changed)
         reopen_access_log(p);
-    file_sha256(p->config_path, p->config_sha256);
+    memcpy(p->config_sha256, sha, sizeof(sha));
     rc = 0;
 done:
     h2g_config_unref(nc);
@@ -377,36 +405,60 @@ json_t *process_status_json(struct h2g_process *p)
 
 /* --- gathering from workers --- */
 
+/* One worker's share of a gather, and the message that asks for it. */
+struct gather_part {
+    struct h2g_mail mail;
+    struct gather *g;
+    struct h2g_worker *w;
+    json_t *json;      /* NULL: out of memory */
+};
+
 struct gather {
     struct h2g_process *p;
     int kind;
     uint64_t only_id;
     unsigned pending;
-    json_t **parts;
+    struct gather_part *parts;
+    struct h2g_mail done_mail;
     void (*done)(json_t *result, void *arg);
     void *arg;
 };
 
+/* A part missing (out of memory) fails the whole answer, which would
+ * otherwise say some sessions do not exist. */
 static void gather_done_cb(void *arg)
 {
     struct gather *g = arg;
+    jsonmem_begin();
     json_t *all = json_array();
     for (unsigned i = 0; i < g->p->n_workers; i++) {
-        if (g->parts[i] != NULL)
-            json_array_extend(all, g->parts[i]);
-        json_decref(g->parts[i]);
+        if (g->parts[i].json == NULL || json_array_extend(all, g->parts[i].json) != 0) {
+            json_decref(all);
+            all = NULL;
+        }
+        json_decref(g->parts[i].json);
+    }
+    if (jsonmem_failed()) {
+        json_decref(all);
+        all = NULL;
     }
     g->done(all, g->arg);
     free(g->parts);
     free(g);
 }
 
-static void gather_worker_cb(struct h2g_worker *w, void *arg)
+static void gather_worker_cb(void *arg)
 {
-    struct gather *g = arg;
-    g->parts[w->id] = g->kind == 0 ? introspect_sessions(w, g->only_id) : introspect_tunnels(w);
+    struct gather_part *part = arg;
+    struct gather *g = part->g;
+    jsonmem_begin();
+    part->json = g->kind == 0 ? introspect_sessions(part->w, g->only_id) : introspect_tunnels(part->w);
+    if (jsonmem_failed()) {
+        json_decref(part->json);
+        part->json = NULL;
+    }
     if (__atomic_sub_fetch(&g->pending, 1, __ATOMIC_ACQ_REL) == 0)
-        mailbox_post(&g->p->mailbox, gather_done_cb, g);
+        mailbox_post(&g->p->mailbox, &g->done_mail, gather_done_cb, g);
 }
 
 int process_gather(struct h2g_process *p, int kind, uint64_t only_id, void (*done)(json_t *result, void *arg),
@@ -429,16 +481,23 @@ int process_gather(struct h2g_process *p, int kind, uint64_t only_id, void (*don
     g->arg = arg;
     g->pending = p->n_workers;
     for (unsigned i = 0; i < p->n_workers; i++) {
-        if (worker_run_in(p->workers[i], gather_worker_cb, g) != 0) {
-            /* Count it as answered with nothing. */
-            if (__atomic_sub_fetch(&g->pending, 1, __ATOMIC_ACQ_REL) == 0)
-                mailbox_post(&p->mailbox, gather_done_cb, g);
-        }
+        g->parts[i].g = g;
+        g->parts[i].w = p->workers[i];
     }
+    /* Every part is set up before the first is posted: the last worker
+     * to answer frees g. */
+    for (unsigned i = 0; i < p->n_workers; i++)
+        mailbox_post(&p->workers[i]->mailbox, &g->parts[i].mail, gather_worker_cb, &g->parts[i]);
     return 0;
 }
 
 /* --- signals and lifecycle --- */
+
+#ifdef H2G_FAILALLOC
+#define N_SIGNALS 5
+#else
+#define N_SIGNALS 4
+#endif
 
 void process_stop(struct h2g_process *p, const char *why)
 {
@@ -473,6 +532,15 @@ static void on_usr1(evutil_socket_t sig, short what, void *arg)
     LOG_INFO("SIGUSR1: reopening the access log");
     reopen_access_log(arg);
 }
+
+#ifdef H2G_FAILALLOC
+/* The allocation sweep arms the next failure once the scenario's setup
+ * is done (failalloc.h). */
+static void on_usr2(evutil_socket_t sig, short what, void *arg)
+{
+    failalloc_rearm();
+}
+#endif
 
 static void status_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -529,14 +597,17 @@ int process_run(const char *path)
     p->config = p->config_path != NULL ? build_snapshot(p->config_path, NULL) : NULL;
     int rc = 1;
     int *fds = NULL;
-    struct event *sig[4] = {NULL, NULL, NULL, NULL};
+    struct event *sig[N_SIGNALS] = {NULL};
     if (p->config_path == NULL)
         LOG_ERROR("out of memory");
     if (p->config == NULL)
         goto out;
     h2g_log_set_level(p->config->log_level);
     h2g_log_init();
-    file_sha256(p->config_path, p->config_sha256);
+    if (file_sha256(p->config_path, p->config_sha256) != 0) {
+        LOG_ERROR("out of memory");
+        goto out;
+    }
 
     signal(SIGPIPE, SIG_IGN);
     /* No evthread_use_pthreads(): threads talk only through mailboxes,
@@ -606,7 +677,10 @@ int process_run(const char *path)
     sig[1] = evsignal_new(p->base, SIGINT, on_stop_signal, p);
     sig[2] = evsignal_new(p->base, SIGHUP, on_hup, p);
     sig[3] = evsignal_new(p->base, SIGUSR1, on_usr1, p);
-    for (int i = 0; i < 4; i++) {
+#ifdef H2G_FAILALLOC
+    sig[4] = evsignal_new(p->base, SIGUSR2, on_usr2, p);
+#endif
+    for (int i = 0; i < N_SIGNALS; i++) {
         if (sig[i] == NULL || evsignal_add(sig[i], NULL) != 0) {
             LOG_ERROR("cannot install the signal handlers");
             goto out;
@@ -646,7 +720,7 @@ out:
                 close(fds[i]);
         free(fds);
     }
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < N_SIGNALS; i++)
         if (sig[i])
             event_free(sig[i]);
     if (p->status_ev)

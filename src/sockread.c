@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent_struct.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -138,6 +139,7 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
          * end of a close-delimited body). */
         r->pending_error = false;
         sockread_disable(r);
+        errno = r->pending_errno;
         if (ecb)
             ecb(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, uarg);
         return;
@@ -175,13 +177,17 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
             if (got > 0) {
                 /* What was read goes first; EOF stays for the next event,
                  * an error is kept for it. */
-                if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
                     r->pending_error = true;
+                    r->pending_errno = errno;
+                }
                 break;
             }
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
                 return;
+            int e = errno;
             sockread_disable(r);
+            errno = e;
             if (ecb)
                 ecb(bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), uarg);
             return;
@@ -344,4 +350,43 @@ void sockread_clear(struct h2g_sockread *r)
     r->timer = NULL;
     r->armed_ms = r->deadline_ms = 0;
     r->enabled = false;
+}
+
+/*
+ * The callback is found out by its effect, with no socket yet: a byte
+ * added to the output must make the write event pending (for a socket
+ * of -1 libevent registers it without a system call), then all of it is
+ * undone.  The socket is set after, and the bufferevent left as one made
+ * with it: write wanted but not yet registered, the input's end and the
+ * output's start frozen (only the bufferevent's own callbacks thaw
+ * them).  bufferevent_struct.h is libevent's public view of the
+ * structure; only ev_write and enabled are used.
+ */
+struct bufferevent *sockwrite_bufferevent_new(struct event_base *base, evutil_socket_t fd, int options)
+{
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, options);
+    if (bev == NULL)
+        return NULL;
+    struct evbuffer *out = bufferevent_get_output(bev);
+    bool writes = false;
+    if (evbuffer_add(out, "", 1) == 0) {
+        writes = event_pending(&bev->ev_write, EV_WRITE, NULL);
+        event_del(&bev->ev_write);
+        evbuffer_unfreeze(out, 1);
+        evbuffer_drain(out, 1);
+        evbuffer_freeze(out, 1);
+    }
+    if (!writes) {
+        bufferevent_free(bev);
+        return NULL;
+    }
+    if (fd >= 0) {
+        short enabled = bev->enabled;
+        bev->enabled = 0; /* setting the socket would register the write event */
+        bufferevent_setfd(bev, fd);
+        bev->enabled = enabled;
+        evbuffer_freeze(bufferevent_get_input(bev), 0);
+        evbuffer_freeze(out, 1);
+    }
+    return bev;
 }

@@ -13,7 +13,8 @@
  * sockread_clear before freeing the bufferevent.  Callbacks have the
  * bufferevent signatures; events are BEV_EVENT_READING with EOF, ERROR
  * or TIMEOUT.  A callback may free the owner: the reader does not touch
- * itself after calling one.
+ * itself after calling one.  An error event comes with errno set to the
+ * read's: ENOMEM when no buffer could be had, the socket being fine.
  */
 #ifndef H2G_SOCKREAD_H
 #define H2G_SOCKREAD_H
@@ -54,6 +55,7 @@ struct h2g_sockread {
     bool fixed;                /* sockread_set_deadline: reads do not move it */
     bool suspended;            /* stopped at `high`: resumes once the input drains below it */
     bool pending_error;        /* a read failed after data: reported at the next event */
+    int pending_errno;         /* its errno */
     uint32_t chunk;            /* next read size: grows while reads fill it, shrinks when not */
     uint32_t max_chunk;        /* 0: H2G_IO_CHUNK */
     struct evbuffer_cb_entry *drain_cb;
@@ -97,5 +99,16 @@ void sockwrite_flush(struct bufferevent *bev);
 /* The same whatever the EV_WRITE state, up to `max` bytes (-1: all):
  * true when the output is empty afterwards; otherwise EV_WRITE is on. */
 bool sockwrite_now(struct bufferevent *bev, ev_ssize_t max);
+
+/*
+ * bufferevent_socket_new, whose output is sure to be written.  libevent
+ * 2.1.12's ignores the failure of its last allocation, the output
+ * callback that starts a write when bytes are added, and returns a
+ * bufferevent that never writes what it is given: a connection would
+ * wait for its timeouts, a control client forever.  NULL when out of
+ * memory (fd is then still the caller's); otherwise the same bufferevent
+ * bufferevent_socket_new(base, fd, options) makes.
+ */
+struct bufferevent *sockwrite_bufferevent_new(struct event_base *base, evutil_socket_t fd, int options);
 
 #endif

@@ -172,7 +172,11 @@ int stream_add_field(struct h2g_stream *s, const char *name, size_t nlen, const 
             return H2G_ERR_MALFORMED;
         s->req_content_length = (int64_t)v;
     }
-    return add_ref(&s->store, &s->fields[s->n_fields++], name, nlen, value, vlen);
+    /* Counted once stored: a half-made field is never read. */
+    int rc = add_ref(&s->store, &s->fields[s->n_fields], name, nlen, value, vlen);
+    if (rc == 0)
+        s->n_fields++;
+    return rc;
 }
 
 int stream_add_trailer(struct h2g_stream *s, const char *name, size_t nlen, const char *value,
@@ -185,8 +189,10 @@ int stream_add_trailer(struct h2g_stream *s, const char *name, size_t nlen, cons
         return H2G_ERR_NOMEM;
     s->req_trailers = f;
     s->req_has_trailers = true;
-    return add_ref(&s->req_trailers_store, &s->req_trailers[s->n_req_trailers++], name, nlen, value,
-                   vlen);
+    int rc = add_ref(&s->req_trailers_store, &s->req_trailers[s->n_req_trailers], name, nlen, value, vlen);
+    if (rc == 0)
+        s->n_req_trailers++;
+    return rc;
 }
 
 int stream_request_head(struct h2g_stream *s, struct h2g_request_head *req, struct h2g_field *stack,
@@ -431,7 +437,7 @@ void stream_dispatch(struct h2g_stream *s)
  * stream fails alone.  The bytes are acknowledged, so the connection's
  * window does not lose them, and so are the next ones (no exchange or
  * tunnel is left to take them).  A tunnel still connecting must not
- * answer 200 after the 500. */
+ * answer 200 after the 503. */
 static int request_data_lost(struct h2g_stream *s, size_t n)
 {
     LOG_WARN("conn=%llu stream=%d: out of memory for the request body", (unsigned long long)s->conn->id, s->id);
@@ -440,7 +446,7 @@ static int request_data_lost(struct h2g_stream *s, size_t n)
     s->ex = NULL;
     tunnel_free(s->tun);
     s->tun = NULL;
-    stream_upstream_failed(s, 500);
+    stream_upstream_failed(s, H2G_STATUS_NOMEM);
     return 0;
 }
 
@@ -481,15 +487,13 @@ void stream_request_end(struct h2g_stream *s)
     tunnel_request_progress(s->tun);
 }
 
-void stream_upstream_head(struct h2g_stream *s, int status, const struct h2g_field *fields, size_t n,
-                          bool no_body)
+int stream_upstream_head(struct h2g_stream *s, int status, const struct h2g_field *fields, size_t n,
+                         bool no_body)
 {
     nghttp2_nv stack[64];
     nghttp2_nv *nva = n + 1 <= 64 ? stack : calloc(n + 1, sizeof(*nva));
-    if (nva == NULL) {
-        stream_upstream_failed(s, 502);
-        return;
-    }
+    if (nva == NULL)
+        return H2G_ERR_NOMEM;
     char st[4];
     size_t cnt = h1_to_h2_response(status, fields, n, st, nva);
     s->status = status;
@@ -499,6 +503,7 @@ void stream_upstream_head(struct h2g_stream *s, int status, const struct h2g_fie
     s->ops->send_head(s, nva, cnt, s->resp_no_body);
     if (nva != stack)
         free(nva);
+    return 0;
 }
 
 void stream_upstream_data_ready(struct h2g_stream *s)
@@ -506,11 +511,12 @@ void stream_upstream_data_ready(struct h2g_stream *s)
     s->ops->resume(s);
 }
 
-void stream_upstream_trailers(struct h2g_stream *s, const struct h2g_field *fields, size_t n)
+/* A response must not lose its trailers: out of memory fails it. */
+int stream_upstream_trailers(struct h2g_stream *s, const struct h2g_field *fields, size_t n)
 {
     nghttp2_nv *nva = calloc(n ? n : 1, sizeof(*nva));
     if (nva == NULL)
-        return;
+        return H2G_ERR_NOMEM;
     size_t cnt = h1_to_h2_trailers(fields, n, nva);
     /* Copy the strings: the parser's storage is reused for the next message. */
     struct h2g_buf *b = &s->resp_trailers_store;
@@ -519,7 +525,7 @@ void stream_upstream_trailers(struct h2g_stream *s, const struct h2g_field *fiel
         total += nva[i].namelen + nva[i].valuelen;
     if (h2g_buf_reserve(b, total + 1) != 0) {
         free(nva);
-        return;
+        return H2G_ERR_NOMEM;
     }
     for (size_t i = 0; i < cnt; i++) {
         char *nm = b->data + b->len;
@@ -534,6 +540,7 @@ void stream_upstream_trailers(struct h2g_stream *s, const struct h2g_field *fiel
     free(s->resp_trailers);
     s->resp_trailers = nva;
     s->n_resp_trailers = cnt;
+    return 0;
 }
 
 void stream_upstream_done(struct h2g_stream *s)

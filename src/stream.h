@@ -38,6 +38,11 @@ struct h2g_worker;
 
 #define H2G_STREAM_RESP_CAP (64 * 1024)
 
+/* The status h2gate answers with itself when it runs out of memory for a
+ * request: 503 Service Unavailable, a temporary condition the client may
+ * retry (RFC 9110 15.6.4), not 500, which says something is broken. */
+#define H2G_STATUS_NOMEM 503
+
 /* The client side of a stream, implemented by h2_session and h1_session. */
 struct h2g_stream_ops {
     /* Response head ready (nva[0] is :status).  no_body: the response has
@@ -147,7 +152,7 @@ int stream_request_head(struct h2g_stream *s, struct h2g_request_head *req, stru
  * answer locally (404/421/502/...). */
 void stream_dispatch(struct h2g_stream *s);
 /* Client request body bytes arrived.  0: bytes that cannot be buffered
- * fail this stream alone (500, or a reset once the head is out). */
+ * fail this stream alone (503, or a reset once the head is out). */
 int stream_request_data(struct h2g_stream *s, const uint8_t *p, size_t n);
 /* The client finished its request (END_STREAM / last chunk). */
 void stream_request_end(struct h2g_stream *s);
@@ -155,11 +160,13 @@ void stream_request_end(struct h2g_stream *s);
 /* Answers locally with a small text body. */
 void stream_respond_error(struct h2g_stream *s, int status);
 
-/* Called by the exchange. */
-void stream_upstream_head(struct h2g_stream *s, int status, const struct h2g_field *fields, size_t n,
-                          bool no_body);
+/* Called by the exchange.  stream_upstream_head and _trailers return 0,
+ * or H2G_ERR_NOMEM with the stream untouched: the exchange then fails
+ * (stream_upstream_failed). */
+int stream_upstream_head(struct h2g_stream *s, int status, const struct h2g_field *fields, size_t n,
+                         bool no_body);
 void stream_upstream_data_ready(struct h2g_stream *s);
-void stream_upstream_trailers(struct h2g_stream *s, const struct h2g_field *fields, size_t n);
+int stream_upstream_trailers(struct h2g_stream *s, const struct h2g_field *fields, size_t n);
 void stream_upstream_done(struct h2g_stream *s);
 /* The exchange failed: 502/504 if nothing was sent yet, else reset. */
 void stream_upstream_failed(struct h2g_stream *s, int status);

@@ -7,12 +7,20 @@
 
 #include "route.h"
 
+/* The first reason OpenSSL recorded, unless it ran out of memory, which
+ * it may record below a reason that blames the file ("decode error"), or
+ * not at all (no memory for the record): the file is not to blame then. */
 static void ssl_err(char *err, size_t errlen, const char *what, const char *path)
 {
-    unsigned long e = ERR_get_error();
+    unsigned long first = ERR_get_error(), e = first;
+    bool nomem = first == 0;
+    while (e != 0 && !nomem) {
+        nomem = ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE;
+        e = ERR_get_error();
+    }
     char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    snprintf(err, errlen, "%s %s: %s", what, path, e ? buf : "failed");
+    ERR_error_string_n(first, buf, sizeof(buf));
+    snprintf(err, errlen, "%s %s: %s", what, path, nomem ? "out of memory" : buf);
     ERR_clear_error();
 }
 

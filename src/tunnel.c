@@ -172,7 +172,7 @@ static void t_read_cb(struct bufferevent *bev, void *arg)
         return;
     struct evbuffer *out = stream_resp_body(t->s);
     if (out == NULL) {
-        fail(t, 0, NGHTTP2_INTERNAL_ERROR, "out of memory");
+        fail(t, H2G_STATUS_NOMEM, NGHTTP2_INTERNAL_ERROR, "out of memory");
         return;
     }
     evbuffer_add_buffer(out, in);
@@ -193,9 +193,11 @@ static void t_write_cb(struct bufferevent *bev, void *arg)
     maybe_shutdown(t);
 }
 
-static void open_tunnel(struct h2g_tunnel *t)
+/* 0, or -1 when the reader's event cannot be made (out of memory): the
+ * target would never be read.  Bytes already there are handed on, which
+ * may fail the tunnel (tunnel_is_live tells). */
+static int open_tunnel(struct h2g_tunnel *t)
 {
-    struct h2g_stream *s = t->s;
     t->state = T_OPEN;
     t->last_active_ms = h2g_mono_ms();
     bufferevent_set_timeouts(t->bev, NULL, NULL);
@@ -205,12 +207,13 @@ static void open_tunnel(struct h2g_tunnel *t)
     sockread_init(&t->rd, t->bev);
     sockread_setcb(&t->rd, t_read_cb, t_write_cb, t_event_cb, t);
     sockread_set_high(&t->rd, H2G_STREAM_RESP_CAP);
-    sockread_enable(&t->rd);
+    if (sockread_enable(&t->rd) != 0)
+        return -1;
     arm_idle(t);
     tunnel_request_progress(t);
     if (evbuffer_get_length(bufferevent_get_input(t->bev)) > 0)
         t_read_cb(t->bev, t);
-    (void)s;
+    return 0;
 }
 
 static void t_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -220,7 +223,12 @@ static void t_event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         int one = 1;
         setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        open_tunnel(t);
+        if (open_tunnel(t) != 0) {
+            fail(t, H2G_STATUS_NOMEM, NGHTTP2_INTERNAL_ERROR, "out of memory");
+            return;
+        }
+        if (t->state == T_FAILED)
+            return; /* answered already */
         /* RFC 9113 8.5: 2xx without content; the client may send now. */
         nghttp2_nv nv = {(uint8_t *)":status", (uint8_t *)"200", 7, 3, NGHTTP2_NV_FLAG_NONE};
         s->status = 200;
@@ -244,6 +252,10 @@ static void t_event_cb(struct bufferevent *bev, short what, void *arg)
         stream_upstream_done(s);
         return;
     }
+    if ((what & BEV_EVENT_READING) && (what & BEV_EVENT_ERROR) && errno == ENOMEM) {
+        fail(t, H2G_STATUS_NOMEM, NGHTTP2_INTERNAL_ERROR, "out of memory"); /* no buffer to read into */
+        return;
+    }
     fail(t, 502, NGHTTP2_CONNECT_ERROR,
          (what & BEV_EVENT_ERROR) ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()) : "closed");
 }
@@ -251,9 +263,9 @@ static void t_event_cb(struct bufferevent *bev, short what, void *arg)
 static void start_connect(struct h2g_tunnel *t, const struct sockaddr *sa, socklen_t len)
 {
     t->state = T_CONNECTING;
-    t->bev = bufferevent_socket_new(t->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    t->bev = sockwrite_bufferevent_new(t->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (t->bev == NULL) {
-        fail(t, 502, 0, "out of memory");
+        fail(t, H2G_STATUS_NOMEM, 0, "out of memory");
         return;
     }
     bufferevent_set_max_single_read(t->bev, H2G_IO_CHUNK);
@@ -264,7 +276,7 @@ static void start_connect(struct h2g_tunnel *t, const struct sockaddr *sa, sockl
     bufferevent_setcb(t->bev, NULL, NULL, t_event_cb, t);
     bufferevent_enable(t->bev, EV_WRITE);
     if (bufferevent_socket_connect(t->bev, sa, (int)len) != 0)
-        fail(t, 502, 0, "connect failed");
+        fail(t, errno == ENOMEM ? H2G_STATUS_NOMEM : 502, 0, "connect failed");
 }
 
 static void target_sockaddr(const struct h2g_acl_target *a, struct sockaddr_storage *ss, socklen_t *len)
@@ -384,7 +396,7 @@ int tunnel_connect(struct h2g_stream *s, const char *target, size_t len, bool ch
     }
     struct h2g_tunnel *t = tunnel_new(s);
     if (t == NULL)
-        return 500;
+        return H2G_STATUS_NOMEM;
     t->target = at;
     t->check_acl = check_acl;
     t->allowed_by_name = allowed_by_name;
@@ -411,7 +423,14 @@ struct h2g_tunnel *tunnel_adopt(struct h2g_stream *s, struct bufferevent *bev)
         return NULL;
     t->bev = bev;
     s->tun = t;
-    open_tunnel(t);
+    if (open_tunnel(t) != 0) {
+        /* The caller still owns bev. */
+        sockread_clear(&t->rd);
+        t->bev = NULL;
+        s->tun = NULL;
+        tunnel_free(t);
+        return NULL;
+    }
     return t;
 }
 

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "balance.h"
 #include "conn.h"
 #include "errors.h"
+#include "evbuf.h"
 #include "h1_parse.h"
 #include "h2_to_h1.h"
 #include "log.h"
@@ -62,8 +64,9 @@ struct h2g_exchange {
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-/* RFC 6455 4.2.2: base64(SHA-1(key + GUID)). */
-static void ws_accept_for(const char *key, size_t len, char out[32])
+/* RFC 6455 4.2.2: base64(SHA-1(key + GUID)).  false when OpenSSL could
+ * not digest (its context is allocated: out of memory). */
+static bool ws_accept_for(const char *key, size_t len, char out[32])
 {
     unsigned char md[SHA_DIGEST_LENGTH];
     char buf[128];
@@ -71,8 +74,10 @@ static void ws_accept_for(const char *key, size_t len, char out[32])
         len = sizeof(buf) - sizeof(WS_GUID);
     memcpy(buf, key, len);
     memcpy(buf + len, WS_GUID, sizeof(WS_GUID) - 1);
-    SHA1((const unsigned char *)buf, len + sizeof(WS_GUID) - 1, md);
+    if (SHA1((const unsigned char *)buf, len + sizeof(WS_GUID) - 1, md) == NULL)
+        return false;
     EVP_EncodeBlock((unsigned char *)out, md, SHA_DIGEST_LENGTH);
+    return true;
 }
 
 static void ex_read_cb(struct bufferevent *bev, void *arg);
@@ -92,6 +97,16 @@ static void set_read_timeout(struct h2g_exchange *ex, uint64_t ms)
     sockread_set_timeout(&ex->uc->rd, ms);
 }
 
+/* The exchange is over without a response: its connection is closed (a
+ * request cut short leaves it in an unknown state) and the stream fails. */
+static void ex_end(struct h2g_exchange *ex, int status)
+{
+    ex->state = EX_FAILED;
+    upstream_conn_abort(ex->uc);
+    ex->uc = NULL;
+    stream_upstream_failed(ex->s, status);
+}
+
 static void ex_fail(struct h2g_exchange *ex, int status, const char *why)
 {
     struct h2g_stream *s = ex->s;
@@ -102,10 +117,19 @@ static void ex_fail(struct h2g_exchange *ex, int status, const char *why)
         STAT_INC(&ex->w->stats, upstream_connect_errors);
     if (status == 504)
         STAT_INC(&ex->w->stats, upstream_timeouts);
-    ex->state = EX_FAILED;
-    upstream_conn_abort(ex->uc);
-    ex->uc = NULL;
-    stream_upstream_failed(s, status);
+    ex_end(ex, status);
+}
+
+/* Out of memory for what the exchange had to buffer or write: not the
+ * upstream's fault (no upstream error counted).  A request that could
+ * not be written whole must not be finished later, so the connection
+ * goes with it; the client gets 503, or a reset once the head is out. */
+static void ex_nomem(struct h2g_exchange *ex)
+{
+    struct h2g_stream *s = ex->s;
+    LOG_WARN("conn=%llu stream=%d: upstream %s: out of memory", (unsigned long long)s->conn->id, s->id,
+             ex->pool->id);
+    ex_end(ex, H2G_STATUS_NOMEM);
 }
 
 static void ack_body(struct h2g_exchange *ex)
@@ -119,52 +143,61 @@ static void ack_body(struct h2g_exchange *ex)
     ex->s->ops->consumed(ex->s, n);
 }
 
-void exchange_request_progress(struct h2g_exchange *ex)
+/* The last chunk with the request's trailers.  0 or H2G_ERR_NOMEM. */
+static int write_trailers(struct h2g_exchange *ex, struct evbuffer *out)
 {
-    if (ex == NULL || ex->uc == NULL || ex->state == EX_CONNECTING || ex->state >= EX_DONE || ex->ws)
-        return;
+    const struct h2g_stream *s = ex->s;
+    if (s->n_req_trailers == 0)
+        return evbuffer_add(out, "0\r\n\r\n", 5) == 0 ? 0 : H2G_ERR_NOMEM;
+    struct h2g_field *tf = calloc(s->n_req_trailers, sizeof(*tf));
+    struct h2g_buf tb = {0};
+    int rc = H2G_ERR_NOMEM;
+    if (tf != NULL) {
+        for (size_t i = 0; i < s->n_req_trailers; i++) {
+            const struct h2g_field_ref *r = &s->req_trailers[i];
+            tf[i].name = s->req_trailers_store.data + r->name_off;
+            tf[i].name_len = r->name_len;
+            tf[i].value = s->req_trailers_store.data + r->value_off;
+            tf[i].value_len = r->value_len;
+        }
+        if (h2_to_h1_trailers(tf, s->n_req_trailers, &tb) == 0 && evbuffer_add(out, tb.data, tb.len) == 0)
+            rc = 0;
+    }
+    h2g_buf_clear(&tb);
+    free(tf);
+    return rc;
+}
+
+/* Writes what the stream has of the request body (and its end) to the
+ * upstream.  false when it failed the exchange (out of memory). */
+static bool request_progress(struct h2g_exchange *ex)
+{
     struct h2g_stream *s = ex->s;
     struct evbuffer *out = ex->uc->out;
     /* bytes_in == 0: no body came (most requests); the cached stream's
      * empty req_body need not be looked at. */
     size_t n = s->req_body && s->bytes_in > 0 ? evbuffer_get_length(s->req_body) : 0;
     if (n > 0) {
+        /* Linking the body's chains allocates nothing; a chunk's size
+         * line and CRLF can fail, and then the chunk is never finished. */
         if (ex->framing == H2G_BODY_CHUNKED) {
-            evbuffer_add_printf(out, "%zx\r\n", n);
-            evbuffer_add_buffer(out, s->req_body);
-            evbuffer_add(out, "\r\n", 2);
-        } else {
-            evbuffer_add_buffer(out, s->req_body);
+            if (evbuffer_add_printf(out, "%zx\r\n", n) < 0 || evbuffer_add_buffer(out, s->req_body) != 0 ||
+                evbuffer_add(out, "\r\n", 2) != 0) {
+                ex_nomem(ex);
+                return false;
+            }
+        } else if (evbuffer_add_buffer(out, s->req_body) != 0) {
+            ex_nomem(ex);
+            return false;
         }
         ex->unacked += n;
         ex->body_sent = true;
     }
     if (s->req_end && !ex->req_done_written) {
         ex->req_done_written = true;
-        if (ex->framing == H2G_BODY_CHUNKED) {
-            if (s->n_req_trailers > 0) {
-                struct h2g_field *tf = calloc(s->n_req_trailers, sizeof(*tf));
-                struct h2g_buf tb = {0};
-                if (tf != NULL) {
-                    for (size_t i = 0; i < s->n_req_trailers; i++) {
-                        const struct h2g_field_ref *r = &s->req_trailers[i];
-                        tf[i].name = s->req_trailers_store.data + r->name_off;
-                        tf[i].name_len = r->name_len;
-                        tf[i].value = s->req_trailers_store.data + r->value_off;
-                        tf[i].value_len = r->value_len;
-                    }
-                    if (h2_to_h1_trailers(tf, s->n_req_trailers, &tb) == 0)
-                        evbuffer_add(out, tb.data, tb.len);
-                    else
-                        evbuffer_add(out, "0\r\n\r\n", 5);
-                    h2g_buf_clear(&tb);
-                    free(tf);
-                } else {
-                    evbuffer_add(out, "0\r\n\r\n", 5);
-                }
-            } else {
-                evbuffer_add(out, "0\r\n\r\n", 5);
-            }
+        if (ex->framing == H2G_BODY_CHUNKED && write_trailers(ex, out) != 0) {
+            ex_nomem(ex);
+            return false;
         }
         /* upstream_response: from the request sent to the response
          * head, however its bytes trickle in (h2gate.yaml(5)). */
@@ -173,6 +206,14 @@ void exchange_request_progress(struct h2g_exchange *ex)
     }
     sockread_flush_soon(&ex->uc->rd);
     ack_body(ex);
+    return true;
+}
+
+void exchange_request_progress(struct h2g_exchange *ex)
+{
+    if (ex == NULL || ex->uc == NULL || ex->state == EX_CONNECTING || ex->state >= EX_DONE || ex->ws)
+        return;
+    request_progress(ex);
 }
 
 static void write_head(struct h2g_exchange *ex)
@@ -193,15 +234,20 @@ static void write_head(struct h2g_exchange *ex)
     /* A request without a body whose head is all there is to send goes
      * out with one send(2) from the head buffer at the end of the loop
      * turn (ex_write_cb), not through the output buffer. */
-    if (ex->framing == H2G_BODY_NONE && ex->s->req_end && !ex->ws && evbuffer_get_length(ex->uc->out) == 0)
+    if (ex->framing == H2G_BODY_NONE && ex->s->req_end && !ex->ws && evbuffer_get_length(ex->uc->out) == 0) {
         ex->head_direct = true;
-    else
-        evbuffer_add(ex->uc->out, ex->head.data, ex->head.len);
-    if (sockread_enable(&ex->uc->rd) != 0) {
-        ex_fail(ex, 502, "cannot watch the connection");
+    } else if (evbuffer_add(ex->uc->out, ex->head.data, ex->head.len) != 0) {
+        /* Without its head, the body would reach the upstream as a
+         * request of its own. */
+        ex_nomem(ex);
         return;
     }
-    exchange_request_progress(ex);
+    if (sockread_enable(&ex->uc->rd) != 0) {
+        ex_nomem(ex); /* its event could not be made */
+        return;
+    }
+    if (!ex->ws && !request_progress(ex))
+        return;
     sockread_flush_soon(&ex->uc->rd);
 }
 
@@ -248,9 +294,11 @@ static int on_head(void *arg, const struct h1_head *h)
             return H2G_ERR_MALFORMED; /* no upgrade was asked for */
         return 0;
     }
+    int rc = stream_upstream_head(ex->s, h->status, h->fields, h->n_fields, h->body == H1_BODY_NONE);
+    if (rc != 0)
+        return rc;
     ex->state = EX_RECEIVING;
     set_read_timeout(ex, ex->s->cfg->timeouts.stream_idle);
-    stream_upstream_head(ex->s, h->status, h->fields, h->n_fields, h->body == H1_BODY_NONE);
     return 0;
 }
 
@@ -271,7 +319,7 @@ static int on_data(void *arg, const char *p, size_t len)
     if (off > ex->feed_taken)
         evbuffer_drain(in, off - ex->feed_taken);
     struct evbuffer *body = stream_resp_body(ex->s);
-    if (body == NULL || evbuffer_remove_buffer(in, body, len) != (int)len)
+    if (body == NULL || evbuf_move(in, body, len) != 0)
         return H2G_ERR_NOMEM;
     ex->feed_taken = off + len;
     ex->delivered += len;
@@ -281,8 +329,7 @@ static int on_data(void *arg, const char *p, size_t len)
 static int on_trailers(void *arg, const struct h2g_field *f, size_t n)
 {
     struct h2g_exchange *ex = arg;
-    stream_upstream_trailers(ex->s, f, n);
-    return 0;
+    return stream_upstream_trailers(ex->s, f, n);
 }
 
 static int on_complete(void *arg)
@@ -306,9 +353,11 @@ static void finish_upgrade(struct h2g_exchange *ex)
     ex->uc = NULL;
     if (tunnel_adopt(s, bev) == NULL) {
         bufferevent_free(bev);
-        stream_upstream_failed(s, 502);
+        stream_upstream_failed(s, H2G_STATUS_NOMEM);
         return;
     }
+    if (!tunnel_is_live(s->tun))
+        return; /* bytes that came with the 101 could not be handed on: answered */
     if (stream_client_is_h2(s)) {
         struct h2g_field keep[2];
         size_t n = 0;
@@ -317,9 +366,10 @@ static void finish_upgrade(struct h2g_exchange *ex)
             if (t == H2G_HDR_SEC_WEBSOCKET_PROTOCOL || t == H2G_HDR_SEC_WEBSOCKET_EXTENSIONS)
                 keep[n++] = h->fields[i];
         }
-        stream_upstream_head(s, 200, keep, n, false);
-    } else {
-        stream_upstream_head(s, 101, h->fields, h->n_fields, false);
+        if (stream_upstream_head(s, 200, keep, n, false) != 0)
+            stream_upstream_failed(s, H2G_STATUS_NOMEM);
+    } else if (stream_upstream_head(s, 101, h->fields, h->n_fields, false) != 0) {
+        stream_upstream_failed(s, H2G_STATUS_NOMEM);
     }
 }
 
@@ -364,6 +414,10 @@ static void ex_read_cb(struct bufferevent *bev, void *arg)
             finish(ex, reusable);
             return;
         }
+        if (rc == H2G_ERR_NOMEM) {
+            ex_nomem(ex);
+            return;
+        }
         if (rc != 0) {
             if (ex->state == EX_SENDING)
                 ex_fail(ex, 502, ex->parser.reason ? ex->parser.reason : "invalid response");
@@ -388,7 +442,10 @@ static void send_head_now(struct h2g_exchange *ex)
     if (n < 0)
         n = 0;
     if ((size_t)n < ex->head.len) {
-        evbuffer_add(ex->uc->out, ex->head.data + n, ex->head.len - (size_t)n);
+        if (evbuffer_add(ex->uc->out, ex->head.data + n, ex->head.len - (size_t)n) != 0) {
+            ex_nomem(ex); /* the rest of the head is lost */
+            return;
+        }
         bufferevent_enable(ex->uc->bev, EV_WRITE);
     }
 }
@@ -434,6 +491,10 @@ static void ex_event_cb(struct bufferevent *bev, short what, void *arg)
                 ex->state == EX_SENDING ? "response timed out" : "response body stalled");
         return;
     }
+    if ((what & BEV_EVENT_READING) && (what & BEV_EVENT_ERROR) && errno == ENOMEM) {
+        ex_nomem(ex); /* no buffer to read into (sockread.h): the upstream did nothing wrong */
+        return;
+    }
     /* EOF or error. */
     if (ex->state == EX_SENDING && !ex->got_bytes && ex->uc->reused && !ex->retried && !ex->body_sent) {
         /* A kept-alive connection the upstream closed meanwhile: try once
@@ -441,8 +502,12 @@ static void ex_event_cb(struct bufferevent *bev, short what, void *arg)
         ex->retried = true;
         upstream_conn_release(ex->uc, false);
         ex->uc = NULL;
-        if (connect_upstream(ex, false) != 0)
-            ex_fail(ex, 502, "cannot connect");
+        if (connect_upstream(ex, false) != 0) {
+            if (errno == ENOMEM)
+                ex_nomem(ex);
+            else
+                ex_fail(ex, 502, "cannot connect");
+        }
         return;
     }
     if (ex->state == EX_RECEIVING && (what & BEV_EVENT_EOF)) {
@@ -502,7 +567,7 @@ int exchange_start(struct h2g_stream *s)
     struct h2g_worker *w = s->conn->worker;
     struct h2g_exchange *ex = exchange_new(w);
     if (ex == NULL)
-        return 500;
+        return H2G_STATUS_NOMEM;
     ex->s = s;
     struct h2g_balance *bal = worker_balance(w, r);
     ex->up_idx = bal ? h2g_balance_pick(bal, h2g_mono_ms()) : 0;
@@ -517,7 +582,7 @@ int exchange_start(struct h2g_stream *s)
     ex->pool = upstream_pool_get(w, u->id, &u->addr);
     if (ex->pool == NULL) {
         exchange_free(ex);
-        return 500;
+        return H2G_STATUS_NOMEM;
     }
 
     struct h2g_request_head req;
@@ -525,7 +590,7 @@ int exchange_start(struct h2g_stream *s)
     struct h2g_field *tmp = NULL;
     if (stream_request_head(s, &req, stack, 32, &tmp) != 0) {
         exchange_free(ex);
-        return 500;
+        return H2G_STATUS_NOMEM;
     }
     bool is_head = req.method_len == 4 && memcmp(req.method, "HEAD", 4) == 0;
     if (s->has_protocol) {
@@ -566,7 +631,7 @@ int exchange_start(struct h2g_stream *s)
         }
         char made[32];
         ex->head.len -= 2; /* reopen the head before its blank line */
-        int rc = 0;
+        int status = 0;
         unsigned char raw[16];
         if (key == NULL && RAND_bytes(raw, sizeof(raw)) != 1) {
             char why[128] = "RAND_bytes failed";
@@ -575,36 +640,37 @@ int exchange_start(struct h2g_stream *s)
                 ERR_error_string_n(e, why, sizeof(why));
             LOG_WARN("conn=%llu stream=%d: no random bytes for a Sec-WebSocket-Key: %s",
                      (unsigned long long)s->conn->id, s->id, why);
-            rc = -1;
+            status = 500;
         } else if (key == NULL) {
             EVP_EncodeBlock((unsigned char *)made, raw, sizeof(raw));
             key = made;
             key_len = strlen(made);
-            rc |= h2g_buf_printf(&ex->head, "Sec-WebSocket-Key: %s\r\n", made);
+            if (h2g_buf_printf(&ex->head, "Sec-WebSocket-Key: %s\r\n", made) != 0)
+                status = H2G_STATUS_NOMEM;
         }
-        if (!has_version)
-            rc |= h2g_buf_puts(&ex->head, "Sec-WebSocket-Version: 13\r\n");
-        rc |= h2g_buf_puts(&ex->head, "\r\n");
-        if (rc != 0) {
+        if (status == 0 && ((!has_version && h2g_buf_puts(&ex->head, "Sec-WebSocket-Version: 13\r\n") != 0) ||
+                            h2g_buf_puts(&ex->head, "\r\n") != 0 || !ws_accept_for(key, key_len, ex->ws_accept)))
+            status = H2G_STATUS_NOMEM;
+        if (status != 0) {
             free(tmp);
             exchange_free(ex);
-            return 500;
+            return status;
         }
-        ws_accept_for(key, key_len, ex->ws_accept);
     }
     free(tmp);
     if (err != NULL) {
         LOG_INFO("conn=%llu stream=%d: request refused: %s", (unsigned long long)s->conn->id, s->id, err);
         exchange_free(ex);
-        return 400;
+        return err == h2g_msg_nomem ? H2G_STATUS_NOMEM : 400;
     }
     h1_parser_reinit(&ex->parser, true, s->conn->config->limits.max_header_list_size, &parser_cb, ex);
     h1_parser_expect_head(&ex->parser, is_head);
     s->ex = ex;
     if (connect_upstream(ex, true) != 0) {
+        int e = errno;
         s->ex = NULL;
         exchange_free(ex);
-        return 502;
+        return e == ENOMEM ? H2G_STATUS_NOMEM : 502;
     }
     return 0;
 }

@@ -22,8 +22,9 @@ struct h2g_stream;
 struct h2g_exchange;
 struct h2g_worker;
 
-/* Starts proxying s (routed to s->route).  0, or a status (502/500) the
- * stream should answer with. */
+/* Starts proxying s (routed to s->route).  0, or a status the stream
+ * should answer with: 400 (not expressible in HTTP/1.1), 502 (no
+ * connection), 503 (out of memory), 500 (no random bytes). */
 int exchange_start(struct h2g_stream *s);
 /* Back to the worker's cache (or freed). */
 void exchange_free(struct h2g_exchange *ex);

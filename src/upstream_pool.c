@@ -1,6 +1,7 @@
 #include "upstream_pool.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/dns.h>
@@ -100,12 +101,15 @@ static bool literal_addr(const struct h2g_hostport *a, struct sockaddr_storage *
 struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uint64_t timeout_ms)
 {
     struct h2g_upstream_conn *uc = calloc(1, sizeof(*uc));
-    if (uc == NULL)
+    if (uc == NULL) {
+        errno = ENOMEM;
         return NULL;
+    }
     uc->pool = p;
-    uc->bev = bufferevent_socket_new(p->worker->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    uc->bev = sockwrite_bufferevent_new(p->worker->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (uc->bev == NULL) {
         free(uc);
+        errno = ENOMEM;
         return NULL;
     }
     uc->in = bufferevent_get_input(uc->bev);
@@ -128,8 +132,10 @@ struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uin
         /* Reported through the event callback on the next turn would be
          * nicer, but libevent fails synchronously here only for resource
          * exhaustion or a refused-at-once local connect. */
+        int e = errno;
         bufferevent_free(uc->bev);
         free(uc);
+        errno = e;
         return NULL;
     }
     int fd = bufferevent_getfd(uc->bev);

@@ -54,7 +54,8 @@ struct h2g_upstream_pool *upstream_pool_get(struct h2g_worker *w, const char *id
 /* An idle connection (reused = true), or NULL. */
 struct h2g_upstream_conn *upstream_pool_take(struct h2g_upstream_pool *p);
 /* Starts a new connection; the caller sets the bufferevent callbacks
- * before returning to the loop.  NULL on immediate failure. */
+ * before returning to the loop.  NULL on immediate failure, with errno
+ * set (ENOMEM: out of memory). */
 struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uint64_t timeout_ms);
 /* Gives a connection back: kept idle if `reusable` and the pool has room,
  * else closed. */

@@ -293,28 +293,61 @@ void worker_snapshot_release(struct h2g_worker *w, struct h2g_snapshot *s)
         snapshot_free(s);
 }
 
-void worker_apply_config(struct h2g_worker *w, struct h2g_config *config, int *fds)
+struct h2g_worker_apply {
+    struct h2g_mail mail;
+    struct h2g_worker *w;
+    struct h2g_config *config;            /* one reference */
+    int *fds;                             /* owned */
+    struct h2g_snapshot *snap;            /* the new current snapshot */
+    struct h2g_worker_listener **listeners; /* the new listener array, filled on the worker */
+};
+
+struct h2g_worker_apply *worker_apply_new(struct h2g_worker *w, struct h2g_config *config, int *fds)
 {
-    struct h2g_snapshot *ns = snapshot_new(config);
-    if (ns == NULL) {
-        LOG_ERROR("worker %u: out of memory applying the new configuration", w->id);
-        for (size_t i = 0; i < config->n_listen; i++)
-            if (fds[i] >= 0)
-                close(fds[i]);
-        return;
+    struct h2g_worker_apply *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return NULL;
+    a->snap = snapshot_new(config);
+    a->listeners = calloc(config->n_listen ? config->n_listen : 1, sizeof(*a->listeners));
+    if (a->snap == NULL || a->listeners == NULL) {
+        if (a->snap != NULL)
+            snapshot_free(a->snap);
+        free(a->listeners);
+        free(a);
+        return NULL;
     }
+    a->w = w;
+    a->config = h2g_config_ref(config);
+    a->fds = fds;
+    return a;
+}
+
+void worker_apply_cancel(struct h2g_worker_apply *a)
+{
+    for (size_t i = 0; i < a->config->n_listen; i++)
+        if (a->fds[i] >= 0)
+            close(a->fds[i]);
+    free(a->fds);
+    snapshot_free(a->snap);
+    free(a->listeners);
+    h2g_config_unref(a->config);
+    free(a);
+}
+
+static void apply_cb(void *arg)
+{
+    struct h2g_worker_apply *a = arg;
+    struct h2g_worker *w = a->w;
+    struct h2g_config *config = a->config;
+    int *fds = a->fds;
+    struct h2g_snapshot *ns = a->snap;
     struct h2g_listen_ctx *ctx = worker_listen_ctxs(config);
-    struct h2g_worker_listener **nl = calloc(config->n_listen ? config->n_listen : 1, sizeof(*nl));
-    if (nl == NULL) {
-        LOG_ERROR("worker %u: out of memory applying the new configuration", w->id);
-        for (size_t i = 0; i < config->n_listen; i++)
-            if (fds[i] >= 0)
-                close(fds[i]);
-        return;
-    }
+    struct h2g_worker_listener **nl = a->listeners;
     for (size_t i = 0; i < config->n_listen; i++) {
         if (fds[i] >= 0) {
             nl[i] = listener_new(w, &ctx[i], fds[i]);
+            if (nl[i] == NULL)
+                LOG_ERROR("worker %u: out of memory: not listening on %s", w->id, config->listen[i].text);
             continue;
         }
         for (size_t j = 0; j < w->n_listen; j++) {
@@ -353,6 +386,14 @@ void worker_apply_config(struct h2g_worker *w, struct h2g_config *config, int *f
      * their requests in flight finish on their snapshot, the next ones
      * take the new snapshot.  Connection-level settings (TLS, limits)
      * stay those the connection was accepted with. */
+    free(fds);
+    h2g_config_unref(config);
+    free(a);
+}
+
+void worker_apply_post(struct h2g_worker_apply *a)
+{
+    mailbox_post(&a->w->mailbox, &a->mail, apply_cb, a);
 }
 
 struct h2g_worker *worker_new(unsigned id, struct h2g_config *config, int *fds, int access_fd)
@@ -412,35 +453,9 @@ int worker_start(struct h2g_worker *w)
     return pthread_create(&w->thread, NULL, worker_main, w);
 }
 
-struct run_in {
-    struct h2g_worker *w;
-    void (*fn)(struct h2g_worker *w, void *arg);
-    void *arg;
-};
-
-static void run_in_cb(void *arg)
-{
-    struct run_in *r = arg;
-    r->fn(r->w, r->arg);
-    free(r);
-}
-
-int worker_run_in(struct h2g_worker *w, void (*fn)(struct h2g_worker *w, void *arg), void *arg)
-{
-    struct run_in *r = malloc(sizeof(*r));
-    if (r == NULL)
-        return -1;
-    *r = (struct run_in){w, fn, arg};
-    if (mailbox_post(&w->mailbox, run_in_cb, r) != 0) {
-        free(r);
-        return -1;
-    }
-    return 0;
-}
-
 void worker_request_stop(struct h2g_worker *w)
 {
-    mailbox_post(&w->mailbox, stop_cb, w);
+    mailbox_post(&w->mailbox, &w->stop_mail, stop_cb, w);
 }
 
 void worker_join(struct h2g_worker *w)

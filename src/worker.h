@@ -7,7 +7,7 @@
  * own SO_REUSEPORT socket per listen entry), client connections, upstream
  * pools and access log buffer.  Nothing is shared with other workers but
  * the refcounted, immutable config snapshot (and the TLS contexts hanging
- * off it).  Other threads reach a worker only through worker_run_in().
+ * off it).  Other threads reach a worker only through its mailbox.
  */
 #ifndef H2G_WORKER_H
 #define H2G_WORKER_H
@@ -77,7 +77,8 @@ struct h2g_worker {
     LIST_HEAD(, h2g_tunnel) orphans; /* tunnels delivering their last bytes (tunnel.c) */
     struct h2g_balance **balance;    /* [origin][route] of config; lazily allocated */
     bool balance_lost;               /* allocating it failed (logged) since the last reload */
-    struct h2g_mailbox mailbox;      /* the main thread's requests (run_in, stop) */
+    struct h2g_mailbox mailbox;      /* the main thread's requests (apply, gather, stop) */
+    struct h2g_mail stop_mail;
     struct event *stop_timer;        /* timeouts.shutdown elapsed */
     bool draining;
     struct evbuffer *access_buf;     /* access log lines, flushed once per loop turn */
@@ -117,17 +118,26 @@ int worker_start(struct h2g_worker *w);
 void worker_request_stop(struct h2g_worker *w);
 void worker_join(struct h2g_worker *w);
 void worker_free(struct h2g_worker *w);
-/* Thread-safe: run fn(w, arg) on the worker's thread, soon. */
-int worker_run_in(struct h2g_worker *w, void (*fn)(struct h2g_worker *w, void *arg), void *arg);
 /*
- * On the worker's thread: switch new connections to `config` (a reference
- * is taken).  fds[i] is a new socket for listen entry i, or -1 where the
- * entry's address was already listened on (that socket is kept).  Sockets
- * of entries that are gone are closed; idle upstream connections to
- * upstreams no longer configured are closed; connections in flight keep
- * their own snapshot.
+ * A reload, for one worker: new connections switch to `config` (a
+ * reference is taken).  fds[i] is a new socket for listen entry i, or -1
+ * where the entry's address was already listened on (that socket is
+ * kept).  Sockets of entries that are gone are closed; idle upstream
+ * connections to upstreams no longer configured are closed; connections
+ * in flight keep their own snapshot.
+ *
+ * Everything the worker needs is made here, on the main thread, so that
+ * applying it on the worker's allocates nothing: once every worker has
+ * its job, the reload cannot half happen.  (Only a listener for a new
+ * address makes its event there; failing that, the worker does not
+ * listen on it, and says so.)  NULL when out of memory; fds (allocated,
+ * config->n_listen entries) is owned by the job from now on.
  */
-void worker_apply_config(struct h2g_worker *w, struct h2g_config *config, int *fds);
+struct h2g_worker_apply *worker_apply_new(struct h2g_worker *w, struct h2g_config *config, int *fds);
+/* Thread-safe: the worker switches, soon.  The job is the worker's now. */
+void worker_apply_post(struct h2g_worker_apply *a);
+/* A job not posted (the reload failed meanwhile): freed, sockets closed. */
+void worker_apply_cancel(struct h2g_worker_apply *a);
 
 /* The snapshot a new request uses, and its release. */
 struct h2g_snapshot *worker_snapshot_acquire(struct h2g_worker *w);

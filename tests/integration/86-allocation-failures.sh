@@ -5,18 +5,21 @@
 # NULL, or RAND_bytes fail, while a file of that name exists in $T/fail.
 # On one h2c connection, with evbuffer_new failing: a local 404 comes
 # without its body (content-length 0); a POST's body cannot be buffered
-# (500); a response body cannot be buffered (RST_STREAM INTERNAL_ERROR,
+# (503); a response body cannot be buffered (RST_STREAM INTERNAL_ERROR,
 # the 200 before it or not); tunnel bytes from a CONNECT target cannot be
 # buffered (200, then RST_STREAM INTERNAL_ERROR), nor a client's bytes
-# sent with its CONNECT before the target answered (500).  With
+# sent with its CONNECT before the target answered (503).  With
 # RAND_bytes failing, an extended CONNECT (WebSocket, for which h2gate
 # makes the Sec-WebSocket-Key) gets 500.  Then, nothing failing, a GET on
 # the same connection is served.  On HTTP/1.1 the local 404 and the
-# POST's 500 come without a body too (h1_session closes a connection
+# POST's 503 come without a body too (h1_session closes a connection
 # after an error it answers before the end of the request, buffers or
-# not).  The metrics listener answers /metrics and /status with 500.
+# not).  The metrics listener answers /metrics and /status with 503.
+# (503, Service Unavailable, for what runs out of memory; 500 for the
+# missing random bytes.)
 # (Allocations by malloc itself, as the round-robin state's, are not
-# injected here.)
+# injected here: 87-allocation-sweep.sh fails every allocation in turn,
+# in a build configured --enable-alloc-fail.)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tunlib.sh"
@@ -164,18 +167,18 @@ step() { # STEP EXPR
 }
 # the expression reads each step's fields; 2 is INTERNAL_ERROR
 assert_eq "404 0 0 True" "$(step h2-404 '" ".join(str(d[k]) for k in ("status", "content_length", "body", "ended"))')" "h2: local 404 without a buffer"
-assert_eq "500 0 True" "$(step h2-post '" ".join(str(d[k]) for k in ("status", "body", "ended"))')" "h2: POST whose body cannot be buffered"
+assert_eq "503 0 True" "$(step h2-post '" ".join(str(d[k]) for k in ("status", "body", "ended"))')" "h2: POST whose body cannot be buffered"
 assert_eq 2 "$(step h2-get 'd["reset"]')" "h2: response body that cannot be buffered"
 assert_eq "200 2" "$(step h2-connect '" ".join(str(d[k]) for k in ("status", "reset"))')" "h2: tunnel bytes that cannot be buffered"
-assert_eq "500 True" "$(step h2-connect-data '" ".join(str(d[k]) for k in ("status", "ended"))')" "h2: a CONNECT's early bytes that cannot be buffered"
+assert_eq "503 True" "$(step h2-connect-data '" ".join(str(d[k]) for k in ("status", "ended"))')" "h2: a CONNECT's early bytes that cannot be buffered"
 assert_eq "500 True" "$(step h2-websocket '" ".join(str(d[k]) for k in ("status", "ended"))')" "h2: extended CONNECT without random bytes"
 assert_eq "200 10 True False" "$(step h2-after '" ".join(str(d[k]) for k in ("status", "body", "ended", "closed"))')" "h2: the same connection afterwards"
 assert_eq "404 0" "$(step h1-404 '" ".join(str(d[k]) for k in ("status", "content_length"))')" "HTTP/1.1: local 404 without a buffer"
-assert_eq "500 0" "$(step h1-post '" ".join(str(d[k]) for k in ("status", "content_length"))')" "HTTP/1.1: POST whose body cannot be buffered"
-# The metrics listener's pages: 500, not a crash or an empty page.
+assert_eq "503 0" "$(step h1-post '" ".join(str(d[k]) for k in ("status", "content_length"))')" "HTTP/1.1: POST whose body cannot be buffered"
+# The metrics listener's pages: 503, not a crash or an empty page.
 touch "$T/fail/evbuffer_new"
 for page in metrics status; do
-	assert_eq 500 "$("${CURL[@]}" -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PM/$page")" "/$page without a buffer"
+	assert_eq 503 "$("${CURL[@]}" -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PM/$page")" "/$page without a buffer"
 done
 rm "$T/fail/evbuffer_new"
 assert_eq 200 "$("${CURL[@]}" -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PM/metrics")" "/metrics afterwards"
