@@ -48,6 +48,19 @@ int evbuf_move(struct evbuffer *src, struct evbuffer *dst, size_t n)
         /* Every chain is relinked: nothing is allocated. */
         return evbuffer_add_buffer(dst, src);
     }
+    /* Most moves are within the first chain: the upstream body slice
+     * (upstream_http1.c on_data), a DATA frame cut on a chain end. */
+    struct evbuffer_iovec first;
+    if (evbuffer_peek(src, -1, NULL, &first, 1) < 1)
+        return -1;
+    if (first.iov_len == n)
+        return evbuffer_remove_buffer(src, dst, n) == (int)n ? 0 : -1;
+    if (first.iov_len > n) {
+        struct evbuf_piece piece = {first.iov_base, n};
+        if (evbuf_add_all(dst, &piece, 1) != 0)
+            return -1;
+        return evbuffer_drain(src, n);
+    }
     /* The bytes in whole chains within the first n.  (An empty extent,
      * which a pointer never rests on, would not move it: the scan
      * stops there rather than spin.) */
@@ -68,6 +81,25 @@ int evbuf_move(struct evbuffer *src, struct evbuffer *dst, size_t n)
         /* Chains only: evbuffer_remove_buffer copies nothing (its copy of
          * a cut chain is the step that could fail). */
         return evbuffer_remove_buffer(src, dst, n) == (int)n ? 0 : -1;
+    }
+    if (evbuffer_get_length(dst) == 0) {
+        /* An empty dst (the h2 DATA path): the whole chains are relinked,
+         * then the cut chain's part is copied after them; if that copy
+         * fails, everything goes back to the front of src.  No pullup:
+         * it would copy the whole chains too. */
+        if (evbuffer_remove_buffer(src, dst, whole) != (int)whole) {
+            evbuffer_prepend_buffer(src, dst);
+            return -1;
+        }
+        struct evbuffer_iovec v;
+        size_t rest = n - whole;
+        struct evbuf_piece piece;
+        if (evbuffer_peek(src, (ev_ssize_t)rest, NULL, &v, 1) < 1 || v.iov_len < rest ||
+            (piece = (struct evbuf_piece){v.iov_base, rest}, evbuf_add_all(dst, &piece, 1) != 0)) {
+            evbuffer_prepend_buffer(src, dst);
+            return -1;
+        }
+        return evbuffer_drain(src, rest);
     }
     /* Whole chains and part of the next: made one chain first (the copy
      * that can fail, before anything moved), then copied. */

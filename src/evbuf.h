@@ -28,8 +28,9 @@ struct evbuf_piece {
 int evbuf_add_all(struct evbuffer *out, const struct evbuf_piece *pieces, size_t n);
 
 /* Moves the first n bytes of src (n <= its length) to the end of dst:
- * whole chains are relinked, a chain cut by n is copied.  0, or -1 (out
- * of memory) with both buffers unchanged. */
+ * whole chains are relinked, a chain cut by n is copied (cheapest when
+ * dst is empty: then only the cut part is copied).  0, or -1 (out of
+ * memory) with both buffers unchanged. */
 int evbuf_move(struct evbuffer *src, struct evbuffer *dst, size_t n);
 
 #endif

@@ -498,6 +498,15 @@ static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t
         if (p == NULL || evbuf_add_all(out, whole, 2) != 0)
             return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
         evbuffer_drain(s->resp_body, length);
+    } else if (s->frame_whole) {
+        /* The common case (data_read_cb cuts frames on chain ends):
+         * relinking whole chains allocates nothing, so once the header is
+         * in (evbuffer_add appends all of it or nothing) the frame is
+         * whole. */
+        if (evbuffer_add(out, framehd, 9) != 0)
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        if (length > 0)
+            evbuffer_remove_buffer(s->resp_body, out, length);
     } else {
         struct evbuf_piece hd = {framehd, 9};
         /* The payload first, into a buffer of its own kept for the next
@@ -537,9 +546,12 @@ static ssize_t data_read_cb(nghttp2_session *ng, int32_t stream_id, uint8_t *buf
      * frame then moves to the output without a copy (send_data_cb), and
      * upstream reads (SOCKREAD_FRAME_CHUNK) make chains of one frame. */
     struct evbuffer_iovec first;
-    if (n < avail && evbuffer_peek(s->resp_body, -1, NULL, &first, 1) > 0 && first.iov_len < n &&
-        first.iov_len >= MIN_DATA_FRAME)
-        n = first.iov_len;
+    s->frame_whole = n == avail;
+    if (n < avail && evbuffer_peek(s->resp_body, -1, NULL, &first, 1) > 0) {
+        if (first.iov_len < n && first.iov_len >= MIN_DATA_FRAME)
+            n = first.iov_len;
+        s->frame_whole = first.iov_len == n;
+    }
     if (n < avail && n < MIN_DATA_FRAME) {
         uint32_t iw = nghttp2_session_get_remote_settings(ng, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE);
         if (n < iw / 4) {

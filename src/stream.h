@@ -88,6 +88,8 @@ struct h2g_stream {
     uint32_t stop_ping;            /* h2: response complete before the request: reset once the
                                       stop PING of this number is acknowledged (0: none) */
     bool window_starved;           /* DATA held back: the client's window is too small */
+    bool frame_whole;              /* h2: the DATA frame data_read_cb cut is whole chains of
+                                      resp_body (send_data_cb relinks them, no copy) */
     bool dispatched;               /* the request head is complete and was routed */
     uint64_t last_active_ms;       /* h2g_mono_ms of the last byte either way (stream_idle) */
 

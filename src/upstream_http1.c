@@ -53,7 +53,8 @@ struct h2g_exchange {
     bool got_bytes;             /* the upstream answered something */
     bool retried;
     size_t unacked;             /* body bytes written upstream, not yet acked to the client */
-    const char *feed_base;      /* the input slice being parsed (ex_read_cb) */
+    const char *feed_base;      /* the input slice being parsed (ex_read_cb): the first chain */
+    size_t feed_len;            /* its length */
     size_t feed_taken;          /* how much of it on_data already removed from the input */
     size_t delivered;           /* body bytes on_data moved to the stream in this ex_read_cb */
     bool head_direct;           /* the head waits for send_head_now, not in the output buffer */
@@ -319,8 +320,17 @@ static int on_data(void *arg, const char *p, size_t len)
     if (off > ex->feed_taken)
         evbuffer_drain(in, off - ex->feed_taken);
     struct evbuffer *body = stream_resp_body(ex->s);
-    if (body == NULL || evbuf_move(in, body, len) != 0)
+    if (body == NULL)
         return H2G_ERR_NOMEM;
+    if (off + len == ex->feed_len) {
+        /* To the chain's end: relinked, nothing to allocate. */
+        evbuffer_remove_buffer(in, body, len);
+    } else {
+        struct evbuf_piece piece = {p, len};
+        if (evbuf_add_all(body, &piece, 1) != 0)
+            return H2G_ERR_NOMEM;
+        evbuffer_drain(in, len);
+    }
     ex->feed_taken = off + len;
     ex->delivered += len;
     return 0;
@@ -398,6 +408,7 @@ static void ex_read_cb(struct bufferevent *bev, void *arg)
         ex->got_bytes = true;
         size_t used = 0;
         ex->feed_base = v.iov_base;
+        ex->feed_len = v.iov_len;
         ex->feed_taken = 0; /* on_data takes body bytes out as it goes */
         int rc = h1_parser_feed(&ex->parser, v.iov_base, v.iov_len, &used);
         if (used > ex->feed_taken)
