@@ -299,7 +299,10 @@ static void filter_sentinel_cb(struct bufferevent *bev, short what, void *arg)
 static void filter_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
     struct bufferevent *bev = arg;
-    if (info->n_added > 0 && SSL_is_init_finished(bufferevent_openssl_get_ssl(bev)))
+    /* libevent's callback, when it is there, ran first and took it all
+     * (or stopped at the socket's watermark, as a flush would): then
+     * there is nothing to do, cheaply. */
+    if (info->n_added > 0 && evbuffer_get_length(buf) > 0 && SSL_is_init_finished(bufferevent_openssl_get_ssl(bev)))
         bufferevent_flush(bev, EV_WRITE, BEV_NORMAL);
 }
 
