@@ -74,9 +74,12 @@ static void start_section(struct h1_parser *p, enum scan_phase phase)
 
 /*
  * Checks data[0..len) of the current head/trailer section.  Stops at the
- * end of the section (the phase becomes SCAN_BODY).  0 or an error.
+ * end of the section (the phase becomes SCAN_BODY).  0, or an error with
+ * *stop at the offending byte: the first one in byte order, wherever the
+ * input was cut (a line too long for max_head before a bare LF in it is
+ * TOO_LARGE, as when its bytes come one at a time).
  */
-static int scan(struct h1_parser *p, const char *data, size_t len)
+static int scan(struct h1_parser *p, const char *data, size_t len, size_t *stop)
 {
     size_t max = p->max_head ? p->max_head : SIZE_MAX;
     for (size_t i = 0; i < len && p->scan_phase != SCAN_BODY; i++) {
@@ -87,17 +90,24 @@ static int scan(struct h1_parser *p, const char *data, size_t len)
             size_t rest = len - i;
             const char *cr = memchr(data + i, '\r', rest);
             size_t span = cr != NULL ? (size_t)(cr - (data + i)) : rest;
-            if (memchr(data + i, '\n', span) != NULL)
+            size_t room = max - p->head_bytes; /* head_bytes <= max here */
+            const char *lf = memchr(data + i, '\n', span < room ? span : room);
+            if (lf != NULL) {
+                *stop = (size_t)(lf - data);
                 return fail(p, H2G_ERR_MALFORMED, "bare LF");
-            p->head_bytes += span;
-            if (p->head_bytes > max)
+            }
+            if (span > room) {
+                *stop = i + room;
                 return fail(p, H2G_ERR_TOO_LARGE,
                             p->scan_phase == SCAN_HEAD ? "head too large" : "trailers too large");
+            }
+            p->head_bytes += span;
             i += span;
             if (cr == NULL)
                 break;
         }
         char c = data[i];
+        *stop = i;
         if (++p->head_bytes > max)
             return fail(p, H2G_ERR_TOO_LARGE,
                         p->scan_phase == SCAN_HEAD ? "head too large" : "trailers too large");
@@ -530,6 +540,34 @@ static int llhttp_failure(struct h1_parser *p, llhttp_errno_t e)
     return p->err;
 }
 
+/*
+ * The checker refused the byte at data[off + stop].  llhttp has not read
+ * the bytes before it yet (the checker runs ahead): if it refuses one of
+ * them, that error came first and is the one reported, so the answer
+ * (400 or 431) does not depend on where the input was cut.  Those bytes
+ * are inside the section the checker refused, so no head or trailer
+ * callback can run for them.
+ */
+static int scan_failure(struct h1_parser *p, const char *data, size_t off, size_t stop, size_t *consumed)
+{
+    *consumed = off;
+    if (stop == 0)
+        return p->err;
+    int err = p->err;
+    const char *reason = p->reason;
+    p->err = 0;
+    llhttp_errno_t e = llhttp_execute(&p->ll, data + off, stop);
+    if (e != HPE_OK && e != HPE_PAUSED && e != HPE_PAUSED_UPGRADE) {
+        const char *pos = llhttp_get_error_pos(&p->ll);
+        if (pos != NULL && pos >= data + off && pos <= data + off + stop)
+            *consumed = (size_t)(pos - data);
+        return llhttp_failure(p, e);
+    }
+    p->err = err;
+    p->reason = reason;
+    return p->err;
+}
+
 int h1_parser_feed(struct h1_parser *p, const char *data, size_t len, size_t *consumed)
 {
     *consumed = 0;
@@ -541,10 +579,9 @@ int h1_parser_feed(struct h1_parser *p, const char *data, size_t len, size_t *co
     /* Runs llhttp even for len == 0: after on_data paused on the last body
      * byte, the message end is reached without more input. */
     for (;;) {
-        if (p->scan_phase != SCAN_BODY && off < len && scan(p, data + off, len - off) != 0) {
-            *consumed = off;
-            return p->err;
-        }
+        size_t stop = 0;
+        if (p->scan_phase != SCAN_BODY && off < len && scan(p, data + off, len - off, &stop) != 0)
+            return scan_failure(p, data, off, stop, consumed);
         llhttp_errno_t e = llhttp_execute(&p->ll, data + off, len - off);
         if (e == HPE_OK)
             break;
