@@ -39,6 +39,8 @@ enum scan_state {
     SS_IN_LINE,
     SS_CR,       /* CR inside a non-empty line */
     SS_EMPTY_CR, /* CR at the start of a line: end of section if LF follows */
+    SS_REQ_SP,   /* just after a SP of the request line (kept across feeds:
+                    "GET " and " /" may come apart) */
 };
 
 enum field_state { FS_NONE = 0, FS_NAME, FS_VALUE };
@@ -134,9 +136,15 @@ static int scan(struct h1_parser *p, const char *data, size_t len, size_t *stop)
                 return fail(p, H2G_ERR_MALFORMED, "bare LF");
             } else if (first_line && !p->response && (c == ' ' || c == '\t')) {
                 /* Exactly one SP between the three parts (RFC 9112 3). */
-                if (c == '\t' || ++p->scan_sp > 2 || (i > 0 && data[i - 1] == ' '))
+                if (c == '\t' || ++p->scan_sp > 2)
                     return fail(p, H2G_ERR_MALFORMED, "invalid request line");
+                p->scan_state = SS_REQ_SP;
             }
+            break;
+        case SS_REQ_SP:
+            if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+                return fail(p, H2G_ERR_MALFORMED, c == '\n' ? "bare LF" : "invalid request line");
+            p->scan_state = SS_IN_LINE;
             break;
         case SS_CR:
             if (c != '\n')
