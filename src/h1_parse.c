@@ -371,6 +371,14 @@ static int on_headers_complete(llhttp_t *ll)
         if ((ll->flags & F_TRANSFER_ENCODING) && !(ll->flags & F_CHUNKED))
             return fail(p, H2G_ERR_MALFORMED, "request Transfer-Encoding without final chunked");
         h->upgrade = ll->upgrade != 0; /* Upgrade + Connection: upgrade, or CONNECT */
+        /* RFC 9110 9.3.6: a CONNECT request has no content, and llhttp
+         * ends it at its head whatever the fields say: the bytes that
+         * follow are the tunnel's.  A CONNECT that announces a body is
+         * refused rather than have the client and us disagree on where
+         * the tunnel starts. */
+        if (ll->method == HTTP_CONNECT &&
+            ((ll->flags & F_TRANSFER_ENCODING) || ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > 0)))
+            return fail(p, H2G_ERR_MALFORMED, "CONNECT with a body");
         if (ll->flags & F_CHUNKED) {
             h->body = H1_BODY_CHUNKED;
         } else if (ll->flags & F_CONTENT_LENGTH) {

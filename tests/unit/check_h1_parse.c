@@ -666,6 +666,16 @@ START_TEST(req_upgrade_stops)
     log = parse_all_ways(false, m, false, false, &rc, &used);
     ck_assert_str_eq(log, "[CONNECT example.com:443 1.1 none up host=example.com:443]C^");
     ck_assert_uint_eq(used, strlen(m) - 9);
+
+    /* A CONNECT has no content (RFC 9110 9.3.6): llhttp would start the
+     * tunnel right after the head, where the client says a body is. */
+    CHECK_PARSE(false, "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nContent-Length: 3\r\n\r\nabc", false, false, "",
+                H2G_ERR_MALFORMED);
+    CHECK_PARSE(false, "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                false, false, "", H2G_ERR_MALFORMED);
+    m = "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nContent-Length: 0\r\n\r\nx";
+    log = parse_all_ways(false, m, false, false, &rc, &used);
+    ck_assert_str_eq(log, "[CONNECT a:443 1.1 none up host=a:443 content-length=0]C^");
 }
 END_TEST
 
