@@ -43,7 +43,7 @@ enum scan_state {
                     "GET " and " /" may come apart) */
 };
 
-enum field_state { FS_NONE = 0, FS_NAME, FS_VALUE };
+enum field_state { FS_NONE = 0, FS_NAME, FS_VALUE, FS_OVER /* a name past H1_MAX_FIELDS */ };
 
 static struct h1_parser *parser_of(llhttp_t *ll)
 {
@@ -228,9 +228,17 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t len)
 {
     struct h1_parser *p = parser_of(ll);
     struct h2g_buf *b = cur_store(p);
+    if (p->state_in_value == FS_OVER)
+        return 0;
     if (p->state_in_value != FS_NAME) {
-        if (p->n_f >= H1_MAX_FIELDS)
-            return fail(p, H2G_ERR_TOO_LARGE, "too many fields"), HPE_USER;
+        if (p->n_f >= H1_MAX_FIELDS) {
+            /* Refused once the name is complete (on_header_field_complete),
+             * not at its first bytes: llhttp hands a name out before its
+             * end only when the input is cut inside it, and a byte llhttp
+             * refuses further in the name must be the error either way. */
+            p->state_in_value = FS_OVER;
+            return 0;
+        }
         if (p->n_f == p->f_cap && grow_fields(p) != 0)
             return fail(p, H2G_ERR_NOMEM, "out of memory"), HPE_USER;
         p->f[p->n_f].name_off = (uint32_t)b->len;
@@ -261,6 +269,14 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t len)
     p->bad_name |= !bad;
     p->f[p->n_f - 1].name_len += (uint32_t)len;
     p->f[p->n_f - 1].value_off = (uint32_t)b->len;
+    return 0;
+}
+
+static int on_header_field_complete(llhttp_t *ll)
+{
+    struct h1_parser *p = parser_of(ll);
+    if (p->state_in_value == FS_OVER)
+        return fail(p, H2G_ERR_TOO_LARGE, "too many fields"), HPE_USER;
     return 0;
 }
 
@@ -489,6 +505,7 @@ void h1_parser_init(struct h1_parser *p, bool response, size_t max_head, const s
     p->settings.on_method = on_method;
     p->settings.on_url = on_url;
     p->settings.on_header_field = on_header_field;
+    p->settings.on_header_field_complete = on_header_field_complete;
     p->settings.on_header_value = on_header_value;
     p->settings.on_headers_complete = on_headers_complete;
     p->settings.on_body = on_body;
