@@ -51,10 +51,11 @@ int fuzz_h2_to_h1(const uint8_t *data, size_t size);
 
 /* A copy of p[0..n) in a heap block of exactly n bytes (plus a NUL when
  * nul is set, outside the n): a read past the end is an ASan report, not
- * a silent read of the fuzzer's buffer.  Never NULL (abort()). */
+ * a silent read of the fuzzer's buffer (malloc(0) too gives a block of
+ * its own, which nothing may read).  Never NULL (abort()). */
 static inline char *fuzz_dup(const void *p, size_t n, int nul)
 {
-    char *d = malloc(n + (nul ? 1 : 0) + (n == 0 && !nul ? 1 : 0));
+    char *d = malloc(n + (nul ? 1 : 0));
     if (d == NULL)
         abort();
     for (size_t i = 0; i < n; i++)
