@@ -429,7 +429,7 @@ static bool is_tchar(int ch)
 /* "example.com", "*.example.com", "*", an IPv4 literal or "[v6]";
  * lowercased in place, one trailing dot dropped, IPv6 brackets removed
  * (h2g_authority_host yields IPv6 hosts without them). */
-static const char *check_host_pattern(char *s)
+const char *h2g_config_check_host_pattern(char *s)
 {
     size_t len = strlen(s);
     for (size_t i = 0; i < len; i++)
@@ -465,7 +465,7 @@ static const char *check_host_pattern(char *s)
  * an address, and "*" would shadow the default certificate). */
 static const char *check_sni_name(char *s)
 {
-    const char *err = check_host_pattern(s);
+    const char *err = h2g_config_check_host_pattern(s);
     if (err != NULL)
         return err;
     const char *name = strncmp(s, "*.", 2) == 0 ? s + 2 : s;
@@ -486,7 +486,7 @@ static const char *check_token(char *s)
 
 /* "https://host[:port]" as RFC 6454 serialises an origin: lowercase, no
  * path, no trailing '/', default port omitted. */
-static const char *check_origin(char *s)
+const char *h2g_config_check_origin(char *s)
 {
     for (const char *p = s; *p != '\0'; p++)
         if (isupper((unsigned char)*p))
@@ -636,7 +636,7 @@ static const char *skip_ows(const char *p)
  *   alt-value = protocol-id "=" alt-authority *( OWS ";" OWS parameter )
  * protocol-id is a token whose '%' must start a percent-encoding; the
  * authority is a quoted-string; "ma" and "persist" take digits. */
-static const char *check_altsvc(const char *s)
+const char *h2g_config_check_altsvc(const char *s)
 {
     if (strcmp(s, "clear") == 0)
         return NULL;
@@ -1332,7 +1332,7 @@ static void fn_altsvc(struct ctx *c, const struct node *v, void *base, const str
     const char *s = scalar(c, v, kp, "an Alt-Svc value", false);
     if (s == NULL)
         return;
-    const char *err = check_altsvc(s);
+    const char *err = h2g_config_check_altsvc(s);
     if (err != NULL) {
         report_at(c, v, "%s: bad Alt-Svc value '%s': %s", kp, s, err);
         return;
@@ -1371,7 +1371,7 @@ static void origin_check(struct ctx *c, const struct node *map, void *base, cons
 
 static const struct key_spec origin_keys[] = {
     {.name = "hosts", .type = K_STRLIST, FIELD(struct h2g_origin_config, hosts),
-     .count_off = offsetof(struct h2g_origin_config, n_hosts), .check = check_host_pattern,
+     .count_off = offsetof(struct h2g_origin_config, n_hosts), .check = h2g_config_check_host_pattern,
      .required = true, .nonempty = true, .nodup = true,
      .doc = "\"example.com\", \"*.example.com\" or \"*\"; first match wins"},
     {.name = "altsvc", .type = K_FN, .fn = fn_altsvc,
@@ -1587,7 +1587,7 @@ static const struct key_spec top_keys[] = {
      .item_size = sizeof(struct h2g_origin_config), .def = "[]",
      .doc = "virtual hosts, matched on :authority / Host"},
     {.name = "origin_set", .type = K_STRLIST, FIELD(struct h2g_config, origin_set),
-     .count_off = offsetof(struct h2g_config, n_origin_set), .check = check_origin,
+     .count_off = offsetof(struct h2g_config, n_origin_set), .check = h2g_config_check_origin,
      .nodup = true, .def = "[]", .doc = "ORIGIN frame (RFC 8336) on TLS h2 sessions"},
     /* Sections whose fields sit directly in struct h2g_config: off 0. */
     {.name = "connect", .type = K_SECTION, .sub = &connect_table,

@@ -31,4 +31,18 @@ struct h2g_config *h2g_config_load_string(const char *name, const char *dir, con
                                           size_t len, struct h2g_config_errors *errs);
 void h2g_config_errors_clear(struct h2g_config_errors *errs);
 
+/* Value checkers of the schema that are parsers in their own right
+ * (exported for the fuzz harnesses and unit tests).  Each returns NULL
+ * when the value is valid or a static message. */
+/* An origins[].hosts entry: "example.com", "*.example.com", "*", an IPv4
+ * literal or "[v6]"; rewritten in place to the stored form (lowercased,
+ * one trailing dot and IPv6 brackets dropped). */
+const char *h2g_config_check_host_pattern(char *s);
+/* An origin_set entry: an RFC 6454 serialized origin, "https://host[:port]"
+ * (lowercase, no path, default port omitted).  s is not changed. */
+const char *h2g_config_check_origin(char *s);
+/* An Alt-Svc field value (RFC 7838 3): "clear" or a list of
+ * protocol-id="authority" alternatives with parameters. */
+const char *h2g_config_check_altsvc(const char *s);
+
 #endif

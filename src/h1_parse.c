@@ -39,9 +39,11 @@ enum scan_state {
     SS_IN_LINE,
     SS_CR,       /* CR inside a non-empty line */
     SS_EMPTY_CR, /* CR at the start of a line: end of section if LF follows */
+    SS_REQ_SP,   /* just after a SP of the request line (kept across feeds:
+                    "GET " and " /" may come apart) */
 };
 
-enum field_state { FS_NONE = 0, FS_NAME, FS_VALUE };
+enum field_state { FS_NONE = 0, FS_NAME, FS_VALUE, FS_OVER /* a name past H1_MAX_FIELDS */ };
 
 static struct h1_parser *parser_of(llhttp_t *ll)
 {
@@ -74,9 +76,12 @@ static void start_section(struct h1_parser *p, enum scan_phase phase)
 
 /*
  * Checks data[0..len) of the current head/trailer section.  Stops at the
- * end of the section (the phase becomes SCAN_BODY).  0 or an error.
+ * end of the section (the phase becomes SCAN_BODY).  0, or an error with
+ * *stop at the offending byte: the first one in byte order, wherever the
+ * input was cut (a line too long for max_head before a bare LF in it is
+ * TOO_LARGE, as when its bytes come one at a time).
  */
-static int scan(struct h1_parser *p, const char *data, size_t len)
+static int scan(struct h1_parser *p, const char *data, size_t len, size_t *stop)
 {
     size_t max = p->max_head ? p->max_head : SIZE_MAX;
     for (size_t i = 0; i < len && p->scan_phase != SCAN_BODY; i++) {
@@ -87,17 +92,24 @@ static int scan(struct h1_parser *p, const char *data, size_t len)
             size_t rest = len - i;
             const char *cr = memchr(data + i, '\r', rest);
             size_t span = cr != NULL ? (size_t)(cr - (data + i)) : rest;
-            if (memchr(data + i, '\n', span) != NULL)
+            size_t room = max - p->head_bytes; /* head_bytes <= max here */
+            const char *lf = memchr(data + i, '\n', span < room ? span : room);
+            if (lf != NULL) {
+                *stop = (size_t)(lf - data);
                 return fail(p, H2G_ERR_MALFORMED, "bare LF");
-            p->head_bytes += span;
-            if (p->head_bytes > max)
+            }
+            if (span > room) {
+                *stop = i + room;
                 return fail(p, H2G_ERR_TOO_LARGE,
                             p->scan_phase == SCAN_HEAD ? "head too large" : "trailers too large");
+            }
+            p->head_bytes += span;
             i += span;
             if (cr == NULL)
                 break;
         }
         char c = data[i];
+        *stop = i;
         if (++p->head_bytes > max)
             return fail(p, H2G_ERR_TOO_LARGE,
                         p->scan_phase == SCAN_HEAD ? "head too large" : "trailers too large");
@@ -124,9 +136,15 @@ static int scan(struct h1_parser *p, const char *data, size_t len)
                 return fail(p, H2G_ERR_MALFORMED, "bare LF");
             } else if (first_line && !p->response && (c == ' ' || c == '\t')) {
                 /* Exactly one SP between the three parts (RFC 9112 3). */
-                if (c == '\t' || ++p->scan_sp > 2 || (i > 0 && data[i - 1] == ' '))
+                if (c == '\t' || ++p->scan_sp > 2)
                     return fail(p, H2G_ERR_MALFORMED, "invalid request line");
+                p->scan_state = SS_REQ_SP;
             }
+            break;
+        case SS_REQ_SP:
+            if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+                return fail(p, H2G_ERR_MALFORMED, c == '\n' ? "bare LF" : "invalid request line");
+            p->scan_state = SS_IN_LINE;
             break;
         case SS_CR:
             if (c != '\n')
@@ -210,9 +228,17 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t len)
 {
     struct h1_parser *p = parser_of(ll);
     struct h2g_buf *b = cur_store(p);
+    if (p->state_in_value == FS_OVER)
+        return 0;
     if (p->state_in_value != FS_NAME) {
-        if (p->n_f >= H1_MAX_FIELDS)
-            return fail(p, H2G_ERR_TOO_LARGE, "too many fields"), HPE_USER;
+        if (p->n_f >= H1_MAX_FIELDS) {
+            /* Refused once the name is complete (on_header_field_complete),
+             * not at its first bytes: llhttp hands a name out before its
+             * end only when the input is cut inside it, and a byte llhttp
+             * refuses further in the name must be the error either way. */
+            p->state_in_value = FS_OVER;
+            return 0;
+        }
         if (p->n_f == p->f_cap && grow_fields(p) != 0)
             return fail(p, H2G_ERR_NOMEM, "out of memory"), HPE_USER;
         p->f[p->n_f].name_off = (uint32_t)b->len;
@@ -243,6 +269,14 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t len)
     p->bad_name |= !bad;
     p->f[p->n_f - 1].name_len += (uint32_t)len;
     p->f[p->n_f - 1].value_off = (uint32_t)b->len;
+    return 0;
+}
+
+static int on_header_field_complete(llhttp_t *ll)
+{
+    struct h1_parser *p = parser_of(ll);
+    if (p->state_in_value == FS_OVER)
+        return fail(p, H2G_ERR_TOO_LARGE, "too many fields"), HPE_USER;
     return 0;
 }
 
@@ -353,6 +387,14 @@ static int on_headers_complete(llhttp_t *ll)
         if ((ll->flags & F_TRANSFER_ENCODING) && !(ll->flags & F_CHUNKED))
             return fail(p, H2G_ERR_MALFORMED, "request Transfer-Encoding without final chunked");
         h->upgrade = ll->upgrade != 0; /* Upgrade + Connection: upgrade, or CONNECT */
+        /* RFC 9110 9.3.6: a CONNECT request has no content, and llhttp
+         * ends it at its head whatever the fields say: the bytes that
+         * follow are the tunnel's.  A CONNECT that announces a body is
+         * refused rather than have the client and us disagree on where
+         * the tunnel starts. */
+        if (ll->method == HTTP_CONNECT &&
+            ((ll->flags & F_TRANSFER_ENCODING) || ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > 0)))
+            return fail(p, H2G_ERR_MALFORMED, "CONNECT with a body");
         if (ll->flags & F_CHUNKED) {
             h->body = H1_BODY_CHUNKED;
         } else if (ll->flags & F_CONTENT_LENGTH) {
@@ -463,6 +505,7 @@ void h1_parser_init(struct h1_parser *p, bool response, size_t max_head, const s
     p->settings.on_method = on_method;
     p->settings.on_url = on_url;
     p->settings.on_header_field = on_header_field;
+    p->settings.on_header_field_complete = on_header_field_complete;
     p->settings.on_header_value = on_header_value;
     p->settings.on_headers_complete = on_headers_complete;
     p->settings.on_body = on_body;
@@ -530,6 +573,34 @@ static int llhttp_failure(struct h1_parser *p, llhttp_errno_t e)
     return p->err;
 }
 
+/*
+ * The checker refused the byte at data[off + stop].  llhttp has not read
+ * the bytes before it yet (the checker runs ahead): if it refuses one of
+ * them, that error came first and is the one reported, so the answer
+ * (400 or 431) does not depend on where the input was cut.  Those bytes
+ * are inside the section the checker refused, so no head or trailer
+ * callback can run for them.
+ */
+static int scan_failure(struct h1_parser *p, const char *data, size_t off, size_t stop, size_t *consumed)
+{
+    *consumed = off;
+    if (stop == 0)
+        return p->err;
+    int err = p->err;
+    const char *reason = p->reason;
+    p->err = 0;
+    llhttp_errno_t e = llhttp_execute(&p->ll, data + off, stop);
+    if (e != HPE_OK && e != HPE_PAUSED && e != HPE_PAUSED_UPGRADE) {
+        const char *pos = llhttp_get_error_pos(&p->ll);
+        if (pos != NULL && pos >= data + off && pos <= data + off + stop)
+            *consumed = (size_t)(pos - data);
+        return llhttp_failure(p, e);
+    }
+    p->err = err;
+    p->reason = reason;
+    return p->err;
+}
+
 int h1_parser_feed(struct h1_parser *p, const char *data, size_t len, size_t *consumed)
 {
     *consumed = 0;
@@ -541,10 +612,9 @@ int h1_parser_feed(struct h1_parser *p, const char *data, size_t len, size_t *co
     /* Runs llhttp even for len == 0: after on_data paused on the last body
      * byte, the message end is reached without more input. */
     for (;;) {
-        if (p->scan_phase != SCAN_BODY && off < len && scan(p, data + off, len - off) != 0) {
-            *consumed = off;
-            return p->err;
-        }
+        size_t stop = 0;
+        if (p->scan_phase != SCAN_BODY && off < len && scan(p, data + off, len - off, &stop) != 0)
+            return scan_failure(p, data, off, stop, consumed);
         llhttp_errno_t e = llhttp_execute(&p->ll, data + off, len - off);
         if (e == HPE_OK)
             break;

@@ -415,6 +415,21 @@ START_TEST(resp_too_many_fields)
     h1_parser_init(&p, true, 1 << 20, &rec_cb, &r);
     ck_assert_int_eq(h1_parser_feed(&p, b.data, b.len, &used), H2G_ERR_TOO_LARGE);
     h1_parser_clear(&p);
+    /* The cap is checked once the extra name is complete: a byte llhttp
+     * refuses in it is the error, whether or not the input is cut inside
+     * the name (fuzz/regress/h1_response/field-cap-order). */
+    b.len = at_cap;
+    h2g_buf_puts(&b, "X-One\001More: v\r\n\r\n");
+    for (size_t cut = 0; cut <= 3; cut++) {
+        h1_parser_init(&p, true, 1 << 20, &rec_cb, &r);
+        int rc = 0;
+        if (cut > 0)
+            rc = h1_parser_feed(&p, b.data, at_cap + cut, &used);
+        ck_assert_int_eq(rc, 0);
+        ck_assert_int_eq(h1_parser_feed(&p, b.data + at_cap + cut, b.len - at_cap - cut, &used),
+                         H2G_ERR_MALFORMED);
+        h1_parser_clear(&p);
+    }
     h2g_buf_clear(&b);
     h2g_buf_clear(&r.log);
 }
@@ -666,6 +681,16 @@ START_TEST(req_upgrade_stops)
     log = parse_all_ways(false, m, false, false, &rc, &used);
     ck_assert_str_eq(log, "[CONNECT example.com:443 1.1 none up host=example.com:443]C^");
     ck_assert_uint_eq(used, strlen(m) - 9);
+
+    /* A CONNECT has no content (RFC 9110 9.3.6): llhttp would start the
+     * tunnel right after the head, where the client says a body is. */
+    CHECK_PARSE(false, "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nContent-Length: 3\r\n\r\nabc", false, false, "",
+                H2G_ERR_MALFORMED);
+    CHECK_PARSE(false, "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                false, false, "", H2G_ERR_MALFORMED);
+    m = "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nContent-Length: 0\r\n\r\nx";
+    log = parse_all_ways(false, m, false, false, &rc, &used);
+    ck_assert_str_eq(log, "[CONNECT a:443 1.1 none up host=a:443 content-length=0]C^");
 }
 END_TEST
 

@@ -1,0 +1,54 @@
+# The libFuzzer harnesses, built with clang out of tree (GNU make):
+#   make -f fuzz/fuzz.mk -C build-fuzz top=/path/to/h2gate
+# tools/fuzz runs this.  The core (src/libcore.a's sources, read from
+# Makefile.am so the list is kept in one place) and llhttp are compiled
+# again with the fuzzer's coverage instrumentation and ASan + UBSan.
+top ?= ..
+CC = clang
+LLHTTP_DIR ?= /usr/share/llhttp
+LLHTTP_INC ?= /usr/share/include/llhttp
+PKGS = yaml-0.1 libnghttp2
+
+SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# The flags of configure's --enable-werror, for our own code only.
+WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	-Wmissing-prototypes -Wno-unused-parameter -Werror
+CFLAGS = -g -O1 -fsanitize=fuzzer-no-link $(SAN) -DH2G_FUZZ_LIBFUZZER \
+	-I$(top)/src -I$(top)/fuzz -I$(LLHTTP_INC) $(shell pkg-config --cflags $(PKGS))
+LDFLAGS = -fsanitize=fuzzer $(SAN)
+LIBS = $(shell pkg-config --libs $(PKGS))
+
+CORE_SRCS := $(filter %.c,$(shell sed -n '/^src_libcore_a_SOURCES/,/[^\\]$$/p' $(top)/Makefile.am))
+CORE_OBJS := $(patsubst src/%.c,core/%.o,$(CORE_SRCS))
+LLHTTP_OBJS := llhttp/llhttp.o llhttp/api.o llhttp/http.o
+
+HARNESSES = h1_request h1_response config parsers path h2_to_h1
+all: $(addprefix fuzz_,$(HARNESSES))
+
+# Harness name -> its objects (h1_drive.c is shared by the two h1 ones).
+fuzz_h1_request: obj/h1_request.o obj/h1_drive.o
+fuzz_h1_response: obj/h1_response.o obj/h1_drive.o
+fuzz_config: obj/config.o
+fuzz_parsers: obj/parsers.o
+fuzz_path: obj/path.o
+fuzz_h2_to_h1: obj/h2_to_h1.o
+
+$(addprefix fuzz_,$(HARNESSES)): $(CORE_OBJS) $(LLHTTP_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+core/%.o: $(top)/src/%.c
+	@mkdir -p core
+	$(CC) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+obj/%.o: $(top)/fuzz/%.c
+	@mkdir -p obj
+	$(CC) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+# Generated code we do not own: no warning flags (as in Makefile.am).
+llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p llhttp
+	$(CC) $(CFLAGS) -DLLHTTP_STRICT_MODE=1 -MMD -MP -c -o $@ $<
+
+-include $(wildcard core/*.d obj/*.d llhttp/*.d)
+
+.PHONY: all
