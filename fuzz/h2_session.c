@@ -42,7 +42,8 @@
  * client (RST), then every upstream connection (RST), and check that
  * the worker let go of everything: no connection, stream, tunnel,
  * session, idle pooled upstream connection or orphan tunnel left, and
- * no snapshot user.  All per-input memory is then freed, as libFuzzer's
+ * no snapshot user.  At every quiet point the worker is asked what
+ * h2gatectl asks (introspect.c).  All per-input memory is then freed, as libFuzzer's
  * leak check after each input wants; what stays across inputs is
  * bounded: the worker itself and one pool struct per upstream id.
  *
@@ -67,10 +68,12 @@
 #include <errno.h>
 #include <event2/dns.h>
 #include <event2/event.h>
+#include <jansson.h>
 #include <llhttp.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -81,7 +84,9 @@
 #include <unistd.h>
 
 #include "config_load.h"
+#include "conn.h"
 #include "fuzz.h"
+#include "introspect.h"
 #include "log.h"
 #include "upstream_pool.h"
 #include "worker.h"
@@ -552,6 +557,24 @@ static void turn(void)
     }
 }
 
+/* What h2gatectl sessions, session ID and tunnels ask a worker, on its
+ * own thread, at any moment: here at every quiet point, in whatever
+ * state the input left the connection.  The answers must serialize. */
+static void introspect(void)
+{
+    json_t *v[3] = {introspect_sessions(H.w, 0), NULL, introspect_tunnels(H.w)};
+    if (!LIST_EMPTY(&H.w->conns))
+        v[1] = introspect_sessions(H.w, LIST_FIRST(&H.w->conns)->id);
+    for (size_t i = 0; i < 3; i++) {
+        if (v[i] == NULL)
+            continue;
+        char *d = json_dumps(v[i], JSON_COMPACT);
+        FUZZ_CHECK(d != NULL);
+        free(d);
+        json_decref(v[i]);
+    }
+}
+
 /* Turns until nothing moves for QUIET_TURNS.  With `last` (the client
  * has written everything), quiet_answers get their chance each time: not
  * before, or a request body cut into two writes would always be answered
@@ -567,6 +590,7 @@ static void settle(bool last)
         else if (++quiet == QUIET_TURNS && last && quiet_answers())
             quiet = 0;
     }
+    introspect();
 }
 
 /* Writes p[0..n) as the client, turning while the socket is full.  false
@@ -589,6 +613,39 @@ static bool client_write(const uint8_t *p, size_t n)
         }
     }
     return true;
+}
+
+/* The client's connection: the kernel completes it in the listener's
+ * backlog, and the daemon accepts it on its next turn.  Loopback connects
+ * at once, but connect(2) may still say EINPROGRESS, or EINTR when the
+ * timer of libFuzzer's -timeout interrupts it: then it completes on its
+ * own, and poll says when. */
+static void client_connect(void)
+{
+    H.client = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    FUZZ_CHECK(H.client >= 0);
+    int err = 0;
+    if (connect(H.client, (struct sockaddr *)&H.listen_addr, sizeof(H.listen_addr)) != 0) {
+        err = errno;
+        struct pollfd p = {.fd = H.client, .events = POLLOUT};
+        int r = -1;
+        if (err == EINPROGRESS || err == EINTR)
+            while ((r = poll(&p, 1, 5000)) < 0 && errno == EINTR)
+                ;
+        socklen_t el = sizeof(err);
+        if (r == 1 && getsockopt(H.client, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
+            err = errno;
+        else if (r == 0)
+            err = ETIMEDOUT;
+    }
+    if (err != 0) {
+        fprintf(stderr, "h2_session: connect: %s\n", strerror(err));
+        abort();
+    }
+    /* Its close is a reset: no TIME_WAIT left behind per input. */
+    struct linger lg = {1, 0};
+    setsockopt(H.client, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    H.client_gone = false;
 }
 
 static void script_parse(const uint8_t *p, size_t n, struct script *sc)
@@ -718,15 +775,7 @@ int fuzz_h2_session(const uint8_t *data, size_t size)
     else
         script_parse((const uint8_t *)DEFAULT_ANSWER, strlen(DEFAULT_ANSWER), &H.answer);
 
-    /* Blocking connect: the kernel completes it in the listener's
-     * backlog; the daemon accepts on its next turn. */
-    H.client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    FUZZ_CHECK(H.client >= 0);
-    FUZZ_CHECK(connect(H.client, (struct sockaddr *)&H.listen_addr, sizeof(H.listen_addr)) == 0);
-    struct linger lg = {1, 0};
-    setsockopt(H.client, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    FUZZ_CHECK(evutil_make_socket_nonblocking(H.client) == 0);
-    H.client_gone = false;
+    client_connect();
 
     bool open = true;
     bool own_preface = client.seg[0].n > 0 && client.seg[0].p[0] >= 'A' && client.seg[0].p[0] <= 'Z';
