@@ -50,7 +50,9 @@ all: fuzz_h2_session
 fuzz_h2_session: obj/h2_session.o $(DAEMON_OBJS) $(CORE_OBJS) $(LLHTTP_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs $(DAEMON_PKGS)) -lpthread
 
-obj/h2_session.o: CFLAGS += $(DAEMON_CFLAGS)
+obj/h2_session.o: $(top)/fuzz/h2_session.c
+	@mkdir -p obj
+	$(CC) $(CFLAGS) $(DAEMON_CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 daemon/%.o: $(top)/src/%.c
 	@mkdir -p daemon
 	$(CC) $(CFLAGS) $(DAEMON_CFLAGS) $(WARN) -MMD -MP -c -o $@ $<

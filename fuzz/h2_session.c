@@ -9,8 +9,8 @@
  *
  * Set up once (first input): a configuration from memory (CONFIG below)
  * with one cleartext listener for h2 and HTTP/1.1, routes to the
- * upstream (plain, round-robin over a literal and a name, websocket), a
- * tunnel route and connect.allow to it; the worker of src/worker.c on
+ * upstream (plain, round-robin over a literal, a name and a port that
+ * refuses connections, websocket), tunnel routes and connect.allow; the worker of src/worker.c on
  * the listening socket, whose thread is never started: its event_base
  * runs here, in turns of event_base_loop(EVLOOP_NONBLOCK).  Timeouts are
  * an hour, so no timer of the daemon fires during an input (inputs take
@@ -111,7 +111,9 @@ static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define MAX_ANSWERS 16 /* answers per upstream connection */
 
 /*
- * The configuration: %1$u the listener's port, %2$u the upstream's.
+ * The configuration: %1$u the listener's port, %2$u the upstream's, %3$u
+ * a port that refuses connections (bound, never listening: the upstream
+ * that is down, for the connect errors and round-robin's failover).
  * Limits are lower than the defaults where an input of a few KiB
  * should be able to cross them (invalid frames, rejected streams,
  * resets, windows, the request body); timeouts are an hour (see above).
@@ -134,13 +136,18 @@ static const char CONFIG[] = "workers: 1\n"
                              "      - path: /\n"
                              "        upstream: \"http://127.0.0.1:%2$u\"\n"
                              "      - path: /rr\n"
-                             "        upstream: [\"http://127.0.0.1:%2$u\", \"http://localhost:%2$u\"]\n"
+                             "        upstream: [\"http://127.0.0.1:%2$u\", \"http://localhost:%2$u\", "
+                             "\"http://127.0.0.1:%3$u\"]\n"
+                             "      - path: /down\n"
+                             "        upstream: \"http://127.0.0.1:%3$u\"\n"
                              "      - path: /ws\n"
                              "        upstream: \"http://127.0.0.1:%2$u\"\n"
                              "        websocket: true\n"
                              "      - path: /tunnel\n"
                              "        tunnel: \"tcp://127.0.0.1:%2$u\"\n"
                              "        protocols: [websocket, x-raw]\n"
+                             "      - path: /tunnel-down\n"
+                             "        tunnel: \"tcp://127.0.0.1:%3$u\"\n"
                              "connect:\n"
                              "  allow: [\"127.0.0.1:%2$u\", \"localhost:%2$u\", \"*.example.org:%2$u\"]\n"
                              "  deny: [\"deny.example.org:*\"]\n"
@@ -209,6 +216,7 @@ static struct {
     struct sockaddr_in listen_addr;
     char port5[6];  /* the upstream's port for M_PORT */
     int up_lfd;   /* the upstream's listening socket */
+    int down_fd;  /* bound to the port that refuses connections */
     int dns_fd;   /* the resolver's UDP socket */
     int client;   /* this input's client socket, -1 once closed */
     bool client_gone;
@@ -237,16 +245,16 @@ static void trace(const char *who, const void *p, size_t n)
     fprintf(stderr, "%s\n", n > 300 ? "..." : "");
 }
 
-/* A socket bound to 127.0.0.1 on a port the kernel picks (listening for
- * SOCK_STREAM), non-blocking; its port in *port. */
-static int bound_socket(int type, uint16_t *port)
+/* A socket bound to 127.0.0.1 on a port the kernel picks, listening if
+ * asked, non-blocking; its port in *port. */
+static int bound_socket(int type, bool listening, uint16_t *port)
 {
     int fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t sl = sizeof(sa);
     FUZZ_CHECK(fd >= 0);
     FUZZ_CHECK(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-    FUZZ_CHECK(type != SOCK_STREAM || listen(fd, 1024) == 0);
+    FUZZ_CHECK(!listening || listen(fd, 1024) == 0);
     FUZZ_CHECK(getsockname(fd, (struct sockaddr *)&sa, &sl) == 0);
     *port = ntohs(sa.sin_port);
     return fd;
@@ -681,14 +689,16 @@ static void setup(void)
     /* The daemon writes to sockets the client or upstream reset. */
     signal(SIGPIPE, SIG_IGN);
     uint16_t lport, uport, dport;
-    int lfd = bound_socket(SOCK_STREAM, &lport);
-    H.up_lfd = bound_socket(SOCK_STREAM, &uport);
-    H.dns_fd = bound_socket(SOCK_DGRAM, &dport);
+    uint16_t down_port;
+    int lfd = bound_socket(SOCK_STREAM, true, &lport);
+    H.up_lfd = bound_socket(SOCK_STREAM, true, &uport);
+    H.down_fd = bound_socket(SOCK_STREAM, false, &down_port);
+    H.dns_fd = bound_socket(SOCK_DGRAM, false, &dport);
     snprintf(H.port5, sizeof(H.port5), "%05u", uport);
     H.listen_addr = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(lport),
                                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     char yaml[sizeof(CONFIG) + 64];
-    int len = snprintf(yaml, sizeof(yaml), CONFIG, lport, uport);
+    int len = snprintf(yaml, sizeof(yaml), CONFIG, lport, uport, down_port);
     FUZZ_CHECK(len > 0 && (size_t)len < sizeof(yaml));
     struct h2g_config_errors errs;
     struct h2g_config *c = h2g_config_load_string("h2_session.yaml", "/", yaml, (size_t)len, &errs);

@@ -131,6 +131,47 @@ def main():
     # A close-delimited response (the upstream half-closes).
     seeds["close-delimited"] = H2().headers(1, req("GET", "/stream"), end_stream=True).out + UP + A_CLOSE
 
+    # The session's defences, each a little over the harness's limits:
+    # more streams than max_concurrent_streams (16), a rapid reset burst
+    # (stream_reset_burst 16), empty DATA frames, invalid frames
+    # (max_session_invalid_frames 16: WINDOW_UPDATE of 0 on a stream).
+    many = H2()
+    for i in range(20):
+        many.headers(1 + 2 * i, req("POST", "/s%d" % i, extra=[("content-length", "1")]))
+    seeds["many-streams"] = many.cut().data(1, b"x", end_stream=True).out + UP + A_LENGTH
+    rapid = H2()
+    for i in range(20):
+        rapid.headers(1 + 2 * i, req("GET", "/r%d" % i), end_stream=True).frame(RstStreamFrame(1 + 2 * i, error_code=8))
+    seeds["rapid-reset"] = rapid.out + UP + A_LENGTH
+    empty = H2().headers(1, req("POST", "/e"))
+    for _ in range(30):
+        empty.data(1, b"")
+    seeds["empty-data"] = empty.out + UP + A_LENGTH
+    invalid = H2().headers(1, req("POST", "/i"))
+    for _ in range(20):
+        invalid.out += b"\x00\x00\x04\x08\x00\x00\x00\x00\x01\x00\x00\x00\x00"
+    seeds["invalid-frames"] = invalid.out + UP + A_LENGTH
+    # The client's window is shut (SETTINGS_INITIAL_WINDOW_SIZE 0): the
+    # response's DATA waits for its WINDOW_UPDATE.
+    seeds["window-starved"] = (H2({4: 0}).headers(1, req("GET", "/big"), end_stream=True).cut()
+                               .frame(WindowUpdateFrame(1, window_increment=5)).cut()
+                               .frame(WindowUpdateFrame(1, window_increment=100)).out + UP + A_LENGTH)
+    # A local answer before the request's end (413: Content-Length over
+    # max_request_body): RST_STREAM(NO_ERROR) once the client acknowledges
+    # the stop PING h2gate sent after it.
+    stop_ack = PingFrame(0, opaque_data=b"h2gS\x00\x00\x00\x01")
+    stop_ack.flags.add("ACK")
+    seeds["early-answer"] = (H2().headers(1, req("POST", "/big", extra=[("content-length", "100000")])).cut()
+                             .frame(stop_ack).data(1, b"more body").cut().data(1, b"end", end_stream=True).out)
+    # The upstream that is down: a route to it, round robin past it, a
+    # tunnel route to it.
+    down = H2().headers(1, req("GET", "/down"), end_stream=True)
+    for i in range(4):
+        down.headers(3 + 2 * i, req("GET", "/rr/%d" % i, authority="rr.test"), end_stream=True).cut()
+    down.headers(11, [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "http"),
+                      (":authority", "t.test"), (":path", "/tunnel-down")])
+    seeds["upstream-down"] = down.out + UP + A_LENGTH
+
     # HTTP/1.1 clients: keep-alive with pipelining, a chunked upload, the
     # websocket upgrade with the client's own key, CONNECT, and the h2c upgrade.
     seeds["h1-pipelined"] = (b"GET /a HTTP/1.1\r\nHost: example.com\r\n\r\n"
