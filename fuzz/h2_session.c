@@ -688,8 +688,7 @@ static void setup(void)
 {
     /* The daemon writes to sockets the client or upstream reset. */
     signal(SIGPIPE, SIG_IGN);
-    uint16_t lport, uport, dport;
-    uint16_t down_port;
+    uint16_t lport, uport, down_port, dport;
     int lfd = bound_socket(SOCK_STREAM, true, &lport);
     H.up_lfd = bound_socket(SOCK_STREAM, true, &uport);
     H.down_fd = bound_socket(SOCK_STREAM, false, &down_port);
