@@ -36,6 +36,27 @@ fuzz_h2_to_h1: obj/h2_to_h1.o
 $(addprefix fuzz_,$(HARNESSES)): $(CORE_OBJS) $(LLHTTP_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The session harness links the daemon's glue too: src/h2gate's sources
+# (read from Makefile.am) but main.c, compiled as configure compiles them
+# (_GNU_SOURCE from AC_USE_SYSTEM_EXTENSIONS, PACKAGE_VERSION from
+# AC_INIT), against the daemon's libraries.
+DAEMON_PKGS = libevent_core libevent_extra libevent_openssl libevent_pthreads libssl libcrypto jansson libsystemd
+DAEMON_SRCS := $(filter-out src/main.c,$(filter %.c,$(shell sed -n '/^src_h2gate_SOURCES/,/[^\\]$$/p' $(top)/Makefile.am)))
+DAEMON_OBJS := $(patsubst src/%.c,daemon/%.o,$(DAEMON_SRCS))
+DAEMON_VERSION := $(shell sed -n 's/^AC_INIT.\[h2gate\], \[\([^]]*\)\].*/\1/p' $(top)/configure.ac)
+DAEMON_CFLAGS = -D_GNU_SOURCE -DPACKAGE_VERSION='"$(DAEMON_VERSION)"' $(shell pkg-config --cflags $(DAEMON_PKGS))
+
+all: fuzz_h2_session
+fuzz_h2_session: obj/h2_session.o $(DAEMON_OBJS) $(CORE_OBJS) $(LLHTTP_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs $(DAEMON_PKGS)) -lpthread
+
+obj/h2_session.o: $(top)/fuzz/h2_session.c
+	@mkdir -p obj
+	$(CC) $(CFLAGS) $(DAEMON_CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+daemon/%.o: $(top)/src/%.c
+	@mkdir -p daemon
+	$(CC) $(CFLAGS) $(DAEMON_CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
 core/%.o: $(top)/src/%.c
 	@mkdir -p core
 	$(CC) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
@@ -49,6 +70,6 @@ llhttp/%.o: $(LLHTTP_DIR)/%.c
 	@mkdir -p llhttp
 	$(CC) $(CFLAGS) -DLLHTTP_STRICT_MODE=1 -MMD -MP -c -o $@ $<
 
--include $(wildcard core/*.d obj/*.d llhttp/*.d)
+-include $(wildcard core/*.d obj/*.d llhttp/*.d daemon/*.d)
 
 .PHONY: all

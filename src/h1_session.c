@@ -657,13 +657,15 @@ static bool do_upgrade(struct h2g_h1_session *h)
     evtimer_del(c->timer); /* the h2 session times itself */
     c->h2 = h2_session_new(c, h->h2_settings, h->h2_settings_len, s, head_req);
     h1_session_free(h);
+    /* The HTTP/1.1 session is gone whether or not HTTP/2 took over:
+     * conn_free uncounts only the session the connection still holds. */
+    STAT_DEC(&c->worker->stats, sessions_open[2]);
     if (c->h2 == NULL) {
         stream_free(s);
         conn_close(c, true);
         return true;
     }
     c->state = H2G_CONN_H2;
-    STAT_DEC(&c->worker->stats, sessions_open[2]);
     STAT_INC(&c->worker->stats, sessions_total[1]);
     STAT_INC(&c->worker->stats, sessions_open[1]);
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)

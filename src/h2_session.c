@@ -806,11 +806,13 @@ static void open_stream_id(struct h2g_h2_session *h, int32_t id)
             h->gaps_overflow = true;
         }
     }
-    /* The ring's slots of the ids now entering the window held ids 512 below. */
-    if ((id - h->last_stream_id) / 2 >= ENDED_WINDOW)
+    /* The ring's slots of the ids now entering the window held ids 512
+     * below.  In 64 bits: from -1 (no stream yet) the first id may be
+     * 2^31-1, and a step past an id that high would overflow. */
+    if (((int64_t)id - h->last_stream_id) / 2 >= ENDED_WINDOW)
         memset(h->ended, 0, sizeof(h->ended));
     else
-        for (int32_t i = h->last_stream_id + 2; i <= id; i += 2)
+        for (int64_t i = (int64_t)h->last_stream_id + 2; i <= id; i += 2)
             h->ended[ENDED_WORD(i)] &= ~ENDED_BIT(i);
     h->last_stream_id = id;
 }

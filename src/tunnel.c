@@ -299,10 +299,13 @@ static void target_sockaddr(const struct h2g_acl_target *a, struct sockaddr_stor
 
 static void resolved_cb(int err, struct evutil_addrinfo *res, void *arg)
 {
+    /* tunnel_free cancelled the lookup: libevent 2.1 reports that on a
+     * later loop turn (evdns_cancel_request defers the reply), when the
+     * tunnel is gone.  arg must not be touched. */
+    if (err == EVUTIL_EAI_CANCEL)
+        return;
     struct h2g_tunnel *t = arg;
     t->dns_req = NULL;
-    if (err == EVUTIL_EAI_CANCEL)
-        return; /* the tunnel is being freed */
     if (err != 0) {
         fail(t, 502, 0, evutil_gai_strerror(err));
         return;
@@ -488,7 +491,7 @@ void tunnel_free(struct h2g_tunnel *t)
         return;
     }
     if (t->dns_req != NULL) {
-        evdns_getaddrinfo_cancel(t->dns_req); /* calls back with EAI_CANCEL */
+        evdns_getaddrinfo_cancel(t->dns_req); /* calls back with EAI_CANCEL, later */
         t->dns_req = NULL;
     }
     sockread_clear(&t->rd);
