@@ -18,7 +18,7 @@ CFLAGS = -g -O1 -fsanitize=fuzzer-no-link $(SAN) -DH2G_FUZZ_LIBFUZZER \
 LDFLAGS = -fsanitize=fuzzer $(SAN)
 LIBS = $(shell pkg-config --libs $(PKGS))
 
-CORE_SRCS := $(filter %.c,$(shell sed -n '/^src_libcore_a_SOURCES/,/[^\\]$$/p' $(top)/Makefile.am))
+CORE_SRCS := $(filter %.c,$(shell sed -n '/^src_libcore_a_SOURCES =/,/[^\\]$$/p' $(top)/Makefile.am))
 CORE_OBJS := $(patsubst src/%.c,core/%.o,$(CORE_SRCS))
 LLHTTP_OBJS := llhttp/llhttp.o llhttp/api.o llhttp/http.o
 
@@ -41,7 +41,7 @@ $(addprefix fuzz_,$(HARNESSES)): $(CORE_OBJS) $(LLHTTP_OBJS)
 # (_GNU_SOURCE from AC_USE_SYSTEM_EXTENSIONS, PACKAGE_VERSION from
 # AC_INIT), against the daemon's libraries.
 DAEMON_PKGS = libevent_core libevent_extra libevent_openssl libevent_pthreads libssl libcrypto jansson libsystemd
-DAEMON_SRCS := $(filter-out src/main.c,$(filter %.c,$(shell sed -n '/^src_h2gate_SOURCES/,/[^\\]$$/p' $(top)/Makefile.am)))
+DAEMON_SRCS := $(filter-out src/main.c,$(filter %.c,$(shell sed -n '/^src_h2gate_SOURCES =/,/[^\\]$$/p' $(top)/Makefile.am)))
 DAEMON_OBJS := $(patsubst src/%.c,daemon/%.o,$(DAEMON_SRCS))
 DAEMON_VERSION := $(shell sed -n 's/^AC_INIT.\[h2gate\], \[\([^]]*\)\].*/\1/p' $(top)/configure.ac)
 DAEMON_CFLAGS = -D_GNU_SOURCE -DPACKAGE_VERSION='"$(DAEMON_VERSION)"' $(shell pkg-config --cflags $(DAEMON_PKGS))
