@@ -64,6 +64,8 @@ assert_eq 6 "$(mval h2gate_connections_total)" "h2gate_connections_total"
 assert_eq 3 "$(mval 'h2gate_sessions_total{alpn="h2c"}')" 'h2gate_sessions_total{alpn="h2c"}'
 assert_eq 2 "$(mval 'h2gate_sessions_total{alpn="http/1.1"}')" 'h2gate_sessions_total{alpn="http/1.1"}'
 assert_eq 0 "$(mval h2gate_streams_open)" "h2gate_streams_open"
+heap=$(mval h2gate_heap_bytes)
+[ "${heap:-0}" -gt 0 ] || fail "h2gate_heap_bytes: expected the heap in use, got [$heap]"
 assert_eq 0 "$(mval h2gate_reloads_total)" "h2gate_reloads_total"
 assert_eq 1 "$(mval h2gate_last_reload_success)" "h2gate_last_reload_success (no reload yet)"
 # histogram: cumulative buckets, +Inf = count = 5, sum > 0
