@@ -555,7 +555,7 @@ static void client_read(void)
  * resolver and the upstream do their part. */
 static void turn(void)
 {
-    event_base_loop(H.w->base, EVLOOP_NONBLOCK);
+    event_base_loop(H.w->svc.base, EVLOOP_NONBLOCK);
     client_read();
     dns_serve();
     up_accept();
@@ -724,9 +724,9 @@ static void setup(void)
      * with one that asks dns_serve alone. */
     char ns[32];
     snprintf(ns, sizeof(ns), "127.0.0.1:%u", dport);
-    evdns_base_free(H.w->dns, 0);
-    H.w->dns = evdns_base_new(H.w->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-    FUZZ_CHECK(H.w->dns != NULL && evdns_base_nameserver_ip_add(H.w->dns, ns) == 0);
+    evdns_base_free(H.w->svc.dns, 0);
+    H.w->svc.dns = evdns_base_new(H.w->svc.base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    FUZZ_CHECK(H.w->svc.dns != NULL && evdns_base_nameserver_ip_add(H.w->svc.dns, ns) == 0);
     llhttp_settings_init(&H.ll);
     H.ll.on_message_begin = on_message_begin;
     H.ll.on_header_field = on_header_field;
@@ -740,7 +740,7 @@ static void setup(void)
 
 static bool pools_idle_empty(void)
 {
-    for (struct h2g_upstream_pool *p = H.w->pools; p != NULL; p = p->next)
+    for (struct h2g_upstream_pool *p = H.w->svc.pools; p != NULL; p = p->next)
         if (p->n_idle != 0 || !LIST_EMPTY(&p->idle))
             return false;
     return true;
@@ -748,7 +748,7 @@ static bool pools_idle_empty(void)
 
 static bool worker_empty(void)
 {
-    return H.w->n_conns == 0 && LIST_EMPTY(&H.w->conns) && LIST_EMPTY(&H.w->orphans) && pools_idle_empty();
+    return H.w->n_conns == 0 && LIST_EMPTY(&H.w->conns) && LIST_EMPTY(&H.w->svc.orphans) && pools_idle_empty();
 }
 
 /* Round-robin state would carry one input's choices (and failures) into
@@ -809,7 +809,7 @@ int fuzz_h2_session(const uint8_t *data, size_t size)
     for (unsigned i = 0; i < MAX_TURNS && !worker_empty(); i++)
         turn();
     FUZZ_CHECK(worker_empty());
-    const struct h2g_stats *st = &H.w->stats;
+    const struct h2g_stats *st = &H.w->svc.stats;
     FUZZ_CHECK(st->connections_open == 0 && st->streams_open == 0 && st->tunnels_open == 0);
     FUZZ_CHECK(st->sessions_open[0] == 0 && st->sessions_open[1] == 0 && st->sessions_open[2] == 0);
     FUZZ_CHECK(h2g_total_conns == 0 && H.w->snap->users == 0);

@@ -4,10 +4,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "conn.h"
 #include "log.h"
+#include "services.h"
 #include "stream.h"
-#include "worker.h"
 
 /* Copies a field value for a logfmt line, escaping what would break it. */
 static size_t put_escaped(char *dst, size_t cap, const char *src, size_t len)
@@ -30,8 +29,8 @@ static size_t put_escaped(char *dst, size_t cap, const char *src, size_t len)
 
 void access_log_stream(const struct h2g_stream *s)
 {
-    struct h2g_worker *w = s->conn->worker;
-    if (w->access_fd < 0)
+    const struct h2g_client_facts *cl = s->ctx.client;
+    if (!services_access_log_on(s->ctx.svc))
         return;
     char ts[40], auth[256], method[32], path[1024];
     struct timespec now;
@@ -50,15 +49,13 @@ void access_log_stream(const struct h2g_stream *s)
     int n = snprintf(line, sizeof(line),
                      "ts=%s conn=%llu stream=%d client=%s%s%s:%u proto=%s authority=%s method=%s "
                      "path=\"%s\" status=%d in=%llu out=%llu ms=%.3f upstream=%s%s\n",
-                     ts, (unsigned long long)s->conn->id, s->id,
-                     s->conn->peer.ss_family == AF_INET6 ? "[" : "", s->conn->peer_ip,
-                     s->conn->peer.ss_family == AF_INET6 ? "]" : "", s->conn->peer_port,
-                     conn_proto_name(s->conn), auth, method, path, s->status,
+                     ts, (unsigned long long)cl->conn_id, s->id, cl->peer_ipv6 ? "[" : "", cl->peer_ip,
+                     cl->peer_ipv6 ? "]" : "", cl->peer_port, stream_client_proto(s), auth, method, path, s->status,
                      (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out, ms,
                      s->upstream_id[0] ? s->upstream_id : "-", s->resp_failed ? " reset=1" : "");
     if (n < 0)
         return;
     if ((size_t)n >= sizeof(line))
         n = sizeof(line) - 1, line[n - 1] = '\n';
-    worker_access_log(w, line, (size_t)n);
+    services_access_log(s->ctx.svc, line, (size_t)n);
 }

@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -150,8 +151,8 @@ static bool start_h2(struct h2g_conn *c)
         return false;
     }
     set_state(c, H2G_CONN_H2);
-    STAT_INC(&c->worker->stats, sessions_total[c->tls ? 0 : 1]);
-    STAT_INC(&c->worker->stats, sessions_open[c->tls ? 0 : 1]);
+    STAT_INC(&c->worker->svc.stats, sessions_total[c->tls ? 0 : 1]);
+    STAT_INC(&c->worker->svc.stats, sessions_open[c->tls ? 0 : 1]);
     return true;
 }
 
@@ -163,8 +164,8 @@ static bool start_h1(struct h2g_conn *c)
         return false;
     }
     set_state(c, H2G_CONN_H1);
-    STAT_INC(&c->worker->stats, sessions_total[2]);
-    STAT_INC(&c->worker->stats, sessions_open[2]);
+    STAT_INC(&c->worker->svc.stats, sessions_total[2]);
+    STAT_INC(&c->worker->svc.stats, sessions_open[2]);
     return true;
 }
 
@@ -356,6 +357,24 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     schedule_free(c);
 }
 
+static bool facts_cert_covers(const struct h2g_client_facts *f, const char *host, size_t len)
+{
+    struct h2g_conn *c = (struct h2g_conn *)((char *)f - offsetof(struct h2g_conn, facts));
+    return conn_cert_covers(c, host, len);
+}
+
+/* What every request on this connection carries (request_ctx.h). */
+static void fill_facts(struct h2g_conn *c)
+{
+    c->facts.conn_id = c->id;
+    c->facts.peer_ip = c->peer_ip;
+    c->facts.peer_port = c->peer_port;
+    c->facts.peer_ipv6 = c->peer.ss_family == AF_INET6;
+    c->facts.tls = c->tls;
+    c->facts.svc = &c->worker->svc;
+    c->facts.cert_covers = facts_cert_covers;
+}
+
 struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc, int fd,
                           const struct sockaddr *sa, int salen)
 {
@@ -386,6 +405,7 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
             c->peer.ss_family = AF_INET;
         }
     }
+    fill_facts(c);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (c->tls) {
@@ -399,7 +419,7 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
          * write per SSL_write, a read per record header and per record,
          * and an epoll_ctl for each), and ciphertext is read in bulk.
          */
-        struct bufferevent *sock = sockwrite_bufferevent_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        struct bufferevent *sock = sockwrite_bufferevent_new(w->svc.base, fd, BEV_OPT_CLOSE_ON_FREE);
         if (sock == NULL) {
             SSL_free(ssl);
             goto fail;
@@ -409,7 +429,7 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
         /* The filter stops encrypting while this much ciphertext waits for
          * the socket: the sessions' output caps stay caps. */
         bufferevent_setwatermark(sock, EV_WRITE, 0, TLS_OUT_CAP);
-        c->bev = make_filter(w->base, sock, ssl);
+        c->bev = make_filter(w->svc.base, sock, ssl);
         c->sock = sock;
         if (c->bev == NULL)
             goto fail_nofd;
@@ -417,7 +437,7 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
         /* The filter encrypts on every addition to its output, one record
          * per SSL_write: deferred, it sees one addition per loop turn and
          * seals what the sessions wrote in a few large records. */
-        evbuffer_defer_callbacks(bufferevent_get_output(c->bev), w->base);
+        evbuffer_defer_callbacks(bufferevent_get_output(c->bev), w->svc.base);
         /* Ciphertext is read by our reader too (libevent 2.1 reads 4 KiB
          * per read, each after a FIONREAD ioctl: three syscalls per 4 KiB
          * of upload), into the socket bufferevent's input, and the filter
@@ -428,7 +448,7 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
         sockread_setcb(&c->rd, tls_sock_read_cb, NULL, tls_sock_event_cb, c);
         sockread_set_high(&c->rd, TLS_IN_CAP);
     } else {
-        c->bev = sockwrite_bufferevent_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        c->bev = sockwrite_bufferevent_new(w->svc.base, fd, BEV_OPT_CLOSE_ON_FREE);
         if (c->bev == NULL)
             goto fail;
     }
@@ -436,8 +456,8 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
      * pay four times the syscalls. */
     bufferevent_set_max_single_read(c->bev, H2G_IO_CHUNK);
     bufferevent_set_max_single_write(c->bev, H2G_IO_CHUNK);
-    c->free_ev = event_new(w->base, -1, 0, free_cb, c);
-    c->timer = evtimer_new(w->base, timer_cb, c);
+    c->free_ev = event_new(w->svc.base, -1, 0, free_cb, c);
+    c->timer = evtimer_new(w->svc.base, timer_cb, c);
     if (c->free_ev == NULL || c->timer == NULL)
         goto fail_bev;
     set_write_timeout(c, c->config->timeouts.stream_idle);
@@ -461,8 +481,8 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
     set_state(c, H2G_CONN_HANDSHAKE);
     LIST_INSERT_HEAD(&w->conns, c, link);
     w->n_conns++;
-    STAT_INC(&w->stats, connections_total);
-    STAT_INC(&w->stats, connections_open);
+    STAT_INC(&w->svc.stats, connections_total);
+    STAT_INC(&w->svc.stats, connections_open);
     return c;
 fail_bev:
     sockread_clear(&c->rd);
@@ -527,7 +547,7 @@ static bool release_tls_filter(struct h2g_conn *c)
         bufferevent_incref(c->bev);
         bufferevent_free(c->bev);
     }
-    if (bufferevent_decref(c->bev) == 1 || event_base_get_running_event(c->worker->base) == NULL)
+    if (bufferevent_decref(c->bev) == 1 || event_base_get_running_event(c->worker->svc.base) == NULL)
         return true;
     bufferevent_incref(c->bev);
     return false;
@@ -538,9 +558,9 @@ void conn_free(struct h2g_conn *c)
     struct h2g_worker *w = c->worker;
     if (!c->releasing) {
         if (c->h2 != NULL)
-            STAT_DEC(&w->stats, sessions_open[c->tls ? 0 : 1]);
+            STAT_DEC(&w->svc.stats, sessions_open[c->tls ? 0 : 1]);
         else if (c->h1 != NULL)
-            STAT_DEC(&w->stats, sessions_open[2]);
+            STAT_DEC(&w->svc.stats, sessions_open[2]);
         h2_session_free(c->h2);
         c->h2 = NULL;
         h1_session_free(c->h1);
@@ -561,7 +581,7 @@ void conn_free(struct h2g_conn *c)
     }
     LIST_REMOVE(c, link);
     w->n_conns--;
-    STAT_DEC(&w->stats, connections_open);
+    STAT_DEC(&w->svc.stats, connections_open);
     event_free(c->free_ev);
     event_free(c->timer);
     h2g_config_unref(c->config);

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "request_ctx.h"
 #include "sockread.h"
 
 struct h2g_worker;
@@ -52,6 +53,7 @@ struct h2g_conn {
     char peer_ip[48];           /* textual, no brackets */
     uint16_t peer_port;
     char sni[256];              /* TLS server name, "" if none */
+    struct h2g_client_facts facts; /* what its requests carry (request_ctx.h) */
     struct h2g_h2_session *h2;
     struct h2g_h1_session *h1;
     uint64_t start_ms;          /* accepted at (h2g_mono_ms) */

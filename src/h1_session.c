@@ -15,7 +15,6 @@
 #include "log.h"
 #include "path.h"
 #include "stream.h"
-#include "tunnel.h"
 #include "worker.h"
 
 /* Output above this stops moving response bytes (the client is slow). */
@@ -171,7 +170,7 @@ static int on_head(void *arg, const struct h1_head *head)
 {
     struct h2g_h1_session *h = arg;
     struct h2g_conn *c = h->conn;
-    struct h2g_stream *s = stream_new(c, &h1_stream_ops, h, ++h->n_requests);
+    struct h2g_stream *s = stream_new(&c->facts, &h1_stream_ops, h, ++h->n_requests);
     if (s == NULL)
         return H2G_ERR_NOMEM;
     h->s = s;
@@ -437,7 +436,7 @@ static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, 
 {
     struct h2g_h1_session *h = s->session;
     struct evbuffer *out = bufferevent_get_output(h->conn->bev);
-    if (s->tun != NULL && (s->status == 101 || s->status == 200)) {
+    if (stream_is_tunnel(s) && (s->status == 101 || s->status == 200)) {
         /* The connection becomes a byte tunnel (CONNECT 200, or the
          * upstream's 101 for a WebSocket). */
         static const char established[] = "HTTP/1.1 200 Connection Established\r\n\r\n";
@@ -533,8 +532,14 @@ static void ops_send_continue(struct h2g_stream *s)
         evbuffer_add(bufferevent_get_output(h->conn->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
 }
 
-static const struct h2g_stream_ops h1_stream_ops = {ops_send_head, ops_resume, ops_consumed, ops_abort,
-                                                    ops_send_continue};
+static const struct h2g_stream_ops h1_stream_ops = {
+    .h2 = false,
+    .send_head = ops_send_head,
+    .resume = ops_resume,
+    .consumed = ops_consumed,
+    .abort = ops_abort,
+    .send_continue = ops_send_continue,
+};
 
 static void end_request(struct h2g_h1_session *h)
 {
@@ -659,15 +664,15 @@ static bool do_upgrade(struct h2g_h1_session *h)
     h1_session_free(h);
     /* The HTTP/1.1 session is gone whether or not HTTP/2 took over:
      * conn_free uncounts only the session the connection still holds. */
-    STAT_DEC(&c->worker->stats, sessions_open[2]);
+    STAT_DEC(&c->worker->svc.stats, sessions_open[2]);
     if (c->h2 == NULL) {
         stream_free(s);
         conn_close(c, true);
         return true;
     }
     c->state = H2G_CONN_H2;
-    STAT_INC(&c->worker->stats, sessions_total[1]);
-    STAT_INC(&c->worker->stats, sessions_open[1]);
+    STAT_INC(&c->worker->svc.stats, sessions_total[1]);
+    STAT_INC(&c->worker->svc.stats, sessions_open[1]);
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
         h2_session_on_read(c->h2);
     return true;
@@ -679,7 +684,7 @@ struct h2g_h1_session *h1_session_new(struct h2g_conn *c)
     if (h == NULL)
         return NULL;
     h->conn = c;
-    h->pump_ev = event_new(c->worker->base, -1, 0, pump_cb, h);
+    h->pump_ev = event_new(c->worker->svc.base, -1, 0, pump_cb, h);
     if (h->pump_ev == NULL) {
         free(h);
         return NULL;
@@ -732,7 +737,7 @@ bool h1_session_on_timer(struct h2g_h1_session *h)
         return true;
     }
     uint64_t now = h2g_mono_ms(), limit = c->config->timeouts.stream_idle;
-    if (s->tun != NULL && tunnel_is_live(s->tun)) {
+    if (stream_tunnel_live(s)) {
         arm_timer(h, limit); /* resolving or connecting: its own timeouts */
         return true;
     }

@@ -15,8 +15,6 @@
 #include "sockread.h"
 #include "stream.h"
 #include "stats.h"
-#include "tunnel.h"
-#include "upstream_http1.h"
 #include "worker.h"
 
 struct h2g_h2_session {
@@ -160,7 +158,7 @@ static void enhance_your_calm(struct h2g_h2_session *h, const char *why)
  * maxSessionRejectedStreams). */
 static void count_rejected(struct h2g_h2_session *h)
 {
-    STAT_INC(&h->conn->worker->stats, refused_streams);
+    STAT_INC(&h->conn->worker->svc.stats, refused_streams);
     if (++h->rejected_streams > h->conn->config->limits.max_session_rejected_streams)
         enhance_your_calm(h, "max_session_rejected_streams exceeded");
 }
@@ -359,7 +357,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
          * client that takes nothing is the connection's write timeout's. */
         if (s->reset)
             continue;
-        if (s->tun != NULL && tunnel_is_live(s->tun))
+        if (stream_tunnel_live(s))
             continue; /* timed by tunnel_idle */
         if (now - s->last_active_ms < limit)
             continue;
@@ -577,7 +575,7 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
     struct h2g_h2_session *h = ud;
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
-    struct h2g_stream *s = stream_new(h->conn, &h2_stream_ops, h, frame->hd.stream_id);
+    struct h2g_stream *s = stream_new(&h->conn->facts, &h2_stream_ops, h, frame->hd.stream_id);
     if (s == NULL)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* out of memory: this stream is reset */
     nghttp2_session_set_stream_user_data(ng, frame->hd.stream_id, s);
@@ -926,7 +924,7 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
             count_rejected(h);
     }
     if (frame->hd.type == NGHTTP2_GOAWAY)
-        STAT_INC(&h->conn->worker->stats, goaways);
+        STAT_INC(&h->conn->worker->svc.stats, goaways);
     if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
         /* The response is complete and the request is not (an upstream
@@ -938,9 +936,8 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
          * (stop_after_round_trip).  Not for an established tunnel: the
          * target closing its side leaves the other direction open. */
         struct h2g_stream *s = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
-        if (s != NULL && !s->req_end && !s->reset && !(s->tun != NULL && s->status / 100 == 2)) {
-            exchange_free(s->ex);
-            s->ex = NULL;
+        if (s != NULL && !s->req_end && !s->reset && !(stream_is_tunnel(s) && s->status / 100 == 2)) {
+            stream_drop_upstream(s);
             if (s->req_body != NULL)
                 evbuffer_drain(s->req_body, evbuffer_get_length(s->req_body));
             if (s->bytes_in > s->bytes_acked)
@@ -1007,7 +1004,7 @@ static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, 
 {
     struct h2g_h2_session *h = SESSION(s);
     nghttp2_data_provider prd = {.source.ptr = s, .read_callback = data_read_cb};
-    if (s->tun != NULL && s->status / 100 == 2)
+    if (stream_is_tunnel(s) && s->status / 100 == 2)
         conn_carries_tunnel(h->conn);
     int rv = nghttp2_submit_response(h->ng, s->id, nva, n, no_body ? NULL : &prd);
     if (rv != 0) {
@@ -1063,8 +1060,14 @@ static void ops_send_continue(struct h2g_stream *s)
     schedule_flush(h);
 }
 
-static const struct h2g_stream_ops h2_stream_ops = {ops_send_head, ops_resume, ops_consumed, ops_abort,
-                                                    ops_send_continue};
+static const struct h2g_stream_ops h2_stream_ops = {
+    .h2 = true,
+    .send_head = ops_send_head,
+    .resume = ops_resume,
+    .consumed = ops_consumed,
+    .abort = ops_abort,
+    .send_continue = ops_send_continue,
+};
 
 /* --- lifecycle --- */
 
@@ -1189,9 +1192,9 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
         nghttp2_session_set_local_window_size(h->ng, NGHTTP2_FLAG_NONE, 0, (int32_t)lim->connection_window_size) != 0)
         goto fail;
 
-    h->flush_ev = event_new(c->worker->base, -1, 0, flush_cb, h);
-    h->idle_ev = evtimer_new(c->worker->base, idle_cb, h);
-    h->sweep_ev = evtimer_new(c->worker->base, sweep_cb, h);
+    h->flush_ev = event_new(c->worker->svc.base, -1, 0, flush_cb, h);
+    h->idle_ev = evtimer_new(c->worker->svc.base, idle_cb, h);
+    h->sweep_ev = evtimer_new(c->worker->svc.base, sweep_cb, h);
     if (h->flush_ev == NULL || h->idle_ev == NULL || h->sweep_ev == NULL)
         goto fail;
 
@@ -1203,9 +1206,7 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
         }
         /* nghttp2 ignores stream_user_data of upgrade2 on the server side. */
         nghttp2_session_set_stream_user_data(h->ng, 1, upgraded);
-        upgraded->ops = &h2_stream_ops;
-        upgraded->session = h;
-        upgraded->id = 1;
+        stream_move(upgraded, &h2_stream_ops, h, 1);
         /* The HTTP/1.1 request was whole: the client's side of stream 1 is over. */
         h->last_stream_id = 1;
         h->ended[ENDED_WORD(1)] |= ENDED_BIT(1);

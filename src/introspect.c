@@ -30,7 +30,7 @@ static json_t *stream_json(const struct h2g_stream *s, uint64_t now_ms)
     json_object_set_new(o, "authority",
                         s->has_authority ? strn(stream_str(s, s->authority), s->authority.value_len) : json_null());
     json_object_set_new(o, "path", s->has_path ? strn(stream_str(s, s->path), s->path.value_len) : json_null());
-    const char *state = s->tun != NULL ? "tunnel" : s->req_end ? "half-closed" : "open";
+    const char *state = stream_is_tunnel(s) ? "tunnel" : s->req_end ? "half-closed" : "open";
     json_object_set_new(o, "state", json_string(state));
     json_object_set_new(o, "upstream", str_or_null(s->upstream_id));
     json_object_set_new(o, "bytes_in", json_integer((json_int_t)s->bytes_in));
@@ -113,16 +113,17 @@ json_t *introspect_sessions(struct h2g_worker *w, uint64_t only_id)
 
 static void add_tunnel(json_t *a, const struct h2g_conn *c, const struct h2g_stream *s, uint64_t now)
 {
-    if (s == NULL || s->tun == NULL || !tunnel_is_open(s->tun))
+    const struct h2g_tunnel *t = s != NULL ? stream_tunnel(s) : NULL;
+    if (t == NULL || !tunnel_is_open(t))
         return;
     json_t *o = json_object();
     json_object_set_new(o, "session", json_integer((json_int_t)c->id));
     json_object_set_new(o, "stream", json_integer(s->id));
-    json_object_set_new(o, "kind", json_string(tunnel_kind(s->tun)));
+    json_object_set_new(o, "kind", json_string(tunnel_kind(t)));
     json_object_set_new(o, "target", str_or_null(s->upstream_id));
     json_object_set_new(o, "bytes_up", json_integer((json_int_t)s->bytes_in));
     json_object_set_new(o, "bytes_down", json_integer((json_int_t)s->bytes_out));
-    json_object_set_new(o, "idle_s", json_real((double)(now - tunnel_last_active_ms(s->tun)) / 1000.0));
+    json_object_set_new(o, "idle_s", json_real((double)(now - tunnel_last_active_ms(t)) / 1000.0));
     json_array_append_new(a, o);
 }
 

@@ -359,7 +359,7 @@ void process_stats(struct h2g_process *p, struct h2g_stats *out)
 {
     memset(out, 0, sizeof(*out));
     for (unsigned i = 0; i < p->n_workers; i++)
-        h2g_stats_sum(out, &p->workers[i]->stats);
+        h2g_stats_sum(out, &p->workers[i]->svc.stats);
 }
 
 json_t *process_status_json(struct h2g_process *p)

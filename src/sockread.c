@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "worker.h"
 
 #define SOCKREAD_MIN_CHUNK 16384
 

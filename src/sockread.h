@@ -25,6 +25,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Bytes per read/write syscall on client, upstream and tunnel sockets
+ * (libevent's default, 16 KiB, quadruples the syscalls of bulk transfers). */
+#define H2G_IO_CHUNK (128 * 1024)
+
 /* Upstream response reads: one such read into an evbuffer makes a chain
  * of exactly one 16 KiB allocation (libevent adds a 48-byte header and
  * rounds up to a power of two), so a chain never holds more than one DATA

@@ -8,23 +8,23 @@
 #include <time.h>
 
 #include "access_log.h"
-#include "conn.h"
 #include "errors.h"
 #include "h1_to_h2.h"
 #include "log.h"
 #include "path.h"
+#include "recycle.h"
 #include "route.h"
+#include "services.h"
 #include "tunnel.h"
 #include "upstream_http1.h"
-#include "worker.h"
 
 /* Buffers a cached stream keeps only up to these sizes: one large
  * request must not pin its memory in the cache. */
 #define CACHE_STORE_MAX 2048
 #define CACHE_FIELDS_MAX 32
 
-static void stream_init(struct h2g_stream *s, struct h2g_conn *c, const struct h2g_stream_ops *ops,
-                        void *session, int32_t id)
+static void stream_init(struct h2g_stream *s, const struct h2g_client_facts *client,
+                        const struct h2g_stream_ops *ops, void *session, int32_t id)
 {
     /* What a cached stream brings along, emptied by stream_clear. */
     struct h2g_buf store = s->store;
@@ -37,30 +37,43 @@ static void stream_init(struct h2g_stream *s, struct h2g_conn *c, const struct h
     s->cap_fields = cap_fields;
     s->req_body = req_body;
     s->resp_body = resp_body;
-    s->conn = c;
+    struct h2g_services *svc = client->svc;
+    s->ctx.client = client;
+    s->ctx.svc = svc;
+    s->ctx.stream_id = id;
+    s->ctx.snap = services_snapshot_acquire(svc);
+    s->ctx.cfg = s->ctx.snap->config;
+    s->cfg = s->ctx.cfg;
     s->ops = ops;
     s->session = session;
     s->id = id;
     s->req_content_length = -1;
-    s->snap = worker_snapshot_acquire(c->worker);
-    s->cfg = s->snap->config;
     s->start_us = h2g_mono_us();
     s->last_active_ms = h2g_mono_ms();
-    STAT_INC(&c->worker->stats, streams_open);
+    STAT_INC(&svc->stats, streams_open);
 }
 
-struct h2g_stream *stream_new(struct h2g_conn *c, const struct h2g_stream_ops *ops, void *session, int32_t id)
+struct h2g_stream *stream_new(const struct h2g_client_facts *client, const struct h2g_stream_ops *ops,
+                              void *session, int32_t id)
 {
-    struct h2g_worker *w = c->worker;
-    struct h2g_stream *s = w->stream_cache;
+    struct h2g_services *svc = client->svc;
+    struct h2g_stream *s = svc->stream_cache;
     if (s != NULL) {
-        w->stream_cache = s->cache_next;
-        w->n_stream_cache--;
+        svc->stream_cache = s->cache_next;
+        svc->n_stream_cache--;
     } else if ((s = calloc(1, sizeof(*s))) == NULL) {
         return NULL;
     }
-    stream_init(s, c, ops, session, id);
+    stream_init(s, client, ops, session, id);
     return s;
+}
+
+void stream_move(struct h2g_stream *s, const struct h2g_stream_ops *ops, void *session, int32_t id)
+{
+    s->ops = ops;
+    s->session = session;
+    s->id = id;
+    s->ctx.stream_id = id;
 }
 
 static void release_buffers(struct h2g_stream *s)
@@ -80,28 +93,28 @@ void stream_free(struct h2g_stream *s)
 {
     if (s == NULL)
         return;
-    struct h2g_worker *w = s->conn->worker;
+    struct h2g_services *svc = s->ctx.svc;
     stream_clear(s);
-    if (!H2G_RECYCLE || w->n_stream_cache >= H2G_OBJ_CACHE_MAX || s->store.cap > CACHE_STORE_MAX ||
+    if (!H2G_RECYCLE || svc->n_stream_cache >= H2G_OBJ_CACHE_MAX || s->store.cap > CACHE_STORE_MAX ||
         s->cap_fields > CACHE_FIELDS_MAX) {
         release_buffers(s);
         free(s);
         return;
     }
-    s->cache_next = w->stream_cache;
-    w->stream_cache = s;
-    w->n_stream_cache++;
+    s->cache_next = svc->stream_cache;
+    svc->stream_cache = s;
+    svc->n_stream_cache++;
 }
 
-void stream_cache_free(struct h2g_worker *w)
+void stream_cache_free(struct h2g_services *svc)
 {
     struct h2g_stream *s;
-    while ((s = w->stream_cache) != NULL) {
-        w->stream_cache = s->cache_next;
+    while ((s = svc->stream_cache) != NULL) {
+        svc->stream_cache = s->cache_next;
         release_buffers(s);
         free(s);
     }
-    w->n_stream_cache = 0;
+    svc->n_stream_cache = 0;
 }
 
 const char *stream_str(const struct h2g_stream *s, struct h2g_field_ref r)
@@ -124,7 +137,7 @@ static int add_ref(struct h2g_buf *store, struct h2g_field_ref *r, const char *n
 int stream_add_field(struct h2g_stream *s, const char *name, size_t nlen, const char *value,
                      size_t vlen)
 {
-    const struct h2g_limits *lim = &s->conn->config->limits;
+    const struct h2g_limits *lim = &s->cfg->limits;
     /* RFC 9113 6.5.2: the size of a field is name + value + 32. */
     s->header_bytes += (uint32_t)(nlen + vlen + 32);
     if (s->header_bytes > lim->max_header_list_size) {
@@ -182,7 +195,7 @@ int stream_add_field(struct h2g_stream *s, const char *name, size_t nlen, const 
 int stream_add_trailer(struct h2g_stream *s, const char *name, size_t nlen, const char *value,
                        size_t vlen)
 {
-    if (s->n_req_trailers >= s->conn->config->limits.max_header_list_pairs)
+    if (s->n_req_trailers >= s->cfg->limits.max_header_list_pairs)
         return H2G_ERR_TOO_LARGE;
     struct h2g_field_ref *f = realloc(s->req_trailers, (s->n_req_trailers + 1) * sizeof(*f));
     if (f == NULL)
@@ -301,7 +314,7 @@ void stream_dispatch(struct h2g_stream *s)
 {
     const struct h2g_config *cfg = s->cfg;
     s->dispatched = true;
-    STAT_INC(&s->conn->worker->stats, requests_total);
+    STAT_INC(&s->ctx.svc->stats, requests_total);
     if (s->too_many_fields) {
         stream_respond_error(s, 431);
         return;
@@ -361,8 +374,9 @@ void stream_dispatch(struct h2g_stream *s)
     if (o == NULL) {
         const char *host;
         size_t host_len;
-        bool misdirected = s->conn->tls && h2g_authority_host(auth, auth_len, &host, &host_len) &&
-                           !conn_cert_covers(s->conn, host, host_len);
+        const struct h2g_client_facts *cl = s->ctx.client;
+        bool misdirected = cl->tls && h2g_authority_host(auth, auth_len, &host, &host_len) &&
+                           !cl->cert_covers(cl, host, host_len);
         stream_respond_error(s, misdirected ? 421 : 404);
         return;
     }
@@ -433,20 +447,173 @@ void stream_dispatch(struct h2g_stream *s)
     }
 }
 
+/* --- the upstream end --- */
+
+static void retire_end(struct h2g_stream *s);
+
+void stream_upstream_attach(struct h2g_stream *s, const struct h2g_upstream_ops *ops, void *end)
+{
+    if (s->up != NULL) {
+        /* A WebSocket's exchange handing its connection to a tunnel: it
+         * is inside its own callback, so it waits for stream_clear. */
+        retire_end(s);
+    }
+    s->up = end;
+    s->up_ops = ops;
+    if (ops->tunnel)
+        s->tunnel = true;
+}
+
+void stream_upstream_detach(struct h2g_stream *s)
+{
+    s->up = NULL;
+    s->up_ops = NULL;
+}
+
+/* Keeps the current end, inert (it failed or handed over from inside its
+ * own callback), for stream_clear to free; an end retired before is not
+ * running any more and goes now. */
+static void retire_end(struct h2g_stream *s)
+{
+    if (s->up_done != NULL)
+        s->up_done_ops->free(s->up_done);
+    s->up_done = s->up;
+    s->up_done_ops = s->up_ops;
+    s->up = NULL;
+    s->up_ops = NULL;
+}
+
+/* Frees the upstream end now (its connection closes): nobody but the
+ * stream is running. */
+static void free_end(struct h2g_stream *s)
+{
+    if (s->up == NULL)
+        return;
+    const struct h2g_upstream_ops *ops = s->up_ops;
+    void *end = s->up;
+    s->up = NULL;
+    s->up_ops = NULL;
+    ops->free(end);
+}
+
+/*
+ * The one way a stream ends before its response completed: the upstream
+ * end is closed -- freed, or, when the end itself failed (by_end: it
+ * closed its connection and its callback is still running), kept, inert,
+ * for stream_clear -- and the client is answered:
+ * `status` when no response head went out yet and status != 0, else the
+ * response is cut with `h2_error`.  The client session then ends its
+ * side as after any response (stream_free).
+ */
+static void stream_end(struct h2g_stream *s, bool by_end, int status, uint32_t h2_error)
+{
+    if (!by_end)
+        free_end(s);
+    if (!s->head_sent && status != 0) {
+        stream_respond_error(s, status);
+        return;
+    }
+    s->resp_failed = true;
+    s->ops->abort(s, h2_error);
+}
+
+void stream_upstream_fail(struct h2g_stream *s, int status, uint32_t h2_error)
+{
+    stream_end(s, true, status, h2_error);
+}
+
+void stream_drop_upstream(struct h2g_stream *s)
+{
+    /* Not a tunnel's end: the target closing its side leaves the other
+     * direction open. */
+    if (s->up != NULL && !s->up_ops->tunnel)
+        free_end(s);
+}
+
+const struct h2g_request_ctx *stream_ctx(const struct h2g_stream *s)
+{
+    return &s->ctx;
+}
+
+const struct h2g_route_config *stream_route(const struct h2g_stream *s)
+{
+    return s->route;
+}
+
+int64_t stream_request_content_length(const struct h2g_stream *s)
+{
+    return s->req_content_length;
+}
+
+struct evbuffer *stream_request_body(struct h2g_stream *s)
+{
+    /* bytes_in == 0: no body came (most requests); the cached stream's
+     * empty req_body need not be looked at. */
+    return s->bytes_in > 0 ? s->req_body : NULL;
+}
+
+bool stream_request_ended(const struct h2g_stream *s)
+{
+    return s->req_end;
+}
+
+int stream_request_trailers(const struct h2g_stream *s, struct h2g_field **fields, size_t *n)
+{
+    *fields = NULL;
+    *n = 0;
+    if (s->n_req_trailers == 0)
+        return 0;
+    struct h2g_field *tf = calloc(s->n_req_trailers, sizeof(*tf));
+    if (tf == NULL)
+        return H2G_ERR_NOMEM;
+    for (size_t i = 0; i < s->n_req_trailers; i++) {
+        const struct h2g_field_ref *r = &s->req_trailers[i];
+        tf[i].name = s->req_trailers_store.data + r->name_off;
+        tf[i].name_len = r->name_len;
+        tf[i].value = s->req_trailers_store.data + r->value_off;
+        tf[i].value_len = r->value_len;
+    }
+    *fields = tf;
+    *n = s->n_req_trailers;
+    return 0;
+}
+
+void stream_set_upstream_id(struct h2g_stream *s, const char *id, size_t len)
+{
+    if (len >= sizeof(s->upstream_id))
+        len = sizeof(s->upstream_id) - 1;
+    memcpy(s->upstream_id, id, len);
+    s->upstream_id[len] = '\0';
+}
+
+const char *stream_upstream_id(const struct h2g_stream *s)
+{
+    return s->upstream_id;
+}
+
+void stream_byte_counts(const struct h2g_stream *s, uint64_t *in, uint64_t *out)
+{
+    *in = s->bytes_in;
+    *out = s->bytes_out;
+}
+
+void stream_upstream_consumed(struct h2g_stream *s, size_t n)
+{
+    s->ops->consumed(s, n);
+}
+
 /* Request body bytes that could not be buffered (out of memory): the
  * stream fails alone.  The bytes are acknowledged, so the connection's
- * window does not lose them, and so are the next ones (no exchange or
- * tunnel is left to take them).  A tunnel still connecting must not
- * answer 200 after the 503. */
+ * window does not lose them, and so are the next ones (no upstream end
+ * is left to take them).  A tunnel still connecting must not answer 200
+ * after the 503. */
 static int request_data_lost(struct h2g_stream *s, size_t n)
 {
-    LOG_WARN("conn=%llu stream=%d: out of memory for the request body", (unsigned long long)s->conn->id, s->id);
+    LOG_WARN("conn=%llu stream=%d: out of memory for the request body", (unsigned long long)s->ctx.client->conn_id,
+             s->id);
     s->ops->consumed(s, n);
-    exchange_free(s->ex);
-    s->ex = NULL;
-    tunnel_free(s->tun);
-    s->tun = NULL;
-    stream_upstream_failed(s, H2G_STATUS_NOMEM);
+    s->tunnel = false;
+    stream_end(s, false, H2G_STATUS_NOMEM, NGHTTP2_INTERNAL_ERROR);
     return 0;
 }
 
@@ -454,37 +621,35 @@ int stream_request_data(struct h2g_stream *s, const uint8_t *p, size_t n)
 {
     s->bytes_in += n;
     uint64_t max = s->cfg->limits.max_request_body;
-    if (max && s->bytes_in > max && !s->head_sent && s->tun == NULL) {
-        exchange_free(s->ex);
-        s->ex = NULL;
-        stream_respond_error(s, 413);
-    }
+    if (max && s->bytes_in > max && !s->head_sent && !s->tunnel)
+        stream_end(s, false, 413, NGHTTP2_INTERNAL_ERROR);
     struct evbuffer *b;
-    if (s->tun != NULL) {
+    if (s->tunnel) {
         if ((b = stream_req_body(s)) == NULL || evbuffer_add(b, p, n) != 0)
             return request_data_lost(s, n);
-        tunnel_request_progress(s->tun);
+        if (s->up != NULL)
+            s->up_ops->request_progress(s->up);
         return 0;
     }
-    if (s->ex == NULL || s->head_sent || s->resp_failed) {
+    if (s->up == NULL || s->head_sent || s->resp_failed) {
         /* Nobody upstream will read it: acknowledge and drop, so the
          * connection window is not eaten by a dead stream. */
-        if (!s->head_sent || s->ex == NULL) {
+        if (!s->head_sent || s->up == NULL) {
             s->ops->consumed(s, n);
             return 0;
         }
     }
     if ((b = stream_req_body(s)) == NULL || evbuffer_add(b, p, n) != 0)
         return request_data_lost(s, n);
-    exchange_request_progress(s->ex);
+    s->up_ops->request_progress(s->up);
     return 0;
 }
 
 void stream_request_end(struct h2g_stream *s)
 {
     s->req_end = true;
-    exchange_request_progress(s->ex);
-    tunnel_request_progress(s->tun);
+    if (s->up != NULL)
+        s->up_ops->request_progress(s->up);
 }
 
 int stream_upstream_head(struct h2g_stream *s, int status, const struct h2g_field *fields, size_t n,
@@ -549,53 +714,56 @@ void stream_upstream_done(struct h2g_stream *s)
     s->ops->resume(s);
 }
 
-void stream_upstream_failed(struct h2g_stream *s, int status)
-{
-    if (!s->head_sent && status != 0) {
-        stream_respond_error(s, status);
-        return;
-    }
-    s->resp_failed = true;
-    s->ops->abort(s, NGHTTP2_INTERNAL_ERROR);
-}
-
 void stream_timed_out(struct h2g_stream *s)
 {
-    bool upstream_late = s->req_end || exchange_upstream_pending(s->ex);
-    LOG_INFO("conn=%llu stream=%d: stream_idle timeout (%s)", (unsigned long long)s->conn->id, s->id,
+    bool upstream_late = s->req_end || (s->up != NULL && s->up_ops->waiting(s->up));
+    LOG_INFO("conn=%llu stream=%d: stream_idle timeout (%s)", (unsigned long long)s->ctx.client->conn_id, s->id,
              s->head_sent ? "response stalled" : upstream_late ? "waiting for the upstream" : "request body stalled");
-    exchange_free(s->ex);
-    s->ex = NULL;
-    if (!s->head_sent) {
-        if (upstream_late)
-            STAT_INC(&s->conn->worker->stats, upstream_timeouts);
-        stream_respond_error(s, upstream_late ? 504 : 408);
-        return;
-    }
-    s->resp_failed = true;
-    s->ops->abort(s, NGHTTP2_CANCEL);
+    if (!s->head_sent && upstream_late)
+        STAT_INC(&s->ctx.svc->stats, upstream_timeouts);
+    stream_end(s, false, upstream_late ? 504 : 408, NGHTTP2_CANCEL);
 }
 
 void stream_response_drained(struct h2g_stream *s)
 {
     /* Nobody to wake (the exchange is done, most of the time): no need to
      * look at the buffer. */
-    if (s->tun == NULL && !exchange_reading_paused(s->ex))
+    if (s->up == NULL || !s->up_ops->reading_paused(s->up))
         return;
-    if (s->resp_body == NULL || evbuffer_get_length(s->resp_body) < H2G_STREAM_RESP_CAP / 2) {
-        exchange_resume_reading(s->ex);
-        tunnel_resume_reading(s->tun);
-    }
+    if (s->resp_body == NULL || evbuffer_get_length(s->resp_body) < H2G_STREAM_RESP_CAP / 2)
+        s->up_ops->resume_reading(s->up);
 }
 
 bool stream_client_is_h2(const struct h2g_stream *s)
 {
-    return s->conn->h2 != NULL;
+    return s->ops->h2;
+}
+
+const char *stream_client_proto(const struct h2g_stream *s)
+{
+    if (s->ops->h2)
+        return s->ctx.client->tls ? "h2" : "h2c";
+    return "http/1.1";
+}
+
+bool stream_is_tunnel(const struct h2g_stream *s)
+{
+    return s->tunnel;
+}
+
+bool stream_tunnel_live(const struct h2g_stream *s)
+{
+    return s->up != NULL && s->up_ops->tunnel && s->up_ops->live(s->up);
+}
+
+const struct h2g_tunnel *stream_tunnel(const struct h2g_stream *s)
+{
+    return s->up != NULL && s->up_ops->tunnel ? s->up : NULL;
 }
 
 void stream_clear(struct h2g_stream *s)
 {
-    struct h2g_stats *st = &s->conn->worker->stats;
+    struct h2g_stats *st = &s->ctx.svc->stats;
     STAT_DEC(st, streams_open);
     if (!s->logged && (s->has_method || s->status)) {
         s->logged = true;
@@ -606,10 +774,12 @@ void stream_clear(struct h2g_stream *s)
         h2g_stats_observe(st, h2g_mono_us() - s->start_us);
         access_log_stream(s);
     }
-    exchange_free(s->ex);
-    s->ex = NULL;
-    tunnel_free(s->tun);
-    s->tun = NULL;
+    free_end(s);
+    if (s->up_done != NULL)
+        s->up_done_ops->free(s->up_done);
+    s->up_done = NULL;
+    s->up_done_ops = NULL;
+    s->tunnel = false;
     /* Kept for the next request (stream_free), emptied. */
     if (s->req_body)
         evbuffer_drain(s->req_body, evbuffer_get_length(s->req_body));
@@ -623,7 +793,7 @@ void stream_clear(struct h2g_stream *s)
     free(s->resp_trailers);
     s->req_trailers = NULL;
     s->resp_trailers = NULL;
-    if (s->snap != NULL)
-        worker_snapshot_release(s->conn->worker, s->snap);
-    s->snap = NULL;
+    if (s->ctx.snap != NULL)
+        services_snapshot_release(s->ctx.svc, s->ctx.snap);
+    s->ctx.snap = NULL;
 }

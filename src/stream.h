@@ -3,11 +3,16 @@
  * protocol (an HTTP/2 stream, or one HTTP/1.1 request).
  *
  * Created by the client session (h2_session or h1_session), which owns it
- * and frees it (stream_free) when the client side is done with it.  The
- * stream owns at most one exchange (upstream_http1.c); the exchange
- * reports back only through the stream_* functions below, and the stream
- * reaches its client only through `ops`, so neither side knows the other's
- * protocol.
+ * and frees it (stream_free) when the client side is done with it.  It has
+ * two ends, each behind an ops table: its client end (`ops`, implemented
+ * by the session) and its upstream end (`up_ops`, upstream.h: an exchange
+ * or a tunnel, which the stream owns).  Neither end knows the other's
+ * protocol, and neither touches the stream's fields: the session through
+ * the functions below, the upstream end through upstream.h.  The stream
+ * ends both ends (stream_clear, and the early endings in stream.c).
+ *
+ * Its request context (ctx: ids, peer, TLS facts, its configuration
+ * snapshot, the worker's services) is filled once by stream_new.
  *
  * Buffers and their caps (back-pressure, never growth):
  *   req_body   client -> upstream bytes not yet accepted by the upstream
@@ -28,23 +33,19 @@
 #include "config.h"
 #include "h2_to_h1.h"
 #include "hdr.h"
+#include "request_ctx.h"
+#include "upstream.h"
 
 struct evbuffer;
-struct h2g_conn;
-struct h2g_exchange;
+struct h2g_services;
 struct h2g_stream;
 struct h2g_tunnel;
-struct h2g_worker;
-
-#define H2G_STREAM_RESP_CAP (64 * 1024)
-
-/* The status h2gate answers with itself when it runs out of memory for a
- * request: 503 Service Unavailable, a temporary condition the client may
- * retry (RFC 9110 15.6.4), not 500, which says something is broken. */
-#define H2G_STATUS_NOMEM 503
 
 /* The client side of a stream, implemented by h2_session and h1_session. */
 struct h2g_stream_ops {
+    /* An HTTP/2 session (extended CONNECT is answered 200, not 101), with
+     * this name in the access log: "h2" over TLS, "h2c" in cleartext. */
+    bool h2;
     /* Response head ready (nva[0] is :status).  no_body: the response has
      * no body (HEAD, 204, 304, or an empty local response). */
     int (*send_head)(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, bool no_body);
@@ -67,12 +68,11 @@ struct h2g_field_ref {
 struct h2g_stream {
     LIST_ENTRY(h2g_stream) link;   /* in the client session's list */
     struct h2g_stream *cache_next; /* in the worker's stream cache */
-    struct h2g_conn *conn;
-    struct h2g_snapshot *snap;     /* held until stream_clear */
-    const struct h2g_config *cfg;  /* snap->config: routes, upstreams, ACL */
+    struct h2g_request_ctx ctx;    /* filled by stream_new */
+    const struct h2g_config *cfg;  /* ctx.cfg: routes, upstreams, ACL, limits */
     const struct h2g_stream_ops *ops;
     void *session;                 /* the client session (borrowed) */
-    int32_t id;                    /* HTTP/2 stream id, or h1 request number */
+    int32_t id;                    /* ctx.stream_id */
 
     /* Request head, copied as it arrives. */
     struct h2g_buf store;
@@ -106,8 +106,11 @@ struct h2g_stream {
     /* Routing result. */
     const struct h2g_origin_config *origin;
     const struct h2g_route_config *route;
-    struct h2g_exchange *ex;       /* owned; NULL before/after the exchange */
-    struct h2g_tunnel *tun;        /* owned; CONNECT / extended CONNECT bytes */
+    void *up;                      /* the upstream end (owned), behind up_ops; NULL: none */
+    const struct h2g_upstream_ops *up_ops;
+    void *up_done;                 /* an end that handed over or failed inside its own */
+    const struct h2g_upstream_ops *up_done_ops; /* callback: freed by stream_clear */
+    bool tunnel;                   /* a tunnel end was attached: CONNECT / WebSocket bytes */
 
     /* Response. */
     int status;
@@ -128,15 +131,20 @@ struct h2g_stream {
 };
 
 /* A new stream, from the worker's cache when it has one (its buffers
- * come along, emptied).  NULL when out of memory. */
-struct h2g_stream *stream_new(struct h2g_conn *c, const struct h2g_stream_ops *ops, void *session, int32_t id);
+ * come along, emptied), with its context filled from the connection's
+ * facts and the worker's current snapshot.  NULL when out of memory. */
+struct h2g_stream *stream_new(const struct h2g_client_facts *client, const struct h2g_stream_ops *ops,
+                              void *session, int32_t id);
+/* The stream moves to another client session (h2c upgrade: the HTTP/1.1
+ * request becomes HTTP/2 stream `id`). */
+void stream_move(struct h2g_stream *s, const struct h2g_stream_ops *ops, void *session, int32_t id);
 /* stream_clear, then back to the worker's cache (or freed). */
 void stream_free(struct h2g_stream *s);
-/* Ends the request (aborts the exchange, logs the access line once);
+/* Ends the request (frees the upstream end, logs the access line once);
  * keeps the reusable buffers, emptied. */
 void stream_clear(struct h2g_stream *s);
 /* Frees the worker's cached streams (worker teardown). */
-void stream_cache_free(struct h2g_worker *w);
+void stream_cache_free(struct h2g_services *svc);
 
 /* Adds one request field (pseudo or regular; name lowercase).  Returns
  * 0, H2G_ERR_NOMEM, or H2G_ERR_TOO_LARGE past max_header_list_pairs. */
@@ -144,13 +152,8 @@ int stream_add_field(struct h2g_stream *s, const char *name, size_t nlen, const 
                      size_t vlen);
 int stream_add_trailer(struct h2g_stream *s, const char *name, size_t nlen, const char *value,
                        size_t vlen);
-/* Fills a request-head view for h2_to_h1.  The fields go into `stack`
- * (n_stack entries) when they fit, else into an array allocated into
- * *tmp, which the caller frees (free(NULL) when not). */
-int stream_request_head(struct h2g_stream *s, struct h2g_request_head *req, struct h2g_field *stack,
-                        size_t n_stack, struct h2g_field **tmp);
 
-/* The request head is complete: route it and start the exchange, or
+/* The request head is complete: route it and start the upstream end, or
  * answer locally (404/421/502/...). */
 void stream_dispatch(struct h2g_stream *s);
 /* Client request body bytes arrived.  0: bytes that cannot be buffered
@@ -162,38 +165,35 @@ void stream_request_end(struct h2g_stream *s);
 /* Answers locally with a small text body. */
 void stream_respond_error(struct h2g_stream *s, int status);
 
-/* Called by the exchange.  stream_upstream_head and _trailers return 0,
- * or H2G_ERR_NOMEM with the stream untouched: the exchange then fails
- * (stream_upstream_failed). */
-int stream_upstream_head(struct h2g_stream *s, int status, const struct h2g_field *fields, size_t n,
-                         bool no_body);
-void stream_upstream_data_ready(struct h2g_stream *s);
-int stream_upstream_trailers(struct h2g_stream *s, const struct h2g_field *fields, size_t n);
-void stream_upstream_done(struct h2g_stream *s);
-/* The exchange failed: 502/504 if nothing was sent yet, else reset. */
-void stream_upstream_failed(struct h2g_stream *s, int status);
-
 /*
  * timeouts.stream_idle passed with no byte moving either way (the client
  * session measures it; tunnels are timed by tunnel_idle instead).  The
- * exchange is freed first, so its upstream connection is closed and
- * nothing half-sent stays pinned.  With no response started the client
- * is answered 504 when h2gate waits for the upstream (the request is
+ * upstream end is freed first, so its connection is closed and nothing
+ * half-sent stays pinned.  With no response started the client is
+ * answered 504 when h2gate waits for the upstream (the request is
  * complete, or the upstream is not taking the body) and 408 when the
  * client stopped sending its body; the session then ends the stream as
  * after any response that comes before the end of its request.  A
  * response under way is cut (ops->abort, CANCEL).
  */
 void stream_timed_out(struct h2g_stream *s);
+/* The response is complete and nobody will read the rest of the request
+ * (an early answer): the upstream end is freed, its connection closed. */
+void stream_drop_upstream(struct h2g_stream *s);
 
-/* The client side drained resp_body: let the exchange read on. */
+/* The client side drained resp_body: let the upstream end read on. */
 void stream_response_drained(struct h2g_stream *s);
 
-/* The body buffers, allocated at first use: NULL when out of memory. */
-struct evbuffer *stream_resp_body(struct h2g_stream *s);
+/* The request body buffer, allocated at first use: NULL when out of memory. */
 struct evbuffer *stream_req_body(struct h2g_stream *s);
 const char *stream_str(const struct h2g_stream *s, struct h2g_field_ref r);
-/* Is the client on an HTTP/2 session (else HTTP/1.1)? */
-bool stream_client_is_h2(const struct h2g_stream *s);
+/* "h2", "h2c" or "http/1.1". */
+const char *stream_client_proto(const struct h2g_stream *s);
+/* Did the stream become a tunnel (CONNECT, a tunnel: route, a WebSocket)?
+ * Is that tunnel still working (stream_idle does not time it then)?  And
+ * the tunnel itself, for the control socket (NULL when not one). */
+bool stream_is_tunnel(const struct h2g_stream *s);
+bool stream_tunnel_live(const struct h2g_stream *s);
+const struct h2g_tunnel *stream_tunnel(const struct h2g_stream *s);
 
 #endif

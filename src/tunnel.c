@@ -15,11 +15,11 @@
 #include <sys/socket.h>
 
 #include "acl.h"
-#include "conn.h"
+#include "config.h"
 #include "log.h"
+#include "services.h"
 #include "sockread.h"
-#include "stream.h"
-#include "worker.h"
+#include "upstream.h"
 
 #define TUNNEL_OUT_CAP (64 * 1024)
 
@@ -32,9 +32,10 @@ enum tunnel_state {
 };
 
 struct h2g_tunnel {
-    LIST_ENTRY(h2g_tunnel) link;  /* in w->orphans once its stream is gone */
-    struct h2g_stream *s;
-    struct h2g_worker *w;
+    LIST_ENTRY(h2g_tunnel) link;  /* in svc->orphans once its stream is gone */
+    struct h2g_stream *s;         /* owns the tunnel (upstream.h); NULL once orphaned */
+    const struct h2g_request_ctx *ctx; /* the stream's */
+    struct h2g_services *svc;
     enum tunnel_state state;
     struct bufferevent *bev;
     struct h2g_sockread rd;  /* reads of bev's socket (sockread.h) */
@@ -43,6 +44,7 @@ struct h2g_tunnel {
     bool check_acl;
     bool allowed_by_name;
     bool shut_wr;           /* the client's END_STREAM became shutdown(SHUT_WR) */
+    bool adopted;           /* a WebSocket's upstream connection, after its 101 */
     size_t unacked;         /* client bytes written to the target, not yet acked */
     uint64_t last_active_ms;
     struct event *idle_ev;
@@ -58,27 +60,25 @@ static bool acl_matches(const struct h2g_acl *list, const struct h2g_acl_target 
     return list->n_rules > 0 && h2g_acl_check(list, &none, t) == H2G_ACL_ALLOW;
 }
 
+static const struct h2g_upstream_ops tunnel_ops;
+static void tunnel_free(struct h2g_tunnel *t);
+
 static void fail(struct h2g_tunnel *t, int status, uint32_t h2_error, const char *why)
 {
-    struct h2g_stream *s = t->s;
-    LOG_INFO("conn=%llu stream=%d: tunnel %s: %s", (unsigned long long)s->conn->id, s->id, s->upstream_id, why);
+    LOG_INFO("conn=%llu stream=%d: tunnel %s: %s", (unsigned long long)t->ctx->client->conn_id, t->ctx->stream_id,
+             stream_upstream_id(t->s), why);
     t->state = T_FAILED;
     if (t->bev != NULL) {
         sockread_clear(&t->rd);
         bufferevent_free(t->bev);
         t->bev = NULL;
     }
-    if (!s->head_sent && status != 0)
-        stream_upstream_failed(s, status);
-    else {
-        s->resp_failed = true;
-        s->ops->abort(s, h2_error);
-    }
+    stream_upstream_fail(t->s, status, h2_error);
 }
 
 static void arm_idle(struct h2g_tunnel *t)
 {
-    uint64_t ms = t->s->cfg->timeouts.tunnel_idle;
+    uint64_t ms = t->ctx->cfg->timeouts.tunnel_idle;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     evtimer_add(t->idle_ev, &tv);
 }
@@ -86,7 +86,7 @@ static void arm_idle(struct h2g_tunnel *t)
 static void idle_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_tunnel *t = arg;
-    uint64_t idle = t->s->cfg->timeouts.tunnel_idle;
+    uint64_t idle = t->ctx->cfg->timeouts.tunnel_idle;
     uint64_t quiet = h2g_mono_ms() - t->last_active_ms;
     if (quiet < idle) {
         uint64_t ms = idle - quiet;
@@ -105,29 +105,31 @@ static void ack(struct h2g_tunnel *t)
         return;
     size_t n = t->unacked;
     t->unacked = 0;
-    t->s->ops->consumed(t->s, n);
+    stream_upstream_consumed(t->s, n);
 }
 
 static void maybe_shutdown(struct h2g_tunnel *t)
 {
-    if (t->shut_wr || !t->s->req_end || t->bev == NULL)
+    if (t->shut_wr || !stream_request_ended(t->s) || t->bev == NULL)
         return;
-    if ((t->s->req_body && evbuffer_get_length(t->s->req_body) > 0) ||
+    struct evbuffer *body = stream_request_body(t->s);
+    if ((body != NULL && evbuffer_get_length(body) > 0) ||
         evbuffer_get_length(bufferevent_get_output(t->bev)) > 0)
         return;
     t->shut_wr = true;
     shutdown(bufferevent_getfd(t->bev), SHUT_WR);
 }
 
-void tunnel_request_progress(struct h2g_tunnel *t)
+static void tunnel_request_progress(void *end)
 {
+    struct h2g_tunnel *t = end;
     /* CLOSED: the target ended its side only; it may still read. */
-    if (t == NULL || (t->state != T_OPEN && t->state != T_CLOSED) || t->bev == NULL)
+    if ((t->state != T_OPEN && t->state != T_CLOSED) || t->bev == NULL)
         return;
-    struct h2g_stream *s = t->s;
-    size_t n = s->req_body ? evbuffer_get_length(s->req_body) : 0;
+    struct evbuffer *body = stream_request_body(t->s);
+    size_t n = body != NULL ? evbuffer_get_length(body) : 0;
     if (n > 0) {
-        evbuffer_add_buffer(bufferevent_get_output(t->bev), s->req_body);
+        evbuffer_add_buffer(bufferevent_get_output(t->bev), body);
         t->unacked += n;
         t->last_active_ms = h2g_mono_ms();
         sockread_flush_soon(&t->rd);
@@ -136,17 +138,33 @@ void tunnel_request_progress(struct h2g_tunnel *t)
     maybe_shutdown(t);
 }
 
-void tunnel_resume_reading(struct h2g_tunnel *t)
+/* Not whether reading is off: the stream asks before resuming, and an
+ * open tunnel is always worth asking (resuming an enabled reader is a
+ * no-op). */
+static bool tunnel_reading_paused(const void *end)
 {
-    if (t != NULL && t->state == T_OPEN && t->bev != NULL)
+    const struct h2g_tunnel *t = end;
+    return t->state == T_OPEN && t->bev != NULL;
+}
+
+static void tunnel_resume_reading(void *end)
+{
+    struct h2g_tunnel *t = end;
+    if (t->state == T_OPEN && t->bev != NULL)
         sockread_enable(&t->rd);
+}
+
+/* A tunnel waits for nobody the stream's timeout should answer for: its
+ * own timeouts (upstream_connect, tunnel_idle) bound it. */
+static bool tunnel_waiting(const void *end)
+{
+    (void)end;
+    return false;
 }
 
 const char *tunnel_kind(const struct h2g_tunnel *t)
 {
-    if (t->s->has_protocol)
-        return t->check_acl ? "connect" : (t->s->ex != NULL ? "websocket" : "tunnel");
-    return "connect";
+    return t->adopted ? "websocket" : t->check_acl ? "connect" : "tunnel";
 }
 
 uint64_t tunnel_last_active_ms(const struct h2g_tunnel *t)
@@ -162,6 +180,11 @@ bool tunnel_is_open(const struct h2g_tunnel *t)
 bool tunnel_is_live(const struct h2g_tunnel *t)
 {
     return t != NULL && t->state != T_FAILED;
+}
+
+static bool tunnel_live(const void *end)
+{
+    return tunnel_is_live(end);
 }
 
 static void t_read_cb(struct bufferevent *bev, void *arg)
@@ -229,11 +252,9 @@ static void t_event_cb(struct bufferevent *bev, short what, void *arg)
         }
         if (t->state == T_FAILED)
             return; /* answered already */
-        /* RFC 9113 8.5: 2xx without content; the client may send now. */
-        nghttp2_nv nv = {(uint8_t *)":status", (uint8_t *)"200", 7, 3, NGHTTP2_NV_FLAG_NONE};
-        s->status = 200;
-        s->head_sent = true;
-        s->ops->send_head(s, &nv, 1, false);
+        /* RFC 9113 8.5: 2xx without content; the client may send now.
+         * The head is only a status: nothing to allocate, nothing to fail. */
+        stream_upstream_head(s, 200, NULL, 0, false);
         return;
     }
     if (t->state == T_CONNECTING) {
@@ -263,14 +284,14 @@ static void t_event_cb(struct bufferevent *bev, short what, void *arg)
 static void start_connect(struct h2g_tunnel *t, const struct sockaddr *sa, socklen_t len)
 {
     t->state = T_CONNECTING;
-    t->bev = sockwrite_bufferevent_new(t->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    t->bev = sockwrite_bufferevent_new(t->svc->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (t->bev == NULL) {
         fail(t, H2G_STATUS_NOMEM, 0, "out of memory");
         return;
     }
     bufferevent_set_max_single_read(t->bev, H2G_IO_CHUNK);
     bufferevent_set_max_single_write(t->bev, H2G_IO_CHUNK);
-    uint64_t ms = t->s->cfg->timeouts.upstream_connect;
+    uint64_t ms = t->ctx->cfg->timeouts.upstream_connect;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     bufferevent_set_timeouts(t->bev, NULL, &tv);
     bufferevent_setcb(t->bev, NULL, NULL, t_event_cb, t);
@@ -310,7 +331,7 @@ static void resolved_cb(int err, struct evutil_addrinfo *res, void *arg)
         fail(t, 502, 0, evutil_gai_strerror(err));
         return;
     }
-    const struct h2g_config *cfg = t->s->cfg;
+    const struct h2g_config *cfg = t->ctx->cfg;
     struct h2g_acl_target chosen;
     bool have = false;
     for (struct evutil_addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
@@ -338,10 +359,10 @@ static void resolved_cb(int err, struct evutil_addrinfo *res, void *arg)
             char txt[64];
             inet_ntop(a.family, a.addr, txt, sizeof(txt));
             evutil_freeaddrinfo(res);
-            LOG_INFO("conn=%llu stream=%d: CONNECT %s refused: resolves to %s", (unsigned long long)t->s->conn->id,
-                     t->s->id, t->s->upstream_id, txt);
+            LOG_INFO("conn=%llu stream=%d: CONNECT %s refused: resolves to %s",
+                     (unsigned long long)t->ctx->client->conn_id, t->ctx->stream_id, stream_upstream_id(t->s), txt);
             t->state = T_FAILED;
-            stream_upstream_failed(t->s, 403);
+            stream_upstream_fail(t->s, 403, NGHTTP2_INTERNAL_ERROR);
             return;
         }
         if (!have) {
@@ -366,28 +387,30 @@ static struct h2g_tunnel *tunnel_new(struct h2g_stream *s)
     if (t == NULL)
         return NULL;
     t->s = s;
-    t->w = s->conn->worker;
-    t->idle_ev = evtimer_new(t->w->base, idle_cb, t);
+    t->ctx = stream_ctx(s);
+    t->svc = t->ctx->svc;
+    t->idle_ev = evtimer_new(t->svc->base, idle_cb, t);
     if (t->idle_ev == NULL) {
         free(t);
         return NULL;
     }
-    STAT_INC(&t->w->stats, tunnels_total);
-    STAT_INC(&t->w->stats, tunnels_open);
+    STAT_INC(&t->svc->stats, tunnels_total);
+    STAT_INC(&t->svc->stats, tunnels_open);
     return t;
 }
 
 int tunnel_connect(struct h2g_stream *s, const char *target, size_t len, bool check_acl)
 {
-    const struct h2g_config *cfg = s->cfg;
+    const struct h2g_request_ctx *ctx = stream_ctx(s);
+    const struct h2g_config *cfg = ctx->cfg;
     struct h2g_acl_target at;
     const char *err = h2g_acl_target_parse(target, len, &at);
     if (err != NULL) {
-        LOG_INFO("conn=%llu stream=%d: CONNECT target %.*s: %s", (unsigned long long)s->conn->id, s->id,
-                 (int)(len > 200 ? 200 : len), target, err);
+        LOG_INFO("conn=%llu stream=%d: CONNECT target %.*s: %s", (unsigned long long)ctx->client->conn_id,
+                 ctx->stream_id, (int)(len > 200 ? 200 : len), target, err);
         return 400;
     }
-    snprintf(s->upstream_id, sizeof(s->upstream_id), "%.*s", (int)len, target);
+    stream_set_upstream_id(s, target, len);
     bool allowed_by_name = false;
     if (check_acl) {
         if (h2g_acl_check(&cfg->connect_allow, &cfg->connect_deny, &at) == H2G_ACL_ALLOW)
@@ -403,7 +426,7 @@ int tunnel_connect(struct h2g_stream *s, const char *target, size_t len, bool ch
     t->target = at;
     t->check_acl = check_acl;
     t->allowed_by_name = allowed_by_name;
-    s->tun = t;
+    stream_upstream_attach(s, &tunnel_ops, t);
     if (at.is_addr) {
         struct sockaddr_storage ss;
         socklen_t sl;
@@ -415,7 +438,7 @@ int tunnel_connect(struct h2g_stream *s, const char *target, size_t len, bool ch
     struct evutil_addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_protocol = IPPROTO_TCP};
     /* May call back at once (numeric host, hosts file): the callback
      * only reports through the stream, which is fine here. */
-    t->dns_req = evdns_getaddrinfo(t->w->dns, at.name, NULL, &hints, resolved_cb, t);
+    t->dns_req = evdns_getaddrinfo(t->svc->dns, at.name, NULL, &hints, resolved_cb, t);
     return 0;
 }
 
@@ -425,12 +448,13 @@ struct h2g_tunnel *tunnel_adopt(struct h2g_stream *s, struct bufferevent *bev)
     if (t == NULL)
         return NULL;
     t->bev = bev;
-    s->tun = t;
+    t->adopted = true;
+    stream_upstream_attach(s, &tunnel_ops, t);
     if (open_tunnel(t) != 0) {
         /* The caller still owns bev. */
         sockread_clear(&t->rd);
         t->bev = NULL;
-        s->tun = NULL;
+        stream_upstream_detach(s);
         tunnel_free(t);
         return NULL;
     }
@@ -449,10 +473,10 @@ static void orphan_free(struct h2g_tunnel *t)
     free(t);
 }
 
-void tunnel_free_orphans(struct h2g_worker *w)
+void tunnel_free_orphans(struct h2g_services *svc)
 {
     struct h2g_tunnel *t;
-    while ((t = LIST_FIRST(&w->orphans)) != NULL)
+    while ((t = LIST_FIRST(&svc->orphans)) != NULL)
         orphan_free(t);
 }
 
@@ -467,7 +491,17 @@ static void orphan_event_cb(struct bufferevent *bev, short what, void *arg)
     orphan_free(arg);
 }
 
-void tunnel_free(struct h2g_tunnel *t)
+/* Counts what the tunnel carried, now that its stream lets it go. */
+static void count_bytes(struct h2g_tunnel *t)
+{
+    uint64_t in, out;
+    stream_byte_counts(t->s, &in, &out);
+    STAT_DEC(&t->svc->stats, tunnels_open);
+    STAT_ADD(&t->svc->stats, tunnel_bytes_up, in);
+    STAT_ADD(&t->svc->stats, tunnel_bytes_down, out);
+}
+
+static void tunnel_free(struct h2g_tunnel *t)
 {
     if (t == NULL)
         return;
@@ -476,11 +510,10 @@ void tunnel_free(struct h2g_tunnel *t)
         /* The stream ended (both sides done) with bytes for the target
          * still queued: they were acknowledged, so deliver them first. */
         event_free(t->idle_ev);
-        STAT_DEC(&t->w->stats, tunnels_open);
-        STAT_ADD(&t->w->stats, tunnel_bytes_up, t->s->bytes_in);
-        STAT_ADD(&t->w->stats, tunnel_bytes_down, t->s->bytes_out);
+        count_bytes(t);
         t->s = NULL;
-        LIST_INSERT_HEAD(&t->w->orphans, t, link);
+        t->ctx = NULL;
+        LIST_INSERT_HEAD(&t->svc->orphans, t, link);
         struct timeval tv = {LINGER_MS / 1000, 0};
         bufferevent_set_timeouts(t->bev, NULL, &tv);
         bufferevent_setwatermark(t->bev, EV_WRITE, 0, 0);
@@ -498,8 +531,21 @@ void tunnel_free(struct h2g_tunnel *t)
     if (t->bev != NULL)
         bufferevent_free(t->bev);
     event_free(t->idle_ev);
-    STAT_DEC(&t->w->stats, tunnels_open);
-    STAT_ADD(&t->w->stats, tunnel_bytes_up, t->s->bytes_in);
-    STAT_ADD(&t->w->stats, tunnel_bytes_down, t->s->bytes_out);
+    count_bytes(t);
     free(t);
 }
+
+static void tunnel_free_end(void *end)
+{
+    tunnel_free(end);
+}
+
+static const struct h2g_upstream_ops tunnel_ops = {
+    .tunnel = true,
+    .request_progress = tunnel_request_progress,
+    .reading_paused = tunnel_reading_paused,
+    .resume_reading = tunnel_resume_reading,
+    .waiting = tunnel_waiting,
+    .live = tunnel_live,
+    .free = tunnel_free_end,
+};

@@ -4,13 +4,16 @@
  * WebSockets once the upstream answered 101 (RFC 8441).
  *
  * Created by stream_dispatch (tunnel_connect) or by the exchange that saw
- * the 101 (tunnel_adopt); owned by its stream (s->tun) and freed by
- * stream_clear.  It owns the TCP bufferevent.
+ * the 101 (tunnel_adopt); owned by its stream as its upstream end
+ * (upstream.h), which frees it through that end's ops; it sees its stream
+ * only through upstream.h.  It owns the TCP bufferevent.  Freed with
+ * client bytes still queued for the target, it lingers as an orphan of
+ * the worker (services.h) until they are written.
  *
- * Buffers: client -> target bytes wait in s->req_body and the socket's
+ * Buffers: client -> target bytes wait in the stream's request body and the socket's
  * output, acknowledged to the client (WINDOW_UPDATE) only while that
  * output is below TUNNEL_OUT_CAP; target -> client bytes are moved (not
- * copied) into s->resp_body, and reading stops above H2G_STREAM_RESP_CAP
+ * copied) into the stream's response body, and reading stops above H2G_STREAM_RESP_CAP
  * until the client drains it.  A stalled direction never blocks the other
  * or other streams.
  *
@@ -24,7 +27,7 @@
 #include "units.h"
 
 struct bufferevent;
-struct h2g_worker;
+struct h2g_services;
 struct h2g_stream;
 struct h2g_tunnel;
 
@@ -36,16 +39,13 @@ struct h2g_tunnel;
  * connected, or 403/502 later), or a status to answer at once (400, 403).
  */
 int tunnel_connect(struct h2g_stream *s, const char *target, size_t len, bool check_acl);
-/* Takes over an upstream connection that switched protocols (101); bytes
- * already in its input buffer belong to the tunnel.  NULL on OOM. */
+/* Takes over an upstream connection that switched protocols (101) and
+ * becomes the stream's upstream end in the exchange's place; bytes
+ * already in its input buffer belong to the tunnel.  NULL on OOM (the
+ * caller still owns bev). */
 struct h2g_tunnel *tunnel_adopt(struct h2g_stream *s, struct bufferevent *bev);
-void tunnel_free(struct h2g_tunnel *t);
 /* Worker teardown: drops tunnels still delivering after their stream. */
-void tunnel_free_orphans(struct h2g_worker *w);
-/* The client sent bytes (in s->req_body) or ended its side. */
-void tunnel_request_progress(struct h2g_tunnel *t);
-/* The client drained s->resp_body below its cap. */
-void tunnel_resume_reading(struct h2g_tunnel *t);
+void tunnel_free_orphans(struct h2g_services *svc);
 bool tunnel_is_open(const struct h2g_tunnel *t);
 /* Resolving, connecting, open, or closed by the target only: bounded by
  * the tunnel's own timeouts (evdns, upstream_connect, tunnel_idle), not by

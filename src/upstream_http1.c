@@ -13,17 +13,20 @@
 #include <sys/socket.h>
 #include <string.h>
 
+#include <nghttp2/nghttp2.h>
+
 #include "balance.h"
-#include "conn.h"
+#include "config.h"
 #include "errors.h"
 #include "evbuf.h"
 #include "h1_parse.h"
 #include "h2_to_h1.h"
 #include "log.h"
-#include "stream.h"
+#include "recycle.h"
+#include "services.h"
 #include "tunnel.h"
+#include "upstream.h"
 #include "upstream_pool.h"
-#include "worker.h"
 
 /* Request body bytes are acknowledged to the client only while less than
  * this much waits in the upstream socket's output buffer. */
@@ -39,8 +42,9 @@ enum ex_state {
 
 struct h2g_exchange {
     struct h2g_exchange *cache_next; /* in the worker's exchange cache */
-    struct h2g_stream *s;
-    struct h2g_worker *w;
+    struct h2g_stream *s;                /* owns the exchange (upstream.h) */
+    const struct h2g_request_ctx *ctx;   /* the stream's */
+    struct h2g_services *svc;
     enum ex_state state;
     struct h2g_upstream_pool *pool;
     size_t up_idx;
@@ -82,13 +86,15 @@ static bool ws_accept_for(const char *key, size_t len, char out[32])
 }
 
 static void ex_read_cb(struct bufferevent *bev, void *arg);
+static void exchange_free(struct h2g_exchange *ex);
+static const struct h2g_upstream_ops exchange_ops;
 
 /* Looked up each time, never kept: a reload frees the worker's balance
  * state while exchanges of the old snapshot are still in flight (they
  * then get NULL: their route is not in the worker's snapshot any more). */
 static struct h2g_balance *balance_of(struct h2g_exchange *ex)
 {
-    return worker_balance(ex->w, ex->s->route);
+    return services_balance(ex->svc, stream_route(ex->s));
 }
 static void ex_write_cb(struct bufferevent *bev, void *arg);
 static void ex_event_cb(struct bufferevent *bev, short what, void *arg);
@@ -105,19 +111,18 @@ static void ex_end(struct h2g_exchange *ex, int status)
     ex->state = EX_FAILED;
     upstream_conn_abort(ex->uc);
     ex->uc = NULL;
-    stream_upstream_failed(ex->s, status);
+    stream_upstream_fail(ex->s, status, NGHTTP2_INTERNAL_ERROR);
 }
 
 static void ex_fail(struct h2g_exchange *ex, int status, const char *why)
 {
-    struct h2g_stream *s = ex->s;
-    LOG_WARN("conn=%llu stream=%d: upstream %s: %s", (unsigned long long)s->conn->id, s->id,
-             ex->pool->id, why);
-    STAT_INC(&ex->w->stats, upstream_errors);
+    LOG_WARN("conn=%llu stream=%d: upstream %s: %s", (unsigned long long)ex->ctx->client->conn_id,
+             ex->ctx->stream_id, ex->pool->id, why);
+    STAT_INC(&ex->svc->stats, upstream_errors);
     if (ex->state == EX_CONNECTING)
-        STAT_INC(&ex->w->stats, upstream_connect_errors);
+        STAT_INC(&ex->svc->stats, upstream_connect_errors);
     if (status == 504)
-        STAT_INC(&ex->w->stats, upstream_timeouts);
+        STAT_INC(&ex->svc->stats, upstream_timeouts);
     ex_end(ex, status);
 }
 
@@ -127,9 +132,8 @@ static void ex_fail(struct h2g_exchange *ex, int status, const char *why)
  * goes with it; the client gets 503, or a reset once the head is out. */
 static void ex_nomem(struct h2g_exchange *ex)
 {
-    struct h2g_stream *s = ex->s;
-    LOG_WARN("conn=%llu stream=%d: upstream %s: out of memory", (unsigned long long)s->conn->id, s->id,
-             ex->pool->id);
+    LOG_WARN("conn=%llu stream=%d: upstream %s: out of memory", (unsigned long long)ex->ctx->client->conn_id,
+             ex->ctx->stream_id, ex->pool->id);
     ex_end(ex, H2G_STATUS_NOMEM);
 }
 
@@ -141,29 +145,22 @@ static void ack_body(struct h2g_exchange *ex)
         return;
     size_t n = ex->unacked;
     ex->unacked = 0;
-    ex->s->ops->consumed(ex->s, n);
+    stream_upstream_consumed(ex->s, n);
 }
 
 /* The last chunk with the request's trailers.  0 or H2G_ERR_NOMEM. */
 static int write_trailers(struct h2g_exchange *ex, struct evbuffer *out)
 {
-    const struct h2g_stream *s = ex->s;
-    if (s->n_req_trailers == 0)
+    struct h2g_field *tf;
+    size_t n;
+    if (stream_request_trailers(ex->s, &tf, &n) != 0)
+        return H2G_ERR_NOMEM;
+    if (n == 0)
         return evbuffer_add(out, "0\r\n\r\n", 5) == 0 ? 0 : H2G_ERR_NOMEM;
-    struct h2g_field *tf = calloc(s->n_req_trailers, sizeof(*tf));
     struct h2g_buf tb = {0};
     int rc = H2G_ERR_NOMEM;
-    if (tf != NULL) {
-        for (size_t i = 0; i < s->n_req_trailers; i++) {
-            const struct h2g_field_ref *r = &s->req_trailers[i];
-            tf[i].name = s->req_trailers_store.data + r->name_off;
-            tf[i].name_len = r->name_len;
-            tf[i].value = s->req_trailers_store.data + r->value_off;
-            tf[i].value_len = r->value_len;
-        }
-        if (h2_to_h1_trailers(tf, s->n_req_trailers, &tb) == 0 && evbuffer_add(out, tb.data, tb.len) == 0)
-            rc = 0;
-    }
+    if (h2_to_h1_trailers(tf, n, &tb) == 0 && evbuffer_add(out, tb.data, tb.len) == 0)
+        rc = 0;
     h2g_buf_clear(&tb);
     free(tf);
     return rc;
@@ -175,26 +172,25 @@ static bool request_progress(struct h2g_exchange *ex)
 {
     struct h2g_stream *s = ex->s;
     struct evbuffer *out = ex->uc->out;
-    /* bytes_in == 0: no body came (most requests); the cached stream's
-     * empty req_body need not be looked at. */
-    size_t n = s->req_body && s->bytes_in > 0 ? evbuffer_get_length(s->req_body) : 0;
+    struct evbuffer *body = stream_request_body(s);
+    size_t n = body != NULL ? evbuffer_get_length(body) : 0;
     if (n > 0) {
         /* Linking the body's chains allocates nothing; a chunk's size
          * line and CRLF can fail, and then the chunk is never finished. */
         if (ex->framing == H2G_BODY_CHUNKED) {
-            if (evbuffer_add_printf(out, "%zx\r\n", n) < 0 || evbuffer_add_buffer(out, s->req_body) != 0 ||
+            if (evbuffer_add_printf(out, "%zx\r\n", n) < 0 || evbuffer_add_buffer(out, body) != 0 ||
                 evbuffer_add(out, "\r\n", 2) != 0) {
                 ex_nomem(ex);
                 return false;
             }
-        } else if (evbuffer_add_buffer(out, s->req_body) != 0) {
+        } else if (evbuffer_add_buffer(out, body) != 0) {
             ex_nomem(ex);
             return false;
         }
         ex->unacked += n;
         ex->body_sent = true;
     }
-    if (s->req_end && !ex->req_done_written) {
+    if (stream_request_ended(s) && !ex->req_done_written) {
         ex->req_done_written = true;
         if (ex->framing == H2G_BODY_CHUNKED && write_trailers(ex, out) != 0) {
             ex_nomem(ex);
@@ -203,16 +199,17 @@ static bool request_progress(struct h2g_exchange *ex)
         /* upstream_response: from the request sent to the response
          * head, however its bytes trickle in (h2gate.yaml(5)). */
         if (ex->state == EX_SENDING)
-            sockread_set_deadline(&ex->uc->rd, s->cfg->timeouts.upstream_response);
+            sockread_set_deadline(&ex->uc->rd, ex->ctx->cfg->timeouts.upstream_response);
     }
     sockread_flush_soon(&ex->uc->rd);
     ack_body(ex);
     return true;
 }
 
-void exchange_request_progress(struct h2g_exchange *ex)
+static void exchange_request_progress(void *end)
 {
-    if (ex == NULL || ex->uc == NULL || ex->state == EX_CONNECTING || ex->state >= EX_DONE || ex->ws)
+    struct h2g_exchange *ex = end;
+    if (ex->uc == NULL || ex->state == EX_CONNECTING || ex->state >= EX_DONE || ex->ws)
         return;
     request_progress(ex);
 }
@@ -235,7 +232,7 @@ static void write_head(struct h2g_exchange *ex)
     /* A request without a body whose head is all there is to send goes
      * out with one send(2) from the head buffer at the end of the loop
      * turn (ex_write_cb), not through the output buffer. */
-    if (ex->framing == H2G_BODY_NONE && ex->s->req_end && !ex->ws && evbuffer_get_length(ex->uc->out) == 0) {
+    if (ex->framing == H2G_BODY_NONE && stream_request_ended(ex->s) && !ex->ws && evbuffer_get_length(ex->uc->out) == 0) {
         ex->head_direct = true;
     } else if (evbuffer_add(ex->uc->out, ex->head.data, ex->head.len) != 0) {
         /* Without its head, the body would reach the upstream as a
@@ -260,7 +257,7 @@ static int connect_upstream(struct h2g_exchange *ex, bool allow_idle)
         return 0;
     }
     ex->state = EX_CONNECTING;
-    ex->uc = upstream_conn_connect(ex->pool, ex->s->cfg->timeouts.upstream_connect);
+    ex->uc = upstream_conn_connect(ex->pool, ex->ctx->cfg->timeouts.upstream_connect);
     if (ex->uc == NULL)
         return -1;
     /* Until connected, the bufferevent watches the connect (and its
@@ -299,7 +296,7 @@ static int on_head(void *arg, const struct h1_head *h)
     if (rc != 0)
         return rc;
     ex->state = EX_RECEIVING;
-    set_read_timeout(ex, ex->s->cfg->timeouts.stream_idle);
+    set_read_timeout(ex, ex->ctx->cfg->timeouts.stream_idle);
     return 0;
 }
 
@@ -361,25 +358,26 @@ static void finish_upgrade(struct h2g_exchange *ex)
         h2g_balance_ok(b, ex->up_idx);
     struct bufferevent *bev = upstream_conn_detach(ex->uc);
     ex->uc = NULL;
-    if (tunnel_adopt(s, bev) == NULL) {
+    struct h2g_tunnel *t = tunnel_adopt(s, bev);
+    if (t == NULL) {
         bufferevent_free(bev);
-        stream_upstream_failed(s, H2G_STATUS_NOMEM);
+        stream_upstream_fail(s, H2G_STATUS_NOMEM, NGHTTP2_INTERNAL_ERROR);
         return;
     }
-    if (!tunnel_is_live(s->tun))
+    if (!tunnel_is_live(t))
         return; /* bytes that came with the 101 could not be handed on: answered */
     if (stream_client_is_h2(s)) {
         struct h2g_field keep[2];
         size_t n = 0;
         for (size_t i = 0; i < h->n_fields && n < 2; i++) {
-            enum h2g_hdr_token t = h2g_hdr_lookup(h->fields[i].name, h->fields[i].name_len);
-            if (t == H2G_HDR_SEC_WEBSOCKET_PROTOCOL || t == H2G_HDR_SEC_WEBSOCKET_EXTENSIONS)
+            enum h2g_hdr_token tok = h2g_hdr_lookup(h->fields[i].name, h->fields[i].name_len);
+            if (tok == H2G_HDR_SEC_WEBSOCKET_PROTOCOL || tok == H2G_HDR_SEC_WEBSOCKET_EXTENSIONS)
                 keep[n++] = h->fields[i];
         }
         if (stream_upstream_head(s, 200, keep, n, false) != 0)
-            stream_upstream_failed(s, H2G_STATUS_NOMEM);
+            stream_upstream_fail(s, H2G_STATUS_NOMEM, NGHTTP2_INTERNAL_ERROR);
     } else if (stream_upstream_head(s, 101, h->fields, h->n_fields, false) != 0) {
-        stream_upstream_failed(s, H2G_STATUS_NOMEM);
+        stream_upstream_fail(s, H2G_STATUS_NOMEM, NGHTTP2_INTERNAL_ERROR);
     }
 }
 
@@ -439,7 +437,7 @@ static void ex_read_cb(struct bufferevent *bev, void *arg)
     }
     if (ex->delivered == 0)
         return;
-    if (evbuffer_get_length(ex->s->resp_body) >= H2G_STREAM_RESP_CAP)
+    if (evbuffer_get_length(stream_resp_body(ex->s)) >= H2G_STREAM_RESP_CAP)
         sockread_disable(&ex->uc->rd);
     stream_upstream_data_ready(ex->s);
 }
@@ -553,12 +551,12 @@ static void release_buffers(struct h2g_exchange *ex)
 
 /* From the worker's cache when it has one: the parser's storage and the
  * head buffer come along, emptied. */
-static struct h2g_exchange *exchange_new(struct h2g_worker *w)
+static struct h2g_exchange *exchange_new(struct h2g_services *svc)
 {
-    struct h2g_exchange *ex = w->ex_cache;
+    struct h2g_exchange *ex = svc->ex_cache;
     if (ex != NULL) {
-        w->ex_cache = ex->cache_next;
-        w->n_ex_cache--;
+        svc->ex_cache = ex->cache_next;
+        svc->n_ex_cache--;
         struct h1_parser parser = ex->parser;
         struct h2g_buf head = ex->head;
         memset(ex, 0, sizeof(*ex));
@@ -568,29 +566,27 @@ static struct h2g_exchange *exchange_new(struct h2g_worker *w)
     } else if ((ex = calloc(1, sizeof(*ex))) == NULL) {
         return NULL;
     }
-    ex->w = w;
+    ex->svc = svc;
     return ex;
 }
 
 int exchange_start(struct h2g_stream *s)
 {
-    const struct h2g_route_config *r = s->route;
-    struct h2g_worker *w = s->conn->worker;
-    struct h2g_exchange *ex = exchange_new(w);
+    const struct h2g_request_ctx *ctx = stream_ctx(s);
+    const struct h2g_route_config *r = stream_route(s);
+    struct h2g_services *svc = ctx->svc;
+    struct h2g_exchange *ex = exchange_new(svc);
     if (ex == NULL)
         return H2G_STATUS_NOMEM;
     ex->s = s;
-    struct h2g_balance *bal = worker_balance(w, r);
+    ex->ctx = ctx;
+    struct h2g_balance *bal = services_balance(svc, r);
     ex->up_idx = bal ? h2g_balance_pick(bal, h2g_mono_ms()) : 0;
     if (ex->up_idx >= r->n_upstreams)
         ex->up_idx = 0;
     const struct h2g_upstream_config *u = &r->upstreams[ex->up_idx];
-    size_t idl = strlen(u->id);
-    if (idl >= sizeof(s->upstream_id))
-        idl = sizeof(s->upstream_id) - 1;
-    memcpy(s->upstream_id, u->id, idl);
-    s->upstream_id[idl] = '\0';
-    ex->pool = upstream_pool_get(w, u->id, &u->addr);
+    stream_set_upstream_id(s, u->id, strlen(u->id));
+    ex->pool = upstream_pool_get(svc, u->id, &u->addr);
     if (ex->pool == NULL) {
         exchange_free(ex);
         return H2G_STATUS_NOMEM;
@@ -604,28 +600,31 @@ int exchange_start(struct h2g_stream *s)
         return H2G_STATUS_NOMEM;
     }
     bool is_head = req.method_len == 4 && memcmp(req.method, "HEAD", 4) == 0;
-    if (s->has_protocol) {
+    uint64_t body_in, body_out;
+    stream_byte_counts(s, &body_in, &body_out);
+    int64_t content_length = stream_request_content_length(s);
+    if (req.protocol != NULL) {
         /* WebSocket: the request has no body; what the client sends is
          * tunnel data, held until the upstream agrees (101). */
         ex->ws = true;
         ex->framing = H2G_BODY_NONE;
         ex->req_done_written = true;
-    } else if (s->req_end && (s->bytes_in == 0)) {
+    } else if (stream_request_ended(s) && body_in == 0) {
         bool needs_length = (req.method_len == 4 && memcmp(req.method, "POST", 4) == 0) ||
                             (req.method_len == 3 && memcmp(req.method, "PUT", 3) == 0) ||
                             (req.method_len == 5 && memcmp(req.method, "PATCH", 5) == 0);
         ex->framing = needs_length ? H2G_BODY_LENGTH : H2G_BODY_NONE;
-    } else if (s->req_content_length >= 0) {
+    } else if (content_length >= 0) {
         ex->framing = H2G_BODY_LENGTH;
     } else {
         ex->framing = H2G_BODY_CHUNKED;
     }
     struct h2g_forward_info fwd = {
-        .client_addr = s->conn->peer_ip,
-        .client_is_ipv6 = s->conn->peer.ss_family == AF_INET6,
-        .proto = s->conn->tls ? "https" : "http",
+        .client_addr = ctx->client->peer_ip,
+        .client_is_ipv6 = ctx->client->peer_ipv6,
+        .proto = ctx->client->tls ? "https" : "http",
     };
-    uint64_t clen = s->req_content_length >= 0 ? (uint64_t)s->req_content_length : 0;
+    uint64_t clen = content_length >= 0 ? (uint64_t)content_length : 0;
     const char *err = h2_to_h1_request(&req, &fwd, ex->framing, clen, &ex->head);
     if (err == NULL && ex->ws) {
         /* An HTTP/1.1 client brought its own key; for HTTP/2 (no key in
@@ -650,7 +649,7 @@ int exchange_start(struct h2g_stream *s)
             if (e != 0)
                 ERR_error_string_n(e, why, sizeof(why));
             LOG_WARN("conn=%llu stream=%d: no random bytes for a Sec-WebSocket-Key: %s",
-                     (unsigned long long)s->conn->id, s->id, why);
+                     (unsigned long long)ctx->client->conn_id, ctx->stream_id, why);
             status = 500;
         } else if (key == NULL) {
             EVP_EncodeBlock((unsigned char *)made, raw, sizeof(raw));
@@ -670,42 +669,44 @@ int exchange_start(struct h2g_stream *s)
     }
     free(tmp);
     if (err != NULL) {
-        LOG_INFO("conn=%llu stream=%d: request refused: %s", (unsigned long long)s->conn->id, s->id, err);
+        LOG_INFO("conn=%llu stream=%d: request refused: %s", (unsigned long long)ctx->client->conn_id,
+                 ctx->stream_id, err);
         exchange_free(ex);
         return err == h2g_msg_nomem ? H2G_STATUS_NOMEM : 400;
     }
-    h1_parser_reinit(&ex->parser, true, s->conn->config->limits.max_header_list_size, &parser_cb, ex);
+    h1_parser_reinit(&ex->parser, true, ctx->cfg->limits.max_header_list_size, &parser_cb, ex);
     h1_parser_expect_head(&ex->parser, is_head);
-    s->ex = ex;
+    stream_upstream_attach(s, &exchange_ops, ex);
     if (connect_upstream(ex, true) != 0) {
         int e = errno;
-        s->ex = NULL;
+        stream_upstream_detach(s);
         exchange_free(ex);
         return e == ENOMEM ? H2G_STATUS_NOMEM : 502;
     }
     return 0;
 }
 
-bool exchange_upstream_pending(const struct h2g_exchange *ex)
+static bool exchange_waiting(const void *end)
 {
-    if (ex == NULL)
-        return false;
+    const struct h2g_exchange *ex = end;
     return ex->state == EX_CONNECTING ||
            (ex->state == EX_SENDING && ex->uc != NULL && evbuffer_get_length(ex->uc->out) > 0);
 }
 
-bool exchange_reading_paused(const struct h2g_exchange *ex)
+static bool exchange_reading_paused(const void *end)
 {
-    return ex != NULL && ex->uc != NULL && ex->state == EX_RECEIVING && !ex->uc->rd.enabled;
+    const struct h2g_exchange *ex = end;
+    return ex->uc != NULL && ex->state == EX_RECEIVING && !ex->uc->rd.enabled;
 }
 
-void exchange_resume_reading(struct h2g_exchange *ex)
+static void exchange_resume_reading(void *end)
 {
-    if (ex != NULL && ex->uc != NULL && ex->state == EX_RECEIVING)
+    struct h2g_exchange *ex = end;
+    if (ex->uc != NULL && ex->state == EX_RECEIVING)
         sockread_enable(&ex->uc->rd);
 }
 
-void exchange_free(struct h2g_exchange *ex)
+static void exchange_free(struct h2g_exchange *ex)
 {
     if (ex == NULL)
         return;
@@ -713,26 +714,47 @@ void exchange_free(struct h2g_exchange *ex)
      * state: close it. */
     upstream_conn_abort(ex->uc);
     ex->uc = NULL;
-    struct h2g_worker *w = ex->w;
-    if (!H2G_RECYCLE || w->n_ex_cache >= H2G_OBJ_CACHE_MAX || ex->head.cap > CACHE_HEAD_MAX ||
+    struct h2g_services *svc = ex->svc;
+    if (!H2G_RECYCLE || svc->n_ex_cache >= H2G_OBJ_CACHE_MAX || ex->head.cap > CACHE_HEAD_MAX ||
         ex->parser.store.cap > CACHE_HEAD_MAX || ex->parser.tstore.cap > CACHE_HEAD_MAX ||
         ex->parser.f_cap > CACHE_FIELDS_MAX) {
         release_buffers(ex);
         free(ex);
         return;
     }
-    ex->cache_next = w->ex_cache;
-    w->ex_cache = ex;
-    w->n_ex_cache++;
+    ex->cache_next = svc->ex_cache;
+    svc->ex_cache = ex;
+    svc->n_ex_cache++;
 }
 
-void exchange_cache_free(struct h2g_worker *w)
+static bool exchange_live(const void *end)
+{
+    const struct h2g_exchange *ex = end;
+    return ex->state != EX_FAILED;
+}
+
+static void exchange_free_end(void *end)
+{
+    exchange_free(end);
+}
+
+static const struct h2g_upstream_ops exchange_ops = {
+    .tunnel = false,
+    .request_progress = exchange_request_progress,
+    .reading_paused = exchange_reading_paused,
+    .resume_reading = exchange_resume_reading,
+    .waiting = exchange_waiting,
+    .live = exchange_live,
+    .free = exchange_free_end,
+};
+
+void exchange_cache_free(struct h2g_services *svc)
 {
     struct h2g_exchange *ex;
-    while ((ex = w->ex_cache) != NULL) {
-        w->ex_cache = ex->cache_next;
+    while ((ex = svc->ex_cache) != NULL) {
+        svc->ex_cache = ex->cache_next;
         release_buffers(ex);
         free(ex);
     }
-    w->n_ex_cache = 0;
+    svc->n_ex_cache = 0;
 }

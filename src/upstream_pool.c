@@ -14,29 +14,29 @@
 #include <sys/socket.h>
 
 #include "log.h"
-#include "worker.h"
+#include "services.h"
 
-struct h2g_upstream_pool *upstream_pool_get(struct h2g_worker *w, const char *id,
+struct h2g_upstream_pool *upstream_pool_get(struct h2g_services *svc, const char *id,
                                             const struct h2g_hostport *addr)
 {
-    for (struct h2g_upstream_pool *p = w->pools; p != NULL; p = p->next)
+    for (struct h2g_upstream_pool *p = svc->pools; p != NULL; p = p->next)
         if (strcmp(p->id, id) == 0)
             return p;
     struct h2g_upstream_pool *p = calloc(1, sizeof(*p));
     if (p == NULL)
         return NULL;
-    p->worker = w;
+    p->svc = svc;
     snprintf(p->id, sizeof(p->id), "%s", id);
     p->addr = *addr;
     LIST_INIT(&p->idle);
-    p->next = w->pools;
-    w->pools = p;
+    p->next = svc->pools;
+    svc->pools = p;
     return p;
 }
 
 static void uconn_free(struct h2g_upstream_conn *uc)
 {
-    struct h2g_stats *st = &uc->pool->worker->stats;
+    struct h2g_stats *st = &uc->pool->svc->stats;
     if (uc->idle) {
         LIST_REMOVE(uc, link);
         uc->pool->n_idle--;
@@ -67,7 +67,7 @@ struct h2g_upstream_conn *upstream_pool_take(struct h2g_upstream_pool *p)
         return NULL;
     LIST_REMOVE(uc, link);
     p->n_idle--;
-    STAT_DEC(&p->worker->stats, upstream_idle);
+    STAT_DEC(&p->svc->stats, upstream_idle);
     uc->idle = false;
     uc->reused = true;
     /* Reading stays enabled (no epoll_ctl per request): the exchange
@@ -106,7 +106,7 @@ struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uin
         return NULL;
     }
     uc->pool = p;
-    uc->bev = sockwrite_bufferevent_new(p->worker->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    uc->bev = sockwrite_bufferevent_new(p->svc->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (uc->bev == NULL) {
         free(uc);
         errno = ENOMEM;
@@ -126,7 +126,7 @@ struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uin
     if (literal_addr(&p->addr, &ss, &len))
         rc = bufferevent_socket_connect(uc->bev, (struct sockaddr *)&ss, len);
     else
-        rc = bufferevent_socket_connect_hostname(uc->bev, p->worker->dns, AF_UNSPEC, p->addr.host,
+        rc = bufferevent_socket_connect_hostname(uc->bev, p->svc->dns, AF_UNSPEC, p->addr.host,
                                                  p->addr.port);
     if (rc != 0) {
         /* Reported through the event callback on the next turn would be
@@ -143,7 +143,7 @@ struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uin
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
-    STAT_INC(&p->worker->stats, upstream_open);
+    STAT_INC(&p->svc->stats, upstream_open);
     return uc;
 }
 
@@ -152,7 +152,7 @@ void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable)
     if (uc == NULL)
         return;
     struct h2g_upstream_pool *p = uc->pool;
-    if (!reusable || p->n_idle >= H2G_POOL_MAX_IDLE || p->worker->draining || evbuffer_get_length(uc->in) != 0 ||
+    if (!reusable || p->n_idle >= H2G_POOL_MAX_IDLE || p->svc->draining || evbuffer_get_length(uc->in) != 0 ||
         evbuffer_get_length(uc->out) != 0) {
         uconn_free(uc);
         return;
@@ -160,7 +160,7 @@ void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable)
     uc->idle = true;
     LIST_INSERT_HEAD(&p->idle, uc, link);
     p->n_idle++;
-    STAT_INC(&p->worker->stats, upstream_idle);
+    STAT_INC(&p->svc->stats, upstream_idle);
     /* The bufferevent's timeouts were cleared once connected
      * (write_head); its own reading is never on. */
     bufferevent_setcb(uc->bev, NULL, NULL, NULL, NULL);
@@ -191,7 +191,7 @@ struct bufferevent *upstream_conn_detach(struct h2g_upstream_conn *uc)
     struct bufferevent *bev = uc->bev;
     sockread_clear(&uc->rd);
     bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-    STAT_DEC(&uc->pool->worker->stats, upstream_open); /* a tunnel's now: tunnels_open */
+    STAT_DEC(&uc->pool->svc->stats, upstream_open); /* a tunnel's now: tunnels_open */
     free(uc);
     return bev;
 }

@@ -19,7 +19,7 @@
 
 struct bufferevent;
 struct evbuffer;
-struct h2g_worker;
+struct h2g_services;
 
 /* Idle connections kept per upstream and worker: at least as many as
  * requests a busy worker has in flight, or connections get closed after
@@ -41,7 +41,7 @@ struct h2g_upstream_conn {
 
 struct h2g_upstream_pool {
     struct h2g_upstream_pool *next;
-    struct h2g_worker *worker;
+    struct h2g_services *svc;       /* the worker's (borrowed) */
     char id[280];       /* "host:port" */
     struct h2g_hostport addr;
     LIST_HEAD(, h2g_upstream_conn) idle;
@@ -49,7 +49,7 @@ struct h2g_upstream_pool {
 };
 
 /* The worker's pool for an upstream, created on first use; NULL on OOM. */
-struct h2g_upstream_pool *upstream_pool_get(struct h2g_worker *w, const char *id,
+struct h2g_upstream_pool *upstream_pool_get(struct h2g_services *svc, const char *id,
                                             const struct h2g_hostport *addr);
 /* An idle connection (reused = true), or NULL. */
 struct h2g_upstream_conn *upstream_pool_take(struct h2g_upstream_pool *p);

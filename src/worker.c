@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/dns.h>
@@ -47,7 +48,7 @@ static bool below_max(const struct h2g_worker *w)
 static void recheck_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_worker *w = arg;
-    if (!w->draining)
+    if (!w->svc.draining)
         set_accepting(w, below_max(w));
 }
 
@@ -102,9 +103,9 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 void worker_conn_closed(struct h2g_worker *w)
 {
     __atomic_sub_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED);
-    if (w->draining) {
+    if (w->svc.draining) {
         if (w->n_conns == 0)
-            event_base_loopexit(w->base, NULL);
+            event_base_loopexit(w->svc.base, NULL);
         return;
     }
     if (w->accept_paused && below_max(w))
@@ -132,7 +133,7 @@ static struct h2g_worker_listener *listener_new(struct h2g_worker *w, const stru
     wl->w = w;
     wl->ctx = ctx;
     wl->fd = fd;
-    wl->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, accept_cb, wl);
+    wl->ev = event_new(w->svc.base, fd, EV_READ | EV_PERSIST, accept_cb, wl);
     if (wl->ev == NULL || evutil_make_socket_nonblocking(fd) != 0 || (!w->accept_paused && event_add(wl->ev, NULL) != 0)) {
         listener_free(wl);
         return NULL;
@@ -152,15 +153,15 @@ static void stop_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_worker *w = arg;
     LOG_WARN("worker %u: shutdown timeout with %u connection(s) open: closing them", w->id, w->n_conns);
-    event_base_loopbreak(w->base);
+    event_base_loopbreak(w->svc.base);
 }
 
 static void stop_cb(void *arg)
 {
     struct h2g_worker *w = arg;
-    if (w->draining)
+    if (w->svc.draining)
         return;
-    w->draining = true;
+    w->svc.draining = true;
     close_listeners(w);
     struct h2g_conn *c, *next;
     for (c = LIST_FIRST(&w->conns); c != NULL; c = next) {
@@ -168,7 +169,7 @@ static void stop_cb(void *arg)
         conn_drain(c);
     }
     if (w->n_conns == 0) {
-        event_base_loopexit(w->base, NULL);
+        event_base_loopexit(w->svc.base, NULL);
         return;
     }
     uint64_t ms = w->config->timeouts.shutdown;
@@ -187,8 +188,20 @@ static void access_flush_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-void worker_access_log(struct h2g_worker *w, const char *line, size_t len)
+/* The worker a services struct is embedded in. */
+static struct h2g_worker *worker_of(struct h2g_services *svc)
 {
+    return (struct h2g_worker *)((char *)svc - offsetof(struct h2g_worker, svc));
+}
+
+bool services_access_log_on(const struct h2g_services *svc)
+{
+    return worker_of((struct h2g_services *)svc)->access_fd >= 0;
+}
+
+void services_access_log(struct h2g_services *svc, const char *line, size_t len)
+{
+    struct h2g_worker *w = worker_of(svc);
     if (w->access_fd < 0)
         return;
     bool was_empty = evbuffer_get_length(w->access_buf) == 0;
@@ -208,8 +221,9 @@ static struct h2g_balance *balance_lost(struct h2g_worker *w)
     return NULL;
 }
 
-struct h2g_balance *worker_balance(struct h2g_worker *w, const struct h2g_route_config *r)
+struct h2g_balance *services_balance(struct h2g_services *svc, const struct h2g_route_config *r)
 {
+    struct h2g_worker *w = worker_of(svc);
     const struct h2g_config *c = w->config;
     for (size_t oi = 0; oi < c->n_origins; oi++) {
         const struct h2g_origin_config *o = &c->origins[oi];
@@ -281,14 +295,16 @@ static void snapshot_free(struct h2g_snapshot *s)
     free(s);
 }
 
-struct h2g_snapshot *worker_snapshot_acquire(struct h2g_worker *w)
+struct h2g_snapshot *services_snapshot_acquire(struct h2g_services *svc)
 {
+    struct h2g_worker *w = worker_of(svc);
     w->snap->users++;
     return w->snap;
 }
 
-void worker_snapshot_release(struct h2g_worker *w, struct h2g_snapshot *s)
+void services_snapshot_release(struct h2g_services *svc, struct h2g_snapshot *s)
 {
+    (void)svc;
     if (--s->users == 0 && s->retired)
         snapshot_free(s);
 }
@@ -378,7 +394,7 @@ static void apply_cb(void *arg)
 
     /* No new request goes to a removed upstream; exchanges in flight
      * finish on their connection, which is then closed, not pooled. */
-    for (struct h2g_upstream_pool *p = w->pools; p != NULL; p = p->next)
+    for (struct h2g_upstream_pool *p = w->svc.pools; p != NULL; p = p->next)
         if (!upstream_configured(config, p->id))
             upstream_pool_drain(p);
 
@@ -408,23 +424,23 @@ struct h2g_worker *worker_new(unsigned id, struct h2g_config *config, int *fds, 
     LIST_INIT(&w->retired);
     w->access_fd = access_fd;
     LIST_INIT(&w->conns);
-    LIST_INIT(&w->orphans);
-    w->base = event_base_new();
-    if (w->base == NULL)
+    LIST_INIT(&w->svc.orphans);
+    w->svc.base = event_base_new();
+    if (w->svc.base == NULL)
         goto fail;
     /* Resolver config read once here, before the loop runs. */
-    w->dns = evdns_base_new(w->base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-    if (w->dns == NULL)
-        w->dns = evdns_base_new(w->base, 0);
+    w->svc.dns = evdns_base_new(w->svc.base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    if (w->svc.dns == NULL)
+        w->svc.dns = evdns_base_new(w->svc.base, 0);
     w->n_listen = config->n_listen;
     w->listeners = calloc(w->n_listen, sizeof(*w->listeners));
     w->access_buf = evbuffer_new();
-    w->access_flush_ev = event_new(w->base, -1, 0, access_flush_cb, w);
-    if (mailbox_init(&w->mailbox, w->base) != 0)
+    w->access_flush_ev = event_new(w->svc.base, -1, 0, access_flush_cb, w);
+    if (mailbox_init(&w->mailbox, w->svc.base) != 0)
         goto fail;
-    w->stop_timer = evtimer_new(w->base, stop_timer_cb, w);
-    w->recheck_ev = evtimer_new(w->base, recheck_cb, w);
-    if (w->snap == NULL || w->dns == NULL || w->listeners == NULL || w->access_buf == NULL || w->access_flush_ev == NULL ||
+    w->stop_timer = evtimer_new(w->svc.base, stop_timer_cb, w);
+    w->recheck_ev = evtimer_new(w->svc.base, recheck_cb, w);
+    if (w->snap == NULL || w->svc.dns == NULL || w->listeners == NULL || w->access_buf == NULL || w->access_flush_ev == NULL ||
         w->stop_timer == NULL || w->recheck_ev == NULL)
         goto fail;
     struct h2g_listen_ctx *ctx = worker_listen_ctxs(config);
@@ -443,7 +459,7 @@ fail:
 static void *worker_main(void *arg)
 {
     struct h2g_worker *w = arg;
-    event_base_dispatch(w->base);
+    event_base_dispatch(w->svc.base);
     h2g_block_thread_release();
     return NULL;
 }
@@ -467,17 +483,17 @@ void worker_free(struct h2g_worker *w)
 {
     if (w == NULL)
         return;
-    w->draining = true;
+    w->svc.draining = true;
     struct h2g_conn *c;
     while ((c = LIST_FIRST(&w->conns)) != NULL)
         conn_free(c);
     if (w->listeners != NULL)
         close_listeners(w);
     free(w->listeners);
-    upstream_pool_free_all(w->pools);
-    tunnel_free_orphans(w);
-    stream_cache_free(w);
-    exchange_cache_free(w);
+    upstream_pool_free_all(w->svc.pools);
+    tunnel_free_orphans(&w->svc);
+    stream_cache_free(&w->svc);
+    exchange_cache_free(&w->svc);
     balance_free(w);
     struct h2g_snapshot *snap;
     while ((snap = LIST_FIRST(&w->retired)) != NULL)
@@ -496,10 +512,10 @@ void worker_free(struct h2g_worker *w)
         event_free(w->stop_timer);
     if (w->recheck_ev)
         event_free(w->recheck_ev);
-    if (w->dns)
-        evdns_base_free(w->dns, 0);
-    if (w->base)
-        event_base_free(w->base);
+    if (w->svc.dns)
+        evdns_base_free(w->svc.dns, 0);
+    if (w->svc.base)
+        event_base_free(w->svc.base);
     h2g_config_unref(w->config);
     free(w);
 }

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "mailbox.h"
 #include "recycle.h"
+#include "services.h"
 #include "stats.h"
 
 struct h2g_conn;
@@ -37,20 +38,6 @@ struct h2g_listen_ctx {
     struct h2g_tls_ctx *tls;            /* NULL for cleartext */
 };
 
-/*
- * A worker's use of one config snapshot.  Requests take the worker's
- * current snapshot when they start (routes, upstreams, ACLs, upstream
- * timeouts) and keep it to their end; a reload makes a new one current
- * and retires the old, freed once its last request is done.  Counted
- * without atomics: only the worker touches it.
- */
-struct h2g_snapshot {
-    LIST_ENTRY(h2g_snapshot) link;  /* in w->retired when retired */
-    struct h2g_config *config;      /* owned reference */
-    unsigned users;
-    bool retired;
-};
-
 /* One listening socket of a worker. */
 struct h2g_worker_listener {
     struct h2g_worker *w;
@@ -60,10 +47,9 @@ struct h2g_worker_listener {
 };
 
 struct h2g_worker {
+    struct h2g_services svc;         /* lent to everything on this loop (services.h) */
     unsigned id;
     pthread_t thread;
-    struct event_base *base;
-    struct evdns_base *dns;
     struct h2g_config *config;      /* owned reference: the snapshot new connections get */
     struct h2g_snapshot *snap;      /* the same, for new requests */
     LIST_HEAD(, h2g_snapshot) retired;
@@ -73,37 +59,16 @@ struct h2g_worker {
     struct event *recheck_ev;        /* max_connections: look again later */
     LIST_HEAD(, h2g_conn) conns;     /* every live client connection */
     unsigned n_conns;
-    struct h2g_upstream_pool *pools; /* singly linked; one per upstream id */
-    LIST_HEAD(, h2g_tunnel) orphans; /* tunnels delivering their last bytes (tunnel.c) */
     struct h2g_balance **balance;    /* [origin][route] of config; lazily allocated */
     bool balance_lost;               /* allocating it failed (logged) since the last reload */
     struct h2g_mailbox mailbox;      /* the main thread's requests (apply, gather, stop) */
     struct h2g_mail stop_mail;
     struct event *stop_timer;        /* timeouts.shutdown elapsed */
-    bool draining;
     struct evbuffer *access_buf;     /* access log lines, flushed once per loop turn */
     struct event *access_flush_ev;
     int access_fd;                   /* -1: off (the fd number never changes: reopen dup2()s onto it) */
-    struct h2g_stats stats;
     uint64_t next_conn_id;
-    /* Finished streams and exchanges kept with their buffers for the next
-     * request (stream.c, upstream_http1.c): a request then costs no
-     * allocation of its own.  At most H2G_OBJ_CACHE_MAX of each, and
-     * only objects whose buffers stayed small (2 KiB of head storage, 32
-     * field slots): at most some 6 MiB per worker (2 MiB typical), about
-     * the memory of as many requests in flight.  None in builds with
-     * AddressSanitizer (recycle.h). */
-    struct h2g_stream *stream_cache;
-    unsigned n_stream_cache;
-    struct h2g_exchange *ex_cache;
-    unsigned n_ex_cache;
 };
-
-#define H2G_OBJ_CACHE_MAX 512
-
-/* Bytes per read/write syscall on client, upstream and tunnel sockets
- * (libevent's default, 16 KiB, quadruples the syscalls of bulk transfers). */
-#define H2G_IO_CHUNK (128 * 1024)
 
 /* Global connection count for limits.max_connections (atomic). */
 extern unsigned h2g_total_conns;
@@ -139,16 +104,7 @@ void worker_apply_post(struct h2g_worker_apply *a);
 /* A job not posted (the reload failed meanwhile): freed, sockets closed. */
 void worker_apply_cancel(struct h2g_worker_apply *a);
 
-/* The snapshot a new request uses, and its release. */
-struct h2g_snapshot *worker_snapshot_acquire(struct h2g_worker *w);
-void worker_snapshot_release(struct h2g_worker *w, struct h2g_snapshot *s);
-
 /* A connection closed: maybe finish a drain, resume accepting. */
 void worker_conn_closed(struct h2g_worker *w);
-/* Appends an access log line (already formatted, with '\n'). */
-void worker_access_log(struct h2g_worker *w, const char *line, size_t len);
-/* Round-robin state of a route of the worker's current snapshot (NULL for
- * routes of older snapshots or single-upstream routes). */
-struct h2g_balance *worker_balance(struct h2g_worker *w, const struct h2g_route_config *r);
 
 #endif
