@@ -310,141 +310,162 @@ void stream_respond_error(struct h2g_stream *s, int status)
     s->ops->send_head(s, nva, 3, no_body);
 }
 
-void stream_dispatch(struct h2g_stream *s)
+/* The request's target authority: :authority, else Host (HTTP/1.1
+ * origin-form).  0, or the status that answers a malformed request: RFC
+ * 9113 8.3.1, a Host that disagrees with :authority (two targets: a
+ * smuggling vector). */
+static int request_authority(const struct h2g_stream *s, const char **auth, size_t *auth_len)
 {
-    const struct h2g_config *cfg = s->cfg;
-    s->dispatched = true;
-    STAT_INC(&s->ctx.svc->stats, requests_total);
-    if (s->too_many_fields) {
-        stream_respond_error(s, 431);
-        return;
-    }
-    const char *auth = NULL;
-    size_t auth_len = 0;
-    if (s->has_authority) {
-        auth = stream_str(s, s->authority);
-        auth_len = s->authority.value_len;
-    } else {
+    *auth = NULL;
+    *auth_len = 0;
+    if (!s->has_authority) {
         for (size_t i = 0; i < s->n_fields; i++) {
             if (s->fields[i].name_len == 4 && memcmp(s->store.data + s->fields[i].name_off, "host", 4) == 0) {
-                auth = s->store.data + s->fields[i].value_off;
-                auth_len = s->fields[i].value_len;
+                *auth = s->store.data + s->fields[i].value_off;
+                *auth_len = s->fields[i].value_len;
                 break;
             }
         }
+        return 0;
     }
-    if (s->has_authority) {
-        /* RFC 9113 8.3.1: a Host that disagrees with :authority makes the
-         * request malformed (two different targets: a smuggling vector). */
-        for (size_t i = 0; i < s->n_fields; i++) {
-            if (s->fields[i].name_len == 4 && memcmp(s->store.data + s->fields[i].name_off, "host", 4) == 0 &&
-                (s->fields[i].value_len != auth_len ||
-                 strncasecmp(s->store.data + s->fields[i].value_off, auth, auth_len) != 0)) {
-                stream_respond_error(s, 400);
-                return;
-            }
+    *auth = stream_str(s, s->authority);
+    *auth_len = s->authority.value_len;
+    for (size_t i = 0; i < s->n_fields; i++) {
+        if (s->fields[i].name_len == 4 && memcmp(s->store.data + s->fields[i].name_off, "host", 4) == 0 &&
+            (s->fields[i].value_len != *auth_len ||
+             strncasecmp(s->store.data + s->fields[i].value_off, *auth, *auth_len) != 0))
+            return 400;
+    }
+    return 0;
+}
+
+/* Routes see, and the upstream gets, the path the upstream will resolve:
+ * "/public/../admin" is routed as "/admin" (the contract).  It never
+ * grows, so it is rewritten in the store.  0 or 400. */
+static int normalize_path(struct h2g_stream *s)
+{
+    if (!s->has_path)
+        return 0;
+    size_t n;
+    if (h2g_path_normalize(s->store.data + s->path.value_off, s->path.value_len, &n) != 0)
+        return 400;
+    s->path.value_len = (uint32_t)n;
+    return 0;
+}
+
+/* No origin serves the authority: 421 when the TLS certificate this
+ * connection presented does not cover it either (the client reused a
+ * connection it should not have, RFC 9110 7.4), else 404. */
+static int unknown_authority_status(const struct h2g_stream *s, const char *auth, size_t auth_len)
+{
+    const struct h2g_client_facts *cl = s->ctx.client;
+    const char *host;
+    size_t host_len;
+    bool misdirected =
+        cl->tls && h2g_authority_host(auth, auth_len, &host, &host_len) && !cl->cert_covers(cl, host, host_len);
+    return misdirected ? 421 : 404;
+}
+
+/* Extended CONNECT (RFC 8441), or an HTTP/1.1 Upgrade: websocket that
+ * h1_session gave a :protocol, on route r.  A tunnel: route is opened
+ * here (*opened); a websocket route goes on to an exchange.  0, or the
+ * status to answer. */
+static int dispatch_protocol(struct h2g_stream *s, const struct h2g_route_config *r, bool *opened)
+{
+    const char *proto = stream_str(s, s->protocol);
+    size_t plen = s->protocol.value_len;
+    *opened = false;
+    if (r->kind == H2G_ROUTE_TUNNEL) {
+        bool listed = false;
+        for (size_t i = 0; i < r->n_protocols; i++)
+            if (strlen(r->protocols[i]) == plen && memcmp(r->protocols[i], proto, plen) == 0)
+                listed = true;
+        if (!listed)
+            return 400;
+        char target[300];
+        int n = snprintf(target, sizeof(target), "%s%s%s:%u", r->tunnel.is_ipv6 ? "[" : "", r->tunnel.host,
+                         r->tunnel.is_ipv6 ? "]" : "", r->tunnel.port);
+        *opened = true;
+        return tunnel_connect(s, target, (size_t)n, false);
+    }
+    if (!r->websocket)
+        return 501;
+    if (plen != 9 || strncasecmp(proto, "websocket", 9) != 0)
+        return 400;
+    return 0;
+}
+
+/* Expect: 100-continue is answered here, once the request is on its way:
+ * the upstream's own 100 is not forwarded (upstream_http1.c). */
+static void answer_expect_continue(struct h2g_stream *s)
+{
+    if (s->req_end || s->head_sent)
+        return;
+    for (size_t i = 0; i < s->n_fields; i++) {
+        const char *n = s->store.data + s->fields[i].name_off;
+        const char *v = s->store.data + s->fields[i].value_off;
+        if (s->fields[i].name_len == 6 && memcmp(n, "expect", 6) == 0 && s->fields[i].value_len == 12 &&
+            strncasecmp(v, "100-continue", 12) == 0) {
+            s->ops->send_continue(s);
+            return;
         }
     }
+}
+
+/* Routes the complete request head and starts its upstream end.  0, or
+ * the status to answer locally.  The order of the checks is the order of
+ * the answers: 431, 400 (Host), CONNECT (ACL: 403), 400 (path, no
+ * authority), 421/404, protocol (400/501), 413, then the upstream. */
+static int dispatch(struct h2g_stream *s)
+{
+    const struct h2g_config *cfg = s->cfg;
+    if (s->too_many_fields)
+        return 431;
+    const char *auth;
+    size_t auth_len;
+    int rc = request_authority(s, &auth, &auth_len);
+    if (rc != 0)
+        return rc;
     const char *method = stream_str(s, s->method);
-    bool connect = s->method.value_len == 7 && memcmp(method, "CONNECT", 7) == 0;
-    if (connect && !s->has_protocol) {
+    if (s->method.value_len == 7 && memcmp(method, "CONNECT", 7) == 0 && !s->has_protocol) {
         /* RFC 9113 8.5: a TCP tunnel to :authority, under connect.allow /
          * connect.deny. */
-        int rc = auth ? tunnel_connect(s, auth, auth_len, true) : 400;
-        if (rc != 0)
-            stream_respond_error(s, rc);
-        return;
+        return auth ? tunnel_connect(s, auth, auth_len, true) : 400;
     }
-    if (s->has_path) {
-        /* Routes see, and the upstream gets, the path the upstream will
-         * resolve: "/public/../admin" is routed as "/admin" (the
-         * contract).  It never grows, so it is rewritten in the store. */
-        size_t n;
-        if (h2g_path_normalize(s->store.data + s->path.value_off, s->path.value_len, &n) != 0) {
-            stream_respond_error(s, 400);
-            return;
-        }
-        s->path.value_len = (uint32_t)n;
-    }
-    if (auth == NULL || auth_len == 0) {
-        stream_respond_error(s, 400);
-        return;
-    }
+    if ((rc = normalize_path(s)) != 0)
+        return rc;
+    if (auth == NULL || auth_len == 0)
+        return 400;
     const struct h2g_origin_config *o = h2g_route_origin(cfg, auth, auth_len);
-    if (o == NULL) {
-        const char *host;
-        size_t host_len;
-        const struct h2g_client_facts *cl = s->ctx.client;
-        bool misdirected = cl->tls && h2g_authority_host(auth, auth_len, &host, &host_len) &&
-                           !cl->cert_covers(cl, host, host_len);
-        stream_respond_error(s, misdirected ? 421 : 404);
-        return;
-    }
-    const char *path = stream_str(s, s->path);
+    if (o == NULL)
+        return unknown_authority_status(s, auth, auth_len);
     s->origin = o;
-    s->route = h2g_route_find(o, path, s->path.value_len);
-    if (s->route == NULL) {
-        stream_respond_error(s, 404);
-        return;
-    }
+    s->route = h2g_route_find(o, stream_str(s, s->path), s->path.value_len);
+    if (s->route == NULL)
+        return 404;
     if (s->has_protocol) {
-        /* Extended CONNECT (RFC 8441), or an HTTP/1.1 Upgrade: websocket
-         * that h1_session gave a :protocol. */
-        const struct h2g_route_config *r = s->route;
-        const char *proto = stream_str(s, s->protocol);
-        size_t plen = s->protocol.value_len;
-        if (r->kind == H2G_ROUTE_TUNNEL) {
-            bool listed = false;
-            for (size_t i = 0; i < r->n_protocols; i++)
-                if (strlen(r->protocols[i]) == plen && memcmp(r->protocols[i], proto, plen) == 0)
-                    listed = true;
-            if (!listed) {
-                stream_respond_error(s, 400);
-                return;
-            }
-            char target[300];
-            int n = snprintf(target, sizeof(target), "%s%s%s:%u", r->tunnel.is_ipv6 ? "[" : "", r->tunnel.host,
-                             r->tunnel.is_ipv6 ? "]" : "", r->tunnel.port);
-            int rc = tunnel_connect(s, target, (size_t)n, false);
-            if (rc != 0)
-                stream_respond_error(s, rc);
-            return;
-        }
-        if (!r->websocket) {
-            stream_respond_error(s, 501);
-            return;
-        }
-        if (plen != 9 || strncasecmp(proto, "websocket", 9) != 0) {
-            stream_respond_error(s, 400);
-            return;
-        }
+        bool opened;
+        if ((rc = dispatch_protocol(s, s->route, &opened)) != 0 || opened)
+            return rc;
     } else if (s->route->kind != H2G_ROUTE_HTTP) {
-        stream_respond_error(s, 404);
-        return;
+        return 404;
     }
     if (cfg->limits.max_request_body && s->req_content_length >= 0 &&
-        (uint64_t)s->req_content_length > cfg->limits.max_request_body) {
-        stream_respond_error(s, 413);
-        return;
-    }
-    int rc = exchange_start(s);
-    if (rc != 0) {
-        stream_respond_error(s, rc);
-        return;
-    }
-    /* Expect: 100-continue is answered here, once the request is on its
-     * way: the upstream's own 100 is not forwarded (upstream_http1.c). */
-    if (!s->req_end && !s->head_sent) {
-        for (size_t i = 0; i < s->n_fields; i++) {
-            const char *n = s->store.data + s->fields[i].name_off;
-            const char *v = s->store.data + s->fields[i].value_off;
-            if (s->fields[i].name_len == 6 && memcmp(n, "expect", 6) == 0 && s->fields[i].value_len == 12 &&
-                strncasecmp(v, "100-continue", 12) == 0) {
-                s->ops->send_continue(s);
-                break;
-            }
-        }
-    }
+        (uint64_t)s->req_content_length > cfg->limits.max_request_body)
+        return 413;
+    if ((rc = exchange_start(s)) != 0)
+        return rc;
+    answer_expect_continue(s);
+    return 0;
+}
+
+void stream_dispatch(struct h2g_stream *s)
+{
+    s->dispatched = true;
+    STAT_INC(&s->ctx.svc->stats, requests_total);
+    int status = dispatch(s);
+    if (status != 0)
+        stream_respond_error(s, status);
 }
 
 /* --- the upstream end --- */

@@ -570,109 +570,137 @@ static struct h2g_exchange *exchange_new(struct h2g_services *svc)
     return ex;
 }
 
-int exchange_start(struct h2g_stream *s)
+/* The route's upstream for this exchange (round robin when it has
+ * several) and its pool.  false when out of memory. */
+static bool choose_upstream(struct h2g_exchange *ex, const struct h2g_route_config *r)
 {
-    const struct h2g_request_ctx *ctx = stream_ctx(s);
-    const struct h2g_route_config *r = stream_route(s);
-    struct h2g_services *svc = ctx->svc;
-    struct h2g_exchange *ex = exchange_new(svc);
-    if (ex == NULL)
-        return H2G_STATUS_NOMEM;
-    ex->s = s;
-    ex->ctx = ctx;
-    struct h2g_balance *bal = services_balance(svc, r);
+    struct h2g_balance *bal = services_balance(ex->svc, r);
     ex->up_idx = bal ? h2g_balance_pick(bal, h2g_mono_ms()) : 0;
     if (ex->up_idx >= r->n_upstreams)
         ex->up_idx = 0;
     const struct h2g_upstream_config *u = &r->upstreams[ex->up_idx];
-    stream_set_upstream_id(s, u->id, strlen(u->id));
-    ex->pool = upstream_pool_get(svc, u->id, &u->addr);
-    if (ex->pool == NULL) {
-        exchange_free(ex);
-        return H2G_STATUS_NOMEM;
-    }
+    stream_set_upstream_id(ex->s, u->id, strlen(u->id));
+    ex->pool = upstream_pool_get(ex->svc, u->id, &u->addr);
+    return ex->pool != NULL;
+}
 
-    struct h2g_request_head req;
-    struct h2g_field stack[32];
-    struct h2g_field *tmp = NULL;
-    if (stream_request_head(s, &req, stack, 32, &tmp) != 0) {
-        exchange_free(ex);
-        return H2G_STATUS_NOMEM;
-    }
-    bool is_head = req.method_len == 4 && memcmp(req.method, "HEAD", 4) == 0;
+/* How the request body goes upstream.  A WebSocket request has none:
+ * what the client sends is tunnel data, held until the upstream agrees
+ * (101).  A request that ended without a body is sent without framing,
+ * but POST, PUT and PATCH get Content-Length: 0 (RFC 9110 8.6: their
+ * methods give content a meaning).  A body of unknown length is chunked. */
+static void choose_framing(struct h2g_exchange *ex, const struct h2g_request_head *req)
+{
     uint64_t body_in, body_out;
-    stream_byte_counts(s, &body_in, &body_out);
-    int64_t content_length = stream_request_content_length(s);
-    if (req.protocol != NULL) {
-        /* WebSocket: the request has no body; what the client sends is
-         * tunnel data, held until the upstream agrees (101). */
+    stream_byte_counts(ex->s, &body_in, &body_out);
+    if (req->protocol != NULL) {
         ex->ws = true;
         ex->framing = H2G_BODY_NONE;
         ex->req_done_written = true;
-    } else if (stream_request_ended(s) && body_in == 0) {
-        bool needs_length = (req.method_len == 4 && memcmp(req.method, "POST", 4) == 0) ||
-                            (req.method_len == 3 && memcmp(req.method, "PUT", 3) == 0) ||
-                            (req.method_len == 5 && memcmp(req.method, "PATCH", 5) == 0);
+    } else if (stream_request_ended(ex->s) && body_in == 0) {
+        bool needs_length = (req->method_len == 4 && memcmp(req->method, "POST", 4) == 0) ||
+                            (req->method_len == 3 && memcmp(req->method, "PUT", 3) == 0) ||
+                            (req->method_len == 5 && memcmp(req->method, "PATCH", 5) == 0);
         ex->framing = needs_length ? H2G_BODY_LENGTH : H2G_BODY_NONE;
-    } else if (content_length >= 0) {
+    } else if (stream_request_content_length(ex->s) >= 0) {
         ex->framing = H2G_BODY_LENGTH;
     } else {
         ex->framing = H2G_BODY_CHUNKED;
     }
+}
+
+/* Completes a WebSocket request head (RFC 6455 4.1): an HTTP/1.1 client
+ * brought its own Sec-WebSocket-Key; for HTTP/2 (no key in RFC 8441)
+ * h2gate makes one, and remembers the Sec-WebSocket-Accept the upstream
+ * must answer.  0, or the status to answer: 500 (no random bytes), 503. */
+static int add_websocket_head(struct h2g_exchange *ex, const struct h2g_request_head *req)
+{
+    const char *key = NULL;
+    size_t key_len = 0;
+    bool has_version = false;
+    for (size_t i = 0; i < req->n_fields; i++) {
+        enum h2g_hdr_token t = h2g_hdr_lookup(req->fields[i].name, req->fields[i].name_len);
+        if (t == H2G_HDR_SEC_WEBSOCKET_KEY)
+            key = req->fields[i].value, key_len = req->fields[i].value_len;
+        else if (t == H2G_HDR_SEC_WEBSOCKET_VERSION)
+            has_version = true;
+    }
+    char made[32];
+    ex->head.len -= 2; /* reopen the head before its blank line */
+    unsigned char raw[16];
+    if (key == NULL && RAND_bytes(raw, sizeof(raw)) != 1) {
+        char why[128] = "RAND_bytes failed";
+        unsigned long e = ERR_get_error();
+        if (e != 0)
+            ERR_error_string_n(e, why, sizeof(why));
+        LOG_WARN("conn=%llu stream=%d: no random bytes for a Sec-WebSocket-Key: %s",
+                 (unsigned long long)ex->ctx->client->conn_id, ex->ctx->stream_id, why);
+        return 500;
+    }
+    if (key == NULL) {
+        EVP_EncodeBlock((unsigned char *)made, raw, sizeof(raw));
+        key = made;
+        key_len = strlen(made);
+        if (h2g_buf_printf(&ex->head, "Sec-WebSocket-Key: %s\r\n", made) != 0)
+            return H2G_STATUS_NOMEM;
+    }
+    if ((!has_version && h2g_buf_puts(&ex->head, "Sec-WebSocket-Version: 13\r\n") != 0) ||
+        h2g_buf_puts(&ex->head, "\r\n") != 0 || !ws_accept_for(key, key_len, ex->ws_accept))
+        return H2G_STATUS_NOMEM;
+    return 0;
+}
+
+/* The HTTP/1.1 request head into ex->head.  0, or the status to answer:
+ * 400 (not expressible in HTTP/1.1), 500, 503. */
+static int build_head(struct h2g_exchange *ex, bool *is_head)
+{
+    const struct h2g_request_ctx *ctx = ex->ctx;
+    struct h2g_request_head req;
+    struct h2g_field stack[32];
+    struct h2g_field *tmp = NULL;
+    if (stream_request_head(ex->s, &req, stack, 32, &tmp) != 0)
+        return H2G_STATUS_NOMEM;
+    *is_head = req.method_len == 4 && memcmp(req.method, "HEAD", 4) == 0;
+    choose_framing(ex, &req);
     struct h2g_forward_info fwd = {
         .client_addr = ctx->client->peer_ip,
         .client_is_ipv6 = ctx->client->peer_ipv6,
         .proto = ctx->client->tls ? "https" : "http",
     };
+    int64_t content_length = stream_request_content_length(ex->s);
     uint64_t clen = content_length >= 0 ? (uint64_t)content_length : 0;
     const char *err = h2_to_h1_request(&req, &fwd, ex->framing, clen, &ex->head);
-    if (err == NULL && ex->ws) {
-        /* An HTTP/1.1 client brought its own key; for HTTP/2 (no key in
-         * RFC 8441) h2gate makes one. */
-        const char *key = NULL;
-        size_t key_len = 0;
-        bool has_version = false;
-        for (size_t i = 0; i < req.n_fields; i++) {
-            enum h2g_hdr_token t = h2g_hdr_lookup(req.fields[i].name, req.fields[i].name_len);
-            if (t == H2G_HDR_SEC_WEBSOCKET_KEY)
-                key = req.fields[i].value, key_len = req.fields[i].value_len;
-            else if (t == H2G_HDR_SEC_WEBSOCKET_VERSION)
-                has_version = true;
-        }
-        char made[32];
-        ex->head.len -= 2; /* reopen the head before its blank line */
-        int status = 0;
-        unsigned char raw[16];
-        if (key == NULL && RAND_bytes(raw, sizeof(raw)) != 1) {
-            char why[128] = "RAND_bytes failed";
-            unsigned long e = ERR_get_error();
-            if (e != 0)
-                ERR_error_string_n(e, why, sizeof(why));
-            LOG_WARN("conn=%llu stream=%d: no random bytes for a Sec-WebSocket-Key: %s",
-                     (unsigned long long)ctx->client->conn_id, ctx->stream_id, why);
-            status = 500;
-        } else if (key == NULL) {
-            EVP_EncodeBlock((unsigned char *)made, raw, sizeof(raw));
-            key = made;
-            key_len = strlen(made);
-            if (h2g_buf_printf(&ex->head, "Sec-WebSocket-Key: %s\r\n", made) != 0)
-                status = H2G_STATUS_NOMEM;
-        }
-        if (status == 0 && ((!has_version && h2g_buf_puts(&ex->head, "Sec-WebSocket-Version: 13\r\n") != 0) ||
-                            h2g_buf_puts(&ex->head, "\r\n") != 0 || !ws_accept_for(key, key_len, ex->ws_accept)))
-            status = H2G_STATUS_NOMEM;
-        if (status != 0) {
-            free(tmp);
-            exchange_free(ex);
-            return status;
-        }
-    }
+    int status = 0;
+    if (err == NULL && ex->ws)
+        status = add_websocket_head(ex, &req);
     free(tmp);
+    if (status != 0)
+        return status;
     if (err != NULL) {
         LOG_INFO("conn=%llu stream=%d: request refused: %s", (unsigned long long)ctx->client->conn_id,
                  ctx->stream_id, err);
-        exchange_free(ex);
         return err == h2g_msg_nomem ? H2G_STATUS_NOMEM : 400;
+    }
+    return 0;
+}
+
+int exchange_start(struct h2g_stream *s)
+{
+    const struct h2g_request_ctx *ctx = stream_ctx(s);
+    struct h2g_exchange *ex = exchange_new(ctx->svc);
+    if (ex == NULL)
+        return H2G_STATUS_NOMEM;
+    ex->s = s;
+    ex->ctx = ctx;
+    if (!choose_upstream(ex, stream_route(s))) {
+        exchange_free(ex);
+        return H2G_STATUS_NOMEM;
+    }
+    bool is_head = false;
+    int status = build_head(ex, &is_head);
+    if (status != 0) {
+        exchange_free(ex);
+        return status;
     }
     h1_parser_reinit(&ex->parser, true, ctx->cfg->limits.max_header_list_size, &parser_cb, ex);
     h1_parser_expect_head(&ex->parser, is_head);
