@@ -269,15 +269,99 @@ static void report_yaml_error(struct ctx *c, const yaml_parser_t *p)
         report(c, (unsigned)m.line + 1, (unsigned)m.column + 1, "YAML syntax error: %s", problem);
 }
 
+/* Pass 1's state between libyaml events. */
+struct tree_build {
+    struct node **root;
+    struct node *stack[MAX_DEPTH]; /* the open sequences and mappings */
+    size_t depth;
+    int docs;
+    bool done; /* the end of the stream was read */
+};
+
+/* A scalar event's node; NULL when out of memory. */
+static struct node *scalar_node(struct ctx *c, const yaml_event_t *ev)
+{
+    const char *v = (const char *)ev->data.scalar.value;
+    size_t vlen = ev->data.scalar.length;
+    struct node *n = node_new(c, NODE_SCALAR, ev->start_mark);
+    if (n == NULL)
+        return NULL;
+    n->str = xstrdup(c, v);
+    n->null = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+              (vlen == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+               strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0);
+    if (memchr(v, '\0', vlen) != NULL)
+        report_at(c, n, "NUL character in a string");
+    return n;
+}
+
+/* Adds what one event says to the tree.  false: stop (a syntax error
+ * reported, or out of memory). */
+static bool tree_event(struct ctx *c, struct tree_build *t, const yaml_event_t *ev)
+{
+    struct node *n = NULL, *parent = t->depth > 0 ? t->stack[t->depth - 1] : NULL;
+    switch (ev->type) {
+    case YAML_STREAM_END_EVENT:
+        t->done = true;
+        break;
+    case YAML_DOCUMENT_START_EVENT:
+        if (++t->docs > 1) {
+            report(c, (unsigned)ev->start_mark.line + 1, (unsigned)ev->start_mark.column + 1,
+                   "only one YAML document is allowed");
+            return false;
+        }
+        break;
+    case YAML_ALIAS_EVENT:
+        /* Anchors and aliases buy little in a config this small and
+         * make "where is this value from?" harder to answer. */
+        report(c, (unsigned)ev->start_mark.line + 1, (unsigned)ev->start_mark.column + 1,
+               "YAML aliases (*%s) are not supported", (const char *)ev->data.alias.anchor);
+        n = node_new(c, NODE_SCALAR, ev->start_mark);
+        if (n != NULL) {
+            n->str = xstrdup(c, "");
+            n->null = true;
+            n->dup = true;
+        }
+        break;
+    case YAML_SCALAR_EVENT:
+        n = scalar_node(c, ev);
+        break;
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+        if (t->depth == MAX_DEPTH) {
+            report(c, (unsigned)ev->start_mark.line + 1, (unsigned)ev->start_mark.column + 1,
+                   "nesting deeper than %d levels", MAX_DEPTH);
+            return false;
+        }
+        n = node_new(c, ev->type == YAML_SEQUENCE_START_EVENT ? NODE_SEQ : NODE_MAP,
+                     ev->start_mark);
+        break;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+        if (t->depth > 0)
+            t->depth--;
+        break;
+    default:
+        break;
+    }
+    if (n == NULL)
+        return !c->nomem;
+    if (c->nomem || !node_attach(c, t->root, parent, n)) {
+        node_free(n);
+        return false;
+    }
+    if (n->type != NODE_SCALAR)
+        t->stack[t->depth++] = n;
+    return true;
+}
+
 /* Builds the tree.  On a syntax error (reported) returns false; *root is
  * NULL for an empty document. */
 static bool build_tree(struct ctx *c, const char *text, size_t len, struct node **root)
 {
     yaml_parser_t p;
-    struct node *stack[MAX_DEPTH];
-    size_t depth = 0;
-    int docs = 0;
-    bool ok = true, done = false;
+    struct tree_build t = {.root = root};
+    bool ok = true;
 
     *root = NULL;
     if (!yaml_parser_initialize(&p)) {
@@ -285,7 +369,7 @@ static bool build_tree(struct ctx *c, const char *text, size_t len, struct node 
         return false;
     }
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-    while (ok && !done) {
+    while (ok && !t.done) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&p, &ev)) {
             /* libyaml out of memory is not the file's fault. */
@@ -296,73 +380,7 @@ static bool build_tree(struct ctx *c, const char *text, size_t len, struct node 
             ok = false;
             break;
         }
-        struct node *n = NULL, *parent = depth > 0 ? stack[depth - 1] : NULL;
-        switch (ev.type) {
-        case YAML_STREAM_END_EVENT:
-            done = true;
-            break;
-        case YAML_DOCUMENT_START_EVENT:
-            if (++docs > 1) {
-                report(c, (unsigned)ev.start_mark.line + 1, (unsigned)ev.start_mark.column + 1,
-                       "only one YAML document is allowed");
-                ok = false;
-            }
-            break;
-        case YAML_ALIAS_EVENT:
-            /* Anchors and aliases buy little in a config this small and
-             * make "where is this value from?" harder to answer. */
-            report(c, (unsigned)ev.start_mark.line + 1, (unsigned)ev.start_mark.column + 1,
-                   "YAML aliases (*%s) are not supported", (const char *)ev.data.alias.anchor);
-            n = node_new(c, NODE_SCALAR, ev.start_mark);
-            if (n != NULL) {
-                n->str = xstrdup(c, "");
-                n->null = true;
-                n->dup = true;
-            }
-            break;
-        case YAML_SCALAR_EVENT: {
-            const char *v = (const char *)ev.data.scalar.value;
-            size_t vlen = ev.data.scalar.length;
-            n = node_new(c, NODE_SCALAR, ev.start_mark);
-            if (n == NULL)
-                break;
-            n->str = xstrdup(c, v);
-            n->null = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-                      (vlen == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-                       strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0);
-            if (memchr(v, '\0', vlen) != NULL)
-                report_at(c, n, "NUL character in a string");
-            break;
-        }
-        case YAML_SEQUENCE_START_EVENT:
-        case YAML_MAPPING_START_EVENT:
-            if (depth == MAX_DEPTH) {
-                report(c, (unsigned)ev.start_mark.line + 1, (unsigned)ev.start_mark.column + 1,
-                       "nesting deeper than %d levels", MAX_DEPTH);
-                ok = false;
-                break;
-            }
-            n = node_new(c, ev.type == YAML_SEQUENCE_START_EVENT ? NODE_SEQ : NODE_MAP,
-                         ev.start_mark);
-            break;
-        case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT:
-            if (depth > 0)
-                depth--;
-            break;
-        default:
-            break;
-        }
-        if (n != NULL) {
-            if (c->nomem || !node_attach(c, root, parent, n)) {
-                node_free(n);
-                ok = false;
-            } else if (n->type != NODE_SCALAR) {
-                stack[depth++] = n;
-            }
-        } else if (c->nomem) {
-            ok = false;
-        }
+        ok = tree_event(c, &t, &ev);
         yaml_event_delete(&ev);
     }
     yaml_parser_delete(&p);
@@ -866,6 +884,100 @@ static bool sequence_ok(struct ctx *c, const struct node *v, const struct key_sp
     return true;
 }
 
+static void walk_bool(struct ctx *c, const struct node *v, void *base, const struct key_spec *k, const char *kp)
+{
+    const char *s = scalar(c, v, kp, "a boolean (true/false)", false);
+    if (s == NULL)
+        return;
+    bool b;
+    if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "TRUE") == 0)
+        b = true;
+    else if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 || strcmp(s, "FALSE") == 0)
+        b = false;
+    else {
+        report_at(c, v, "%s: expected a boolean (true/false), got '%s'", kp, s);
+        return;
+    }
+    memcpy((char *)base + k->off, &b, sizeof(b));
+}
+
+static void walk_path(struct ctx *c, const struct node *v, void *base, const struct key_spec *k, const char *kp)
+{
+    const char *s = scalar(c, v, kp, "a file path", false);
+    if (s == NULL)
+        return;
+    if (s[0] == '\0') {
+        report_at(c, v, "%s: empty file path", kp);
+        return;
+    }
+    char *abs = resolve_path(c, s);
+    if (abs == NULL)
+        return;
+    /* Checked at load so that a typo fails the reload, not the first
+     * TLS handshake after it. */
+    if (access(abs, R_OK) != 0)
+        report_at(c, v, "%s: cannot read '%s': %s", kp, abs, strerror(errno));
+    store_string(base, k->off, abs);
+}
+
+/* A sequence of sections (k->sub), each walked into its own item. */
+static void walk_list(struct ctx *c, const struct node *v, void *base, const struct key_spec *k, const char *kp)
+{
+    if (!sequence_ok(c, v, k, kp, "a sequence (a list of '- ' entries)"))
+        return;
+    char *items = xcalloc(c, v->n, k->item_size);
+    if (items == NULL)
+        return;
+    /* Array and count are stored first, so that whatever the walk
+     * leaves half-filled is freed with the snapshot. */
+    void **arr = (void **)((char *)base + k->off);
+    free(*arr);
+    *arr = items;
+    memcpy((char *)base + k->count_off, &v->n, sizeof(size_t));
+    for (size_t i = 0; i < v->n; i++) {
+        char where[256];
+        void *item = items + i * k->item_size;
+        key_index(where, sizeof(where), kp, i);
+        if (k->sub->init != NULL)
+            k->sub->init(item);
+        walk_map(c, v->kids[i], k->sub, item, where);
+    }
+}
+
+/* A sequence of strings, each checked by k->check and, with k->nodup,
+ * against the ones before it. */
+static void walk_strlist(struct ctx *c, const struct node *v, void *base, const struct key_spec *k,
+                         const char *kp)
+{
+    if (!sequence_ok(c, v, k, kp, "a sequence like [\"a\", \"b\"]"))
+        return;
+    char **strs = xcalloc(c, v->n, sizeof(char *));
+    if (strs == NULL)
+        return;
+    char ***arr = (char ***)((char *)base + k->off);
+    free(*arr);
+    *arr = strs;
+    memcpy((char *)base + k->count_off, &v->n, sizeof(size_t));
+    for (size_t i = 0; i < v->n; i++) {
+        char ekp[256];
+        key_index(ekp, sizeof(ekp), kp, i);
+        const char *s = scalar(c, v->kids[i], ekp, "a string", false);
+        if (s == NULL || (strs[i] = xstrdup(c, s)) == NULL)
+            continue;
+        const char *err = k->check != NULL ? k->check(strs[i]) : NULL;
+        if (err != NULL) {
+            report_at(c, v->kids[i], "%s: '%s': %s", ekp, s, err);
+            continue;
+        }
+        for (size_t j = 0; k->nodup && j < i; j++) {
+            if (strs[j] != NULL && strcmp(strs[j], strs[i]) == 0) {
+                report_at(c, v->kids[i], "%s: '%s' is listed twice", ekp, s);
+                break;
+            }
+        }
+    }
+}
+
 static void walk_value(struct ctx *c, const struct node *v, void *base, const struct key_spec *k,
                        const char *kp)
 {
@@ -875,101 +987,27 @@ static void walk_value(struct ctx *c, const struct node *v, void *base, const st
     case K_DURATION:
         walk_number(c, v, base, k, kp);
         break;
-    case K_BOOL: {
-        const char *s = scalar(c, v, kp, "a boolean (true/false)", false);
-        if (s == NULL)
-            break;
-        bool b;
-        if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "TRUE") == 0)
-            b = true;
-        else if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 || strcmp(s, "FALSE") == 0)
-            b = false;
-        else {
-            report_at(c, v, "%s: expected a boolean (true/false), got '%s'", kp, s);
-            break;
-        }
-        memcpy((char *)base + k->off, &b, sizeof(b));
+    case K_BOOL:
+        walk_bool(c, v, base, k, kp);
         break;
-    }
     case K_STRING: {
         const char *s = scalar(c, v, kp, "a string", true);
         if (s != NULL)
             store_string(base, k->off, xstrdup(c, s));
         break;
     }
-    case K_PATH: {
-        const char *s = scalar(c, v, kp, "a file path", false);
-        if (s == NULL)
-            break;
-        if (s[0] == '\0') {
-            report_at(c, v, "%s: empty file path", kp);
-            break;
-        }
-        char *abs = resolve_path(c, s);
-        if (abs == NULL)
-            break;
-        /* Checked at load so that a typo fails the reload, not the first
-         * TLS handshake after it. */
-        if (access(abs, R_OK) != 0)
-            report_at(c, v, "%s: cannot read '%s': %s", kp, abs, strerror(errno));
-        store_string(base, k->off, abs);
+    case K_PATH:
+        walk_path(c, v, base, k, kp);
         break;
-    }
     case K_SECTION:
         walk_map(c, v, k->sub, (char *)base + k->off, kp);
         break;
-    case K_LIST: {
-        if (!sequence_ok(c, v, k, kp, "a sequence (a list of '- ' entries)"))
-            break;
-        char *items = xcalloc(c, v->n, k->item_size);
-        if (items == NULL)
-            break;
-        /* Array and count are stored first, so that whatever the walk
-         * leaves half-filled is freed with the snapshot. */
-        void **arr = (void **)((char *)base + k->off);
-        free(*arr);
-        *arr = items;
-        memcpy((char *)base + k->count_off, &v->n, sizeof(size_t));
-        for (size_t i = 0; i < v->n; i++) {
-            char where[256];
-            void *item = items + i * k->item_size;
-            key_index(where, sizeof(where), kp, i);
-            if (k->sub->init != NULL)
-                k->sub->init(item);
-            walk_map(c, v->kids[i], k->sub, item, where);
-        }
+    case K_LIST:
+        walk_list(c, v, base, k, kp);
         break;
-    }
-    case K_STRLIST: {
-        if (!sequence_ok(c, v, k, kp, "a sequence like [\"a\", \"b\"]"))
-            break;
-        char **strs = xcalloc(c, v->n, sizeof(char *));
-        if (strs == NULL)
-            break;
-        char ***arr = (char ***)((char *)base + k->off);
-        free(*arr);
-        *arr = strs;
-        memcpy((char *)base + k->count_off, &v->n, sizeof(size_t));
-        for (size_t i = 0; i < v->n; i++) {
-            char ekp[256];
-            key_index(ekp, sizeof(ekp), kp, i);
-            const char *s = scalar(c, v->kids[i], ekp, "a string", false);
-            if (s == NULL || (strs[i] = xstrdup(c, s)) == NULL)
-                continue;
-            const char *err = k->check != NULL ? k->check(strs[i]) : NULL;
-            if (err != NULL) {
-                report_at(c, v->kids[i], "%s: '%s': %s", ekp, s, err);
-                continue;
-            }
-            for (size_t j = 0; k->nodup && j < i; j++) {
-                if (strs[j] != NULL && strcmp(strs[j], strs[i]) == 0) {
-                    report_at(c, v->kids[i], "%s: '%s' is listed twice", ekp, s);
-                    break;
-                }
-            }
-        }
+    case K_STRLIST:
+        walk_strlist(c, v, base, k, kp);
         break;
-    }
     case K_FN:
         k->fn(c, v, base, k, kp);
         break;

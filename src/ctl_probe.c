@@ -589,9 +589,91 @@ static int h2_exchange(struct probe *p, char *err, size_t errlen)
 
 /* ---- output -------------------------------------------------------------- */
 
-static void print_text(const json_t *r)
+static void print_tls(const json_t *r, const json_t *tls)
+{
+    const json_t *v;
+    printf("tls:          %s, %s\n", json_string_value(json_object_get(tls, "version")),
+           json_string_value(json_object_get(tls, "cipher")));
+    const json_t *c = json_object_get(tls, "certificate");
+    if (json_is_object(c)) {
+        printf("certificate:\n");
+        printf("  subject:    %s\n", json_string_value(json_object_get(c, "subject")));
+        printf("  issuer:     %s\n", json_string_value(json_object_get(c, "issuer")));
+        printf("  sans:       ");
+        size_t i;
+        json_t *s;
+        json_array_foreach(json_object_get(c, "sans"), i, s)
+            printf("%s%s", i ? ", " : "", json_string_value(s));
+        printf("%s\n", json_array_size(json_object_get(c, "sans")) ? "" : "(none)");
+        v = json_object_get(c, "not_after");
+        printf("  not after:  %s\n", json_is_string(v) ? json_string_value(v) : "?");
+        printf("  verify:     %s%s\n", json_string_value(json_object_get(c, "verify")),
+               json_is_true(json_object_get(r, "insecure")) &&
+                       json_integer_value(json_object_get(c, "verify_code")) != 0
+                   ? " (ignored: --insecure)"
+                   : "");
+    } else {
+        printf("certificate:  (none)\n");
+    }
+}
+
+static void print_settings(const json_t *r, const json_t *st)
+{
+    printf("settings:\n");
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)st, k, x)
+        printf("  %-24s %" JSON_INTEGER_FORMAT "\n", k, json_integer_value(x));
+    const json_t *v = json_object_get(r, "connection_window_update");
+    if (json_integer_value(v) > 0)
+        printf("  (connection WINDOW_UPDATE +%" JSON_INTEGER_FORMAT ")\n", json_integer_value(v));
+}
+
+static void print_altsvc(const json_t *alt)
+{
+    if (json_array_size(alt) == 0)
+        printf("altsvc:       (none)\n");
+    else
+        printf("altsvc:\n");
+    size_t i;
+    json_t *a;
+    json_array_foreach(alt, i, a) {
+        const char *o = json_string_value(json_object_get(a, "origin"));
+        printf("  %s%s %s\n", o && o[0] ? o : "(this stream)", ":",
+               json_string_value(json_object_get(a, "field_value")));
+    }
+}
+
+/* One line per ORIGIN frame, each listing its set. */
+static void print_origin(const json_t *org)
+{
+    if (json_array_size(org) == 0)
+        printf("origin:       (none)\n");
+    size_t i, j;
+    json_t *set, *o;
+    json_array_foreach(org, i, set) {
+        printf("origin:      ");
+        json_array_foreach(set, j, o)
+            printf(" %s", json_string_value(o));
+        printf("%s\n", json_array_size(set) ? "" : " (empty)");
+    }
+}
+
+static void print_response(const json_t *resp)
 {
     char b[64];
+    printf("response:\n");
+    size_t i;
+    json_t *h;
+    json_array_foreach(json_object_get(resp, "headers"), i, h)
+        printf("  %s: %s\n", json_string_value(json_array_get(h, 0)),
+               json_string_value(json_array_get(h, 1)));
+    printf("  (body: %s)\n",
+           ctl_fmt_bytes(b, sizeof(b), (double)json_integer_value(json_object_get(resp, "body_bytes"))));
+}
+
+static void print_text(const json_t *r)
+{
     const json_t *v;
     printf("url:          %s\n", json_string_value(json_object_get(r, "url")));
     if ((v = json_object_get(r, "address")) != NULL)
@@ -601,80 +683,20 @@ static void print_text(const json_t *r)
     else if (json_object_get(r, "address") != NULL)
         printf("alpn:         (cleartext, prior knowledge)\n");
     const json_t *tls = json_object_get(r, "tls");
-    if (json_is_object(tls)) {
-        printf("tls:          %s, %s\n", json_string_value(json_object_get(tls, "version")),
-               json_string_value(json_object_get(tls, "cipher")));
-        const json_t *c = json_object_get(tls, "certificate");
-        if (json_is_object(c)) {
-            printf("certificate:\n");
-            printf("  subject:    %s\n", json_string_value(json_object_get(c, "subject")));
-            printf("  issuer:     %s\n", json_string_value(json_object_get(c, "issuer")));
-            printf("  sans:       ");
-            size_t i;
-            json_t *s;
-            json_array_foreach(json_object_get(c, "sans"), i, s)
-                printf("%s%s", i ? ", " : "", json_string_value(s));
-            printf("%s\n", json_array_size(json_object_get(c, "sans")) ? "" : "(none)");
-            v = json_object_get(c, "not_after");
-            printf("  not after:  %s\n", json_is_string(v) ? json_string_value(v) : "?");
-            printf("  verify:     %s%s\n", json_string_value(json_object_get(c, "verify")),
-                   json_is_true(json_object_get(r, "insecure")) &&
-                           json_integer_value(json_object_get(c, "verify_code")) != 0
-                       ? " (ignored: --insecure)"
-                       : "");
-        } else {
-            printf("certificate:  (none)\n");
-        }
-    }
+    if (json_is_object(tls))
+        print_tls(r, tls);
     const json_t *st = json_object_get(r, "settings");
-    if (json_is_object(st) && json_object_size(st) > 0) {
-        printf("settings:\n");
-        const char *k;
-        json_t *x;
-        json_object_foreach((json_t *)st, k, x)
-            printf("  %-24s %" JSON_INTEGER_FORMAT "\n", k, json_integer_value(x));
-        v = json_object_get(r, "connection_window_update");
-        if (json_integer_value(v) > 0)
-            printf("  (connection WINDOW_UPDATE +%" JSON_INTEGER_FORMAT ")\n", json_integer_value(v));
-    }
+    if (json_is_object(st) && json_object_size(st) > 0)
+        print_settings(r, st);
     const json_t *alt = json_object_get(r, "altsvc");
-    if (json_is_array(alt)) {
-        if (json_array_size(alt) == 0)
-            printf("altsvc:       (none)\n");
-        else
-            printf("altsvc:\n");
-        size_t i;
-        json_t *a;
-        json_array_foreach(alt, i, a) {
-            const char *o = json_string_value(json_object_get(a, "origin"));
-            printf("  %s%s %s\n", o && o[0] ? o : "(this stream)", ":",
-                   json_string_value(json_object_get(a, "field_value")));
-        }
-    }
+    if (json_is_array(alt))
+        print_altsvc(alt);
     const json_t *org = json_object_get(r, "origin");
-    if (json_is_array(org)) {
-        if (json_array_size(org) == 0)
-            printf("origin:       (none)\n");
-        size_t i, j;
-        json_t *set, *o;
-        json_array_foreach(org, i, set) {
-            printf("origin:      ");
-            json_array_foreach(set, j, o)
-                printf(" %s", json_string_value(o));
-            printf("%s\n", json_array_size(set) ? "" : " (empty)");
-        }
-    }
+    if (json_is_array(org))
+        print_origin(org);
     const json_t *resp = json_object_get(r, "response");
-    if (json_is_object(resp)) {
-        printf("response:\n");
-        size_t i;
-        json_t *h;
-        json_array_foreach(json_object_get(resp, "headers"), i, h)
-            printf("  %s: %s\n", json_string_value(json_array_get(h, 0)),
-                   json_string_value(json_array_get(h, 1)));
-        printf("  (body: %s)\n",
-               ctl_fmt_bytes(b, sizeof(b), (double)json_integer_value(json_object_get(resp, "body_bytes"))));
-    }
+    if (json_is_object(resp))
+        print_response(resp);
     if ((v = json_object_get(r, "reset")) != NULL)
         printf("reset:        %s\n", json_string_value(v));
     const json_t *g = json_object_get(r, "goaway");
@@ -693,6 +715,94 @@ static void print_text(const json_t *r)
             printf(" %s %.2fms", k, json_number_value(x));
         printf("\n");
     }
+}
+
+/* TCP to host:port, then for https TLS, which must pick h2 by ALPN;
+ * the timings "connect" and "tls".  0, or the exit status with err set:
+ * 2 when the connection failed, 1 when TLS or its ALPN did. */
+static int probe_connect(struct probe *p, const char *host, unsigned port, json_t *timings, bool *verified,
+                         char *err, size_t errlen)
+{
+    p->t0 = now_ms();
+    p->fd = tcp_connect(p, host, port, err, errlen);
+    if (p->fd < 0)
+        return 2;
+    double t_conn = now_ms();
+    json_object_set_new(timings, "connect", json_real(round3(t_conn - p->t0)));
+    if (!p->u.tls)
+        return 0;
+    if (tls_handshake(p, verified, err, errlen) != 0)
+        return 1;
+    json_object_set_new(timings, "tls", json_real(round3(now_ms() - t_conn)));
+    const json_t *alpn = json_object_get(p->report, "alpn");
+    if (!json_is_string(alpn) || strcmp(json_string_value(alpn), "h2") != 0) {
+        snprintf(err, errlen, "the server does not speak HTTP/2 over TLS (ALPN: %s)",
+                 json_is_string(alpn) ? json_string_value(alpn) : "none");
+        return 1;
+    }
+    return 0;
+}
+
+/* The GET on the connected probe and its verdict, in this order: the
+ * exchange's own error, no response, a reset, then an unverified
+ * certificate; the timings "first_byte" and "total".  0, or 1 with err
+ * set. */
+static int probe_get(struct probe *p, json_t *timings, bool verified, char *err, size_t errlen)
+{
+    int rc = 0;
+    p->settings = json_object();
+    p->altsvc = json_array();
+    p->origin = json_array();
+    p->headers = json_array();
+    json_object_set_new(p->report, "settings", p->settings);
+    json_object_set_new(p->report, "altsvc", p->altsvc);
+    json_object_set_new(p->report, "origin", p->origin);
+    if (h2_exchange(p, err, errlen) != 0)
+        rc = 1;
+    json_object_set_new(p->report, "connection_window_update", json_integer(p->conn_window_update));
+    if (p->status != 0) {
+        json_object_set_new(p->report, "response",
+                            json_pack("{s:i,s:O,s:I}", "status", p->status, "headers", p->headers,
+                                      "body_bytes", (json_int_t)p->body_bytes));
+    } else if (rc == 0) {
+        snprintf(err, errlen, "the stream ended without a response");
+        rc = 1;
+    }
+    json_decref(p->headers);
+    if (json_object_get(p->report, "reset") != NULL && rc == 0) {
+        snprintf(err, errlen, "the stream was reset: %s",
+                 json_string_value(json_object_get(p->report, "reset")));
+        rc = 1;
+    }
+    if (p->t_first > 0)
+        json_object_set_new(timings, "first_byte", json_real(round3(p->t_first - p->t0)));
+    json_object_set_new(timings, "total", json_real(round3((p->t_end > 0 ? p->t_end : now_ms()) - p->t0)));
+    if (p->ng != NULL) {
+        nghttp2_session_terminate_session(p->ng, NGHTTP2_NO_ERROR);
+        if (!p->io_error)
+            nghttp2_session_send(p->ng);
+    }
+    if (rc == 0 && !verified && !p->o->insecure) {
+        snprintf(err, errlen, "certificate verification failed: %s (use --insecure or --cacert)",
+                 json_string_value(json_object_get(json_object_get(json_object_get(p->report, "tls"),
+                                                                   "certificate"),
+                                                   "verify")));
+        rc = 1;
+    }
+    return rc;
+}
+
+static void probe_close(struct probe *p)
+{
+    nghttp2_session_del(p->ng);
+    if (p->ssl != NULL) {
+        SSL_shutdown(p->ssl);
+        SSL_free(p->ssl);
+    }
+    SSL_CTX_free(p->ctx);
+    if (p->fd >= 0)
+        close(p->fd);
+    json_decref(p->report);
 }
 
 /* ---- entry point ------------------------------------------------------------ */
@@ -732,69 +842,10 @@ int ctl_probe(const struct ctl_probe_opts *o)
     json_object_set_new(p.report, "url", json_string(o->url));
     json_object_set_new(p.report, "insecure", json_boolean(o->insecure));
     json_t *timings = json_object();
-    p.t0 = now_ms();
-    p.fd = tcp_connect(&p, chost, cport, err, sizeof(err));
-    if (p.fd < 0) {
-        rc = 2;
-        goto out;
-    }
-    double t_conn = now_ms();
-    json_object_set_new(timings, "connect", json_real(round3(t_conn - p.t0)));
     bool verified = true;
-    if (p.u.tls) {
-        if (tls_handshake(&p, &verified, err, sizeof(err)) != 0) {
-            rc = 1;
-            goto out;
-        }
-        json_object_set_new(timings, "tls", json_real(round3(now_ms() - t_conn)));
-        const json_t *alpn = json_object_get(p.report, "alpn");
-        if (!json_is_string(alpn) || strcmp(json_string_value(alpn), "h2") != 0) {
-            snprintf(err, sizeof(err), "the server does not speak HTTP/2 over TLS (ALPN: %s)",
-                     json_is_string(alpn) ? json_string_value(alpn) : "none");
-            rc = 1;
-            goto out;
-        }
-    }
-    p.settings = json_object();
-    p.altsvc = json_array();
-    p.origin = json_array();
-    p.headers = json_array();
-    json_object_set_new(p.report, "settings", p.settings);
-    json_object_set_new(p.report, "altsvc", p.altsvc);
-    json_object_set_new(p.report, "origin", p.origin);
-    if (h2_exchange(&p, err, sizeof(err)) != 0)
-        rc = 1;
-    json_object_set_new(p.report, "connection_window_update", json_integer(p.conn_window_update));
-    if (p.status != 0) {
-        json_object_set_new(p.report, "response",
-                            json_pack("{s:i,s:O,s:I}", "status", p.status, "headers", p.headers,
-                                      "body_bytes", (json_int_t)p.body_bytes));
-    } else if (rc == 0) {
-        snprintf(err, sizeof(err), "the stream ended without a response");
-        rc = 1;
-    }
-    json_decref(p.headers);
-    if (json_object_get(p.report, "reset") != NULL && rc == 0) {
-        snprintf(err, sizeof(err), "the stream was reset: %s",
-                 json_string_value(json_object_get(p.report, "reset")));
-        rc = 1;
-    }
-    if (p.t_first > 0)
-        json_object_set_new(timings, "first_byte", json_real(round3(p.t_first - p.t0)));
-    json_object_set_new(timings, "total", json_real(round3((p.t_end > 0 ? p.t_end : now_ms()) - p.t0)));
-    if (p.ng != NULL) {
-        nghttp2_session_terminate_session(p.ng, NGHTTP2_NO_ERROR);
-        if (!p.io_error)
-            nghttp2_session_send(p.ng);
-    }
-    if (rc == 0 && !verified && !o->insecure) {
-        snprintf(err, sizeof(err), "certificate verification failed: %s (use --insecure or --cacert)",
-                 json_string_value(json_object_get(json_object_get(json_object_get(p.report, "tls"),
-                                                                   "certificate"),
-                                                   "verify")));
-        rc = 1;
-    }
-out:
+    rc = probe_connect(&p, chost, cport, timings, &verified, err, sizeof(err));
+    if (rc == 0)
+        rc = probe_get(&p, timings, verified, err, sizeof(err));
     json_object_set_new(p.report, "timings_ms", timings);
     json_object_set_new(p.report, "error", err[0] ? json_string(err) : json_null());
     if (o->json) {
@@ -808,14 +859,6 @@ out:
     if (err[0])
         fprintf(stderr, "h2gatectl: probe: %s\n", err);
     fflush(stdout);
-    nghttp2_session_del(p.ng);
-    if (p.ssl != NULL) {
-        SSL_shutdown(p.ssl);
-        SSL_free(p.ssl);
-    }
-    SSL_CTX_free(p.ctx);
-    if (p.fd >= 0)
-        close(p.fd);
-    json_decref(p.report);
+    probe_close(&p);
     return rc;
 }

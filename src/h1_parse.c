@@ -74,6 +74,61 @@ static void start_section(struct h1_parser *p, enum scan_phase phase)
     p->head_bytes = 0;
 }
 
+/* One step of the line checker's state machine, for a byte the fast
+ * path of scan() did not skip.  0, or -1 with p->err set. */
+static int scan_byte(struct h1_parser *p, char c)
+{
+    bool first_line = p->scan_phase == SCAN_HEAD && p->scan_lines == 0;
+    switch (p->scan_state) {
+    case SS_LINE_START:
+        if (c == '\r') {
+            p->scan_state = SS_EMPTY_CR;
+            break;
+        }
+        if (c == '\n')
+            return fail(p, H2G_ERR_MALFORMED, "bare LF");
+        if (c == ' ' || c == '\t')
+            return fail(p, H2G_ERR_MALFORMED,
+                        first_line ? "whitespace before the start line" : "obs-fold");
+        p->scan_state = SS_IN_LINE;
+        break;
+    case SS_IN_LINE:
+        if (c == '\r') {
+            if (first_line && !p->response && p->scan_sp != 2)
+                return fail(p, H2G_ERR_MALFORMED, "invalid request line");
+            p->scan_state = SS_CR;
+        } else if (c == '\n') {
+            return fail(p, H2G_ERR_MALFORMED, "bare LF");
+        } else if (first_line && !p->response && (c == ' ' || c == '\t')) {
+            /* Exactly one SP between the three parts (RFC 9112 3). */
+            if (c == '\t' || ++p->scan_sp > 2)
+                return fail(p, H2G_ERR_MALFORMED, "invalid request line");
+            p->scan_state = SS_REQ_SP;
+        }
+        break;
+    case SS_REQ_SP:
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+            return fail(p, H2G_ERR_MALFORMED, c == '\n' ? "bare LF" : "invalid request line");
+        p->scan_state = SS_IN_LINE;
+        break;
+    case SS_CR:
+        if (c != '\n')
+            return fail(p, H2G_ERR_MALFORMED, "CR not followed by LF");
+        p->scan_lines++;
+        p->scan_state = SS_LINE_START;
+        break;
+    case SS_EMPTY_CR:
+        if (c != '\n')
+            return fail(p, H2G_ERR_MALFORMED, "CR not followed by LF");
+        p->scan_state = SS_LINE_START;
+        if (p->scan_phase == SCAN_HEAD && p->scan_lines == 0)
+            break; /* empty lines before a start line are ignored (RFC 9112 2.2) */
+        p->scan_phase = SCAN_BODY;
+        break;
+    }
+    return 0;
+}
+
 /*
  * Checks data[0..len) of the current head/trailer section.  Stops at the
  * end of the section (the phase becomes SCAN_BODY).  0, or an error with
@@ -113,54 +168,8 @@ static int scan(struct h1_parser *p, const char *data, size_t len, size_t *stop)
         if (++p->head_bytes > max)
             return fail(p, H2G_ERR_TOO_LARGE,
                         p->scan_phase == SCAN_HEAD ? "head too large" : "trailers too large");
-        bool first_line = p->scan_phase == SCAN_HEAD && p->scan_lines == 0;
-        switch (p->scan_state) {
-        case SS_LINE_START:
-            if (c == '\r') {
-                p->scan_state = SS_EMPTY_CR;
-                break;
-            }
-            if (c == '\n')
-                return fail(p, H2G_ERR_MALFORMED, "bare LF");
-            if (c == ' ' || c == '\t')
-                return fail(p, H2G_ERR_MALFORMED,
-                            first_line ? "whitespace before the start line" : "obs-fold");
-            p->scan_state = SS_IN_LINE;
-            break;
-        case SS_IN_LINE:
-            if (c == '\r') {
-                if (first_line && !p->response && p->scan_sp != 2)
-                    return fail(p, H2G_ERR_MALFORMED, "invalid request line");
-                p->scan_state = SS_CR;
-            } else if (c == '\n') {
-                return fail(p, H2G_ERR_MALFORMED, "bare LF");
-            } else if (first_line && !p->response && (c == ' ' || c == '\t')) {
-                /* Exactly one SP between the three parts (RFC 9112 3). */
-                if (c == '\t' || ++p->scan_sp > 2)
-                    return fail(p, H2G_ERR_MALFORMED, "invalid request line");
-                p->scan_state = SS_REQ_SP;
-            }
-            break;
-        case SS_REQ_SP:
-            if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-                return fail(p, H2G_ERR_MALFORMED, c == '\n' ? "bare LF" : "invalid request line");
-            p->scan_state = SS_IN_LINE;
-            break;
-        case SS_CR:
-            if (c != '\n')
-                return fail(p, H2G_ERR_MALFORMED, "CR not followed by LF");
-            p->scan_lines++;
-            p->scan_state = SS_LINE_START;
-            break;
-        case SS_EMPTY_CR:
-            if (c != '\n')
-                return fail(p, H2G_ERR_MALFORMED, "CR not followed by LF");
-            p->scan_state = SS_LINE_START;
-            if (p->scan_phase == SCAN_HEAD && p->scan_lines == 0)
-                break; /* empty lines before a start line are ignored (RFC 9112 2.2) */
-            p->scan_phase = SCAN_BODY;
-            break;
-        }
+        if (scan_byte(p, c) != 0)
+            return -1;
     }
     return 0;
 }
@@ -334,6 +343,70 @@ static bool is_interim(const struct h1_parser *p)
     return p->response && p->head.status >= 100 && p->head.status < 200;
 }
 
+/* A response head's status and framing (RFC 9112 6.3).  1: no body;
+ * 2: no body and stop (101); 0: a body; -1 with p->err set. */
+static int response_framing(struct h1_parser *p, llhttp_t *ll, struct h1_head *h)
+{
+    h->status = llhttp_get_status_code(ll);
+    if (h->status < 100 || h->status > 999)
+        return fail(p, H2G_ERR_MALFORMED, "invalid status code");
+    h->upgrade = h->status == 101;
+    if (h->status == 101) {
+        h->body = H1_BODY_NONE;
+        return 2;
+    } else if (is_interim(p) || h->status == 204 || h->status == 304 || p->head_request) {
+        /* RFC 9110 6.4.1: no content whatever the fields say. */
+        h->body = H1_BODY_NONE;
+        return 1;
+    } else if (ll->flags & F_CHUNKED) {
+        h->body = H1_BODY_CHUNKED;
+    } else if (ll->flags & F_TRANSFER_ENCODING) {
+        /* RFC 9112 6.3 item 4: chunked not final -> read to close. */
+        h->body = H1_BODY_CLOSE;
+    } else if (ll->flags & F_CONTENT_LENGTH) {
+        h->content_length = ll->content_length;
+        h->body = ll->content_length ? H1_BODY_LENGTH : H1_BODY_NONE;
+    } else {
+        h->body = H1_BODY_CLOSE;
+    }
+    return 0;
+}
+
+/* A request head's request line and framing (RFC 9112 6.3).  0, or -1
+ * with p->err set. */
+static int request_framing(struct h1_parser *p, llhttp_t *ll, struct h1_head *h)
+{
+    h->method = p->store.data + p->method_off;
+    h->method_len = p->method_len;
+    h->target = p->store.data + p->target_off;
+    h->target_len = p->target_len;
+    if (p->method_len == 0 || p->target_len == 0)
+        return fail(p, H2G_ERR_MALFORMED, "invalid request line");
+    /* RFC 9112 6.3 item 4: a request whose last coding is not chunked
+     * has no knowable length.  llhttp refuses it too, but only after
+     * this callback; refuse before on_head. */
+    if ((ll->flags & F_TRANSFER_ENCODING) && !(ll->flags & F_CHUNKED))
+        return fail(p, H2G_ERR_MALFORMED, "request Transfer-Encoding without final chunked");
+    h->upgrade = ll->upgrade != 0; /* Upgrade + Connection: upgrade, or CONNECT */
+    /* RFC 9110 9.3.6: a CONNECT request has no content, and llhttp
+     * ends it at its head whatever the fields say: the bytes that
+     * follow are the tunnel's.  A CONNECT that announces a body is
+     * refused rather than have the client and us disagree on where
+     * the tunnel starts. */
+    if (ll->method == HTTP_CONNECT &&
+        ((ll->flags & F_TRANSFER_ENCODING) || ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > 0)))
+        return fail(p, H2G_ERR_MALFORMED, "CONNECT with a body");
+    if (ll->flags & F_CHUNKED) {
+        h->body = H1_BODY_CHUNKED;
+    } else if (ll->flags & F_CONTENT_LENGTH) {
+        h->content_length = ll->content_length;
+        h->body = ll->content_length ? H1_BODY_LENGTH : H1_BODY_NONE;
+    } else {
+        h->body = H1_BODY_NONE;
+    }
+    return 0;
+}
+
 static int on_headers_complete(llhttp_t *ll)
 {
     struct h1_parser *p = parser_of(ll);
@@ -350,60 +423,10 @@ static int on_headers_complete(llhttp_t *ll)
     h->n_fields = p->n_f;
     h->version_minor = ll->http_minor;
     h->content_length = 0;
-    int ret = 0; /* 1: no body; 2: no body and stop (upgrade) */
-    if (p->response) {
-        h->status = llhttp_get_status_code(ll);
-        if (h->status < 100 || h->status > 999)
-            return fail(p, H2G_ERR_MALFORMED, "invalid status code");
-        h->upgrade = h->status == 101;
-        if (h->status == 101) {
-            h->body = H1_BODY_NONE;
-            ret = 2;
-        } else if (is_interim(p) || h->status == 204 || h->status == 304 || p->head_request) {
-            /* RFC 9110 6.4.1: no content whatever the fields say. */
-            h->body = H1_BODY_NONE;
-            ret = 1;
-        } else if (ll->flags & F_CHUNKED) {
-            h->body = H1_BODY_CHUNKED;
-        } else if (ll->flags & F_TRANSFER_ENCODING) {
-            /* RFC 9112 6.3 item 4: chunked not final -> read to close. */
-            h->body = H1_BODY_CLOSE;
-        } else if (ll->flags & F_CONTENT_LENGTH) {
-            h->content_length = ll->content_length;
-            h->body = ll->content_length ? H1_BODY_LENGTH : H1_BODY_NONE;
-        } else {
-            h->body = H1_BODY_CLOSE;
-        }
-    } else {
-        h->method = p->store.data + p->method_off;
-        h->method_len = p->method_len;
-        h->target = p->store.data + p->target_off;
-        h->target_len = p->target_len;
-        if (p->method_len == 0 || p->target_len == 0)
-            return fail(p, H2G_ERR_MALFORMED, "invalid request line");
-        /* RFC 9112 6.3 item 4: a request whose last coding is not chunked
-         * has no knowable length.  llhttp refuses it too, but only after
-         * this callback; refuse before on_head. */
-        if ((ll->flags & F_TRANSFER_ENCODING) && !(ll->flags & F_CHUNKED))
-            return fail(p, H2G_ERR_MALFORMED, "request Transfer-Encoding without final chunked");
-        h->upgrade = ll->upgrade != 0; /* Upgrade + Connection: upgrade, or CONNECT */
-        /* RFC 9110 9.3.6: a CONNECT request has no content, and llhttp
-         * ends it at its head whatever the fields say: the bytes that
-         * follow are the tunnel's.  A CONNECT that announces a body is
-         * refused rather than have the client and us disagree on where
-         * the tunnel starts. */
-        if (ll->method == HTTP_CONNECT &&
-            ((ll->flags & F_TRANSFER_ENCODING) || ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > 0)))
-            return fail(p, H2G_ERR_MALFORMED, "CONNECT with a body");
-        if (ll->flags & F_CHUNKED) {
-            h->body = H1_BODY_CHUNKED;
-        } else if (ll->flags & F_CONTENT_LENGTH) {
-            h->content_length = ll->content_length;
-            h->body = ll->content_length ? H1_BODY_LENGTH : H1_BODY_NONE;
-        } else {
-            h->body = H1_BODY_NONE;
-        }
-    }
+    /* 1: no body; 2: no body and stop (upgrade) */
+    int ret = p->response ? response_framing(p, ll, h) : request_framing(p, ll, h);
+    if (ret < 0)
+        return -1;
     /* Provisional (RFC 9112 9.3); recomputed by llhttp at the end. */
     if (ll->http_minor == 1)
         h->keep_alive = !(ll->flags & F_CONNECTION_CLOSE);

@@ -142,14 +142,19 @@ static int put_forwarding(struct h2g_buf *out, const struct h2g_forward_info *fw
     return h2g_buf_puts(out, "\r\n");
 }
 
-static const char *request_head(const struct h2g_request_head *req, const struct h2g_forward_info *fwd,
-                                enum h2g_body_framing framing, uint64_t content_length,
-                                struct h2g_buf *out)
-{
-    const struct h2g_field *f = req->fields;
-    size_t n = req->n_fields;
+/* What request_head validated, for the writing steps. */
+struct head_plan {
+    bool extended;      /* RFC 8441 extended CONNECT (or an h1 websocket upgrade) */
+    const char *target; /* the request-target: :path, or :authority for CONNECT */
+    size_t target_len;
+    const char *host; /* :authority, or else the client's Host */
+    size_t host_len;
+};
 
-    /* Validate everything first so a refusal appends nothing. */
+/* Checks :method, :protocol and the request-target.  NULL or the
+ * refusal. */
+static const char *check_request_line(const struct h2g_request_head *req, struct head_plan *plan)
+{
     if (req->method == NULL || req->method_len == 0 || !h2g_hdr_name_valid(req->method, req->method_len))
         return "missing or invalid :method";
     /* Methods are case-sensitive (RFC 9110 9.1). */
@@ -171,6 +176,17 @@ static const char *request_head(const struct h2g_request_head *req, const struct
     }
     if (target == NULL || !target_safe(target, target_len))
         return "missing or invalid :path";
+    plan->extended = extended;
+    plan->target = target;
+    plan->target_len = target_len;
+    return NULL;
+}
+
+/* Checks every field and picks the host.  NULL or the refusal. */
+static const char *check_fields(const struct h2g_request_head *req, struct head_plan *plan)
+{
+    const struct h2g_field *f = req->fields;
+    size_t n = req->n_fields;
     if (n > 0 && f == NULL)
         return "fields missing";
 
@@ -199,21 +215,36 @@ static const char *request_head(const struct h2g_request_head *req, const struct
     if (!h2g_hdr_value_safe(host, host_len) || memchr(host, ' ', host_len) != NULL ||
         memchr(host, '\t', host_len) != NULL)
         return "invalid :authority";
+    plan->host = host;
+    plan->host_len = host_len;
+    return NULL;
+}
 
+/* The request line, Host, and for extended CONNECT the Upgrade pair.
+ * 0 or H2G_ERR_NOMEM. */
+static int put_request_line(struct h2g_buf *out, const struct h2g_request_head *req, const struct head_plan *plan)
+{
     /* RFC 8441 5: extended CONNECT becomes the HTTP/1.1 Upgrade dance on
      * the same path; the caller adds Sec-WebSocket-Key to the fields (the
      * core has no randomness) and the other sec-websocket-* pass through. */
-    const char *method = extended ? "GET" : req->method;
-    size_t method_len = extended ? 3 : req->method_len;
+    const char *method = plan->extended ? "GET" : req->method;
+    size_t method_len = plan->extended ? 3 : req->method_len;
     if (h2g_buf_append(out, method, method_len) != 0 || h2g_buf_puts(out, " ") != 0 ||
-        h2g_buf_append(out, target, target_len) != 0 || h2g_buf_puts(out, " HTTP/1.1\r\nHost: ") != 0 ||
-        h2g_buf_append(out, host, host_len) != 0 || h2g_buf_puts(out, "\r\n") != 0)
-        return h2g_msg_nomem;
-    if (extended && (h2g_buf_puts(out, "Connection: Upgrade\r\nUpgrade: ") != 0 ||
-                     h2g_buf_append(out, req->protocol, req->protocol_len) != 0 ||
-                     h2g_buf_puts(out, "\r\n") != 0))
-        return h2g_msg_nomem;
+        h2g_buf_append(out, plan->target, plan->target_len) != 0 || h2g_buf_puts(out, " HTTP/1.1\r\nHost: ") != 0 ||
+        h2g_buf_append(out, plan->host, plan->host_len) != 0 || h2g_buf_puts(out, "\r\n") != 0)
+        return H2G_ERR_NOMEM;
+    if (plan->extended && (h2g_buf_puts(out, "Connection: Upgrade\r\nUpgrade: ") != 0 ||
+                           h2g_buf_append(out, req->protocol, req->protocol_len) != 0 ||
+                           h2g_buf_puts(out, "\r\n") != 0))
+        return H2G_ERR_NOMEM;
+    return 0;
+}
 
+/* The client's end-to-end fields: not hop-by-hop ones, nor those its
+ * Connection names, nor the ones rewritten elsewhere.  0 or
+ * H2G_ERR_NOMEM. */
+static int copy_fields(struct h2g_buf *out, const struct h2g_field *f, size_t n)
+{
     bool cookies_done = false;
     struct h2g_conn_tokens ct;
     h2g_conn_tokens_init(&ct, f, n);
@@ -234,17 +265,20 @@ static const char *request_head(const struct h2g_request_head *req, const struct
             continue;
         if (t == H2G_HDR_COOKIE) {
             if (!cookies_done && put_cookies(out, f, n, i) != 0)
-                return h2g_msg_nomem;
+                return H2G_ERR_NOMEM;
             cookies_done = true;
             continue;
         }
         if (put_field(out, f[i].name, f[i].name_len, f[i].value, f[i].value_len) != 0)
-            return h2g_msg_nomem;
+            return H2G_ERR_NOMEM;
     }
+    return 0;
+}
 
-    if (fwd != NULL && put_forwarding(out, fwd, host, host_len) != 0)
-        return h2g_msg_nomem;
-
+/* Content-Length or Transfer-Encoding as the caller framed the body.
+ * 0 or non-zero when out of memory. */
+static int put_body_framing(struct h2g_buf *out, enum h2g_body_framing framing, uint64_t content_length)
+{
     int rc = 0;
     if (framing == H2G_BODY_LENGTH) {
         char digits[24];
@@ -258,7 +292,26 @@ static const char *request_head(const struct h2g_request_head *req, const struct
     }
     else if (framing == H2G_BODY_CHUNKED)
         rc = h2g_buf_puts(out, "Transfer-Encoding: chunked\r\n");
-    if (rc != 0 || h2g_buf_puts(out, "\r\n") != 0)
+    return rc;
+}
+
+static const char *request_head(const struct h2g_request_head *req, const struct h2g_forward_info *fwd,
+                                enum h2g_body_framing framing, uint64_t content_length,
+                                struct h2g_buf *out)
+{
+    struct head_plan plan;
+    /* Validate everything first so a refusal appends nothing. */
+    const char *err = check_request_line(req, &plan);
+    if (err == NULL)
+        err = check_fields(req, &plan);
+    if (err != NULL)
+        return err;
+
+    if (put_request_line(out, req, &plan) != 0 || copy_fields(out, req->fields, req->n_fields) != 0)
+        return h2g_msg_nomem;
+    if (fwd != NULL && put_forwarding(out, fwd, plan.host, plan.host_len) != 0)
+        return h2g_msg_nomem;
+    if (put_body_framing(out, framing, content_length) != 0 || h2g_buf_puts(out, "\r\n") != 0)
         return h2g_msg_nomem;
     return NULL;
 }

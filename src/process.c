@@ -226,34 +226,40 @@ static void reload_error(json_t *errors, const char *msg)
     json_array_append_new(errors, json_string(msg));
 }
 
-int process_reload(struct h2g_process *p, json_t *errors)
+/* One worker's sockets for the addresses of nc that the running config
+ * does not listen on (-1 at the kept ones).  false with the reason in
+ * errors; what was opened stays in fds for the caller to close. */
+static bool reload_sockets(struct h2g_process *p, const struct h2g_config *nc, int *fds, json_t *errors)
 {
-    if (p->stopping) {
-        json_array_append_new(errors, json_string("shutting down"));
-        return -1;
-    }
-    sd_notify(0, "RELOADING=1\nSTATUS=reloading the configuration");
-    LOG_INFO("reloading %s", p->config_path);
-    struct h2g_config *nc = build_snapshot(p->config_path, errors);
-    int rc = -1;
-    int **fds = NULL;
-    struct h2g_worker_apply **jobs = NULL;
-    char sha[65];
-    if (nc == NULL)
-        goto done;
-    if (file_sha256(p->config_path, sha) != 0) {
-        reload_error(errors, "out of memory");
-        goto done;
-    }
     const struct h2g_config *oc = p->config;
-    if (nc->workers != oc->workers || !streq(nc->user, oc->user) || !streq(nc->control_socket, oc->control_socket) ||
-        !streq(nc->metrics_listen_text, oc->metrics_listen_text))
-        LOG_WARN("reload: workers, user, control.socket and metrics.listen take effect at the next restart");
-    /* New sockets for new addresses, in every worker, and everything the
-     * workers need to switch, before anything changes: a taken port or a
-     * lack of memory fails the reload, not half of it. */
-    fds = calloc(p->n_workers, sizeof(*fds));
-    jobs = calloc(p->n_workers, sizeof(*jobs));
+    for (size_t i = 0; i < nc->n_listen; i++)
+        fds[i] = -1;
+    for (size_t i = 0; i < nc->n_listen; i++) {
+        bool kept = false;
+        for (size_t j = 0; j < oc->n_listen; j++)
+            if (same_addr(&oc->listen[j].addr, &nc->listen[i].addr))
+                kept = true;
+        if (kept)
+            continue;
+        fds[i] = listen_socket(p, &nc->listen[i]);
+        if (fds[i] < 0) {
+            char msg[512];
+            snprintf(msg, sizeof(msg), "%s: cannot listen on %s", p->config_path, nc->listen[i].text);
+            reload_error(errors, msg);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* New sockets for new addresses, in every worker, and everything the
+ * workers need to switch, before anything changes: a taken port or a
+ * lack of memory fails the reload, not half of it.  One job per worker,
+ * or NULL with the reasons in errors and nothing left open. */
+static struct h2g_worker_apply **reload_prepare(struct h2g_process *p, struct h2g_config *nc, json_t *errors)
+{
+    int **fds = calloc(p->n_workers, sizeof(*fds));
+    struct h2g_worker_apply **jobs = calloc(p->n_workers, sizeof(*jobs));
     bool ok = fds != NULL && jobs != NULL;
     if (!ok)
         reload_error(errors, "out of memory");
@@ -264,26 +270,10 @@ int process_reload(struct h2g_process *p, json_t *errors)
             ok = false;
             break;
         }
-        for (size_t i = 0; i < nc->n_listen; i++)
-            fds[w][i] = -1;
-        for (size_t i = 0; i < nc->n_listen; i++) {
-            bool kept = false;
-            for (size_t j = 0; j < oc->n_listen; j++)
-                if (same_addr(&oc->listen[j].addr, &nc->listen[i].addr))
-                    kept = true;
-            if (kept)
-                continue;
-            fds[w][i] = listen_socket(p, &nc->listen[i]);
-            if (fds[w][i] < 0) {
-                char msg[512];
-                snprintf(msg, sizeof(msg), "%s: cannot listen on %s", p->config_path, nc->listen[i].text);
-                reload_error(errors, msg);
-                ok = false;
-                break;
-            }
-        }
-        if (!ok)
+        if (!reload_sockets(p, nc, fds[w], errors)) {
+            ok = false;
             break;
+        }
         /* The job owns the worker's sockets from now on. */
         if ((jobs[w] = worker_apply_new(p->workers[w], nc, fds[w])) != NULL) {
             fds[w] = NULL;
@@ -304,27 +294,14 @@ int process_reload(struct h2g_process *p, json_t *errors)
         }
         free(jobs);
         jobs = NULL;
-        free(fds);
-        fds = NULL;
-        goto done;
     }
-    for (unsigned w = 0; w < p->n_workers; w++)
-        worker_apply_post(jobs[w]);
-    free(jobs);
-    jobs = NULL;
     free(fds);
-    fds = NULL;
-    bool access_changed = !streq(nc->log_access, oc->log_access);
-    h2g_config_unref(p->config);
-    p->config = nc;
-    nc = NULL;
-    h2g_log_set_level(p->config->log_level);
-    if (access_changed)
-        reopen_access_log(p);
-    memcpy(p->config_sha256, sha, sizeof(sha));
-    rc = 0;
-done:
-    h2g_config_unref(nc);
+    return jobs;
+}
+
+/* A reload's outcome: counted for status, logged, told to systemd. */
+static void reload_outcome(struct h2g_process *p, int rc, json_t *errors)
+{
     p->reloads++;
     p->last_reload = rc == 0 ? 1 : -1;
     if (rc == 0) {
@@ -336,6 +313,47 @@ done:
         LOG_ERROR("reload failed: the running configuration stays");
     }
     sd_notifyf(0, "READY=1\nSTATUS=%s", rc == 0 ? "configuration reloaded" : "reload failed; running the previous configuration");
+}
+
+int process_reload(struct h2g_process *p, json_t *errors)
+{
+    if (p->stopping) {
+        json_array_append_new(errors, json_string("shutting down"));
+        return -1;
+    }
+    sd_notify(0, "RELOADING=1\nSTATUS=reloading the configuration");
+    LOG_INFO("reloading %s", p->config_path);
+    struct h2g_config *nc = build_snapshot(p->config_path, errors);
+    int rc = -1;
+    char sha[65];
+    if (nc == NULL)
+        goto done;
+    if (file_sha256(p->config_path, sha) != 0) {
+        reload_error(errors, "out of memory");
+        goto done;
+    }
+    const struct h2g_config *oc = p->config;
+    if (nc->workers != oc->workers || !streq(nc->user, oc->user) || !streq(nc->control_socket, oc->control_socket) ||
+        !streq(nc->metrics_listen_text, oc->metrics_listen_text))
+        LOG_WARN("reload: workers, user, control.socket and metrics.listen take effect at the next restart");
+    struct h2g_worker_apply **jobs = reload_prepare(p, nc, errors);
+    if (jobs == NULL)
+        goto done;
+    for (unsigned w = 0; w < p->n_workers; w++)
+        worker_apply_post(jobs[w]);
+    free(jobs);
+    bool access_changed = !streq(nc->log_access, oc->log_access);
+    h2g_config_unref(p->config);
+    p->config = nc;
+    nc = NULL;
+    h2g_log_set_level(p->config->log_level);
+    if (access_changed)
+        reopen_access_log(p);
+    memcpy(p->config_sha256, sha, sizeof(sha));
+    rc = 0;
+done:
+    h2g_config_unref(nc);
+    reload_outcome(p, rc, errors);
     return rc;
 }
 
@@ -587,92 +605,96 @@ int process_test(const char *path)
     return 0;
 }
 
-int process_run(const char *path)
+/* The first snapshot, the log as it asks, and its file's hash.  false
+ * with the errors said. */
+static bool load_first_config(struct h2g_process *p, const char *path)
 {
-    struct h2g_process proc = {.access_fd = -1, .mailbox = {.efd = -1}};
-    struct h2g_process *p = &proc;
     char abs[PATH_MAX];
     p->config_path = strdup(realpath(path, abs) != NULL ? abs : path);
     p->start_ms = h2g_mono_ms();
     p->config = p->config_path != NULL ? build_snapshot(p->config_path, NULL) : NULL;
-    int rc = 1;
-    int *fds = NULL;
-    struct event *sig[N_SIGNALS] = {NULL};
     if (p->config_path == NULL)
         LOG_ERROR("out of memory");
     if (p->config == NULL)
-        goto out;
+        return false;
     h2g_log_set_level(p->config->log_level);
     h2g_log_init();
     if (file_sha256(p->config_path, p->config_sha256) != 0) {
         LOG_ERROR("out of memory");
-        goto out;
+        return false;
     }
+    return true;
+}
 
-    signal(SIGPIPE, SIG_IGN);
-    /* No evthread_use_pthreads(): threads talk only through mailboxes,
-     * so libevent needs no locks. */
-    p->base = event_base_new();
-    if (p->base == NULL || mailbox_init(&p->mailbox, p->base) != 0)
-        goto out;
-    p->n_workers = p->config->workers;
-    if (p->n_workers == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        p->n_workers = n > H2G_MAX_WORKERS ? H2G_MAX_WORKERS : n > 0 ? (unsigned)n : 1;
-    }
+/* systemd socket activation: takes the inherited sockets, which
+ * listen_socket uses for the entries with their addresses.  0, or -1
+ * logged. */
+static int adopt_activated_sockets(struct h2g_process *p)
+{
     char **names = NULL;
     int n = sd_listen_fds_with_names(1, &names);
-    if (n > 0) {
-        p->n_activated = n;
-        p->activated_names = names;
-        p->activated_fds = calloc((size_t)n, sizeof(int));
-        if (p->activated_fds == NULL) {
-            LOG_ERROR("socket activation: out of memory");
-            goto out;
-        }
-        for (int i = 0; i < n; i++)
-            p->activated_fds[i] = SD_LISTEN_FDS_START + i;
-        LOG_INFO("socket activation: %d socket(s) from systemd", n);
+    if (n <= 0)
+        return 0;
+    p->n_activated = n;
+    p->activated_names = names;
+    p->activated_fds = calloc((size_t)n, sizeof(int));
+    if (p->activated_fds == NULL) {
+        LOG_ERROR("socket activation: out of memory");
+        return -1;
     }
-    p->access_fd = open_access_log(p->config->log_access);
-    if (p->access_fd == -2)
-        goto out;
+    for (int i = 0; i < n; i++)
+        p->activated_fds[i] = SD_LISTEN_FDS_START + i;
+    LOG_INFO("socket activation: %d socket(s) from systemd", n);
+    return 0;
+}
 
-    /* Bind everything before any thread starts: a taken port is a clean
-     * startup error. */
+/* Every worker's listening sockets into fds (n_workers rows of
+ * n_listen; -1 where none was opened).  0, or -1 logged. */
+static int bind_listeners(struct h2g_process *p, int *fds)
+{
     size_t nl = p->config->n_listen;
-    fds = malloc((size_t)p->n_workers * nl * sizeof(int));
-    p->workers = calloc(p->n_workers, sizeof(*p->workers));
-    if (fds == NULL || p->workers == NULL)
-        goto out;
     for (size_t i = 0; i < (size_t)p->n_workers * nl; i++)
         fds[i] = -1;
     for (unsigned w = 0; w < p->n_workers; w++)
         for (size_t i = 0; i < nl; i++)
             if ((fds[w * nl + i] = listen_socket(p, &p->config->listen[i])) < 0)
-                goto out;
+                return -1;
+    return 0;
+}
+
+/* The control socket and the metrics listener, where configured,
+ * opened while privileges are still held.  0 or -1. */
+static int open_control_and_metrics(struct h2g_process *p)
+{
     if (p->config->control_socket != NULL && p->config->control_socket[0] != '\0') {
         p->control = control_new(p, p->config->control_socket);
         if (p->control == NULL)
-            goto out;
+            return -1;
     }
     if (p->config->metrics_listen_text != NULL && p->config->metrics_listen_text[0] != '\0') {
         p->metrics = metrics_new(p, &p->config->metrics_listen);
         if (p->metrics == NULL)
-            goto out;
+            return -1;
     }
-    if (drop_privileges(p->config->user) != 0)
-        goto out;
+    return 0;
+}
+
+/* The workers, each given its row of fds.  0, or -1 logged. */
+static int create_workers(struct h2g_process *p, int *fds)
+{
+    size_t nl = p->config->n_listen;
     for (unsigned w = 0; w < p->n_workers; w++) {
         p->workers[w] = worker_new(w, p->config, fds + (size_t)w * nl, p->access_fd);
         if (p->workers[w] == NULL) {
             LOG_ERROR("cannot start worker %u", w);
-            goto out;
+            return -1;
         }
     }
-    free(fds);
-    fds = NULL;
+    return 0;
+}
 
+static int install_signals(struct h2g_process *p, struct event *sig[N_SIGNALS])
+{
     sig[0] = evsignal_new(p->base, SIGTERM, on_stop_signal, p);
     sig[1] = evsignal_new(p->base, SIGINT, on_stop_signal, p);
     sig[2] = evsignal_new(p->base, SIGHUP, on_hup, p);
@@ -683,12 +705,16 @@ int process_run(const char *path)
     for (int i = 0; i < N_SIGNALS; i++) {
         if (sig[i] == NULL || evsignal_add(sig[i], NULL) != 0) {
             LOG_ERROR("cannot install the signal handlers");
-            goto out;
+            return -1;
         }
     }
-    for (unsigned w = 0; w < p->n_workers; w++)
-        worker_start(p->workers[w]);
-    for (size_t i = 0; i < nl; i++) {
+    return 0;
+}
+
+/* Says the daemon is serving: in the log and to systemd. */
+static void announce_start(struct h2g_process *p)
+{
+    for (size_t i = 0; i < p->config->n_listen; i++) {
         const struct h2g_listen_config *l = &p->config->listen[i];
         LOG_INFO("listening on %s (%s%s%s)", l->text, l->tls ? "tls" : "cleartext", l->h2 ? ", h2" : "",
                  l->http11 ? ", http/1.1" : "");
@@ -702,18 +728,12 @@ int process_run(const char *path)
         if (p->status_ev != NULL)
             event_add(p->status_ev, &tv);
     }
+}
 
-    event_base_dispatch(p->base);
-
-    control_free(p->control);
-    p->control = NULL;
-    metrics_free(p->metrics);
-    p->metrics = NULL;
-    for (unsigned w = 0; w < p->n_workers; w++)
-        worker_join(p->workers[w]);
-    LOG_INFO("stopped");
-    rc = 0;
-out:
+/* Frees whatever process_run got to set up: fds are the sockets not
+ * yet handed to workers (NULL when none), sig the signal events. */
+static void process_teardown(struct h2g_process *p, int *fds, struct event *sig[N_SIGNALS])
+{
     if (fds != NULL) {
         for (size_t i = 0; i < (size_t)p->n_workers * (p->config ? p->config->n_listen : 0); i++)
             if (fds[i] >= 0)
@@ -748,5 +768,64 @@ out:
         event_base_free(p->base);
     h2g_config_unref(p->config);
     free(p->config_path);
+}
+
+int process_run(const char *path)
+{
+    struct h2g_process proc = {.access_fd = -1, .mailbox = {.efd = -1}};
+    struct h2g_process *p = &proc;
+    int rc = 1;
+    int *fds = NULL;
+    struct event *sig[N_SIGNALS] = {NULL};
+    if (!load_first_config(p, path))
+        goto out;
+
+    signal(SIGPIPE, SIG_IGN);
+    /* No evthread_use_pthreads(): threads talk only through mailboxes,
+     * so libevent needs no locks. */
+    p->base = event_base_new();
+    if (p->base == NULL || mailbox_init(&p->mailbox, p->base) != 0)
+        goto out;
+    p->n_workers = p->config->workers;
+    if (p->n_workers == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        p->n_workers = n > H2G_MAX_WORKERS ? H2G_MAX_WORKERS : n > 0 ? (unsigned)n : 1;
+    }
+    if (adopt_activated_sockets(p) != 0)
+        goto out;
+    p->access_fd = open_access_log(p->config->log_access);
+    if (p->access_fd == -2)
+        goto out;
+
+    /* Bind everything before any thread starts: a taken port is a clean
+     * startup error. */
+    fds = malloc((size_t)p->n_workers * p->config->n_listen * sizeof(int));
+    p->workers = calloc(p->n_workers, sizeof(*p->workers));
+    if (fds == NULL || p->workers == NULL)
+        goto out;
+    if (bind_listeners(p, fds) != 0 || open_control_and_metrics(p) != 0)
+        goto out;
+    if (drop_privileges(p->config->user) != 0 || create_workers(p, fds) != 0)
+        goto out;
+    free(fds);
+    fds = NULL;
+    if (install_signals(p, sig) != 0)
+        goto out;
+    for (unsigned w = 0; w < p->n_workers; w++)
+        worker_start(p->workers[w]);
+    announce_start(p);
+
+    event_base_dispatch(p->base);
+
+    control_free(p->control);
+    p->control = NULL;
+    metrics_free(p->metrics);
+    p->metrics = NULL;
+    for (unsigned w = 0; w < p->n_workers; w++)
+        worker_join(p->workers[w]);
+    LOG_INFO("stopped");
+    rc = 0;
+out:
+    process_teardown(p, fds, sig);
     return rc;
 }
