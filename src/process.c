@@ -799,7 +799,11 @@ int process_run(const char *path)
 
     /* Bind everything before any thread starts: a taken port is a clean
      * startup error. */
-    fds = malloc((size_t)p->n_workers * p->config->n_listen * sizeof(int));
+    size_t n_fds = (size_t)p->n_workers * p->config->n_listen;
+    fds = malloc(n_fds * sizeof(int));
+    /* -1 before anything can fail: process_teardown closes what is not. */
+    for (size_t i = 0; fds != NULL && i < n_fds; i++)
+        fds[i] = -1;
     p->workers = calloc(p->n_workers, sizeof(*p->workers));
     if (fds == NULL || p->workers == NULL)
         goto out;
