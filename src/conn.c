@@ -70,9 +70,24 @@ static void tls_sock_event_cb(struct bufferevent *sock, short what, void *arg)
     bufferevent_trigger_event(sock, what, 0);
 }
 
+/* Frees what a session switch retired, after the retired session's
+ * callback has returned. */
+static void free_retired(struct h2g_conn *c)
+{
+    if (c->retired == NULL)
+        return;
+    c->retired_ops->free(c->retired);
+    c->retired = NULL;
+    c->retired_ops = NULL;
+}
+
 static void free_cb(evutil_socket_t fd, short what, void *arg)
 {
-    conn_free(arg);
+    struct h2g_conn *c = arg;
+    free_retired(c);
+    /* Otherwise it ran for a retired session only: the connection goes on. */
+    if (c->state == H2G_CONN_CLOSED || c->releasing)
+        conn_free(c);
 }
 
 static void schedule_free(struct h2g_conn *c)
@@ -140,32 +155,58 @@ void conn_close(struct h2g_conn *c, bool flush)
     linger(c);
 }
 
-static bool start_h2(struct h2g_conn *c)
+/* Makes a session of `ops` and installs it, in place of the current
+ * one if any (which the caller then retires): NULL if it could not be
+ * made, the connection unchanged.  The connection's timer is the new
+ * session's: stopped here, armed again by a session that times with it
+ * (h1_session). */
+static void *install_session(struct h2g_conn *c, const struct h2g_session_ops *ops, const struct h2g_upgrade *up)
 {
-    if (c->timer)
-        evtimer_del(c->timer);
-    c->h2 = h2_session_new(c, NULL, 0, NULL, false);
-    if (c->h2 == NULL) {
-        conn_close(c, false);
-        return false;
-    }
-    set_state(c, H2G_CONN_H2);
-    STAT_INC(&c->worker->stats, sessions_total[c->tls ? 0 : 1]);
-    STAT_INC(&c->worker->stats, sessions_open[c->tls ? 0 : 1]);
-    return true;
+    evtimer_del(c->timer);
+    void *session = ops->new(c, up);
+    if (session == NULL)
+        return NULL;
+    struct h2g_stats *st = &c->worker->stats;
+    if (c->session != NULL)
+        STAT_DEC(st, sessions_open[c->sops->stats_slot[c->tls]]);
+    c->session = session;
+    c->sops = ops;
+    STAT_INC(st, sessions_total[ops->stats_slot[c->tls]]);
+    STAT_INC(st, sessions_open[ops->stats_slot[c->tls]]);
+    return session;
 }
 
-static bool start_h1(struct h2g_conn *c)
+/* The protocol is known (ALPN, or the first bytes): the session starts
+ * and reads whatever already arrived with the handshake. */
+static void start_session(struct h2g_conn *c, const struct h2g_session_ops *ops)
 {
-    c->h1 = h1_session_new(c);
-    if (c->h1 == NULL) {
+    if (install_session(c, ops, NULL) == NULL) {
         conn_close(c, false);
-        return false;
+        return;
     }
-    set_state(c, H2G_CONN_H1);
-    STAT_INC(&c->worker->stats, sessions_total[2]);
-    STAT_INC(&c->worker->stats, sessions_open[2]);
-    return true;
+    set_state(c, H2G_CONN_SESSION);
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        ops->on_read(c->session);
+}
+
+int conn_switch_session(struct h2g_conn *c, const struct h2g_session_ops *ops, const struct h2g_upgrade *up)
+{
+    /* One switch per loop turn at most: the retired slot is free_ev's
+     * until it has run. */
+    if (c->retired != NULL)
+        return -1;
+    void *old = c->session;
+    const struct h2g_session_ops *old_ops = c->sops;
+    if (install_session(c, ops, up) == NULL)
+        return -1;
+    c->retired = old;
+    c->retired_ops = old_ops;
+    event_active(c->free_ev, EV_TIMEOUT, 0);
+    /* What the client sent after the upgrade request is the new
+     * protocol's (the HTTP/2 preface, RFC 7540 3.2). */
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        ops->on_read(c->session);
+    return 0;
 }
 
 /* Cleartext: the HTTP/2 preface means prior-knowledge h2c; anything else
@@ -182,28 +223,19 @@ static void sniff(struct h2g_conn *c)
     bool is_preface = memcmp(buf, preface, m) == 0;
     if (is_preface && m < PREFACE_LEN)
         return; /* wait for more */
-    if ((is_preface && lc->h2) || !lc->http11) {
-        if (start_h2(c))
-            h2_session_on_read(c->h2);
-        return;
-    }
-    if (start_h1(c))
-        h1_session_on_read(c->h1);
+    start_session(c, (is_preface && lc->h2) || !lc->http11 ? &h2_session_ops : &h1_session_ops);
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
 {
     struct h2g_conn *c = arg;
     switch (c->state) {
+    case H2G_CONN_SESSION:
+        c->sops->on_read(c->session);
+        break;
     case H2G_CONN_HANDSHAKE:
         if (!c->tls)
             sniff(c);
-        break;
-    case H2G_CONN_H2:
-        h2_session_on_read(c->h2);
-        break;
-    case H2G_CONN_H1:
-        h1_session_on_read(c->h1);
         break;
     default:
         evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
@@ -215,11 +247,8 @@ static void write_cb(struct bufferevent *bev, void *arg)
 {
     struct h2g_conn *c = arg;
     switch (c->state) {
-    case H2G_CONN_H2:
-        h2_session_on_write(c->h2);
-        break;
-    case H2G_CONN_H1:
-        h1_session_on_write(c->h1);
+    case H2G_CONN_SESSION:
+        c->sops->on_write(c->session);
         break;
     case H2G_CONN_CLOSING:
         if (pending_out(c) == 0 && !c->lingering)
@@ -242,15 +271,7 @@ static void tls_established(struct h2g_conn *c)
     const struct h2g_listen_config *lc = c->listen->lc;
     bool h2 = alpn_len == 2 && memcmp(alpn, "h2", 2) == 0;
     /* No ALPN at all: an HTTP/1.1 client, if the listener serves those. */
-    if (h2 || (alpn_len == 0 && !lc->http11)) {
-        if (start_h2(c) && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-            h2_session_on_read(c->h2);
-    } else {
-        if (c->timer)
-            evtimer_del(c->timer);
-        if (start_h1(c) && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-            h1_session_on_read(c->h1);
-    }
+    start_session(c, h2 || (alpn_len == 0 && !lc->http11) ? &h2_session_ops : &h1_session_ops);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -283,7 +304,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     /* A half-closed HTTP/1.1 tunnel still carries the target's answer. */
-    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && c->state == H2G_CONN_H1 && h1_session_on_eof(c->h1))
+    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && c->state == H2G_CONN_SESSION &&
+        c->sops->on_eof != NULL && c->sops->on_eof(c->session))
         return;
     /* The client is gone (EOF, reset or TLS failure): nothing to flush. */
     conn_close(c, false);
@@ -349,7 +371,7 @@ static struct bufferevent *make_filter(struct event_base *base, struct buffereve
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_conn *c = arg;
-    if (c->state == H2G_CONN_H1 && h1_session_on_timer(c->h1))
+    if (c->state == H2G_CONN_SESSION && c->sops->on_timer != NULL && c->sops->on_timer(c->session))
         return;
     if (c->state == H2G_CONN_HANDSHAKE)
         LOG_INFO("conn=%llu: handshake timed out", (unsigned long long)c->id);
@@ -537,14 +559,13 @@ void conn_free(struct h2g_conn *c)
 {
     struct h2g_worker *w = c->worker;
     if (!c->releasing) {
-        if (c->h2 != NULL)
-            STAT_DEC(&w->stats, sessions_open[c->tls ? 0 : 1]);
-        else if (c->h1 != NULL)
-            STAT_DEC(&w->stats, sessions_open[2]);
-        h2_session_free(c->h2);
-        c->h2 = NULL;
-        h1_session_free(c->h1);
-        c->h1 = NULL;
+        free_retired(c);
+        if (c->session != NULL) {
+            STAT_DEC(&w->stats, sessions_open[c->sops->stats_slot[c->tls]]);
+            c->sops->free(c->session);
+            c->session = NULL;
+            c->sops = NULL;
+        }
         sockread_clear(&c->rd);
         if (c->sock_out_cb != NULL)
             evbuffer_remove_cb_entry(bufferevent_get_output(c->sock), c->sock_out_cb);
@@ -572,11 +593,8 @@ void conn_free(struct h2g_conn *c)
 void conn_drain(struct h2g_conn *c)
 {
     switch (c->state) {
-    case H2G_CONN_H2:
-        h2_session_drain(c->h2);
-        break;
-    case H2G_CONN_H1:
-        h1_session_drain(c->h1);
+    case H2G_CONN_SESSION:
+        c->sops->drain(c->session);
         break;
     case H2G_CONN_HANDSHAKE:
         conn_close(c, false);
@@ -595,7 +613,10 @@ bool conn_cert_covers(struct h2g_conn *c, const char *host, size_t len)
 
 const char *conn_proto_name(const struct h2g_conn *c)
 {
-    if (c->h2 != NULL)
-        return c->tls ? "h2" : "h2c";
-    return "http/1.1";
+    return c->sops != NULL ? c->sops->name[c->tls] : "http/1.1";
+}
+
+void *conn_session_as(const struct h2g_conn *c, const struct h2g_session_ops *ops)
+{
+    return c->sops == ops ? c->session : NULL;
 }

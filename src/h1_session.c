@@ -328,7 +328,7 @@ static void feed(struct h2g_h1_session *h)
         if (between && h->s == NULL && used > 0)
             h->head_started = true;
         if (h->upgrade_h2c && do_upgrade(h))
-            return; /* h is gone */
+            return; /* h is retired */
         if (rc == H2G_ERR_PAUSED)
             continue; /* request complete; loop checks req_complete */
         if (rc != 0) {
@@ -635,7 +635,10 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
     pump(arg);
 }
 
-/* true once h is gone (the connection speaks HTTP/2 now, or is closing);
+/* After the 101, the connection goes on as HTTP/2 with the current
+ * request as stream 1 (RFC 7540 3.2): the connection makes the switch.
+ * true once h is retired (the connection speaks HTTP/2 now, or is
+ * closing): nothing of h may run any more, the connection frees it;
  * false when the request stays on HTTP/1.1. */
 static bool do_upgrade(struct h2g_h1_session *h)
 {
@@ -653,27 +656,20 @@ static bool do_upgrade(struct h2g_h1_session *h)
         return false;
     }
     h->s = NULL;
-    c->h1 = NULL;
-    evtimer_del(c->timer); /* the h2 session times itself */
-    c->h2 = h2_session_new(c, h->h2_settings, h->h2_settings_len, s, head_req);
-    h1_session_free(h);
-    /* The HTTP/1.1 session is gone whether or not HTTP/2 took over:
-     * conn_free uncounts only the session the connection still holds. */
-    STAT_DEC(&c->worker->stats, sessions_open[2]);
-    if (c->h2 == NULL) {
+    /* Our pending pump, and the HTTP/2 session reading what followed the
+     * request (inside the switch), must find us inert. */
+    h->closing = true;
+    const struct h2g_upgrade up = {h->h2_settings, h->h2_settings_len, s, head_req};
+    if (conn_switch_session(c, &h2_session_ops, &up) != 0) {
+        /* The 101 is out: nothing but HTTP/2 may follow it. */
         stream_free(s);
         conn_close(c, true);
-        return true;
     }
-    c->state = H2G_CONN_H2;
-    STAT_INC(&c->worker->stats, sessions_total[1]);
-    STAT_INC(&c->worker->stats, sessions_open[1]);
-    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-        h2_session_on_read(c->h2);
     return true;
 }
 
-struct h2g_h1_session *h1_session_new(struct h2g_conn *c)
+/* An h2c upgrade goes the other way only: up is always NULL. */
+static void *h1_session_new(struct h2g_conn *c, const struct h2g_upgrade *up)
 {
     struct h2g_h1_session *h = calloc(1, sizeof(*h));
     if (h == NULL)
@@ -692,8 +688,9 @@ struct h2g_h1_session *h1_session_new(struct h2g_conn *c)
     return h;
 }
 
-void h1_session_free(struct h2g_h1_session *h)
+static void h1_session_free(void *arg)
 {
+    struct h2g_h1_session *h = arg;
     if (h == NULL)
         return;
     if (h->s != NULL)
@@ -704,19 +701,24 @@ void h1_session_free(struct h2g_h1_session *h)
     free(h);
 }
 
-void h1_session_on_read(struct h2g_h1_session *h)
+static void h1_session_on_read(void *arg)
 {
+    struct h2g_h1_session *h = arg;
     if (h->tunnel || h->s == NULL || !h->req_complete)
         feed(h);
 }
 
-void h1_session_on_write(struct h2g_h1_session *h)
+static void h1_session_on_write(void *arg)
 {
-    pump(h);
+    pump(arg);
 }
 
-bool h1_session_on_timer(struct h2g_h1_session *h)
+/* While no request is in flight the connection's timer bounds the wait
+ * for a request head (arm_idle): closed quietly if none began, 408 for a
+ * partial one; while one is, stream_idle. */
+static bool h1_session_on_timer(void *arg)
 {
+    struct h2g_h1_session *h = arg;
     struct h2g_conn *c = h->conn;
     struct h2g_stream *s = h->s;
     if (h->closing)
@@ -745,8 +747,11 @@ bool h1_session_on_timer(struct h2g_h1_session *h)
     return true;
 }
 
-bool h1_session_on_eof(struct h2g_h1_session *h)
+/* A half-closed tunnel still carries the target's answer: END_STREAM to
+ * it, keep writing. */
+static bool h1_session_on_eof(void *arg)
 {
+    struct h2g_h1_session *h = arg;
     if (!h->tunnel || h->s == NULL || h->closing)
         return false;
     /* Bytes still buffered go first, then the half-close. */
@@ -767,8 +772,10 @@ uint64_t h1_session_requests(const struct h2g_h1_session *h)
     return (uint64_t)h->n_requests;
 }
 
-void h1_session_drain(struct h2g_h1_session *h)
+/* Finishes the current response with Connection: close. */
+static void h1_session_drain(void *arg)
 {
+    struct h2g_h1_session *h = arg;
     h->draining = true;
     if (h->s != NULL)
         return; /* its response says Connection: close */
@@ -782,3 +789,15 @@ void h1_session_drain(struct h2g_h1_session *h)
     h->closing = true;
     conn_close(h->conn, true);
 }
+
+const struct h2g_session_ops h1_session_ops = {
+    .name = {"http/1.1", "http/1.1"},
+    .stats_slot = {2, 2},
+    .new = h1_session_new,
+    .free = h1_session_free,
+    .on_read = h1_session_on_read,
+    .on_write = h1_session_on_write,
+    .on_eof = h1_session_on_eof,
+    .on_timer = h1_session_on_timer,
+    .drain = h1_session_drain,
+};

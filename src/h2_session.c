@@ -312,7 +312,7 @@ static void flush(struct h2g_h2_session *h)
             if (!sockwrite_now(bev, -1))
                 break;
         }
-        if (h->conn->state == H2G_CONN_H2 && (bufferevent_get_enabled(bev) & EV_WRITE))
+        if (h->conn->state == H2G_CONN_SESSION && (bufferevent_get_enabled(bev) & EV_WRITE))
             bufferevent_disable(bev, EV_WRITE);
         if (!produced || !nghttp2_session_want_write(h->ng))
             break;
@@ -1125,9 +1125,11 @@ static nghttp2_session_callbacks *make_callbacks(void)
     return cb;
 }
 
-struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade_settings,
-                                      size_t upgrade_settings_len, struct h2g_stream *upgraded,
-                                      bool head_request)
+static void h2_session_free(void *arg);
+
+/* SETTINGS sent.  With `up` (an h2c upgrade), stream 1 is up->stream,
+ * which the session then owns, dispatched. */
+static void *h2_session_new(struct h2g_conn *c, const struct h2g_upgrade *up)
 {
     const struct h2g_limits *lim = &c->config->limits;
     struct h2g_h2_session *h = calloc(1, sizeof(*h));
@@ -1195,8 +1197,9 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
     if (h->flush_ev == NULL || h->idle_ev == NULL || h->sweep_ev == NULL)
         goto fail;
 
-    if (upgrade_settings != NULL) {
-        rv = nghttp2_session_upgrade2(h->ng, upgrade_settings, upgrade_settings_len, head_request, upgraded);
+    if (up != NULL) {
+        struct h2g_stream *upgraded = up->stream;
+        rv = nghttp2_session_upgrade2(h->ng, up->settings, up->settings_len, up->head_request, upgraded);
         if (rv != 0) {
             LOG_INFO("conn=%llu: h2c upgrade refused: %s", (unsigned long long)c->id, nghttp2_strerror(rv));
             goto fail;
@@ -1231,8 +1234,9 @@ fail:
     return NULL;
 }
 
-void h2_session_free(struct h2g_h2_session *h)
+static void h2_session_free(void *arg)
 {
+    struct h2g_h2_session *h = arg;
     if (h == NULL)
         return;
     if (h->ng != NULL) {
@@ -1259,8 +1263,9 @@ void h2_session_free(struct h2g_h2_session *h)
     free(h);
 }
 
-void h2_session_on_read(struct h2g_h2_session *h)
+static void h2_session_on_read(void *arg)
 {
+    struct h2g_h2_session *h = arg;
     if (h->dead)
         return;
     struct evbuffer *in = bufferevent_get_input(h->conn->bev);
@@ -1308,9 +1313,9 @@ void h2_session_on_read(struct h2g_h2_session *h)
     flush(h);
 }
 
-void h2_session_on_write(struct h2g_h2_session *h)
+static void h2_session_on_write(void *arg)
 {
-    flush(h); /* cleartext: back to direct writes once drained */
+    flush(arg); /* cleartext: back to direct writes once drained */
 }
 
 /* The last GOAWAY names the last stream we took; requests that crossed
@@ -1333,8 +1338,9 @@ static void finish_goaway(struct h2g_h2_session *h)
  * or one second, whichever comes first. */
 #define GOAWAY_GRACE_MS 1000
 
-void h2_session_drain(struct h2g_h2_session *h)
+static void h2_session_drain(void *arg)
 {
+    struct h2g_h2_session *h = arg;
     if (h->draining || h->dead)
         return;
     h->draining = true;
@@ -1373,3 +1379,15 @@ unsigned h2_session_open_streams(const struct h2g_h2_session *h)
 {
     return h->n_streams;
 }
+
+/* No on_eof or on_timer: a client that closed its side cannot read the
+ * rest (the connection closes), and the session times itself. */
+const struct h2g_session_ops h2_session_ops = {
+    .name = {"h2c", "h2"},
+    .stats_slot = {1, 0},
+    .new = h2_session_new,
+    .free = h2_session_free,
+    .on_read = h2_session_on_read,
+    .on_write = h2_session_on_write,
+    .drain = h2_session_drain,
+};

@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "errors.h"
 #include "h1_to_h2.h"
+#include "h2_session.h"
 #include "log.h"
 #include "path.h"
 #include "route.h"
@@ -590,7 +591,7 @@ void stream_response_drained(struct h2g_stream *s)
 
 bool stream_client_is_h2(const struct h2g_stream *s)
 {
-    return s->conn->h2 != NULL;
+    return conn_session_as(s->conn, &h2_session_ops) != NULL;
 }
 
 void stream_clear(struct h2g_stream *s)
