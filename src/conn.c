@@ -378,21 +378,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     schedule_free(c);
 }
 
-struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc, int fd,
-                          const struct sockaddr *sa, int salen)
+/* The peer's address, and its text as logs and h2gatectl show it. */
+static void set_peer(struct h2g_conn *c, const struct sockaddr *sa, int salen)
 {
-    struct h2g_conn *c = calloc(1, sizeof(*c));
-    if (c == NULL) {
-        close(fd);
-        return NULL;
-    }
-    c->id = h2g_conn_id(w->id, ++w->next_conn_id);
-    c->start_ms = h2g_mono_ms();
-    c->worker = w;
-    c->listen = lc;
-    c->config = h2g_config_ref(w->config);
-    c->tls = lc->tls != NULL;
-    c->fd = fd;
     memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen : sizeof(c->peer));
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
@@ -408,75 +396,124 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
             c->peer.ss_family = AF_INET;
         }
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/*
+ * TLS as a filter over a socket bufferevent, not a socket-owning TLS
+ * bufferevent: records are written into the socket's buffer and leave in
+ * one write per loop turn (the socket flavour does a write per
+ * SSL_write, a read per record header and per record, and an epoll_ctl
+ * for each), and ciphertext is read in bulk.  Sets c->bev and c->sock:
+ * 0, or -1 out of memory, and then fd is closed.
+ */
+static int open_tls(struct h2g_conn *c, int fd)
+{
+    struct h2g_worker *w = c->worker;
+    SSL *ssl = SSL_new(c->listen->tls->ctx);
+    if (ssl == NULL) {
+        close(fd);
+        return -1;
+    }
+    struct bufferevent *sock = sockwrite_bufferevent_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (sock == NULL) {
+        SSL_free(ssl);
+        close(fd);
+        return -1;
+    }
+    bufferevent_set_max_single_read(sock, H2G_IO_CHUNK);
+    bufferevent_set_max_single_write(sock, H2G_IO_CHUNK);
+    /* The filter stops encrypting while this much ciphertext waits for
+     * the socket: the sessions' output caps stay caps. */
+    bufferevent_setwatermark(sock, EV_WRITE, 0, TLS_OUT_CAP);
+    c->bev = make_filter(w->base, sock, ssl);
+    c->sock = sock;
+    if (c->bev == NULL)
+        return -1;
+    bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+    /* The filter encrypts on every addition to its output, one record
+     * per SSL_write: deferred, it sees one addition per loop turn and
+     * seals what the sessions wrote in a few large records. */
+    evbuffer_defer_callbacks(bufferevent_get_output(c->bev), w->base);
+    /* Ciphertext is read by our reader too (libevent 2.1 reads 4 KiB
+     * per read, each after a FIONREAD ioctl: three syscalls per 4 KiB
+     * of upload), into the socket bufferevent's input, and the filter
+     * is told as if the socket bufferevent had read it.  At most
+     * TLS_IN_CAP waits there while the filter is not reading. */
+    bufferevent_disable(sock, EV_READ);
+    sockread_init(&c->rd, sock);
+    sockread_setcb(&c->rd, tls_sock_read_cb, NULL, tls_sock_event_cb, c);
+    sockread_set_high(&c->rd, TLS_IN_CAP);
+    return 0;
+}
+
+/* c->bev over the socket, TLS or not: 0, or -1 out of memory, and then
+ * fd is closed. */
+static int open_bufferevent(struct h2g_conn *c, int fd)
+{
     if (c->tls) {
-        SSL *ssl = SSL_new(lc->tls->ctx);
-        if (ssl == NULL)
-            goto fail;
-        /*
-         * TLS as a filter over a socket bufferevent, not a socket-owning
-         * TLS bufferevent: records are written into the socket's buffer
-         * and leave in one write per loop turn (the socket flavour does a
-         * write per SSL_write, a read per record header and per record,
-         * and an epoll_ctl for each), and ciphertext is read in bulk.
-         */
-        struct bufferevent *sock = sockwrite_bufferevent_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-        if (sock == NULL) {
-            SSL_free(ssl);
-            goto fail;
-        }
-        bufferevent_set_max_single_read(sock, H2G_IO_CHUNK);
-        bufferevent_set_max_single_write(sock, H2G_IO_CHUNK);
-        /* The filter stops encrypting while this much ciphertext waits for
-         * the socket: the sessions' output caps stay caps. */
-        bufferevent_setwatermark(sock, EV_WRITE, 0, TLS_OUT_CAP);
-        c->bev = make_filter(w->base, sock, ssl);
-        c->sock = sock;
-        if (c->bev == NULL)
-            goto fail_nofd;
-        bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-        /* The filter encrypts on every addition to its output, one record
-         * per SSL_write: deferred, it sees one addition per loop turn and
-         * seals what the sessions wrote in a few large records. */
-        evbuffer_defer_callbacks(bufferevent_get_output(c->bev), w->base);
-        /* Ciphertext is read by our reader too (libevent 2.1 reads 4 KiB
-         * per read, each after a FIONREAD ioctl: three syscalls per 4 KiB
-         * of upload), into the socket bufferevent's input, and the filter
-         * is told as if the socket bufferevent had read it.  At most
-         * TLS_IN_CAP waits there while the filter is not reading. */
-        bufferevent_disable(sock, EV_READ);
-        sockread_init(&c->rd, sock);
-        sockread_setcb(&c->rd, tls_sock_read_cb, NULL, tls_sock_event_cb, c);
-        sockread_set_high(&c->rd, TLS_IN_CAP);
+        if (open_tls(c, fd) != 0)
+            return -1;
     } else {
-        c->bev = sockwrite_bufferevent_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-        if (c->bev == NULL)
-            goto fail;
+        c->bev = sockwrite_bufferevent_new(c->worker->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        if (c->bev == NULL) {
+            close(fd);
+            return -1;
+        }
     }
     /* libevent moves 16 KiB per syscall by default: bulk transfers would
      * pay four times the syscalls. */
     bufferevent_set_max_single_read(c->bev, H2G_IO_CHUNK);
     bufferevent_set_max_single_write(c->bev, H2G_IO_CHUNK);
-    c->free_ev = event_new(w->base, -1, 0, free_cb, c);
-    c->timer = evtimer_new(w->base, timer_cb, c);
-    if (c->free_ev == NULL || c->timer == NULL)
-        goto fail_bev;
-    set_write_timeout(c, c->config->timeouts.stream_idle);
+    return 0;
+}
+
+/* The connection's callbacks on, reading from the client started: 0, or
+ * -1 out of memory. */
+static int start_reading(struct h2g_conn *c)
+{
     bufferevent_setcb(c->bev, c->tls ? read_cb : NULL, write_cb, event_cb, c);
     if (c->tls) {
         bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-        if (sockread_enable(&c->rd) != 0)
-            goto fail_bev;
-    } else {
-        /* Cleartext sockets are read by our reader (libevent 2.1 reads
-         * 4 KiB at a time with an ioctl before each read). */
-        bufferevent_enable(c->bev, EV_WRITE);
-        sockread_init(&c->rd, c->bev);
-        sockread_setcb(&c->rd, read_cb, NULL, event_cb, c);
-        if (sockread_enable(&c->rd) != 0)
-            goto fail_bev;
+        return sockread_enable(&c->rd);
     }
+    /* Cleartext sockets are read by our reader (libevent 2.1 reads 4 KiB
+     * at a time with an ioctl before each read). */
+    bufferevent_enable(c->bev, EV_WRITE);
+    sockread_init(&c->rd, c->bev);
+    sockread_setcb(&c->rd, read_cb, NULL, event_cb, c);
+    return sockread_enable(&c->rd);
+}
+
+struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc, int fd,
+                          const struct sockaddr *sa, int salen)
+{
+    struct h2g_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        close(fd);
+        return NULL;
+    }
+    c->id = h2g_conn_id(w->id, ++w->next_conn_id);
+    c->start_ms = h2g_mono_ms();
+    c->worker = w;
+    c->listen = lc;
+    c->config = h2g_config_ref(w->config);
+    c->tls = lc->tls != NULL;
+    c->fd = fd;
+    set_peer(c, sa, salen);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (open_bufferevent(c, fd) != 0) {
+        h2g_config_unref(c->config);
+        free(c);
+        return NULL;
+    }
+    c->free_ev = event_new(w->base, -1, 0, free_cb, c);
+    c->timer = evtimer_new(w->base, timer_cb, c);
+    if (c->free_ev == NULL || c->timer == NULL)
+        goto fail;
+    set_write_timeout(c, c->config->timeouts.stream_idle);
+    if (start_reading(c) != 0)
+        goto fail;
     uint64_t ms = c->config->timeouts.handshake;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     evtimer_add(c->timer, &tv);
@@ -486,19 +523,13 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
     STAT_INC(&w->stats, connections_total);
     STAT_INC(&w->stats, connections_open);
     return c;
-fail_bev:
+fail:
     sockread_clear(&c->rd);
     if (c->free_ev)
         event_free(c->free_ev);
     if (c->timer)
         event_free(c->timer);
     bufferevent_free(c->bev);
-    h2g_config_unref(c->config);
-    free(c);
-    return NULL;
-fail:
-    close(fd);
-fail_nofd:
     h2g_config_unref(c->config);
     free(c);
     return NULL;

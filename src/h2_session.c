@@ -1125,49 +1125,47 @@ static nghttp2_session_callbacks *make_callbacks(void)
     return cb;
 }
 
-static void h2_session_free(void *arg);
-
-/* SETTINGS sent.  With `up` (an h2c upgrade), stream 1 is up->stream,
- * which the session then owns, dispatched. */
-static void *h2_session_new(struct h2g_conn *c, const struct h2g_upgrade *up)
+/* h->ng: nghttp2's server session, under our limits and allocator: 0,
+ * or -1 out of memory. */
+static int make_ng(struct h2g_h2_session *h)
 {
-    const struct h2g_limits *lim = &c->config->limits;
-    struct h2g_h2_session *h = calloc(1, sizeof(*h));
-    if (h == NULL)
-        return NULL;
-    h->conn = c;
-    h->remote_iw = 65535;
-    h->scan_left = 24; /* the client's preface, which nghttp2 checks */
-    h->last_stream_id = -1;
-    LIST_INIT(&h->streams);
+    const struct h2g_limits *lim = &h->conn->config->limits;
     nghttp2_session_callbacks *cb = make_callbacks();
     nghttp2_option *opt = NULL;
-    if (cb == NULL || nghttp2_option_new(&opt) != 0)
-        goto fail;
-    /* Window updates follow what the upstream actually accepted. */
-    nghttp2_option_set_no_auto_window_update(opt, 1);
-    nghttp2_option_set_peer_max_concurrent_streams(opt, lim->peer_max_concurrent_streams);
-    nghttp2_option_set_max_deflate_dynamic_table_size(opt, lim->max_deflate_dynamic_table_size);
-    nghttp2_option_set_max_send_header_block_length(opt, lim->max_send_header_block_length);
-    nghttp2_option_set_max_settings(opt, lim->max_settings);
-    nghttp2_option_set_max_outbound_ack(opt, lim->max_outstanding_pings);
-    nghttp2_option_set_stream_reset_rate_limit(opt, (uint64_t)lim->stream_reset_burst * 2,
-                                               (uint64_t)lim->stream_reset_rate * 2);
-    nghttp2_option_set_max_continuations(opt, 8);
-    /* nghttp2 keeps closed streams around only to place new streams in
-     * the RFC 7540 priority tree relative to them; a proxy in front of
-     * HTTP/1.1 upstreams does not schedule by that tree, and keeping
-     * them costs memory and time for every stream. */
-    nghttp2_option_set_no_closed_streams(opt, 1);
-    h->mem = (nghttp2_mem){h, mem_malloc, mem_free, mem_calloc, mem_realloc};
-    int rv = nghttp2_session_server_new3(&h->ng, cb, h, opt, &h->mem);
-    nghttp2_session_callbacks_del(cb);
-    cb = NULL;
-    nghttp2_option_del(opt);
-    opt = NULL;
-    if (rv != 0)
-        goto fail;
+    int rv = -1;
+    if (cb != NULL && nghttp2_option_new(&opt) == 0) {
+        /* Window updates follow what the upstream actually accepted. */
+        nghttp2_option_set_no_auto_window_update(opt, 1);
+        nghttp2_option_set_peer_max_concurrent_streams(opt, lim->peer_max_concurrent_streams);
+        nghttp2_option_set_max_deflate_dynamic_table_size(opt, lim->max_deflate_dynamic_table_size);
+        nghttp2_option_set_max_send_header_block_length(opt, lim->max_send_header_block_length);
+        nghttp2_option_set_max_settings(opt, lim->max_settings);
+        nghttp2_option_set_max_outbound_ack(opt, lim->max_outstanding_pings);
+        nghttp2_option_set_stream_reset_rate_limit(opt, (uint64_t)lim->stream_reset_burst * 2,
+                                                   (uint64_t)lim->stream_reset_rate * 2);
+        nghttp2_option_set_max_continuations(opt, 8);
+        /* nghttp2 keeps closed streams around only to place new streams
+         * in the RFC 7540 priority tree relative to them; a proxy in
+         * front of HTTP/1.1 upstreams does not schedule by that tree, and
+         * keeping them costs memory and time for every stream. */
+        nghttp2_option_set_no_closed_streams(opt, 1);
+        h->mem = (nghttp2_mem){h, mem_malloc, mem_free, mem_calloc, mem_realloc};
+        rv = nghttp2_session_server_new3(&h->ng, cb, h, opt, &h->mem);
+    }
+    if (cb)
+        nghttp2_session_callbacks_del(cb);
+    if (opt)
+        nghttp2_option_del(opt);
+    return rv == 0 ? 0 : -1;
+}
 
+/* Our first frames: SETTINGS (the server preface, RFC 9113 3.4), ALTSVC
+ * and ORIGIN, the PING that measures the round trip, the connection
+ * window: 0, or -1 out of memory. */
+static int queue_opening_frames(struct h2g_h2_session *h)
+{
+    const struct h2g_config *cfg = h->conn->config;
+    const struct h2g_limits *lim = &cfg->limits;
     nghttp2_settings_entry iv[6];
     size_t niv = 0;
     uint32_t ceiling = lim->max_concurrent_streams > INT32_MAX - STREAMS_HEADROOM
@@ -1179,44 +1177,71 @@ static void *h2_session_new(struct h2g_conn *c, const struct h2g_upgrade *up)
     iv[niv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_FRAME_SIZE, lim->max_frame_size};
     iv[niv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, lim->header_table_size};
     iv[niv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, lim->max_header_list_size};
-    if (c->config->enable_connect_protocol)
+    if (cfg->enable_connect_protocol)
         iv[niv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1};
     if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, iv, niv) != 0)
-        goto fail;
+        return -1;
     advertise(h);
     /* One PING per session measures the round trip (h2gatectl sessions). */
     if (nghttp2_submit_ping(h->ng, NGHTTP2_FLAG_NONE, NULL) == 0)
         h->ping_sent_us = h2g_mono_us();
     if (lim->connection_window_size > 65535 &&
         nghttp2_session_set_local_window_size(h->ng, NGHTTP2_FLAG_NONE, 0, (int32_t)lim->connection_window_size) != 0)
-        goto fail;
+        return -1;
+    return 0;
+}
 
+/* The upgraded HTTP/1.1 request becomes stream 1, its client side over
+ * (the request was whole), and is dispatched (RFC 7540 3.2): 0, or -1
+ * when nghttp2 refuses the upgrade (its HTTP2-Settings), the stream
+ * untouched. */
+static int adopt_upgraded(struct h2g_h2_session *h, const struct h2g_upgrade *up)
+{
+    struct h2g_stream *upgraded = up->stream;
+    int rv = nghttp2_session_upgrade2(h->ng, up->settings, up->settings_len, up->head_request, upgraded);
+    if (rv != 0) {
+        LOG_INFO("conn=%llu: h2c upgrade refused: %s", (unsigned long long)h->conn->id, nghttp2_strerror(rv));
+        return -1;
+    }
+    /* nghttp2 ignores stream_user_data of upgrade2 on the server side. */
+    nghttp2_session_set_stream_user_data(h->ng, 1, upgraded);
+    upgraded->ops = &h2_stream_ops;
+    upgraded->session = h;
+    upgraded->id = 1;
+    h->last_stream_id = 1;
+    h->ended[ENDED_WORD(1)] |= ENDED_BIT(1);
+    LIST_INSERT_HEAD(&h->streams, upgraded, link);
+    h->n_streams = 1;
+    h->got_frame = true;
+    stream_dispatch(upgraded);
+    stream_request_end(upgraded);
+    return 0;
+}
+
+static void h2_session_free(void *arg);
+
+/* SETTINGS queued, sent on this loop turn.  With `up` (an h2c upgrade),
+ * stream 1 is up->stream, which the session then owns, dispatched. */
+static void *h2_session_new(struct h2g_conn *c, const struct h2g_upgrade *up)
+{
+    struct h2g_h2_session *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return NULL;
+    h->conn = c;
+    h->remote_iw = 65535;
+    h->scan_left = 24; /* the client's preface, which nghttp2 checks */
+    h->last_stream_id = -1;
+    LIST_INIT(&h->streams);
+    if (make_ng(h) != 0 || queue_opening_frames(h) != 0)
+        goto fail;
     h->flush_ev = event_new(c->worker->base, -1, 0, flush_cb, h);
     h->idle_ev = evtimer_new(c->worker->base, idle_cb, h);
     h->sweep_ev = evtimer_new(c->worker->base, sweep_cb, h);
     if (h->flush_ev == NULL || h->idle_ev == NULL || h->sweep_ev == NULL)
         goto fail;
-
     if (up != NULL) {
-        struct h2g_stream *upgraded = up->stream;
-        rv = nghttp2_session_upgrade2(h->ng, up->settings, up->settings_len, up->head_request, upgraded);
-        if (rv != 0) {
-            LOG_INFO("conn=%llu: h2c upgrade refused: %s", (unsigned long long)c->id, nghttp2_strerror(rv));
+        if (adopt_upgraded(h, up) != 0)
             goto fail;
-        }
-        /* nghttp2 ignores stream_user_data of upgrade2 on the server side. */
-        nghttp2_session_set_stream_user_data(h->ng, 1, upgraded);
-        upgraded->ops = &h2_stream_ops;
-        upgraded->session = h;
-        upgraded->id = 1;
-        /* The HTTP/1.1 request was whole: the client's side of stream 1 is over. */
-        h->last_stream_id = 1;
-        h->ended[ENDED_WORD(1)] |= ENDED_BIT(1);
-        LIST_INSERT_HEAD(&h->streams, upgraded, link);
-        h->n_streams = 1;
-        h->got_frame = true;
-        stream_dispatch(upgraded);
-        stream_request_end(upgraded);
     } else {
         arm_timer(h, c->config->timeouts.handshake);
     }
@@ -1226,10 +1251,6 @@ static void *h2_session_new(struct h2g_conn *c, const struct h2g_upgrade *up)
     schedule_flush(h);
     return h;
 fail:
-    if (cb)
-        nghttp2_session_callbacks_del(cb);
-    if (opt)
-        nghttp2_option_del(opt);
     h2_session_free(h);
     return NULL;
 }
