@@ -571,8 +571,8 @@ static void turn(void)
 static void introspect(void)
 {
     json_t *v[3] = {introspect_sessions(H.w, 0), NULL, introspect_tunnels(H.w)};
-    if (!LIST_EMPTY(&H.w->conns))
-        v[1] = introspect_sessions(H.w, LIST_FIRST(&H.w->conns)->id);
+    if (!LIST_EMPTY(&H.w->svc.conns))
+        v[1] = introspect_sessions(H.w, LIST_FIRST(&H.w->svc.conns)->id);
     for (size_t i = 0; i < 3; i++) {
         if (v[i] == NULL)
             continue;
@@ -748,14 +748,14 @@ static bool pools_idle_empty(void)
 
 static bool worker_empty(void)
 {
-    return H.w->n_conns == 0 && LIST_EMPTY(&H.w->conns) && LIST_EMPTY(&H.w->svc.orphans) && pools_idle_empty();
+    return H.w->svc.n_conns == 0 && LIST_EMPTY(&H.w->svc.conns) && LIST_EMPTY(&H.w->svc.orphans) && pools_idle_empty();
 }
 
 /* Round-robin state would carry one input's choices (and failures) into
  * the next: every input starts at the first upstream of each route. */
 static void reset_balance(void)
 {
-    const struct h2g_config *c = H.w->config;
+    const struct h2g_config *c = H.w->svc.config;
     for (size_t oi = 0; H.w->balance != NULL && oi < c->n_origins; oi++) {
         for (size_t ri = 0; H.w->balance[oi] != NULL && ri < c->origins[oi].n_routes; ri++) {
             struct h2g_balance *b = &H.w->balance[oi][ri];

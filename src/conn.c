@@ -17,7 +17,8 @@
 #include "h2_session.h"
 #include "log.h"
 #include "tls.h"
-#include "worker.h"
+#include "listener.h"
+#include "services.h"
 
 static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define PREFACE_LEN 24
@@ -71,9 +72,24 @@ static void tls_sock_event_cb(struct bufferevent *sock, short what, void *arg)
     bufferevent_trigger_event(sock, what, 0);
 }
 
+/* Frees what a session switch retired, after the retired session's
+ * callback has returned. */
+static void free_retired(struct h2g_conn *c)
+{
+    if (c->retired == NULL)
+        return;
+    c->retired_ops->free(c->retired);
+    c->retired = NULL;
+    c->retired_ops = NULL;
+}
+
 static void free_cb(evutil_socket_t fd, short what, void *arg)
 {
-    conn_free(arg);
+    struct h2g_conn *c = arg;
+    free_retired(c);
+    /* Otherwise it ran for a retired session only: the connection goes on. */
+    if (c->state == H2G_CONN_CLOSED || c->releasing)
+        conn_free(c);
 }
 
 static void schedule_free(struct h2g_conn *c)
@@ -141,32 +157,58 @@ void conn_close(struct h2g_conn *c, bool flush)
     linger(c);
 }
 
-static bool start_h2(struct h2g_conn *c)
+/* Makes a session of `ops` and installs it, in place of the current
+ * one if any (which the caller then retires): NULL if it could not be
+ * made, the connection unchanged.  The connection's timer is the new
+ * session's: stopped here, armed again by a session that times with it
+ * (h1_session). */
+static void *install_session(struct h2g_conn *c, const struct h2g_session_ops *ops, const struct h2g_upgrade *up)
 {
-    if (c->timer)
-        evtimer_del(c->timer);
-    c->h2 = h2_session_new(c, NULL, 0, NULL, false);
-    if (c->h2 == NULL) {
-        conn_close(c, false);
-        return false;
-    }
-    set_state(c, H2G_CONN_H2);
-    STAT_INC(&c->worker->svc.stats, sessions_total[c->tls ? 0 : 1]);
-    STAT_INC(&c->worker->svc.stats, sessions_open[c->tls ? 0 : 1]);
-    return true;
+    evtimer_del(c->timer);
+    void *session = ops->new(c, up);
+    if (session == NULL)
+        return NULL;
+    struct h2g_stats *st = &c->svc->stats;
+    if (c->session != NULL)
+        STAT_DEC(st, sessions_open[c->sops->stats_slot[c->tls]]);
+    c->session = session;
+    c->sops = ops;
+    STAT_INC(st, sessions_total[ops->stats_slot[c->tls]]);
+    STAT_INC(st, sessions_open[ops->stats_slot[c->tls]]);
+    return session;
 }
 
-static bool start_h1(struct h2g_conn *c)
+/* The protocol is known (ALPN, or the first bytes): the session starts
+ * and reads whatever already arrived with the handshake. */
+static void start_session(struct h2g_conn *c, const struct h2g_session_ops *ops)
 {
-    c->h1 = h1_session_new(c);
-    if (c->h1 == NULL) {
+    if (install_session(c, ops, NULL) == NULL) {
         conn_close(c, false);
-        return false;
+        return;
     }
-    set_state(c, H2G_CONN_H1);
-    STAT_INC(&c->worker->svc.stats, sessions_total[2]);
-    STAT_INC(&c->worker->svc.stats, sessions_open[2]);
-    return true;
+    set_state(c, H2G_CONN_SESSION);
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        ops->on_read(c->session);
+}
+
+int conn_switch_session(struct h2g_conn *c, const struct h2g_session_ops *ops, const struct h2g_upgrade *up)
+{
+    /* One switch per loop turn at most: the retired slot is free_ev's
+     * until it has run. */
+    if (c->retired != NULL)
+        return -1;
+    void *old = c->session;
+    const struct h2g_session_ops *old_ops = c->sops;
+    if (install_session(c, ops, up) == NULL)
+        return -1;
+    c->retired = old;
+    c->retired_ops = old_ops;
+    event_active(c->free_ev, EV_TIMEOUT, 0);
+    /* What the client sent after the upgrade request is the new
+     * protocol's (the HTTP/2 preface, RFC 7540 3.2). */
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        ops->on_read(c->session);
+    return 0;
 }
 
 /* Cleartext: the HTTP/2 preface means prior-knowledge h2c; anything else
@@ -183,28 +225,19 @@ static void sniff(struct h2g_conn *c)
     bool is_preface = memcmp(buf, preface, m) == 0;
     if (is_preface && m < PREFACE_LEN)
         return; /* wait for more */
-    if ((is_preface && lc->h2) || !lc->http11) {
-        if (start_h2(c))
-            h2_session_on_read(c->h2);
-        return;
-    }
-    if (start_h1(c))
-        h1_session_on_read(c->h1);
+    start_session(c, (is_preface && lc->h2) || !lc->http11 ? &h2_session_ops : &h1_session_ops);
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
 {
     struct h2g_conn *c = arg;
     switch (c->state) {
+    case H2G_CONN_SESSION:
+        c->sops->on_read(c->session);
+        break;
     case H2G_CONN_HANDSHAKE:
         if (!c->tls)
             sniff(c);
-        break;
-    case H2G_CONN_H2:
-        h2_session_on_read(c->h2);
-        break;
-    case H2G_CONN_H1:
-        h1_session_on_read(c->h1);
         break;
     default:
         evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
@@ -216,11 +249,8 @@ static void write_cb(struct bufferevent *bev, void *arg)
 {
     struct h2g_conn *c = arg;
     switch (c->state) {
-    case H2G_CONN_H2:
-        h2_session_on_write(c->h2);
-        break;
-    case H2G_CONN_H1:
-        h1_session_on_write(c->h1);
+    case H2G_CONN_SESSION:
+        c->sops->on_write(c->session);
         break;
     case H2G_CONN_CLOSING:
         if (pending_out(c) == 0 && !c->lingering)
@@ -243,15 +273,7 @@ static void tls_established(struct h2g_conn *c)
     const struct h2g_listen_config *lc = c->listen->lc;
     bool h2 = alpn_len == 2 && memcmp(alpn, "h2", 2) == 0;
     /* No ALPN at all: an HTTP/1.1 client, if the listener serves those. */
-    if (h2 || (alpn_len == 0 && !lc->http11)) {
-        if (start_h2(c) && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-            h2_session_on_read(c->h2);
-    } else {
-        if (c->timer)
-            evtimer_del(c->timer);
-        if (start_h1(c) && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-            h1_session_on_read(c->h1);
-    }
+    start_session(c, h2 || (alpn_len == 0 && !lc->http11) ? &h2_session_ops : &h1_session_ops);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -284,7 +306,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     /* A half-closed HTTP/1.1 tunnel still carries the target's answer. */
-    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && c->state == H2G_CONN_H1 && h1_session_on_eof(c->h1))
+    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && c->state == H2G_CONN_SESSION &&
+        c->sops->on_eof != NULL && c->sops->on_eof(c->session))
         return;
     /* The client is gone (EOF, reset or TLS failure): nothing to flush. */
     conn_close(c, false);
@@ -350,7 +373,7 @@ static struct bufferevent *make_filter(struct event_base *base, struct buffereve
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_conn *c = arg;
-    if (c->state == H2G_CONN_H1 && h1_session_on_timer(c->h1))
+    if (c->state == H2G_CONN_SESSION && c->sops->on_timer != NULL && c->sops->on_timer(c->session))
         return;
     if (c->state == H2G_CONN_HANDSHAKE)
         LOG_INFO("conn=%llu: handshake timed out", (unsigned long long)c->id);
@@ -371,25 +394,13 @@ static void fill_facts(struct h2g_conn *c)
     c->facts.peer_port = c->peer_port;
     c->facts.peer_ipv6 = c->peer.ss_family == AF_INET6;
     c->facts.tls = c->tls;
-    c->facts.svc = &c->worker->svc;
+    c->facts.svc = c->svc;
     c->facts.cert_covers = facts_cert_covers;
 }
 
-struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc, int fd,
-                          const struct sockaddr *sa, int salen)
+/* The peer's address, and its text as logs and h2gatectl show it. */
+static void set_peer(struct h2g_conn *c, const struct sockaddr *sa, int salen)
 {
-    struct h2g_conn *c = calloc(1, sizeof(*c));
-    if (c == NULL) {
-        close(fd);
-        return NULL;
-    }
-    c->id = h2g_conn_id(w->id, ++w->next_conn_id);
-    c->start_ms = h2g_mono_ms();
-    c->worker = w;
-    c->listen = lc;
-    c->config = h2g_config_ref(w->config);
-    c->tls = lc->tls != NULL;
-    c->fd = fd;
     memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen : sizeof(c->peer));
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
@@ -405,98 +416,141 @@ struct h2g_conn *conn_new(struct h2g_worker *w, const struct h2g_listen_ctx *lc,
             c->peer.ss_family = AF_INET;
         }
     }
-    fill_facts(c);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/*
+ * TLS as a filter over a socket bufferevent, not a socket-owning TLS
+ * bufferevent: records are written into the socket's buffer and leave in
+ * one write per loop turn (the socket flavour does a write per
+ * SSL_write, a read per record header and per record, and an epoll_ctl
+ * for each), and ciphertext is read in bulk.  Sets c->bev and c->sock:
+ * 0, or -1 out of memory, and then fd is closed.
+ */
+static int open_tls(struct h2g_conn *c, int fd)
+{
+    struct h2g_services *svc = c->svc;
+    SSL *ssl = SSL_new(c->listen->tls->ctx);
+    if (ssl == NULL) {
+        close(fd);
+        return -1;
+    }
+    struct bufferevent *sock = sockwrite_bufferevent_new(svc->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (sock == NULL) {
+        SSL_free(ssl);
+        close(fd);
+        return -1;
+    }
+    bufferevent_set_max_single_read(sock, H2G_IO_CHUNK);
+    bufferevent_set_max_single_write(sock, H2G_IO_CHUNK);
+    /* The filter stops encrypting while this much ciphertext waits for
+     * the socket: the sessions' output caps stay caps. */
+    bufferevent_setwatermark(sock, EV_WRITE, 0, TLS_OUT_CAP);
+    c->bev = make_filter(svc->base, sock, ssl);
+    c->sock = sock;
+    if (c->bev == NULL)
+        return -1;
+    bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+    /* The filter encrypts on every addition to its output, one record
+     * per SSL_write: deferred, it sees one addition per loop turn and
+     * seals what the sessions wrote in a few large records. */
+    evbuffer_defer_callbacks(bufferevent_get_output(c->bev), svc->base);
+    /* Ciphertext is read by our reader too (libevent 2.1 reads 4 KiB
+     * per read, each after a FIONREAD ioctl: three syscalls per 4 KiB
+     * of upload), into the socket bufferevent's input, and the filter
+     * is told as if the socket bufferevent had read it.  At most
+     * TLS_IN_CAP waits there while the filter is not reading. */
+    bufferevent_disable(sock, EV_READ);
+    sockread_init(&c->rd, sock);
+    sockread_setcb(&c->rd, tls_sock_read_cb, NULL, tls_sock_event_cb, c);
+    sockread_set_high(&c->rd, TLS_IN_CAP);
+    return 0;
+}
+
+/* c->bev over the socket, TLS or not: 0, or -1 out of memory, and then
+ * fd is closed. */
+static int open_bufferevent(struct h2g_conn *c, int fd)
+{
     if (c->tls) {
-        SSL *ssl = SSL_new(lc->tls->ctx);
-        if (ssl == NULL)
-            goto fail;
-        /*
-         * TLS as a filter over a socket bufferevent, not a socket-owning
-         * TLS bufferevent: records are written into the socket's buffer
-         * and leave in one write per loop turn (the socket flavour does a
-         * write per SSL_write, a read per record header and per record,
-         * and an epoll_ctl for each), and ciphertext is read in bulk.
-         */
-        struct bufferevent *sock = sockwrite_bufferevent_new(w->svc.base, fd, BEV_OPT_CLOSE_ON_FREE);
-        if (sock == NULL) {
-            SSL_free(ssl);
-            goto fail;
-        }
-        bufferevent_set_max_single_read(sock, H2G_IO_CHUNK);
-        bufferevent_set_max_single_write(sock, H2G_IO_CHUNK);
-        /* The filter stops encrypting while this much ciphertext waits for
-         * the socket: the sessions' output caps stay caps. */
-        bufferevent_setwatermark(sock, EV_WRITE, 0, TLS_OUT_CAP);
-        c->bev = make_filter(w->svc.base, sock, ssl);
-        c->sock = sock;
-        if (c->bev == NULL)
-            goto fail_nofd;
-        bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-        /* The filter encrypts on every addition to its output, one record
-         * per SSL_write: deferred, it sees one addition per loop turn and
-         * seals what the sessions wrote in a few large records. */
-        evbuffer_defer_callbacks(bufferevent_get_output(c->bev), w->svc.base);
-        /* Ciphertext is read by our reader too (libevent 2.1 reads 4 KiB
-         * per read, each after a FIONREAD ioctl: three syscalls per 4 KiB
-         * of upload), into the socket bufferevent's input, and the filter
-         * is told as if the socket bufferevent had read it.  At most
-         * TLS_IN_CAP waits there while the filter is not reading. */
-        bufferevent_disable(sock, EV_READ);
-        sockread_init(&c->rd, sock);
-        sockread_setcb(&c->rd, tls_sock_read_cb, NULL, tls_sock_event_cb, c);
-        sockread_set_high(&c->rd, TLS_IN_CAP);
+        if (open_tls(c, fd) != 0)
+            return -1;
     } else {
-        c->bev = sockwrite_bufferevent_new(w->svc.base, fd, BEV_OPT_CLOSE_ON_FREE);
-        if (c->bev == NULL)
-            goto fail;
+        c->bev = sockwrite_bufferevent_new(c->svc->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        if (c->bev == NULL) {
+            close(fd);
+            return -1;
+        }
     }
     /* libevent moves 16 KiB per syscall by default: bulk transfers would
      * pay four times the syscalls. */
     bufferevent_set_max_single_read(c->bev, H2G_IO_CHUNK);
     bufferevent_set_max_single_write(c->bev, H2G_IO_CHUNK);
-    c->free_ev = event_new(w->svc.base, -1, 0, free_cb, c);
-    c->timer = evtimer_new(w->svc.base, timer_cb, c);
-    if (c->free_ev == NULL || c->timer == NULL)
-        goto fail_bev;
-    set_write_timeout(c, c->config->timeouts.stream_idle);
+    return 0;
+}
+
+/* The connection's callbacks on, reading from the client started: 0, or
+ * -1 out of memory. */
+static int start_reading(struct h2g_conn *c)
+{
     bufferevent_setcb(c->bev, c->tls ? read_cb : NULL, write_cb, event_cb, c);
     if (c->tls) {
         bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-        if (sockread_enable(&c->rd) != 0)
-            goto fail_bev;
-    } else {
-        /* Cleartext sockets are read by our reader (libevent 2.1 reads
-         * 4 KiB at a time with an ioctl before each read). */
-        bufferevent_enable(c->bev, EV_WRITE);
-        sockread_init(&c->rd, c->bev);
-        sockread_setcb(&c->rd, read_cb, NULL, event_cb, c);
-        if (sockread_enable(&c->rd) != 0)
-            goto fail_bev;
+        return sockread_enable(&c->rd);
     }
+    /* Cleartext sockets are read by our reader (libevent 2.1 reads 4 KiB
+     * at a time with an ioctl before each read). */
+    bufferevent_enable(c->bev, EV_WRITE);
+    sockread_init(&c->rd, c->bev);
+    sockread_setcb(&c->rd, read_cb, NULL, event_cb, c);
+    return sockread_enable(&c->rd);
+}
+
+struct h2g_conn *conn_new(struct h2g_services *svc, const struct h2g_listen_ctx *lc, int fd,
+                          const struct sockaddr *sa, int salen)
+{
+    struct h2g_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        close(fd);
+        return NULL;
+    }
+    c->id = h2g_conn_id(svc->worker_id, ++svc->next_conn_id);
+    c->start_ms = h2g_mono_ms();
+    c->svc = svc;
+    c->listen = lc;
+    c->config = h2g_config_ref(svc->config);
+    c->tls = lc->tls != NULL;
+    c->fd = fd;
+    set_peer(c, sa, salen);
+    fill_facts(c);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (open_bufferevent(c, fd) != 0) {
+        h2g_config_unref(c->config);
+        free(c);
+        return NULL;
+    }
+    c->free_ev = event_new(svc->base, -1, 0, free_cb, c);
+    c->timer = evtimer_new(svc->base, timer_cb, c);
+    if (c->free_ev == NULL || c->timer == NULL)
+        goto fail;
+    set_write_timeout(c, c->config->timeouts.stream_idle);
+    if (start_reading(c) != 0)
+        goto fail;
     uint64_t ms = c->config->timeouts.handshake;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     evtimer_add(c->timer, &tv);
     set_state(c, H2G_CONN_HANDSHAKE);
-    LIST_INSERT_HEAD(&w->conns, c, link);
-    w->n_conns++;
-    STAT_INC(&w->svc.stats, connections_total);
-    STAT_INC(&w->svc.stats, connections_open);
+    LIST_INSERT_HEAD(&svc->conns, c, link);
+    svc->n_conns++;
+    STAT_INC(&svc->stats, connections_total);
+    STAT_INC(&svc->stats, connections_open);
     return c;
-fail_bev:
+fail:
     sockread_clear(&c->rd);
     if (c->free_ev)
         event_free(c->free_ev);
     if (c->timer)
         event_free(c->timer);
     bufferevent_free(c->bev);
-    h2g_config_unref(c->config);
-    free(c);
-    return NULL;
-fail:
-    close(fd);
-fail_nofd:
     h2g_config_unref(c->config);
     free(c);
     return NULL;
@@ -547,7 +601,7 @@ static bool release_tls_filter(struct h2g_conn *c)
         bufferevent_incref(c->bev);
         bufferevent_free(c->bev);
     }
-    if (bufferevent_decref(c->bev) == 1 || event_base_get_running_event(c->worker->svc.base) == NULL)
+    if (bufferevent_decref(c->bev) == 1 || event_base_get_running_event(c->svc->base) == NULL)
         return true;
     bufferevent_incref(c->bev);
     return false;
@@ -555,16 +609,15 @@ static bool release_tls_filter(struct h2g_conn *c)
 
 void conn_free(struct h2g_conn *c)
 {
-    struct h2g_worker *w = c->worker;
+    struct h2g_services *svc = c->svc;
     if (!c->releasing) {
-        if (c->h2 != NULL)
-            STAT_DEC(&w->svc.stats, sessions_open[c->tls ? 0 : 1]);
-        else if (c->h1 != NULL)
-            STAT_DEC(&w->svc.stats, sessions_open[2]);
-        h2_session_free(c->h2);
-        c->h2 = NULL;
-        h1_session_free(c->h1);
-        c->h1 = NULL;
+        free_retired(c);
+        if (c->session != NULL) {
+            STAT_DEC(&svc->stats, sessions_open[c->sops->stats_slot[c->tls]]);
+            c->sops->free(c->session);
+            c->session = NULL;
+            c->sops = NULL;
+        }
         sockread_clear(&c->rd);
         if (c->sock_out_cb != NULL)
             evbuffer_remove_cb_entry(bufferevent_get_output(c->sock), c->sock_out_cb);
@@ -580,23 +633,20 @@ void conn_free(struct h2g_conn *c)
         return;
     }
     LIST_REMOVE(c, link);
-    w->n_conns--;
-    STAT_DEC(&w->svc.stats, connections_open);
+    svc->n_conns--;
+    STAT_DEC(&svc->stats, connections_open);
     event_free(c->free_ev);
     event_free(c->timer);
     h2g_config_unref(c->config);
     free(c);
-    worker_conn_closed(w);
+    services_conn_closed(svc);
 }
 
 void conn_drain(struct h2g_conn *c)
 {
     switch (c->state) {
-    case H2G_CONN_H2:
-        h2_session_drain(c->h2);
-        break;
-    case H2G_CONN_H1:
-        h1_session_drain(c->h1);
+    case H2G_CONN_SESSION:
+        c->sops->drain(c->session);
         break;
     case H2G_CONN_HANDSHAKE:
         conn_close(c, false);
@@ -615,7 +665,10 @@ bool conn_cert_covers(struct h2g_conn *c, const char *host, size_t len)
 
 const char *conn_proto_name(const struct h2g_conn *c)
 {
-    if (c->h2 != NULL)
-        return c->tls ? "h2" : "h2c";
-    return "http/1.1";
+    return c->sops != NULL ? c->sops->name[c->tls] : "http/1.1";
+}
+
+void *conn_session_as(const struct h2g_conn *c, const struct h2g_session_ops *ops)
+{
+    return c->sops == ops ? c->session : NULL;
 }

@@ -12,10 +12,11 @@
 #include "evbuf.h"
 #include "h1_parse.h"
 #include "h2_session.h"
+#include "listener.h"
 #include "log.h"
 #include "path.h"
 #include "stream.h"
-#include "worker.h"
+#include "services.h"
 
 /* Output above this stops moving response bytes (the client is slow). */
 #define H1_OUT_CAP (64 * 1024)
@@ -166,16 +167,12 @@ static void start_request(struct h2g_h1_session *h, struct h2g_stream *s, bool n
     }
 }
 
-static int on_head(void *arg, const struct h1_head *head)
+/* A new request head: the state of the previous exchange is forgotten. */
+static void begin_request(struct h2g_h1_session *h, struct h2g_stream *s, const struct h1_head *head)
 {
-    struct h2g_h1_session *h = arg;
-    struct h2g_conn *c = h->conn;
-    struct h2g_stream *s = stream_new(&c->facts, &h1_stream_ops, h, ++h->n_requests);
-    if (s == NULL)
-        return H2G_ERR_NOMEM;
     h->s = s;
     h->head_started = false;
-    arm_timer(h, c->config->timeouts.stream_idle);
+    arm_timer(h, h->conn->config->timeouts.stream_idle);
     h->req_complete = false;
     h->head_written = false;
     h->resp_chunked = h->resp_close_delimited = false;
@@ -183,74 +180,114 @@ static int on_head(void *arg, const struct h1_head *head)
     h->client_keep_alive = head->keep_alive;
     h->unconsumed = 0;
     h->upgrading = false;
+}
 
-    bool connect = head->method_len == 7 && memcmp(head->method, "CONNECT", 7) == 0;
-    const char *scheme = c->tls ? "https" : "http";
-    bool target_authority = false;
+/* The request line as the pseudo-header fields an HTTP/2 client would
+ * send; *target_authority set when the target carried :authority. */
+static int add_request_line(struct h2g_h1_session *h, struct h2g_stream *s, const struct h1_head *head,
+                            bool connect, bool *target_authority)
+{
     int rc = stream_add_field(s, ":method", 7, head->method, head->method_len);
     if (connect) {
         /* RFC 9112 3.2.3: the target is the authority. */
-        if (rc == 0)
-            rc = stream_add_field(s, ":authority", 10, head->target, head->target_len);
-        h->upgrading = true;
-    } else {
-        if (rc == 0)
-            rc = stream_add_field(s, ":scheme", 7, scheme, strlen(scheme));
-        if (rc == 0)
-            rc = add_target(s, head, &target_authority);
+        return rc != 0 ? rc : stream_add_field(s, ":authority", 10, head->target, head->target_len);
     }
-    const struct h2g_field *host = NULL, *upgrade = NULL, *settings = NULL, *connection = NULL;
-    for (size_t i = 0; i < head->n_fields && rc == 0; i++) {
+    const char *scheme = h->conn->tls ? "https" : "http";
+    if (rc == 0)
+        rc = stream_add_field(s, ":scheme", 7, scheme, strlen(scheme));
+    if (rc == 0)
+        rc = add_target(s, head, target_authority);
+    return rc;
+}
+
+/* The fields of a head that decide how it is served. */
+struct head_fields {
+    const struct h2g_field *host, *upgrade, *settings, *connection;
+};
+
+/* 0, or H2G_ERR_MALFORMED for a second Host (RFC 9112 3.2: exactly one). */
+static int find_fields(const struct h1_head *head, struct head_fields *hf)
+{
+    for (size_t i = 0; i < head->n_fields; i++) {
         const struct h2g_field *f = &head->fields[i];
         enum h2g_hdr_token t = h2g_hdr_lookup(f->name, f->name_len);
         if (t == H2G_HDR_HOST) {
-            if (host != NULL) {
-                rc = H2G_ERR_MALFORMED; /* RFC 9112 3.2: exactly one Host */
-                break;
-            }
-            host = f;
+            if (hf->host != NULL)
+                return H2G_ERR_MALFORMED;
+            hf->host = f;
         } else if (t == H2G_HDR_UPGRADE) {
-            upgrade = f;
+            hf->upgrade = f;
         } else if (t == H2G_HDR_HTTP2_SETTINGS) {
-            settings = f;
+            hf->settings = f;
         } else if (t == H2G_HDR_CONNECTION) {
-            connection = f;
+            hf->connection = f;
         }
     }
-    if (rc == 0 && host != NULL && !connect && !target_authority)
-        rc = stream_add_field(s, ":authority", 10, host->value, host->value_len);
+    return 0;
+}
+
+/* Every field as it came; one beyond the limits is answered 431 at
+ * dispatch. */
+static int add_fields(struct h2g_stream *s, const struct h1_head *head)
+{
+    for (size_t i = 0; i < head->n_fields; i++) {
+        const struct h2g_field *f = &head->fields[i];
+        int rc = stream_add_field(s, f->name, f->name_len, f->value, f->value_len);
+        if (rc != 0 && rc != H2G_ERR_TOO_LARGE)
+            return rc;
+    }
+    return 0;
+}
+
+/* RFC 7540 3.2: h2c upgrade, only for requests without a body (a body
+ * would have to be read before switching; clients then just stay on
+ * HTTP/1.1).  true with h->h2_settings decoded. */
+static bool wants_h2c(struct h2g_h1_session *h, const struct h1_head *head, const struct head_fields *hf)
+{
+    struct h2g_conn *c = h->conn;
+    if (hf->upgrade == NULL || hf->settings == NULL || hf->connection == NULL || c->tls || !c->listen->lc->h2 ||
+        head->body != H1_BODY_NONE || !token_listed(hf->upgrade->value, hf->upgrade->value_len, "h2c") ||
+        !token_listed(hf->connection->value, hf->connection->value_len, "http2-settings") || h->draining)
+        return false;
+    h->h2_settings = b64url_decode(hf->settings->value, hf->settings->value_len, &h->h2_settings_len);
+    return h->h2_settings != NULL;
+}
+
+static int on_head(void *arg, const struct h1_head *head)
+{
+    struct h2g_h1_session *h = arg;
+    struct h2g_stream *s = stream_new(&h->conn->facts, &h1_stream_ops, h, ++h->n_requests);
+    if (s == NULL)
+        return H2G_ERR_NOMEM;
+    begin_request(h, s, head);
+    bool connect = head->method_len == 7 && memcmp(head->method, "CONNECT", 7) == 0;
+    h->upgrading = connect;
+    bool target_authority = false;
+    struct head_fields hf = {NULL, NULL, NULL, NULL};
+    int rc = add_request_line(h, s, head, connect, &target_authority);
+    if (rc == 0)
+        rc = find_fields(head, &hf);
+    if (rc == 0 && hf.host != NULL && !connect && !target_authority)
+        rc = stream_add_field(s, ":authority", 10, hf.host->value, hf.host->value_len);
     /* Upgrade: websocket becomes the same request an HTTP/2 client makes
      * with extended CONNECT, so routing and checks are shared. */
-    if (rc == 0 && !connect && head->upgrade && upgrade != NULL && head->method_len == 3 &&
-        memcmp(head->method, "GET", 3) == 0 && token_listed(upgrade->value, upgrade->value_len, "websocket")) {
+    if (rc == 0 && !connect && head->upgrade && hf.upgrade != NULL && head->method_len == 3 &&
+        memcmp(head->method, "GET", 3) == 0 && token_listed(hf.upgrade->value, hf.upgrade->value_len, "websocket")) {
         rc = stream_add_field(s, ":protocol", 9, "websocket", 9);
         h->upgrading = true;
     }
-    for (size_t i = 0; i < head->n_fields && rc == 0; i++) {
-        const struct h2g_field *f = &head->fields[i];
-        int r = stream_add_field(s, f->name, f->name_len, f->value, f->value_len);
-        if (r == H2G_ERR_TOO_LARGE)
-            continue; /* 431 at dispatch */
-        rc = r;
-    }
+    if (rc == 0)
+        rc = add_fields(s, head);
     if (rc == H2G_ERR_NOMEM)
         return rc;
-    if (rc != 0 || (host == NULL && !h->http10 && !connect)) {
+    if (rc != 0 || (hf.host == NULL && !h->http10 && !connect)) {
         h->client_keep_alive = false;
         stream_respond_error(s, 400);
         return 0;
     }
-    /* RFC 7540 3.2: h2c upgrade, only for requests without a body (a body
-     * would have to be read before switching; clients then just stay on
-     * HTTP/1.1). */
-    if (upgrade != NULL && settings != NULL && connection != NULL && !c->tls && c->listen->lc->h2 &&
-        head->body == H1_BODY_NONE && token_listed(upgrade->value, upgrade->value_len, "h2c") &&
-        token_listed(connection->value, connection->value_len, "http2-settings") && !h->draining) {
-        h->h2_settings = b64url_decode(settings->value, settings->value_len, &h->h2_settings_len);
-        if (h->h2_settings != NULL) {
-            h->upgrade_h2c = true;
-            return 0;
-        }
+    if (wants_h2c(h, head, &hf)) {
+        h->upgrade_h2c = true;
+        return 0;
     }
     start_request(h, s, head->body == H1_BODY_NONE);
     return 0;
@@ -290,6 +327,13 @@ static const struct h1_parser_cb parser_cb = {on_head, on_data, on_trailers, on_
 
 static bool do_upgrade(struct h2g_h1_session *h);
 
+/* The session ends: the connection closes once its output is flushed. */
+static void close_session(struct h2g_h1_session *h)
+{
+    h->closing = true;
+    conn_close(h->conn, true);
+}
+
 /* Feeds buffered client bytes to the parser while a request may be read. */
 static void feed(struct h2g_h1_session *h)
 {
@@ -327,7 +371,7 @@ static void feed(struct h2g_h1_session *h)
         if (between && h->s == NULL && used > 0)
             h->head_started = true;
         if (h->upgrade_h2c && do_upgrade(h))
-            return; /* h is gone */
+            return; /* h is retired */
         if (rc == H2G_ERR_PAUSED)
             continue; /* request complete; loop checks req_complete */
         if (rc != 0) {
@@ -345,8 +389,7 @@ static void feed(struct h2g_h1_session *h)
                                        ? "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                                        : "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
                 evbuffer_add(bufferevent_get_output(c->bev), resp, strlen(resp));
-                h->closing = true;
-                conn_close(c, true);
+                close_session(h);
             } else if (!h->s->head_sent) {
                 stream_respond_error(h->s, nomem ? H2G_STATUS_NOMEM : 400);
                 h->req_complete = true;
@@ -548,88 +591,116 @@ static void end_request(struct h2g_h1_session *h)
     stream_free(s);
 }
 
+/* Truncation is visible to the client: no last chunk, or fewer bytes
+ * than Content-Length, then the connection closes. */
+static void abort_response(struct h2g_h1_session *h)
+{
+    end_request(h);
+    close_session(h);
+}
+
+/* A byte tunnel: the target's bytes to the client, as many as the output
+ * cap lets through; the client's read again once the target took enough;
+ * the end once the target's side is over and written. */
+static void pump_tunnel(struct h2g_h1_session *h, struct h2g_stream *s)
+{
+    struct evbuffer *out = bufferevent_get_output(h->conn->bev);
+    if (s->resp_body != NULL && evbuffer_get_length(s->resp_body) > 0 && evbuffer_get_length(out) < H1_OUT_CAP) {
+        size_t n = evbuffer_get_length(s->resp_body);
+        evbuffer_add_buffer(out, s->resp_body);
+        s->bytes_out += n;
+        stream_response_drained(s);
+    }
+    if (s->resp_complete && (s->resp_body == NULL || evbuffer_get_length(s->resp_body) == 0)) {
+        close_session(h);
+        return;
+    }
+    if (h->read_paused && h->unconsumed < H1_IN_CAP) {
+        h->read_paused = false;
+        conn_read_enable(h->conn);
+    }
+    feed(h);
+}
+
+/* Response body to the output while it is under H1_OUT_CAP, in chunks if
+ * the response is chunked: 0, or -1 out of memory (the body is then cut
+ * short). */
+static int write_body(struct h2g_h1_session *h, struct h2g_stream *s)
+{
+    struct evbuffer *out = bufferevent_get_output(h->conn->bev);
+    while (evbuffer_get_length(s->resp_body) > 0 && evbuffer_get_length(out) < H1_OUT_CAP) {
+        size_t n = evbuffer_get_length(s->resp_body);
+        if (n > H1_OUT_CAP)
+            n = H1_OUT_CAP;
+        /* Each step is whole or absent (evbuf.h); one that fails (out of
+         * memory) leaves the body visibly cut short. */
+        if ((h->resp_chunked && evbuffer_add_printf(out, "%zx\r\n", n) < 0) || evbuf_move(s->resp_body, out, n) != 0 ||
+            (h->resp_chunked && evbuffer_add(out, "\r\n", 2) != 0)) {
+            LOG_WARN("conn=%llu: out of memory for the response body", (unsigned long long)h->conn->id);
+            s->resp_failed = true;
+            return -1;
+        }
+        s->bytes_out += n;
+        s->last_active_ms = h2g_mono_ms();
+    }
+    return 0;
+}
+
+/* The whole response is in the output: its last chunk and trailers, and
+ * the exchange ends.  true when the connection goes on to the next
+ * request; false when it closes. */
+static bool end_response(struct h2g_h1_session *h, struct h2g_stream *s)
+{
+    if (h->resp_chunked && !s->resp_no_body) {
+        /* The last chunk and the trailers: as a head, with "0" for a
+         * status line. */
+        struct evbuf_piece end = {"\r\n", 2};
+        if (add_head(bufferevent_get_output(h->conn->bev), "0\r\n", 3, s->resp_trailers, s->n_resp_trailers, &end,
+                     1) != 0) {
+            LOG_WARN("conn=%llu: out of memory for the last chunk", (unsigned long long)h->conn->id);
+            s->resp_failed = true;
+            abort_response(h);
+            return false;
+        }
+    }
+    bool again = keep_alive(h) && h->req_complete;
+    end_request(h);
+    if (!again) {
+        close_session(h);
+        return false;
+    }
+    h1_parser_next(&h->parser);
+    arm_idle(h);
+    return true;
+}
+
 /* Moves response bytes to the socket; finishes the exchange; starts the
  * next pipelined request.  Runs from its own event, so it may free the
  * stream and its exchange. */
 static void pump(struct h2g_h1_session *h)
 {
-    struct h2g_conn *c = h->conn;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
     struct h2g_stream *s = h->s;
     if (h->closing)
         return;
     if (s != NULL && h->aborted) {
-    abort:
-        /* Truncation is visible to the client: no last chunk, or fewer
-         * bytes than Content-Length, then the connection closes. */
-        end_request(h);
-        h->closing = true;
-        conn_close(c, true);
+        abort_response(h);
         return;
     }
     if (s != NULL && h->tunnel) {
-        if (s->resp_body != NULL && evbuffer_get_length(s->resp_body) > 0 && evbuffer_get_length(out) < H1_OUT_CAP) {
-            size_t n = evbuffer_get_length(s->resp_body);
-            evbuffer_add_buffer(out, s->resp_body);
-            s->bytes_out += n;
-            stream_response_drained(s);
-        }
-        if (s->resp_complete && (s->resp_body == NULL || evbuffer_get_length(s->resp_body) == 0)) {
-            h->closing = true;
-            conn_close(c, true);
-            return;
-        }
-        if (h->read_paused && h->unconsumed < H1_IN_CAP) {
-            h->read_paused = false;
-            conn_read_enable(c);
-        }
-        feed(h);
+        pump_tunnel(h, s);
         return;
     }
     if (s != NULL && h->head_written) {
         if (!s->resp_no_body && s->resp_body != NULL) {
-            while (evbuffer_get_length(s->resp_body) > 0 && evbuffer_get_length(out) < H1_OUT_CAP) {
-                size_t n = evbuffer_get_length(s->resp_body);
-                if (n > H1_OUT_CAP)
-                    n = H1_OUT_CAP;
-                /* Each step is whole or absent (evbuf.h); one that fails
-                 * (out of memory) leaves the body visibly cut short. */
-                if ((h->resp_chunked && evbuffer_add_printf(out, "%zx\r\n", n) < 0) ||
-                    evbuf_move(s->resp_body, out, n) != 0 ||
-                    (h->resp_chunked && evbuffer_add(out, "\r\n", 2) != 0)) {
-                    LOG_WARN("conn=%llu: out of memory for the response body", (unsigned long long)c->id);
-                    s->resp_failed = true;
-                    goto abort;
-                }
-                s->bytes_out += n;
-                s->last_active_ms = h2g_mono_ms();
+            if (write_body(h, s) != 0) {
+                abort_response(h);
+                return;
             }
             stream_response_drained(s);
         }
         bool drained = s->resp_no_body || s->resp_body == NULL || evbuffer_get_length(s->resp_body) == 0;
-        if (s->resp_complete && drained) {
-            if (h->resp_chunked && !s->resp_no_body) {
-                /* The last chunk and the trailers: as a head, with "0" for
-                 * a status line. */
-                struct evbuf_piece end = {"\r\n", 2};
-                if (add_head(out, "0\r\n", 3, s->resp_trailers, s->n_resp_trailers, &end, 1) != 0) {
-                    LOG_WARN("conn=%llu: out of memory for the last chunk", (unsigned long long)c->id);
-                    s->resp_failed = true;
-                    goto abort;
-                }
-            }
-            bool again = keep_alive(h) && h->req_complete;
-            end_request(h);
-            if (!again) {
-                h->closing = true;
-                conn_close(c, true);
-                return;
-            }
-            h1_parser_next(&h->parser);
-            arm_idle(h);
-        } else {
+        if (!s->resp_complete || !drained || !end_response(h, s))
             return;
-        }
     }
     if (h->s == NULL || !h->req_complete)
         feed(h);
@@ -640,7 +711,10 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
     pump(arg);
 }
 
-/* true once h is gone (the connection speaks HTTP/2 now, or is closing);
+/* After the 101, the connection goes on as HTTP/2 with the current
+ * request as stream 1 (RFC 7540 3.2): the connection makes the switch.
+ * true once h is retired (the connection speaks HTTP/2 now, or is
+ * closing): nothing of h may run any more, the connection frees it;
  * false when the request stays on HTTP/1.1. */
 static bool do_upgrade(struct h2g_h1_session *h)
 {
@@ -658,33 +732,26 @@ static bool do_upgrade(struct h2g_h1_session *h)
         return false;
     }
     h->s = NULL;
-    c->h1 = NULL;
-    evtimer_del(c->timer); /* the h2 session times itself */
-    c->h2 = h2_session_new(c, h->h2_settings, h->h2_settings_len, s, head_req);
-    h1_session_free(h);
-    /* The HTTP/1.1 session is gone whether or not HTTP/2 took over:
-     * conn_free uncounts only the session the connection still holds. */
-    STAT_DEC(&c->worker->svc.stats, sessions_open[2]);
-    if (c->h2 == NULL) {
+    /* Our pending pump, and the HTTP/2 session reading what followed the
+     * request (inside the switch), must find us inert. */
+    h->closing = true;
+    const struct h2g_upgrade up = {h->h2_settings, h->h2_settings_len, s, head_req};
+    if (conn_switch_session(c, &h2_session_ops, &up) != 0) {
+        /* The 101 is out: nothing but HTTP/2 may follow it. */
         stream_free(s);
         conn_close(c, true);
-        return true;
     }
-    c->state = H2G_CONN_H2;
-    STAT_INC(&c->worker->svc.stats, sessions_total[1]);
-    STAT_INC(&c->worker->svc.stats, sessions_open[1]);
-    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-        h2_session_on_read(c->h2);
     return true;
 }
 
-struct h2g_h1_session *h1_session_new(struct h2g_conn *c)
+/* An h2c upgrade goes the other way only: up is always NULL. */
+static void *h1_session_new(struct h2g_conn *c, const struct h2g_upgrade *up)
 {
     struct h2g_h1_session *h = calloc(1, sizeof(*h));
     if (h == NULL)
         return NULL;
     h->conn = c;
-    h->pump_ev = event_new(c->worker->svc.base, -1, 0, pump_cb, h);
+    h->pump_ev = event_new(c->svc->base, -1, 0, pump_cb, h);
     if (h->pump_ev == NULL) {
         free(h);
         return NULL;
@@ -697,8 +764,9 @@ struct h2g_h1_session *h1_session_new(struct h2g_conn *c)
     return h;
 }
 
-void h1_session_free(struct h2g_h1_session *h)
+static void h1_session_free(void *arg)
 {
+    struct h2g_h1_session *h = arg;
     if (h == NULL)
         return;
     if (h->s != NULL)
@@ -709,19 +777,24 @@ void h1_session_free(struct h2g_h1_session *h)
     free(h);
 }
 
-void h1_session_on_read(struct h2g_h1_session *h)
+static void h1_session_on_read(void *arg)
 {
+    struct h2g_h1_session *h = arg;
     if (h->tunnel || h->s == NULL || !h->req_complete)
         feed(h);
 }
 
-void h1_session_on_write(struct h2g_h1_session *h)
+static void h1_session_on_write(void *arg)
 {
-    pump(h);
+    pump(arg);
 }
 
-bool h1_session_on_timer(struct h2g_h1_session *h)
+/* While no request is in flight the connection's timer bounds the wait
+ * for a request head (arm_idle): closed quietly if none began, 408 for a
+ * partial one; while one is, stream_idle. */
+static bool h1_session_on_timer(void *arg)
 {
+    struct h2g_h1_session *h = arg;
     struct h2g_conn *c = h->conn;
     struct h2g_stream *s = h->s;
     if (h->closing)
@@ -732,8 +805,7 @@ bool h1_session_on_timer(struct h2g_h1_session *h)
         LOG_INFO("conn=%llu: request head not complete in time: 408", (unsigned long long)c->id);
         static const char resp[] = "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
         evbuffer_add(bufferevent_get_output(c->bev), resp, sizeof(resp) - 1);
-        h->closing = true;
-        conn_close(c, true);
+        close_session(h);
         return true;
     }
     uint64_t now = h2g_mono_ms(), limit = c->config->timeouts.stream_idle;
@@ -750,8 +822,11 @@ bool h1_session_on_timer(struct h2g_h1_session *h)
     return true;
 }
 
-bool h1_session_on_eof(struct h2g_h1_session *h)
+/* A half-closed tunnel still carries the target's answer: END_STREAM to
+ * it, keep writing. */
+static bool h1_session_on_eof(void *arg)
 {
+    struct h2g_h1_session *h = arg;
     if (!h->tunnel || h->s == NULL || h->closing)
         return false;
     /* Bytes still buffered go first, then the half-close. */
@@ -772,8 +847,10 @@ uint64_t h1_session_requests(const struct h2g_h1_session *h)
     return (uint64_t)h->n_requests;
 }
 
-void h1_session_drain(struct h2g_h1_session *h)
+/* Finishes the current response with Connection: close. */
+static void h1_session_drain(void *arg)
 {
+    struct h2g_h1_session *h = arg;
     h->draining = true;
     if (h->s != NULL)
         return; /* its response says Connection: close */
@@ -784,6 +861,17 @@ void h1_session_drain(struct h2g_h1_session *h)
         if (h->s != NULL || h->closing)
             return;
     }
-    h->closing = true;
-    conn_close(h->conn, true);
+    close_session(h);
 }
+
+const struct h2g_session_ops h1_session_ops = {
+    .name = {"http/1.1", "http/1.1"},
+    .stats_slot = {2, 2},
+    .new = h1_session_new,
+    .free = h1_session_free,
+    .on_read = h1_session_on_read,
+    .on_write = h1_session_on_write,
+    .on_eof = h1_session_on_eof,
+    .on_timer = h1_session_on_timer,
+    .drain = h1_session_drain,
+};

@@ -11,11 +11,12 @@
 #include "conn.h"
 #include "errors.h"
 #include "evbuf.h"
+#include "listener.h"
 #include "log.h"
 #include "sockread.h"
 #include "stream.h"
 #include "stats.h"
-#include "worker.h"
+#include "services.h"
 
 struct h2g_h2_session {
     struct h2g_conn *conn;
@@ -158,7 +159,7 @@ static void enhance_your_calm(struct h2g_h2_session *h, const char *why)
  * maxSessionRejectedStreams). */
 static void count_rejected(struct h2g_h2_session *h)
 {
-    STAT_INC(&h->conn->worker->svc.stats, refused_streams);
+    STAT_INC(&h->conn->svc->stats, refused_streams);
     if (++h->rejected_streams > h->conn->config->limits.max_session_rejected_streams)
         enhance_your_calm(h, "max_session_rejected_streams exceeded");
 }
@@ -310,7 +311,7 @@ static void flush(struct h2g_h2_session *h)
             if (!sockwrite_now(bev, -1))
                 break;
         }
-        if (h->conn->state == H2G_CONN_H2 && (bufferevent_get_enabled(bev) & EV_WRITE))
+        if (h->conn->state == H2G_CONN_SESSION && (bufferevent_get_enabled(bev) & EV_WRITE))
             bufferevent_disable(bev, EV_WRITE);
         if (!produced || !nghttp2_session_want_write(h->ng))
             break;
@@ -924,7 +925,7 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
             count_rejected(h);
     }
     if (frame->hd.type == NGHTTP2_GOAWAY)
-        STAT_INC(&h->conn->worker->svc.stats, goaways);
+        STAT_INC(&h->conn->svc->stats, goaways);
     if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
         /* The response is complete and the request is not (an upstream
@@ -1128,47 +1129,47 @@ static nghttp2_session_callbacks *make_callbacks(void)
     return cb;
 }
 
-struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade_settings,
-                                      size_t upgrade_settings_len, struct h2g_stream *upgraded,
-                                      bool head_request)
+/* h->ng: nghttp2's server session, under our limits and allocator: 0,
+ * or -1 out of memory. */
+static int make_ng(struct h2g_h2_session *h)
 {
-    const struct h2g_limits *lim = &c->config->limits;
-    struct h2g_h2_session *h = calloc(1, sizeof(*h));
-    if (h == NULL)
-        return NULL;
-    h->conn = c;
-    h->remote_iw = 65535;
-    h->scan_left = 24; /* the client's preface, which nghttp2 checks */
-    h->last_stream_id = -1;
-    LIST_INIT(&h->streams);
+    const struct h2g_limits *lim = &h->conn->config->limits;
     nghttp2_session_callbacks *cb = make_callbacks();
     nghttp2_option *opt = NULL;
-    if (cb == NULL || nghttp2_option_new(&opt) != 0)
-        goto fail;
-    /* Window updates follow what the upstream actually accepted. */
-    nghttp2_option_set_no_auto_window_update(opt, 1);
-    nghttp2_option_set_peer_max_concurrent_streams(opt, lim->peer_max_concurrent_streams);
-    nghttp2_option_set_max_deflate_dynamic_table_size(opt, lim->max_deflate_dynamic_table_size);
-    nghttp2_option_set_max_send_header_block_length(opt, lim->max_send_header_block_length);
-    nghttp2_option_set_max_settings(opt, lim->max_settings);
-    nghttp2_option_set_max_outbound_ack(opt, lim->max_outstanding_pings);
-    nghttp2_option_set_stream_reset_rate_limit(opt, (uint64_t)lim->stream_reset_burst * 2,
-                                               (uint64_t)lim->stream_reset_rate * 2);
-    nghttp2_option_set_max_continuations(opt, 8);
-    /* nghttp2 keeps closed streams around only to place new streams in
-     * the RFC 7540 priority tree relative to them; a proxy in front of
-     * HTTP/1.1 upstreams does not schedule by that tree, and keeping
-     * them costs memory and time for every stream. */
-    nghttp2_option_set_no_closed_streams(opt, 1);
-    h->mem = (nghttp2_mem){h, mem_malloc, mem_free, mem_calloc, mem_realloc};
-    int rv = nghttp2_session_server_new3(&h->ng, cb, h, opt, &h->mem);
-    nghttp2_session_callbacks_del(cb);
-    cb = NULL;
-    nghttp2_option_del(opt);
-    opt = NULL;
-    if (rv != 0)
-        goto fail;
+    int rv = -1;
+    if (cb != NULL && nghttp2_option_new(&opt) == 0) {
+        /* Window updates follow what the upstream actually accepted. */
+        nghttp2_option_set_no_auto_window_update(opt, 1);
+        nghttp2_option_set_peer_max_concurrent_streams(opt, lim->peer_max_concurrent_streams);
+        nghttp2_option_set_max_deflate_dynamic_table_size(opt, lim->max_deflate_dynamic_table_size);
+        nghttp2_option_set_max_send_header_block_length(opt, lim->max_send_header_block_length);
+        nghttp2_option_set_max_settings(opt, lim->max_settings);
+        nghttp2_option_set_max_outbound_ack(opt, lim->max_outstanding_pings);
+        nghttp2_option_set_stream_reset_rate_limit(opt, (uint64_t)lim->stream_reset_burst * 2,
+                                                   (uint64_t)lim->stream_reset_rate * 2);
+        nghttp2_option_set_max_continuations(opt, 8);
+        /* nghttp2 keeps closed streams around only to place new streams
+         * in the RFC 7540 priority tree relative to them; a proxy in
+         * front of HTTP/1.1 upstreams does not schedule by that tree, and
+         * keeping them costs memory and time for every stream. */
+        nghttp2_option_set_no_closed_streams(opt, 1);
+        h->mem = (nghttp2_mem){h, mem_malloc, mem_free, mem_calloc, mem_realloc};
+        rv = nghttp2_session_server_new3(&h->ng, cb, h, opt, &h->mem);
+    }
+    if (cb)
+        nghttp2_session_callbacks_del(cb);
+    if (opt)
+        nghttp2_option_del(opt);
+    return rv == 0 ? 0 : -1;
+}
 
+/* Our first frames: SETTINGS (the server preface, RFC 9113 3.4), ALTSVC
+ * and ORIGIN, the PING that measures the round trip, the connection
+ * window: 0, or -1 out of memory. */
+static int queue_opening_frames(struct h2g_h2_session *h)
+{
+    const struct h2g_config *cfg = h->conn->config;
+    const struct h2g_limits *lim = &cfg->limits;
     nghttp2_settings_entry iv[6];
     size_t niv = 0;
     uint32_t ceiling = lim->max_concurrent_streams > INT32_MAX - STREAMS_HEADROOM
@@ -1180,41 +1181,69 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
     iv[niv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_FRAME_SIZE, lim->max_frame_size};
     iv[niv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, lim->header_table_size};
     iv[niv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, lim->max_header_list_size};
-    if (c->config->enable_connect_protocol)
+    if (cfg->enable_connect_protocol)
         iv[niv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1};
     if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, iv, niv) != 0)
-        goto fail;
+        return -1;
     advertise(h);
     /* One PING per session measures the round trip (h2gatectl sessions). */
     if (nghttp2_submit_ping(h->ng, NGHTTP2_FLAG_NONE, NULL) == 0)
         h->ping_sent_us = h2g_mono_us();
     if (lim->connection_window_size > 65535 &&
         nghttp2_session_set_local_window_size(h->ng, NGHTTP2_FLAG_NONE, 0, (int32_t)lim->connection_window_size) != 0)
-        goto fail;
+        return -1;
+    return 0;
+}
 
-    h->flush_ev = event_new(c->worker->svc.base, -1, 0, flush_cb, h);
-    h->idle_ev = evtimer_new(c->worker->svc.base, idle_cb, h);
-    h->sweep_ev = evtimer_new(c->worker->svc.base, sweep_cb, h);
+/* The upgraded HTTP/1.1 request becomes stream 1, its client side over
+ * (the request was whole), and is dispatched (RFC 7540 3.2): 0, or -1
+ * when nghttp2 refuses the upgrade (its HTTP2-Settings), the stream
+ * untouched. */
+static int adopt_upgraded(struct h2g_h2_session *h, const struct h2g_upgrade *up)
+{
+    struct h2g_stream *upgraded = up->stream;
+    int rv = nghttp2_session_upgrade2(h->ng, up->settings, up->settings_len, up->head_request, upgraded);
+    if (rv != 0) {
+        LOG_INFO("conn=%llu: h2c upgrade refused: %s", (unsigned long long)h->conn->id, nghttp2_strerror(rv));
+        return -1;
+    }
+    /* nghttp2 ignores stream_user_data of upgrade2 on the server side. */
+    nghttp2_session_set_stream_user_data(h->ng, 1, upgraded);
+    stream_move(upgraded, &h2_stream_ops, h, 1);
+    h->last_stream_id = 1;
+    h->ended[ENDED_WORD(1)] |= ENDED_BIT(1);
+    LIST_INSERT_HEAD(&h->streams, upgraded, link);
+    h->n_streams = 1;
+    h->got_frame = true;
+    stream_dispatch(upgraded);
+    stream_request_end(upgraded);
+    return 0;
+}
+
+static void h2_session_free(void *arg);
+
+/* SETTINGS queued, sent on this loop turn.  With `up` (an h2c upgrade),
+ * stream 1 is up->stream, which the session then owns, dispatched. */
+static void *h2_session_new(struct h2g_conn *c, const struct h2g_upgrade *up)
+{
+    struct h2g_h2_session *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return NULL;
+    h->conn = c;
+    h->remote_iw = 65535;
+    h->scan_left = 24; /* the client's preface, which nghttp2 checks */
+    h->last_stream_id = -1;
+    LIST_INIT(&h->streams);
+    if (make_ng(h) != 0 || queue_opening_frames(h) != 0)
+        goto fail;
+    h->flush_ev = event_new(c->svc->base, -1, 0, flush_cb, h);
+    h->idle_ev = evtimer_new(c->svc->base, idle_cb, h);
+    h->sweep_ev = evtimer_new(c->svc->base, sweep_cb, h);
     if (h->flush_ev == NULL || h->idle_ev == NULL || h->sweep_ev == NULL)
         goto fail;
-
-    if (upgrade_settings != NULL) {
-        rv = nghttp2_session_upgrade2(h->ng, upgrade_settings, upgrade_settings_len, head_request, upgraded);
-        if (rv != 0) {
-            LOG_INFO("conn=%llu: h2c upgrade refused: %s", (unsigned long long)c->id, nghttp2_strerror(rv));
+    if (up != NULL) {
+        if (adopt_upgraded(h, up) != 0)
             goto fail;
-        }
-        /* nghttp2 ignores stream_user_data of upgrade2 on the server side. */
-        nghttp2_session_set_stream_user_data(h->ng, 1, upgraded);
-        stream_move(upgraded, &h2_stream_ops, h, 1);
-        /* The HTTP/1.1 request was whole: the client's side of stream 1 is over. */
-        h->last_stream_id = 1;
-        h->ended[ENDED_WORD(1)] |= ENDED_BIT(1);
-        LIST_INSERT_HEAD(&h->streams, upgraded, link);
-        h->n_streams = 1;
-        h->got_frame = true;
-        stream_dispatch(upgraded);
-        stream_request_end(upgraded);
     } else {
         arm_timer(h, c->config->timeouts.handshake);
     }
@@ -1224,16 +1253,13 @@ struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade
     schedule_flush(h);
     return h;
 fail:
-    if (cb)
-        nghttp2_session_callbacks_del(cb);
-    if (opt)
-        nghttp2_option_del(opt);
     h2_session_free(h);
     return NULL;
 }
 
-void h2_session_free(struct h2g_h2_session *h)
+static void h2_session_free(void *arg)
 {
+    struct h2g_h2_session *h = arg;
     if (h == NULL)
         return;
     if (h->ng != NULL) {
@@ -1260,8 +1286,9 @@ void h2_session_free(struct h2g_h2_session *h)
     free(h);
 }
 
-void h2_session_on_read(struct h2g_h2_session *h)
+static void h2_session_on_read(void *arg)
 {
+    struct h2g_h2_session *h = arg;
     if (h->dead)
         return;
     struct evbuffer *in = bufferevent_get_input(h->conn->bev);
@@ -1309,9 +1336,9 @@ void h2_session_on_read(struct h2g_h2_session *h)
     flush(h);
 }
 
-void h2_session_on_write(struct h2g_h2_session *h)
+static void h2_session_on_write(void *arg)
 {
-    flush(h); /* cleartext: back to direct writes once drained */
+    flush(arg); /* cleartext: back to direct writes once drained */
 }
 
 /* The last GOAWAY names the last stream we took; requests that crossed
@@ -1334,8 +1361,9 @@ static void finish_goaway(struct h2g_h2_session *h)
  * or one second, whichever comes first. */
 #define GOAWAY_GRACE_MS 1000
 
-void h2_session_drain(struct h2g_h2_session *h)
+static void h2_session_drain(void *arg)
 {
+    struct h2g_h2_session *h = arg;
     if (h->draining || h->dead)
         return;
     h->draining = true;
@@ -1374,3 +1402,15 @@ unsigned h2_session_open_streams(const struct h2g_h2_session *h)
 {
     return h->n_streams;
 }
+
+/* No on_eof or on_timer: a client that closed its side cannot read the
+ * rest (the connection closes), and the session times itself. */
+const struct h2g_session_ops h2_session_ops = {
+    .name = {"h2c", "h2"},
+    .stats_slot = {1, 0},
+    .new = h2_session_new,
+    .free = h2_session_free,
+    .on_read = h2_session_on_read,
+    .on_write = h2_session_on_write,
+    .drain = h2_session_drain,
+};

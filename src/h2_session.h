@@ -1,9 +1,11 @@
 /*
  * h2_session.h: the HTTP/2 server session of one client connection.
  *
- * Created by conn (ALPN "h2", the cleartext preface, or an HTTP/1.1
- * "Upgrade: h2c"), owned by the conn and freed by it (h2_session_free).
- * It owns one nghttp2 server session and every h2g_stream of it (stream
+ * Lifecycle: made by the connection through h2_session_ops (ALPN "h2",
+ * the cleartext preface, or conn_switch_session for an HTTP/1.1
+ * "Upgrade: h2c", whose request becomes stream 1), owned by the
+ * connection, called only through the ops and freed by it.  It owns one
+ * nghttp2 server session and every h2g_stream of it (stream
  * user data; freed in on_stream_close).  Output goes to the conn's
  * bufferevent through nghttp2_session_send, at most H2_OUT_CAP buffered:
  * above that nghttp2 is told WOULDBLOCK and DATA stays deferred, which
@@ -17,8 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct h2g_conn;
 struct h2g_h2_session;
+struct h2g_session_ops;
+
+extern const struct h2g_session_ops h2_session_ops;
 
 /* Per-session counters (the Node http2 Http2Session state and
  * performance entry fields); read from the owning worker only. */
@@ -34,20 +38,6 @@ struct h2g_stream;
 
 #define H2_OUT_CAP (128 * 1024)
 
-/* Starts a session on c (SETTINGS sent).  If upgrade_settings is not NULL
- * (HTTP2-Settings of an h2c upgrade, decoded), stream 1 is created for
- * `upgraded`, which the caller filled and the session then owns.  NULL on
- * failure. */
-struct h2g_h2_session *h2_session_new(struct h2g_conn *c, const uint8_t *upgrade_settings,
-                                      size_t upgrade_settings_len, struct h2g_stream *upgraded,
-                                      bool head_request);
-void h2_session_free(struct h2g_h2_session *h);
-/* Bytes arrived in the conn's input buffer. */
-void h2_session_on_read(struct h2g_h2_session *h);
-/* The conn's output drained below its low watermark. */
-void h2_session_on_write(struct h2g_h2_session *h);
-/* Graceful stop: GOAWAY(NO_ERROR); the conn closes when the last stream ends. */
-void h2_session_drain(struct h2g_h2_session *h);
 unsigned h2_session_open_streams(const struct h2g_h2_session *h);
 const struct h2g_h2_stats *h2_session_stats(const struct h2g_h2_session *h);
 /* Introspection (h2gatectl): open streams (iterate with LIST_NEXT(s, link))

@@ -47,7 +47,7 @@ static json_t *session_json(const struct h2g_conn *c, bool with_streams, uint64_
     snprintf(peer, sizeof(peer), "%s%s%s:%u", c->peer.ss_family == AF_INET6 ? "[" : "", c->peer_ip,
              c->peer.ss_family == AF_INET6 ? "]" : "", c->peer_port);
     json_object_set_new(o, "id", json_integer((json_int_t)c->id));
-    json_object_set_new(o, "worker", json_integer(c->worker->id));
+    json_object_set_new(o, "worker", json_integer(c->svc->worker_id));
     json_object_set_new(o, "peer", json_string(peer));
     json_object_set_new(o, "alpn", json_string(c->state == H2G_CONN_HANDSHAKE ? "handshake" : conn_proto_name(c)));
     if (c->tls) {
@@ -59,12 +59,14 @@ static json_t *session_json(const struct h2g_conn *c, bool with_streams, uint64_
     json_object_set_new(o, "sni", str_or_null(c->sni));
     json_object_set_new(o, "age_s", json_real((double)(now_ms - c->start_ms) / 1000.0));
     json_t *streams = with_streams ? json_array() : NULL;
-    if (c->h2 != NULL) {
-        const struct h2g_h2_stats *st = h2_session_stats(c->h2);
-        json_object_set_new(o, "streams_open", json_integer(h2_session_open_streams(c->h2)));
+    const struct h2g_h2_session *h2 = conn_session_as(c, &h2_session_ops);
+    const struct h2g_h1_session *h1 = conn_session_as(c, &h1_session_ops);
+    if (h2 != NULL) {
+        const struct h2g_h2_stats *st = h2_session_stats(h2);
+        json_object_set_new(o, "streams_open", json_integer(h2_session_open_streams(h2)));
         json_object_set_new(o, "streams_total", json_integer((json_int_t)st->streams_opened));
-        json_object_set_new(o, "local_window", json_integer(h2_session_local_window(c->h2)));
-        json_object_set_new(o, "remote_window", json_integer(h2_session_remote_window(c->h2)));
+        json_object_set_new(o, "local_window", json_integer(h2_session_local_window(h2)));
+        json_object_set_new(o, "remote_window", json_integer(h2_session_remote_window(h2)));
         json_object_set_new(o, "bytes_in", json_integer((json_int_t)st->bytes_in));
         json_object_set_new(o, "bytes_out", json_integer((json_int_t)st->bytes_out));
         json_object_set_new(o, "frames_in", json_integer((json_int_t)st->frames_in));
@@ -75,12 +77,12 @@ static json_t *session_json(const struct h2g_conn *c, bool with_streams, uint64_
                                                     : json_null());
         json_object_set_new(o, "ping_rtt_ms", st->ping_rtt_us ? json_real((double)st->ping_rtt_us / 1000.0) : json_null());
         if (streams != NULL)
-            for (const struct h2g_stream *s = h2_session_first_stream(c->h2); s != NULL; s = LIST_NEXT(s, link))
+            for (const struct h2g_stream *s = h2_session_first_stream(h2); s != NULL; s = LIST_NEXT(s, link))
                 json_array_append_new(streams, stream_json(s, now_ms));
     } else {
-        const struct h2g_stream *s = c->h1 ? h1_session_stream(c->h1) : NULL;
+        const struct h2g_stream *s = h1 ? h1_session_stream(h1) : NULL;
         json_object_set_new(o, "streams_open", json_integer(s != NULL));
-        json_object_set_new(o, "streams_total", json_integer(c->h1 ? (json_int_t)h1_session_requests(c->h1) : 0));
+        json_object_set_new(o, "streams_total", json_integer(h1 ? (json_int_t)h1_session_requests(h1) : 0));
         json_object_set_new(o, "local_window", json_null());
         json_object_set_new(o, "remote_window", json_null());
         json_object_set_new(o, "bytes_in", json_integer(s ? (json_int_t)s->bytes_in : 0));
@@ -101,7 +103,7 @@ json_t *introspect_sessions(struct h2g_worker *w, uint64_t only_id)
     json_t *a = json_array();
     uint64_t now = h2g_mono_ms();
     struct h2g_conn *c;
-    LIST_FOREACH(c, &w->conns, link) {
+    LIST_FOREACH(c, &w->svc.conns, link) {
         if (c->state == H2G_CONN_CLOSED)
             continue;
         if (only_id != 0 && c->id != only_id)
@@ -132,12 +134,14 @@ json_t *introspect_tunnels(struct h2g_worker *w)
     json_t *a = json_array();
     uint64_t now = h2g_mono_ms();
     struct h2g_conn *c;
-    LIST_FOREACH(c, &w->conns, link) {
-        if (c->h2 != NULL) {
-            for (const struct h2g_stream *s = h2_session_first_stream(c->h2); s != NULL; s = LIST_NEXT(s, link))
+    LIST_FOREACH(c, &w->svc.conns, link) {
+        const struct h2g_h2_session *h2 = conn_session_as(c, &h2_session_ops);
+        const struct h2g_h1_session *h1 = conn_session_as(c, &h1_session_ops);
+        if (h2 != NULL) {
+            for (const struct h2g_stream *s = h2_session_first_stream(h2); s != NULL; s = LIST_NEXT(s, link))
                 add_tunnel(a, c, s, now);
-        } else if (c->h1 != NULL) {
-            add_tunnel(a, c, h1_session_stream(c->h1), now);
+        } else if (h1 != NULL) {
+            add_tunnel(a, c, h1_session_stream(h1), now);
         }
     }
     return a;

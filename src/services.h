@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/queue.h>
 
 #include "stats.h"
@@ -24,6 +25,7 @@ struct event_base;
 struct evdns_base;
 struct h2g_balance;
 struct h2g_config;
+struct h2g_conn;
 struct h2g_exchange;
 struct h2g_route_config;
 struct h2g_stream;
@@ -49,6 +51,13 @@ struct h2g_services {
     struct evdns_base *dns;
     struct h2g_stats stats;
     bool draining;                   /* stopping: nothing is kept for later (idle upstreams) */
+    /* conn.c: the connections of this worker, and their ids (config.h
+     * h2g_conn_id: unique across workers). */
+    struct h2g_config *config;       /* owned reference: the snapshot new connections get */
+    unsigned worker_id;
+    uint64_t next_conn_id;
+    LIST_HEAD(, h2g_conn) conns;     /* every live client connection */
+    unsigned n_conns;
     /* upstream_pool.c: one pool per upstream id, singly linked. */
     struct h2g_upstream_pool *pools;
     /* tunnel.c: tunnels delivering their last bytes after their stream. */
@@ -68,6 +77,9 @@ struct h2g_services {
 
 #define H2G_OBJ_CACHE_MAX 512
 
+/* A connection was freed: the worker may finish a drain, or accept again
+ * (max_connections). */
+void services_conn_closed(struct h2g_services *svc);
 /* The snapshot a new request uses, and its release. */
 struct h2g_snapshot *services_snapshot_acquire(struct h2g_services *svc);
 void services_snapshot_release(struct h2g_services *svc, struct h2g_snapshot *snap);

@@ -23,6 +23,12 @@ unsigned h2g_total_conns;
  * again in case another worker freed a slot. */
 #define ACCEPT_RECHECK_MS 100
 
+/* The worker a services struct is embedded in. */
+static struct h2g_worker *worker_of(struct h2g_services *svc)
+{
+    return (struct h2g_worker *)((char *)svc - offsetof(struct h2g_worker, svc));
+}
+
 static void set_accepting(struct h2g_worker *w, bool on)
 {
     w->accept_paused = !on;
@@ -42,7 +48,7 @@ static void set_accepting(struct h2g_worker *w, bool on)
 
 static bool below_max(const struct h2g_worker *w)
 {
-    return __atomic_load_n(&h2g_total_conns, __ATOMIC_RELAXED) < w->config->limits.max_connections;
+    return __atomic_load_n(&h2g_total_conns, __ATOMIC_RELAXED) < w->svc.config->limits.max_connections;
 }
 
 static void recheck_cb(evutil_socket_t fd, short what, void *arg)
@@ -69,7 +75,7 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
     struct h2g_worker_listener *wl = arg;
     struct h2g_worker *w = wl->w;
-    unsigned max = w->config->limits.max_connections;
+    unsigned max = w->svc.config->limits.max_connections;
     for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
         if (__atomic_add_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED) > max) {
             __atomic_sub_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED);
@@ -93,18 +99,19 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
             set_accepting(w, false);
             return;
         }
-        if (conn_new(w, wl->ctx, fd, (struct sockaddr *)&ss, (int)sl) == NULL) {
+        if (conn_new(&w->svc, wl->ctx, fd, (struct sockaddr *)&ss, (int)sl) == NULL) {
             __atomic_sub_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED);
             LOG_WARN("cannot set up a connection (out of memory?)");
         }
     }
 }
 
-void worker_conn_closed(struct h2g_worker *w)
+void services_conn_closed(struct h2g_services *svc)
 {
+    struct h2g_worker *w = worker_of(svc);
     __atomic_sub_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED);
     if (w->svc.draining) {
-        if (w->n_conns == 0)
+        if (w->svc.n_conns == 0)
             event_base_loopexit(w->svc.base, NULL);
         return;
     }
@@ -152,7 +159,7 @@ static void close_listeners(struct h2g_worker *w)
 static void stop_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_worker *w = arg;
-    LOG_WARN("worker %u: shutdown timeout with %u connection(s) open: closing them", w->id, w->n_conns);
+    LOG_WARN("worker %u: shutdown timeout with %u connection(s) open: closing them", w->id, w->svc.n_conns);
     event_base_loopbreak(w->svc.base);
 }
 
@@ -164,15 +171,15 @@ static void stop_cb(void *arg)
     w->svc.draining = true;
     close_listeners(w);
     struct h2g_conn *c, *next;
-    for (c = LIST_FIRST(&w->conns); c != NULL; c = next) {
+    for (c = LIST_FIRST(&w->svc.conns); c != NULL; c = next) {
         next = LIST_NEXT(c, link);
         conn_drain(c);
     }
-    if (w->n_conns == 0) {
+    if (w->svc.n_conns == 0) {
         event_base_loopexit(w->svc.base, NULL);
         return;
     }
-    uint64_t ms = w->config->timeouts.shutdown;
+    uint64_t ms = w->svc.config->timeouts.shutdown;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     evtimer_add(w->stop_timer, &tv);
 }
@@ -186,12 +193,6 @@ static void access_flush_cb(evutil_socket_t fd, short what, void *arg)
             break;
         }
     }
-}
-
-/* The worker a services struct is embedded in. */
-static struct h2g_worker *worker_of(struct h2g_services *svc)
-{
-    return (struct h2g_worker *)((char *)svc - offsetof(struct h2g_worker, svc));
 }
 
 bool services_access_log_on(const struct h2g_services *svc)
@@ -224,7 +225,7 @@ static struct h2g_balance *balance_lost(struct h2g_worker *w)
 struct h2g_balance *services_balance(struct h2g_services *svc, const struct h2g_route_config *r)
 {
     struct h2g_worker *w = worker_of(svc);
-    const struct h2g_config *c = w->config;
+    const struct h2g_config *c = w->svc.config;
     for (size_t oi = 0; oi < c->n_origins; oi++) {
         const struct h2g_origin_config *o = &c->origins[oi];
         if (r < o->routes || r >= o->routes + o->n_routes)
@@ -253,10 +254,10 @@ static void balance_free(struct h2g_worker *w)
 {
     if (w->balance == NULL)
         return;
-    for (size_t oi = 0; oi < w->config->n_origins; oi++) {
+    for (size_t oi = 0; oi < w->svc.config->n_origins; oi++) {
         if (w->balance[oi] == NULL)
             continue;
-        for (size_t ri = 0; ri < w->config->origins[oi].n_routes; ri++)
+        for (size_t ri = 0; ri < w->svc.config->origins[oi].n_routes; ri++)
             h2g_balance_clear(&w->balance[oi][ri]);
         free(w->balance[oi]);
     }
@@ -381,8 +382,8 @@ static void apply_cb(void *arg)
     w->n_listen = config->n_listen;
 
     balance_free(w);
-    struct h2g_config *old = w->config;
-    w->config = h2g_config_ref(config);
+    struct h2g_config *old = w->svc.config;
+    w->svc.config = h2g_config_ref(config);
     h2g_config_unref(old);
     w->balance_lost = false;
     struct h2g_snapshot *os = w->snap;
@@ -418,12 +419,13 @@ struct h2g_worker *worker_new(unsigned id, struct h2g_config *config, int *fds, 
     if (w == NULL)
         return NULL;
     w->id = id;
+    w->svc.worker_id = id;
     w->mailbox.efd = -1;
-    w->config = h2g_config_ref(config);
+    w->svc.config = h2g_config_ref(config);
     w->snap = snapshot_new(config);
     LIST_INIT(&w->retired);
     w->access_fd = access_fd;
-    LIST_INIT(&w->conns);
+    LIST_INIT(&w->svc.conns);
     LIST_INIT(&w->svc.orphans);
     w->svc.base = event_base_new();
     if (w->svc.base == NULL)
@@ -485,7 +487,7 @@ void worker_free(struct h2g_worker *w)
         return;
     w->svc.draining = true;
     struct h2g_conn *c;
-    while ((c = LIST_FIRST(&w->conns)) != NULL)
+    while ((c = LIST_FIRST(&w->svc.conns)) != NULL)
         conn_free(c);
     if (w->listeners != NULL)
         close_listeners(w);
@@ -516,6 +518,6 @@ void worker_free(struct h2g_worker *w)
         evdns_base_free(w->svc.dns, 0);
     if (w->svc.base)
         event_base_free(w->svc.base);
-    h2g_config_unref(w->config);
+    h2g_config_unref(w->svc.config);
     free(w);
 }

@@ -19,6 +19,7 @@
 #include <sys/queue.h>
 
 #include "balance.h"
+#include "listener.h"
 #include "config.h"
 #include "mailbox.h"
 #include "recycle.h"
@@ -31,12 +32,6 @@ struct h2g_tls_ctx;
 struct evdns_base;
 struct evbuffer;
 
-/* Per-listener state built from a snapshot (TLS context); lives in the
- * snapshot's attachment, so as long as the snapshot. */
-struct h2g_listen_ctx {
-    const struct h2g_listen_config *lc; /* borrowed from the config */
-    struct h2g_tls_ctx *tls;            /* NULL for cleartext */
-};
 
 /* One listening socket of a worker. */
 struct h2g_worker_listener {
@@ -50,15 +45,12 @@ struct h2g_worker {
     struct h2g_services svc;         /* lent to everything on this loop (services.h) */
     unsigned id;
     pthread_t thread;
-    struct h2g_config *config;      /* owned reference: the snapshot new connections get */
     struct h2g_snapshot *snap;      /* the same, for new requests */
     LIST_HEAD(, h2g_snapshot) retired;
     struct h2g_worker_listener **listeners; /* config->n_listen entries */
     size_t n_listen;
     bool accept_paused;
     struct event *recheck_ev;        /* max_connections: look again later */
-    LIST_HEAD(, h2g_conn) conns;     /* every live client connection */
-    unsigned n_conns;
     struct h2g_balance **balance;    /* [origin][route] of config; lazily allocated */
     bool balance_lost;               /* allocating it failed (logged) since the last reload */
     struct h2g_mailbox mailbox;      /* the main thread's requests (apply, gather, stop) */
@@ -67,7 +59,6 @@ struct h2g_worker {
     struct evbuffer *access_buf;     /* access log lines, flushed once per loop turn */
     struct event *access_flush_ev;
     int access_fd;                   /* -1: off (the fd number never changes: reopen dup2()s onto it) */
-    uint64_t next_conn_id;
 };
 
 /* Global connection count for limits.max_connections (atomic). */
@@ -104,7 +95,5 @@ void worker_apply_post(struct h2g_worker_apply *a);
 /* A job not posted (the reload failed meanwhile): freed, sockets closed. */
 void worker_apply_cancel(struct h2g_worker_apply *a);
 
-/* A connection closed: maybe finish a drain, resume accepting. */
-void worker_conn_closed(struct h2g_worker *w);
 
 #endif
