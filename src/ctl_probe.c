@@ -26,6 +26,7 @@
 
 #include "ctl_probe.h"
 #include "ctl_render.h"
+#include "units.h"
 
 struct url {
     bool tls;
@@ -165,7 +166,7 @@ static int tcp_connect(struct probe *p, const char *host, unsigned port, char *e
         snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(g));
         return -1;
     }
-    struct timeval tv = {.tv_sec = p->o->timeout_ms / 1000, .tv_usec = (p->o->timeout_ms % 1000) * 1000};
+    struct timeval tv = h2g_ms_timeval((uint64_t)p->o->timeout_ms);
     int fd = -1;
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);

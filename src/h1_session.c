@@ -16,6 +16,7 @@
 #include "path.h"
 #include "stream.h"
 #include "tunnel.h"
+#include "units.h"
 #include "worker.h"
 
 /* Output above this stops moving response bytes (the client is slow). */
@@ -63,7 +64,7 @@ static void schedule_pump(struct h2g_h1_session *h)
  * one is, stream_idle (h1_session_on_timer). */
 static void arm_timer(struct h2g_h1_session *h, uint64_t ms)
 {
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = h2g_ms_timeval(ms);
     evtimer_add(h->conn->timer, &tv);
 }
 

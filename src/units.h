@@ -8,12 +8,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 
 /* "65536", "64KiB", "1MiB", "2GiB" (also KB/MB/GB? no: only the IEC
  * suffixes of the contract).  Rejects negatives, overflow, junk. */
 const char *h2g_parse_size(const char *s, uint64_t *out);
 /* "500ms", "30s", "5m", "1h"; a bare integer is seconds.  Milliseconds out. */
 const char *h2g_parse_duration(const char *s, uint64_t *out_ms);
+
+/* A duration in milliseconds (the unit of every timeout in the config)
+ * as the struct timeval that libevent timers and SO_RCVTIMEO take. */
+static inline struct timeval h2g_ms_timeval(uint64_t ms)
+{
+    return (struct timeval){(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+}
 
 /* A listen or upstream address.  host is "" for the wildcard ("*"). */
 struct h2g_hostport {

@@ -1,4 +1,4 @@
-/* Tests for src/units.c: sizes, durations, host:port, URLs. */
+/* Tests for src/units.c: sizes, durations, host:port, URLs, timevals. */
 #include <check.h>
 #include <stdint.h>
 #include <string.h>
@@ -204,6 +204,17 @@ START_TEST(tcp_url)
 }
 END_TEST
 
+START_TEST(ms_timeval)
+{
+    struct timeval tv = h2g_ms_timeval(0);
+    ck_assert(tv.tv_sec == 0 && tv.tv_usec == 0);
+    tv = h2g_ms_timeval(999);
+    ck_assert(tv.tv_sec == 0 && tv.tv_usec == 999000);
+    tv = h2g_ms_timeval(86400001);
+    ck_assert(tv.tv_sec == 86400 && tv.tv_usec == 1000);
+}
+END_TEST
+
 Suite *units_suite(void)
 {
     Suite *s = suite_create("units");
@@ -217,6 +228,7 @@ Suite *units_suite(void)
     tcase_add_test(tc, hostname);
     tcase_add_test(tc, http_url);
     tcase_add_test(tc, tcp_url);
+    tcase_add_test(tc, ms_timeval);
     suite_add_tcase(s, tc);
     return s;
 }
