@@ -3,6 +3,8 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <limits.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -76,47 +78,48 @@ static void arm_idle(struct h2g_h1_session *h)
 
 /* --- request parsing --- */
 
-static int b64url_val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-' || c == '+')
-        return 62;
-    if (c == '_' || c == '/')
-        return 63;
-    return -1;
-}
-
-/* HTTP2-Settings is base64url without padding (RFC 7540 3.2.1). */
+/* HTTP2-Settings is base64url without padding (RFC 7540 3.2.1).  OpenSSL
+ * decodes only the standard alphabet, padded: the value is checked and
+ * translated into a padded copy first.  Accepted as before the decoding
+ * moved to OpenSSL: either alphabet ('-' or '+', '_' or '/'), any '='
+ * at the end only, and a last lone character (6 bits, no whole byte)
+ * ignored.  NULL for any other byte, or out of memory. */
 static uint8_t *b64url_decode(const char *in, size_t len, size_t *out_len)
 {
     while (len > 0 && in[len - 1] == '=')
         len--;
-    uint8_t *out = malloc(len * 3 / 4 + 3);
-    if (out == NULL)
+    if (len > (size_t)INT_MAX - 3)
         return NULL;
-    size_t n = 0;
-    uint32_t acc = 0;
-    int bits = 0;
+    char *b64 = malloc(len + 3);
+    uint8_t *out = malloc(len / 4 * 3 + 3);
+    if (b64 == NULL || out == NULL)
+        goto fail;
     for (size_t i = 0; i < len; i++) {
-        int v = b64url_val((unsigned char)in[i]);
-        if (v < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (uint8_t)(acc >> bits);
-        }
+        char c = in[i];
+        if (c == '-')
+            c = '+';
+        else if (c == '_')
+            c = '/';
+        else if (!(c >= 'A' && c <= 'Z') && !(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9') && c != '+' &&
+                 c != '/')
+            goto fail;
+        b64[i] = c;
     }
-    *out_len = n;
+    if (len % 4 == 1)
+        len--;
+    size_t pad = (4 - len % 4) % 4;
+    memset(b64 + len, '=', pad);
+    /* EVP_DecodeBlock counts the padding as zero bytes. */
+    int n = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)(len + pad));
+    if (n < 0)
+        goto fail;
+    free(b64);
+    *out_len = (size_t)n - pad;
     return out;
+fail:
+    free(b64);
+    free(out);
+    return NULL;
 }
 
 static bool token_listed(const char *v, size_t len, const char *tok)
