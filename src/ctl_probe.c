@@ -26,6 +26,7 @@
 
 #include "ctl_probe.h"
 #include "ctl_render.h"
+#include "hdr.h"
 #include "units.h"
 
 struct url {
@@ -477,7 +478,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
     struct probe *p = ud;
     if (f->hd.stream_id != p->stream_id)
         return 0;
-    if (namelen == 7 && memcmp(name, ":status", 7) == 0 && valuelen == 3)
+    if (h2g_hdr_is((const char *)name, namelen, H2G_HDR_PSEUDO_STATUS) && valuelen == 3)
         p->status = atoi((const char *)value);
     json_array_append_new(p->headers, json_pack("[s%,s%]", (const char *)name, namelen,
                                                 (const char *)value, valuelen));

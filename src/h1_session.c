@@ -14,6 +14,7 @@
 #include "evbuf.h"
 #include "h1_parse.h"
 #include "h2_session.h"
+#include "hdr.h"
 #include "log.h"
 #include "path.h"
 #include "stream.h"
@@ -189,7 +190,8 @@ static int on_head(void *arg, const struct h1_head *head)
     h->unconsumed = 0;
     h->upgrading = false;
 
-    bool connect = head->method_len == 7 && memcmp(head->method, "CONNECT", 7) == 0;
+    enum h2g_method method = h2g_method_lookup(head->method, head->method_len);
+    bool connect = method == H2G_METHOD_CONNECT;
     const char *scheme = c->tls ? "https" : "http";
     bool target_authority = false;
     int rc = stream_add_field(s, ":method", 7, head->method, head->method_len);
@@ -226,8 +228,8 @@ static int on_head(void *arg, const struct h1_head *head)
         rc = stream_add_field(s, ":authority", 10, host->value, host->value_len);
     /* Upgrade: websocket becomes the same request an HTTP/2 client makes
      * with extended CONNECT, so routing and checks are shared. */
-    if (rc == 0 && !connect && head->upgrade && upgrade != NULL && head->method_len == 3 &&
-        memcmp(head->method, "GET", 3) == 0 && token_listed(upgrade->value, upgrade->value_len, "websocket")) {
+    if (rc == 0 && !connect && head->upgrade && upgrade != NULL && method == H2G_METHOD_GET &&
+        token_listed(upgrade->value, upgrade->value_len, "websocket")) {
         rc = stream_add_field(s, ":protocol", 9, "websocket", 9);
         h->upgrading = true;
     }
@@ -463,7 +465,7 @@ static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, 
     }
     bool has_length = false;
     for (size_t i = 1; i < n; i++)
-        if (nva[i].namelen == 14 && memcmp(nva[i].name, "content-length", 14) == 0)
+        if (h2g_hdr_is((const char *)nva[i].name, nva[i].namelen, H2G_HDR_CONTENT_LENGTH))
             has_length = true;
     if (!no_body && !has_length) {
         if (h->http10)
@@ -485,7 +487,7 @@ static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, 
     if (s->origin != NULL && s->origin->altsvc != NULL) {
         bool has = false;
         for (size_t i = 1; i < n; i++)
-            if (nva[i].namelen == 7 && memcmp(nva[i].name, "alt-svc", 7) == 0)
+            if (h2g_hdr_is((const char *)nva[i].name, nva[i].namelen, H2G_HDR_ALT_SVC))
                 has = true;
         if (!has) {
             tail[nt++] = (struct evbuf_piece){"alt-svc: ", 9};
@@ -645,7 +647,7 @@ static bool do_upgrade(struct h2g_h1_session *h)
 {
     struct h2g_conn *c = h->conn;
     struct h2g_stream *s = h->s;
-    bool head_req = s->method.value_len == 4 && memcmp(stream_str(s, s->method), "HEAD", 4) == 0;
+    bool head_req = h2g_method_lookup(stream_str(s, s->method), s->method.value_len) == H2G_METHOD_HEAD;
     if (evbuffer_add(bufferevent_get_output(c->bev),
                      "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n", 71) != 0) {
         /* Out of memory for the 101: served on HTTP/1.1, as for any

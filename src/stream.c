@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "errors.h"
 #include "h1_to_h2.h"
+#include "hdr.h"
 #include "log.h"
 #include "path.h"
 #include "route.h"
@@ -134,15 +135,16 @@ int stream_add_field(struct h2g_stream *s, const char *name, size_t nlen, const 
     if (nlen > 0 && name[0] == ':') {
         struct h2g_field_ref *r = NULL;
         bool *has = NULL;
-        if (nlen == 7 && memcmp(name, ":method", 7) == 0)
+        enum h2g_hdr_token t = h2g_hdr_lookup(name, nlen);
+        if (t == H2G_HDR_PSEUDO_METHOD)
             r = &s->method, has = &s->has_method;
-        else if (nlen == 7 && memcmp(name, ":scheme", 7) == 0)
+        else if (t == H2G_HDR_PSEUDO_SCHEME)
             r = &s->scheme, has = &s->has_scheme;
-        else if (nlen == 10 && memcmp(name, ":authority", 10) == 0)
+        else if (t == H2G_HDR_PSEUDO_AUTHORITY)
             r = &s->authority, has = &s->has_authority;
-        else if (nlen == 5 && memcmp(name, ":path", 5) == 0)
+        else if (t == H2G_HDR_PSEUDO_PATH)
             r = &s->path, has = &s->has_path;
-        else if (nlen == 9 && memcmp(name, ":protocol", 9) == 0)
+        else if (t == H2G_HDR_PSEUDO_PROTOCOL)
             r = &s->protocol, has = &s->has_protocol;
         if (r == NULL)
             return H2G_ERR_MALFORMED;
@@ -161,7 +163,7 @@ int stream_add_field(struct h2g_stream *s, const char *name, size_t nlen, const 
         s->fields = f;
         s->cap_fields = cap;
     }
-    if (nlen == 14 && memcmp(name, "content-length", 14) == 0) {
+    if (h2g_hdr_is(name, nlen, H2G_HDR_CONTENT_LENGTH)) {
         uint64_t v = 0;
         for (size_t i = 0; i < vlen; i++) {
             if (value[i] < '0' || value[i] > '9' || v > (UINT64_MAX - 9) / 10)
@@ -265,7 +267,7 @@ static const char *reason_phrase(int status)
 
 static bool is_head_request(const struct h2g_stream *s)
 {
-    return s->has_method && s->method.value_len == 4 && memcmp(stream_str(s, s->method), "HEAD", 4) == 0;
+    return s->has_method && h2g_method_lookup(stream_str(s, s->method), s->method.value_len) == H2G_METHOD_HEAD;
 }
 
 void stream_respond_error(struct h2g_stream *s, int status)
@@ -313,7 +315,7 @@ void stream_dispatch(struct h2g_stream *s)
         auth_len = s->authority.value_len;
     } else {
         for (size_t i = 0; i < s->n_fields; i++) {
-            if (s->fields[i].name_len == 4 && memcmp(s->store.data + s->fields[i].name_off, "host", 4) == 0) {
+            if (h2g_hdr_is(s->store.data + s->fields[i].name_off, s->fields[i].name_len, H2G_HDR_HOST)) {
                 auth = s->store.data + s->fields[i].value_off;
                 auth_len = s->fields[i].value_len;
                 break;
@@ -324,7 +326,7 @@ void stream_dispatch(struct h2g_stream *s)
         /* RFC 9113 8.3.1: a Host that disagrees with :authority makes the
          * request malformed (two different targets: a smuggling vector). */
         for (size_t i = 0; i < s->n_fields; i++) {
-            if (s->fields[i].name_len == 4 && memcmp(s->store.data + s->fields[i].name_off, "host", 4) == 0 &&
+            if (h2g_hdr_is(s->store.data + s->fields[i].name_off, s->fields[i].name_len, H2G_HDR_HOST) &&
                 (s->fields[i].value_len != auth_len ||
                  strncasecmp(s->store.data + s->fields[i].value_off, auth, auth_len) != 0)) {
                 stream_respond_error(s, 400);
@@ -333,7 +335,7 @@ void stream_dispatch(struct h2g_stream *s)
         }
     }
     const char *method = stream_str(s, s->method);
-    bool connect = s->method.value_len == 7 && memcmp(method, "CONNECT", 7) == 0;
+    bool connect = h2g_method_lookup(method, s->method.value_len) == H2G_METHOD_CONNECT;
     if (connect && !s->has_protocol) {
         /* RFC 9113 8.5: a TCP tunnel to :authority, under connect.allow /
          * connect.deny. */
@@ -424,7 +426,7 @@ void stream_dispatch(struct h2g_stream *s)
         for (size_t i = 0; i < s->n_fields; i++) {
             const char *n = s->store.data + s->fields[i].name_off;
             const char *v = s->store.data + s->fields[i].value_off;
-            if (s->fields[i].name_len == 6 && memcmp(n, "expect", 6) == 0 && s->fields[i].value_len == 12 &&
+            if (h2g_hdr_is(n, s->fields[i].name_len, H2G_HDR_EXPECT) && s->fields[i].value_len == 12 &&
                 strncasecmp(v, "100-continue", 12) == 0) {
                 s->ops->send_continue(s);
                 break;

@@ -603,7 +603,8 @@ int exchange_start(struct h2g_stream *s)
         exchange_free(ex);
         return H2G_STATUS_NOMEM;
     }
-    bool is_head = req.method_len == 4 && memcmp(req.method, "HEAD", 4) == 0;
+    enum h2g_method method = h2g_method_lookup(req.method, req.method_len);
+    bool is_head = method == H2G_METHOD_HEAD;
     if (s->has_protocol) {
         /* WebSocket: the request has no body; what the client sends is
          * tunnel data, held until the upstream agrees (101). */
@@ -611,9 +612,7 @@ int exchange_start(struct h2g_stream *s)
         ex->framing = H2G_BODY_NONE;
         ex->req_done_written = true;
     } else if (s->req_end && (s->bytes_in == 0)) {
-        bool needs_length = (req.method_len == 4 && memcmp(req.method, "POST", 4) == 0) ||
-                            (req.method_len == 3 && memcmp(req.method, "PUT", 3) == 0) ||
-                            (req.method_len == 5 && memcmp(req.method, "PATCH", 5) == 0);
+        bool needs_length = method == H2G_METHOD_POST || method == H2G_METHOD_PUT || method == H2G_METHOD_PATCH;
         ex->framing = needs_length ? H2G_BODY_LENGTH : H2G_BODY_NONE;
     } else if (s->req_content_length >= 0) {
         ex->framing = H2G_BODY_LENGTH;
