@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "evbuf.h"
 #include "h1_parse.h"
+#include "h1_resp.h"
 #include "h2_session.h"
 #include "hdr.h"
 #include "log.h"
@@ -55,6 +56,7 @@ struct h2g_h1_session {
 };
 
 static const struct h2g_stream_ops h1_stream_ops;
+static int add_closing_answer(struct evbuffer *out, int status);
 
 static void schedule_pump(struct h2g_h1_session *h)
 {
@@ -347,11 +349,7 @@ static void feed(struct h2g_h1_session *h)
                          h->parser.reason ? h->parser.reason : "malformed");
             h->client_keep_alive = false;
             if (h->s == NULL) {
-                const char *resp = nomem ? "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                                   : rc == H2G_ERR_TOO_LARGE
-                                       ? "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                                       : "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-                evbuffer_add(bufferevent_get_output(c->bev), resp, strlen(resp));
+                add_closing_answer(bufferevent_get_output(c->bev), nomem ? 503 : rc == H2G_ERR_TOO_LARGE ? 431 : 400);
                 h->closing = true;
                 conn_close(c, true);
             } else if (!h->s->head_sent) {
@@ -368,69 +366,46 @@ static void feed(struct h2g_h1_session *h)
 
 /* --- response writing --- */
 
-static const char *reason(int status)
-{
-    switch (status / 100) {
-    case 1: return status == 101 ? "Switching Protocols" : "Continue";
-    case 2: return "OK";
-    case 3: return "Redirect";
-    case 4: return "Client Error";
-    default: return "Server Error";
-    }
-}
-
 static bool keep_alive(const struct h2g_h1_session *h)
 {
     return h->client_keep_alive && !h->draining && !h->resp_close_delimited;
 }
 
-/* The head's bytes: `first` (the status line), the fields nva[0..n),
- * then the `tail` pieces; written to dst when it is not NULL.  Returns
- * the length. */
-static size_t format_head(char *dst, const char *first, size_t first_len, const nghttp2_nv *nva, size_t n,
-                          const struct evbuf_piece *tail, size_t n_tail)
+/* A response head (r), or with r NULL the last chunk and its trailers,
+ * goes out whole or not at all (evbuf.h): 0, or -1 out of memory with
+ * nothing written. */
+static int add_section(struct evbuffer *out, const struct h2g_h1_resp *r, const nghttp2_nv *trailers, size_t n)
 {
-#define PUT(p, l)                                                                                  \
-    do {                                                                                           \
-        if (dst != NULL)                                                                           \
-            memcpy(dst + off, (p), (l));                                                           \
-        off += (l);                                                                                \
-    } while (0)
-    size_t off = 0;
-    PUT(first, first_len);
-    for (size_t i = 0; i < n; i++) {
-        PUT(nva[i].name, nva[i].namelen);
-        PUT(": ", 2);
-        PUT(nva[i].value, nva[i].valuelen);
-        PUT("\r\n", 2);
-    }
-    for (size_t i = 0; i < n_tail; i++)
-        PUT(tail[i].p, tail[i].len);
-#undef PUT
-    return off;
-}
-
-/* A response head goes out whole or not at all (evbuf.h): 0, or -1 out
- * of memory with nothing written. */
-static int add_head(struct evbuffer *out, const char *first, size_t first_len, const nghttp2_nv *nva, size_t n,
-                    const struct evbuf_piece *tail, size_t n_tail)
-{
-    size_t len = format_head(NULL, first, first_len, nva, n, tail, n_tail);
+    size_t len = r != NULL ? h2g_h1_resp_head(NULL, 0, r) : h2g_h1_last_chunk(NULL, 0, trailers, n);
     struct evbuffer_iovec v;
     if (evbuffer_reserve_space(out, (ev_ssize_t)len, &v, 1) != 1 || v.iov_len < len)
         return -1;
-    format_head(v.iov_base, first, first_len, nva, n, tail, n_tail);
+    if (r != NULL)
+        h2g_h1_resp_head(v.iov_base, len, r);
+    else
+        h2g_h1_last_chunk(v.iov_base, len, trailers, n);
     v.iov_len = len;
     return evbuffer_commit_space(out, &v, 1);
+}
+
+static int add_head(struct evbuffer *out, const struct h2g_h1_resp *r)
+{
+    return add_section(out, r, NULL, 0);
+}
+
+/* An answer of h2gate's own after which the connection ends: no body. */
+static int add_closing_answer(struct evbuffer *out, int status)
+{
+    struct h2g_h1_resp r = {.status = status, .content_length = 0, .connection = H2G_H1_CONN_CLOSE};
+    return add_head(out, &r);
 }
 
 /* Nothing of the response could be written (out of memory): a bare 503
  * if that much fits, then the connection ends. */
 static int head_lost(struct h2g_h1_session *h)
 {
-    static const char resp[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     LOG_WARN("conn=%llu: out of memory for a response head", (unsigned long long)h->conn->id);
-    evbuffer_add(bufferevent_get_output(h->conn->bev), resp, sizeof(resp) - 1);
+    add_closing_answer(bufferevent_get_output(h->conn->bev), 503);
     if (h->s != NULL)
         h->s->resp_failed = true;
     h->head_written = true;
@@ -446,14 +421,16 @@ static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, 
     if (s->tun != NULL && (s->status == 101 || s->status == 200)) {
         /* The connection becomes a byte tunnel (CONNECT 200, or the
          * upstream's 101 for a WebSocket). */
-        static const char established[] = "HTTP/1.1 200 Connection Established\r\n\r\n";
-        static const char switching[] = "HTTP/1.1 101 Switching Protocols\r\n";
-        static const char upgrade[] = "upgrade: websocket\r\nconnection: Upgrade\r\n\r\n";
-        struct evbuf_piece tail = {upgrade, sizeof(upgrade) - 1};
-        /* nva[0] is :status. */
-        int rc = s->status == 200 ? add_head(out, established, sizeof(established) - 1, NULL, 0, NULL, 0)
-                                  : add_head(out, switching, sizeof(switching) - 1, nva + 1, n - 1, &tail, 1);
-        if (rc != 0)
+        struct h2g_h1_resp r = {.status = s->status, .content_length = -1};
+        if (s->status == 200) {
+            r.reason = "Connection Established"; /* what CONNECT clients are used to */
+        } else {
+            r.fields = nva + 1; /* nva[0] is :status */
+            r.n_fields = n - 1;
+            r.connection = H2G_H1_CONN_UPGRADE;
+            r.upgrade = "websocket";
+        }
+        if (add_head(out, &r) != 0)
             return head_lost(h);
         h->tunnel = true;
         h->head_written = true;
@@ -480,29 +457,24 @@ static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, 
     if (!s->req_end)
         h->client_keep_alive = false;
     s->last_active_ms = h2g_mono_ms();
-    char status[64];
-    int sl = snprintf(status, sizeof(status), "HTTP/1.1 %d %s\r\n", s->status, reason(s->status));
-    struct evbuf_piece tail[6];
-    size_t nt = 0;
+    struct h2g_h1_resp r = {.status = s->status, .fields = nva + 1, .n_fields = n - 1, .content_length = -1,
+                            .chunked = h->resp_chunked};
+    r.connection = !keep_alive(h) ? H2G_H1_CONN_CLOSE : h->http10 ? H2G_H1_CONN_KEEP_ALIVE : H2G_H1_CONN_NONE;
+    nghttp2_nv altsvc;
     if (s->origin != NULL && s->origin->altsvc != NULL) {
         bool has = false;
         for (size_t i = 1; i < n; i++)
             if (h2g_hdr_is((const char *)nva[i].name, nva[i].namelen, H2G_HDR_ALT_SVC))
                 has = true;
         if (!has) {
-            tail[nt++] = (struct evbuf_piece){"alt-svc: ", 9};
-            tail[nt++] = (struct evbuf_piece){s->origin->altsvc, strlen(s->origin->altsvc)};
-            tail[nt++] = (struct evbuf_piece){"\r\n", 2};
+            altsvc = (nghttp2_nv){(uint8_t *)(uintptr_t)h2g_hdr_name[H2G_HDR_ALT_SVC],
+                                  (uint8_t *)(uintptr_t)s->origin->altsvc, h2g_hdr_name_len[H2G_HDR_ALT_SVC],
+                                  strlen(s->origin->altsvc), NGHTTP2_NV_FLAG_NONE};
+            r.extra = &altsvc;
+            r.n_extra = 1;
         }
     }
-    if (h->resp_chunked)
-        tail[nt++] = (struct evbuf_piece){"transfer-encoding: chunked\r\n", 28};
-    if (!keep_alive(h))
-        tail[nt++] = (struct evbuf_piece){"connection: close\r\n", 19};
-    else if (h->http10)
-        tail[nt++] = (struct evbuf_piece){"connection: keep-alive\r\n", 24};
-    tail[nt++] = (struct evbuf_piece){"\r\n", 2};
-    if (add_head(out, status, (size_t)sl, nva + 1, n - 1, tail, nt) != 0)
+    if (add_head(out, &r) != 0)
         return head_lost(h);
     h->head_written = true;
     schedule_pump(h);
@@ -535,8 +507,9 @@ static void ops_abort(struct h2g_stream *s, uint32_t code)
 static void ops_send_continue(struct h2g_stream *s)
 {
     struct h2g_h1_session *h = s->session;
+    struct h2g_h1_resp r = {.status = 100, .content_length = -1};
     if (!h->http10)
-        evbuffer_add(bufferevent_get_output(h->conn->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        add_head(bufferevent_get_output(h->conn->bev), &r);
 }
 
 static const struct h2g_stream_ops h1_stream_ops = {ops_send_head, ops_resume, ops_consumed, ops_abort,
@@ -610,10 +583,7 @@ static void pump(struct h2g_h1_session *h)
         bool drained = s->resp_no_body || s->resp_body == NULL || evbuffer_get_length(s->resp_body) == 0;
         if (s->resp_complete && drained) {
             if (h->resp_chunked && !s->resp_no_body) {
-                /* The last chunk and the trailers: as a head, with "0" for
-                 * a status line. */
-                struct evbuf_piece end = {"\r\n", 2};
-                if (add_head(out, "0\r\n", 3, s->resp_trailers, s->n_resp_trailers, &end, 1) != 0) {
+                if (add_section(out, NULL, s->resp_trailers, s->n_resp_trailers) != 0) {
                     LOG_WARN("conn=%llu: out of memory for the last chunk", (unsigned long long)c->id);
                     s->resp_failed = true;
                     goto abort;
@@ -648,8 +618,8 @@ static bool do_upgrade(struct h2g_h1_session *h)
     struct h2g_conn *c = h->conn;
     struct h2g_stream *s = h->s;
     bool head_req = h2g_method_lookup(stream_str(s, s->method), s->method.value_len) == H2G_METHOD_HEAD;
-    if (evbuffer_add(bufferevent_get_output(c->bev),
-                     "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n", 71) != 0) {
+    struct h2g_h1_resp r = {.status = 101, .content_length = -1, .connection = H2G_H1_CONN_UPGRADE, .upgrade = "h2c"};
+    if (add_head(bufferevent_get_output(c->bev), &r) != 0) {
         /* Out of memory for the 101: served on HTTP/1.1, as for any
          * client whose upgrade is not taken (RFC 9110 7.8). */
         h->upgrade_h2c = false;
@@ -731,8 +701,7 @@ bool h1_session_on_timer(struct h2g_h1_session *h)
         if (!h->head_started)
             return false; /* idle: closed without a word (RFC 9112 9.6) */
         LOG_INFO("conn=%llu: request head not complete in time: 408", (unsigned long long)c->id);
-        static const char resp[] = "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-        evbuffer_add(bufferevent_get_output(c->bev), resp, sizeof(resp) - 1);
+        add_closing_answer(bufferevent_get_output(c->bev), 408);
         h->closing = true;
         conn_close(c, true);
         return true;

@@ -10,6 +10,7 @@
 #include "access_log.h"
 #include "conn.h"
 #include "errors.h"
+#include "h1_resp.h"
 #include "h1_to_h2.h"
 #include "hdr.h"
 #include "log.h"
@@ -246,25 +247,6 @@ struct evbuffer *stream_req_body(struct h2g_stream *s)
     return s->req_body;
 }
 
-static const char *reason_phrase(int status)
-{
-    switch (status) {
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 421: return "Misdirected Request";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Error";
-    }
-}
-
 static bool is_head_request(const struct h2g_stream *s)
 {
     return s->has_method && h2g_method_lookup(stream_str(s, s->method), s->method.value_len) == H2G_METHOD_HEAD;
@@ -276,7 +258,7 @@ void stream_respond_error(struct h2g_stream *s, int status)
         return;
     char st[4], len[24], body[96];
     snprintf(st, sizeof(st), "%03d", status);
-    int blen = snprintf(body, sizeof(body), "%d %s\n", status, reason_phrase(status));
+    int blen = snprintf(body, sizeof(body), "%d %s\n", status, h2g_reason_phrase(status));
     bool no_body = is_head_request(s);
     if (!no_body) {
         struct evbuffer *b = stream_resp_body(s);
