@@ -71,43 +71,30 @@ static double round3(double v)
 
 /* ---- URL ------------------------------------------------------------ */
 
-/* Returns NULL or a static error. */
+/* Returns NULL or a static error.  *port is left as it is when s has no
+ * port. */
 static const char *parse_hostport(const char *s, size_t n, char *host, size_t hostlen,
                                   unsigned *port, bool *is_ip)
 {
-    const char *hs = s, *he, *rest;
-    if (n > 0 && s[0] == '[') {
-        he = memchr(s, ']', n);
-        if (he == NULL)
-            return "unterminated '[' in the host";
-        hs = s + 1;
-        rest = he + 1;
-    } else {
-        he = memchr(s, ':', n);
-        if (he == NULL)
-            he = s + n;
-        rest = he;
-    }
-    if (he == hs)
-        return "empty host";
-    if ((size_t)(he - hs) >= hostlen)
+    static const struct h2g_authority_words words = {
+        .empty = "empty host",
+        .no_close = "unterminated '[' in the host",
+        .after_close = "junk after the host",
+        .empty_port = "bad port",
+        .port_chars = "bad port",
+        .port_range = "port out of range",
+        .empty_host = "empty host",
+    };
+    struct h2g_authority a;
+    const char *err = h2g_parse_authority(s, n, 0, &words, &a);
+    if (err != NULL)
+        return err;
+    if (a.host_len >= hostlen)
         return "host too long";
-    memcpy(host, hs, (size_t)(he - hs));
-    host[he - hs] = '\0';
-    if (rest < s + n) {
-        if (*rest != ':')
-            return "junk after the host";
-        char pbuf[8];
-        size_t pl = (size_t)(s + n - rest - 1);
-        if (pl == 0 || pl >= sizeof(pbuf) || strspn(rest + 1, "0123456789") < pl)
-            return "bad port";
-        memcpy(pbuf, rest + 1, pl);
-        pbuf[pl] = '\0';
-        unsigned long p = strtoul(pbuf, NULL, 10);
-        if (p < 1 || p > 65535)
-            return "port out of range";
-        *port = (unsigned)p;
-    }
+    memcpy(host, a.host, a.host_len);
+    host[a.host_len] = '\0';
+    if (a.has_port)
+        *port = a.port;
     struct in6_addr a6;
     *is_ip = inet_pton(AF_INET, host, &a6) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
     return NULL;
