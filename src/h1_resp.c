@@ -7,6 +7,7 @@
  */
 #include "h1_resp.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const char *h2g_reason_phrase(int status)
@@ -90,13 +91,9 @@ static void put_str(struct out *o, const char *s)
 
 static void put_uint(struct out *o, uint64_t v)
 {
-    char digits[20];
-    size_t n = sizeof(digits);
-    do {
-        digits[--n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    put(o, digits + n, sizeof(digits) - n);
+    char digits[24];
+    int n = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)v);
+    put(o, digits, (size_t)n);
 }
 
 static void put_fields(struct out *o, const nghttp2_nv *nva, size_t n)
