@@ -128,68 +128,20 @@ static void unmap(int *family, uint8_t addr[16])
     }
 }
 
-/* Port text: "*" (when allowed) or 1..65535. */
-static const char *parse_port(const char *s, size_t len, bool allow_any, bool *any, uint16_t *port)
-{
-    unsigned long v = 0;
-    *any = false;
-    if (len == 0)
-        return "missing port";
-    if (len == 1 && s[0] == '*' && allow_any) {
-        *any = true;
-        *port = 0;
-        return NULL;
+/* How the parser's refusals read to whoever wrote the rule (config) or
+ * the CONNECT target (client): the same but for two of them. */
+#define ACL_WORDS(ctl_msg, port_chars_msg)                                                         \
+    {                                                                                              \
+        .empty = "empty", .ctl = ctl_msg, .no_close = "missing ']'",                               \
+        .after_close = "expected ':' after ']'", .colons = "IPv6 addresses must be in brackets",   \
+        .missing_port = "missing port", .empty_port = "missing port", .port_chars = port_chars_msg, \
+        .port_range = "port must be a number 1..65535", .empty_host = "empty host",                \
     }
-    if (len > 5)
-        return "port must be a number 1..65535";
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return allow_any ? "port must be a number 1..65535 or '*'" : "port must be a number 1..65535";
-        v = v * 10 + (unsigned long)(s[i] - '0');
-    }
-    if (v == 0 || v > 65535)
-        return "port must be a number 1..65535";
-    *port = (uint16_t)v;
-    return NULL;
-}
-
-/* Splits "host:port" / "[v6]:port" into host (brackets removed) and port
- * spans.  *bracketed tells which form it was. */
-static const char *split_hostport(const char *s, size_t len, const char **host, size_t *host_len,
-                                  const char **port, size_t *port_len, bool *bracketed)
-{
-    if (len == 0)
-        return "empty";
-    if (s[0] == '[') {
-        const char *close = memchr(s, ']', len);
-        if (close == NULL)
-            return "missing ']'";
-        *host = s + 1;
-        *host_len = (size_t)(close - s - 1);
-        *bracketed = true;
-        if ((size_t)(close - s) + 1 == len)
-            return "missing port";
-        if (close[1] != ':')
-            return "expected ':' after ']'";
-        *port = close + 2;
-        *port_len = len - (size_t)(close - s) - 2;
-        return NULL;
-    }
-    const char *colon = NULL;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] == ':')
-            colon = s + i;
-    if (colon == NULL)
-        return "missing port";
-    *host = s;
-    *host_len = (size_t)(colon - s);
-    if (memchr(s, ':', *host_len) != NULL)
-        return "IPv6 addresses must be in brackets";
-    *bracketed = false;
-    *port = colon + 1;
-    *port_len = len - *host_len - 1;
-    return NULL;
-}
+static const struct h2g_authority_words rule_words =
+    ACL_WORDS("spaces or control characters in pattern", "port must be a number 1..65535 or '*'");
+static const struct h2g_authority_words target_words =
+    ACL_WORDS("spaces or control characters in the authority", "port must be a number 1..65535");
+#undef ACL_WORDS
 
 void h2g_acl_rule_clear(struct h2g_acl_rule *rule)
 {
@@ -258,23 +210,18 @@ static const char *parse_cidr(const char *s, size_t len, bool bracketed, struct 
 
 const char *h2g_acl_rule_parse(const char *pattern, struct h2g_acl_rule *rule)
 {
-    const char *host, *port;
-    size_t host_len, port_len, len = strlen(pattern);
-    bool bracketed;
-    const char *err;
+    struct h2g_authority a;
 
     memset(rule, 0, sizeof(*rule));
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)pattern[i] <= ' ' || pattern[i] == 0x7f)
-            return "spaces or control characters in pattern";
-    err = split_hostport(pattern, len, &host, &host_len, &port, &port_len, &bracketed);
+    const char *err =
+        h2g_parse_authority(pattern, strlen(pattern), H2G_AUTH_PORT_REQUIRED | H2G_AUTH_ANY_PORT, &rule_words, &a);
     if (err != NULL)
         return err;
-    err = parse_port(port, port_len, true, &rule->any_port, &rule->port);
-    if (err != NULL)
-        return err;
-    if (host_len == 0)
-        return "empty host";
+    rule->any_port = a.any_port;
+    rule->port = a.port;
+    const char *host = a.host;
+    size_t host_len = a.host_len;
+    bool bracketed = a.bracketed;
 
     if (bracketed) {
         err = parse_cidr(host, host_len, true, rule);
@@ -318,23 +265,16 @@ const char *h2g_acl_rule_parse(const char *pattern, struct h2g_acl_rule *rule)
 
 const char *h2g_acl_target_parse(const char *authority, size_t len, struct h2g_acl_target *t)
 {
-    const char *host, *port;
-    size_t host_len, port_len;
-    bool bracketed, any;
-    const char *err;
+    struct h2g_authority a;
 
     memset(t, 0, sizeof(*t));
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)authority[i] <= ' ' || authority[i] == 0x7f)
-            return "spaces or control characters in the authority";
-    err = split_hostport(authority, len, &host, &host_len, &port, &port_len, &bracketed);
+    const char *err = h2g_parse_authority(authority, len, H2G_AUTH_PORT_REQUIRED, &target_words, &a);
     if (err != NULL)
         return err;
-    err = parse_port(port, port_len, false, &any, &t->port);
-    if (err != NULL)
-        return err;
-    if (host_len == 0)
-        return "empty host";
+    t->port = a.port;
+    const char *host = a.host;
+    size_t host_len = a.host_len;
+    bool bracketed = a.bracketed;
 
     if (bracketed) {
         char tmp[64];

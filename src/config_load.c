@@ -524,92 +524,75 @@ const char *h2g_config_check_origin(char *s)
         return "an origin has no path, query or trailing '/'";
     if (strchr(rest, '@') != NULL)
         return "an origin has no user information";
+    static const struct h2g_authority_words words = {
+        .empty = "empty or too long host",
+        .no_close = "missing ']'",
+        .after_close = "junk after ']'",
+        .empty_port = "port must be a number 1..65535 without leading zeros",
+        .port_chars = "port must be a number 1..65535 without leading zeros",
+        .port_range = "port must be a number 1..65535 without leading zeros",
+    };
+    struct h2g_authority a;
+    const char *err = h2g_parse_authority(rest, strlen(rest), H2G_AUTH_NO_LEADING_ZERO, &words, &a);
+    if (err != NULL)
+        return err;
     char host[256];
-    const char *port = NULL;
-    size_t hl;
-    if (rest[0] == '[') {
-        const char *close = strchr(rest, ']');
-        if (close == NULL)
-            return "missing ']'";
-        hl = (size_t)(close - rest - 1);
-        if (hl == 0 || hl >= sizeof(host))
-            return "bad IPv6 literal";
-        memcpy(host, rest + 1, hl);
-        host[hl] = '\0';
+    if (a.host_len == 0 || a.host_len >= sizeof(host))
+        return a.bracketed ? "bad IPv6 literal" : "empty or too long host";
+    memcpy(host, a.host, a.host_len);
+    host[a.host_len] = '\0';
+    if (a.bracketed) {
         struct in6_addr a6;
         if (inet_pton(AF_INET6, host, &a6) != 1)
             return "bad IPv6 literal";
-        if (close[1] == ':')
-            port = close + 2;
-        else if (close[1] != '\0')
-            return "junk after ']'";
     } else {
-        const char *colon = strchr(rest, ':');
-        hl = colon != NULL ? (size_t)(colon - rest) : strlen(rest);
-        if (hl == 0 || hl >= sizeof(host))
-            return "empty or too long host";
-        memcpy(host, rest, hl);
-        host[hl] = '\0';
         struct in_addr a4;
-        if (inet_pton(AF_INET, host, &a4) != 1 && !h2g_is_hostname(host, hl))
+        if (inet_pton(AF_INET, host, &a4) != 1 && !h2g_is_hostname(host, a.host_len))
             return "bad host";
-        if (colon != NULL)
-            port = colon + 1;
     }
-    if (port != NULL) {
-        size_t pl = strlen(port);
-        unsigned long v = 0;
-        if (pl == 0 || pl > 5 || port[0] == '0' || strspn(port, "0123456789") != pl)
-            return "port must be a number 1..65535 without leading zeros";
-        v = strtoul(port, NULL, 10);
-        if (v > 65535)
-            return "port must be a number 1..65535 without leading zeros";
-        if (v == default_port)
-            return "the scheme's default port must be omitted";
-    }
+    if (a.has_port && a.port == default_port)
+        return "the scheme's default port must be omitted";
     return NULL;
 }
 
 /* RFC 7838 section 3 authority inside the quoted string: [host] ":" port. */
 static const char *check_alt_authority(const char *a, size_t len)
 {
-    const char *colon = NULL;
-    for (size_t i = 0; i < len; i++)
-        if (a[i] == ':')
-            colon = a + i;
-    if (colon == NULL)
-        return "the alternative authority needs a port, like \"alt.example.com:443\" or \":443\"";
-    size_t hl = (size_t)(colon - a), pl = len - hl - 1;
-    unsigned long port = 0;
-    if (pl == 0 || pl > 5)
-        return "bad port in the alternative authority";
-    for (size_t i = 0; i < pl; i++) {
-        if (!isdigit((unsigned char)colon[1 + i]))
-            return "bad port in the alternative authority";
-        port = port * 10 + (unsigned long)(colon[1 + i] - '0');
-    }
-    if (port == 0 || port > 65535)
-        return "bad port in the alternative authority";
-    if (hl == 0)
+#define NEEDS_PORT "the alternative authority needs a port, like \"alt.example.com:443\" or \":443\""
+#define BAD_PORT "bad port in the alternative authority"
+#define BAD_V6 "bad IPv6 literal in the alternative authority"
+    static const struct h2g_authority_words words = {
+        .empty = NEEDS_PORT,
+        .no_close = BAD_V6,
+        .after_close = BAD_V6,
+        .colons = "bad host in the alternative authority",
+        .missing_port = NEEDS_PORT,
+        .empty_port = BAD_PORT,
+        .port_chars = BAD_PORT,
+        .port_range = BAD_PORT,
+    };
+    struct h2g_authority au;
+    const char *err = h2g_parse_authority(a, len, H2G_AUTH_PORT_REQUIRED, &words, &au);
+    if (err != NULL)
+        return err;
+    if (au.host_len == 0 && !au.bracketed)
         return NULL; /* same host, other port */
     char host[256];
-    if (hl >= sizeof(host))
+    if (au.host_len + (au.bracketed ? 2 : 0) >= sizeof(host))
         return "alternative host too long";
-    if (a[0] == '[') {
+    memcpy(host, au.host, au.host_len);
+    host[au.host_len] = '\0';
+    if (au.bracketed) {
         struct in6_addr a6;
-        if (hl < 3 || a[hl - 1] != ']')
-            return "bad IPv6 literal in the alternative authority";
-        memcpy(host, a + 1, hl - 2);
-        host[hl - 2] = '\0';
-        return inet_pton(AF_INET6, host, &a6) == 1 ? NULL
-                                                   : "bad IPv6 literal in the alternative authority";
+        return inet_pton(AF_INET6, host, &a6) == 1 ? NULL : BAD_V6;
     }
-    memcpy(host, a, hl);
-    host[hl] = '\0';
     struct in_addr a4;
-    if (inet_pton(AF_INET, host, &a4) == 1 || h2g_is_hostname(host, hl))
+    if (inet_pton(AF_INET, host, &a4) == 1 || h2g_is_hostname(host, au.host_len))
         return NULL;
     return "bad host in the alternative authority";
+#undef NEEDS_PORT
+#undef BAD_PORT
+#undef BAD_V6
 }
 
 /* quoted-string (RFC 9110 5.6.4) at *pp; the unescaped text goes to out

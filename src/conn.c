@@ -19,6 +19,7 @@
 #include "tls.h"
 #include "listener.h"
 #include "services.h"
+#include "units.h"
 
 static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define PREFACE_LEN 24
@@ -44,7 +45,7 @@ static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
  */
 static void set_write_timeout(struct h2g_conn *c, uint64_t ms)
 {
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = h2g_ms_timeval(ms);
     bufferevent_set_timeouts(c->sock != NULL ? c->sock : c->bev, NULL, &tv);
 }
 
@@ -110,7 +111,7 @@ static void linger(struct h2g_conn *c)
         shutdown(c->fd, SHUT_WR);
     conn_read_cap(c, 0);
     conn_read_enable(c);
-    struct timeval tv = {LINGER_MS / 1000, (LINGER_MS % 1000) * 1000};
+    struct timeval tv = h2g_ms_timeval(LINGER_MS);
     evtimer_add(c->timer, &tv);
 }
 
@@ -150,7 +151,7 @@ void conn_close(struct h2g_conn *c, bool flush)
         conn_read_disable(c);
         bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
         bufferevent_enable(c->bev, EV_WRITE);
-        struct timeval tv = {CLOSE_FLUSH_MS / 1000, 0};
+        struct timeval tv = h2g_ms_timeval(CLOSE_FLUSH_MS);
         evtimer_add(c->timer, &tv);
         return;
     }
@@ -536,7 +537,7 @@ struct h2g_conn *conn_new(struct h2g_services *svc, const struct h2g_listen_ctx 
     if (start_reading(c) != 0)
         goto fail;
     uint64_t ms = c->config->timeouts.handshake;
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = h2g_ms_timeval(ms);
     evtimer_add(c->timer, &tv);
     set_state(c, H2G_CONN_HANDSHAKE);
     LIST_INSERT_HEAD(&svc->conns, c, link);

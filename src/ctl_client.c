@@ -13,6 +13,7 @@
 
 #include "ctl_client.h"
 #include "jsonmem.h"
+#include "units.h"
 
 /* Largest response line accepted: the effective config or a long session
  * list are well below this; a runaway peer is not. */
@@ -42,7 +43,7 @@ struct ctl_conn *ctl_connect(const char *path, int timeout_ms, int *err_no, char
         snprintf(err, errlen, "%s", strerror(errno));
         return NULL;
     }
-    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    struct timeval tv = h2g_ms_timeval((uint64_t)timeout_ms);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {

@@ -26,6 +26,8 @@
 
 #include "ctl_probe.h"
 #include "ctl_render.h"
+#include "hdr.h"
+#include "units.h"
 
 struct url {
     bool tls;
@@ -69,43 +71,30 @@ static double round3(double v)
 
 /* ---- URL ------------------------------------------------------------ */
 
-/* Returns NULL or a static error. */
+/* Returns NULL or a static error.  *port is left as it is when s has no
+ * port. */
 static const char *parse_hostport(const char *s, size_t n, char *host, size_t hostlen,
                                   unsigned *port, bool *is_ip)
 {
-    const char *hs = s, *he, *rest;
-    if (n > 0 && s[0] == '[') {
-        he = memchr(s, ']', n);
-        if (he == NULL)
-            return "unterminated '[' in the host";
-        hs = s + 1;
-        rest = he + 1;
-    } else {
-        he = memchr(s, ':', n);
-        if (he == NULL)
-            he = s + n;
-        rest = he;
-    }
-    if (he == hs)
-        return "empty host";
-    if ((size_t)(he - hs) >= hostlen)
+    static const struct h2g_authority_words words = {
+        .empty = "empty host",
+        .no_close = "unterminated '[' in the host",
+        .after_close = "junk after the host",
+        .empty_port = "bad port",
+        .port_chars = "bad port",
+        .port_range = "port out of range",
+        .empty_host = "empty host",
+    };
+    struct h2g_authority a;
+    const char *err = h2g_parse_authority(s, n, 0, &words, &a);
+    if (err != NULL)
+        return err;
+    if (a.host_len >= hostlen)
         return "host too long";
-    memcpy(host, hs, (size_t)(he - hs));
-    host[he - hs] = '\0';
-    if (rest < s + n) {
-        if (*rest != ':')
-            return "junk after the host";
-        char pbuf[8];
-        size_t pl = (size_t)(s + n - rest - 1);
-        if (pl == 0 || pl >= sizeof(pbuf) || strspn(rest + 1, "0123456789") < pl)
-            return "bad port";
-        memcpy(pbuf, rest + 1, pl);
-        pbuf[pl] = '\0';
-        unsigned long p = strtoul(pbuf, NULL, 10);
-        if (p < 1 || p > 65535)
-            return "port out of range";
-        *port = (unsigned)p;
-    }
+    memcpy(host, a.host, a.host_len);
+    host[a.host_len] = '\0';
+    if (a.has_port)
+        *port = a.port;
     struct in6_addr a6;
     *is_ip = inet_pton(AF_INET, host, &a6) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
     return NULL;
@@ -165,7 +154,7 @@ static int tcp_connect(struct probe *p, const char *host, unsigned port, char *e
         snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(g));
         return -1;
     }
-    struct timeval tv = {.tv_sec = p->o->timeout_ms / 1000, .tv_usec = (p->o->timeout_ms % 1000) * 1000};
+    struct timeval tv = h2g_ms_timeval((uint64_t)p->o->timeout_ms);
     int fd = -1;
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
@@ -476,7 +465,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
     struct probe *p = ud;
     if (f->hd.stream_id != p->stream_id)
         return 0;
-    if (namelen == 7 && memcmp(name, ":status", 7) == 0 && valuelen == 3)
+    if (h2g_hdr_is((const char *)name, namelen, H2G_HDR_PSEUDO_STATUS) && valuelen == 3)
         p->status = atoi((const char *)value);
     json_array_append_new(p->headers, json_pack("[s%,s%]", (const char *)name, namelen,
                                                 (const char *)value, valuelen));

@@ -1,6 +1,8 @@
 /*
- * h1_parse.c: llhttp in strict use (no lenient flags) plus the checks
- * llhttp's loose build does not make.
+ * h1_parse.c: llhttp, built strict (LLHTTP_STRICT_MODE, Makefile.am) and
+ * used without lenient flags, plus the checks it does not make even so
+ * (obs-fold, a request line ended by a bare LF or holding a double SP get
+ * through it) and a cap on the head's size, which it has none of.
  *
  * Two things run over the bytes:
  *  - a raw-line checker over each head and trailer section, ahead of
@@ -264,9 +266,10 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t len)
     if (h2g_buf_reserve(b, len) != 0)
         return fail(p, H2G_ERR_NOMEM, "out of memory"), HPE_USER;
     /* Names are case-insensitive; the core speaks lowercase (HTTP/2).
-     * The same table lookup finds bytes that are not tchars (llhttp's
-     * loose build lets "name : value" through; RFC 9112 5.1 says
-     * reject): build_fields refuses the section. */
+     * The same table lookup finds bytes that are not tchars (RFC 9112
+     * 5.1 says reject "name : value"; the strict llhttp does too, this
+     * keeps the rule whatever llhttp is built with): build_fields
+     * refuses the section. */
     unsigned char bad = 1;
     char *d = b->data + b->len;
     for (size_t i = 0; i < len; i++) {

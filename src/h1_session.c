@@ -3,6 +3,8 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <limits.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,12 +13,15 @@
 #include "errors.h"
 #include "evbuf.h"
 #include "h1_parse.h"
+#include "h1_resp.h"
 #include "h2_session.h"
+#include "hdr.h"
 #include "listener.h"
 #include "log.h"
 #include "path.h"
-#include "stream.h"
 #include "services.h"
+#include "stream.h"
+#include "units.h"
 
 /* Output above this stops moving response bytes (the client is slow). */
 #define H1_OUT_CAP (64 * 1024)
@@ -51,6 +56,7 @@ struct h2g_h1_session {
 };
 
 static const struct h2g_stream_ops h1_stream_ops;
+static int add_closing_answer(struct evbuffer *out, int status);
 
 static void schedule_pump(struct h2g_h1_session *h)
 {
@@ -63,7 +69,7 @@ static void schedule_pump(struct h2g_h1_session *h)
  * one is, stream_idle (h1_session_on_timer). */
 static void arm_timer(struct h2g_h1_session *h, uint64_t ms)
 {
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = h2g_ms_timeval(ms);
     evtimer_add(h->conn->timer, &tv);
 }
 
@@ -75,47 +81,48 @@ static void arm_idle(struct h2g_h1_session *h)
 
 /* --- request parsing --- */
 
-static int b64url_val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-' || c == '+')
-        return 62;
-    if (c == '_' || c == '/')
-        return 63;
-    return -1;
-}
-
-/* HTTP2-Settings is base64url without padding (RFC 7540 3.2.1). */
+/* HTTP2-Settings is base64url without padding (RFC 7540 3.2.1).  OpenSSL
+ * decodes only the standard alphabet, padded: the value is checked and
+ * translated into a padded copy first.  Accepted as before the decoding
+ * moved to OpenSSL: either alphabet ('-' or '+', '_' or '/'), any '='
+ * at the end only, and a last lone character (6 bits, no whole byte)
+ * ignored.  NULL for any other byte, or out of memory. */
 static uint8_t *b64url_decode(const char *in, size_t len, size_t *out_len)
 {
     while (len > 0 && in[len - 1] == '=')
         len--;
-    uint8_t *out = malloc(len * 3 / 4 + 3);
-    if (out == NULL)
+    if (len > (size_t)INT_MAX - 3)
         return NULL;
-    size_t n = 0;
-    uint32_t acc = 0;
-    int bits = 0;
+    char *b64 = malloc(len + 3);
+    uint8_t *out = malloc(len / 4 * 3 + 3);
+    if (b64 == NULL || out == NULL)
+        goto fail;
     for (size_t i = 0; i < len; i++) {
-        int v = b64url_val((unsigned char)in[i]);
-        if (v < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (uint8_t)(acc >> bits);
-        }
+        char c = in[i];
+        if (c == '-')
+            c = '+';
+        else if (c == '_')
+            c = '/';
+        else if (!(c >= 'A' && c <= 'Z') && !(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9') && c != '+' &&
+                 c != '/')
+            goto fail;
+        b64[i] = c;
     }
-    *out_len = n;
+    if (len % 4 == 1)
+        len--;
+    size_t pad = (4 - len % 4) % 4;
+    memset(b64 + len, '=', pad);
+    /* EVP_DecodeBlock counts the padding as zero bytes. */
+    int n = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)(len + pad));
+    if (n < 0)
+        goto fail;
+    free(b64);
+    *out_len = (size_t)n - pad;
     return out;
+fail:
+    free(b64);
+    free(out);
+    return NULL;
 }
 
 static bool token_listed(const char *v, size_t len, const char *tok)
@@ -260,7 +267,7 @@ static int on_head(void *arg, const struct h1_head *head)
     if (s == NULL)
         return H2G_ERR_NOMEM;
     begin_request(h, s, head);
-    bool connect = head->method_len == 7 && memcmp(head->method, "CONNECT", 7) == 0;
+    bool connect = h2g_method_lookup(head->method, head->method_len) == H2G_METHOD_CONNECT;
     h->upgrading = connect;
     bool target_authority = false;
     struct head_fields hf = {NULL, NULL, NULL, NULL};
@@ -271,8 +278,8 @@ static int on_head(void *arg, const struct h1_head *head)
         rc = stream_add_field(s, ":authority", 10, hf.host->value, hf.host->value_len);
     /* Upgrade: websocket becomes the same request an HTTP/2 client makes
      * with extended CONNECT, so routing and checks are shared. */
-    if (rc == 0 && !connect && head->upgrade && hf.upgrade != NULL && head->method_len == 3 &&
-        memcmp(head->method, "GET", 3) == 0 && token_listed(hf.upgrade->value, hf.upgrade->value_len, "websocket")) {
+    if (rc == 0 && !connect && head->upgrade && hf.upgrade != NULL && h2g_method_lookup(head->method, head->method_len) == H2G_METHOD_GET &&
+        token_listed(hf.upgrade->value, hf.upgrade->value_len, "websocket")) {
         rc = stream_add_field(s, ":protocol", 9, "websocket", 9);
         h->upgrading = true;
     }
@@ -384,11 +391,7 @@ static void feed(struct h2g_h1_session *h)
                          h->parser.reason ? h->parser.reason : "malformed");
             h->client_keep_alive = false;
             if (h->s == NULL) {
-                const char *resp = nomem ? "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                                   : rc == H2G_ERR_TOO_LARGE
-                                       ? "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                                       : "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-                evbuffer_add(bufferevent_get_output(c->bev), resp, strlen(resp));
+                add_closing_answer(bufferevent_get_output(c->bev), nomem ? 503 : rc == H2G_ERR_TOO_LARGE ? 431 : 400);
                 close_session(h);
             } else if (!h->s->head_sent) {
                 stream_respond_error(h->s, nomem ? H2G_STATUS_NOMEM : 400);
@@ -404,69 +407,46 @@ static void feed(struct h2g_h1_session *h)
 
 /* --- response writing --- */
 
-static const char *reason(int status)
-{
-    switch (status / 100) {
-    case 1: return status == 101 ? "Switching Protocols" : "Continue";
-    case 2: return "OK";
-    case 3: return "Redirect";
-    case 4: return "Client Error";
-    default: return "Server Error";
-    }
-}
-
 static bool keep_alive(const struct h2g_h1_session *h)
 {
     return h->client_keep_alive && !h->draining && !h->resp_close_delimited;
 }
 
-/* The head's bytes: `first` (the status line), the fields nva[0..n),
- * then the `tail` pieces; written to dst when it is not NULL.  Returns
- * the length. */
-static size_t format_head(char *dst, const char *first, size_t first_len, const nghttp2_nv *nva, size_t n,
-                          const struct evbuf_piece *tail, size_t n_tail)
+/* A response head (r), or with r NULL the last chunk and its trailers,
+ * goes out whole or not at all (evbuf.h): 0, or -1 out of memory with
+ * nothing written. */
+static int add_section(struct evbuffer *out, const struct h2g_h1_resp *r, const nghttp2_nv *trailers, size_t n)
 {
-#define PUT(p, l)                                                                                  \
-    do {                                                                                           \
-        if (dst != NULL)                                                                           \
-            memcpy(dst + off, (p), (l));                                                           \
-        off += (l);                                                                                \
-    } while (0)
-    size_t off = 0;
-    PUT(first, first_len);
-    for (size_t i = 0; i < n; i++) {
-        PUT(nva[i].name, nva[i].namelen);
-        PUT(": ", 2);
-        PUT(nva[i].value, nva[i].valuelen);
-        PUT("\r\n", 2);
-    }
-    for (size_t i = 0; i < n_tail; i++)
-        PUT(tail[i].p, tail[i].len);
-#undef PUT
-    return off;
-}
-
-/* A response head goes out whole or not at all (evbuf.h): 0, or -1 out
- * of memory with nothing written. */
-static int add_head(struct evbuffer *out, const char *first, size_t first_len, const nghttp2_nv *nva, size_t n,
-                    const struct evbuf_piece *tail, size_t n_tail)
-{
-    size_t len = format_head(NULL, first, first_len, nva, n, tail, n_tail);
+    size_t len = r != NULL ? h2g_h1_resp_head(NULL, 0, r) : h2g_h1_last_chunk(NULL, 0, trailers, n);
     struct evbuffer_iovec v;
     if (evbuffer_reserve_space(out, (ev_ssize_t)len, &v, 1) != 1 || v.iov_len < len)
         return -1;
-    format_head(v.iov_base, first, first_len, nva, n, tail, n_tail);
+    if (r != NULL)
+        h2g_h1_resp_head(v.iov_base, len, r);
+    else
+        h2g_h1_last_chunk(v.iov_base, len, trailers, n);
     v.iov_len = len;
     return evbuffer_commit_space(out, &v, 1);
+}
+
+static int add_head(struct evbuffer *out, const struct h2g_h1_resp *r)
+{
+    return add_section(out, r, NULL, 0);
+}
+
+/* An answer of h2gate's own after which the connection ends: no body. */
+static int add_closing_answer(struct evbuffer *out, int status)
+{
+    struct h2g_h1_resp r = {.status = status, .content_length = 0, .connection = H2G_H1_CONN_CLOSE};
+    return add_head(out, &r);
 }
 
 /* Nothing of the response could be written (out of memory): a bare 503
  * if that much fits, then the connection ends. */
 static int head_lost(struct h2g_h1_session *h)
 {
-    static const char resp[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     LOG_WARN("conn=%llu: out of memory for a response head", (unsigned long long)h->conn->id);
-    evbuffer_add(bufferevent_get_output(h->conn->bev), resp, sizeof(resp) - 1);
+    add_closing_answer(bufferevent_get_output(h->conn->bev), 503);
     if (h->s != NULL)
         h->s->resp_failed = true;
     h->head_written = true;
@@ -482,14 +462,16 @@ static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, 
     if (stream_is_tunnel(s) && (s->status == 101 || s->status == 200)) {
         /* The connection becomes a byte tunnel (CONNECT 200, or the
          * upstream's 101 for a WebSocket). */
-        static const char established[] = "HTTP/1.1 200 Connection Established\r\n\r\n";
-        static const char switching[] = "HTTP/1.1 101 Switching Protocols\r\n";
-        static const char upgrade[] = "upgrade: websocket\r\nconnection: Upgrade\r\n\r\n";
-        struct evbuf_piece tail = {upgrade, sizeof(upgrade) - 1};
-        /* nva[0] is :status. */
-        int rc = s->status == 200 ? add_head(out, established, sizeof(established) - 1, NULL, 0, NULL, 0)
-                                  : add_head(out, switching, sizeof(switching) - 1, nva + 1, n - 1, &tail, 1);
-        if (rc != 0)
+        struct h2g_h1_resp r = {.status = s->status, .content_length = -1};
+        if (s->status == 200) {
+            r.reason = "Connection Established"; /* what CONNECT clients are used to */
+        } else {
+            r.fields = nva + 1; /* nva[0] is :status */
+            r.n_fields = n - 1;
+            r.connection = H2G_H1_CONN_UPGRADE;
+            r.upgrade = "websocket";
+        }
+        if (add_head(out, &r) != 0)
             return head_lost(h);
         h->tunnel = true;
         h->head_written = true;
@@ -501,7 +483,7 @@ static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, 
     }
     bool has_length = false;
     for (size_t i = 1; i < n; i++)
-        if (nva[i].namelen == 14 && memcmp(nva[i].name, "content-length", 14) == 0)
+        if (h2g_hdr_is((const char *)nva[i].name, nva[i].namelen, H2G_HDR_CONTENT_LENGTH))
             has_length = true;
     if (!no_body && !has_length) {
         if (h->http10)
@@ -516,29 +498,24 @@ static int ops_send_head(struct h2g_stream *s, const nghttp2_nv *nva, size_t n, 
     if (!s->req_end)
         h->client_keep_alive = false;
     s->last_active_ms = h2g_mono_ms();
-    char status[64];
-    int sl = snprintf(status, sizeof(status), "HTTP/1.1 %d %s\r\n", s->status, reason(s->status));
-    struct evbuf_piece tail[6];
-    size_t nt = 0;
+    struct h2g_h1_resp r = {.status = s->status, .fields = nva + 1, .n_fields = n - 1, .content_length = -1,
+                            .chunked = h->resp_chunked};
+    r.connection = !keep_alive(h) ? H2G_H1_CONN_CLOSE : h->http10 ? H2G_H1_CONN_KEEP_ALIVE : H2G_H1_CONN_NONE;
+    nghttp2_nv altsvc;
     if (s->origin != NULL && s->origin->altsvc != NULL) {
         bool has = false;
         for (size_t i = 1; i < n; i++)
-            if (nva[i].namelen == 7 && memcmp(nva[i].name, "alt-svc", 7) == 0)
+            if (h2g_hdr_is((const char *)nva[i].name, nva[i].namelen, H2G_HDR_ALT_SVC))
                 has = true;
         if (!has) {
-            tail[nt++] = (struct evbuf_piece){"alt-svc: ", 9};
-            tail[nt++] = (struct evbuf_piece){s->origin->altsvc, strlen(s->origin->altsvc)};
-            tail[nt++] = (struct evbuf_piece){"\r\n", 2};
+            altsvc = (nghttp2_nv){(uint8_t *)(uintptr_t)h2g_hdr_name[H2G_HDR_ALT_SVC],
+                                  (uint8_t *)(uintptr_t)s->origin->altsvc, h2g_hdr_name_len[H2G_HDR_ALT_SVC],
+                                  strlen(s->origin->altsvc), NGHTTP2_NV_FLAG_NONE};
+            r.extra = &altsvc;
+            r.n_extra = 1;
         }
     }
-    if (h->resp_chunked)
-        tail[nt++] = (struct evbuf_piece){"transfer-encoding: chunked\r\n", 28};
-    if (!keep_alive(h))
-        tail[nt++] = (struct evbuf_piece){"connection: close\r\n", 19};
-    else if (h->http10)
-        tail[nt++] = (struct evbuf_piece){"connection: keep-alive\r\n", 24};
-    tail[nt++] = (struct evbuf_piece){"\r\n", 2};
-    if (add_head(out, status, (size_t)sl, nva + 1, n - 1, tail, nt) != 0)
+    if (add_head(out, &r) != 0)
         return head_lost(h);
     h->head_written = true;
     schedule_pump(h);
@@ -571,8 +548,9 @@ static void ops_abort(struct h2g_stream *s, uint32_t code)
 static void ops_send_continue(struct h2g_stream *s)
 {
     struct h2g_h1_session *h = s->session;
+    struct h2g_h1_resp r = {.status = 100, .content_length = -1};
     if (!h->http10)
-        evbuffer_add(bufferevent_get_output(h->conn->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        add_head(bufferevent_get_output(h->conn->bev), &r);
 }
 
 static const struct h2g_stream_ops h1_stream_ops = {
@@ -652,11 +630,7 @@ static int write_body(struct h2g_h1_session *h, struct h2g_stream *s)
 static bool end_response(struct h2g_h1_session *h, struct h2g_stream *s)
 {
     if (h->resp_chunked && !s->resp_no_body) {
-        /* The last chunk and the trailers: as a head, with "0" for a
-         * status line. */
-        struct evbuf_piece end = {"\r\n", 2};
-        if (add_head(bufferevent_get_output(h->conn->bev), "0\r\n", 3, s->resp_trailers, s->n_resp_trailers, &end,
-                     1) != 0) {
+        if (add_section(bufferevent_get_output(h->conn->bev), NULL, s->resp_trailers, s->n_resp_trailers) != 0) {
             LOG_WARN("conn=%llu: out of memory for the last chunk", (unsigned long long)h->conn->id);
             s->resp_failed = true;
             abort_response(h);
@@ -720,9 +694,9 @@ static bool do_upgrade(struct h2g_h1_session *h)
 {
     struct h2g_conn *c = h->conn;
     struct h2g_stream *s = h->s;
-    bool head_req = s->method.value_len == 4 && memcmp(stream_str(s, s->method), "HEAD", 4) == 0;
-    if (evbuffer_add(bufferevent_get_output(c->bev),
-                     "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n", 71) != 0) {
+    bool head_req = h2g_method_lookup(stream_str(s, s->method), s->method.value_len) == H2G_METHOD_HEAD;
+    struct h2g_h1_resp r = {.status = 101, .content_length = -1, .connection = H2G_H1_CONN_UPGRADE, .upgrade = "h2c"};
+    if (add_head(bufferevent_get_output(c->bev), &r) != 0) {
         /* Out of memory for the 101: served on HTTP/1.1, as for any
          * client whose upgrade is not taken (RFC 9110 7.8). */
         h->upgrade_h2c = false;
@@ -803,8 +777,7 @@ static bool h1_session_on_timer(void *arg)
         if (!h->head_started)
             return false; /* idle: closed without a word (RFC 9112 9.6) */
         LOG_INFO("conn=%llu: request head not complete in time: 408", (unsigned long long)c->id);
-        static const char resp[] = "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-        evbuffer_add(bufferevent_get_output(c->bev), resp, sizeof(resp) - 1);
+        add_closing_answer(bufferevent_get_output(c->bev), 408);
         close_session(h);
         return true;
     }

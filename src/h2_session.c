@@ -17,6 +17,7 @@
 #include "stream.h"
 #include "stats.h"
 #include "services.h"
+#include "units.h"
 
 struct h2g_h2_session {
     struct h2g_conn *conn;
@@ -254,7 +255,7 @@ static bool stop_ping_acked(struct h2g_h2_session *h, const uint8_t *data)
 
 static void arm_timer(struct h2g_h2_session *h, uint64_t ms)
 {
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = h2g_ms_timeval(ms);
     evtimer_add(h->idle_ev, &tv);
 }
 
@@ -333,7 +334,7 @@ static void arm_sweep(struct h2g_h2_session *h)
 {
     uint64_t ms = h->conn->config->timeouts.stream_idle;
     uint64_t step = ms / 4 > 250 ? ms / 4 : (ms < 250 ? ms : 250);
-    struct timeval tv = {(time_t)(step / 1000), (suseconds_t)(step % 1000) * 1000};
+    struct timeval tv = h2g_ms_timeval(step);
     evtimer_add(h->sweep_ev, &tv);
 }
 

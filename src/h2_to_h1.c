@@ -158,10 +158,11 @@ static const char *check_request_line(const struct h2g_request_head *req, struct
     if (req->method == NULL || req->method_len == 0 || !h2g_hdr_name_valid(req->method, req->method_len))
         return "missing or invalid :method";
     /* Methods are case-sensitive (RFC 9110 9.1). */
-    bool connect = req->method_len == 7 && memcmp(req->method, "CONNECT", 7) == 0;
+    enum h2g_method m = h2g_method_lookup(req->method, req->method_len);
+    bool connect = m == H2G_METHOD_CONNECT;
     /* An HTTP/1.1 client's "Upgrade: websocket" arrives here as GET with
      * :protocol (h1_session), and is rebuilt the same way. */
-    bool extended = req->protocol != NULL && (connect || (req->method_len == 3 && memcmp(req->method, "GET", 3) == 0));
+    bool extended = req->protocol != NULL && (connect || m == H2G_METHOD_GET);
     if (extended && (req->protocol_len == 0 || !h2g_hdr_name_valid(req->protocol, req->protocol_len)))
         return "invalid :protocol";
     const char *target = req->path;

@@ -2,8 +2,8 @@
  * hdr.c: the one table of special field names (STYLE habit 11).
  *
  * Every name h2gate treats specially is listed once here with its token
- * and flags; translation code (h2_to_h1, h1_to_h2) asks the table instead
- * of comparing strings itself.
+ * and flags, and every method it tells apart in h2g_method_lookup; the
+ * rest of the code asks here instead of comparing strings itself.
  */
 #include "hdr.h"
 
@@ -53,13 +53,19 @@ static const struct hdr_entry hdr_table[] = {
     E("cache-control", H2G_HDR_CACHE_CONTROL, H2G_HDRF_NO_TRAILER),
     E("range", H2G_HDR_RANGE, H2G_HDRF_NO_TRAILER),
     E("max-forwards", H2G_HDR_MAX_FORWARDS, H2G_HDRF_NO_TRAILER),
+    E(":method", H2G_HDR_PSEUDO_METHOD, 0),
+    E(":scheme", H2G_HDR_PSEUDO_SCHEME, 0),
+    E(":authority", H2G_HDR_PSEUDO_AUTHORITY, 0),
+    E(":path", H2G_HDR_PSEUDO_PATH, 0),
+    E(":protocol", H2G_HDR_PSEUDO_PROTOCOL, 0),
+    E(":status", H2G_HDR_PSEUDO_STATUS, 0),
 };
 
 #undef E
 
 #define N_ENTRIES (sizeof(hdr_table) / sizeof(hdr_table[0]))
 #define MAX_NAME 24      /* the longest name in the table */
-#define MAX_SAME_LEN 6   /* most entries sharing one length */
+#define MAX_SAME_LEN 8   /* most entries sharing one length (6 have 7 bytes) */
 
 /*
  * Indexes built once from the table before main() (no thread exists
@@ -68,7 +74,9 @@ static const struct hdr_entry hdr_table[] = {
  * access.  The table above stays the one place names are listed.
  */
 static signed char by_len[MAX_NAME + 1][MAX_SAME_LEN];
-static unsigned char flags_of[H2G_HDR_MAX_FORWARDS + 1];
+static unsigned char flags_of[H2G_HDR_N_TOKENS];
+const char *h2g_hdr_name[H2G_HDR_N_TOKENS];
+unsigned char h2g_hdr_name_len[H2G_HDR_N_TOKENS];
 static bool tchar[256];
 unsigned char h2g_tchar_lower[256];
 
@@ -82,6 +90,8 @@ __attribute__((constructor)) static void hdr_index(void)
             k++;
         b[k] = (signed char)i; /* sizes checked by check_hdr (every name maps) */
         flags_of[hdr_table[i].token] = (unsigned char)hdr_table[i].flags;
+        h2g_hdr_name[hdr_table[i].token] = hdr_table[i].name;
+        h2g_hdr_name_len[hdr_table[i].token] = (unsigned char)hdr_table[i].len;
     }
     /* tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
      *         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA  (RFC 9110 5.6.2) */
@@ -109,6 +119,24 @@ enum h2g_hdr_token h2g_hdr_lookup(const char *name, size_t len)
 unsigned h2g_hdr_flags(enum h2g_hdr_token t)
 {
     return (unsigned)t < sizeof(flags_of) ? flags_of[t] : 0;
+}
+
+enum h2g_method h2g_method_lookup(const char *m, size_t len)
+{
+    /* By length first: one compare for most requests, as cheap as the
+     * hand-written compares this replaced. */
+#define IS(lit) (memcmp(m, lit, sizeof(lit) - 1) == 0)
+    if (m == NULL)
+        return H2G_METHOD_OTHER;
+    switch (len) {
+    case 3: return IS("GET") ? H2G_METHOD_GET : IS("PUT") ? H2G_METHOD_PUT : H2G_METHOD_OTHER;
+    case 4: return IS("HEAD") ? H2G_METHOD_HEAD : IS("POST") ? H2G_METHOD_POST : H2G_METHOD_OTHER;
+    case 5: return IS("PATCH") ? H2G_METHOD_PATCH : IS("TRACE") ? H2G_METHOD_TRACE : H2G_METHOD_OTHER;
+    case 6: return IS("DELETE") ? H2G_METHOD_DELETE : H2G_METHOD_OTHER;
+    case 7: return IS("CONNECT") ? H2G_METHOD_CONNECT : IS("OPTIONS") ? H2G_METHOD_OPTIONS : H2G_METHOD_OTHER;
+    default: return H2G_METHOD_OTHER;
+    }
+#undef IS
 }
 
 static bool is_ows(char c)

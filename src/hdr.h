@@ -1,16 +1,18 @@
 /*
- * hdr.h: header fields and the one table of special field names.
+ * hdr.h: header fields, the one table of special field names and the
+ * methods h2gate tells apart.
  *
  * Names on both sides are lowercase here (HTTP/2 requires it; h1_parse
  * lowercases HTTP/1 names as it copies them).  The table gives each
- * special name a token and flags, so translation code never scatters
- * strcmp()s.
+ * special name a token and flags, so no other code scatters strcmp()s
+ * over names or methods.
  */
 #ifndef H2G_HDR_H
 #define H2G_HDR_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <strings.h>
 
 /* A borrowed view of one field. */
 struct h2g_field {
@@ -52,6 +54,15 @@ enum h2g_hdr_token {
     H2G_HDR_CACHE_CONTROL,
     H2G_HDR_RANGE,
     H2G_HDR_MAX_FORWARDS,
+    /* HTTP/2 pseudo-header fields (RFC 9113 8.3, RFC 8441 4): no flags,
+     * they never reach a field array. */
+    H2G_HDR_PSEUDO_METHOD,
+    H2G_HDR_PSEUDO_SCHEME,
+    H2G_HDR_PSEUDO_AUTHORITY,
+    H2G_HDR_PSEUDO_PATH,
+    H2G_HDR_PSEUDO_PROTOCOL,
+    H2G_HDR_PSEUDO_STATUS,
+    H2G_HDR_N_TOKENS
 };
 
 enum {
@@ -65,6 +76,35 @@ enum {
 enum h2g_hdr_token h2g_hdr_lookup(const char *name, size_t len);
 /* Flags for a token. */
 unsigned h2g_hdr_flags(enum h2g_hdr_token t);
+
+/* Names and lengths by token, for h2g_hdr_is (filled before main). */
+extern const char *h2g_hdr_name[H2G_HDR_N_TOKENS];
+extern unsigned char h2g_hdr_name_len[H2G_HDR_N_TOKENS];
+/* Is name[0..len) the name of token t (any case)?  For code that looks
+ * for one field among many: a length compare rejects most fields, as
+ * cheap as a hand-written compare, and the name is still the table's. */
+static inline bool h2g_hdr_is(const char *name, size_t len, enum h2g_hdr_token t)
+{
+    return len == h2g_hdr_name_len[t] && len > 0 && strncasecmp(name, h2g_hdr_name[t], len) == 0;
+}
+
+/* Request methods h2gate treats specially.  Methods are case-sensitive
+ * (RFC 9110 9.1): "get" is H2G_METHOD_OTHER. */
+enum h2g_method {
+    H2G_METHOD_OTHER = 0,
+    H2G_METHOD_GET,
+    H2G_METHOD_HEAD,
+    H2G_METHOD_POST,
+    H2G_METHOD_PUT,
+    H2G_METHOD_DELETE,
+    H2G_METHOD_CONNECT,
+    H2G_METHOD_OPTIONS,
+    H2G_METHOD_TRACE,
+    H2G_METHOD_PATCH,
+};
+/* The method m[0..len) is (exact bytes); H2G_METHOD_OTHER for any other,
+ * and for m == NULL. */
+enum h2g_method h2g_method_lookup(const char *m, size_t len);
 /* Does a Connection field value (comma-separated tokens, any case) list
  * `name` (lowercase)?  Empty list elements and OWS around tokens are
  * skipped (RFC 9110 5.6.1). */

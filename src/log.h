@@ -2,8 +2,12 @@
  * log.h: the error log (stderr), level-gated before any formatting.
  *
  * The level is process-wide and set from the configuration at start and
- * on reload (an atomic int: the only mutable global besides the config
- * snapshot pointer).  Lines look like
+ * on reload: an atomic int, one of the two mutable process-wide globals
+ * with h2g_total_conns (worker.h).  Other state outside the objects is
+ * per thread (blockcache.c, jsonmem.c), written once before main (hdr.c's
+ * indexes) or only in --enable-alloc-fail builds (failalloc.c); the
+ * config snapshot pointer is struct h2g_process's, not a global.
+ * Lines look like
  *   2026-11-26T00:50:00.123Z [warn] conn=3 stream=5: upstream 127.0.0.1:9000: connection refused
  * libevent's and nghttp2's own diagnostics are routed here too.
  */

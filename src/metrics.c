@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "h1_resp.h"
 #include "jsonmem.h"
 #include "log.h"
 #include "process.h"
@@ -68,7 +69,7 @@ static void metric(struct page *pg, const char *name, const char *type, const ch
  * looks fine (503: try again, as for proxied requests). */
 static void unavailable(struct evhttp_request *req)
 {
-    evhttp_send_error(req, HTTP_SERVUNAVAIL, NULL);
+    evhttp_send_error(req, HTTP_SERVUNAVAIL, h2g_reason_phrase(HTTP_SERVUNAVAIL));
 }
 
 static void metrics_cb(struct evhttp_request *req, void *arg)
@@ -147,7 +148,7 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     } else {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                           "text/plain; version=0.0.4; charset=utf-8");
-        evhttp_send_reply(req, 200, "OK", page.b);
+        evhttp_send_reply(req, HTTP_OK, h2g_reason_phrase(HTTP_OK), page.b);
     }
     evbuffer_free(page.b);
 }
@@ -169,13 +170,13 @@ static void status_cb(struct evhttp_request *req, void *arg)
     }
     free(s);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    evhttp_send_reply(req, 200, "OK", b);
+    evhttp_send_reply(req, HTTP_OK, h2g_reason_phrase(HTTP_OK), b);
     evbuffer_free(b);
 }
 
 static void other_cb(struct evhttp_request *req, void *arg)
 {
-    evhttp_send_error(req, 404, "Not Found");
+    evhttp_send_error(req, HTTP_NOTFOUND, h2g_reason_phrase(HTTP_NOTFOUND));
 }
 
 struct h2g_metrics *metrics_new(struct h2g_process *p, const struct h2g_hostport *addr)

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "units.h"
+
 bool h2g_host_match(const char *pattern, const char *host, size_t host_len)
 {
     if (pattern == NULL || host == NULL)
@@ -49,57 +51,29 @@ static bool ipv6_char(unsigned char c)
            c == '.';
 }
 
-/* Port after the ':' of an authority: 1 to 5 digits, at most 65535.  An
- * empty port is legal in RFC 3986 but no client sends it; refusing it
- * keeps the accepted forms small. */
-static bool valid_port(const char *p, size_t len)
-{
-    if (len == 0 || len > 5)
-        return false;
-    unsigned v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-        v = v * 10 + (unsigned)(p[i] - '0');
-    }
-    return v <= 65535;
-}
-
 bool h2g_authority_host(const char *authority, size_t len, const char **host, size_t *host_len)
 {
-    if (authority == NULL || len == 0)
+    /* Which mistake it was does not matter here: every word is a refusal.
+     * Control bytes and a second ':' are refused by the character rules
+     * below and by the port.  Port 0 is accepted: RFC 3986 allows it, and
+     * routing ignores the port.  An empty port is legal in RFC 3986 but
+     * no client sends it; refusing it keeps the accepted forms small. */
+    static const struct h2g_authority_words refused = {
+        .empty = "", .no_close = "", .after_close = "", .empty_port = "",
+        .port_chars = "", .port_range = "", .empty_host = "",
+    };
+    struct h2g_authority a;
+    if (authority == NULL || h2g_parse_authority(authority, len, H2G_AUTH_PORT_ZERO, &refused, &a) != NULL)
         return false;
-    if (authority[0] == '[') {
-        const char *close = memchr(authority, ']', len);
-        if (close == NULL)
-            return false;
-        size_t hlen = (size_t)(close - authority) - 1;
-        if (hlen < 2) /* shortest literal is "::" */
-            return false;
-        for (size_t i = 1; i <= hlen; i++) {
-            if (!ipv6_char((unsigned char)authority[i]))
-                return false;
-        }
-        size_t rest = len - (size_t)(close - authority) - 1;
-        if (rest > 0 && (close[1] != ':' || !valid_port(close + 2, rest - 1)))
-            return false;
-        *host = authority + 1;
-        *host_len = hlen;
-        return true;
-    }
-    const char *colon = memchr(authority, ':', len);
-    size_t hlen = colon ? (size_t)(colon - authority) : len;
-    if (hlen == 0)
+    if (a.bracketed && a.host_len < 2) /* shortest literal is "::" */
         return false;
-    for (size_t i = 0; i < hlen; i++) {
-        if (!reg_name_char((unsigned char)authority[i]))
+    for (size_t i = 0; i < a.host_len; i++) {
+        unsigned char c = (unsigned char)a.host[i];
+        if (a.bracketed ? !ipv6_char(c) : !reg_name_char(c))
             return false;
     }
-    /* A second ':' means an unbracketed IPv6 literal or junk: refused. */
-    if (colon != NULL && !valid_port(colon + 1, len - hlen - 1))
-        return false;
-    *host = authority;
-    *host_len = hlen;
+    *host = a.host;
+    *host_len = a.host_len;
     return true;
 }
 

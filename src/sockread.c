@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "units.h"
 
 #define SOCKREAD_MIN_CHUNK 16384
 
@@ -29,7 +30,7 @@ static void schedule(struct h2g_sockread *r, uint64_t now)
             return;
     }
     uint64_t ms = r->deadline_ms > now ? r->deadline_ms - now : 0;
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = h2g_ms_timeval(ms);
     evtimer_add(r->timer, &tv);
     r->armed_ms = r->deadline_ms;
 }

@@ -9,7 +9,9 @@
 
 #include "access_log.h"
 #include "errors.h"
+#include "h1_resp.h"
 #include "h1_to_h2.h"
+#include "hdr.h"
 #include "log.h"
 #include "path.h"
 #include "recycle.h"
@@ -147,15 +149,16 @@ int stream_add_field(struct h2g_stream *s, const char *name, size_t nlen, const 
     if (nlen > 0 && name[0] == ':') {
         struct h2g_field_ref *r = NULL;
         bool *has = NULL;
-        if (nlen == 7 && memcmp(name, ":method", 7) == 0)
+        enum h2g_hdr_token t = h2g_hdr_lookup(name, nlen);
+        if (t == H2G_HDR_PSEUDO_METHOD)
             r = &s->method, has = &s->has_method;
-        else if (nlen == 7 && memcmp(name, ":scheme", 7) == 0)
+        else if (t == H2G_HDR_PSEUDO_SCHEME)
             r = &s->scheme, has = &s->has_scheme;
-        else if (nlen == 10 && memcmp(name, ":authority", 10) == 0)
+        else if (t == H2G_HDR_PSEUDO_AUTHORITY)
             r = &s->authority, has = &s->has_authority;
-        else if (nlen == 5 && memcmp(name, ":path", 5) == 0)
+        else if (t == H2G_HDR_PSEUDO_PATH)
             r = &s->path, has = &s->has_path;
-        else if (nlen == 9 && memcmp(name, ":protocol", 9) == 0)
+        else if (t == H2G_HDR_PSEUDO_PROTOCOL)
             r = &s->protocol, has = &s->has_protocol;
         if (r == NULL)
             return H2G_ERR_MALFORMED;
@@ -174,7 +177,7 @@ int stream_add_field(struct h2g_stream *s, const char *name, size_t nlen, const 
         s->fields = f;
         s->cap_fields = cap;
     }
-    if (nlen == 14 && memcmp(name, "content-length", 14) == 0) {
+    if (h2g_hdr_is(name, nlen, H2G_HDR_CONTENT_LENGTH)) {
         uint64_t v = 0;
         for (size_t i = 0; i < vlen; i++) {
             if (value[i] < '0' || value[i] > '9' || v > (UINT64_MAX - 9) / 10)
@@ -257,28 +260,9 @@ struct evbuffer *stream_req_body(struct h2g_stream *s)
     return s->req_body;
 }
 
-static const char *reason_phrase(int status)
-{
-    switch (status) {
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 421: return "Misdirected Request";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Error";
-    }
-}
-
 static bool is_head_request(const struct h2g_stream *s)
 {
-    return s->has_method && s->method.value_len == 4 && memcmp(stream_str(s, s->method), "HEAD", 4) == 0;
+    return s->has_method && h2g_method_lookup(stream_str(s, s->method), s->method.value_len) == H2G_METHOD_HEAD;
 }
 
 void stream_respond_error(struct h2g_stream *s, int status)
@@ -287,7 +271,7 @@ void stream_respond_error(struct h2g_stream *s, int status)
         return;
     char st[4], len[24], body[96];
     snprintf(st, sizeof(st), "%03d", status);
-    int blen = snprintf(body, sizeof(body), "%d %s\n", status, reason_phrase(status));
+    int blen = snprintf(body, sizeof(body), "%d %s\n", status, h2g_reason_phrase(status));
     bool no_body = is_head_request(s);
     if (!no_body) {
         struct evbuffer *b = stream_resp_body(s);
@@ -320,7 +304,7 @@ static int request_authority(const struct h2g_stream *s, const char **auth, size
     *auth_len = 0;
     if (!s->has_authority) {
         for (size_t i = 0; i < s->n_fields; i++) {
-            if (s->fields[i].name_len == 4 && memcmp(s->store.data + s->fields[i].name_off, "host", 4) == 0) {
+            if (h2g_hdr_is(s->store.data + s->fields[i].name_off, s->fields[i].name_len, H2G_HDR_HOST)) {
                 *auth = s->store.data + s->fields[i].value_off;
                 *auth_len = s->fields[i].value_len;
                 break;
@@ -331,7 +315,7 @@ static int request_authority(const struct h2g_stream *s, const char **auth, size
     *auth = stream_str(s, s->authority);
     *auth_len = s->authority.value_len;
     for (size_t i = 0; i < s->n_fields; i++) {
-        if (s->fields[i].name_len == 4 && memcmp(s->store.data + s->fields[i].name_off, "host", 4) == 0 &&
+        if (h2g_hdr_is(s->store.data + s->fields[i].name_off, s->fields[i].name_len, H2G_HDR_HOST) &&
             (s->fields[i].value_len != *auth_len ||
              strncasecmp(s->store.data + s->fields[i].value_off, *auth, *auth_len) != 0))
             return 400;
@@ -404,7 +388,7 @@ static void answer_expect_continue(struct h2g_stream *s)
     for (size_t i = 0; i < s->n_fields; i++) {
         const char *n = s->store.data + s->fields[i].name_off;
         const char *v = s->store.data + s->fields[i].value_off;
-        if (s->fields[i].name_len == 6 && memcmp(n, "expect", 6) == 0 && s->fields[i].value_len == 12 &&
+        if (h2g_hdr_is(n, s->fields[i].name_len, H2G_HDR_EXPECT) && s->fields[i].value_len == 12 &&
             strncasecmp(v, "100-continue", 12) == 0) {
             s->ops->send_continue(s);
             return;
@@ -427,7 +411,7 @@ static int dispatch(struct h2g_stream *s)
     if (rc != 0)
         return rc;
     const char *method = stream_str(s, s->method);
-    if (s->method.value_len == 7 && memcmp(method, "CONNECT", 7) == 0 && !s->has_protocol) {
+    if (h2g_method_lookup(method, s->method.value_len) == H2G_METHOD_CONNECT && !s->has_protocol) {
         /* RFC 9113 8.5: a TCP tunnel to :authority, under connect.allow /
          * connect.deny. */
         return auth ? tunnel_connect(s, auth, auth_len, true) : 400;

@@ -20,6 +20,7 @@
 #include "services.h"
 #include "sockread.h"
 #include "upstream.h"
+#include "units.h"
 
 #define TUNNEL_OUT_CAP (64 * 1024)
 
@@ -79,7 +80,7 @@ static void fail(struct h2g_tunnel *t, int status, uint32_t h2_error, const char
 static void arm_idle(struct h2g_tunnel *t)
 {
     uint64_t ms = t->ctx->cfg->timeouts.tunnel_idle;
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = h2g_ms_timeval(ms);
     evtimer_add(t->idle_ev, &tv);
 }
 
@@ -90,7 +91,7 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
     uint64_t quiet = h2g_mono_ms() - t->last_active_ms;
     if (quiet < idle) {
         uint64_t ms = idle - quiet;
-        struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+        struct timeval tv = h2g_ms_timeval(ms);
         evtimer_add(t->idle_ev, &tv);
         return;
     }
@@ -292,7 +293,7 @@ static void start_connect(struct h2g_tunnel *t, const struct sockaddr *sa, sockl
     bufferevent_set_max_single_read(t->bev, H2G_IO_CHUNK);
     bufferevent_set_max_single_write(t->bev, H2G_IO_CHUNK);
     uint64_t ms = t->ctx->cfg->timeouts.upstream_connect;
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = h2g_ms_timeval(ms);
     bufferevent_set_timeouts(t->bev, NULL, &tv);
     bufferevent_setcb(t->bev, NULL, NULL, t_event_cb, t);
     bufferevent_enable(t->bev, EV_WRITE);
@@ -514,7 +515,7 @@ static void tunnel_free(struct h2g_tunnel *t)
         t->s = NULL;
         t->ctx = NULL;
         LIST_INSERT_HEAD(&t->svc->orphans, t, link);
-        struct timeval tv = {LINGER_MS / 1000, 0};
+        struct timeval tv = h2g_ms_timeval(LINGER_MS);
         bufferevent_set_timeouts(t->bev, NULL, &tv);
         bufferevent_setwatermark(t->bev, EV_WRITE, 0, 0);
         bufferevent_setcb(t->bev, NULL, orphan_write_cb, orphan_event_cb, t);

@@ -165,81 +165,118 @@ static const char *parse_host(const char *s, size_t len, bool bracketed, struct 
     return NULL;
 }
 
-/* Port digits s[0..len): 1..65535, decimal only. */
-static const char *parse_port(const char *s, size_t len, uint16_t *out)
+/* The port after the ':' of an authority (see h2g_parse_authority). */
+static const char *parse_port(const char *s, size_t len, unsigned flags, const struct h2g_authority_words *w,
+                              struct h2g_authority *out)
 {
-    uint64_t v;
-    size_t end;
+    unsigned v = 0;
+    out->has_port = true;
     if (len == 0)
-        return "missing port";
-    if (parse_decimal(s, len, &end, &v) != NULL || end != len || len > 5 || v == 0 || v > 65535)
-        return "port must be a number 1..65535";
-    *out = (uint16_t)v;
+        return w->empty_port;
+    if ((flags & H2G_AUTH_ANY_PORT) && len == 1 && s[0] == '*') {
+        out->any_port = true;
+        return NULL;
+    }
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return w->port_chars;
+    if (len > 5 || ((flags & H2G_AUTH_NO_LEADING_ZERO) && s[0] == '0'))
+        return w->port_range;
+    for (size_t i = 0; i < len; i++)
+        v = v * 10 + (unsigned)(s[i] - '0');
+    if (v > 65535 || (v == 0 && !(flags & H2G_AUTH_PORT_ZERO)))
+        return w->port_range;
+    out->port = (uint16_t)v;
     return NULL;
 }
 
-/* host[:port] in s[0..len); a missing port is an error unless default_port
- * is non-zero.  `*` as host only when allow_wildcard. */
-static const char *parse_authority(const char *s, size_t len, uint16_t default_port,
-                                   bool allow_wildcard, struct h2g_hostport *out)
+const char *h2g_parse_authority(const char *s, size_t len, unsigned flags, const struct h2g_authority_words *w,
+                                struct h2g_authority *out)
 {
-    const char *host, *port = NULL;
-    size_t host_len, port_len = 0;
-    bool bracketed = false;
+    const char *port = NULL;
+    size_t port_len = 0;
 
     memset(out, 0, sizeof(*out));
     if (len == 0)
-        return "empty address";
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
-            return "spaces or control characters";
+        return w->empty;
+    if (w->ctl != NULL)
+        for (size_t i = 0; i < len; i++)
+            if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
+                return w->ctl;
     if (s[0] == '[') {
         const char *close = memchr(s, ']', len);
         if (close == NULL)
-            return "missing ']' after IPv6 address";
-        host = s + 1;
-        host_len = (size_t)(close - host);
-        bracketed = true;
+            return w->no_close;
+        out->host = s + 1;
+        out->host_len = (size_t)(close - out->host);
+        out->bracketed = true;
         size_t rest = len - (size_t)(close + 1 - s);
         if (rest > 0) {
             if (close[1] != ':')
-                return "junk after ']'";
+                return w->after_close;
             port = close + 2;
             port_len = rest - 1;
         }
     } else {
         const char *colon = memchr(s, ':', len);
-        if (colon != NULL && memchr(colon + 1, ':', len - (size_t)(colon + 1 - s)) != NULL)
-            return "IPv6 addresses must be in brackets, like [::1]:443";
-        host = s;
-        host_len = colon != NULL ? (size_t)(colon - s) : len;
+        if (colon != NULL && w->colons != NULL && memchr(colon + 1, ':', len - (size_t)(colon + 1 - s)) != NULL)
+            return w->colons;
+        out->host = s;
+        out->host_len = colon != NULL ? (size_t)(colon - s) : len;
         if (colon != NULL) {
             port = colon + 1;
-            port_len = len - host_len - 1;
+            port_len = len - out->host_len - 1;
         }
     }
     if (port == NULL) {
-        if (default_port == 0)
-            return "missing port";
-        out->port = default_port;
+        if (flags & H2G_AUTH_PORT_REQUIRED)
+            return w->missing_port;
     } else {
-        const char *err = parse_port(port, port_len, &out->port);
+        const char *err = parse_port(port, port_len, flags, w, out);
         if (err != NULL)
             return err;
     }
-    if (!bracketed && host_len == 1 && host[0] == '*') {
+    if (out->host_len == 0 && w->empty_host != NULL)
+        return w->empty_host;
+    return NULL;
+}
+
+/* host[:port] in s[0..len); a missing port is an error unless default_port
+ * is non-zero.  `*` as host only when allow_wildcard. */
+static const char *parse_address(const char *s, size_t len, uint16_t default_port, bool allow_wildcard,
+                                 struct h2g_hostport *out)
+{
+    static const struct h2g_authority_words words = {
+        .empty = "empty address",
+        .ctl = "spaces or control characters",
+        .no_close = "missing ']' after IPv6 address",
+        .after_close = "junk after ']'",
+        .colons = "IPv6 addresses must be in brackets, like [::1]:443",
+        .missing_port = "missing port",
+        .empty_port = "missing port",
+        .port_chars = "port must be a number 1..65535",
+        .port_range = "port must be a number 1..65535",
+        .empty_host = "empty host",
+    };
+    struct h2g_authority a;
+
+    memset(out, 0, sizeof(*out));
+    const char *err = h2g_parse_authority(s, len, default_port == 0 ? H2G_AUTH_PORT_REQUIRED : 0, &words, &a);
+    if (err != NULL)
+        return err;
+    out->port = a.has_port ? a.port : default_port;
+    if (!a.bracketed && a.host_len == 1 && a.host[0] == '*') {
         if (!allow_wildcard)
             return "'*' is not a host here";
         out->wildcard = true;
-        out->host[0] = '\0';
         return NULL;
     }
-    return parse_host(host, host_len, bracketed, out);
+    return parse_host(a.host, a.host_len, a.bracketed, out);
 }
 
 const char *h2g_parse_hostport(const char *s, struct h2g_hostport *out)
 {
-    return parse_authority(s, strlen(s), 0, true, out);
+    return parse_address(s, strlen(s), 0, true, out);
 }
 
 /* Shared by the two URL forms: checks the scheme and returns the authority
@@ -275,7 +312,7 @@ const char *h2g_parse_http_url(const char *s, struct h2g_hostport *out)
     if (err != NULL)
         return err;
     /* "http://host:" (empty port) is refused by parse_port. */
-    return parse_authority(auth, len, 80, false, out);
+    return parse_address(auth, len, 80, false, out);
 }
 
 const char *h2g_parse_tcp_url(const char *s, struct h2g_hostport *out)
@@ -285,5 +322,5 @@ const char *h2g_parse_tcp_url(const char *s, struct h2g_hostport *out)
     const char *err = url_authority(s, "tcp", &auth, &len);
     if (err != NULL)
         return err;
-    return parse_authority(auth, len, 0, false, out);
+    return parse_address(auth, len, 0, false, out);
 }

@@ -598,9 +598,8 @@ static void choose_framing(struct h2g_exchange *ex, const struct h2g_request_hea
         ex->framing = H2G_BODY_NONE;
         ex->req_done_written = true;
     } else if (stream_request_ended(ex->s) && body_in == 0) {
-        bool needs_length = (req->method_len == 4 && memcmp(req->method, "POST", 4) == 0) ||
-                            (req->method_len == 3 && memcmp(req->method, "PUT", 3) == 0) ||
-                            (req->method_len == 5 && memcmp(req->method, "PATCH", 5) == 0);
+        enum h2g_method method = h2g_method_lookup(req->method, req->method_len);
+        bool needs_length = method == H2G_METHOD_POST || method == H2G_METHOD_PUT || method == H2G_METHOD_PATCH;
         ex->framing = needs_length ? H2G_BODY_LENGTH : H2G_BODY_NONE;
     } else if (stream_request_content_length(ex->s) >= 0) {
         ex->framing = H2G_BODY_LENGTH;
@@ -660,7 +659,7 @@ static int build_head(struct h2g_exchange *ex, bool *is_head)
     struct h2g_field *tmp = NULL;
     if (stream_request_head(ex->s, &req, stack, 32, &tmp) != 0)
         return H2G_STATUS_NOMEM;
-    *is_head = req.method_len == 4 && memcmp(req.method, "HEAD", 4) == 0;
+    *is_head = h2g_method_lookup(req.method, req.method_len) == H2G_METHOD_HEAD;
     choose_framing(ex, &req);
     struct h2g_forward_info fwd = {
         .client_addr = ctx->client->peer_ip,

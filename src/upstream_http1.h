@@ -8,8 +8,11 @@
  * alive only after a complete, cleanly framed exchange).  It sees its
  * stream only through upstream.h.
  *
- * States: CONNECTING -> (head written) WAITING -> RECEIVING -> DONE, or
- * FAILED from any of them.
+ * States (enum ex_state): CONNECTING (only without an idle pooled
+ * connection) -> SENDING (head written, no final response head yet) ->
+ * RECEIVING (final head received, body flowing) -> DONE, or FAILED from
+ * any of them; SENDING goes back to CONNECTING once when a reused
+ * connection turns out closed before any response byte.
  */
 #ifndef H2G_UPSTREAM_HTTP1_H
 #define H2G_UPSTREAM_HTTP1_H

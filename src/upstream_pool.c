@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "services.h"
+#include "units.h"
 
 struct h2g_upstream_pool *upstream_pool_get(struct h2g_services *svc, const char *id,
                                             const struct h2g_hostport *addr)
@@ -116,7 +117,7 @@ struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uin
     uc->out = bufferevent_get_output(uc->bev);
     sockread_init(&uc->rd, uc->bev);
     sockread_set_max_chunk(&uc->rd, SOCKREAD_FRAME_CHUNK);
-    struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
+    struct timeval tv = h2g_ms_timeval(timeout_ms);
     bufferevent_set_timeouts(uc->bev, NULL, &tv);
     bufferevent_set_max_single_read(uc->bev, H2G_IO_CHUNK);
     bufferevent_set_max_single_write(uc->bev, H2G_IO_CHUNK);

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "stream.h"
 #include "tunnel.h"
+#include "units.h"
 #include "upstream_http1.h"
 #include "upstream_pool.h"
 
@@ -41,7 +42,7 @@ static void set_accepting(struct h2g_worker *w, bool on)
             event_del(w->listeners[i]->ev);
     }
     if (!on) {
-        struct timeval tv = {0, ACCEPT_RECHECK_MS * 1000};
+        struct timeval tv = h2g_ms_timeval(ACCEPT_RECHECK_MS);
         evtimer_add(w->recheck_ev, &tv);
     }
 }
@@ -180,7 +181,7 @@ static void stop_cb(void *arg)
         return;
     }
     uint64_t ms = w->svc.config->timeouts.shutdown;
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = h2g_ms_timeval(ms);
     evtimer_add(w->stop_timer, &tv);
 }
 
