@@ -10,7 +10,7 @@
  * Set up once (first input): a configuration from memory (CONFIG below)
  * with one cleartext listener for h2 and HTTP/1.1, routes to the
  * upstream (plain, round-robin over a literal, a name and a port that
- * refuses connections, websocket), tunnel routes and connect.allow; the worker of src/worker.c on
+ * refuses connections, websocket), tunnel routes and connect.allow; the worker of src/process/worker.c on
  * the listening socket, whose thread is never started: its event_base
  * runs here, in turns of event_base_loop(EVLOOP_NONBLOCK).  Timeouts are
  * an hour, so no timer of the daemon fires during an input (inputs take
@@ -83,13 +83,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "config_load.h"
-#include "conn.h"
+#include "core/config_load.h"
+#include "edge/conn.h"
 #include "fuzz.h"
-#include "introspect.h"
-#include "log.h"
-#include "upstream_pool.h"
-#include "worker.h"
+#include "process/introspect.h"
+#include "runtime/log.h"
+#include "upstream/upstream_pool.h"
+#include "process/worker.h"
 
 #define M_UPSTREAM "--UPSTREAM--"
 #define M_CUT "--CUT--"

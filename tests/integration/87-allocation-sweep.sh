@@ -1,6 +1,6 @@
 #!/bin/sh
 # Allocation failures everywhere (a build configured --enable-alloc-fail,
-# src/failalloc.h): every allocation of h2gate, libevent, nghttp2,
+# src/runtime/failalloc.h): every allocation of h2gate, libevent, nghttp2,
 # OpenSSL, libyaml and jansson goes through one counter, and
 # backends/allocsweep.py fails each allocation of a scenario in turn on
 # the running daemon (armed by SIGUSR2 once the scenario's setup is

@@ -1,10 +1,10 @@
-/* Tests for src/h1_resp.c: reason phrases, HTTP/1.1 response heads, the
+/* Tests for src/core/h1_resp.c: reason phrases, HTTP/1.1 response heads, the
  * last chunk. */
 #include <check.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "h1_resp.h"
+#include "core/h1_resp.h"
 #include "suites.h"
 
 START_TEST(phrases)

@@ -1,8 +1,8 @@
-/* Tests for src/hdr.c: the special-name table, methods and Connection lists. */
+/* Tests for src/core/hdr.c: the special-name table, methods and Connection lists. */
 #include <check.h>
 #include <string.h>
 
-#include "hdr.h"
+#include "core/hdr.h"
 #include "suites.h"
 
 #define LOOKUP(s) h2g_hdr_lookup(s, sizeof(s) - 1)

@@ -1,10 +1,10 @@
-/* Tests for src/units.c: sizes, durations, host:port, URLs, timevals. */
+/* Tests for src/core/units.c: sizes, durations, host:port, URLs, timevals. */
 #include <check.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "suites.h"
-#include "units.h"
+#include "core/units.h"
 
 START_TEST(size_ok)
 {

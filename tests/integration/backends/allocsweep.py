@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The driver of 87-allocation-sweep.sh: fails each allocation of a
 scenario in turn, in a running h2gate built with --enable-alloc-fail
-(src/failalloc.h), and judges what the client got.
+(src/runtime/failalloc.h), and judges what the client got.
 
   allocsweep.py --pid PID --log H2GATE_ERR --arm FILE --ctl SOCKET
                 --tls-port P --clear-port P --ca CERT --connect HOST:PORT
