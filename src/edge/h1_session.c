@@ -341,6 +341,14 @@ static void close_session(struct h2g_h1_session *h)
     conn_close(h->conn, true);
 }
 
+/* H1_IN_CAP of the client's bytes wait for the upstream: stop reading
+ * (ops_consumed resumes). */
+static void pause_reading(struct h2g_h1_session *h)
+{
+    h->read_paused = true;
+    conn_read_disable(h->conn);
+}
+
 /* Feeds buffered client bytes to the parser while a request may be read. */
 static void feed(struct h2g_h1_session *h)
 {
@@ -349,8 +357,7 @@ static void feed(struct h2g_h1_session *h)
     while (evbuffer_get_length(in) > 0 && !h->closing) {
         if (h->tunnel) {
             if (h->s == NULL || h->unconsumed >= H1_IN_CAP) {
-                h->read_paused = true;
-                conn_read_disable(c);
+                pause_reading(h);
                 return;
             }
             struct evbuffer_iovec v;
@@ -364,8 +371,7 @@ static void feed(struct h2g_h1_session *h)
         if (h->s != NULL && (h->req_complete || h->upgrading))
             return; /* pipelined, or tunnel bytes before the tunnel opens */
         if (h->unconsumed >= H1_IN_CAP) {
-            h->read_paused = true;
-            conn_read_disable(c);
+            pause_reading(h);
             return;
         }
         struct evbuffer_iovec v;

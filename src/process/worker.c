@@ -107,7 +107,7 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
     }
 }
 
-void services_conn_closed(struct h2g_services *svc)
+static void svc_conn_closed(struct h2g_services *svc)
 {
     struct h2g_worker *w = worker_of(svc);
     __atomic_sub_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED);
@@ -196,12 +196,12 @@ static void access_flush_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-bool services_access_log_on(const struct h2g_services *svc)
+static bool svc_access_log_on(const struct h2g_services *svc)
 {
     return worker_of((struct h2g_services *)svc)->access_fd >= 0;
 }
 
-void services_access_log(struct h2g_services *svc, const char *line, size_t len)
+static void svc_access_log(struct h2g_services *svc, const char *line, size_t len)
 {
     struct h2g_worker *w = worker_of(svc);
     if (w->access_fd < 0)
@@ -223,7 +223,7 @@ static struct h2g_balance *balance_lost(struct h2g_worker *w)
     return NULL;
 }
 
-struct h2g_balance *services_balance(struct h2g_services *svc, const struct h2g_route_config *r)
+static struct h2g_balance *svc_balance(struct h2g_services *svc, const struct h2g_route_config *r)
 {
     struct h2g_worker *w = worker_of(svc);
     const struct h2g_config *c = w->svc.config;
@@ -297,19 +297,29 @@ static void snapshot_free(struct h2g_snapshot *s)
     free(s);
 }
 
-struct h2g_snapshot *services_snapshot_acquire(struct h2g_services *svc)
+static struct h2g_snapshot *svc_snapshot_acquire(struct h2g_services *svc)
 {
     struct h2g_worker *w = worker_of(svc);
     w->snap->users++;
     return w->snap;
 }
 
-void services_snapshot_release(struct h2g_services *svc, struct h2g_snapshot *s)
+static void svc_snapshot_release(struct h2g_services *svc, struct h2g_snapshot *s)
 {
     (void)svc;
     if (--s->users == 0 && s->retired)
         snapshot_free(s);
 }
+
+/* What the objects below the worker may ask of it (services.h). */
+static const struct h2g_services_ops services_ops = {
+    .conn_closed = svc_conn_closed,
+    .snapshot_acquire = svc_snapshot_acquire,
+    .snapshot_release = svc_snapshot_release,
+    .balance = svc_balance,
+    .access_log_on = svc_access_log_on,
+    .access_log = svc_access_log,
+};
 
 struct h2g_worker_apply {
     struct h2g_mail mail;
@@ -421,6 +431,7 @@ struct h2g_worker *worker_new(unsigned id, struct h2g_config *config, int *fds, 
         return NULL;
     w->id = id;
     w->svc.worker_id = id;
+    w->svc.ops = &services_ops;
     w->mailbox.efd = -1;
     w->svc.config = h2g_config_ref(config);
     w->snap = snapshot_new(config);

@@ -4,8 +4,9 @@
  * Embedded in struct h2g_worker (worker.c fills it in worker_new and
  * empties it in worker_free).  Connections, sessions, streams, exchanges
  * and tunnels keep a borrowed pointer to it and reach their worker only
- * through it, so that nothing below the worker includes worker.h.  The
- * functions declared here are the worker's: worker.c defines them.
+ * through it, so that nothing below the worker includes worker.h or calls
+ * into worker.c: what they may ask of the worker goes through `ops`,
+ * which worker.c fills.
  *
  * Per-layer state lives here because the worker keeps it for the objects
  * of that layer (caches, pools) and frees it last; each layer's own file
@@ -46,7 +47,28 @@ struct h2g_snapshot {
     bool retired;
 };
 
+struct h2g_services;
+
+/* The worker's answers (worker.c). */
+struct h2g_services_ops {
+    /* A connection was freed: the worker may finish a drain, or accept
+     * again (max_connections). */
+    void (*conn_closed)(struct h2g_services *svc);
+    /* The snapshot a new request uses, and its release. */
+    struct h2g_snapshot *(*snapshot_acquire)(struct h2g_services *svc);
+    void (*snapshot_release)(struct h2g_services *svc, struct h2g_snapshot *snap);
+    /* Round-robin state of a route of the worker's current snapshot
+     * (NULL for routes of older snapshots or single-upstream routes, and
+     * when out of memory: the route then takes its first upstream). */
+    struct h2g_balance *(*balance)(struct h2g_services *svc, const struct h2g_route_config *r);
+    /* Is the access log on?  And appends a line to it (formatted, with
+     * '\n'), written once per loop turn. */
+    bool (*access_log_on)(const struct h2g_services *svc);
+    void (*access_log)(struct h2g_services *svc, const char *line, size_t len);
+};
+
 struct h2g_services {
+    const struct h2g_services_ops *ops;
     struct event_base *base;
     struct evdns_base *dns;
     struct h2g_stats stats;
@@ -77,19 +99,34 @@ struct h2g_services {
 
 #define H2G_OBJ_CACHE_MAX 512
 
-/* A connection was freed: the worker may finish a drain, or accept again
- * (max_connections). */
-void services_conn_closed(struct h2g_services *svc);
-/* The snapshot a new request uses, and its release. */
-struct h2g_snapshot *services_snapshot_acquire(struct h2g_services *svc);
-void services_snapshot_release(struct h2g_services *svc, struct h2g_snapshot *snap);
-/* Round-robin state of a route of the worker's current snapshot (NULL for
- * routes of older snapshots or single-upstream routes, and when out of
- * memory: the route then takes its first upstream). */
-struct h2g_balance *services_balance(struct h2g_services *svc, const struct h2g_route_config *r);
-/* Is the access log on?  And appends a line to it (formatted, with '\n'),
- * written once per loop turn. */
-bool services_access_log_on(const struct h2g_services *svc);
-void services_access_log(struct h2g_services *svc, const char *line, size_t len);
+static inline void services_conn_closed(struct h2g_services *svc)
+{
+    svc->ops->conn_closed(svc);
+}
+
+static inline struct h2g_snapshot *services_snapshot_acquire(struct h2g_services *svc)
+{
+    return svc->ops->snapshot_acquire(svc);
+}
+
+static inline void services_snapshot_release(struct h2g_services *svc, struct h2g_snapshot *snap)
+{
+    svc->ops->snapshot_release(svc, snap);
+}
+
+static inline struct h2g_balance *services_balance(struct h2g_services *svc, const struct h2g_route_config *r)
+{
+    return svc->ops->balance(svc, r);
+}
+
+static inline bool services_access_log_on(const struct h2g_services *svc)
+{
+    return svc->ops->access_log_on(svc);
+}
+
+static inline void services_access_log(struct h2g_services *svc, const char *line, size_t len)
+{
+    svc->ops->access_log(svc, line, len);
+}
 
 #endif
