@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <strings.h>
 
 /* A borrowed view of one field. */
@@ -86,6 +87,24 @@ extern unsigned char h2g_hdr_name_len[H2G_HDR_N_TOKENS];
 static inline bool h2g_hdr_is(const char *name, size_t len, enum h2g_hdr_token t)
 {
     return len == h2g_hdr_name_len[t] && len > 0 && strncasecmp(name, h2g_hdr_name[t], len) == 0;
+}
+
+/* The token of a pseudo-header name (it starts with ':'), H2G_HDR_OTHER
+ * for one a request may not carry.  Per request field on the hot path:
+ * by length, then one compare, where h2g_hdr_lookup would hash.  Pseudo-
+ * header names are lowercase (RFC 9113 8.2.1; nghttp2 refuses others). */
+static inline enum h2g_hdr_token h2g_hdr_pseudo(const char *name, size_t len)
+{
+    switch (len) {
+    case 5: return memcmp(name, ":path", 5) == 0 ? H2G_HDR_PSEUDO_PATH : H2G_HDR_OTHER;
+    case 7:
+        return memcmp(name, ":method", 7) == 0   ? H2G_HDR_PSEUDO_METHOD
+               : memcmp(name, ":scheme", 7) == 0 ? H2G_HDR_PSEUDO_SCHEME
+                                                 : H2G_HDR_OTHER;
+    case 9: return memcmp(name, ":protocol", 9) == 0 ? H2G_HDR_PSEUDO_PROTOCOL : H2G_HDR_OTHER;
+    case 10: return memcmp(name, ":authority", 10) == 0 ? H2G_HDR_PSEUDO_AUTHORITY : H2G_HDR_OTHER;
+    default: return H2G_HDR_OTHER;
+    }
 }
 
 /* Request methods h2gate treats specially.  Methods are case-sensitive

@@ -149,7 +149,7 @@ int stream_add_field(struct h2g_stream *s, const char *name, size_t nlen, const 
     if (nlen > 0 && name[0] == ':') {
         struct h2g_field_ref *r = NULL;
         bool *has = NULL;
-        enum h2g_hdr_token t = h2g_hdr_lookup(name, nlen);
+        enum h2g_hdr_token t = h2g_hdr_pseudo(name, nlen);
         if (t == H2G_HDR_PSEUDO_METHOD)
             r = &s->method, has = &s->has_method;
         else if (t == H2G_HDR_PSEUDO_SCHEME)

@@ -53,6 +53,22 @@ START_TEST(lookup_tokens)
 }
 END_TEST
 
+/* The request pseudo-headers by their fast path agree with the table;
+ * :status (a response's) and anything else are not request ones. */
+START_TEST(pseudo_tokens)
+{
+    static const char *names[] = {":method", ":scheme", ":authority", ":path", ":protocol"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        ck_assert_int_eq(h2g_hdr_pseudo(names[i], strlen(names[i])), h2g_hdr_lookup(names[i], strlen(names[i])));
+    ck_assert_int_eq(h2g_hdr_pseudo(":status", 7), H2G_HDR_OTHER);
+    ck_assert_int_eq(h2g_hdr_pseudo(":Path", 5), H2G_HDR_OTHER);
+    ck_assert_int_eq(h2g_hdr_pseudo(":pathx", 5), H2G_HDR_PSEUDO_PATH); /* length-bounded */
+    ck_assert_int_eq(h2g_hdr_pseudo(":pat", 4), H2G_HDR_OTHER);
+    ck_assert_int_eq(h2g_hdr_pseudo(":methods", 8), H2G_HDR_OTHER);
+    ck_assert_int_eq(h2g_hdr_pseudo("", 0), H2G_HDR_OTHER);
+}
+END_TEST
+
 /* Every token has its name back, and finds itself by it. */
 START_TEST(names_by_token)
 {
@@ -191,6 +207,7 @@ Suite *hdr_suite(void)
     Suite *s = suite_create("hdr");
     TCase *tc = tcase_create("table");
     tcase_add_test(tc, lookup_tokens);
+    tcase_add_test(tc, pseudo_tokens);
     tcase_add_test(tc, flags);
     tcase_add_test(tc, names_by_token);
     tcase_add_test(tc, methods);
