@@ -56,6 +56,8 @@ struct h2g_h2_session {
     bool draining;           /* shutdown notice sent (RFC 9113 6.8) */
     bool goaway_final;       /* the last GOAWAY with the real last stream id sent */
     bool dead;               /* fatal error: no more nghttp2 calls */
+    bool in_recv;            /* inside nghttp2_session_mem_recv */
+    bool recv_ended;         /* a callback of that read ended the session (recv_result) */
 };
 
 static const struct h2g_stream_ops h2_stream_ops;
@@ -142,6 +144,8 @@ static bool session_memory_over(const struct h2g_h2_session *h)
  * queued (out of memory) ends it at once. */
 static void end_session(struct h2g_h2_session *h, uint32_t code)
 {
+    if (h->in_recv)
+        h->recv_ended = true;
     if (nghttp2_session_terminate_session(h->ng, code) != 0 && !h->dead) {
         h->dead = true;
         conn_close(h->conn, false);
@@ -1111,6 +1115,63 @@ static void advertise(struct h2g_h2_session *h)
     }
 }
 
+/*
+ * What a callback nghttp2 runs while reading returns: once it has ended
+ * the session (end_session), NGHTTP2_ERR_CALLBACK_FAILURE, so that
+ * nghttp2_session_mem_recv stops at once and reads nothing more.
+ * nghttp2_session_terminate_session makes nghttp2's reader ignore all
+ * input (NGHTTP2_IB_IGN_ALL), but after the callbacks of a DATA frame
+ * (on_data_chunk_recv, on_frame_recv, on_stream_close of the stream it
+ * ends) nghttp2 resets the reader to the next frame header without
+ * looking: it would go on reading the frames behind, of a session
+ * already terminated.  The first of those that is a connection error (a
+ * PRIORITY or RST_STREAM of the wrong length) finds the session
+ * terminated, so nghttp2 does not set the reader to ignore all input
+ * again, and its assertion that it does aborts the process (Debian keeps
+ * nghttp2's asserts): an empty DATA frame flood with one such frame
+ * behind it crashed the daemon.  Every callback of the reading side
+ * answers so, not only those: which of nghttp2's paths look is its
+ * business.  h2_session_on_read then sends the GOAWAY already queued.
+ */
+static int recv_result(struct h2g_h2_session *h, int rv)
+{
+    return h->in_recv && h->recv_ended ? NGHTTP2_ERR_CALLBACK_FAILURE : rv;
+}
+
+static int checked_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
+{
+    return recv_result(ud, on_begin_headers(ng, frame, ud));
+}
+
+static int checked_on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint8_t *name, size_t namelen,
+                             const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
+{
+    return recv_result(ud, on_header(ng, frame, name, namelen, value, valuelen, flags, ud));
+}
+
+static int checked_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
+{
+    return recv_result(ud, on_frame_recv(ng, frame, ud));
+}
+
+static int checked_on_data_chunk_recv(nghttp2_session *ng, uint8_t flags, int32_t stream_id, const uint8_t *data,
+                                      size_t len, void *ud)
+{
+    return recv_result(ud, on_data_chunk_recv(ng, flags, stream_id, data, len, ud));
+}
+
+/* Also run by nghttp2_session_send, outside a read: its result stands. */
+static int checked_on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t error_code, void *ud)
+{
+    return recv_result(ud, on_stream_close(ng, stream_id, error_code, ud));
+}
+
+static int checked_on_invalid_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, int lib_error_code,
+                                         void *ud)
+{
+    return recv_result(ud, on_invalid_frame_recv(ng, frame, lib_error_code, ud));
+}
+
 static nghttp2_session_callbacks *make_callbacks(void)
 {
     nghttp2_session_callbacks *cb;
@@ -1118,13 +1179,13 @@ static nghttp2_session_callbacks *make_callbacks(void)
         return NULL;
     nghttp2_session_callbacks_set_send_callback(cb, send_cb);
     nghttp2_session_callbacks_set_send_data_callback(cb, send_data_cb);
-    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
-    nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
-    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk_recv);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, checked_on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cb, checked_on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, checked_on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, checked_on_data_chunk_recv);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, checked_on_stream_close);
     nghttp2_session_callbacks_set_error_callback2(cb, error_cb);
-    nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame_recv);
+    nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, checked_on_invalid_frame_recv);
     nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
     nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_frame_not_send);
     return cb;
@@ -1303,9 +1364,11 @@ static void h2_session_on_read(void *arg)
         int32_t bad_id = 0;
         size_t take = h->scan_ahead + scan_frames(h, (const uint8_t *)v.iov_base + h->scan_ahead,
                                                   v.iov_len - h->scan_ahead, &err, &bad_id);
+        h->in_recv = true;
         ssize_t n = take > 0 ? nghttp2_session_mem_recv(h->ng, v.iov_base, take) : 0;
+        h->in_recv = false;
         h->stats.bytes_in += n > 0 ? (uint64_t)n : 0;
-        if (n >= 0 && err != 0) {
+        if (n >= 0 && err != 0 && !h->recv_ended) {
             LOG_INFO("conn=%llu stream=%d: DATA or HEADERS on a stream the client closed or skipped: GOAWAY %s",
                      (unsigned long long)h->conn->id, bad_id, nghttp2_http2_strerror(err));
             nghttp2_session_terminate_session(h->ng, err);
@@ -1313,10 +1376,16 @@ static void h2_session_on_read(void *arg)
             break;
         }
         h->scan_ahead = n >= 0 ? take - (size_t)n : 0;
-        if (n < 0) {
+        /* A callback that ended the session made nghttp2 stop
+         * (recv_result): its GOAWAY is queued, and nghttp2 must read
+         * nothing more. */
+        if (n < 0 || h->recv_ended) {
+            if (h->dead) /* not even the GOAWAY could be queued (end_session) */
+                return;
             /* nghttp2 has queued a GOAWAY where the protocol asks for one. */
-            LOG_INFO("conn=%llu: h2 protocol error: %s", (unsigned long long)h->conn->id,
-                     nghttp2_strerror((int)n));
+            if (!h->recv_ended)
+                LOG_INFO("conn=%llu: h2 protocol error: %s", (unsigned long long)h->conn->id,
+                         nghttp2_strerror((int)n));
             /* nghttp2 queues a GOAWAY itself for protocol errors it
              * detects inside frames, not for these: say why before
              * closing (a no-op if one is already queued).  Floods (ACKs
