@@ -1,5 +1,5 @@
 /*
- * config.c: the YAML configuration (src/config_load.h), loaded from
+ * config.c: the YAML configuration (src/core/config_load.h), loaded from
  * memory as a whole file.
  *
  * Input: the file.  Relative paths resolve against a directory that does
@@ -18,11 +18,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "config.h"
-#include "config_load.h"
+#include "core/config.h"
+#include "core/config_load.h"
 #include "fuzz.h"
-#include "path.h"
-#include "units.h"
+#include "core/path.h"
+#include "core/units.h"
 
 #define NAME "fuzz.yaml"
 #define DIR "/nonexistent-h2gate-fuzz"

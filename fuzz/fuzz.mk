@@ -41,7 +41,7 @@ $(addprefix fuzz_,$(HARNESSES)): $(CORE_OBJS) $(LLHTTP_OBJS)
 # (_GNU_SOURCE from AC_USE_SYSTEM_EXTENSIONS, PACKAGE_VERSION from
 # AC_INIT), against the daemon's libraries.
 DAEMON_PKGS = libevent_core libevent_extra libevent_openssl libevent_pthreads libssl libcrypto jansson libsystemd
-DAEMON_SRCS := $(filter-out src/main.c,$(filter %.c,$(shell sed -n '/^src_h2gate_SOURCES =/,/[^\\]$$/p' $(top)/Makefile.am)))
+DAEMON_SRCS := $(filter-out src/process/main.c,$(filter %.c,$(shell sed -n '/^src_h2gate_SOURCES =/,/[^\\]$$/p' $(top)/Makefile.am)))
 DAEMON_OBJS := $(patsubst src/%.c,daemon/%.o,$(DAEMON_SRCS))
 DAEMON_VERSION := $(shell sed -n 's/^AC_INIT.\[h2gate\], \[\([^]]*\)\].*/\1/p' $(top)/configure.ac)
 DAEMON_CFLAGS = -D_GNU_SOURCE -DPACKAGE_VERSION='"$(DAEMON_VERSION)"' $(shell pkg-config --cflags $(DAEMON_PKGS))
@@ -54,11 +54,11 @@ obj/h2_session.o: $(top)/fuzz/h2_session.c
 	@mkdir -p obj
 	$(CC) $(CFLAGS) $(DAEMON_CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 daemon/%.o: $(top)/src/%.c
-	@mkdir -p daemon
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DAEMON_CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 
 core/%.o: $(top)/src/%.c
-	@mkdir -p core
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 
 obj/%.o: $(top)/fuzz/%.c
@@ -70,6 +70,6 @@ llhttp/%.o: $(LLHTTP_DIR)/%.c
 	@mkdir -p llhttp
 	$(CC) $(CFLAGS) -DLLHTTP_STRICT_MODE=1 -MMD -MP -c -o $@ $<
 
--include $(wildcard core/*.d obj/*.d llhttp/*.d daemon/*.d)
+-include $(wildcard core/*/*.d obj/*.d llhttp/*.d daemon/*/*.d)
 
 .PHONY: all

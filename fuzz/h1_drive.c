@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "errors.h"
+#include "core/errors.h"
 #include "fuzz.h"
-#include "h1_parse.h"
-#include "hdr.h"
+#include "core/h1_parse.h"
+#include "core/hdr.h"
 
 struct drive {
     const struct fuzz_h1_opts *o;

@@ -1,5 +1,5 @@
 /*
- * h1_drive.h: drives src/h1_parse.c over a byte stream the way its two
+ * h1_drive.h: drives src/core/h1_parse.c over a byte stream the way its two
  * callers do, for the h1_request and h1_response harnesses.
  *
  * The stream arrives in pieces whose lengths the input chooses; each call
@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "core/buf.h"
 
 #define FUZZ_H1_SPLITS 8
 

@@ -1,6 +1,6 @@
 /*
  * h1_request.c: HTTP/1.1 requests as h2gate's client side parses them
- * (src/h1_parse.c in request mode, driven as src/h1_session.c does:
+ * (src/core/h1_parse.c in request mode, driven as src/edge/h1_session.c does:
  * pipelined requests resumed with h1_parser_next, an upgrade or CONNECT
  * stopping the parser, and h1_parser_finish at EOF).
  *

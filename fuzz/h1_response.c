@@ -1,6 +1,6 @@
 /*
  * h1_response.c: HTTP/1.1 responses as h2gate's upstream side parses them
- * (src/h1_parse.c in response mode, driven as src/upstream_http1.c does:
+ * (src/core/h1_parse.c in response mode, driven as src/upstream/upstream_http1.c does:
  * one parser per exchange, reinitialised with its storage kept, HEAD
  * answers announced with h1_parser_expect_head, 1xx heads, a 101 refused
  * unless a WebSocket asked for it, chunked bodies with trailers, and

@@ -10,7 +10,7 @@
  * Set up once (first input): a configuration from memory (CONFIG below)
  * with one cleartext listener for h2 and HTTP/1.1, routes to the
  * upstream (plain, round-robin over a literal, a name and a port that
- * refuses connections, websocket), tunnel routes and connect.allow; the worker of src/worker.c on
+ * refuses connections, websocket), tunnel routes and connect.allow; the worker of src/process/worker.c on
  * the listening socket, whose thread is never started: its event_base
  * runs here, in turns of event_base_loop(EVLOOP_NONBLOCK).  Timeouts are
  * an hour, so no timer of the daemon fires during an input (inputs take
@@ -83,13 +83,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "config_load.h"
-#include "conn.h"
+#include "core/config_load.h"
+#include "edge/conn.h"
 #include "fuzz.h"
-#include "introspect.h"
-#include "log.h"
-#include "upstream_pool.h"
-#include "worker.h"
+#include "process/introspect.h"
+#include "runtime/log.h"
+#include "upstream/upstream_pool.h"
+#include "process/worker.h"
 
 #define M_UPSTREAM "--UPSTREAM--"
 #define M_CUT "--CUT--"
@@ -555,7 +555,7 @@ static void client_read(void)
  * resolver and the upstream do their part. */
 static void turn(void)
 {
-    event_base_loop(H.w->base, EVLOOP_NONBLOCK);
+    event_base_loop(H.w->svc.base, EVLOOP_NONBLOCK);
     client_read();
     dns_serve();
     up_accept();
@@ -571,8 +571,8 @@ static void turn(void)
 static void introspect(void)
 {
     json_t *v[3] = {introspect_sessions(H.w, 0), NULL, introspect_tunnels(H.w)};
-    if (!LIST_EMPTY(&H.w->conns))
-        v[1] = introspect_sessions(H.w, LIST_FIRST(&H.w->conns)->id);
+    if (!LIST_EMPTY(&H.w->svc.conns))
+        v[1] = introspect_sessions(H.w, LIST_FIRST(&H.w->svc.conns)->id);
     for (size_t i = 0; i < 3; i++) {
         if (v[i] == NULL)
             continue;
@@ -724,9 +724,9 @@ static void setup(void)
      * with one that asks dns_serve alone. */
     char ns[32];
     snprintf(ns, sizeof(ns), "127.0.0.1:%u", dport);
-    evdns_base_free(H.w->dns, 0);
-    H.w->dns = evdns_base_new(H.w->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-    FUZZ_CHECK(H.w->dns != NULL && evdns_base_nameserver_ip_add(H.w->dns, ns) == 0);
+    evdns_base_free(H.w->svc.dns, 0);
+    H.w->svc.dns = evdns_base_new(H.w->svc.base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    FUZZ_CHECK(H.w->svc.dns != NULL && evdns_base_nameserver_ip_add(H.w->svc.dns, ns) == 0);
     llhttp_settings_init(&H.ll);
     H.ll.on_message_begin = on_message_begin;
     H.ll.on_header_field = on_header_field;
@@ -740,7 +740,7 @@ static void setup(void)
 
 static bool pools_idle_empty(void)
 {
-    for (struct h2g_upstream_pool *p = H.w->pools; p != NULL; p = p->next)
+    for (struct h2g_upstream_pool *p = H.w->svc.pools; p != NULL; p = p->next)
         if (p->n_idle != 0 || !LIST_EMPTY(&p->idle))
             return false;
     return true;
@@ -748,14 +748,14 @@ static bool pools_idle_empty(void)
 
 static bool worker_empty(void)
 {
-    return H.w->n_conns == 0 && LIST_EMPTY(&H.w->conns) && LIST_EMPTY(&H.w->orphans) && pools_idle_empty();
+    return H.w->svc.n_conns == 0 && LIST_EMPTY(&H.w->svc.conns) && LIST_EMPTY(&H.w->svc.orphans) && pools_idle_empty();
 }
 
 /* Round-robin state would carry one input's choices (and failures) into
  * the next: every input starts at the first upstream of each route. */
 static void reset_balance(void)
 {
-    const struct h2g_config *c = H.w->config;
+    const struct h2g_config *c = H.w->svc.config;
     for (size_t oi = 0; H.w->balance != NULL && oi < c->n_origins; oi++) {
         for (size_t ri = 0; H.w->balance[oi] != NULL && ri < c->origins[oi].n_routes; ri++) {
             struct h2g_balance *b = &H.w->balance[oi][ri];
@@ -809,7 +809,7 @@ int fuzz_h2_session(const uint8_t *data, size_t size)
     for (unsigned i = 0; i < MAX_TURNS && !worker_empty(); i++)
         turn();
     FUZZ_CHECK(worker_empty());
-    const struct h2g_stats *st = &H.w->stats;
+    const struct h2g_stats *st = &H.w->svc.stats;
     FUZZ_CHECK(st->connections_open == 0 && st->streams_open == 0 && st->tunnels_open == 0);
     FUZZ_CHECK(st->sessions_open[0] == 0 && st->sessions_open[1] == 0 && st->sessions_open[2] == 0);
     FUZZ_CHECK(h2g_total_conns == 0 && H.w->snap->users == 0);

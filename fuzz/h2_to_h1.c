@@ -1,5 +1,5 @@
 /*
- * h2_to_h1.c: HTTP/2 request -> HTTP/1.1 request head (src/h2_to_h1.h),
+ * h2_to_h1.c: HTTP/2 request -> HTTP/1.1 request head (src/core/h2_to_h1.h),
  * where bytes a client chose become a request line and fields upstream.
  *
  * Input: byte 0 options (bits 0-1 framing, 2 forwarding info, 3 IPv6
@@ -22,11 +22,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "errors.h"
+#include "core/errors.h"
 #include "fuzz.h"
-#include "h1_parse.h"
-#include "h2_to_h1.h"
-#include "hdr.h"
+#include "core/h1_parse.h"
+#include "core/h2_to_h1.h"
+#include "core/hdr.h"
 
 #define MAX_RECORDS 72
 

@@ -22,12 +22,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "acl.h"
-#include "config_load.h"
+#include "core/acl.h"
+#include "core/config_load.h"
 #include "fuzz.h"
-#include "hdr.h"
-#include "route.h"
-#include "units.h"
+#include "core/hdr.h"
+#include "core/route.h"
+#include "core/units.h"
 
 static void same_hostport(const struct h2g_hostport *a, const struct h2g_hostport *b)
 {

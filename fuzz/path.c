@@ -1,5 +1,5 @@
 /*
- * path.c: request-path normalization (src/path.h), what every request is
+ * path.c: request-path normalization (src/core/path.h), what every request is
  * routed on.
  *
  * Input: byte 0 picks the entry (even: h2g_path_normalize on the rest, as
@@ -16,9 +16,9 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "errors.h"
+#include "core/errors.h"
 #include "fuzz.h"
-#include "path.h"
+#include "core/path.h"
 
 static int hexval(unsigned char c)
 {

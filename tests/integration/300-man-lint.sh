@@ -20,13 +20,13 @@ for f in h2gate.8 h2gate.yaml.5 h2gatectl.8; do
 done
 
 # every key of the contract (the spec's YAML block) and of the loader's
-# schema table (src/config_load.c), whichever are around
+# schema table (src/core/config_load.c), whichever are around
 SPEC=
 [ -f "$TOP_SRCDIR/../shared/spec/config.md" ] && SPEC=$TOP_SRCDIR/../shared/spec/config.md
 {
 	[ -n "$SPEC" ] && sed -n '/^```yaml/,/^```/p' "$SPEC" | sed -n 's/^[ -]*\([a-z_]\{2,\}\):.*/\1/p'
 	sed -n 's/.*\.name = "\([a-z_]\{2,\}\)".*/\1/p; s/.*LIM(K_[A-Z]*, \([a-z_]\{2,\}\),.*/\1/p; s/.*TMO(\([a-z_]\{2,\}\),.*/\1/p' \
-		"$TOP_SRCDIR/src/config_load.c"
+		"$TOP_SRCDIR/src/core/config_load.c"
 } | sort -u >"$T/keys"
 [ "$(wc -l <"$T/keys")" -gt 40 ] || fail "could not extract the contract's keys ($(wc -l <"$T/keys"))"
 missing=

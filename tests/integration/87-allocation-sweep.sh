@@ -1,21 +1,22 @@
 #!/bin/sh
 # Allocation failures everywhere (a build configured --enable-alloc-fail,
-# src/failalloc.h): every allocation of h2gate, libevent, nghttp2,
+# src/runtime/failalloc.h): every allocation of h2gate, libevent, nghttp2,
 # OpenSSL, libyaml and jansson goes through one counter, and
 # backends/allocsweep.py fails each allocation of a scenario in turn on
 # the running daemon (armed by SIGUSR2 once the scenario's setup is
 # done).  Scenarios: a TLS handshake with an h2 GET, an h2c POST with a
-# body, an HTTP/1.1 POST, a WebSocket over HTTP/2 (extended CONNECT), a
-# CONNECT tunnel, a reload by the control socket, control commands
-# (status, sessions, stats); and h2gatectl and `h2gate -t` as processes
-# armed from their start.  Each daemon scenario again with 16 failures in
-# a row from each point ("NAME:16"), so that the code handling a failure
-# meets failures of its own.  For every allocation failed: no crash, the
-# client gets the right answer (the failure was absorbed), a 5xx, a
-# RST_STREAM or a closed connection, never a wrong one; the same
-# scenario then succeeds and leaves no connection, stream or tunnel
-# behind; a reload answered ok is in force, one that failed left the
-# running file.  At the end the daemon stops cleanly with no
+# body, an HTTP/1.1 POST, an HTTP/1.1 GET upgraded to h2c (the
+# connection's session switch), a WebSocket over HTTP/2 (extended
+# CONNECT), a CONNECT tunnel, a reload by the control socket, control
+# commands (status, sessions, stats); and h2gatectl and `h2gate -t` as
+# processes armed from their start.  Each daemon scenario again with 16
+# failures in a row from each point ("NAME:16"), so that the code
+# handling a failure meets failures of its own.  For every allocation
+# failed: no crash, the client gets the right answer (the failure was
+# absorbed), a 5xx, a RST_STREAM or a closed connection, never a wrong
+# one; the same scenario then succeeds and leaves no connection, stream
+# or tunnel behind; a reload answered ok is in force, one that failed
+# left the running file.  At the end the daemon stops cleanly with no
 # AddressSanitizer (leak) report.  The figures per scenario are logged.
 # libevent 2.1.12 drops TLS bytes whose buffer cannot be allocated
 # (bio_bufferevent_write ignores evbuffer_add's failure): such a
@@ -74,8 +75,8 @@ start_h2gate "$PT" "$PC"
 	--conf "$CONF" --conf-a "$T/conf-a.yaml" --conf-b "$T/conf-b.yaml" --h2gatectl "$CTLBIN" --h2gate "$H2GATE" \
 	--check-conf "$T/conf-check.yaml" \
 	${H2G_SWEEP_ONLY:+--only "$H2G_SWEEP_ONLY"} \
-	${H2G_SWEEP_SCENARIOS:-tls-handshake h2-body http1 ws-h2 connect reload control h2gatectl config-check \
-		tls-handshake:16 h2-body:16 http1:16 ws-h2:16 connect:16 reload:16 control:16} \
+	${H2G_SWEEP_SCENARIOS:-tls-handshake h2-body http1 h2c-upgrade ws-h2 connect reload control h2gatectl \
+		config-check tls-handshake:16 h2-body:16 http1:16 h2c-upgrade:16 ws-h2:16 connect:16 reload:16 control:16} \
 	>"$T/sweep.out" 2>&1
 rc=$?
 log "$(cat "$T/sweep.out")"

@@ -1,10 +1,10 @@
-/* Tests for src/acl.c: patterns, target normalisation, allow/deny. */
+/* Tests for src/core/acl.c: patterns, target normalisation, allow/deny. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "acl.h"
+#include "core/acl.h"
 #include "suites.h"
 
 /* Builds an ACL from a NULL-terminated list of patterns (all must parse). */

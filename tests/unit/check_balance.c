@@ -1,7 +1,7 @@
-/* Tests for src/balance.c: round-robin with passive health. */
+/* Tests for src/core/balance.c: round-robin with passive health. */
 #include <check.h>
 
-#include "balance.h"
+#include "core/balance.h"
 #include "suites.h"
 
 START_TEST(round_robin)

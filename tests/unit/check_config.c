@@ -1,5 +1,5 @@
 /*
- * Tests for src/config.c and src/config_load.c.
+ * Tests for src/core/config.c and src/core/config_load.c.
  *
  * Bad configurations live in fixtures/bad-*.yaml; each starts with one
  * "# expect: LINE:COLUMN: substring" line per error it must produce, and
@@ -12,8 +12,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "buf.h"
-#include "config_load.h"
+#include "core/buf.h"
+#include "core/config_load.h"
 #include "suites.h"
 
 #ifndef FIXTURES

@@ -1,11 +1,11 @@
-/* Tests for src/h1_parse.c: strict HTTP/1.1 parsing over llhttp. */
+/* Tests for src/core/h1_parse.c: strict HTTP/1.1 parsing over llhttp. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
-#include "h1_parse.h"
+#include "core/errors.h"
+#include "core/h1_parse.h"
 #include "suites.h"
 
 /* Every callback appends a line to a log, so one string compare checks a

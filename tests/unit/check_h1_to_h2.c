@@ -1,8 +1,8 @@
-/* Tests for src/h1_to_h2.c: HTTP/1.1 response fields -> nghttp2_nv. */
+/* Tests for src/core/h1_to_h2.c: HTTP/1.1 response fields -> nghttp2_nv. */
 #include <check.h>
 #include <string.h>
 
-#include "h1_to_h2.h"
+#include "core/h1_to_h2.h"
 #include "suites.h"
 
 #define FLD(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1}

@@ -1,9 +1,9 @@
-/* Tests for src/h2_to_h1.c: byte-exact HTTP/1.1 request heads. */
+/* Tests for src/core/h2_to_h1.c: byte-exact HTTP/1.1 request heads. */
 #include <check.h>
 #include <string.h>
 
-#include "errors.h"
-#include "h2_to_h1.h"
+#include "core/errors.h"
+#include "core/h2_to_h1.h"
 #include "suites.h"
 
 #define FLD(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1}

@@ -1,8 +1,8 @@
-/* Tests for src/hdr.c: the special-name table and Connection lists. */
+/* Tests for src/core/hdr.c: the special-name table, methods and Connection lists. */
 #include <check.h>
 #include <string.h>
 
-#include "hdr.h"
+#include "core/hdr.h"
 #include "suites.h"
 
 #define LOOKUP(s) h2g_hdr_lookup(s, sizeof(s) - 1)
@@ -40,6 +40,72 @@ START_TEST(lookup_tokens)
     ck_assert_int_eq(LOOKUP(""), H2G_HDR_OTHER);
     /* length-bounded: no reading past len */
     ck_assert_int_eq(h2g_hdr_lookup("hostname", 4), H2G_HDR_HOST);
+    /* pseudo-header fields, without flags */
+    ck_assert_int_eq(LOOKUP(":method"), H2G_HDR_PSEUDO_METHOD);
+    ck_assert_int_eq(LOOKUP(":scheme"), H2G_HDR_PSEUDO_SCHEME);
+    ck_assert_int_eq(LOOKUP(":authority"), H2G_HDR_PSEUDO_AUTHORITY);
+    ck_assert_int_eq(LOOKUP(":path"), H2G_HDR_PSEUDO_PATH);
+    ck_assert_int_eq(LOOKUP(":protocol"), H2G_HDR_PSEUDO_PROTOCOL);
+    ck_assert_int_eq(LOOKUP(":status"), H2G_HDR_PSEUDO_STATUS);
+    ck_assert_int_eq(LOOKUP(":other"), H2G_HDR_OTHER);
+    ck_assert_int_eq(LOOKUP("method"), H2G_HDR_OTHER);
+    ck_assert_uint_eq(h2g_hdr_flags(H2G_HDR_PSEUDO_PATH), 0);
+}
+END_TEST
+
+/* The request pseudo-headers by their fast path agree with the table;
+ * :status (a response's) and anything else are not request ones. */
+START_TEST(pseudo_tokens)
+{
+    static const char *names[] = {":method", ":scheme", ":authority", ":path", ":protocol"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        ck_assert_int_eq(h2g_hdr_pseudo(names[i], strlen(names[i])), h2g_hdr_lookup(names[i], strlen(names[i])));
+    ck_assert_int_eq(h2g_hdr_pseudo(":status", 7), H2G_HDR_OTHER);
+    ck_assert_int_eq(h2g_hdr_pseudo(":Path", 5), H2G_HDR_OTHER);
+    ck_assert_int_eq(h2g_hdr_pseudo(":pathx", 5), H2G_HDR_PSEUDO_PATH); /* length-bounded */
+    ck_assert_int_eq(h2g_hdr_pseudo(":pat", 4), H2G_HDR_OTHER);
+    ck_assert_int_eq(h2g_hdr_pseudo(":methods", 8), H2G_HDR_OTHER);
+    ck_assert_int_eq(h2g_hdr_pseudo("", 0), H2G_HDR_OTHER);
+}
+END_TEST
+
+/* Every token has its name back, and finds itself by it. */
+START_TEST(names_by_token)
+{
+    for (int t = H2G_HDR_OTHER + 1; t < H2G_HDR_N_TOKENS; t++) {
+        ck_assert_ptr_nonnull(h2g_hdr_name[t]);
+        ck_assert_uint_eq(h2g_hdr_name_len[t], strlen(h2g_hdr_name[t]));
+        ck_assert_int_eq(h2g_hdr_lookup(h2g_hdr_name[t], h2g_hdr_name_len[t]), t);
+        ck_assert(h2g_hdr_is(h2g_hdr_name[t], h2g_hdr_name_len[t], (enum h2g_hdr_token)t));
+    }
+    ck_assert(h2g_hdr_is("host", 4, H2G_HDR_HOST));
+    ck_assert(h2g_hdr_is("Content-Length", 14, H2G_HDR_CONTENT_LENGTH));
+    ck_assert(h2g_hdr_is("hostname", 4, H2G_HDR_HOST));
+    ck_assert(!h2g_hdr_is("hosts", 5, H2G_HDR_HOST));
+    ck_assert(!h2g_hdr_is("hos", 3, H2G_HDR_HOST));
+    ck_assert(!h2g_hdr_is("expect", 6, H2G_HDR_HOST));
+    ck_assert(!h2g_hdr_is("", 0, H2G_HDR_OTHER));
+    ck_assert(!h2g_hdr_is("x-custom", 8, H2G_HDR_OTHER));
+}
+END_TEST
+
+START_TEST(methods)
+{
+    static const struct {
+        const char *m;
+        enum h2g_method want;
+    } cases[] = {
+        {"GET", H2G_METHOD_GET}, {"HEAD", H2G_METHOD_HEAD}, {"POST", H2G_METHOD_POST},
+        {"PUT", H2G_METHOD_PUT}, {"DELETE", H2G_METHOD_DELETE}, {"CONNECT", H2G_METHOD_CONNECT},
+        {"OPTIONS", H2G_METHOD_OPTIONS}, {"TRACE", H2G_METHOD_TRACE}, {"PATCH", H2G_METHOD_PATCH},
+        /* case-sensitive (RFC 9110 9.1), exact length */
+        {"get", H2G_METHOD_OTHER}, {"Connect", H2G_METHOD_OTHER}, {"GETS", H2G_METHOD_OTHER},
+        {"GE", H2G_METHOD_OTHER}, {"PROPFIND", H2G_METHOD_OTHER}, {"", H2G_METHOD_OTHER},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        ck_assert_msg(h2g_method_lookup(cases[i].m, strlen(cases[i].m)) == cases[i].want, "%s", cases[i].m);
+    ck_assert_int_eq(h2g_method_lookup("HEADER", 4), H2G_METHOD_HEAD);
+    ck_assert_int_eq(h2g_method_lookup(NULL, 0), H2G_METHOD_OTHER);
 }
 END_TEST
 
@@ -141,7 +207,10 @@ Suite *hdr_suite(void)
     Suite *s = suite_create("hdr");
     TCase *tc = tcase_create("table");
     tcase_add_test(tc, lookup_tokens);
+    tcase_add_test(tc, pseudo_tokens);
     tcase_add_test(tc, flags);
+    tcase_add_test(tc, names_by_token);
+    tcase_add_test(tc, methods);
     tcase_add_test(tc, connection_lists);
     tcase_add_test(tc, connection_tokens);
     tcase_add_test(tc, name_and_value_checks);

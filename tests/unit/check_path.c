@@ -1,10 +1,10 @@
-/* Tests for src/path.c: one table of spellings and what routing sees. */
+/* Tests for src/core/path.c: one table of spellings and what routing sees. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
-#include "path.h"
+#include "core/errors.h"
+#include "core/path.h"
 #include "suites.h"
 
 /* want NULL: refused (400). */

@@ -1,8 +1,8 @@
-/* Tests for src/route.c, over configs built by hand (not the loader). */
+/* Tests for src/core/route.c, over configs built by hand (not the loader). */
 #include <check.h>
 #include <string.h>
 
-#include "route.h"
+#include "core/route.h"
 #include "suites.h"
 
 #define HM(p, h) h2g_host_match(p, h, strlen(h))

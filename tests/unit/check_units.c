@@ -1,10 +1,10 @@
-/* Tests for src/units.c: sizes, durations, host:port, URLs. */
+/* Tests for src/core/units.c: sizes, durations, host:port, URLs, timevals. */
 #include <check.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "suites.h"
-#include "units.h"
+#include "core/units.h"
 
 START_TEST(size_ok)
 {
@@ -204,6 +204,129 @@ START_TEST(tcp_url)
 }
 END_TEST
 
+/* Each mistake answers its own name, so the tests see which was found. */
+static const struct h2g_authority_words words = {
+    .empty = "empty",
+    .ctl = "ctl",
+    .no_close = "no_close",
+    .after_close = "after_close",
+    .colons = "colons",
+    .missing_port = "missing_port",
+    .empty_port = "empty_port",
+    .port_chars = "port_chars",
+    .port_range = "port_range",
+    .empty_host = "empty_host",
+};
+
+static const char *authority(const char *s, unsigned flags, struct h2g_authority *a)
+{
+    return h2g_parse_authority(s, strlen(s), flags, &words, a);
+}
+
+START_TEST(authority_ok)
+{
+    struct h2g_authority a;
+    ck_assert_ptr_null(authority("Example.com:8443", H2G_AUTH_PORT_REQUIRED, &a));
+    ck_assert_uint_eq(a.host_len, 11);
+    ck_assert(memcmp(a.host, "Example.com", 11) == 0); /* located, not copied or lowercased */
+    ck_assert(a.has_port && a.port == 8443 && !a.bracketed && !a.any_port);
+    ck_assert_ptr_null(authority("[::1]:443", 0, &a));
+    ck_assert(a.bracketed && a.host_len == 3 && memcmp(a.host, "::1", 3) == 0 && a.port == 443);
+    ck_assert_ptr_null(authority("[::1]", 0, &a));
+    ck_assert(a.bracketed && !a.has_port && a.port == 0);
+    ck_assert_ptr_null(authority("host", 0, &a));
+    ck_assert(!a.has_port && a.host_len == 4);
+    ck_assert_ptr_null(authority("h:65535", 0, &a));
+    ck_assert_uint_eq(a.port, 65535);
+    ck_assert_ptr_null(authority("h:00080", 0, &a)); /* leading zeros, 5 digits at most */
+    ck_assert_uint_eq(a.port, 80);
+    ck_assert_ptr_null(authority("h:*", H2G_AUTH_ANY_PORT, &a));
+    ck_assert(a.any_port && a.has_port && a.port == 0);
+    ck_assert_ptr_null(authority("h:0", H2G_AUTH_PORT_ZERO, &a));
+    ck_assert(a.has_port && a.port == 0);
+    /* The host is only located: what it holds is the caller's to judge. */
+    ck_assert_ptr_null(authority("[not-v6]:1", 0, &a));
+    ck_assert_ptr_null(authority("*.x_!:1", 0, &a));
+    /* Bounded by len. */
+    ck_assert_ptr_null(h2g_parse_authority("h:80xyz", 4, 0, &words, &a));
+    ck_assert_uint_eq(a.port, 80);
+}
+END_TEST
+
+START_TEST(authority_bad)
+{
+    static const struct {
+        const char *in;
+        unsigned flags;
+        const char *err;
+    } cases[] = {
+        {"", 0, "empty"},
+        {"a b:1", 0, "ctl"},
+        {"a:1\n", 0, "ctl"},
+        {"a\x7f:1", 0, "ctl"},
+        {"[::1", 0, "no_close"},
+        {"[::1]x", 0, "after_close"},
+        {"[::1]80", 0, "after_close"},
+        {"::1:80", 0, "colons"},
+        {"a:b:1", 0, "colons"},
+        {"a", H2G_AUTH_PORT_REQUIRED, "missing_port"},
+        {"[::1]", H2G_AUTH_PORT_REQUIRED, "missing_port"},
+        {"a:", 0, "empty_port"},
+        {"[::1]:", 0, "empty_port"},
+        {"a:8x", 0, "port_chars"},
+        {"a:-1", 0, "port_chars"},
+        {"a:*", 0, "port_chars"},
+        {"a:abcdefgh", 0, "port_chars"},
+        {"a:0", 0, "port_range"},
+        {"a:65536", 0, "port_range"},
+        {"a:000080", 0, "port_range"},
+        {"a:99999999999999999999999", 0, "port_range"},
+        {"a:080", H2G_AUTH_NO_LEADING_ZERO, "port_range"},
+        {"a:0", H2G_AUTH_NO_LEADING_ZERO | H2G_AUTH_PORT_ZERO, "port_range"},
+        {":80", 0, "empty_host"},
+        {"[]:80", 0, "empty_host"},
+        /* The order: structure, then the port, then the host. */
+        {"a b:x", 0, "ctl"},
+        {"[x:y", 0, "no_close"},
+        {":x", 0, "port_chars"},
+        {"a:b:x", 0, "colons"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct h2g_authority a;
+        const char *err = authority(cases[i].in, cases[i].flags, &a);
+        ck_assert_msg(err != NULL && strcmp(err, cases[i].err) == 0, "'%s': %s, not %s", cases[i].in,
+                      err ? err : "accepted", cases[i].err);
+    }
+}
+END_TEST
+
+/* A NULL word turns its check off. */
+START_TEST(authority_checks_off)
+{
+    struct h2g_authority_words w = words;
+    struct h2g_authority a;
+    w.ctl = NULL;
+    ck_assert_ptr_null(h2g_parse_authority("a b:1", 5, 0, &w, &a));
+    ck_assert_uint_eq(a.host_len, 3);
+    w.colons = NULL; /* the first ':' splits; the port refuses the rest */
+    ck_assert_str_eq(h2g_parse_authority("a:b:1", 5, 0, &w, &a), "port_chars");
+    w.empty_host = NULL;
+    ck_assert_ptr_null(h2g_parse_authority(":1", 2, 0, &w, &a));
+    ck_assert(a.host_len == 0 && a.port == 1);
+}
+END_TEST
+
+START_TEST(ms_timeval)
+{
+    struct timeval tv = h2g_ms_timeval(0);
+    ck_assert(tv.tv_sec == 0 && tv.tv_usec == 0);
+    tv = h2g_ms_timeval(999);
+    ck_assert(tv.tv_sec == 0 && tv.tv_usec == 999000);
+    tv = h2g_ms_timeval(86400001);
+    ck_assert(tv.tv_sec == 86400 && tv.tv_usec == 1000);
+}
+END_TEST
+
 Suite *units_suite(void)
 {
     Suite *s = suite_create("units");
@@ -217,6 +340,10 @@ Suite *units_suite(void)
     tcase_add_test(tc, hostname);
     tcase_add_test(tc, http_url);
     tcase_add_test(tc, tcp_url);
+    tcase_add_test(tc, authority_ok);
+    tcase_add_test(tc, authority_bad);
+    tcase_add_test(tc, authority_checks_off);
+    tcase_add_test(tc, ms_timeval);
     suite_add_tcase(s, tc);
     return s;
 }

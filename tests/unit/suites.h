@@ -12,5 +12,6 @@ Suite *hdr_suite(void);
 Suite *h2_to_h1_suite(void);
 Suite *h1_to_h2_suite(void);
 Suite *h1_parse_suite(void);
+Suite *h1_resp_suite(void);
 Suite *fuzz_suite(void);
 #endif

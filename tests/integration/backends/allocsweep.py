@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The driver of 87-allocation-sweep.sh: fails each allocation of a
 scenario in turn, in a running h2gate built with --enable-alloc-fail
-(src/failalloc.h), and judges what the client got.
+(src/runtime/failalloc.h), and judges what the client got.
 
   allocsweep.py --pid PID --log H2GATE_ERR --arm FILE --ctl SOCKET
                 --tls-port P --clear-port P --ca CERT --connect HOST:PORT
@@ -127,9 +127,11 @@ def new_result():
 
 
 class H2:
-    """One HTTP/2 connection (h2c prior knowledge or TLS with ALPN h2)."""
+    """One HTTP/2 connection (h2c prior knowledge or TLS with ALPN h2; or,
+    upgrade=True, a cleartext connection that starts as HTTP/1.1 and
+    upgrades, see scenario_h2c_upgrade)."""
 
-    def __init__(self, port, ca=None):
+    def __init__(self, port, ca=None, upgrade=False):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
         if ca is not None:
             ctx = ssl.create_default_context(cafile=ca)
@@ -139,6 +141,8 @@ class H2:
                 raise ConnectionError("no h2 by ALPN")
         self.conn = h2.connection.H2Connection(h2.config.H2Configuration(
             client_side=True, header_encoding="utf-8", validate_outbound_headers=False))
+        if upgrade:
+            return
         self.conn.initiate_connection()
         self.flush()
 
@@ -150,14 +154,20 @@ class H2:
     def stream(self, headers, body=None, end=True, on_headers=None, done=None):
         """Sends a request; returns its result once it ended, was reset,
         the connection closed, or done(result) says so."""
-        r = new_result()
         sid = self.conn.get_next_available_stream_id()
         self.conn.send_headers(sid, headers, end_stream=body is None and end)
         if body is not None:
             self.conn.send_data(sid, body, end_stream=end)
         self.flush()
+        return self.response(sid, on_headers, done)
+
+    def response(self, sid, on_headers=None, done=None, data=b""):
+        """Stream sid's response (data: bytes already read from the
+        socket)."""
+        r = new_result()
         while not (r["ended"] or r["reset"] is not None or r["closed"] or (done and done(r))):
-            data = self.sock.recv(65536)
+            if not data:
+                data = self.sock.recv(65536)
             if not data:
                 r["closed"] = True
                 break
@@ -178,6 +188,7 @@ class H2:
                     r["ended"] = True
                 elif isinstance(ev, h2.events.StreamReset):
                     r["reset"] = ev.error_code
+            data = b""
             self.flush()
         return r
 
@@ -261,10 +272,9 @@ def scenario_h2_body(a):
                                                        extra=[("content-length", str(len(BODY)))]), BODY, sha_reply)
 
 
-def h1_read_response(sock):
+def h1_read_response(sock, buf=b""):
     """status, headers, body, complete (False when the connection closed
-    before the body's end)."""
-    buf = b""
+    before the body's end); buf: bytes already read."""
     while b"\r\n\r\n" not in buf:
         d = sock.recv(65536)
         if not d:
@@ -310,6 +320,52 @@ def scenario_h1(a):
             s.close()
         return r
     return classify(guarded(run), sha_reply)
+
+
+def scenario_h2c_upgrade(a):
+    """GET /size over HTTP/1.1 with "Upgrade: h2c" (RFC 7540 3.2): after
+    the 101 the response comes on stream 1 over HTTP/2; without memory
+    for the 101, over HTTP/1.1 (an upgrade need not be taken, RFC 9110
+    7.8)."""
+    def good(r):
+        return r["status"] == 200 and r["ended"] and len(r["body"]) == SIZE and \
+            hashlib.sha256(r["body"]).hexdigest() == pattern_sha(SIZE)
+
+    def run():
+        c = H2(a.clear_port, upgrade=True)
+        h2_spoken = False
+        try:
+            settings = c.conn.initiate_upgrade_connection()
+            c.sock.sendall(b"GET /size/%d HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                           b"Upgrade: h2c\r\nHTTP2-Settings: %s\r\n\r\n" % (SIZE, settings))
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                d = c.sock.recv(65536)
+                if not d:
+                    r = new_result()
+                    r["closed"] = True
+                    return r
+                buf += d
+            if not buf.startswith(b"HTTP/1.1 101 "):
+                r = new_result()
+                r["status"], r["headers"], r["body"], r["ended"] = h1_read_response(c.sock, buf)
+                r["closed"] = not r["ended"]
+                return r
+            h2_spoken = True
+            c.flush()  # the preface
+            return c.response(1, data=buf.split(b"\r\n\r\n", 1)[1])
+        finally:
+            if h2_spoken:
+                c.close()
+            else:  # still HTTP/1.1: no frame may be sent
+                try:
+                    c.sock.shutdown(socket.SHUT_WR)
+                    while c.sock.recv(65536):
+                        pass
+                except OSError:
+                    pass
+                c.sock.close()
+    return classify(guarded(run), good)
 
 
 WS_TEXT = b"hello over h2gate"
@@ -659,6 +715,7 @@ def main():
         "tls-handshake": lambda n, k: sweep(a, daemon, n, lambda: scenario_tls(a), k=k),
         "h2-body": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2_body(a), k=k),
         "http1": lambda n, k: sweep(a, daemon, n, lambda: scenario_h1(a), k=k),
+        "h2c-upgrade": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2c_upgrade(a), k=k),
         "ws-h2": lambda n, k: sweep(a, daemon, n, lambda: scenario_ws(a), k=k),
         "connect": lambda n, k: sweep(a, daemon, n, lambda: scenario_connect(a), k=k),
         "reload": lambda n, k: sweep(a, daemon, n, reload.run, reload.verify, reload.prepare, k=k),

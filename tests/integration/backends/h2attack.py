@@ -1154,14 +1154,25 @@ def sc_control_flood(a):
 
 def sc_empty_frames(a):
     """A POST stream, then n (param) zero-length DATA frames without
-    END_STREAM."""
+    END_STREAM.  With tail (param) priority or rst-stream: a PING after
+    them, and once its ACK says the server has read them all, one more
+    empty DATA frame and, in the same write, a PRIORITY or RST_STREAM
+    with an empty payload (a FRAME_SIZE_ERROR): with n the server's
+    max_session_invalid_frames, the DATA frame that ends the session and
+    a connection error behind it come in one read."""
     n = pint(a, "n", 100000)
+    tail = a.params.get("tail")
     pr = Probe(a).start(0.5)
     c = Conn(a.port)
     c.wait(lambda: c.settings_acks > 0, 3)
     c.send(c.headers_frame(1, c.req_headers("/sha256", method=b"POST"), end_stream=False))
     fr = raw_frame(0, 0, 1, b"")
     sent, why = send_bulk(c, (fr for _ in range(n)), 8, batch=2000)
+    if tail:
+        c.send(raw_frame(6, 0, 0, b"\0" * 8))
+        c.wait(lambda: c.ping_acks > 0, 5)
+        c.send(fr + raw_frame({"priority": 2, "rst-stream": 3}[tail], 0, 1))
+        sent += 1
     c.wait(lambda: c.closed or c.error(), 5)
     res = c.summary()
     res.update({"sent": sent, "stopped": why})

@@ -1,0 +1,675 @@
+#include "edge/conn.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/failalloc.h"
+#include "edge/h1_session.h"
+#include "edge/h2_session.h"
+#include "runtime/log.h"
+#include "edge/tls.h"
+#include "edge/listener.h"
+#include "runtime/services.h"
+#include "core/units.h"
+
+static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+#define PREFACE_LEN 24
+
+/* Ciphertext allowed to wait for the socket before TLS stops encrypting. */
+#define TLS_OUT_CAP (128 * 1024)
+/* Ciphertext read ahead of the TLS filter, at most. */
+#define TLS_IN_CAP (128 * 1024)
+
+/* How long a closing connection may take to flush its last bytes. */
+#define CLOSE_FLUSH_MS 5000
+/* After our last byte, how long we read and discard the client's, so the
+ * kernel does not answer them with a RST that could destroy our GOAWAY
+ * before the client read it. */
+#define LINGER_MS 2000
+
+/*
+ * A client that takes no byte of what is waiting for it (its TCP window
+ * shut, never read) would keep its connection, its streams and their
+ * buffers forever, and an RST_STREAM or GOAWAY meant to end them never
+ * leaves.  The socket's write timeout bounds that: it runs only while
+ * output is pending and restarts with every write that makes progress.
+ */
+static void set_write_timeout(struct h2g_conn *c, uint64_t ms)
+{
+    struct timeval tv = h2g_ms_timeval(ms);
+    bufferevent_set_timeouts(c->sock != NULL ? c->sock : c->bev, NULL, &tv);
+}
+
+void conn_carries_tunnel(struct h2g_conn *c)
+{
+    const struct h2g_timeouts *t = &c->config->timeouts;
+    if (t->tunnel_idle > t->stream_idle)
+        set_write_timeout(c, t->tunnel_idle);
+}
+
+static void set_state(struct h2g_conn *c, enum h2g_conn_state st)
+{
+    c->state = st;
+}
+
+/* TLS: our reader filled the socket bufferevent's input; the filter
+ * takes it from there, as after a read of the bufferevent's own. */
+static void tls_sock_read_cb(struct bufferevent *sock, void *arg)
+{
+    bufferevent_trigger(sock, EV_READ, 0);
+}
+
+static void tls_sock_event_cb(struct bufferevent *sock, short what, void *arg)
+{
+    bufferevent_trigger_event(sock, what, 0);
+}
+
+/* Frees what a session switch retired, after the retired session's
+ * callback has returned. */
+static void free_retired(struct h2g_conn *c)
+{
+    if (c->retired == NULL)
+        return;
+    c->retired_ops->free(c->retired);
+    c->retired = NULL;
+    c->retired_ops = NULL;
+}
+
+static void free_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_conn *c = arg;
+    free_retired(c);
+    /* Otherwise it ran for a retired session only: the connection goes on. */
+    if (c->state == H2G_CONN_CLOSED || c->releasing)
+        conn_free(c);
+}
+
+static void schedule_free(struct h2g_conn *c)
+{
+    set_state(c, H2G_CONN_CLOSED);
+    conn_read_disable(c);
+    sockread_disable(&c->rd);
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    event_active(c->free_ev, EV_TIMEOUT, 0);
+}
+
+/* Output flushed: half-close and discard what the client still sends
+ * for a moment (lingering close). */
+static void linger(struct h2g_conn *c)
+{
+    c->lingering = true;
+    if (c->fd >= 0)
+        shutdown(c->fd, SHUT_WR);
+    conn_read_cap(c, 0);
+    conn_read_enable(c);
+    struct timeval tv = h2g_ms_timeval(LINGER_MS);
+    evtimer_add(c->timer, &tv);
+}
+
+/* Bytes not yet handed to the kernel: for TLS, plaintext not yet sealed
+ * and records not yet written. */
+static size_t pending_out(const struct h2g_conn *c)
+{
+    size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+    if (c->sock != NULL)
+        n += evbuffer_get_length(bufferevent_get_output(c->sock));
+    return n;
+}
+
+/* TLS: the filter reports its own output drained, not the socket's; the
+ * socket's buffer tells when the last record left. */
+static void sock_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct h2g_conn *c = arg;
+    if (info->n_deleted > 0 && c->state == H2G_CONN_CLOSING && !c->lingering && pending_out(c) == 0)
+        linger(c);
+}
+
+void conn_close(struct h2g_conn *c, bool flush)
+{
+    if (c->state == H2G_CONN_CLOSED)
+        return;
+    if (!flush) {
+        schedule_free(c);
+        return;
+    }
+    if (c->state == H2G_CONN_CLOSING)
+        return;
+    set_state(c, H2G_CONN_CLOSING);
+    if (pending_out(c) > 0) {
+        if (c->sock != NULL && c->sock_out_cb == NULL)
+            c->sock_out_cb = evbuffer_add_cb(bufferevent_get_output(c->sock), sock_out_cb, c);
+        conn_read_disable(c);
+        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+        bufferevent_enable(c->bev, EV_WRITE);
+        struct timeval tv = h2g_ms_timeval(CLOSE_FLUSH_MS);
+        evtimer_add(c->timer, &tv);
+        return;
+    }
+    linger(c);
+}
+
+/* Makes a session of `ops` and installs it, in place of the current
+ * one if any (which the caller then retires): NULL if it could not be
+ * made, the connection unchanged.  The connection's timer is the new
+ * session's: stopped here, armed again by a session that times with it
+ * (h1_session). */
+static void *install_session(struct h2g_conn *c, const struct h2g_session_ops *ops, const struct h2g_upgrade *up)
+{
+    evtimer_del(c->timer);
+    void *session = ops->new(c, up);
+    if (session == NULL)
+        return NULL;
+    struct h2g_stats *st = &c->svc->stats;
+    if (c->session != NULL)
+        STAT_DEC(st, sessions_open[c->sops->stats_slot[c->tls]]);
+    c->session = session;
+    c->sops = ops;
+    STAT_INC(st, sessions_total[ops->stats_slot[c->tls]]);
+    STAT_INC(st, sessions_open[ops->stats_slot[c->tls]]);
+    return session;
+}
+
+/* The protocol is known (ALPN, or the first bytes): the session starts
+ * and reads whatever already arrived with the handshake. */
+static void start_session(struct h2g_conn *c, const struct h2g_session_ops *ops)
+{
+    if (install_session(c, ops, NULL) == NULL) {
+        conn_close(c, false);
+        return;
+    }
+    set_state(c, H2G_CONN_SESSION);
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        ops->on_read(c->session);
+}
+
+int conn_switch_session(struct h2g_conn *c, const struct h2g_session_ops *ops, const struct h2g_upgrade *up)
+{
+    /* One switch per loop turn at most: the retired slot is free_ev's
+     * until it has run. */
+    if (c->retired != NULL)
+        return -1;
+    void *old = c->session;
+    const struct h2g_session_ops *old_ops = c->sops;
+    if (install_session(c, ops, up) == NULL)
+        return -1;
+    c->retired = old;
+    c->retired_ops = old_ops;
+    event_active(c->free_ev, EV_TIMEOUT, 0);
+    /* What the client sent after the upgrade request is the new
+     * protocol's (the HTTP/2 preface, RFC 7540 3.2). */
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        ops->on_read(c->session);
+    return 0;
+}
+
+/* Cleartext: the HTTP/2 preface means prior-knowledge h2c; anything else
+ * is HTTP/1.1 if the listener serves it.  An h2-only listener hands
+ * anything to nghttp2, which answers a bad preface with GOAWAY. */
+static void sniff(struct h2g_conn *c)
+{
+    const struct h2g_listen_config *lc = c->listen->lc;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t n = evbuffer_get_length(in);
+    size_t m = n < PREFACE_LEN ? n : PREFACE_LEN;
+    unsigned char buf[PREFACE_LEN];
+    evbuffer_copyout(in, buf, m);
+    bool is_preface = memcmp(buf, preface, m) == 0;
+    if (is_preface && m < PREFACE_LEN)
+        return; /* wait for more */
+    start_session(c, (is_preface && lc->h2) || !lc->http11 ? &h2_session_ops : &h1_session_ops);
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    struct h2g_conn *c = arg;
+    switch (c->state) {
+    case H2G_CONN_SESSION:
+        c->sops->on_read(c->session);
+        break;
+    case H2G_CONN_HANDSHAKE:
+        if (!c->tls)
+            sniff(c);
+        break;
+    default:
+        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+        break;
+    }
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    struct h2g_conn *c = arg;
+    switch (c->state) {
+    case H2G_CONN_SESSION:
+        c->sops->on_write(c->session);
+        break;
+    case H2G_CONN_CLOSING:
+        if (pending_out(c) == 0 && !c->lingering)
+            linger(c);
+        break;
+    default:
+        break;
+    }
+}
+
+static void tls_established(struct h2g_conn *c)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (sni != NULL)
+        snprintf(c->sni, sizeof(c->sni), "%s", sni);
+    const unsigned char *alpn = NULL;
+    unsigned alpn_len = 0;
+    SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+    const struct h2g_listen_config *lc = c->listen->lc;
+    bool h2 = alpn_len == 2 && memcmp(alpn, "h2", 2) == 0;
+    /* No ALPN at all: an HTTP/1.1 client, if the listener serves those. */
+    start_session(c, h2 || (alpn_len == 0 && !lc->http11) ? &h2_session_ops : &h1_session_ops);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct h2g_conn *c = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        if (c->tls && c->state == H2G_CONN_HANDSHAKE)
+            tls_established(c);
+        return;
+    }
+    if (what & BEV_EVENT_ERROR) {
+        if (c->tls) {
+            unsigned long e;
+            while ((e = bufferevent_get_openssl_error(bev)) != 0) {
+                char buf[256];
+                ERR_error_string_n(e, buf, sizeof(buf));
+                LOG_DEBUG("conn=%llu: TLS: %s", (unsigned long long)c->id, buf);
+            }
+        }
+    }
+    if (what & BEV_EVENT_TIMEOUT) {
+        /* Abortive close: what the client did not take cannot be
+         * delivered, and an orphaned socket would keep it in the kernel
+         * (up to the send buffer's size) for minutes of zero-window
+         * probes. */
+        LOG_INFO("conn=%llu: the client took nothing for the write timeout: closing", (unsigned long long)c->id);
+        struct linger lg = {1, 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        conn_close(c, false);
+        return;
+    }
+    /* A half-closed HTTP/1.1 tunnel still carries the target's answer. */
+    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && c->state == H2G_CONN_SESSION &&
+        c->sops->on_eof != NULL && c->sops->on_eof(c->session))
+        return;
+    /* The client is gone (EOF, reset or TLS failure): nothing to flush. */
+    conn_close(c, false);
+}
+
+/* Set on the socket bufferevent while the filter is made (make_filter). */
+static void filter_sentinel_cb(struct bufferevent *bev, short what, void *arg)
+{
+}
+
+/* What libevent's own output callback of a filter does once the
+ * handshake is over: encrypt what was added. */
+static void filter_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct bufferevent *bev = arg;
+    /* libevent's callback, when it is there, ran first and took it all
+     * (or stopped at the socket's watermark, as a flush would): then
+     * there is nothing to do, cheaply. */
+    if (info->n_added > 0 && evbuffer_get_length(buf) > 0 && SSL_is_init_finished(bufferevent_openssl_get_ssl(bev)))
+        bufferevent_flush(bev, EV_WRITE, BEV_NORMAL);
+}
+
+/*
+ * bufferevent_openssl_filter_new(base, sock, ssl, ACCEPTING,
+ * CLOSE_ON_FREE), made safe against two defects of libevent 2.1.12 when
+ * out of memory:
+ *  - failing, it frees ssl, and sock too if it failed after taking it:
+ *    which one, only sock's callbacks tell (freeing a bufferevent clears
+ *    them), so a sentinel is set on sock, and a reference of ours keeps
+ *    it readable meanwhile;
+ *  - it ignores the failure of its output callback's allocation, and a
+ *    filter without one never encrypts what the session writes: a
+ *    callback of ours does the same (when both run, the second finds
+ *    nothing to do).
+ * NULL when out of memory, and then ssl and sock (with its socket) are
+ * gone.
+ */
+static struct bufferevent *make_filter(struct event_base *base, struct bufferevent *sock, SSL *ssl)
+{
+    bufferevent_setcb(sock, NULL, NULL, filter_sentinel_cb, NULL);
+    bufferevent_incref(sock);
+    /* A third defect is not survivable: see failalloc.h. */
+    failalloc_hold();
+    struct bufferevent *bev =
+        bufferevent_openssl_filter_new(base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    failalloc_release();
+    if (bev == NULL) {
+        bufferevent_event_cb ecb = NULL;
+        bufferevent_getcb(sock, NULL, NULL, &ecb, NULL);
+        if (ecb == filter_sentinel_cb)
+            bufferevent_free(sock); /* still ours */
+        bufferevent_decref(sock);
+        return NULL;
+    }
+    bufferevent_decref(sock);
+    if (evbuffer_add_cb(bufferevent_get_output(bev), filter_out_cb, bev) == NULL) {
+        bufferevent_free(bev); /* with ssl and sock */
+        return NULL;
+    }
+    return bev;
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_conn *c = arg;
+    if (c->state == H2G_CONN_SESSION && c->sops->on_timer != NULL && c->sops->on_timer(c->session))
+        return;
+    if (c->state == H2G_CONN_HANDSHAKE)
+        LOG_INFO("conn=%llu: handshake timed out", (unsigned long long)c->id);
+    schedule_free(c);
+}
+
+static bool facts_cert_covers(const struct h2g_client_facts *f, const char *host, size_t len)
+{
+    struct h2g_conn *c = (struct h2g_conn *)((char *)f - offsetof(struct h2g_conn, facts));
+    return conn_cert_covers(c, host, len);
+}
+
+/* What every request on this connection carries (request_ctx.h). */
+static void fill_facts(struct h2g_conn *c)
+{
+    c->facts.conn_id = c->id;
+    c->facts.peer_ip = c->peer_ip;
+    c->facts.peer_port = c->peer_port;
+    c->facts.peer_ipv6 = c->peer.ss_family == AF_INET6;
+    c->facts.tls = c->tls;
+    c->facts.svc = c->svc;
+    c->facts.cert_covers = facts_cert_covers;
+}
+
+/* The peer's address, and its text as logs and h2gatectl show it. */
+static void set_peer(struct h2g_conn *c, const struct sockaddr *sa, int salen)
+{
+    memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen : sizeof(c->peer));
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &s4->sin_addr, c->peer_ip, sizeof(c->peer_ip));
+        c->peer_port = ntohs(s4->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &s6->sin6_addr, c->peer_ip, sizeof(c->peer_ip));
+        c->peer_port = ntohs(s6->sin6_port);
+        /* Show IPv4 clients of a dual-stack socket as IPv4. */
+        if (strncmp(c->peer_ip, "::ffff:", 7) == 0 && strchr(c->peer_ip + 7, '.') != NULL) {
+            memmove(c->peer_ip, c->peer_ip + 7, strlen(c->peer_ip + 7) + 1);
+            c->peer.ss_family = AF_INET;
+        }
+    }
+}
+
+/*
+ * TLS as a filter over a socket bufferevent, not a socket-owning TLS
+ * bufferevent: records are written into the socket's buffer and leave in
+ * one write per loop turn (the socket flavour does a write per
+ * SSL_write, a read per record header and per record, and an epoll_ctl
+ * for each), and ciphertext is read in bulk.  Sets c->bev and c->sock:
+ * 0, or -1 out of memory, and then fd is closed.
+ */
+static int open_tls(struct h2g_conn *c, int fd)
+{
+    struct h2g_services *svc = c->svc;
+    SSL *ssl = SSL_new(c->listen->tls->ctx);
+    if (ssl == NULL) {
+        close(fd);
+        return -1;
+    }
+    struct bufferevent *sock = sockwrite_bufferevent_new(svc->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (sock == NULL) {
+        SSL_free(ssl);
+        close(fd);
+        return -1;
+    }
+    bufferevent_set_max_single_read(sock, H2G_IO_CHUNK);
+    bufferevent_set_max_single_write(sock, H2G_IO_CHUNK);
+    /* The filter stops encrypting while this much ciphertext waits for
+     * the socket: the sessions' output caps stay caps. */
+    bufferevent_setwatermark(sock, EV_WRITE, 0, TLS_OUT_CAP);
+    c->bev = make_filter(svc->base, sock, ssl);
+    c->sock = sock;
+    if (c->bev == NULL)
+        return -1;
+    bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+    /* The filter encrypts on every addition to its output, one record
+     * per SSL_write: deferred, it sees one addition per loop turn and
+     * seals what the sessions wrote in a few large records. */
+    evbuffer_defer_callbacks(bufferevent_get_output(c->bev), svc->base);
+    /* Ciphertext is read by our reader too (libevent 2.1 reads 4 KiB
+     * per read, each after a FIONREAD ioctl: three syscalls per 4 KiB
+     * of upload), into the socket bufferevent's input, and the filter
+     * is told as if the socket bufferevent had read it.  At most
+     * TLS_IN_CAP waits there while the filter is not reading. */
+    bufferevent_disable(sock, EV_READ);
+    sockread_init(&c->rd, sock);
+    sockread_setcb(&c->rd, tls_sock_read_cb, NULL, tls_sock_event_cb, c);
+    sockread_set_high(&c->rd, TLS_IN_CAP);
+    return 0;
+}
+
+/* c->bev over the socket, TLS or not: 0, or -1 out of memory, and then
+ * fd is closed. */
+static int open_bufferevent(struct h2g_conn *c, int fd)
+{
+    if (c->tls) {
+        if (open_tls(c, fd) != 0)
+            return -1;
+    } else {
+        c->bev = sockwrite_bufferevent_new(c->svc->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        if (c->bev == NULL) {
+            close(fd);
+            return -1;
+        }
+    }
+    /* libevent moves 16 KiB per syscall by default: bulk transfers would
+     * pay four times the syscalls. */
+    bufferevent_set_max_single_read(c->bev, H2G_IO_CHUNK);
+    bufferevent_set_max_single_write(c->bev, H2G_IO_CHUNK);
+    return 0;
+}
+
+/* The connection's callbacks on, reading from the client started: 0, or
+ * -1 out of memory. */
+static int start_reading(struct h2g_conn *c)
+{
+    bufferevent_setcb(c->bev, c->tls ? read_cb : NULL, write_cb, event_cb, c);
+    if (c->tls) {
+        bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+        return sockread_enable(&c->rd);
+    }
+    /* Cleartext sockets are read by our reader (libevent 2.1 reads 4 KiB
+     * at a time with an ioctl before each read). */
+    bufferevent_enable(c->bev, EV_WRITE);
+    sockread_init(&c->rd, c->bev);
+    sockread_setcb(&c->rd, read_cb, NULL, event_cb, c);
+    return sockread_enable(&c->rd);
+}
+
+struct h2g_conn *conn_new(struct h2g_services *svc, const struct h2g_listen_ctx *lc, int fd,
+                          const struct sockaddr *sa, int salen)
+{
+    struct h2g_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        close(fd);
+        return NULL;
+    }
+    c->id = h2g_conn_id(svc->worker_id, ++svc->next_conn_id);
+    c->start_ms = h2g_mono_ms();
+    c->svc = svc;
+    c->listen = lc;
+    c->config = h2g_config_ref(svc->config);
+    c->tls = lc->tls != NULL;
+    c->fd = fd;
+    set_peer(c, sa, salen);
+    fill_facts(c);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (open_bufferevent(c, fd) != 0) {
+        h2g_config_unref(c->config);
+        free(c);
+        return NULL;
+    }
+    c->free_ev = event_new(svc->base, -1, 0, free_cb, c);
+    c->timer = evtimer_new(svc->base, timer_cb, c);
+    if (c->free_ev == NULL || c->timer == NULL)
+        goto fail;
+    set_write_timeout(c, c->config->timeouts.stream_idle);
+    if (start_reading(c) != 0)
+        goto fail;
+    uint64_t ms = c->config->timeouts.handshake;
+    struct timeval tv = h2g_ms_timeval(ms);
+    evtimer_add(c->timer, &tv);
+    set_state(c, H2G_CONN_HANDSHAKE);
+    LIST_INSERT_HEAD(&svc->conns, c, link);
+    svc->n_conns++;
+    STAT_INC(&svc->stats, connections_total);
+    STAT_INC(&svc->stats, connections_open);
+    return c;
+fail:
+    sockread_clear(&c->rd);
+    if (c->free_ev)
+        event_free(c->free_ev);
+    if (c->timer)
+        event_free(c->timer);
+    bufferevent_free(c->bev);
+    h2g_config_unref(c->config);
+    free(c);
+    return NULL;
+}
+
+void conn_read_enable(struct h2g_conn *c)
+{
+    if (c->tls)
+        bufferevent_enable(c->bev, EV_READ);
+    else
+        sockread_enable(&c->rd);
+}
+
+void conn_read_disable(struct h2g_conn *c)
+{
+    if (c->tls)
+        bufferevent_disable(c->bev, EV_READ);
+    else
+        sockread_disable(&c->rd);
+}
+
+void conn_read_cap(struct h2g_conn *c, size_t high)
+{
+    if (c->tls)
+        bufferevent_setwatermark(c->bev, EV_READ, 0, high);
+    else
+        sockread_set_high(&c->rd, high);
+}
+
+/*
+ * The TLS filter's output runs its callbacks deferred (conn_new), and a
+ * deferred evbuffer callback holds a reference to the bufferevent until
+ * it has run.  If that reference is the last one, libevent 2.1.12
+ * finalizes the bufferevent from within the callback and hands the
+ * finalizer the evbuffer instead of the bufferevent
+ * (bufferevent_decref_and_unlock_ finalizes the running callback, whose
+ * argument is the evbuffer): a crash, seen when a client closes a TLS
+ * connection while its output is being written.  So the last reference
+ * is always ours, dropped from our own event: true once the filter is
+ * gone; false while such a callback still holds it (try again on a later
+ * loop turn, after it has run).  Outside the loop nothing is running and
+ * the plain release is safe.
+ */
+static bool release_tls_filter(struct h2g_conn *c)
+{
+    if (!c->releasing) {
+        c->releasing = true;
+        bufferevent_incref(c->bev);
+        bufferevent_free(c->bev);
+    }
+    if (bufferevent_decref(c->bev) == 1 || event_base_get_running_event(c->svc->base) == NULL)
+        return true;
+    bufferevent_incref(c->bev);
+    return false;
+}
+
+void conn_free(struct h2g_conn *c)
+{
+    struct h2g_services *svc = c->svc;
+    if (!c->releasing) {
+        free_retired(c);
+        if (c->session != NULL) {
+            STAT_DEC(&svc->stats, sessions_open[c->sops->stats_slot[c->tls]]);
+            c->sops->free(c->session);
+            c->session = NULL;
+            c->sops = NULL;
+        }
+        sockread_clear(&c->rd);
+        if (c->sock_out_cb != NULL)
+            evbuffer_remove_cb_entry(bufferevent_get_output(c->sock), c->sock_out_cb);
+        evtimer_del(c->timer);
+    }
+    if (!c->tls) {
+        bufferevent_free(c->bev);
+    } else if (!release_tls_filter(c)) {
+        /* Still listed (CLOSED) and counted: the worker stops only once
+         * it is gone, and frees it on its way out if it must. */
+        struct timeval now = {0, 0};
+        evtimer_add(c->free_ev, &now);
+        return;
+    }
+    LIST_REMOVE(c, link);
+    svc->n_conns--;
+    STAT_DEC(&svc->stats, connections_open);
+    event_free(c->free_ev);
+    event_free(c->timer);
+    h2g_config_unref(c->config);
+    free(c);
+    services_conn_closed(svc);
+}
+
+void conn_drain(struct h2g_conn *c)
+{
+    switch (c->state) {
+    case H2G_CONN_SESSION:
+        c->sops->drain(c->session);
+        break;
+    case H2G_CONN_HANDSHAKE:
+        conn_close(c, false);
+        break;
+    default:
+        break;
+    }
+}
+
+bool conn_cert_covers(struct h2g_conn *c, const char *host, size_t len)
+{
+    if (!c->tls)
+        return true;
+    return tls_cert_covers(bufferevent_openssl_get_ssl(c->bev), host, len);
+}
+
+const char *conn_proto_name(const struct h2g_conn *c)
+{
+    return c->sops != NULL ? c->sops->name[c->tls] : "http/1.1";
+}
+
+void *conn_session_as(const struct h2g_conn *c, const struct h2g_session_ops *ops)
+{
+    return c->sops == ops ? c->session : NULL;
+}

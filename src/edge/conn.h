@@ -1,0 +1,156 @@
+/*
+ * conn.h: one accepted client connection, and the session it runs.
+ *
+ * Lifecycle.  The worker's accept callback creates the connection
+ * (conn_new); its worker owns it (on the services' conns list).  It owns the bufferevent
+ * (socket or TLS), a config reference taken at accept (the connection
+ * lives on that snapshot even across reloads) and, once the protocol is
+ * known, exactly one protocol session behind a session ops table (the
+ * way Redis's ConnectionType or HAProxy's muxes sit under their
+ * connections).  conn_close() marks it closing and frees it on a later
+ * loop turn, never inside a callback of its own.
+ *
+ * Sessions.  Every protocol choice is the connection's: it creates the
+ * session (ALPN after the TLS handshake, or the HTTP/2 preface sniffed
+ * on cleartext), holds it as `session` + `sops`, calls it only through
+ * the ops, and frees it (conn_free).  A session that changes protocol
+ * (HTTP/1.1 "Upgrade: h2c") asks the connection (conn_switch_session):
+ * the connection makes the new session and installs it at once, and
+ * frees the old one on a later loop turn, as the old session's callback
+ * may still be on the stack.
+ */
+#ifndef H2G_CONN_H
+#define H2G_CONN_H
+
+#include <event2/bufferevent.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include "core/config.h"
+#include "runtime/request_ctx.h"
+#include "runtime/sockread.h"
+
+struct h2g_conn;
+struct h2g_services;
+struct h2g_listen_ctx;
+struct h2g_stream;
+
+/* States only move down this list (sessions check `>= CLOSING`). */
+enum h2g_conn_state {
+    H2G_CONN_HANDSHAKE, /* TLS handshake or waiting for the first bytes: no session yet */
+    H2G_CONN_SESSION,   /* a protocol session runs (sops->name says which) */
+    H2G_CONN_CLOSING,   /* flushing output, then freed */
+    H2G_CONN_CLOSED,    /* freed on the next loop turn */
+};
+
+/* What an HTTP/1.1 "Upgrade: h2c" request hands to the HTTP/2 session
+ * that replaces its own (RFC 7540 3.2). */
+struct h2g_upgrade {
+    const uint8_t *settings;    /* HTTP2-Settings, decoded (borrowed) */
+    size_t settings_len;
+    struct h2g_stream *stream;  /* the request, which becomes stream 1: the new session's once made */
+    bool head_request;          /* it is a HEAD (nghttp2 must expect no body) */
+};
+
+/*
+ * A protocol session, as the connection sees it.  The connection calls
+ * these from its own callbacks, with the session it holds; a session
+ * never frees itself.  All but new take the pointer new returned.
+ */
+struct h2g_session_ops {
+    /* Protocol names (metrics' alpn label, h2gatectl, the access log's
+     * proto) and h2g_stats.sessions_* slots: [0] cleartext, [1] TLS. */
+    const char *name[2];
+    unsigned stats_slot[2];
+    /* Starts a session on c: a fresh one (up NULL), or one taking over
+     * an upgraded request (up->stream is then the session's).  NULL when
+     * it cannot (out of memory, a refused upgrade), up->stream still the
+     * caller's. */
+    void *(*new)(struct h2g_conn *c, const struct h2g_upgrade *up);
+    void (*free)(void *session);
+    /* Bytes arrived in the connection's input buffer. */
+    void (*on_read)(void *session);
+    /* The connection's output drained below its low watermark. */
+    void (*on_write)(void *session);
+    /* The client closed its side: true if the session goes on.  NULL:
+     * the connection closes. */
+    bool (*on_eof)(void *session);
+    /* The connection's timer (c->timer, which the session may arm) fired:
+     * true if the session dealt with it.  NULL: the connection closes. */
+    bool (*on_timer)(void *session);
+    /* Graceful stop (GOAWAY, Connection: close): finish what is in
+     * flight, then close the connection. */
+    void (*drain)(void *session);
+};
+
+struct h2g_conn {
+    LIST_ENTRY(h2g_conn) link;
+    uint64_t id;
+    enum h2g_conn_state state;
+    struct h2g_services *svc;   /* the worker's */
+    const struct h2g_listen_ctx *listen;
+    struct h2g_config *config;  /* owned reference */
+    struct bufferevent *bev;    /* the socket's, or the TLS filter over it */
+    int fd;                     /* the socket (owned by the bufferevent) */
+    struct bufferevent *sock;   /* TLS: the socket's bufferevent under the filter (owned by it) */
+    struct evbuffer_cb_entry *sock_out_cb; /* TLS, closing: watches the last records leave */
+    struct h2g_sockread rd;     /* reads (sockread.h): the socket; TLS: into c->sock for the filter */
+    bool tls;
+    struct sockaddr_storage peer;
+    char peer_ip[48];           /* textual, no brackets */
+    uint16_t peer_port;
+    char sni[256];              /* TLS server name, "" if none */
+    struct h2g_client_facts facts; /* what its requests carry (request_ctx.h) */
+    void *session;              /* owned, NULL before the protocol is known */
+    const struct h2g_session_ops *sops;
+    void *retired;              /* a session switched away from, freed by free_ev */
+    const struct h2g_session_ops *retired_ops;
+    uint64_t start_ms;          /* accepted at (h2g_mono_ms) */
+    bool lingering;             /* CLOSING: output done, discarding input */
+    bool releasing;             /* freed but for the TLS filter, which waits for its last reference */
+    struct event *free_ev;      /* frees a retired session; the connection itself once CLOSED */
+    struct event *timer;        /* handshake timeout */
+};
+
+/* Takes the accepted socket `fd`: NULL when out of memory, with fd
+ * closed (the client sees its connection end). */
+struct h2g_conn *conn_new(struct h2g_services *svc, const struct h2g_listen_ctx *lc, int fd,
+                          const struct sockaddr *sa, int salen);
+/* Ends the connection: after flushing pending output if `flush`, else
+ * at once.  Safe to call from any callback, more than once. */
+void conn_close(struct h2g_conn *c, bool flush);
+/* Frees immediately (worker teardown only). */
+void conn_free(struct h2g_conn *c);
+/* Graceful stop: GOAWAY / Connection: close, finish in-flight. */
+void conn_drain(struct h2g_conn *c);
+
+/* Reading from the client on/off, and a cap on what the input buffer may
+ * hold (0: none) -- whichever of the bufferevent (TLS) or our reader
+ * (cleartext) does the reading. */
+void conn_read_enable(struct h2g_conn *c);
+void conn_read_disable(struct h2g_conn *c);
+void conn_read_cap(struct h2g_conn *c, size_t high);
+/* A tunnel opened on this connection: a client may go without reading
+ * for tunnel_idle, not only stream_idle, before the connection's write
+ * timeout closes it. */
+void conn_carries_tunnel(struct h2g_conn *c);
+/* Does the TLS certificate this connection presented cover `host`? */
+bool conn_cert_covers(struct h2g_conn *c, const char *host, size_t len);
+/* The session's protocol name ("h2", "h2c", "http/1.1"); "http/1.1"
+ * while there is none. */
+const char *conn_proto_name(const struct h2g_conn *c);
+/* The session if it is one of `ops` (h2_session_ops...), else NULL:
+ * introspection looks at a session's own state through this. */
+void *conn_session_as(const struct h2g_conn *c, const struct h2g_session_ops *ops);
+/* Called by the running session, from any of its callbacks: replaces it
+ * with a session of `ops` made with `up`, which reads what is already
+ * in the input buffer at once.  The caller is retired: it must return
+ * without touching the connection, and is freed on a later loop turn.
+ * 0; or -1 when the new session could not be made (up->stream is still
+ * the caller's, the caller still the connection's session). */
+int conn_switch_session(struct h2g_conn *c, const struct h2g_session_ops *ops, const struct h2g_upgrade *up);
+
+#endif

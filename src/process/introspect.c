@@ -1,0 +1,148 @@
+#include "process/introspect.h"
+
+#include <event2/bufferevent_ssl.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+
+#include "edge/conn.h"
+#include "edge/h1_session.h"
+#include "edge/h2_session.h"
+#include "runtime/log.h"
+#include "stream/stream.h"
+#include "upstream/tunnel.h"
+#include "process/worker.h"
+
+static json_t *str_or_null(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
+}
+
+static json_t *strn(const char *s, size_t n)
+{
+    return json_stringn(s, n);
+}
+
+static json_t *stream_json(const struct h2g_stream *s, uint64_t now_ms)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(s->id));
+    json_object_set_new(o, "method", s->has_method ? strn(stream_str(s, s->method), s->method.value_len) : json_null());
+    json_object_set_new(o, "authority",
+                        s->has_authority ? strn(stream_str(s, s->authority), s->authority.value_len) : json_null());
+    json_object_set_new(o, "path", s->has_path ? strn(stream_str(s, s->path), s->path.value_len) : json_null());
+    const char *state = stream_is_tunnel(s) ? "tunnel" : s->req_end ? "half-closed" : "open";
+    json_object_set_new(o, "state", json_string(state));
+    json_object_set_new(o, "upstream", str_or_null(s->upstream_id));
+    json_object_set_new(o, "bytes_in", json_integer((json_int_t)s->bytes_in));
+    json_object_set_new(o, "bytes_out", json_integer((json_int_t)s->bytes_out));
+    json_object_set_new(o, "age_s", json_real((double)(h2g_mono_us() - s->start_us) / 1e6));
+    (void)now_ms;
+    return o;
+}
+
+static json_t *session_json(const struct h2g_conn *c, bool with_streams, uint64_t now_ms)
+{
+    json_t *o = json_object();
+    char peer[80];
+    snprintf(peer, sizeof(peer), "%s%s%s:%u", c->peer.ss_family == AF_INET6 ? "[" : "", c->peer_ip,
+             c->peer.ss_family == AF_INET6 ? "]" : "", c->peer_port);
+    json_object_set_new(o, "id", json_integer((json_int_t)c->id));
+    json_object_set_new(o, "worker", json_integer(c->svc->worker_id));
+    json_object_set_new(o, "peer", json_string(peer));
+    json_object_set_new(o, "alpn", json_string(c->state == H2G_CONN_HANDSHAKE ? "handshake" : conn_proto_name(c)));
+    if (c->tls) {
+        SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+        json_object_set_new(o, "tls_version", ssl ? json_string(SSL_get_version(ssl)) : json_null());
+    } else {
+        json_object_set_new(o, "tls_version", json_null());
+    }
+    json_object_set_new(o, "sni", str_or_null(c->sni));
+    json_object_set_new(o, "age_s", json_real((double)(now_ms - c->start_ms) / 1000.0));
+    json_t *streams = with_streams ? json_array() : NULL;
+    const struct h2g_h2_session *h2 = conn_session_as(c, &h2_session_ops);
+    const struct h2g_h1_session *h1 = conn_session_as(c, &h1_session_ops);
+    if (h2 != NULL) {
+        const struct h2g_h2_stats *st = h2_session_stats(h2);
+        json_object_set_new(o, "streams_open", json_integer(h2_session_open_streams(h2)));
+        json_object_set_new(o, "streams_total", json_integer((json_int_t)st->streams_opened));
+        json_object_set_new(o, "local_window", json_integer(h2_session_local_window(h2)));
+        json_object_set_new(o, "remote_window", json_integer(h2_session_remote_window(h2)));
+        json_object_set_new(o, "bytes_in", json_integer((json_int_t)st->bytes_in));
+        json_object_set_new(o, "bytes_out", json_integer((json_int_t)st->bytes_out));
+        json_object_set_new(o, "frames_in", json_integer((json_int_t)st->frames_in));
+        json_object_set_new(o, "frames_out", json_integer((json_int_t)st->frames_out));
+        json_object_set_new(o, "peak_streams", json_integer(st->peak_streams));
+        json_object_set_new(o, "avg_stream_ms", st->streams_closed
+                                                    ? json_real((double)st->stream_us_total / 1000.0 / (double)st->streams_closed)
+                                                    : json_null());
+        json_object_set_new(o, "ping_rtt_ms", st->ping_rtt_us ? json_real((double)st->ping_rtt_us / 1000.0) : json_null());
+        if (streams != NULL)
+            for (const struct h2g_stream *s = h2_session_first_stream(h2); s != NULL; s = LIST_NEXT(s, link))
+                json_array_append_new(streams, stream_json(s, now_ms));
+    } else {
+        const struct h2g_stream *s = h1 ? h1_session_stream(h1) : NULL;
+        json_object_set_new(o, "streams_open", json_integer(s != NULL));
+        json_object_set_new(o, "streams_total", json_integer(h1 ? (json_int_t)h1_session_requests(h1) : 0));
+        json_object_set_new(o, "local_window", json_null());
+        json_object_set_new(o, "remote_window", json_null());
+        json_object_set_new(o, "bytes_in", json_integer(s ? (json_int_t)s->bytes_in : 0));
+        json_object_set_new(o, "bytes_out", json_integer(s ? (json_int_t)s->bytes_out : 0));
+        json_object_set_new(o, "frames_in", json_null());
+        json_object_set_new(o, "frames_out", json_null());
+        json_object_set_new(o, "ping_rtt_ms", json_null());
+        if (streams != NULL && s != NULL)
+            json_array_append_new(streams, stream_json(s, now_ms));
+    }
+    if (streams != NULL)
+        json_object_set_new(o, "streams", streams);
+    return o;
+}
+
+json_t *introspect_sessions(struct h2g_worker *w, uint64_t only_id)
+{
+    json_t *a = json_array();
+    uint64_t now = h2g_mono_ms();
+    struct h2g_conn *c;
+    LIST_FOREACH(c, &w->svc.conns, link) {
+        if (c->state == H2G_CONN_CLOSED)
+            continue;
+        if (only_id != 0 && c->id != only_id)
+            continue;
+        json_array_append_new(a, session_json(c, only_id != 0, now));
+    }
+    return a;
+}
+
+static void add_tunnel(json_t *a, const struct h2g_conn *c, const struct h2g_stream *s, uint64_t now)
+{
+    const struct h2g_tunnel *t = s != NULL ? stream_tunnel(s) : NULL;
+    if (t == NULL || !tunnel_is_open(t))
+        return;
+    json_t *o = json_object();
+    json_object_set_new(o, "session", json_integer((json_int_t)c->id));
+    json_object_set_new(o, "stream", json_integer(s->id));
+    json_object_set_new(o, "kind", json_string(tunnel_kind(t)));
+    json_object_set_new(o, "target", str_or_null(s->upstream_id));
+    json_object_set_new(o, "bytes_up", json_integer((json_int_t)s->bytes_in));
+    json_object_set_new(o, "bytes_down", json_integer((json_int_t)s->bytes_out));
+    json_object_set_new(o, "idle_s", json_real((double)(now - tunnel_last_active_ms(t)) / 1000.0));
+    json_array_append_new(a, o);
+}
+
+json_t *introspect_tunnels(struct h2g_worker *w)
+{
+    json_t *a = json_array();
+    uint64_t now = h2g_mono_ms();
+    struct h2g_conn *c;
+    LIST_FOREACH(c, &w->svc.conns, link) {
+        const struct h2g_h2_session *h2 = conn_session_as(c, &h2_session_ops);
+        const struct h2g_h1_session *h1 = conn_session_as(c, &h1_session_ops);
+        if (h2 != NULL) {
+            for (const struct h2g_stream *s = h2_session_first_stream(h2); s != NULL; s = LIST_NEXT(s, link))
+                add_tunnel(a, c, s, now);
+        } else if (h1 != NULL) {
+            add_tunnel(a, c, h1_session_stream(h1), now);
+        }
+    }
+    return a;
+}

@@ -1,0 +1,392 @@
+#include "runtime/sockread.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent_struct.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "runtime/log.h"
+#include "core/units.h"
+
+#define SOCKREAD_MIN_CHUNK 16384
+
+static uint64_t now_ms(void)
+{
+    return h2g_mono_us() / 1000;
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Makes sure the timer fires no later than the deadline. */
+static void schedule(struct h2g_sockread *r, uint64_t now)
+{
+    if (r->armed_ms != 0 && r->armed_ms <= r->deadline_ms)
+        return; /* it fires first and looks again */
+    if (r->timer == NULL) {
+        r->timer = evtimer_new(bufferevent_get_base(r->bev), timer_cb, r);
+        if (r->timer == NULL)
+            return;
+    }
+    uint64_t ms = r->deadline_ms > now ? r->deadline_ms - now : 0;
+    struct timeval tv = h2g_ms_timeval(ms);
+    evtimer_add(r->timer, &tv);
+    r->armed_ms = r->deadline_ms;
+}
+
+/* (Re)starts the timeout from now, if there is one and reading is on; a
+ * fixed deadline that is running stays where it is. */
+static void restart(struct h2g_sockread *r)
+{
+    if (r->fixed && r->deadline_ms != 0 && r->enabled)
+        return;
+    if (r->timeout_ms == 0 || !r->enabled) {
+        r->deadline_ms = 0;
+        return;
+    }
+    uint64_t now = now_ms();
+    r->deadline_ms = now + r->timeout_ms;
+    schedule(r, now);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_sockread *r = arg;
+    r->armed_ms = 0;
+    if (r->deadline_ms == 0 || !r->enabled)
+        return;
+    uint64_t now = now_ms();
+    if (now < r->deadline_ms) {
+        schedule(r, now);
+        return;
+    }
+    r->deadline_ms = 0;
+    bufferevent_event_cb ecb = r->event_cb;
+    struct bufferevent *bev = r->bev;
+    void *uarg = r->arg;
+    sockread_disable(r);
+    if (ecb)
+        ecb(bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, uarg);
+}
+
+static void drain_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
+
+/* A frame-sized chain's last few bytes (what its allocation rounds up
+ * to) are left to the DATA frame header that follows it on the client's
+ * output: evbuffer_add puts the 9 bytes there, where a full chain would
+ * make libevent allocate a new chain as large as the last one (16 KiB)
+ * for each header. */
+#define FRAME_TAIL_KEEP 64
+
+/* One read of up to `want` bytes into the input's reserved space: the
+ * byte count, 0 at EOF, or -1 with errno.  `frames`: the reader makes
+ * frame-sized chains (see FRAME_TAIL_KEEP). */
+static ssize_t read_into(evutil_socket_t fd, struct evbuffer *in, size_t want, bool frames, size_t *room_out)
+{
+    struct evbuffer_iovec v[2];
+    int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
+    if (nv < 1) {
+        errno = ENOMEM;
+        return -1;
+    }
+    /* The extents read into: all, or all but a frame chain's tail (which
+     * is committed empty). */
+    int skip = frames && nv == 2 && v[0].iov_len < FRAME_TAIL_KEEP ? 1 : 0;
+    struct evbuffer_iovec *use = v + skip;
+    int nu = nv - skip;
+    struct iovec iov[2];
+    size_t room = 0;
+    for (int i = 0; i < nu; i++) {
+        iov[i].iov_base = use[i].iov_base;
+        iov[i].iov_len = use[i].iov_len;
+        if (room + iov[i].iov_len > want)
+            iov[i].iov_len = want - room;
+        room += iov[i].iov_len;
+    }
+    /* read(2) when one extent does: readv's iovec import is a measurable
+     * part of a small read. */
+    ssize_t n = nu == 1 ? read(fd, iov[0].iov_base, iov[0].iov_len) : readv(fd, iov, nu);
+    if (n <= 0) {
+        int e = errno;
+        evbuffer_commit_space(in, v, 0);
+        errno = e;
+        return n;
+    }
+    size_t left = (size_t)n;
+    v[0].iov_len = 0; /* overwritten below unless skipped */
+    for (int i = 0; i < nu; i++) {
+        size_t take = left < iov[i].iov_len ? left : iov[i].iov_len;
+        use[i].iov_len = take;
+        left -= take;
+    }
+    evbuffer_commit_space(in, v, nv);
+    *room_out = room;
+    return n;
+}
+
+static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_sockread *r = arg;
+    struct bufferevent *bev = r->bev;
+    bufferevent_event_cb ecb = r->event_cb;
+    void *uarg = r->arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t have = evbuffer_get_length(in);
+    if (r->pending_error) {
+        /* Met after data the owner has had since: an error now, not the
+         * EOF a second read would report (a reset must not pass for the
+         * end of a close-delimited body). */
+        r->pending_error = false;
+        sockread_disable(r);
+        errno = r->pending_errno;
+        if (ecb)
+            ecb(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, uarg);
+        return;
+    }
+    if (r->high && have >= r->high) {
+        /* Like a bufferevent's read watermark: stop, and start again by
+         * ourselves when the owner drained the input (watched only while
+         * suspended: a callback on every drain would cost each exchange). */
+        sockread_disable(r);
+        r->suspended = true;
+        if (r->drain_cb == NULL)
+            r->drain_cb = evbuffer_add_cb(in, drain_cb, r);
+        return;
+    }
+    /* Adaptive: small requests get a small buffer (a 128 KiB reserve per
+     * read would be an mmap per read), bulk transfers grow to max.  Reads
+     * repeat while they fill their space, up to H2G_IO_CHUNK per event: a
+     * 64 KiB response read in 16 KiB frames costs one wakeup, not four
+     * trips through epoll. */
+    uint32_t max = r->max_chunk ? r->max_chunk : H2G_IO_CHUNK;
+    if (r->chunk == 0 || r->chunk > max)
+        r->chunk = SOCKREAD_MIN_CHUNK < max ? SOCKREAD_MIN_CHUNK : max;
+    size_t got = 0;
+    while (got < H2G_IO_CHUNK) {
+        size_t want = r->chunk;
+        if (r->high) {
+            if (have >= r->high)
+                break;
+            if (r->high - have < want)
+                want = r->high - have;
+        }
+        size_t room = 0;
+        ssize_t n = read_into(fd, in, want, max <= SOCKREAD_FRAME_CHUNK, &room);
+        if (n <= 0) {
+            if (got > 0) {
+                /* What was read goes first; EOF stays for the next event,
+                 * an error is kept for it. */
+                if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                    r->pending_error = true;
+                    r->pending_errno = errno;
+                }
+                break;
+            }
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+                return;
+            int e = errno;
+            sockread_disable(r);
+            errno = e;
+            if (ecb)
+                ecb(bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), uarg);
+            return;
+        }
+        got += (size_t)n;
+        have += (size_t)n;
+        if ((size_t)n == room && r->chunk < max)
+            r->chunk = r->chunk * 2 < max ? r->chunk * 2 : max;
+        else if ((size_t)n < room / 4 && r->chunk > SOCKREAD_MIN_CHUNK)
+            r->chunk /= 2;
+        if ((size_t)n < room)
+            break; /* the socket is empty for now */
+    }
+    restart(r); /* a read restarts the timeout: only the deadline moves */
+    if (r->read_cb)
+        r->read_cb(bev, uarg);
+}
+
+static void drain_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct h2g_sockread *r = arg;
+    if (r->suspended && info->n_deleted > 0 && (r->high == 0 || evbuffer_get_length(buf) < r->high)) {
+        r->suspended = false;
+        sockread_enable(r);
+    }
+}
+
+void sockread_init(struct h2g_sockread *r, struct bufferevent *bev)
+{
+    memset(r, 0, sizeof(*r));
+    r->bev = bev;
+}
+
+void sockread_setcb(struct h2g_sockread *r, bufferevent_data_cb read_cb, bufferevent_data_cb write_cb,
+                    bufferevent_event_cb event_cb, void *arg)
+{
+    r->read_cb = read_cb;
+    r->write_cb = write_cb;
+    r->event_cb = event_cb;
+    r->arg = arg;
+}
+
+int sockread_enable(struct h2g_sockread *r)
+{
+    if (r->ev == NULL) {
+        evutil_socket_t fd = bufferevent_getfd(r->bev);
+        if (fd < 0)
+            return -1;
+        r->ev = event_new(bufferevent_get_base(r->bev), fd, EV_READ | EV_PERSIST, read_ev_cb, r);
+        if (r->ev == NULL)
+            return -1;
+        /* bufferevent_socket freezes its input's end and thaws it only
+         * around its own reads, which never happen here. */
+        evbuffer_unfreeze(bufferevent_get_input(r->bev), 0);
+    }
+    r->suspended = false;
+    if (r->drain_cb != NULL) {
+        evbuffer_remove_cb_entry(bufferevent_get_input(r->bev), r->drain_cb);
+        r->drain_cb = NULL;
+    }
+    if (!r->enabled) {
+        r->enabled = true;
+        event_add(r->ev, NULL);
+    }
+    restart(r);
+    return 0;
+}
+
+void sockread_disable(struct h2g_sockread *r)
+{
+    if (r->enabled && r->ev != NULL)
+        event_del(r->ev);
+    r->enabled = false;
+    r->suspended = false;
+    r->deadline_ms = 0; /* a pending timer finds nothing to do */
+}
+
+void sockread_set_timeout(struct h2g_sockread *r, uint64_t ms)
+{
+    r->timeout_ms = ms;
+    r->fixed = false;
+    restart(r);
+}
+
+void sockread_set_deadline(struct h2g_sockread *r, uint64_t ms)
+{
+    sockread_set_timeout(r, ms);
+    r->fixed = ms != 0;
+}
+
+void sockread_set_high(struct h2g_sockread *r, size_t high)
+{
+    r->high = high;
+}
+
+void sockread_set_max_chunk(struct h2g_sockread *r, uint32_t max)
+{
+    r->max_chunk = max;
+}
+
+bool sockwrite_now(struct bufferevent *bev, ev_ssize_t max)
+{
+    struct evbuffer *out = bufferevent_get_output(bev);
+    if (evbuffer_get_length(out) == 0)
+        return true;
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    if (fd >= 0) {
+        /* A socket bufferevent keeps its output's start frozen (only its
+         * own write callback drains it, thawing it meanwhile): frozen,
+         * evbuffer_write_atmost writes nothing and returns -1. */
+        evbuffer_unfreeze(out, 1);
+        evbuffer_write_atmost(out, fd, max);
+        evbuffer_freeze(out, 1);
+    }
+    if (evbuffer_get_length(out) == 0)
+        return true;
+    bufferevent_enable(bev, EV_WRITE);
+    return false;
+}
+
+void sockwrite_flush(struct bufferevent *bev)
+{
+    if (!(bufferevent_get_enabled(bev) & EV_WRITE))
+        sockwrite_now(bev, H2G_IO_CHUNK);
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_sockread *r = arg;
+    sockwrite_flush(r->bev);
+    if (r->write_cb)
+        r->write_cb(r->bev, r->arg);
+}
+
+void sockread_flush_soon(struct h2g_sockread *r)
+{
+    if (r->flush_ev == NULL) {
+        r->flush_ev = event_new(bufferevent_get_base(r->bev), -1, 0, flush_cb, r);
+        if (r->flush_ev == NULL) {
+            sockwrite_flush(r->bev);
+            return;
+        }
+    }
+    event_active(r->flush_ev, EV_TIMEOUT, 0);
+}
+
+void sockread_clear(struct h2g_sockread *r)
+{
+    if (r->drain_cb != NULL)
+        evbuffer_remove_cb_entry(bufferevent_get_input(r->bev), r->drain_cb);
+    r->drain_cb = NULL;
+    if (r->ev != NULL)
+        event_free(r->ev);
+    r->ev = NULL;
+    if (r->flush_ev != NULL)
+        event_free(r->flush_ev);
+    r->flush_ev = NULL;
+    if (r->timer != NULL)
+        event_free(r->timer);
+    r->timer = NULL;
+    r->armed_ms = r->deadline_ms = 0;
+    r->enabled = false;
+}
+
+/*
+ * The callback is found out by its effect, with no socket yet: a byte
+ * added to the output must make the write event pending (for a socket
+ * of -1 libevent registers it without a system call), then all of it is
+ * undone.  The socket is set after, and the bufferevent left as one made
+ * with it: write wanted but not yet registered, the input's end and the
+ * output's start frozen (only the bufferevent's own callbacks thaw
+ * them).  bufferevent_struct.h is libevent's public view of the
+ * structure; only ev_write and enabled are used.
+ */
+struct bufferevent *sockwrite_bufferevent_new(struct event_base *base, evutil_socket_t fd, int options)
+{
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, options);
+    if (bev == NULL)
+        return NULL;
+    struct evbuffer *out = bufferevent_get_output(bev);
+    bool writes = false;
+    if (evbuffer_add(out, "", 1) == 0) {
+        writes = event_pending(&bev->ev_write, EV_WRITE, NULL);
+        event_del(&bev->ev_write);
+        evbuffer_unfreeze(out, 1);
+        evbuffer_drain(out, 1);
+        evbuffer_freeze(out, 1);
+    }
+    if (!writes) {
+        bufferevent_free(bev);
+        return NULL;
+    }
+    if (fd >= 0) {
+        short enabled = bev->enabled;
+        bev->enabled = 0; /* setting the socket would register the write event */
+        bufferevent_setfd(bev, fd);
+        bev->enabled = enabled;
+        evbuffer_freeze(bufferevent_get_input(bev), 0);
+        evbuffer_freeze(out, 1);
+    }
+    return bev;
+}

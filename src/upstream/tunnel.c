@@ -1,0 +1,552 @@
+#include "upstream/tunnel.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <nghttp2/nghttp2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/acl.h"
+#include "core/config.h"
+#include "runtime/log.h"
+#include "runtime/services.h"
+#include "runtime/sockread.h"
+#include "upstream/upstream.h"
+#include "core/units.h"
+
+#define TUNNEL_OUT_CAP (64 * 1024)
+
+enum tunnel_state {
+    T_RESOLVING,  /* evdns lookup of the target name */
+    T_CONNECTING, /* TCP connect in progress */
+    T_OPEN,       /* bytes flow */
+    T_CLOSED,     /* the target closed and everything was handed on */
+    T_FAILED,     /* reported to the stream; nothing more happens */
+};
+
+struct h2g_tunnel {
+    LIST_ENTRY(h2g_tunnel) link;  /* in svc->orphans once its stream is gone */
+    struct h2g_stream *s;         /* owns the tunnel (upstream.h); NULL once orphaned */
+    const struct h2g_request_ctx *ctx; /* the stream's */
+    struct h2g_services *svc;
+    enum tunnel_state state;
+    struct bufferevent *bev;
+    struct h2g_sockread rd;  /* reads of bev's socket (sockread.h) */
+    struct evdns_getaddrinfo_request *dns_req;
+    struct h2g_acl_target target;
+    bool check_acl;
+    bool allowed_by_name;
+    bool shut_wr;           /* the client's END_STREAM became shutdown(SHUT_WR) */
+    bool adopted;           /* a WebSocket's upstream connection, after its 101 */
+    size_t unacked;         /* client bytes written to the target, not yet acked */
+    uint64_t last_active_ms;
+    struct event *idle_ev;
+};
+
+static void t_read_cb(struct bufferevent *bev, void *arg);
+static void t_write_cb(struct bufferevent *bev, void *arg);
+static void t_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static bool acl_matches(const struct h2g_acl *list, const struct h2g_acl_target *t)
+{
+    static const struct h2g_acl none = {NULL, 0};
+    return list->n_rules > 0 && h2g_acl_check(list, &none, t) == H2G_ACL_ALLOW;
+}
+
+static const struct h2g_upstream_ops tunnel_ops;
+static void tunnel_free(struct h2g_tunnel *t);
+
+static void fail(struct h2g_tunnel *t, int status, uint32_t h2_error, const char *why)
+{
+    LOG_INFO("conn=%llu stream=%d: tunnel %s: %s", (unsigned long long)t->ctx->client->conn_id, t->ctx->stream_id,
+             stream_upstream_id(t->s), why);
+    t->state = T_FAILED;
+    if (t->bev != NULL) {
+        sockread_clear(&t->rd);
+        bufferevent_free(t->bev);
+        t->bev = NULL;
+    }
+    stream_upstream_fail(t->s, status, h2_error);
+}
+
+static void arm_idle(struct h2g_tunnel *t)
+{
+    uint64_t ms = t->ctx->cfg->timeouts.tunnel_idle;
+    struct timeval tv = h2g_ms_timeval(ms);
+    evtimer_add(t->idle_ev, &tv);
+}
+
+static void idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_tunnel *t = arg;
+    uint64_t idle = t->ctx->cfg->timeouts.tunnel_idle;
+    uint64_t quiet = h2g_mono_ms() - t->last_active_ms;
+    if (quiet < idle) {
+        uint64_t ms = idle - quiet;
+        struct timeval tv = h2g_ms_timeval(ms);
+        evtimer_add(t->idle_ev, &tv);
+        return;
+    }
+    fail(t, 0, NGHTTP2_CANCEL, "idle timeout");
+}
+
+static void ack(struct h2g_tunnel *t)
+{
+    if (t->unacked == 0 || t->bev == NULL)
+        return;
+    if (evbuffer_get_length(bufferevent_get_output(t->bev)) >= TUNNEL_OUT_CAP)
+        return;
+    size_t n = t->unacked;
+    t->unacked = 0;
+    stream_upstream_consumed(t->s, n);
+}
+
+static void maybe_shutdown(struct h2g_tunnel *t)
+{
+    if (t->shut_wr || !stream_request_ended(t->s) || t->bev == NULL)
+        return;
+    struct evbuffer *body = stream_request_body(t->s);
+    if ((body != NULL && evbuffer_get_length(body) > 0) ||
+        evbuffer_get_length(bufferevent_get_output(t->bev)) > 0)
+        return;
+    t->shut_wr = true;
+    shutdown(bufferevent_getfd(t->bev), SHUT_WR);
+}
+
+static void tunnel_request_progress(void *end)
+{
+    struct h2g_tunnel *t = end;
+    /* CLOSED: the target ended its side only; it may still read. */
+    if ((t->state != T_OPEN && t->state != T_CLOSED) || t->bev == NULL)
+        return;
+    struct evbuffer *body = stream_request_body(t->s);
+    size_t n = body != NULL ? evbuffer_get_length(body) : 0;
+    if (n > 0) {
+        evbuffer_add_buffer(bufferevent_get_output(t->bev), body);
+        t->unacked += n;
+        t->last_active_ms = h2g_mono_ms();
+        sockread_flush_soon(&t->rd);
+    }
+    ack(t);
+    maybe_shutdown(t);
+}
+
+/* Not whether reading is off: the stream asks before resuming, and an
+ * open tunnel is always worth asking (resuming an enabled reader is a
+ * no-op). */
+static bool tunnel_reading_paused(const void *end)
+{
+    const struct h2g_tunnel *t = end;
+    return t->state == T_OPEN && t->bev != NULL;
+}
+
+static void tunnel_resume_reading(void *end)
+{
+    struct h2g_tunnel *t = end;
+    if (t->state == T_OPEN && t->bev != NULL)
+        sockread_enable(&t->rd);
+}
+
+/* A tunnel waits for nobody the stream's timeout should answer for: its
+ * own timeouts (upstream_connect, tunnel_idle) bound it. */
+static bool tunnel_waiting(const void *end)
+{
+    (void)end;
+    return false;
+}
+
+const char *tunnel_kind(const struct h2g_tunnel *t)
+{
+    return t->adopted ? "websocket" : t->check_acl ? "connect" : "tunnel";
+}
+
+uint64_t tunnel_last_active_ms(const struct h2g_tunnel *t)
+{
+    return t->last_active_ms;
+}
+
+bool tunnel_is_open(const struct h2g_tunnel *t)
+{
+    return t != NULL && t->state == T_OPEN;
+}
+
+bool tunnel_is_live(const struct h2g_tunnel *t)
+{
+    return t != NULL && t->state != T_FAILED;
+}
+
+static bool tunnel_live(const void *end)
+{
+    return tunnel_is_live(end);
+}
+
+static void t_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct h2g_tunnel *t = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    if (evbuffer_get_length(in) == 0 || t->state != T_OPEN)
+        return;
+    struct evbuffer *out = stream_resp_body(t->s);
+    if (out == NULL) {
+        fail(t, H2G_STATUS_NOMEM, NGHTTP2_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    evbuffer_add_buffer(out, in);
+    t->last_active_ms = h2g_mono_ms();
+    if (evbuffer_get_length(out) >= H2G_STREAM_RESP_CAP)
+        sockread_disable(&t->rd);
+    stream_upstream_data_ready(t->s);
+}
+
+static void t_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct h2g_tunnel *t = arg;
+    if (t->state != T_OPEN && t->state != T_CLOSED)
+        return;
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        bufferevent_disable(bev, EV_WRITE);
+    ack(t);
+    maybe_shutdown(t);
+}
+
+/* 0, or -1 when the reader's event cannot be made (out of memory): the
+ * target would never be read.  Bytes already there are handed on, which
+ * may fail the tunnel (tunnel_is_live tells). */
+static int open_tunnel(struct h2g_tunnel *t)
+{
+    t->state = T_OPEN;
+    t->last_active_ms = h2g_mono_ms();
+    bufferevent_set_timeouts(t->bev, NULL, NULL);
+    bufferevent_setwatermark(t->bev, EV_WRITE, TUNNEL_OUT_CAP / 2, 0);
+    bufferevent_setcb(t->bev, NULL, t_write_cb, t_event_cb, t);
+    bufferevent_disable(t->bev, EV_READ | EV_WRITE); /* writes: sockwrite_flush */
+    sockread_init(&t->rd, t->bev);
+    sockread_setcb(&t->rd, t_read_cb, t_write_cb, t_event_cb, t);
+    sockread_set_high(&t->rd, H2G_STREAM_RESP_CAP);
+    if (sockread_enable(&t->rd) != 0)
+        return -1;
+    arm_idle(t);
+    tunnel_request_progress(t);
+    if (evbuffer_get_length(bufferevent_get_input(t->bev)) > 0)
+        t_read_cb(t->bev, t);
+    return 0;
+}
+
+static void t_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct h2g_tunnel *t = arg;
+    struct h2g_stream *s = t->s;
+    if (what & BEV_EVENT_CONNECTED) {
+        int one = 1;
+        setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (open_tunnel(t) != 0) {
+            fail(t, H2G_STATUS_NOMEM, NGHTTP2_INTERNAL_ERROR, "out of memory");
+            return;
+        }
+        if (t->state == T_FAILED)
+            return; /* answered already */
+        /* RFC 9113 8.5: 2xx without content; the client may send now.
+         * The head is only a status: nothing to allocate, nothing to fail. */
+        stream_upstream_head(s, 200, NULL, 0, false);
+        return;
+    }
+    if (t->state == T_CONNECTING) {
+        fail(t, (what & BEV_EVENT_TIMEOUT) ? 504 : 502, 0,
+             (what & BEV_EVENT_TIMEOUT) ? "connect timed out" : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        return;
+    }
+    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+        /* The target finished sending: END_STREAM once the client has
+         * everything. */
+        t_read_cb(bev, t);
+        if (t->state == T_FAILED)
+            return; /* bev is gone */
+        t->state = T_CLOSED;
+        sockread_disable(&t->rd);
+        stream_upstream_done(s);
+        return;
+    }
+    if ((what & BEV_EVENT_READING) && (what & BEV_EVENT_ERROR) && errno == ENOMEM) {
+        fail(t, H2G_STATUS_NOMEM, NGHTTP2_INTERNAL_ERROR, "out of memory"); /* no buffer to read into */
+        return;
+    }
+    fail(t, 502, NGHTTP2_CONNECT_ERROR,
+         (what & BEV_EVENT_ERROR) ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()) : "closed");
+}
+
+static void start_connect(struct h2g_tunnel *t, const struct sockaddr *sa, socklen_t len)
+{
+    t->state = T_CONNECTING;
+    t->bev = sockwrite_bufferevent_new(t->svc->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (t->bev == NULL) {
+        fail(t, H2G_STATUS_NOMEM, 0, "out of memory");
+        return;
+    }
+    bufferevent_set_max_single_read(t->bev, H2G_IO_CHUNK);
+    bufferevent_set_max_single_write(t->bev, H2G_IO_CHUNK);
+    uint64_t ms = t->ctx->cfg->timeouts.upstream_connect;
+    struct timeval tv = h2g_ms_timeval(ms);
+    bufferevent_set_timeouts(t->bev, NULL, &tv);
+    bufferevent_setcb(t->bev, NULL, NULL, t_event_cb, t);
+    bufferevent_enable(t->bev, EV_WRITE);
+    if (bufferevent_socket_connect(t->bev, sa, (int)len) != 0)
+        fail(t, errno == ENOMEM ? H2G_STATUS_NOMEM : 502, 0, "connect failed");
+}
+
+static void target_sockaddr(const struct h2g_acl_target *a, struct sockaddr_storage *ss, socklen_t *len)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (a->family == AF_INET) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+        s4->sin_family = AF_INET;
+        memcpy(&s4->sin_addr, a->addr, 4);
+        s4->sin_port = htons(a->port);
+        *len = sizeof(*s4);
+    } else {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        s6->sin6_family = AF_INET6;
+        memcpy(&s6->sin6_addr, a->addr, 16);
+        s6->sin6_port = htons(a->port);
+        *len = sizeof(*s6);
+    }
+}
+
+static void resolved_cb(int err, struct evutil_addrinfo *res, void *arg)
+{
+    /* tunnel_free cancelled the lookup: libevent 2.1 reports that on a
+     * later loop turn (evdns_cancel_request defers the reply), when the
+     * tunnel is gone.  arg must not be touched. */
+    if (err == EVUTIL_EAI_CANCEL)
+        return;
+    struct h2g_tunnel *t = arg;
+    t->dns_req = NULL;
+    if (err != 0) {
+        fail(t, 502, 0, evutil_gai_strerror(err));
+        return;
+    }
+    const struct h2g_config *cfg = t->ctx->cfg;
+    struct h2g_acl_target chosen;
+    bool have = false;
+    for (struct evutil_addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        struct h2g_acl_target a = {.is_addr = true, .port = t->target.port};
+        if (ai->ai_family == AF_INET) {
+            a.family = AF_INET;
+            memcpy(a.addr, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, 4);
+        } else if (ai->ai_family == AF_INET6) {
+            const struct in6_addr *in6 = &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+            if (IN6_IS_ADDR_V4MAPPED(in6)) {
+                a.family = AF_INET;
+                memcpy(a.addr, in6->s6_addr + 12, 4);
+            } else {
+                a.family = AF_INET6;
+                memcpy(a.addr, in6, 16);
+            }
+        } else {
+            continue;
+        }
+        /* A name must not lead anywhere its addresses could not be
+         * reached directly: every address is checked, one denied address
+         * refuses the name. */
+        if (t->check_acl && (acl_matches(&cfg->connect_deny, &a) ||
+                             (!t->allowed_by_name && !acl_matches(&cfg->connect_allow, &a)))) {
+            char txt[64];
+            inet_ntop(a.family, a.addr, txt, sizeof(txt));
+            evutil_freeaddrinfo(res);
+            LOG_INFO("conn=%llu stream=%d: CONNECT %s refused: resolves to %s",
+                     (unsigned long long)t->ctx->client->conn_id, t->ctx->stream_id, stream_upstream_id(t->s), txt);
+            t->state = T_FAILED;
+            stream_upstream_fail(t->s, 403, NGHTTP2_INTERNAL_ERROR);
+            return;
+        }
+        if (!have) {
+            chosen = a;
+            have = true;
+        }
+    }
+    evutil_freeaddrinfo(res);
+    if (!have) {
+        fail(t, 502, 0, "no address");
+        return;
+    }
+    struct sockaddr_storage ss;
+    socklen_t len;
+    target_sockaddr(&chosen, &ss, &len);
+    start_connect(t, (struct sockaddr *)&ss, len);
+}
+
+static struct h2g_tunnel *tunnel_new(struct h2g_stream *s)
+{
+    struct h2g_tunnel *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->s = s;
+    t->ctx = stream_ctx(s);
+    t->svc = t->ctx->svc;
+    t->idle_ev = evtimer_new(t->svc->base, idle_cb, t);
+    if (t->idle_ev == NULL) {
+        free(t);
+        return NULL;
+    }
+    STAT_INC(&t->svc->stats, tunnels_total);
+    STAT_INC(&t->svc->stats, tunnels_open);
+    return t;
+}
+
+int tunnel_connect(struct h2g_stream *s, const char *target, size_t len, bool check_acl)
+{
+    const struct h2g_request_ctx *ctx = stream_ctx(s);
+    const struct h2g_config *cfg = ctx->cfg;
+    struct h2g_acl_target at;
+    const char *err = h2g_acl_target_parse(target, len, &at);
+    if (err != NULL) {
+        LOG_INFO("conn=%llu stream=%d: CONNECT target %.*s: %s", (unsigned long long)ctx->client->conn_id,
+                 ctx->stream_id, (int)(len > 200 ? 200 : len), target, err);
+        return 400;
+    }
+    stream_set_upstream_id(s, target, len);
+    bool allowed_by_name = false;
+    if (check_acl) {
+        if (h2g_acl_check(&cfg->connect_allow, &cfg->connect_deny, &at) == H2G_ACL_ALLOW)
+            allowed_by_name = true;
+        else if (at.is_addr || acl_matches(&cfg->connect_deny, &at) || cfg->connect_allow.n_rules == 0)
+            return 403;
+        /* A name not allowed by name may still be allowed by the address
+         * rules once resolved. */
+    }
+    struct h2g_tunnel *t = tunnel_new(s);
+    if (t == NULL)
+        return H2G_STATUS_NOMEM;
+    t->target = at;
+    t->check_acl = check_acl;
+    t->allowed_by_name = allowed_by_name;
+    stream_upstream_attach(s, &tunnel_ops, t);
+    if (at.is_addr) {
+        struct sockaddr_storage ss;
+        socklen_t sl;
+        target_sockaddr(&at, &ss, &sl);
+        start_connect(t, (struct sockaddr *)&ss, sl);
+        return 0;
+    }
+    t->state = T_RESOLVING;
+    struct evutil_addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_protocol = IPPROTO_TCP};
+    /* May call back at once (numeric host, hosts file): the callback
+     * only reports through the stream, which is fine here. */
+    t->dns_req = evdns_getaddrinfo(t->svc->dns, at.name, NULL, &hints, resolved_cb, t);
+    return 0;
+}
+
+struct h2g_tunnel *tunnel_adopt(struct h2g_stream *s, struct bufferevent *bev)
+{
+    struct h2g_tunnel *t = tunnel_new(s);
+    if (t == NULL)
+        return NULL;
+    t->bev = bev;
+    t->adopted = true;
+    stream_upstream_attach(s, &tunnel_ops, t);
+    if (open_tunnel(t) != 0) {
+        /* The caller still owns bev. */
+        sockread_clear(&t->rd);
+        t->bev = NULL;
+        stream_upstream_detach(s);
+        tunnel_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* How long bytes the client sent may take to reach the target once the
+ * stream is gone. */
+#define LINGER_MS 10000
+
+static void orphan_free(struct h2g_tunnel *t)
+{
+    LIST_REMOVE(t, link);
+    sockread_clear(&t->rd);
+    bufferevent_free(t->bev);
+    free(t);
+}
+
+void tunnel_free_orphans(struct h2g_services *svc)
+{
+    struct h2g_tunnel *t;
+    while ((t = LIST_FIRST(&svc->orphans)) != NULL)
+        orphan_free(t);
+}
+
+static void orphan_write_cb(struct bufferevent *bev, void *arg)
+{
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        orphan_free(arg);
+}
+
+static void orphan_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    orphan_free(arg);
+}
+
+/* Counts what the tunnel carried, now that its stream lets it go. */
+static void count_bytes(struct h2g_tunnel *t)
+{
+    uint64_t in, out;
+    stream_byte_counts(t->s, &in, &out);
+    STAT_DEC(&t->svc->stats, tunnels_open);
+    STAT_ADD(&t->svc->stats, tunnel_bytes_up, in);
+    STAT_ADD(&t->svc->stats, tunnel_bytes_down, out);
+}
+
+static void tunnel_free(struct h2g_tunnel *t)
+{
+    if (t == NULL)
+        return;
+    if (t->bev != NULL && (t->state == T_OPEN || t->state == T_CLOSED) &&
+        evbuffer_get_length(bufferevent_get_output(t->bev)) > 0) {
+        /* The stream ended (both sides done) with bytes for the target
+         * still queued: they were acknowledged, so deliver them first. */
+        event_free(t->idle_ev);
+        count_bytes(t);
+        t->s = NULL;
+        t->ctx = NULL;
+        LIST_INSERT_HEAD(&t->svc->orphans, t, link);
+        struct timeval tv = h2g_ms_timeval(LINGER_MS);
+        bufferevent_set_timeouts(t->bev, NULL, &tv);
+        bufferevent_setwatermark(t->bev, EV_WRITE, 0, 0);
+        bufferevent_setcb(t->bev, NULL, orphan_write_cb, orphan_event_cb, t);
+        sockread_disable(&t->rd);
+        sockread_setcb(&t->rd, NULL, NULL, NULL, NULL);
+        bufferevent_enable(t->bev, EV_WRITE);
+        return;
+    }
+    if (t->dns_req != NULL) {
+        evdns_getaddrinfo_cancel(t->dns_req); /* calls back with EAI_CANCEL, later */
+        t->dns_req = NULL;
+    }
+    sockread_clear(&t->rd);
+    if (t->bev != NULL)
+        bufferevent_free(t->bev);
+    event_free(t->idle_ev);
+    count_bytes(t);
+    free(t);
+}
+
+static void tunnel_free_end(void *end)
+{
+    tunnel_free(end);
+}
+
+static const struct h2g_upstream_ops tunnel_ops = {
+    .tunnel = true,
+    .request_progress = tunnel_request_progress,
+    .reading_paused = tunnel_reading_paused,
+    .resume_reading = tunnel_resume_reading,
+    .waiting = tunnel_waiting,
+    .live = tunnel_live,
+    .free = tunnel_free_end,
+};

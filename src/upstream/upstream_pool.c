@@ -1,0 +1,217 @@
+#include "upstream/upstream_pool.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <netinet/in.h>
+#include <linux/sockios.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "runtime/log.h"
+#include "runtime/services.h"
+#include "core/units.h"
+
+struct h2g_upstream_pool *upstream_pool_get(struct h2g_services *svc, const char *id,
+                                            const struct h2g_hostport *addr)
+{
+    for (struct h2g_upstream_pool *p = svc->pools; p != NULL; p = p->next)
+        if (strcmp(p->id, id) == 0)
+            return p;
+    struct h2g_upstream_pool *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    p->svc = svc;
+    snprintf(p->id, sizeof(p->id), "%s", id);
+    p->addr = *addr;
+    LIST_INIT(&p->idle);
+    p->next = svc->pools;
+    svc->pools = p;
+    return p;
+}
+
+static void uconn_free(struct h2g_upstream_conn *uc)
+{
+    struct h2g_stats *st = &uc->pool->svc->stats;
+    if (uc->idle) {
+        LIST_REMOVE(uc, link);
+        uc->pool->n_idle--;
+        STAT_DEC(st, upstream_idle);
+    }
+    STAT_DEC(st, upstream_open);
+    sockread_clear(&uc->rd);
+    bufferevent_free(uc->bev);
+    free(uc);
+}
+
+/* Anything from an idle upstream connection (EOF, stray bytes, error,
+ * idle timeout) makes it unusable. */
+static void idle_read_cb(struct bufferevent *bev, void *arg)
+{
+    uconn_free(arg);
+}
+
+static void idle_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    uconn_free(arg);
+}
+
+struct h2g_upstream_conn *upstream_pool_take(struct h2g_upstream_pool *p)
+{
+    struct h2g_upstream_conn *uc = LIST_FIRST(&p->idle);
+    if (uc == NULL)
+        return NULL;
+    LIST_REMOVE(uc, link);
+    p->n_idle--;
+    STAT_DEC(&p->svc->stats, upstream_idle);
+    uc->idle = false;
+    uc->reused = true;
+    /* Reading stays enabled (no epoll_ctl per request): the exchange
+     * sets its callbacks (reader and bufferevent) before returning to
+     * the loop. */
+    sockread_setcb(&uc->rd, NULL, NULL, NULL, NULL);
+    sockread_set_timeout(&uc->rd, 0);
+    return uc;
+}
+
+static bool literal_addr(const struct h2g_hostport *a, struct sockaddr_storage *ss, int *len)
+{
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, a->host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(a->port);
+        *len = sizeof(*s4);
+        return true;
+    }
+    if (inet_pton(AF_INET6, a->host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(a->port);
+        *len = sizeof(*s6);
+        return true;
+    }
+    return false;
+}
+
+struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uint64_t timeout_ms)
+{
+    struct h2g_upstream_conn *uc = calloc(1, sizeof(*uc));
+    if (uc == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    uc->pool = p;
+    uc->bev = sockwrite_bufferevent_new(p->svc->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (uc->bev == NULL) {
+        free(uc);
+        errno = ENOMEM;
+        return NULL;
+    }
+    uc->in = bufferevent_get_input(uc->bev);
+    uc->out = bufferevent_get_output(uc->bev);
+    sockread_init(&uc->rd, uc->bev);
+    sockread_set_max_chunk(&uc->rd, SOCKREAD_FRAME_CHUNK);
+    struct timeval tv = h2g_ms_timeval(timeout_ms);
+    bufferevent_set_timeouts(uc->bev, NULL, &tv);
+    bufferevent_set_max_single_read(uc->bev, H2G_IO_CHUNK);
+    bufferevent_set_max_single_write(uc->bev, H2G_IO_CHUNK);
+    struct sockaddr_storage ss;
+    int len;
+    int rc;
+    if (literal_addr(&p->addr, &ss, &len))
+        rc = bufferevent_socket_connect(uc->bev, (struct sockaddr *)&ss, len);
+    else
+        rc = bufferevent_socket_connect_hostname(uc->bev, p->svc->dns, AF_UNSPEC, p->addr.host,
+                                                 p->addr.port);
+    if (rc != 0) {
+        /* Reported through the event callback on the next turn would be
+         * nicer, but libevent fails synchronously here only for resource
+         * exhaustion or a refused-at-once local connect. */
+        int e = errno;
+        bufferevent_free(uc->bev);
+        free(uc);
+        errno = e;
+        return NULL;
+    }
+    int fd = bufferevent_getfd(uc->bev);
+    if (fd >= 0) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    STAT_INC(&p->svc->stats, upstream_open);
+    return uc;
+}
+
+void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable)
+{
+    if (uc == NULL)
+        return;
+    struct h2g_upstream_pool *p = uc->pool;
+    if (!reusable || p->n_idle >= H2G_POOL_MAX_IDLE || p->svc->draining || evbuffer_get_length(uc->in) != 0 ||
+        evbuffer_get_length(uc->out) != 0) {
+        uconn_free(uc);
+        return;
+    }
+    uc->idle = true;
+    LIST_INSERT_HEAD(&p->idle, uc, link);
+    p->n_idle++;
+    STAT_INC(&p->svc->stats, upstream_idle);
+    /* The bufferevent's timeouts were cleared once connected
+     * (write_head); its own reading is never on. */
+    bufferevent_setcb(uc->bev, NULL, NULL, NULL, NULL);
+    if (bufferevent_get_enabled(uc->bev) & EV_WRITE)
+        bufferevent_disable(uc->bev, EV_WRITE);
+    sockread_setcb(&uc->rd, idle_read_cb, NULL, idle_event_cb, uc);
+    sockread_set_high(&uc->rd, 0);
+    sockread_set_timeout(&uc->rd, H2G_POOL_IDLE_TIMEOUT_MS);
+    if (sockread_enable(&uc->rd) != 0)
+        uconn_free(uc);
+}
+
+void upstream_conn_abort(struct h2g_upstream_conn *uc)
+{
+    if (uc == NULL)
+        return;
+    int fd = bufferevent_getfd(uc->bev);
+    int unsent = 0;
+    if (fd >= 0 && (evbuffer_get_length(uc->out) > 0 || (ioctl(fd, SIOCOUTQ, &unsent) == 0 && unsent > 0))) {
+        struct linger lg = {1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    }
+    upstream_conn_release(uc, false);
+}
+
+struct bufferevent *upstream_conn_detach(struct h2g_upstream_conn *uc)
+{
+    struct bufferevent *bev = uc->bev;
+    sockread_clear(&uc->rd);
+    bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+    STAT_DEC(&uc->pool->svc->stats, upstream_open); /* a tunnel's now: tunnels_open */
+    free(uc);
+    return bev;
+}
+
+void upstream_pool_drain(struct h2g_upstream_pool *p)
+{
+    struct h2g_upstream_conn *uc;
+    while ((uc = LIST_FIRST(&p->idle)) != NULL)
+        uconn_free(uc);
+}
+
+void upstream_pool_free_all(struct h2g_upstream_pool *p)
+{
+    while (p != NULL) {
+        struct h2g_upstream_pool *next = p->next;
+        struct h2g_upstream_conn *uc;
+        while ((uc = LIST_FIRST(&p->idle)) != NULL)
+            uconn_free(uc);
+        free(p);
+        p = next;
+    }
+}
