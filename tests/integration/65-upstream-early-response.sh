@@ -39,12 +39,23 @@ assert_eq "sha256=$want bytes=$SIZE" "$(json_get "d['after']['text']" "$T/early.
 	"a full upload on the same session after ten early answers"
 
 # On the wire, a declared rest of 1 MiB and one of 32 MiB alike: the
-# answer, then RST_STREAM(NO_ERROR), never a stream left half-open.
+# answer, then RST_STREAM(NO_ERROR), never a stream left half-open.  A
+# client that sent its whole body before the answer came (1 MiB can go
+# in the time a loaded machine takes to answer: the upstream's socket
+# takes it and h2gate gives the window back) ended its side already:
+# the stream is closed both ways, and nothing is to be reset.
 head -c "$SIZE" /dev/zero | tr '\0' a >"$T/body"
 head -c 33554432 /dev/zero >"$T/big"
 for f in body big; do
 	timeout 20 nghttp -nv -d "$T/$f" "$U/early" >"$T/nghttp-$f.out" 2>&1
 	assert_file_match 'recv DATA frame <length=10, flags=0x01, stream_id=13>' "$T/nghttp-$f.out" "$f: 413 body with END_STREAM"
+	sent_end=$(grep -n 'send DATA frame <length=[0-9]*, flags=0x01, stream_id=13>' "$T/nghttp-$f.out" | head -1 | cut -d: -f1)
+	answer=$(grep -n 'recv (stream_id=13) :status: 413' "$T/nghttp-$f.out" | head -1 | cut -d: -f1)
+	if [ "$f" = body ] && [ -n "$sent_end" ] && [ -n "$answer" ] && [ "$sent_end" -lt "$answer" ]; then
+		echo "# $f: the whole body was sent before the answer: the stream ended both ways"
+		grep -q 'recv RST_STREAM' "$T/nghttp-$f.out" && fail "$f: RST_STREAM on a stream the client had ended"
+		continue
+	fi
 	assert_file_match 'recv RST_STREAM frame <length=4, flags=0x00, stream_id=13>' "$T/nghttp-$f.out" "$f: RST_STREAM after the answer"
 	assert_file_match 'error_code=NO_ERROR' "$T/nghttp-$f.out" "$f: its code"
 	rst=$(grep -n 'recv RST_STREAM' "$T/nghttp-$f.out" | head -1 | cut -d: -f1)
