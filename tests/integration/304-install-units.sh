@@ -35,6 +35,7 @@ MAN8_CTL=$(one_file /man8/h2gatectl.8) || exit 1
 CONFFILE=$(one_file /etc/h2gate/h2gate.yaml) || exit 1
 SERVICE=$(one_file /systemd/system/h2gate.service) || exit 1
 SOCKET=$(one_file /systemd/system/h2gate.socket) || exit 1
+TEMPLATE=$(one_file '/systemd/system/h2gate@.service') || exit 1
 log "installed: $SBIN_H2GATE $BIN_CTL $CONFFILE $SERVICE $SOCKET $MAN5"
 [ -x "$D$SBIN_H2GATE" ] || fail "$SBIN_H2GATE not executable"
 [ -x "$D$BIN_CTL" ] || fail "$BIN_CTL not executable"
@@ -62,6 +63,18 @@ assert_file_match '^ListenStream=' "$D$SOCKET" "socket ListenStream"
 assert_file_match '^Service=h2gate\.service$' "$D$SOCKET" "socket Service="
 # the default control socket is inside the RuntimeDirectory
 assert_file_match '^ExecReload=.* -s /run/h2gate/' "$D$SERVICE" "ExecReload socket in /run/h2gate"
+# the template: instance NAME reads NAME.yaml and has a runtime directory
+# (and control socket) of its own; the rest is the service's
+grep -n '@[A-Za-z_]*@' "$D$TEMPLATE" && fail "unsubstituted @variables@ in $TEMPLATE"
+CONFDIR=$(dirname "$CONFFILE")
+assert_file_match "^ExecStartPre=$SBIN_H2GATE -t -c $CONFDIR/%i.yaml\$" "$D$TEMPLATE" "template ExecStartPre"
+assert_file_match "^ExecStart=$SBIN_H2GATE -c $CONFDIR/%i.yaml\$" "$D$TEMPLATE" "template ExecStart"
+assert_file_match "^ExecReload=$BIN_CTL -s /run/h2gate-%i/control.sock reload\$" "$D$TEMPLATE" "template ExecReload"
+grep -qxF 'RuntimeDirectory=h2gate-%i' "$D$TEMPLATE" || fail "$TEMPLATE: RuntimeDirectory is not per instance"
+diff <(grep -v '^#' "$D$SERVICE" | sed -e '/^Exec/s|h2gate\.yaml|%i.yaml|' -e 's|/run/h2gate/|/run/h2gate-%i/|' \
+	-e 's/^RuntimeDirectory=h2gate$/&-%i/' -e 's/^LogsDirectory=h2gate$/&-%i/' -e 's/^Description=.*$/& (instance %i)/') \
+	<(grep -v '^#' "$D$TEMPLATE") >"$T/template.diff" ||
+	fail "the template differs from the service beyond the instance: $(cat "$T/template.diff")"
 
 # --- systemd-analyze verify
 if command -v systemd-analyze >/dev/null 2>&1; then
@@ -82,6 +95,13 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	log "systemd-analyze verify: rc=$VRC $(cat "$T/verify.out")"
 	[ "$VRC" -eq 0 ] && [ ! -s "$T/verify.out" ] ||
 		fail "systemd-analyze verify is not clean (rc $VRC): $(cat "$T/verify.out")"
+	# a template is verified as one of its instances
+	cp "$R$TEMPLATE" "$R$(dirname "$TEMPLATE")/h2gate@edge1.service"
+	verify "$R$(dirname "$TEMPLATE")/h2gate@edge1.service"
+	log "systemd-analyze verify h2gate@edge1: rc=$VRC $(cat "$T/verify.out")"
+	[ "$VRC" -eq 0 ] && [ ! -s "$T/verify.out" ] ||
+		fail "systemd-analyze verify h2gate@edge1 is not clean (rc $VRC): $(cat "$T/verify.out")"
+	rm -f "$R$(dirname "$TEMPLATE")/h2gate@edge1.service"
 	# controls: the same verify does catch a misspelt key and a missing binary
 	sed 's/^Type=notify/Tpye=notify/' "$R$SERVICE" >"$R$(dirname "$SERVICE")/h2gate-typo.service"
 	verify "$R$(dirname "$SERVICE")/h2gate-typo.service"
