@@ -461,9 +461,14 @@ static void proxy_read_cb(struct bufferevent *bev, void *arg)
     }
     size_t want = n < 16 + H2G_PP_V2_MAX_BODY ? n : 16 + H2G_PP_V2_MAX_BODY;
     const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)want);
+    if (p == NULL) {
+        LOG_INFO("conn=%llu: out of memory reading the PROXY protocol header: closing", (unsigned long long)c->id);
+        conn_close(c, false);
+        return;
+    }
     struct h2g_pp_result r;
-    const char *err = "out of memory";
-    enum h2g_pp_status st = p != NULL ? h2g_pp_parse(p, want, &r, &err) : H2G_PP_ERROR;
+    const char *err;
+    enum h2g_pp_status st = h2g_pp_parse(p, want, &r, &err);
     if (st == H2G_PP_NEED_MORE)
         return;
     if (st == H2G_PP_ERROR) {
