@@ -442,6 +442,28 @@ static void set_peer_proxied(struct h2g_conn *c, const struct h2g_pp_result *r)
     fill_facts(c);
 }
 
+/* The PROXY header is read: the connection's own reader takes over,
+ * starting with what followed the header. */
+static void proxy_header_done(struct h2g_conn *c, struct bufferevent *bev)
+{
+    struct evbuffer *in = bufferevent_get_input(bev);
+    if (c->pp_held != NULL) {
+        /* in is empty: what was moved out goes back, moved, not copied. */
+        int rc = evbuffer_add_buffer(in, c->pp_held);
+        evbuffer_free(c->pp_held);
+        c->pp_held = NULL;
+        if (rc != 0) {
+            LOG_INFO("conn=%llu: out of memory after the PROXY protocol header: closing", (unsigned long long)c->id);
+            conn_close(c, false);
+            return;
+        }
+    }
+    bufferevent_data_cb next = c->tls ? tls_sock_read_cb : read_cb;
+    sockread_setcb(&c->rd, next, NULL, c->tls ? tls_sock_event_cb : event_cb, c);
+    if (evbuffer_get_length(in) > 0)
+        next(bev, c);
+}
+
 /*
  * A proxy_protocol listener's first reader: the PROXY header is taken
  * from the socket's input (under the TLS filter, for TLS) before TLS or
@@ -454,13 +476,24 @@ static void proxy_read_cb(struct bufferevent *bev, void *arg)
 {
     struct h2g_conn *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
-    size_t n = evbuffer_get_length(in);
     if (c->state != H2G_CONN_HANDSHAKE) {
-        evbuffer_drain(in, n);
+        evbuffer_drain(in, evbuffer_get_length(in));
         return;
     }
+    /* TLS: the filter's handshake may run at any time (its socket turns
+     * writable) and reads c->sock's input: the header waits elsewhere. */
+    struct evbuffer *held = in;
+    if (c->tls && ((c->pp_held == NULL && (c->pp_held = evbuffer_new()) == NULL) ||
+                   evbuffer_add_buffer(c->pp_held, in) != 0)) {
+        LOG_INFO("conn=%llu: out of memory reading the PROXY protocol header: closing", (unsigned long long)c->id);
+        conn_close(c, false);
+        return;
+    }
+    if (c->tls)
+        held = c->pp_held;
+    size_t n = evbuffer_get_length(held);
     size_t want = n < 16 + H2G_PP_V2_MAX_BODY ? n : 16 + H2G_PP_V2_MAX_BODY;
-    const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)want);
+    const uint8_t *p = evbuffer_pullup(held, (ev_ssize_t)want);
     if (p == NULL) {
         LOG_INFO("conn=%llu: out of memory reading the PROXY protocol header: closing", (unsigned long long)c->id);
         conn_close(c, false);
@@ -477,13 +510,10 @@ static void proxy_read_cb(struct bufferevent *bev, void *arg)
         conn_close(c, false);
         return;
     }
-    evbuffer_drain(in, r.len);
+    evbuffer_drain(held, r.len);
     if (r.kind == H2G_PP_PROXIED)
         set_peer_proxied(c, &r);
-    bufferevent_data_cb next = c->tls ? tls_sock_read_cb : read_cb;
-    sockread_setcb(&c->rd, next, NULL, c->tls ? tls_sock_event_cb : event_cb, c);
-    if (evbuffer_get_length(in) > 0)
-        next(bev, c);
+    proxy_header_done(c, bev);
 }
 
 /*
@@ -688,6 +718,10 @@ void conn_free(struct h2g_conn *c)
             c->sops = NULL;
         }
         sockread_clear(&c->rd);
+        if (c->pp_held != NULL) {
+            evbuffer_free(c->pp_held);
+            c->pp_held = NULL;
+        }
         if (c->sock_out_cb != NULL)
             evbuffer_remove_cb_entry(bufferevent_get_output(c->sock), c->sock_out_cb);
         evtimer_del(c->timer);
