@@ -48,6 +48,7 @@ int fuzz_config(const uint8_t *data, size_t size);
 int fuzz_parsers(const uint8_t *data, size_t size);
 int fuzz_path(const uint8_t *data, size_t size);
 int fuzz_h2_to_h1(const uint8_t *data, size_t size);
+int fuzz_proxy_proto(const uint8_t *data, size_t size);
 /* Links the daemon's glue and libevent too: built by tools/fuzz only. */
 int fuzz_h2_session(const uint8_t *data, size_t size);
 

@@ -22,7 +22,7 @@ CORE_SRCS := $(filter %.c,$(shell sed -n '/^src_libcore_a_SOURCES =/,/[^\\]$$/p'
 CORE_OBJS := $(patsubst src/%.c,core/%.o,$(CORE_SRCS))
 LLHTTP_OBJS := llhttp/llhttp.o llhttp/api.o llhttp/http.o
 
-HARNESSES = h1_request h1_response config parsers path h2_to_h1
+HARNESSES = h1_request h1_response config parsers path h2_to_h1 proxy_proto
 all: $(addprefix fuzz_,$(HARNESSES))
 
 # Harness name -> its objects (h1_drive.c is shared by the two h1 ones).
@@ -32,6 +32,7 @@ fuzz_config: obj/config.o
 fuzz_parsers: obj/parsers.o
 fuzz_path: obj/path.o
 fuzz_h2_to_h1: obj/h2_to_h1.o
+fuzz_proxy_proto: obj/proxy_proto.o
 
 $(addprefix fuzz_,$(HARNESSES)): $(CORE_OBJS) $(LLHTTP_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

@@ -58,6 +58,7 @@ struct h2g_listen_config {
     bool h2;                 /* "h2" in protocols */
     bool http11;             /* "http/1.1" in protocols */
     bool h2_preferred;       /* h2 listed before http/1.1 */
+    bool proxy_protocol;     /* connections start with a PROXY v1/v2 header */
     char *line_hint;         /* unused; reserved */
 };
 

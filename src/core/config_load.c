@@ -1201,6 +1201,8 @@ static const struct key_spec listen_keys[] = {
     {.name = "tls", .type = K_FN, .fn = fn_tls, .doc = "omit for cleartext"},
     {.name = "protocols", .type = K_FN, .fn = fn_listen_protocols, .def = "[h2, http/1.1]",
      .doc = "ALPN list in server preference order"},
+    {.name = "proxy_protocol", .type = K_BOOL, FIELD(struct h2g_listen_config, proxy_protocol),
+     .def = "false", .doc = "connections start with a PROXY protocol v1 or v2 header"},
 };
 static const struct table listen_table = TABLE(listen_keys, listen_init, NULL);
 

@@ -19,6 +19,7 @@
 #include "edge/tls.h"
 #include "edge/listener.h"
 #include "runtime/services.h"
+#include "core/proxy_proto.h"
 #include "core/units.h"
 
 static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -419,6 +420,102 @@ static void set_peer(struct h2g_conn *c, const struct sockaddr *sa, int salen)
     }
 }
 
+/* The client's address as a PROXY protocol header carries it (for
+ * v2 LOCAL and v1 UNKNOWN headers, the connection's own stays). */
+static void set_peer_proxied(struct h2g_conn *c, const struct h2g_pp_result *r)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    if (r->family == H2G_PP_INET) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        s4->sin_family = AF_INET;
+        memcpy(&s4->sin_addr, r->src_addr, 4);
+        s4->sin_port = htons(r->src_port);
+        set_peer(c, (const struct sockaddr *)s4, sizeof(*s4));
+    } else {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        s6->sin6_family = AF_INET6;
+        memcpy(&s6->sin6_addr, r->src_addr, 16);
+        s6->sin6_port = htons(r->src_port);
+        set_peer(c, (const struct sockaddr *)s6, sizeof(*s6));
+    }
+    fill_facts(c);
+}
+
+/* The PROXY header is read: the connection's own reader takes over,
+ * starting with what followed the header. */
+static void proxy_header_done(struct h2g_conn *c, struct bufferevent *bev)
+{
+    struct evbuffer *in = bufferevent_get_input(bev);
+    if (c->pp_held != NULL) {
+        /* in is empty: what was moved out goes back, moved, not copied. */
+        int rc = evbuffer_add_buffer(in, c->pp_held);
+        evbuffer_free(c->pp_held);
+        c->pp_held = NULL;
+        if (rc != 0) {
+            LOG_INFO("conn=%llu: out of memory after the PROXY protocol header: closing", (unsigned long long)c->id);
+            conn_close(c, false);
+            return;
+        }
+    }
+    bufferevent_data_cb next = c->tls ? tls_sock_read_cb : read_cb;
+    sockread_setcb(&c->rd, next, NULL, c->tls ? tls_sock_event_cb : event_cb, c);
+    if (evbuffer_get_length(in) > 0)
+        next(bev, c);
+}
+
+/*
+ * A proxy_protocol listener's first reader: the PROXY header is taken
+ * from the socket's input (under the TLS filter, for TLS) before TLS or
+ * the preface sniffing sees a byte; what follows it stays in the buffer
+ * for the reader that then takes over (read_cb, or the filter).  No
+ * valid header: closed; none within timeouts.handshake: closed by the
+ * handshake timer.
+ */
+static void proxy_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct h2g_conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    if (c->state != H2G_CONN_HANDSHAKE) {
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
+    /* TLS: the filter's handshake may run at any time (its socket turns
+     * writable) and reads c->sock's input: the header waits elsewhere. */
+    struct evbuffer *held = in;
+    if (c->tls && ((c->pp_held == NULL && (c->pp_held = evbuffer_new()) == NULL) ||
+                   evbuffer_add_buffer(c->pp_held, in) != 0)) {
+        LOG_INFO("conn=%llu: out of memory reading the PROXY protocol header: closing", (unsigned long long)c->id);
+        conn_close(c, false);
+        return;
+    }
+    if (c->tls)
+        held = c->pp_held;
+    size_t n = evbuffer_get_length(held);
+    size_t want = n < 16 + H2G_PP_V2_MAX_BODY ? n : 16 + H2G_PP_V2_MAX_BODY;
+    const uint8_t *p = evbuffer_pullup(held, (ev_ssize_t)want);
+    if (p == NULL) {
+        LOG_INFO("conn=%llu: out of memory reading the PROXY protocol header: closing", (unsigned long long)c->id);
+        conn_close(c, false);
+        return;
+    }
+    struct h2g_pp_result r;
+    const char *err;
+    enum h2g_pp_status st = h2g_pp_parse(p, want, &r, &err);
+    if (st == H2G_PP_NEED_MORE)
+        return;
+    if (st == H2G_PP_ERROR) {
+        LOG_INFO("conn=%llu: %s:%u: bad PROXY protocol header (%s): closing", (unsigned long long)c->id,
+                 c->peer_ip, c->peer_port, err);
+        conn_close(c, false);
+        return;
+    }
+    evbuffer_drain(held, r.len);
+    if (r.kind == H2G_PP_PROXIED)
+        set_peer_proxied(c, &r);
+    proxy_header_done(c, bev);
+}
+
 /*
  * TLS as a filter over a socket bufferevent, not a socket-owning TLS
  * bufferevent: records are written into the socket's buffer and leave in
@@ -462,7 +559,8 @@ static int open_tls(struct h2g_conn *c, int fd)
      * TLS_IN_CAP waits there while the filter is not reading. */
     bufferevent_disable(sock, EV_READ);
     sockread_init(&c->rd, sock);
-    sockread_setcb(&c->rd, tls_sock_read_cb, NULL, tls_sock_event_cb, c);
+    sockread_setcb(&c->rd, c->listen->lc->proxy_protocol ? proxy_read_cb : tls_sock_read_cb, NULL,
+                   tls_sock_event_cb, c);
     sockread_set_high(&c->rd, TLS_IN_CAP);
     return 0;
 }
@@ -501,7 +599,7 @@ static int start_reading(struct h2g_conn *c)
      * at a time with an ioctl before each read). */
     bufferevent_enable(c->bev, EV_WRITE);
     sockread_init(&c->rd, c->bev);
-    sockread_setcb(&c->rd, read_cb, NULL, event_cb, c);
+    sockread_setcb(&c->rd, c->listen->lc->proxy_protocol ? proxy_read_cb : read_cb, NULL, event_cb, c);
     return sockread_enable(&c->rd);
 }
 
@@ -620,6 +718,10 @@ void conn_free(struct h2g_conn *c)
             c->sops = NULL;
         }
         sockread_clear(&c->rd);
+        if (c->pp_held != NULL) {
+            evbuffer_free(c->pp_held);
+            c->pp_held = NULL;
+        }
         if (c->sock_out_cb != NULL)
             evbuffer_remove_cb_entry(bufferevent_get_output(c->sock), c->sock_out_cb);
         evtimer_del(c->timer);

@@ -98,6 +98,10 @@ struct h2g_conn {
     struct bufferevent *sock;   /* TLS: the socket's bufferevent under the filter (owned by it) */
     struct evbuffer_cb_entry *sock_out_cb; /* TLS, closing: watches the last records leave */
     struct h2g_sockread rd;     /* reads (sockread.h): the socket; TLS: into c->sock for the filter */
+    /* TLS proxy_protocol listeners: the PROXY header's bytes so far, kept
+     * out of c->sock's input, where the filter's handshake would read
+     * them; owned, freed once the header is read. */
+    struct evbuffer *pp_held;
     bool tls;
     struct sockaddr_storage peer;
     char peer_ip[48];           /* textual, no brackets */

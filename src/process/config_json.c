@@ -88,6 +88,7 @@ json_t *config_to_json(const struct h2g_config *c)
                 json_array_append_new(p, json_string("h2"));
         }
         json_object_set_new(lo, "protocols", p);
+        json_object_set_new(lo, "proxy_protocol", json_boolean(l->proxy_protocol));
         if (l->tls != NULL) {
             json_t *t = json_object();
             json_object_set_new(t, "certificate", json_string(l->tls->certificate));

@@ -4,7 +4,8 @@
 # OpenSSL, libyaml and jansson goes through one counter, and
 # backends/allocsweep.py fails each allocation of a scenario in turn on
 # the running daemon (armed by SIGUSR2 once the scenario's setup is
-# done).  Scenarios: a TLS handshake with an h2 GET, an h2c POST with a
+# done).  Scenarios: a TLS handshake with an h2 GET (also after a PROXY
+# protocol v2 header, on a proxy_protocol listener), an h2c POST with a
 # body, an HTTP/1.1 POST, an HTTP/1.1 GET upgraded to h2c (the
 # connection's session switch), a WebSocket over HTTP/2 (extended
 # CONNECT), a CONNECT tunnel, a reload by the control socket, control
@@ -41,12 +42,19 @@ start_tcp echo echo
 start_ws ws
 PT=$(free_port)
 PC=$(free_port)
+PP=$(free_port)
 conf() { # BACKEND_PORT
 	tls_and_clear_config "$1" "*" '      - path: /ws
         upstream: "http://127.0.0.1:'"$WSPORT_ws"'"
         websocket: true
       - path: /
-        upstream: "http://127.0.0.1:$BPORT"'
+        upstream: "http://127.0.0.1:$BPORT"' | sed "/^listen:/a\\
+  - address: \"127.0.0.1:$PP\"\\
+    proxy_protocol: true\\
+    tls:\\
+      certificate: $CERT\\
+      key: $KEY\\
+    protocols: [h2, http/1.1]"
 	cat <<EOF2
 connect:
   allow: ["127.0.0.1:$TPORT_echo"]
@@ -62,21 +70,22 @@ conf "$BPORT_B" >"$T/conf-b.yaml"
 # builds OpenSSL's own tables, and OpenSSL 3.0 leaks when an allocation
 # fails there: its defect, not h2gate's, which the daemon's sweeps never
 # meet: startup built those tables.)
-conf "$BPORT_A" | sed '/^  - address: "127.0.0.1:'"$PT"'"/,/^    protocols/d' >"$T/conf-check.yaml"
+conf "$BPORT_A" | sed -e '/^  - address: "127.0.0.1:'"$PT"'"/,/^    protocols/d' \
+	-e '/^  - address: "127.0.0.1:'"$PP"'"/,/^    protocols/d' >"$T/conf-check.yaml"
 grep -q tls: "$T/conf-check.yaml" && fail "conf-check.yaml still has the TLS listener"
 cp "$T/conf-a.yaml" "$CONF"
 # (H2G_SWEEP_LOG=debug to look into a point: H2G_SWEEP_ONLY=N,...)
 [ -n "${H2G_SWEEP_LOG:-}" ] && sed -i "s/level: info/level: $H2G_SWEEP_LOG/" "$CONF" "$T/conf-a.yaml" "$T/conf-b.yaml"
 export H2G_FAIL_ALLOC_FILE=$T/arm
-start_h2gate "$PT" "$PC"
+start_h2gate "$PT" "$PC" "$PP"
 
 "$PY" "$BACKENDS/allocsweep.py" --pid "$H2G_PID" --log "$T/h2gate.err" --arm "$H2G_FAIL_ALLOC_FILE" \
-	--ctl "$T/ctl.sock" --ca "$CERT" --tls-port "$PT" --clear-port "$PC" --connect "127.0.0.1:$TPORT_echo" \
+	--ctl "$T/ctl.sock" --ca "$CERT" --tls-port "$PT" --clear-port "$PC" --proxy-port "$PP" --connect "127.0.0.1:$TPORT_echo" \
 	--conf "$CONF" --conf-a "$T/conf-a.yaml" --conf-b "$T/conf-b.yaml" --h2gatectl "$CTLBIN" --h2gate "$H2GATE" \
 	--check-conf "$T/conf-check.yaml" \
 	${H2G_SWEEP_ONLY:+--only "$H2G_SWEEP_ONLY"} \
-	${H2G_SWEEP_SCENARIOS:-tls-handshake h2-body http1 h2c-upgrade ws-h2 connect reload control h2gatectl \
-		config-check tls-handshake:16 h2-body:16 http1:16 h2c-upgrade:16 ws-h2:16 connect:16 reload:16 control:16} \
+	${H2G_SWEEP_SCENARIOS:-tls-handshake tls-proxy h2-body http1 h2c-upgrade ws-h2 connect reload control h2gatectl \
+		config-check tls-handshake:16 tls-proxy:16 h2-body:16 http1:16 h2c-upgrade:16 ws-h2:16 connect:16 reload:16 control:16} \
 	>"$T/sweep.out" 2>&1
 rc=$?
 log "$(cat "$T/sweep.out")"

@@ -660,6 +660,19 @@ START_TEST(conn_ids_unique)
 }
 END_TEST
 
+START_TEST(listen_proxy_protocol)
+{
+    struct h2g_config *c = load_ok("listen:\n  - address: \"127.0.0.1:8080\"\n"
+                                   "  - address: \"127.0.0.1:8081\"\n    proxy_protocol: true\n"
+                                   "connect:\n");
+    ck_assert_uint_eq(c->n_listen, 2);
+    ck_assert(!c->listen[0].proxy_protocol);
+    ck_assert(c->listen[1].proxy_protocol);
+    h2g_config_unref(c);
+    load_fails("listen: [{address: \"127.0.0.1:8080\", proxy_protocol: v2}]\nconnect:\n", "proxy_protocol");
+}
+END_TEST
+
 Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -674,6 +687,7 @@ Suite *config_suite(void)
     tcase_add_test(tc, file_errors);
     tcase_add_test(tc, bad_fixtures);
     tcase_add_test(tc, conn_ids_unique);
+    tcase_add_test(tc, listen_proxy_protocol);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -24,6 +24,7 @@ static const struct {
 } harnesses[] = {
     {"h1_request", fuzz_h1_request}, {"h1_response", fuzz_h1_response}, {"config", fuzz_config},
     {"parsers", fuzz_parsers},       {"path", fuzz_path},               {"h2_to_h1", fuzz_h2_to_h1},
+    {"proxy_proto", fuzz_proxy_proto},
 };
 #define N_HARNESSES (sizeof(harnesses) / sizeof(harnesses[0]))
 

@@ -131,8 +131,10 @@ class H2:
     upgrade=True, a cleartext connection that starts as HTTP/1.1 and
     upgrades, see scenario_h2c_upgrade)."""
 
-    def __init__(self, port, ca=None, upgrade=False):
+    def __init__(self, port, ca=None, upgrade=False, pre=b""):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        if pre:
+            self.sock.sendall(pre)  # a PROXY protocol header, before TLS
         if ca is not None:
             ctx = ssl.create_default_context(cafile=ca)
             ctx.set_alpn_protocols(["h2"])
@@ -239,9 +241,9 @@ def get_headers(path, authority="a.test", scheme="http", method="GET", extra=())
     return [(":method", method), (":scheme", scheme), (":authority", authority), (":path", path)] + list(extra)
 
 
-def h2_exchange(port, ca, headers, body, good, **kw):
+def h2_exchange(port, ca, headers, body, good, pre=b"", **kw):
     def run():
-        c = H2(port, ca)
+        c = H2(port, ca, pre=pre)
         try:
             return c.stream(headers, body, **kw)
         finally:
@@ -265,6 +267,17 @@ def scenario_tls(a):
         return r["status"] == 200 and r["ended"] and len(r["body"]) == SIZE and \
             hashlib.sha256(r["body"]).hexdigest() == pattern_sha(SIZE)
     return h2_exchange(a.tls_port, a.ca, get_headers("/size/%d" % SIZE, scheme="https"), None, good)
+
+
+# A PROXY protocol v2 header (IPv4, with TLVs) from 192.0.2.7:56324.
+PROXY_V2 = b"\x0d\x0a\x0d\x0a\x00\x0d\x0a\x51\x55\x49\x54\x0a\x21\x11\x00\x14" + \
+    bytes([192, 0, 2, 7, 127, 0, 0, 1, 0xdc, 0x04, 0x01, 0xbb]) + b"\x01\x00\x02h2\x04\x00\x00"
+
+
+def scenario_tls_proxy(a):
+    def good(r):
+        return r["status"] == 200 and r["ended"] and b"192.0.2.7" in r["body"]
+    return h2_exchange(a.proxy_port, a.ca, get_headers("/echo-headers", scheme="https"), None, good, pre=PROXY_V2)
 
 
 def scenario_h2_body(a):
@@ -445,7 +458,7 @@ def scenario_ctl(a, daemon):
         c = Ctl(a.ctl)
         try:
             out = "ok"
-            checks = [({"cmd": "status"}, lambda r: r["pid"] == daemon.pid and len(r["listeners"]) == 2 and
+            checks = [({"cmd": "status"}, lambda r: r["pid"] == daemon.pid and len(r["listeners"]) == 3 and
                        r["config_file"] == a.conf and set(r["sessions"]) == {"h2", "h2c", "http/1.1"}),
                       ({"cmd": "sessions"}, lambda r: r == []),
                       ({"cmd": "stats"}, lambda r: "requests_total" in r["counters"] and
@@ -699,7 +712,7 @@ def main():
     for k in ("log", "arm", "ctl", "ca", "connect", "conf", "conf_a", "conf_b", "h2gatectl", "h2gate",
               "check_conf"):
         ap.add_argument("--" + k.replace("_", "-"), required=True)
-    for k in ("pid", "tls_port", "clear_port"):
+    for k in ("pid", "tls_port", "clear_port", "proxy_port"):
         ap.add_argument("--" + k.replace("_", "-"), type=int, required=True)
     ap.add_argument("--full", type=int, default=800)
     ap.add_argument("--points", type=int, default=1500)
@@ -713,6 +726,7 @@ def main():
     # that handles the first failure then meets failures of its own.
     table = {
         "tls-handshake": lambda n, k: sweep(a, daemon, n, lambda: scenario_tls(a), k=k),
+        "tls-proxy": lambda n, k: sweep(a, daemon, n, lambda: scenario_tls_proxy(a), k=k),
         "h2-body": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2_body(a), k=k),
         "http1": lambda n, k: sweep(a, daemon, n, lambda: scenario_h1(a), k=k),
         "h2c-upgrade": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2c_upgrade(a), k=k),
