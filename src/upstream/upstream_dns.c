@@ -38,6 +38,24 @@ static void addrs_text(const struct h2g_ipaddr *a, size_t n, char *out, size_t c
     }
 }
 
+/* d->got becomes the set; each address keeps its penalty. */
+static void new_set(struct h2g_upstream_dns *d)
+{
+    uint64_t down[H2G_ADDRSET_MAX];
+    for (size_t i = 0; i < d->n_got; i++) {
+        down[i] = 0;
+        for (size_t j = 0; j < d->n_addrs; j++)
+            if (h2g_ipaddr_equal(&d->got[i], &d->addrs[j]))
+                down[i] = d->down_until[j];
+    }
+    memcpy(d->addrs, d->got, d->n_got * sizeof(d->got[0]));
+    memcpy(d->down_until, down, d->n_got * sizeof(down[0]));
+    d->n_addrs = d->n_got;
+    size_t next = d->health.next;
+    h2g_balance_use(&d->health, d->down_until, d->n_addrs);
+    d->health.next = next % d->n_addrs; /* the rotation goes on */
+}
+
 /* Both answers are in: a new set, the same set confirmed, or a failure
  * that keeps the old one. */
 static void lookup_done(struct h2g_upstream_dns *d)
@@ -57,8 +75,8 @@ static void lookup_done(struct h2g_upstream_dns *d)
         return;
     }
     bool changed = !h2g_addrset_same(d->addrs, d->n_addrs, d->got, d->n_got);
-    memcpy(d->addrs, d->got, d->n_got * sizeof(d->got[0]));
-    d->n_addrs = d->n_got;
+    if (changed)
+        new_set(d);
     d->expires_ms = now + h2g_addrset_keep_ms(d->min_ttl);
     d->resolved_ms = now;
     if (changed || d->failing) {
@@ -116,8 +134,21 @@ bool upstream_dns_pick(struct h2g_upstream_dns *d, struct h2g_ipaddr *out)
         lookup_start(d);
     if (d->n_addrs == 0)
         return false;
-    *out = d->addrs[d->rr++ % d->n_addrs];
+    *out = d->addrs[h2g_balance_pick(&d->health, h2g_mono_ms())];
     return true;
+}
+
+void upstream_dns_health(struct h2g_upstream_dns *d, const struct h2g_ipaddr *ip, bool ok)
+{
+    for (size_t i = 0; i < d->n_addrs; i++) {
+        if (!h2g_ipaddr_equal(&d->addrs[i], ip))
+            continue;
+        if (ok)
+            h2g_balance_ok(&d->health, i);
+        else
+            h2g_balance_fail(&d->health, i, h2g_mono_ms(), H2G_BALANCE_RETRY_AFTER_MS);
+        return;
+    }
 }
 
 void upstream_dns_free_all(struct h2g_upstream_dns *d)

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "core/addrset.h"
+#include "core/balance.h"
 
 struct evdns_request;
 struct h2g_services;
@@ -34,7 +35,12 @@ struct h2g_upstream_dns {
     char host[256];
     struct h2g_ipaddr addrs[H2G_ADDRSET_MAX];  /* the last good set */
     size_t n_addrs;
-    size_t rr;                       /* round-robin cursor over addrs */
+    /* Round robin with passive health over addrs (core/balance.h): an
+     * address whose connection failed is skipped for
+     * H2G_BALANCE_RETRY_AFTER_MS; penalties follow their address into
+     * the next set. */
+    struct h2g_balance health;
+    uint64_t down_until[H2G_ADDRSET_MAX];
     uint64_t expires_ms;             /* h2g_mono_ms() when a new lookup is due; 0: never looked up */
     uint64_t resolved_ms;            /* when addrs was last confirmed; 0: never */
     bool failing;                    /* the last lookup failed (logged once) */
@@ -48,10 +54,15 @@ struct h2g_upstream_dns {
 
 /* The worker's entry for host, created on first use; NULL on OOM. */
 struct h2g_upstream_dns *upstream_dns_get(struct h2g_services *svc, const char *host);
-/* The next address of the set, round robin, into *out: true; false when
- * the set is still empty (the caller connects by name).  Starts a lookup
- * when the set expired and none is in flight. */
+/* The next address of the set, round robin (skipping addresses that
+ * failed lately), into *out: true; false when the set is still empty (the
+ * caller connects by name).  Starts a lookup when the set expired and
+ * none is in flight. */
 bool upstream_dns_pick(struct h2g_upstream_dns *d, struct h2g_ipaddr *out);
+/* A connection to ip failed before a response (ok = false: skipped for
+ * a while) or ip answered (ok = true).  An address no longer in the set
+ * is ignored. */
+void upstream_dns_health(struct h2g_upstream_dns *d, const struct h2g_ipaddr *ip, bool ok);
 /* Frees the list (lookups in flight are dropped by evdns_base_free(..., 0),
  * which must follow before the loop runs again). */
 void upstream_dns_free_all(struct h2g_upstream_dns *d);

@@ -57,11 +57,18 @@ struct h2g_upstream_pool *upstream_pool_pick_address(struct h2g_upstream_pool *p
     memcpy(a->id, p->id, sizeof(a->id));
     a->addr = p->addr;
     LIST_INIT(&a->idle);
+    a->set = p->dns;
     a->has_ip = true;
     a->ip = ip;
     a->next = p->by_addr;
     p->by_addr = a;
     return a;
+}
+
+void upstream_pool_health(struct h2g_upstream_pool *p, bool ok)
+{
+    if (p->set != NULL)
+        upstream_dns_health(p->set, &p->ip, ok);
 }
 
 void upstream_pool_addresses_changed(struct h2g_services *svc, const struct h2g_upstream_dns *d)

@@ -59,7 +59,9 @@ struct h2g_upstream_pool {
      * of its addresses, owned, linked through their `next`. */
     struct h2g_upstream_dns *dns;
     struct h2g_upstream_pool *by_addr;
-    /* An address's pool: connects to ip, port addr.port. */
+    /* An address's pool: connects to ip, port addr.port; `set` is the
+     * name's address set (borrowed), told how the address fares. */
+    struct h2g_upstream_dns *set;
     bool has_ip;
     bool stale;         /* ip left the name's set: nothing is kept idle */
     struct h2g_ipaddr ip;
@@ -77,6 +79,10 @@ struct h2g_upstream_pool *upstream_pool_pick_address(struct h2g_upstream_pool *p
  * idle connections and keep none from now on (stale); addresses back in
  * the set are used again. */
 void upstream_pool_addresses_changed(struct h2g_services *svc, const struct h2g_upstream_dns *d);
+/* The upstream of an exchange on p answered (ok) or failed before a
+ * response: an address pool's address is skipped for a while (passive
+ * health per address, upstream_dns.h); nothing for other pools. */
+void upstream_pool_health(struct h2g_upstream_pool *p, bool ok);
 /* An idle connection (reused = true), or NULL. */
 struct h2g_upstream_conn *upstream_pool_take(struct h2g_upstream_pool *p);
 /* Starts a new connection; the caller sets the bufferevent callbacks

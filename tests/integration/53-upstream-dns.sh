@@ -5,7 +5,8 @@
 # says backend.test is 127.0.0.1, then 127.0.0.2, then both; every answer
 # is followed (both: requests alternate between the two addresses); once
 # the DNS server is gone the last addresses keep serving, a warning is
-# logged once; `h2gatectl upstreams` shows the addresses.
+# logged once; `h2gatectl upstreams` shows the addresses.  An address
+# that refuses connections is skipped (passive health per address).
 #
 # h2gate reads its nameservers from /etc/resolv.conf (evdns), which has
 # no override: h2gate runs in its own user and mount namespaces
@@ -24,6 +25,7 @@ for b in one:127.0.0.1 two:127.0.0.2; do
 		--ready "$T/ready-${b%%:*}" >"$T/backend-${b%%:*}.out" 2>&1 &
 	_PIDS+=($!)
 done
+TWO_PID=$!
 DP=$(free_port)
 echo "A 127.0.0.1" >"$T/zone"
 "$PY" "$BACKENDS/dnsserver.py" --port "$DP" --zone "$T/zone" --ttl 1 --log "$T/dns.log" \
@@ -127,5 +129,20 @@ if [ -x "$CTLBIN" ]; then
 	out=$("$CTLBIN" -s "$T/ctl.sock" upstreams 2>&1) || fail "h2gatectl upstreams: $out"
 	echo "$out" | grep -q "backend.test.*\(failing\|resolving\)" || fail "h2gatectl upstreams: not failing: $out"
 fi
+
+# 127.0.0.2 goes away: after at most one failed request, it is skipped.
+kill "$TWO_PID"
+wait "$TWO_PID" 2>/dev/null
+s=
+for i in 1 2 3 4 5 6; do
+	b=$(get "h$i") || fail "request h$i failed"
+	s="$s ${b:-502}"
+done
+s=${s# }
+log "127.0.0.2 down: $s"
+case "$s" in
+"one one one one one one"|"502 one one one one one"|"one 502 one one one one") ;;
+*) fail "the address that refuses connections is not skipped: $s";;
+esac
 stop_h2gate
 pass
