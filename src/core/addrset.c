@@ -35,6 +35,14 @@ bool h2g_addrset_same(const struct h2g_ipaddr *a, size_t na, const struct h2g_ip
     return true;
 }
 
+void h2g_addrset_keep_families(struct h2g_ipaddr *set, size_t *n, size_t cap, const struct h2g_ipaddr *old,
+                               size_t n_old, bool keep4, bool keep6)
+{
+    for (size_t i = 0; i < n_old; i++)
+        if (old[i].family == 4 ? keep4 : keep6)
+            h2g_addrset_add(set, n, cap, &old[i]);
+}
+
 bool h2g_addrset_add(struct h2g_ipaddr *set, size_t *n, size_t cap, const struct h2g_ipaddr *x)
 {
     if (h2g_addrset_contains(set, *n, x))

@@ -46,4 +46,10 @@ bool h2g_addrset_same(const struct h2g_ipaddr *a, size_t na, const struct h2g_ip
  * true if the set now holds x. */
 bool h2g_addrset_add(struct h2g_ipaddr *set, size_t *n, size_t cap, const struct h2g_ipaddr *x);
 
+/* Adds to set[0..*n) (cap at most) the addresses of old[0..n_old) of
+ * the families whose lookup failed (keep4: family 4, keep6: family 6):
+ * a family that did not answer keeps its last addresses. */
+void h2g_addrset_keep_families(struct h2g_ipaddr *set, size_t *n, size_t cap, const struct h2g_ipaddr *old,
+                               size_t n_old, bool keep4, bool keep6);
+
 #endif

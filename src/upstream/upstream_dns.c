@@ -62,6 +62,13 @@ static void lookup_done(struct h2g_upstream_dns *d)
 {
     uint64_t now = h2g_mono_ms();
     char text[512];
+    if (d->n_got > 0 && (d->failed4 || d->failed6)) {
+        /* One family answered, the other failed: keep the failed one's
+         * last addresses, and look up again soon. */
+        h2g_addrset_keep_families(d->got, &d->n_got, H2G_ADDRSET_MAX, d->addrs, d->n_addrs, d->failed4,
+                                  d->failed6);
+        d->min_ttl = 0;
+    }
     if (d->n_got == 0) {
         d->expires_ms = now + H2G_ADDRSET_RETRY_MS;
         if (!d->failing) {
@@ -89,9 +96,12 @@ static void lookup_done(struct h2g_upstream_dns *d)
         upstream_pool_addresses_changed(d->svc, d);
 }
 
-static void answer_cb(int result, char type, int count, int ttl, void *addresses, void *arg)
+/* The answer of one family (evdns passes no type with an error).  "No
+ * such name" and "no record of this type" are answers; any other error
+ * keeps that family's last addresses (lookup_done). */
+static void answer(struct h2g_upstream_dns *d, int family, int result, char type, int count, int ttl,
+                   void *addresses)
 {
-    struct h2g_upstream_dns *d = arg;
     if (result == DNS_ERR_NONE && (type == DNS_IPv4_A || type == DNS_IPv6_AAAA)) {
         for (int i = 0; i < count; i++) {
             struct h2g_ipaddr a = {.family = type == DNS_IPv4_A ? 4 : 6};
@@ -103,11 +113,25 @@ static void answer_cb(int result, char type, int count, int ttl, void *addresses
         }
         if (count > 0 && (d->min_ttl < 0 || ttl < d->min_ttl))
             d->min_ttl = ttl;
-    } else if (result != DNS_ERR_NONE && result != DNS_ERR_NOTEXIST) {
-        d->last_err = result; /* no AAAA (or A) record is not a failure by itself */
+    } else if (result != DNS_ERR_NONE && result != DNS_ERR_NOTEXIST && result != DNS_ERR_NODATA) {
+        d->last_err = result;
+        if (family == 4)
+            d->failed4 = true;
+        else
+            d->failed6 = true;
     }
     if (--d->in_flight == 0)
         lookup_done(d);
+}
+
+static void answer4_cb(int result, char type, int count, int ttl, void *addresses, void *arg)
+{
+    answer(arg, 4, result, type, count, ttl, addresses);
+}
+
+static void answer6_cb(int result, char type, int count, int ttl, void *addresses, void *arg)
+{
+    answer(arg, 6, result, type, count, ttl, addresses);
 }
 
 static void lookup_start(struct h2g_upstream_dns *d)
@@ -115,13 +139,18 @@ static void lookup_start(struct h2g_upstream_dns *d)
     d->n_got = 0;
     d->min_ttl = -1;
     d->last_err = 0;
+    d->failed4 = d->failed6 = false;
     d->in_flight = 2;
     /* The answers are deferred callbacks: in_flight is settled before
      * either can run. */
-    if (evdns_base_resolve_ipv4(d->svc->dns, d->host, 0, answer_cb, d) == NULL)
+    if (evdns_base_resolve_ipv4(d->svc->dns, d->host, 0, answer4_cb, d) == NULL) {
         d->in_flight--;
-    if (evdns_base_resolve_ipv6(d->svc->dns, d->host, 0, answer_cb, d) == NULL)
+        d->failed4 = true;
+    }
+    if (evdns_base_resolve_ipv6(d->svc->dns, d->host, 0, answer6_cb, d) == NULL) {
         d->in_flight--;
+        d->failed6 = true;
+    }
     if (d->in_flight == 0) {
         d->last_err = DNS_ERR_UNKNOWN;
         lookup_done(d); /* out of memory, most likely: retried later */

@@ -12,7 +12,9 @@
  * answer, clamped to [1 s, 300 s] (core/addrset.h).  The set in use keeps
  * serving while the new lookup runs; a failed or empty lookup keeps the
  * last good set (logged once, until a lookup succeeds again) and is
- * retried H2G_ADDRSET_RETRY_MS later.  Until the first good answer the
+ * retried H2G_ADDRSET_RETRY_MS later; when only one family's lookup
+ * fails (A answered, AAAA timed out), that family keeps its last
+ * addresses and the set is looked up again after the 1 s floor.  Until the first good answer the
  * set is empty and the pool connects by name (bufferevent's own lookup
  * per connection, /etc/hosts included), as before names had sets.
  */
@@ -50,6 +52,7 @@ struct h2g_upstream_dns {
     size_t n_got;
     int64_t min_ttl;                 /* seconds; -1: no answer yet */
     int last_err;                    /* evdns DNS_ERR_* of the last failed answer */
+    bool failed4, failed6;           /* that family's lookup failed: its last addresses stay */
 };
 
 /* The worker's entry for host, created on first use; NULL on OOM. */

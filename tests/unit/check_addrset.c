@@ -65,6 +65,27 @@ START_TEST(add_once_and_cap)
 }
 END_TEST
 
+START_TEST(failed_family_kept)
+{
+    struct h2g_ipaddr six = {.family = 6, .bytes = {0xfd, [15] = 5}};
+    struct h2g_ipaddr old[3] = {v4(1, 1, 1, 1), six, v4(2, 2, 2, 2)};
+    struct h2g_ipaddr set[4] = {v4(3, 3, 3, 3)};
+    size_t n = 1;
+    /* A answered (3.3.3.3), AAAA failed: the old AAAA stays, old A go */
+    h2g_addrset_keep_families(set, &n, 4, old, 3, false, true);
+    ck_assert_uint_eq(n, 2);
+    ck_assert(h2g_addrset_contains(set, n, &six));
+    ck_assert(!h2g_addrset_contains(set, n, &old[0]));
+    /* nothing failed: nothing added */
+    h2g_addrset_keep_families(set, &n, 4, old, 3, false, false);
+    ck_assert_uint_eq(n, 2);
+    /* A failed too: the old A come back, up to the cap */
+    h2g_addrset_keep_families(set, &n, 3, old, 3, true, true);
+    ck_assert_uint_eq(n, 3);
+    ck_assert(h2g_addrset_contains(set, n, &old[0]));
+}
+END_TEST
+
 Suite *addrset_suite(void)
 {
     Suite *s = suite_create("addrset");
@@ -73,6 +94,7 @@ Suite *addrset_suite(void)
     tcase_add_test(tc, equal_and_families);
     tcase_add_test(tc, same_any_order);
     tcase_add_test(tc, add_once_and_cap);
+    tcase_add_test(tc, failed_family_kept);
     suite_add_tcase(s, tc);
     return s;
 }
