@@ -738,12 +738,18 @@ static void setup(void)
     H.ready = true;
 }
 
-static bool pools_idle_empty(void)
+/* p's list, and the address pools of names (upstream_pool.h). */
+static bool pools_idle_empty_from(const struct h2g_upstream_pool *p)
 {
-    for (struct h2g_upstream_pool *p = H.w->svc.pools; p != NULL; p = p->next)
-        if (p->n_idle != 0 || !LIST_EMPTY(&p->idle))
+    for (; p != NULL; p = p->next)
+        if (p->n_idle != 0 || !LIST_EMPTY(&p->idle) || !pools_idle_empty_from(p->by_addr))
             return false;
     return true;
+}
+
+static bool pools_idle_empty(void)
+{
+    return pools_idle_empty_from(H.w->svc.pools);
 }
 
 static bool worker_empty(void)

@@ -21,6 +21,13 @@ int h2g_balance_init(struct h2g_balance *b, size_t n)
     return 0;
 }
 
+void h2g_balance_use(struct h2g_balance *b, uint64_t *down_until, size_t n)
+{
+    b->n = n;
+    b->next = 0;
+    b->down_until = down_until;
+}
+
 void h2g_balance_clear(struct h2g_balance *b)
 {
     free(b->down_until);

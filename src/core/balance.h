@@ -23,6 +23,11 @@ struct h2g_balance {
 
 /* n upstreams, all healthy.  0 or H2G_ERR_NOMEM. */
 int h2g_balance_init(struct h2g_balance *b, size_t n);
+/* n upstreams whose penalties live in down_until[0..n), storage the
+ * caller owns (zeroed, or carried over from an earlier set): no
+ * allocation, and such a struct is never cleared.  Used for the addresses
+ * of an upstream host name (upstream/upstream_dns.c). */
+void h2g_balance_use(struct h2g_balance *b, uint64_t *down_until, size_t n);
 /* Frees the storage; the struct may be initialised again. */
 void h2g_balance_clear(struct h2g_balance *b);
 /* The index to use next: the first healthy upstream at or after the

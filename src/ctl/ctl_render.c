@@ -462,6 +462,41 @@ int ctl_render_tunnels(FILE *out, const json_t *r)
     return 0;
 }
 
+/* ---- upstreams ----------------------------------------------------- */
+
+int ctl_render_upstreams(FILE *out, const json_t *r)
+{
+    if (!json_is_array(r))
+        return unexpected("upstreams", "an array");
+    if (json_array_size(r) == 0) {
+        fprintf(out, "no upstream host names resolved\n");
+        return 0;
+    }
+    fprintf(out, "%6s  %-30s  %8s  %-9s  %s\n", "WORKER", "HOST", "EXPIRES", "LOOKUP", "ADDRESSES");
+    size_t i;
+    const json_t *o;
+    json_array_foreach(r, i, o) {
+        const json_t *exp = json_object_get(o, "expires_in_s");
+        char e[32] = "-";
+        if (json_is_number(exp))
+            snprintf(e, sizeof(e), "%.1fs", json_number_value(exp));
+        const char *state = json_is_true(json_object_get(o, "resolving")) ? "resolving"
+                            : json_is_true(json_object_get(o, "failing")) ? "failing"
+                                                                          : "ok";
+        const char *host = json_string_value(json_object_get(o, "host"));
+        fprintf(out, "%6lld  %-30s  %8s  %-9s ", (long long)json_integer_value(json_object_get(o, "worker")),
+                host != NULL ? host : "?", e, state);
+        const json_t *addrs = json_object_get(o, "addresses");
+        size_t j;
+        const json_t *a;
+        json_array_foreach(addrs, j, a) fprintf(out, " %s", json_is_string(a) ? json_string_value(a) : "?");
+        if (json_array_size(addrs) == 0)
+            fprintf(out, " (none yet: connecting by name)");
+        fputc('\n', out);
+    }
+    return 0;
+}
+
 /* ---- stats --------------------------------------------------------- */
 
 int ctl_render_stats(FILE *out, const json_t *r)

@@ -18,6 +18,9 @@ int ctl_render_status(FILE *out, const json_t *result);
 int ctl_render_sessions(FILE *out, const json_t *result);
 int ctl_render_session(FILE *out, const json_t *result);
 int ctl_render_tunnels(FILE *out, const json_t *result);
+/* upstreams: one line per worker and upstream host name: its addresses,
+ * when the next lookup is due, whether the last one failed. */
+int ctl_render_upstreams(FILE *out, const json_t *result);
 int ctl_render_stats(FILE *out, const json_t *result);
 /* `file` is the path as the user gave it (for the "FILE: ..." line). */
 int ctl_render_check(FILE *out, const char *file, const json_t *result);

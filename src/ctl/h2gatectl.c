@@ -40,6 +40,7 @@ static void usage(FILE *f)
             "  sessions        one line per client session\n"
             "  session ID      one session and its streams\n"
             "  tunnels         CONNECT, WebSocket and tunnel streams\n"
+            "  upstreams       the addresses of upstream host names, per worker\n"
             "  stats           counters and histograms\n"
             "  reload          re-read the configuration (errors keep the running one)\n"
             "  drain           stop accepting, let sessions finish\n"
@@ -56,7 +57,7 @@ static void usage(FILE *f)
             "  -h, --help          print this help and exit\n");
 }
 
-enum cmd_kind { C_STATUS, C_SESSIONS, C_SESSION, C_TUNNELS, C_STATS, C_RELOAD, C_DRAIN, C_CHECK,
+enum cmd_kind { C_STATUS, C_SESSIONS, C_SESSION, C_TUNNELS, C_UPSTREAMS, C_STATS, C_RELOAD, C_DRAIN, C_CHECK,
                 C_CONFIG, C_PROBE };
 
 static const struct command {
@@ -68,7 +69,7 @@ static const struct command {
     {"status", C_STATUS, 0, ""},   {"sessions", C_SESSIONS, 0, ""}, {"session", C_SESSION, 1, " ID"},
     {"tunnels", C_TUNNELS, 0, ""}, {"stats", C_STATS, 0, ""},       {"reload", C_RELOAD, 0, ""},
     {"drain", C_DRAIN, 0, ""},     {"check", C_CHECK, 1, " FILE"},  {"config", C_CONFIG, 0, ""},
-    {"probe", C_PROBE, 1, " URL"},
+    {"probe", C_PROBE, 1, " URL"},  {"upstreams", C_UPSTREAMS, 0, ""},
 };
 
 /* Prints the daemon's error and errors[] (each "file:line:col: msg") to
@@ -154,6 +155,7 @@ static int render(const struct command *c, const json_t *result, char **argv)
     case C_SESSIONS: return ctl_render_sessions(stdout, result);
     case C_SESSION: return ctl_render_session(stdout, result);
     case C_TUNNELS: return ctl_render_tunnels(stdout, result);
+    case C_UPSTREAMS: return ctl_render_upstreams(stdout, result);
     case C_STATS: return ctl_render_stats(stdout, result);
     case C_CHECK: return ctl_render_check(stdout, argv[0], result);
     case C_CONFIG: return ctl_render_config(stdout, result);

@@ -182,7 +182,8 @@ static void handle(struct client *cl, const char *line)
     }
     if (strcmp(cmd, "status") == 0) {
         reply_ok(cl, process_status_json(p));
-    } else if (strcmp(cmd, "sessions") == 0 || strcmp(cmd, "session") == 0 || strcmp(cmd, "tunnels") == 0) {
+    } else if (strcmp(cmd, "sessions") == 0 || strcmp(cmd, "session") == 0 || strcmp(cmd, "tunnels") == 0 ||
+               strcmp(cmd, "upstreams") == 0) {
         uint64_t id = 0;
         cl->one = strcmp(cmd, "session") == 0;
         if (cl->one) {
@@ -197,7 +198,8 @@ static void handle(struct client *cl, const char *line)
             }
         }
         cl->busy = true;
-        if (process_gather(p, strcmp(cmd, "tunnels") == 0 ? 1 : 0, id, gathered, cl) != 0) {
+        int kind = strcmp(cmd, "tunnels") == 0 ? 1 : strcmp(cmd, "upstreams") == 0 ? 2 : 0;
+        if (process_gather(p, kind, id, gathered, cl) != 0) {
             cl->busy = false;
             reply_err(cl, p->stopping ? "shutting down" : "out of memory", NULL);
         }

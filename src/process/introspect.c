@@ -1,5 +1,6 @@
 #include "process/introspect.h"
 
+#include <arpa/inet.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "runtime/log.h"
 #include "stream/stream.h"
 #include "upstream/tunnel.h"
+#include "upstream/upstream_dns.h"
 #include "process/worker.h"
 
 static json_t *str_or_null(const char *s)
@@ -144,5 +146,35 @@ json_t *introspect_tunnels(struct h2g_worker *w)
             add_tunnel(a, c, h1_session_stream(h1), now);
         }
     }
+    return a;
+}
+
+static json_t *dns_name_json(const struct h2g_upstream_dns *d, unsigned worker_id, uint64_t now)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "worker", json_integer(worker_id));
+    json_object_set_new(o, "host", json_string(d->host));
+    json_t *a = json_array();
+    for (size_t i = 0; i < d->n_addrs; i++) {
+        char text[INET6_ADDRSTRLEN];
+        inet_ntop(d->addrs[i].family == 4 ? AF_INET : AF_INET6, d->addrs[i].bytes, text, sizeof(text));
+        json_array_append_new(a, json_string(text));
+    }
+    json_object_set_new(o, "addresses", a);
+    json_object_set_new(o, "expires_in_s",
+                        d->expires_ms == 0 ? json_null()
+                        : d->expires_ms > now ? json_real((double)(d->expires_ms - now) / 1000.0)
+                                              : json_real(0));
+    json_object_set_new(o, "failing", json_boolean(d->failing));
+    json_object_set_new(o, "resolving", json_boolean(d->in_flight > 0));
+    return o;
+}
+
+json_t *introspect_upstreams(struct h2g_worker *w)
+{
+    json_t *a = json_array();
+    uint64_t now = h2g_mono_ms();
+    for (const struct h2g_upstream_dns *d = w->svc.dns_names; d != NULL; d = d->next)
+        json_array_append_new(a, dns_name_json(d, w->svc.worker_id, now));
     return a;
 }

@@ -17,5 +17,11 @@ struct h2g_worker;
  * its streams), else all of them without streams. */
 json_t *introspect_sessions(struct h2g_worker *w, uint64_t only_id);
 json_t *introspect_tunnels(struct h2g_worker *w);
+/* An array with one object per upstream host name the worker resolved
+ * (upstream_dns.h): worker, host, addresses (the set in use, round-robin
+ * order), expires_in_s (until the next lookup is due; null before the
+ * first), failing (the last lookup failed: the set is the last good one),
+ * resolving (a lookup is in flight). */
+json_t *introspect_upstreams(struct h2g_worker *w);
 
 #endif

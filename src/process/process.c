@@ -470,7 +470,9 @@ static void gather_worker_cb(void *arg)
     struct gather_part *part = arg;
     struct gather *g = part->g;
     jsonmem_begin();
-    part->json = g->kind == 0 ? introspect_sessions(part->w, g->only_id) : introspect_tunnels(part->w);
+    part->json = g->kind == 0   ? introspect_sessions(part->w, g->only_id)
+                 : g->kind == 1 ? introspect_tunnels(part->w)
+                                : introspect_upstreams(part->w);
     if (jsonmem_failed()) {
         json_decref(part->json);
         part->json = NULL;

@@ -68,7 +68,7 @@ json_t *process_status_json(struct h2g_process *p);
 /* Collects per-worker JSON arrays on the workers' threads and hands the
  * concatenation to done() on the main thread, or NULL when a part could
  * not be made whole (out of memory).  kind: 0 sessions (only_id as in
- * introspect_sessions), 1 tunnels.  -1 (done is not called) when
+ * introspect_sessions), 1 tunnels, 2 upstream names.  -1 (done is not called) when
  * stopping or out of memory. */
 int process_gather(struct h2g_process *p, int kind, uint64_t only_id, void (*done)(json_t *result, void *arg),
                    void *arg);

@@ -16,6 +16,7 @@
 #include "upstream/tunnel.h"
 #include "core/units.h"
 #include "upstream/upstream_http1.h"
+#include "upstream/upstream_dns.h"
 #include "upstream/upstream_pool.h"
 
 unsigned h2g_total_conns;
@@ -505,6 +506,7 @@ void worker_free(struct h2g_worker *w)
         close_listeners(w);
     free(w->listeners);
     upstream_pool_free_all(w->svc.pools);
+    upstream_dns_free_all(w->svc.dns_names); /* lookups in flight: dropped by evdns_base_free below */
     tunnel_free_orphans(&w->svc);
     stream_cache_free(&w->svc);
     exchange_cache_free(&w->svc);

@@ -31,6 +31,7 @@ struct h2g_exchange;
 struct h2g_route_config;
 struct h2g_stream;
 struct h2g_tunnel;
+struct h2g_upstream_dns;
 struct h2g_upstream_pool;
 
 /*
@@ -82,6 +83,8 @@ struct h2g_services {
     unsigned n_conns;
     /* upstream_pool.c: one pool per upstream id, singly linked. */
     struct h2g_upstream_pool *pools;
+    /* upstream_dns.c: the address sets of upstream host names, singly linked. */
+    struct h2g_upstream_dns *dns_names;
     /* tunnel.c: tunnels delivering their last bytes after their stream. */
     LIST_HEAD(, h2g_tunnel) orphans;
     /* Finished streams and exchanges kept with their buffers for the next

@@ -96,6 +96,28 @@ static struct h2g_balance *balance_of(struct h2g_exchange *ex)
 {
     return services_balance(ex->svc, stream_route(ex->s));
 }
+
+/* The upstream answered: healthy again, as the route's upstream and (a
+ * host name's) as an address. */
+static void ex_upstream_ok(struct h2g_exchange *ex)
+{
+    struct h2g_balance *b = balance_of(ex);
+    if (b != NULL)
+        h2g_balance_ok(b, ex->up_idx);
+    if (ex->pool->has_ip)
+        upstream_pool_health(ex->pool, true);
+}
+
+/* The upstream failed before a response: skipped for a while. */
+static void ex_upstream_failed(struct h2g_exchange *ex)
+{
+    struct h2g_balance *b = balance_of(ex);
+    if (b != NULL)
+        h2g_balance_fail(b, ex->up_idx, h2g_mono_ms(), H2G_BALANCE_RETRY_AFTER_MS);
+    if (ex->pool->has_ip)
+        upstream_pool_health(ex->pool, false);
+}
+
 static void ex_write_cb(struct bufferevent *bev, void *arg);
 static void ex_event_cb(struct bufferevent *bev, short what, void *arg);
 
@@ -353,9 +375,7 @@ static void finish_upgrade(struct h2g_exchange *ex)
     struct h2g_stream *s = ex->s;
     const struct h1_head *h = &ex->parser.head;
     ex->state = EX_DONE;
-    struct h2g_balance *b = balance_of(ex);
-    if (b != NULL)
-        h2g_balance_ok(b, ex->up_idx);
+    ex_upstream_ok(ex);
     struct bufferevent *bev = upstream_conn_detach(ex->uc);
     ex->uc = NULL;
     struct h2g_tunnel *t = tunnel_adopt(s, bev);
@@ -384,9 +404,7 @@ static void finish_upgrade(struct h2g_exchange *ex)
 static void finish(struct h2g_exchange *ex, bool reusable)
 {
     ex->state = EX_DONE;
-    struct h2g_balance *b = balance_of(ex);
-    if (b != NULL)
-        h2g_balance_ok(b, ex->up_idx);
+    ex_upstream_ok(ex);
     upstream_conn_release(ex->uc, reusable);
     ex->uc = NULL;
     stream_upstream_done(ex->s);
@@ -483,9 +501,7 @@ static void ex_event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (ex->state == EX_CONNECTING) {
-        struct h2g_balance *b = balance_of(ex);
-        if (b != NULL)
-            h2g_balance_fail(b, ex->up_idx, h2g_mono_ms(), H2G_BALANCE_RETRY_AFTER_MS);
+        ex_upstream_failed(ex);
         if (what & BEV_EVENT_TIMEOUT)
             ex_fail(ex, 504, "connect timed out");
         else if (what & BEV_EVENT_ERROR) {
@@ -531,9 +547,8 @@ static void ex_event_cb(struct bufferevent *bev, short what, void *arg)
             return;
         }
     }
-    struct h2g_balance *b = ex->state == EX_SENDING && !ex->got_bytes ? balance_of(ex) : NULL;
-    if (b != NULL)
-        h2g_balance_fail(b, ex->up_idx, h2g_mono_ms(), H2G_BALANCE_RETRY_AFTER_MS);
+    if (ex->state == EX_SENDING && !ex->got_bytes)
+        ex_upstream_failed(ex);
     ex_fail(ex, ex->state == EX_SENDING ? 502 : 0,
             ex->state == EX_SENDING ? "connection closed before a response"
                                     : "connection closed mid-response");
@@ -581,6 +596,8 @@ static bool choose_upstream(struct h2g_exchange *ex, const struct h2g_route_conf
     const struct h2g_upstream_config *u = &r->upstreams[ex->up_idx];
     stream_set_upstream_id(ex->s, u->id, strlen(u->id));
     ex->pool = upstream_pool_get(ex->svc, u->id, &u->addr);
+    if (ex->pool != NULL && ex->pool->dns != NULL)
+        ex->pool = upstream_pool_pick_address(ex->pool);
     return ex->pool != NULL;
 }
 

@@ -16,6 +16,9 @@
 #include "runtime/log.h"
 #include "runtime/services.h"
 #include "core/units.h"
+#include "upstream/upstream_dns.h"
+
+static bool literal_addr(const struct h2g_hostport *a, struct sockaddr_storage *ss, int *len);
 
 struct h2g_upstream_pool *upstream_pool_get(struct h2g_services *svc, const char *id,
                                             const struct h2g_hostport *addr)
@@ -30,9 +33,55 @@ struct h2g_upstream_pool *upstream_pool_get(struct h2g_services *svc, const char
     snprintf(p->id, sizeof(p->id), "%s", id);
     p->addr = *addr;
     LIST_INIT(&p->idle);
+    struct sockaddr_storage ss;
+    int len;
+    if (!literal_addr(addr, &ss, &len))
+        p->dns = upstream_dns_get(svc, addr->host); /* NULL: connected by name */
     p->next = svc->pools;
     svc->pools = p;
     return p;
+}
+
+struct h2g_upstream_pool *upstream_pool_pick_address(struct h2g_upstream_pool *p)
+{
+    struct h2g_ipaddr ip;
+    if (!upstream_dns_pick(p->dns, &ip))
+        return p;
+    for (struct h2g_upstream_pool *a = p->by_addr; a != NULL; a = a->next)
+        if (h2g_ipaddr_equal(&a->ip, &ip))
+            return a;
+    struct h2g_upstream_pool *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return p;
+    a->svc = p->svc;
+    memcpy(a->id, p->id, sizeof(a->id));
+    a->addr = p->addr;
+    LIST_INIT(&a->idle);
+    a->set = p->dns;
+    a->has_ip = true;
+    a->ip = ip;
+    a->next = p->by_addr;
+    p->by_addr = a;
+    return a;
+}
+
+void upstream_pool_health(struct h2g_upstream_pool *p, bool ok)
+{
+    if (p->set != NULL)
+        upstream_dns_health(p->set, &p->ip, ok);
+}
+
+void upstream_pool_addresses_changed(struct h2g_services *svc, const struct h2g_upstream_dns *d)
+{
+    for (struct h2g_upstream_pool *p = svc->pools; p != NULL; p = p->next) {
+        if (p->dns != d)
+            continue;
+        for (struct h2g_upstream_pool *a = p->by_addr; a != NULL; a = a->next) {
+            a->stale = !h2g_addrset_contains(d->addrs, d->n_addrs, &a->ip);
+            if (a->stale)
+                upstream_pool_drain(a);
+        }
+    }
 }
 
 static void uconn_free(struct h2g_upstream_conn *uc)
@@ -77,6 +126,25 @@ struct h2g_upstream_conn *upstream_pool_take(struct h2g_upstream_pool *p)
     sockread_setcb(&uc->rd, NULL, NULL, NULL, NULL);
     sockread_set_timeout(&uc->rd, 0);
     return uc;
+}
+
+/* The address of an address pool. */
+static void ip_sockaddr(const struct h2g_ipaddr *ip, uint16_t port, struct sockaddr_storage *ss, int *len)
+{
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    if (ip->family == 4) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(port);
+        memcpy(&s4->sin_addr, ip->bytes, 4);
+        *len = sizeof(*s4);
+    } else {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        memcpy(&s6->sin6_addr, ip->bytes, 16);
+        *len = sizeof(*s6);
+    }
 }
 
 static bool literal_addr(const struct h2g_hostport *a, struct sockaddr_storage *ss, int *len)
@@ -124,7 +192,10 @@ struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uin
     struct sockaddr_storage ss;
     int len;
     int rc;
-    if (literal_addr(&p->addr, &ss, &len))
+    if (p->has_ip) {
+        ip_sockaddr(&p->ip, p->addr.port, &ss, &len);
+        rc = bufferevent_socket_connect(uc->bev, (struct sockaddr *)&ss, len);
+    } else if (literal_addr(&p->addr, &ss, &len))
         rc = bufferevent_socket_connect(uc->bev, (struct sockaddr *)&ss, len);
     else
         rc = bufferevent_socket_connect_hostname(uc->bev, p->svc->dns, AF_UNSPEC, p->addr.host,
@@ -153,7 +224,7 @@ void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable)
     if (uc == NULL)
         return;
     struct h2g_upstream_pool *p = uc->pool;
-    if (!reusable || p->n_idle >= H2G_POOL_MAX_IDLE || p->svc->draining || evbuffer_get_length(uc->in) != 0 ||
+    if (!reusable || p->stale || p->n_idle >= H2G_POOL_MAX_IDLE || p->svc->draining || evbuffer_get_length(uc->in) != 0 ||
         evbuffer_get_length(uc->out) != 0) {
         uconn_free(uc);
         return;
@@ -202,6 +273,8 @@ void upstream_pool_drain(struct h2g_upstream_pool *p)
     struct h2g_upstream_conn *uc;
     while ((uc = LIST_FIRST(&p->idle)) != NULL)
         uconn_free(uc);
+    for (struct h2g_upstream_pool *a = p->by_addr; a != NULL; a = a->next)
+        upstream_pool_drain(a);
 }
 
 void upstream_pool_free_all(struct h2g_upstream_pool *p)
@@ -211,6 +284,7 @@ void upstream_pool_free_all(struct h2g_upstream_pool *p)
         struct h2g_upstream_conn *uc;
         while ((uc = LIST_FIRST(&p->idle)) != NULL)
             uconn_free(uc);
+        upstream_pool_free_all(p->by_addr);
         free(p);
         p = next;
     }

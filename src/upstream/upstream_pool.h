@@ -5,7 +5,13 @@
  * worker (freed with the worker).  An upstream connection is either idle
  * in its pool (owned by the pool, watched for EOF and an idle timeout) or
  * lent to one exchange, which gives it back with upstream_conn_release().
- * Names are resolved with evdns; IP literals are connected directly.
+ * IP literals are connected directly.  An upstream named by a host name
+ * has the worker's address set of that name (upstream_dns.h) and one
+ * pool per address ever in the set (p->by_addr, owned by the name's
+ * pool): each request takes the next address round robin and that
+ * address's idle connections, so connections are balanced across the
+ * addresses and one to an address that left the set is never reused.
+ * Until the name's first lookup answers, its own pool connects by name.
  */
 #ifndef H2G_UPSTREAM_POOL_H
 #define H2G_UPSTREAM_POOL_H
@@ -15,11 +21,13 @@
 #include <sys/queue.h>
 
 #include "runtime/sockread.h"
+#include "core/addrset.h"
 #include "core/units.h"
 
 struct bufferevent;
 struct evbuffer;
 struct h2g_services;
+struct h2g_upstream_dns;
 
 /* Idle connections kept per upstream and worker: at least as many as
  * requests a busy worker has in flight, or connections get closed after
@@ -46,11 +54,35 @@ struct h2g_upstream_pool {
     struct h2g_hostport addr;
     LIST_HEAD(, h2g_upstream_conn) idle;
     unsigned n_idle;
+    /* A name's pool: its address set (NULL for IP literals, and when out
+     * of memory: then connected by name, per connection), and the pools
+     * of its addresses, owned, linked through their `next`. */
+    struct h2g_upstream_dns *dns;
+    struct h2g_upstream_pool *by_addr;
+    /* An address's pool: connects to ip, port addr.port; `set` is the
+     * name's address set (borrowed), told how the address fares. */
+    struct h2g_upstream_dns *set;
+    bool has_ip;
+    bool stale;         /* ip left the name's set: nothing is kept idle */
+    struct h2g_ipaddr ip;
 };
 
 /* The worker's pool for an upstream, created on first use; NULL on OOM. */
 struct h2g_upstream_pool *upstream_pool_get(struct h2g_services *svc, const char *id,
                                             const struct h2g_hostport *addr);
+/* The pool a new request of upstream p uses: p itself for an IP literal
+ * (callers test p->dns first, so that costs them nothing) or while the
+ * name has no address yet (or out of memory); else the pool of the next
+ * address of the name's set, round robin. */
+struct h2g_upstream_pool *upstream_pool_pick_address(struct h2g_upstream_pool *p);
+/* The set of d changed: the pools of addresses that left it close their
+ * idle connections and keep none from now on (stale); addresses back in
+ * the set are used again. */
+void upstream_pool_addresses_changed(struct h2g_services *svc, const struct h2g_upstream_dns *d);
+/* The upstream of an exchange on p answered (ok) or failed before a
+ * response: an address pool's address is skipped for a while (passive
+ * health per address, upstream_dns.h); nothing for other pools. */
+void upstream_pool_health(struct h2g_upstream_pool *p, bool ok);
 /* An idle connection (reused = true), or NULL. */
 struct h2g_upstream_conn *upstream_pool_take(struct h2g_upstream_pool *p);
 /* Starts a new connection; the caller sets the bufferevent callbacks
@@ -67,7 +99,8 @@ void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable);
  * open, half a request in hand.  NULL is fine. */
 void upstream_conn_abort(struct h2g_upstream_conn *uc);
 void upstream_pool_free_all(struct h2g_upstream_pool *p);
-/* Closes every idle connection of the pool (its upstream was removed). */
+/* Closes every idle connection of the pool and of its address pools (its
+ * upstream was removed). */
 void upstream_pool_drain(struct h2g_upstream_pool *p);
 /* Takes the bufferevent out of a lent connection (it switched protocols
  * and becomes a tunnel) and frees the rest (its reader included). */

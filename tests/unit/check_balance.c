@@ -19,6 +19,21 @@ START_TEST(round_robin)
 }
 END_TEST
 
+START_TEST(over_caller_storage)
+{
+    uint64_t down[3] = {0, 500, 0};
+    struct h2g_balance b;
+    h2g_balance_use(&b, down, 3);
+    ck_assert_uint_eq(h2g_balance_pick(&b, 100), 0);
+    ck_assert_uint_eq(h2g_balance_pick(&b, 100), 2); /* 1 is down until 500 */
+    h2g_balance_fail(&b, 0, 100, 1000);
+    ck_assert_uint_eq(down[0], 1100);                /* written to the caller's array */
+    ck_assert_uint_eq(h2g_balance_pick(&b, 600), 1); /* 1's penalty is over */
+    h2g_balance_ok(&b, 0);
+    ck_assert_uint_eq(down[0], 0);
+}
+END_TEST
+
 START_TEST(single_and_empty)
 {
     struct h2g_balance b;
@@ -89,6 +104,7 @@ Suite *balance_suite(void)
     Suite *s = suite_create("balance");
     TCase *tc = tcase_create("pick");
     tcase_add_test(tc, round_robin);
+    tcase_add_test(tc, over_caller_storage);
     tcase_add_test(tc, single_and_empty);
     tcase_add_test(tc, skip_down);
     tcase_add_test(tc, all_down_soonest);

@@ -12,6 +12,7 @@ int main(void)
     srunner_add_suite(sr, route_suite());
     srunner_add_suite(sr, path_suite());
     srunner_add_suite(sr, balance_suite());
+    srunner_add_suite(sr, addrset_suite());
     srunner_add_suite(sr, hdr_suite());
     srunner_add_suite(sr, h2_to_h1_suite());
     srunner_add_suite(sr, h1_to_h2_suite());

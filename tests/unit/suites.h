@@ -8,6 +8,7 @@ Suite *acl_suite(void);
 Suite *route_suite(void);
 Suite *path_suite(void);
 Suite *balance_suite(void);
+Suite *addrset_suite(void);
 Suite *hdr_suite(void);
 Suite *h2_to_h1_suite(void);
 Suite *h1_to_h2_suite(void);

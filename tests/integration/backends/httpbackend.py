@@ -303,7 +303,7 @@ class Backend:
 
 async def serve(args):
     be = Backend(args.name, args.log)
-    server = await asyncio.start_server(be.handle, "127.0.0.1", args.port,
+    server = await asyncio.start_server(be.handle, args.host, args.port,
                                         limit=1 << 20, backlog=1024, reuse_address=True)
     if args.ready:
         tmp = args.ready + ".tmp"
@@ -318,6 +318,7 @@ async def serve(args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int)
+    ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--name", default="backend")
     ap.add_argument("--log")
     ap.add_argument("--ready")
