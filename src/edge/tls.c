@@ -1,6 +1,9 @@
 #include "edge/tls.h"
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +61,73 @@ static int servername_cb(SSL *ssl, int *al, void *arg)
     return SSL_TLSEXT_ERR_OK;
 }
 
+/* Session tickets under the listener's keys (RFC 5077 4's layout, as
+ * OpenSSL's own: AES-256-CBC, HMAC-SHA256).  Encrypt: the first key.
+ * Decrypt: the key named by the ticket; an unknown name is a full
+ * handshake (0); a key other than the first asks for a new ticket (2),
+ * so that tickets move to the new key during a rotation, and so does
+ * TLS 1.3 always: OpenSSL's own keys give a resumed TLS 1.3 client a new
+ * ticket, and RFC 8446 C.4 wants clients to use each ticket once. */
+static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
+                         EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+    const struct h2g_tls_ctx *t = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    const struct h2g_ticket_key *k = NULL;
+    size_t i = 0;
+    if (enc) {
+        k = &t->keys[0];
+        memcpy(key_name, k->name, sizeof(k->name));
+        if (RAND_bytes(iv, 16) != 1)
+            return -1;
+    } else {
+        while (i < t->n_keys && memcmp(key_name, t->keys[i].name, sizeof(t->keys[i].name)) != 0)
+            i++;
+        if (i == t->n_keys)
+            return 0;
+        k = &t->keys[i];
+    }
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)k->hmac, sizeof(k->hmac)),
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_MAC_CTX_set_params(hctx, params) != 1 ||
+        EVP_CipherInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv, enc) != 1)
+        return -1;
+    return enc || (i == 0 && SSL_version(ssl) < TLS1_3_VERSION) ? 1 : 2;
+}
+
+/* Decodes the keys the config read (t->lc->tls->ticket_keys_text): the
+ * parser let through only base64 of 80 bytes.  false with err set when
+ * two keys share a name (a ticket would be tried under the first). */
+static bool ticket_keys_decode(struct h2g_tls_ctx *t, char *err, size_t errlen)
+{
+    const struct h2g_tls_config *tc = t->lc->tls;
+    const struct h2g_ticket_keys_text *kt = tc->ticket_keys_text;
+    for (size_t i = 0; kt != NULL && i < kt->n; i++) {
+        unsigned char raw[H2G_TICKET_KEY_LEN + 2]; /* 81 with the padding */
+        if (EVP_DecodeBlock(raw, (const unsigned char *)kt->keys[i].b64, H2G_TICKET_KEY_B64_LEN) !=
+            H2G_TICKET_KEY_LEN + 1) {
+            snprintf(err, errlen, "%s:%u: not base64", tc->ticket_keys, kt->keys[i].line);
+            return false;
+        }
+        struct h2g_ticket_key *k = &t->keys[i];
+        memcpy(k->name, raw, sizeof(k->name));
+        memcpy(k->aes, raw + sizeof(k->name), sizeof(k->aes));
+        memcpy(k->hmac, raw + sizeof(k->name) + sizeof(k->aes), sizeof(k->hmac));
+        OPENSSL_cleanse(raw, sizeof(raw));
+        for (size_t j = 0; j < i; j++) {
+            if (memcmp(t->keys[j].name, k->name, sizeof(k->name)) == 0) {
+                snprintf(err, errlen, "%s:%u: the key name (its first 16 bytes) of line %u again",
+                         tc->ticket_keys, kt->keys[i].line, kt->keys[j].line);
+                return false;
+            }
+        }
+        t->n_keys = i + 1;
+    }
+    return true;
+}
+
 static SSL_CTX *make_ctx(struct h2g_tls_ctx *t, const char *cert, const char *key, char *err, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -87,6 +157,10 @@ static SSL_CTX *make_ctx(struct h2g_tls_ctx *t, const char *cert, const char *ke
         return NULL;
     }
     SSL_CTX_set_alpn_select_cb(ctx, alpn_select_cb, t);
+    /* On every context: the SNI callback may switch to another. */
+    SSL_CTX_set_app_data(ctx, t);
+    if (t->n_keys > 0)
+        SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb);
     return ctx;
 }
 
@@ -112,6 +186,8 @@ struct h2g_tls_ctx *tls_ctx_new(const struct h2g_listen_config *lc, char *err, s
         memcpy(t->alpn + t->alpn_len, second, strlen(second));
         t->alpn_len += (unsigned)strlen(second);
     }
+    if (!ticket_keys_decode(t, err, errlen))
+        goto fail;
     t->ctx = make_ctx(t, lc->tls->certificate, lc->tls->key, err, errlen);
     if (t->ctx == NULL)
         goto fail;
@@ -142,6 +218,7 @@ void tls_ctx_free(struct h2g_tls_ctx *t)
         SSL_CTX_free(t->sni[i]);
     free(t->sni);
     SSL_CTX_free(t->ctx);
+    OPENSSL_cleanse(t->keys, sizeof(t->keys));
     free(t);
 }
 

@@ -4,7 +4,8 @@
 # OpenSSL, libyaml and jansson goes through one counter, and
 # backends/allocsweep.py fails each allocation of a scenario in turn on
 # the running daemon (armed by SIGUSR2 once the scenario's setup is
-# done).  Scenarios: a TLS handshake with an h2 GET, an h2c POST with a
+# done).  Scenarios: a TLS handshake with an h2 GET (and a session
+# ticket under listen[].tls.ticket_keys), an h2c POST with a
 # body, an HTTP/1.1 POST, an HTTP/1.1 GET upgraded to h2c (the
 # connection's session switch), a WebSocket over HTTP/2 (extended
 # CONNECT), a CONNECT tunnel, a reload by the control socket, control
@@ -41,12 +42,15 @@ start_tcp echo echo
 start_ws ws
 PT=$(free_port)
 PC=$(free_port)
+# Session tickets under keys from a file: the reload reads it, every
+# handshake encrypts a ticket under it (edge/tls.c ticket_key_cb).
+{ echo "# sweep"; openssl rand 80 | base64 -w0; echo; } >"$T/ticket.keys"
 conf() { # BACKEND_PORT
 	tls_and_clear_config "$1" "*" '      - path: /ws
         upstream: "http://127.0.0.1:'"$WSPORT_ws"'"
         websocket: true
       - path: /
-        upstream: "http://127.0.0.1:$BPORT"'
+        upstream: "http://127.0.0.1:$BPORT"' | sed "s|^      key: .*|&\n      ticket_keys: $T/ticket.keys|"
 	cat <<EOF2
 connect:
   allow: ["127.0.0.1:$TPORT_echo"]

@@ -13,5 +13,6 @@ Suite *h2_to_h1_suite(void);
 Suite *h1_to_h2_suite(void);
 Suite *h1_parse_suite(void);
 Suite *h1_resp_suite(void);
+Suite *ticket_keys_suite(void);
 Suite *fuzz_suite(void);
 #endif
