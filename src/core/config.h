@@ -54,6 +54,8 @@ struct h2g_tls_config {
                                 else the keys file, absolute */
     struct h2g_ticket_keys_text *ticket_keys_text; /* its keys as read at
                                 load (ticket_keys.h); NULL when off */
+    char *ticket_keys_memcached; /* NULL: off; else "host:port" as written */
+    struct h2g_hostport ticket_keys_memcached_addr;
 };
 
 struct h2g_listen_config {

@@ -1223,6 +1223,35 @@ static void fn_ticket_keys(struct ctx *c, const struct node *v, void *base,
     t->ticket_keys_text = kt;
 }
 
+/* ticket_keys_memcached: "" is off, else the host:port of a memcached
+ * that the process asks for the keys (process/ticket_sync.c). */
+static void fn_ticket_keys_memcached(struct ctx *c, const struct node *v, void *base,
+                                     const struct key_spec *k, const char *kp)
+{
+    struct h2g_tls_config *t = base;
+    const char *s = scalar(c, v, kp, "host:port or \"\"", true);
+    if (s == NULL || s[0] == '\0')
+        return;
+    const char *err = h2g_parse_hostport(s, &t->ticket_keys_memcached_addr);
+    if (err == NULL && t->ticket_keys_memcached_addr.wildcard)
+        err = "a memcached server's address, not \"*\"";
+    if (err != NULL) {
+        report_at(c, v, "%s: expected host:port, got '%s' (%s)", kp, s, err);
+        return;
+    }
+    store_string(t, offsetof(struct h2g_tls_config, ticket_keys_memcached), xstrdup(c, s));
+}
+
+/* The keys come from one place. */
+static void tls_check(struct ctx *c, const struct node *v, void *base, const char *kp)
+{
+    const struct h2g_tls_config *t = base;
+    const struct node *key, *val;
+    if (t->ticket_keys_memcached != NULL && map_find(v, "ticket_keys", &key, &val) &&
+        !(val->type == NODE_SCALAR && (val->null || val->str[0] == '\0')))
+        report_at(c, key, "%s: ticket_keys and ticket_keys_memcached: set one of them", kp);
+}
+
 static const struct key_spec tls_keys[] = {
     {.name = "certificate", .type = K_PATH, FIELD(struct h2g_tls_config, certificate),
      .required = true, .doc = "PEM chain"},
@@ -1234,8 +1263,10 @@ static const struct key_spec tls_keys[] = {
      .doc = "extra certificates chosen by SNI"},
     {.name = "ticket_keys", .type = K_FN, .fn = fn_ticket_keys, .def = "\"\"",
      .doc = "file of TLS session-ticket keys (first = encrypt, all = decrypt)"},
+    {.name = "ticket_keys_memcached", .type = K_FN, .fn = fn_ticket_keys_memcached, .def = "\"\"",
+     .doc = "host:port of a memcached sharing the session-ticket keys"},
 };
-static const struct table tls_table = TABLE(tls_keys, NULL, NULL);
+static const struct table tls_table = TABLE(tls_keys, NULL, tls_check);
 
 static void fn_tls(struct ctx *c, const struct node *v, void *base, const struct key_spec *k,
                    const char *kp)

@@ -12,67 +12,22 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/opslib.sh"
+. "$(dirname "$0")/ticketlib.sh"
 need openssl
 
 make_certs
 start_backend b1
-newkey() { openssl rand 80 | base64 -w0; echo; }
 { echo "# ticket keys: the first encrypts"; newkey; } >"$T/keys1"
 newkey >"$T/keys2"
 
-# conf NAME PORT KEYS: a config for instance NAME with its own log and
-# control socket.
-conf() {
-	cat <<EOF2
-workers: 2
-log:
-  level: info
-  access: $T/access-$1.log
-control:
-  socket: $T/ctl-$1.sock
-listen:
-  - address: "127.0.0.1:$2"
-    tls:
-      certificate: $CERT
-      key: $KEY
-      ticket_keys: $3
-origins:
-  - hosts: ["*"]
-    routes:
-      - path: /
-        upstream: "http://127.0.0.1:$BPORT"
-EOF2
-}
 PA=$(free_port)
 PB=$(free_port)
 PC=$(free_port)
-conf a "$PA" "$T/keys1" | write_config
+ticket_conf a "$PA" "ticket_keys: $T/keys1" | write_config
 CTL_SOCK=$T/ctl-a.sock
 start_h2gate "$PA"
-# start_other NAME PORT KEYS: another instance, stopped by the cleanup.
-start_other() {
-	conf "$1" "$2" "$3" >"$T/$1.yaml"
-	"$H2GATE" -c "$T/$1.yaml" >"$T/$1.out" 2>"$T/$1.err" &
-	_PIDS+=("$!")
-	wait_port "$2" "$!" || fail "instance $1 did not start: $(tail -n 5 "$T/$1.err")"
-}
-start_other b "$PB" "keys1"
-start_other c "$PC" "$T/keys2"
-
-# handshake PORT VERSION SESS_OUT [SESS_IN]: one HTTP/1.1 request over a
-# fresh TLS connection; prints "New" or "Reused" (s_client's verdict) and
-# leaves s_client's output (with -msg: the handshake messages) in
-# $T/last.out.
-handshake() {
-	local in=() out
-	[ -n "${4:-}" ] && in=(-sess_in "$4")
-	out=$(printf 'GET /x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n' |
-		timeout 10 openssl s_client -connect "127.0.0.1:$1" -"$2" -alpn http/1.1 \
-			-sess_out "$3" "${in[@]}" -msg -ign_eof 2>&1)
-	echo "$out" >"$T/last.out"
-	grep -q "^HTTP/1.1 200" <<<"$out" || { echo "NO-RESPONSE"; echo "$out" >"$T/noresp.out"; return; }
-	sed -n 's/^\(New\|Reused\), TLSv.*/\1/p' <<<"$out" | head -n 1
-}
+start_other b "$PB" "ticket_keys: keys1"
+start_other c "$PC" "ticket_keys: $T/keys2"
 
 for v in tls1_3 tls1_2; do
 	assert_eq New "$(handshake "$PA" "$v" "$T/a-$v")" "$v: first handshake on A"
@@ -109,7 +64,7 @@ assert_eq Reused "$(handshake "$PA" tls1_3 "$T/f" "$T/n-tls1_3")" "old keys kept
 out=$("$H2GATE" -t -c "$CONF" 2>&1)
 assert_eq 1 "$?" "-t on a config with a bad keys file"
 assert_match "$T/keys1:3: " "$out" "-t names FILE:LINE"
-conf d "$(free_port)" "$T/keys1" >"$T/d.yaml"
+ticket_conf d "$(free_port)" "ticket_keys: $T/keys1" >"$T/d.yaml"
 out=$(timeout 10 "$H2GATE" -c "$T/d.yaml" 2>&1)
 assert_ne 0 "$?" "start with a bad keys file"
 assert_match "$T/keys1:3: " "$out" "start error names FILE:LINE"

@@ -119,6 +119,24 @@ START_TEST(config_key)
 }
 END_TEST
 
+START_TEST(config_memcached)
+{
+    struct h2g_config_errors errs;
+    const char *text = "listen:\n"
+                       "  - address: \"127.0.0.1:8443\"\n"
+                       "    tls: {certificate: cert.pem, key: key.pem, ticket_keys_memcached: \"127.0.0.1:11211\",\n"
+                       "          ticket_keys: \"\"}\n"
+                       "connect:\n";
+    struct h2g_config *c = h2g_config_load_string("test.yaml", FIXTURES, text, strlen(text), &errs);
+    ck_assert_msg(c != NULL, "%s", errs.n ? errs.msgs[0] : "-");
+    ck_assert_str_eq(c->listen[0].tls->ticket_keys_memcached, "127.0.0.1:11211");
+    ck_assert_str_eq(c->listen[0].tls->ticket_keys_memcached_addr.host, "127.0.0.1");
+    ck_assert_uint_eq(c->listen[0].tls->ticket_keys_memcached_addr.port, 11211);
+    ck_assert_ptr_null(c->listen[0].tls->ticket_keys);
+    h2g_config_unref(c);
+}
+END_TEST
+
 Suite *ticket_keys_suite(void)
 {
     Suite *s = suite_create("ticket_keys");
@@ -126,6 +144,7 @@ Suite *ticket_keys_suite(void)
     tcase_add_test(tc, good);
     tcase_add_test(tc, errors);
     tcase_add_test(tc, config_key);
+    tcase_add_test(tc, config_memcached);
     suite_add_tcase(s, tc);
     return s;
 }
