@@ -5,9 +5,10 @@
  * start; shared read-only by every worker (SSL_CTX is thread-safe for
  * SSL_new) and freed by main after the workers are joined.  The default
  * certificate, the SNI certificates (picked by the servername callback)
- * and ALPN in the listener's preference order live here, and the
- * session-ticket keys read with the config (ticket_keys), which the
- * ticket callback of every context of the listener uses.
+ * and ALPN in the listener's preference order live here, and a
+ * reference to the listener's session-ticket key store (ticket_keys or
+ * ticket_keys_memcached), which the ticket callback of every context of
+ * the listener reads.
  */
 #ifndef H2G_TLS_H
 #define H2G_TLS_H
@@ -30,8 +31,8 @@ struct h2g_ticket_key {
  * that the ticket callback (on any worker thread) reads and the process
  * replaces (memcached, process/ticket_sync.c).  Refcounted: each TLS
  * context holds a reference, and so does its keeper; the last unref
- * frees it.  Made by ticket_store_new with n keys (n may be 0: no
- * tickets are issued until keys are set).
+ * frees it.  Made by ticket_store_new with n keys (n may be 0: the
+ * ticket callback then issues empty tickets, until keys are set).
  */
 struct h2g_ticket_store;
 struct h2g_ticket_store *ticket_store_new(const struct h2g_ticket_key *keys, size_t n);
