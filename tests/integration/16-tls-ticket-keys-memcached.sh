@@ -4,6 +4,9 @@
 #  - the first instance finds the key absent, makes keys and adds them;
 #    the second takes them: sessions resume across the two (TLS 1.3, 1.2);
 #  - the value in memcached has the ticket_keys file's format;
+#  - rotation: with the value gone (deleted here, expired after its hour
+#    in life), A's next refresh adds a new key with the old one second;
+#    old sessions still resume, B takes the new keys;
 #  - memcached stopped (SIGSTOP: connects, never answers) during a
 #    refresh (a reload asks at once): requests are served promptly,
 #    sessions still resume on the last keys, and "no answer within 5 s;
@@ -34,17 +37,22 @@ wait_err "1 key\(s\) from memcached 127.0.0.1:$MP" || fail "A got no keys: $(tai
 start_other b "$PB" "ticket_keys_memcached: \"127.0.0.1:$MP\""
 wait_until "$H2G_WAIT" grep -q "1 key(s) from memcached" "$T/b.err" || fail "B got no keys: $(tail -n 5 "$T/b.err")"
 
-# The value A added: one key line in the file's format.
-val=$("$PY" - "$MP" <<'PYEOF'
+# mc COMMAND...: one memcached request (CRLF added), its reply's lines
+# (the value of a get without the VALUE and END lines).
+mc() {
+	"$PY" - "$MP" "$@" <<'PYEOF'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(b"get h2gate:ticket-keys\r\n")
+s.sendall(("\r\n".join(sys.argv[2:]) + "\r\n").encode())
 data = b""
-while not data.endswith(b"END\r\n"):
+while not data.endswith((b"END\r\n", b"DELETED\r\n", b"NOT_FOUND\r\n")):
     data += s.recv(4096)
-print(data.decode().split("\r\n")[1])
+lines = data.decode().split("\r\n")
+print("\n".join(l for l in lines if l and not l.startswith(("VALUE", "END"))))
 PYEOF
-)
+}
+# The value A added: one key line in the file's format.
+val=$(mc "get h2gate:ticket-keys")
 assert_match '^[A-Za-z0-9+/]{107}=$' "$val" "the key in memcached"
 
 for v in tls1_3 tls1_2; do
@@ -53,6 +61,23 @@ for v in tls1_3 tls1_2; do
 	assert_eq New "$(handshake "$PB" "$v" "$T/b0-$v")" "$v: first handshake on B"
 	assert_eq Reused "$(handshake "$PA" "$v" "$T/a2-$v" "$T/b0-$v")" "$v: B's session on A"
 done
+
+# Rotation: the value is gone (its hour is over); the next refresh (a
+# reload) of A adds a new key with the old one second; B takes both.
+assert_eq DELETED "$(mc "delete h2gate:ticket-keys")" "delete the keys"
+rep=$(ctl reload) || fail "reload of A: $rep"
+wait_err "2 key\(s\) from memcached" || fail "A did not rotate: $(tail -n 5 "$T/h2gate.err")"
+rot=$(mc "get h2gate:ticket-keys")
+assert_eq 2 "$(wc -l <<<"$rot")" "keys after the rotation"
+assert_eq "$val" "$(sed -n 2p <<<"$rot")" "the previous key second"
+assert_ne "$val" "$(sed -n 1p <<<"$rot")" "a new first key"
+assert_eq Reused "$(handshake "$PA" tls1_2 "$T/r1" "$T/a-tls1_2")" "rotation: an old session on A"
+grep -q NewSessionTicket "$T/last.out" || fail "rotation: no new ticket for a session under the old key"
+assert_eq New "$(handshake "$PA" tls1_3 "$T/rn")" "rotation: a new session on A"
+rep=$(CTL_SOCK=$T/ctl-b.sock ctl reload) || fail "reload of B: $rep"
+wait_until "$H2G_WAIT" grep -q "2 key(s) from memcached" "$T/b.err" || fail "B did not take the rotated keys"
+assert_eq Reused "$(handshake "$PB" tls1_3 "$T/rb" "$T/rn")" "rotation: A's new-key session on B"
+assert_eq Reused "$(handshake "$PB" tls1_3 "$T/rb2" "$T/a-tls1_3")" "rotation: an old session on B"
 
 # prompt WHAT: a GET over TLS answers within a second.
 prompt() {
