@@ -87,6 +87,9 @@ static void free_tls(struct h2g_tls_config *t)
         free(t->sni[i].key);
     }
     free(t->sni);
+    free(t->ticket_keys);
+    free(t->ticket_keys_text);
+    free(t->ticket_keys_memcached);
     free(t);
 }
 

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/acl.h"
+#include "core/ticket_keys.h"
 #include "core/units.h"
 
 enum h2g_log_level { H2G_LOG_ERROR = 0, H2G_LOG_WARN, H2G_LOG_INFO, H2G_LOG_DEBUG };
@@ -49,6 +50,12 @@ struct h2g_tls_config {
     char *key;
     struct h2g_sni_cert *sni;
     size_t n_sni;
+    char *ticket_keys;       /* NULL: off (OpenSSL's own per-process keys);
+                                else the keys file, absolute */
+    struct h2g_ticket_keys_text *ticket_keys_text; /* its keys as read at
+                                load (ticket_keys.h); NULL when off */
+    char *ticket_keys_memcached; /* NULL: off; else "host:port" as written */
+    struct h2g_hostport ticket_keys_memcached_addr;
 };
 
 struct h2g_listen_config {

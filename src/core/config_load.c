@@ -33,6 +33,7 @@
 
 #include "core/buf.h"
 #include "core/path.h"
+#include "core/ticket_keys.h"
 
 /* Deeper nesting than this is no config of ours, and the tree code is
  * recursive: refuse it instead of trusting the stack. */
@@ -1168,6 +1169,89 @@ static const struct key_spec sni_keys[] = {
 };
 static const struct table sni_table = TABLE(sni_keys, NULL, NULL);
 
+/* Reads a keys file (ticket_keys.h) into kt; false after reporting, with
+ * the file's own position when a line is at fault. */
+static bool read_ticket_keys(struct ctx *c, const struct node *v, const char *kp, const char *path,
+                             struct h2g_ticket_keys_text *kt)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        report_at(c, v, "%s: cannot read '%s': %s", kp, path, strerror(errno));
+        return false;
+    }
+    char *buf = xcalloc(c, H2G_TICKET_KEYS_FILE_MAX + 1, 1);
+    size_t len = buf == NULL ? 0 : fread(buf, 1, H2G_TICKET_KEYS_FILE_MAX + 1, f);
+    int read_errno = ferror(f) ? errno : 0;
+    fclose(f);
+    if (buf == NULL)
+        return false;
+    if (read_errno != 0) {
+        report_at(c, v, "%s: cannot read '%s': %s", kp, path, strerror(read_errno));
+        free(buf);
+        return false;
+    }
+    unsigned line;
+    const char *err = h2g_ticket_keys_parse(buf, len, kt, &line);
+    free(buf);
+    if (err != NULL && line > 0)
+        report_at(c, v, "%s: %s:%u: %s", kp, path, line, err);
+    else if (err != NULL)
+        report_at(c, v, "%s: %s: %s", kp, path, err);
+    return err == NULL;
+}
+
+/* ticket_keys: "" is off; a file is read now, so that a bad one fails
+ * the load (and a reload keeps the old keys), and re-read by every
+ * reload. */
+static void fn_ticket_keys(struct ctx *c, const struct node *v, void *base,
+                           const struct key_spec *k, const char *kp)
+{
+    struct h2g_tls_config *t = base;
+    const char *s = scalar(c, v, kp, "a file path or \"\"", true);
+    if (s == NULL || s[0] == '\0')
+        return;
+    char *abs = resolve_path(c, s);
+    if (abs == NULL)
+        return;
+    store_string(t, offsetof(struct h2g_tls_config, ticket_keys), abs);
+    struct h2g_ticket_keys_text *kt = xcalloc(c, 1, sizeof(*kt));
+    if (kt == NULL || !read_ticket_keys(c, v, kp, abs, kt)) {
+        free(kt);
+        return;
+    }
+    free(t->ticket_keys_text);
+    t->ticket_keys_text = kt;
+}
+
+/* ticket_keys_memcached: "" is off, else the host:port of a memcached
+ * that the process asks for the keys (process/ticket_sync.c). */
+static void fn_ticket_keys_memcached(struct ctx *c, const struct node *v, void *base,
+                                     const struct key_spec *k, const char *kp)
+{
+    struct h2g_tls_config *t = base;
+    const char *s = scalar(c, v, kp, "host:port or \"\"", true);
+    if (s == NULL || s[0] == '\0')
+        return;
+    const char *err = h2g_parse_hostport(s, &t->ticket_keys_memcached_addr);
+    if (err == NULL && t->ticket_keys_memcached_addr.wildcard)
+        err = "a memcached server's address, not \"*\"";
+    if (err != NULL) {
+        report_at(c, v, "%s: expected host:port, got '%s' (%s)", kp, s, err);
+        return;
+    }
+    store_string(t, offsetof(struct h2g_tls_config, ticket_keys_memcached), xstrdup(c, s));
+}
+
+/* The keys come from one place. */
+static void tls_check(struct ctx *c, const struct node *v, void *base, const char *kp)
+{
+    const struct h2g_tls_config *t = base;
+    const struct node *key, *val;
+    if (t->ticket_keys_memcached != NULL && map_find(v, "ticket_keys", &key, &val) &&
+        !(val->type == NODE_SCALAR && (val->null || val->str[0] == '\0')))
+        report_at(c, key, "%s: ticket_keys and ticket_keys_memcached: set one of them", kp);
+}
+
 static const struct key_spec tls_keys[] = {
     {.name = "certificate", .type = K_PATH, FIELD(struct h2g_tls_config, certificate),
      .required = true, .doc = "PEM chain"},
@@ -1177,8 +1261,12 @@ static const struct key_spec tls_keys[] = {
      .count_off = offsetof(struct h2g_tls_config, n_sni), .sub = &sni_table,
      .item_size = sizeof(struct h2g_sni_cert), .def = "[]",
      .doc = "extra certificates chosen by SNI"},
+    {.name = "ticket_keys", .type = K_FN, .fn = fn_ticket_keys, .def = "\"\"",
+     .doc = "file of TLS session-ticket keys (first = encrypt, all = decrypt)"},
+    {.name = "ticket_keys_memcached", .type = K_FN, .fn = fn_ticket_keys_memcached, .def = "\"\"",
+     .doc = "host:port of a memcached sharing the session-ticket keys"},
 };
-static const struct table tls_table = TABLE(tls_keys, NULL, NULL);
+static const struct table tls_table = TABLE(tls_keys, NULL, tls_check);
 
 static void fn_tls(struct ctx *c, const struct node *v, void *base, const struct key_spec *k,
                    const char *kp)

@@ -30,6 +30,7 @@
 #include "runtime/log.h"
 #include "process/metrics.h"
 #include "edge/tls.h"
+#include "process/ticket_sync.h"
 #include "process/worker.h"
 
 /* --- snapshots: the listen contexts (TLS) hang off the config --- */
@@ -51,9 +52,11 @@ static void snapshot_error(json_t *errors, const char *msg)
         fprintf(stderr, "%s\n", msg);
 }
 
-/* Loads `path` and builds everything a snapshot needs.  NULL with the
- * messages appended to errors (or printed when errors is NULL). */
-static struct h2g_config *build_snapshot(const char *path, json_t *errors)
+/* Loads `path` and builds everything a snapshot needs; ts (NULL for a
+ * check) lends the key stores of listeners with ticket_keys_memcached.
+ * NULL with the messages appended to errors (or printed when errors is
+ * NULL). */
+static struct h2g_config *build_snapshot(const char *path, struct h2g_ticket_sync *ts, json_t *errors)
 {
     struct h2g_config_errors errs = {0};
     struct h2g_config *c = h2g_config_load(path, &errs);
@@ -86,7 +89,11 @@ static struct h2g_config *build_snapshot(const char *path, json_t *errors)
         if (c->listen[i].tls == NULL)
             continue;
         char err[512];
-        ctx[i].tls = tls_ctx_new(&c->listen[i], err, sizeof(err));
+        struct h2g_ticket_store *store = NULL;
+        if (ts != NULL && ticket_sync_store(ts, c->listen[i].tls, &store) != 0)
+            snprintf(err, sizeof(err), "out of memory");
+        else
+            ctx[i].tls = tls_ctx_new(&c->listen[i], store, err, sizeof(err));
         if (ctx[i].tls == NULL) {
             char msg[1024];
             snprintf(msg, sizeof(msg), "%s: listen %s: %s", path, c->listen[i].text, err);
@@ -323,7 +330,7 @@ int process_reload(struct h2g_process *p, json_t *errors)
     }
     sd_notify(0, "RELOADING=1\nSTATUS=reloading the configuration");
     LOG_INFO("reloading %s", p->config_path);
-    struct h2g_config *nc = build_snapshot(p->config_path, errors);
+    struct h2g_config *nc = build_snapshot(p->config_path, p->tickets, errors);
     int rc = -1;
     char sha[65];
     if (nc == NULL)
@@ -350,6 +357,7 @@ int process_reload(struct h2g_process *p, json_t *errors)
     if (access_changed)
         reopen_access_log(p);
     memcpy(p->config_sha256, sha, sizeof(sha));
+    ticket_sync_refresh(p->tickets); /* the keys are re-read as a file's are */
     rc = 0;
 done:
     h2g_config_unref(nc);
@@ -360,7 +368,7 @@ done:
 json_t *process_check(struct h2g_process *p, const char *path)
 {
     json_t *errors = json_array();
-    struct h2g_config *nc = build_snapshot(path, errors);
+    struct h2g_config *nc = build_snapshot(path, NULL, errors);
     json_t *r = json_object();
     json_object_set_new(r, "valid", json_boolean(nc != NULL));
     json_object_set_new(r, "errors", errors);
@@ -599,7 +607,7 @@ static int drop_privileges(const char *user)
 
 int process_test(const char *path)
 {
-    struct h2g_config *c = build_snapshot(path, NULL);
+    struct h2g_config *c = build_snapshot(path, NULL, NULL);
     if (c == NULL)
         return 1;
     printf("%s: configuration ok\n", path);
@@ -614,8 +622,10 @@ static bool load_first_config(struct h2g_process *p, const char *path)
     char abs[PATH_MAX];
     p->config_path = strdup(realpath(path, abs) != NULL ? abs : path);
     p->start_ms = h2g_mono_ms();
-    p->config = p->config_path != NULL ? build_snapshot(p->config_path, NULL) : NULL;
-    if (p->config_path == NULL)
+    p->tickets = ticket_sync_new();
+    p->config = p->config_path != NULL && p->tickets != NULL ? build_snapshot(p->config_path, p->tickets, NULL)
+                                                              : NULL;
+    if (p->config_path == NULL || p->tickets == NULL)
         LOG_ERROR("out of memory");
     if (p->config == NULL)
         return false;
@@ -766,9 +776,11 @@ static void process_teardown(struct h2g_process *p, int *fds, struct event *sig[
     free(p->activated_fds);
     free(p->activated_names);
     mailbox_clear(&p->mailbox);
+    h2g_config_unref(p->config);
+    p->config = NULL;
+    ticket_sync_free(p->tickets);
     if (p->base)
         event_base_free(p->base);
-    h2g_config_unref(p->config);
     free(p->config_path);
 }
 
@@ -786,7 +798,7 @@ int process_run(const char *path)
     /* No evthread_use_pthreads(): threads talk only through mailboxes,
      * so libevent needs no locks. */
     p->base = event_base_new();
-    if (p->base == NULL || mailbox_init(&p->mailbox, p->base) != 0)
+    if (p->base == NULL || mailbox_init(&p->mailbox, p->base) != 0 || ticket_sync_start(p->tickets, p->base) != 0)
         goto out;
     p->n_workers = p->config->workers;
     if (p->n_workers == 0) {

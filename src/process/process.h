@@ -23,6 +23,7 @@
 struct h2g_worker;
 struct h2g_control;
 struct h2g_metrics;
+struct h2g_ticket_sync;
 struct event_base;
 struct event;
 
@@ -45,6 +46,7 @@ struct h2g_process {
     struct h2g_metrics *metrics;
     struct event *status_ev;        /* periodic sd_notify STATUS= */
     struct h2g_mailbox mailbox;     /* workers' answers (gathered JSON) */
+    struct h2g_ticket_sync *tickets; /* ticket keys from memcached */
 };
 
 /* Runs the daemon on `path` until it stops.  Returns the exit status. */

@@ -4,8 +4,9 @@
 # OpenSSL, libyaml and jansson goes through one counter, and
 # backends/allocsweep.py fails each allocation of a scenario in turn on
 # the running daemon (armed by SIGUSR2 once the scenario's setup is
-# done).  Scenarios: a TLS handshake with an h2 GET (also after a PROXY
-# protocol v2 header, on a proxy_protocol listener), an h2c POST with a
+# done).  Scenarios: a TLS handshake with an h2 GET (and a session
+# ticket under listen[].tls.ticket_keys; also after a PROXY protocol v2
+# header, on a proxy_protocol listener), an h2c POST with a
 # body, an HTTP/1.1 POST, an HTTP/1.1 GET upgraded to h2c (the
 # connection's session switch), a WebSocket over HTTP/2 (extended
 # CONNECT), a CONNECT tunnel, a reload by the control socket, control
@@ -43,6 +44,9 @@ start_ws ws
 PT=$(free_port)
 PC=$(free_port)
 PP=$(free_port)
+# Session tickets under keys from a file: the reload reads it, every
+# handshake encrypts a ticket under it (edge/tls.c ticket_key_cb).
+{ echo "# sweep"; openssl rand 80 | base64 -w0; echo; } >"$T/ticket.keys"
 conf() { # BACKEND_PORT
 	tls_and_clear_config "$1" "*" '      - path: /ws
         upstream: "http://127.0.0.1:'"$WSPORT_ws"'"
@@ -54,7 +58,8 @@ conf() { # BACKEND_PORT
     tls:\\
       certificate: $CERT\\
       key: $KEY\\
-    protocols: [h2, http/1.1]"
+    protocols: [h2, http/1.1]" |
+		sed "s|^      key: .*|&\n      ticket_keys: $T/ticket.keys|"
 	cat <<EOF2
 connect:
   allow: ["127.0.0.1:$TPORT_echo"]

@@ -19,6 +19,8 @@ int main(void)
     srunner_add_suite(sr, h1_parse_suite());
     srunner_add_suite(sr, h1_resp_suite());
     srunner_add_suite(sr, proxy_proto_suite());
+    srunner_add_suite(sr, ticket_keys_suite());
+    srunner_add_suite(sr, memcached_suite());
     srunner_add_suite(sr, fuzz_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -15,5 +15,7 @@ Suite *h1_to_h2_suite(void);
 Suite *h1_parse_suite(void);
 Suite *h1_resp_suite(void);
 Suite *proxy_proto_suite(void);
+Suite *ticket_keys_suite(void);
+Suite *memcached_suite(void);
 Suite *fuzz_suite(void);
 #endif
