@@ -189,6 +189,11 @@ static void start_session(struct h2g_conn *c, const struct h2g_session_ops *ops)
         return;
     }
     set_state(c, H2G_CONN_SESSION);
+    if (c->draining) {
+        ops->drain(c->session);
+        if (c->state != H2G_CONN_SESSION)
+            return;
+    }
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
         ops->on_read(c->session);
 }
@@ -752,7 +757,11 @@ void conn_drain(struct h2g_conn *c)
         c->sops->drain(c->session);
         break;
     case H2G_CONN_HANDSHAKE:
-        conn_close(c, false);
+        /* Not closed: a balancer sends connections here until its health
+         * check sees the listener gone, and the client of one accepted
+         * just now has done nothing wrong.  It finishes its handshake
+         * (timeouts.handshake bounds it) and its session starts draining. */
+        c->draining = true;
         break;
     default:
         break;

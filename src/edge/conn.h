@@ -114,6 +114,7 @@ struct h2g_conn {
     const struct h2g_session_ops *retired_ops;
     uint64_t start_ms;          /* accepted at (h2g_mono_ms) */
     bool lingering;             /* CLOSING: output done, discarding input */
+    bool draining;              /* drained before its session started: the session is told at once */
     bool releasing;             /* freed but for the TLS filter, which waits for its last reference */
     struct event *free_ev;      /* frees a retired session; the connection itself once CLOSED */
     struct event *timer;        /* handshake timeout */

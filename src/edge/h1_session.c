@@ -840,6 +840,11 @@ static void h1_session_drain(void *arg)
         if (h->s != NULL || h->closing)
             return;
     }
+    /* A connection that has not sent its first request yet (accepted just
+     * before the drain) sends it within the time a first request head has
+     * (the connection's timer) and is answered with Connection: close. */
+    if (h->n_requests == 0)
+        return;
     close_session(h);
 }
 

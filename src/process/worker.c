@@ -73,10 +73,20 @@ static void recheck_cb(evutil_socket_t fd, short what, void *arg)
  * limit reached by itself, pauses, and looks again every
  * ACCEPT_RECHECK_MS, or at once when one of its own connections closes.
  */
+static bool accept_some(struct h2g_worker_listener *wl);
+
 static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
-    struct h2g_worker_listener *wl = arg;
+    accept_some(arg);
+}
+
+/* Accepts up to ACCEPTS_PER_EVENT connections: true when it stopped at
+ * that count (more may be queued), false when the queue is empty or
+ * accepting paused. */
+static bool accept_some(struct h2g_worker_listener *wl)
+{
     struct h2g_worker *w = wl->w;
+    int lfd = wl->fd;
     unsigned max = w->svc.config->limits.max_connections;
     for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
         if (__atomic_add_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED) > max) {
@@ -84,7 +94,7 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
             if (!w->accept_paused)
                 LOG_WARN("worker %u: max_connections (%u) reached: accepting paused", w->id, max);
             set_accepting(w, false);
-            return;
+            return false;
         }
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
@@ -93,19 +103,20 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
             int err = errno;
             __atomic_sub_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED);
             if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
-                return;
+                return false;
             if (err == ECONNABORTED || err == EPROTO)
                 continue; /* gone before we took it */
             LOG_WARN("accept on %s: %s", wl->ctx->lc->text, strerror(err));
             /* Out of descriptors or memory: back off instead of spinning. */
             set_accepting(w, false);
-            return;
+            return false;
         }
         if (conn_new(&w->svc, wl->ctx, fd, (struct sockaddr *)&ss, (int)sl) == NULL) {
             __atomic_sub_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED);
             LOG_WARN("cannot set up a connection (out of memory?)");
         }
     }
+    return true;
 }
 
 static void svc_conn_closed(struct h2g_services *svc)
@@ -150,6 +161,19 @@ static struct h2g_worker_listener *listener_new(struct h2g_worker *w, const stru
     return wl;
 }
 
+/* Before a drain closes the listeners: the connections the kernel has
+ * already completed in their queues are taken and served (they drain
+ * like the others), not reset by the close -- behind a balancer, those
+ * are clients it sent here before its health check saw the drain. */
+static void take_queued(struct h2g_worker *w)
+{
+    for (size_t i = 0; i < w->n_listen; i++) {
+        struct h2g_worker_listener *wl = w->listeners[i];
+        for (int round = 0; wl != NULL && round < 16 && accept_some(wl); round++)
+            ;
+    }
+}
+
 static void close_listeners(struct h2g_worker *w)
 {
     for (size_t i = 0; i < w->n_listen; i++) {
@@ -170,6 +194,7 @@ static void stop_cb(void *arg)
     struct h2g_worker *w = arg;
     if (w->svc.draining)
         return;
+    take_queued(w);
     w->svc.draining = true;
     close_listeners(w);
     struct h2g_conn *c, *next;
