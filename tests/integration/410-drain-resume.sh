@@ -67,6 +67,11 @@ assert_eq draining "$(state)" "state while drained"
 assert_eq true "$(jget 'd["result"]["draining"]' "$(ctl status)")" "status draining"
 port_open "$P" && fail "accepting on :$P after the drained sessions ended"
 assert_file_match 'drained: listeners closed' "$T/h2gate.err" "drain log line"
+CTLBIN=${H2GATECTL:-$(dirname "$H2GATE")/h2gatectl}
+if [ -x "$CTLBIN" ]; then
+	out=$("$CTLBIN" -s "$CTL_SOCK" status 2>&1) || fail "h2gatectl status: $out"
+	printf '%s\n' "$out" | grep -Eq '^state: +draining$' || fail "h2gatectl status while drained: $out"
+fi
 
 # --- a reload while drained stays drained ---------------------------------------
 conf "  - address: \"127.0.0.1:$P2\"
@@ -94,7 +99,6 @@ assert_eq false "$(jget 'd["result"]["draining"]' "$(ctl status)")" "status not 
 rep=$(ctl resume) || fail "a second resume: $rep"
 
 # --- drain --exit: exit 0 ----------------------------------------------------------
-CTLBIN=${H2GATECTL:-$(dirname "$H2GATE")/h2gatectl}
 if [ -x "$CTLBIN" ]; then
 	out=$("$CTLBIN" -s "$CTL_SOCK" drain --exit 2>&1) || fail "h2gatectl drain --exit: $out"
 	assert_match '^stopping' "$out" "h2gatectl drain --exit output"
