@@ -241,7 +241,7 @@ int ctl_render_status(FILE *out, const json_t *r)
     static const char *const shown[] = {
         "version", "pid", "uptime_s", "config_file", "config_sha256", "workers", "listeners",
         "connections", "sessions", "streams", "tunnels", "upstream_connections", "reloads", "last_reload",
-        "draining", NULL};
+        "draining", "state", NULL};
     if (!json_is_object(r))
         return unexpected("status", "an object");
     char b[512], b2[64];
@@ -311,6 +311,7 @@ int ctl_render_status(FILE *out, const json_t *r)
                  ? json_string_value(json_object_get(r, "last_reload"))
                  : "-");
     kv(out, "reloads:", b);
+    kv(out, "state:", fmt_val(b, sizeof(b), json_object_get(r, "state")));
     kv(out, "draining:", fmt_val(b, sizeof(b), json_object_get(r, "draining")));
     kv_rest(out, r, shown);
     return 0;

@@ -43,7 +43,9 @@ static void usage(FILE *f)
             "  upstreams       the addresses of upstream host names, per worker\n"
             "  stats           counters and histograms\n"
             "  reload          re-read the configuration (errors keep the running one)\n"
-            "  drain           stop accepting, let sessions finish\n"
+            "  drain [--exit]  close the listeners, let sessions finish (GOAWAY, Connection: close);\n"
+            "                  the process stays up until resume; --exit: then exit (as SIGTERM)\n"
+            "  resume          listen and accept again after a drain\n"
             "  check FILE      validate FILE and show what a reload would change\n"
             "  config          the effective configuration (defaults filled in)\n"
             "Without the daemon:\n"
@@ -57,7 +59,7 @@ static void usage(FILE *f)
             "  -h, --help          print this help and exit\n");
 }
 
-enum cmd_kind { C_STATUS, C_SESSIONS, C_SESSION, C_TUNNELS, C_UPSTREAMS, C_STATS, C_RELOAD, C_DRAIN, C_CHECK,
+enum cmd_kind { C_STATUS, C_SESSIONS, C_SESSION, C_TUNNELS, C_UPSTREAMS, C_STATS, C_RELOAD, C_DRAIN, C_RESUME, C_CHECK,
                 C_CONFIG, C_PROBE };
 
 static const struct command {
@@ -69,7 +71,7 @@ static const struct command {
     {"status", C_STATUS, 0, ""},   {"sessions", C_SESSIONS, 0, ""}, {"session", C_SESSION, 1, " ID"},
     {"tunnels", C_TUNNELS, 0, ""}, {"stats", C_STATS, 0, ""},       {"reload", C_RELOAD, 0, ""},
     {"drain", C_DRAIN, 0, ""},     {"check", C_CHECK, 1, " FILE"},  {"config", C_CONFIG, 0, ""},
-    {"probe", C_PROBE, 1, " URL"},  {"upstreams", C_UPSTREAMS, 0, ""},
+    {"probe", C_PROBE, 1, " URL"},  {"upstreams", C_UPSTREAMS, 0, ""}, {"resume", C_RESUME, 0, ""},
 };
 
 /* Prints the daemon's error and errors[] (each "file:line:col: msg") to
@@ -109,11 +111,13 @@ static char *absolute(const char *file)
     return p;
 }
 
-static json_t *build_request(const struct command *c, char **argv)
+static json_t *build_request(const struct command *c, char **argv, bool drain_exit)
 {
     json_t *req = json_pack("{s:s}", "cmd", c->name);
     if (req == NULL)
         return NULL;
+    if (drain_exit)
+        json_object_set_new(req, "exit", json_true());
     if (c->kind == C_SESSION) {
         char *end;
         errno = 0;
@@ -163,7 +167,13 @@ static int render(const struct command *c, const json_t *result, char **argv)
         printf("reloaded\n");
         return 0;
     case C_DRAIN:
-        printf("draining: listeners closed, sessions finish (up to timeouts.shutdown)\n");
+        if (json_is_true(json_object_get(result, "exit")))
+            printf("stopping: listeners closed, sessions finish (up to timeouts.shutdown), then exit\n");
+        else
+            printf("draining: listeners closed, sessions finish; the process stays up (h2gatectl resume)\n");
+        return 0;
+    case C_RESUME:
+        printf("serving: accepting again\n");
         return 0;
     case C_PROBE: break;
     }
@@ -171,12 +181,12 @@ static int render(const struct command *c, const json_t *result, char **argv)
 }
 
 static int run_control(const struct command *c, char **argv, const char *sock, bool json,
-                       int timeout_ms)
+                       int timeout_ms, bool drain_exit)
 {
     /* jansson loses what it cannot allocate without saying so
      * (jsonmem.h): a request or an answer it touched then is not used. */
     jsonmem_begin();
-    json_t *req = build_request(c, argv);
+    json_t *req = build_request(c, argv, drain_exit);
     if (jsonmem_failed()) {
         fprintf(stderr, "h2gatectl: out of memory\n");
         json_decref(req);
@@ -248,9 +258,31 @@ static int run_control(const struct command *c, char **argv, const char *sock, b
     return rc;
 }
 
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* false (said on stderr) when an option belongs to another command. */
+static bool options_fit(const struct command *c, bool probe_opt, bool drain_exit)
+{
+    if (probe_opt && c->kind != C_PROBE) {
+        fprintf(stderr, "h2gatectl: --insecure, --h2c, --cacert and --connect-to are probe options\n");
+        return false;
+    }
+    if (drain_exit && c->kind != C_DRAIN) {
+        fprintf(stderr, "h2gatectl: --exit is a drain option\n");
+        return false;
+    }
+    return true;
+}
+
 int main(int argc, char **argv)
 {
-    enum { O_INSECURE = 256, O_H2C, O_CACERT, O_CONNECT_TO };
+    enum { O_INSECURE = 256, O_H2C, O_CACERT, O_CONNECT_TO, O_EXIT };
     static const struct option opts[] = {
         {"socket", required_argument, NULL, 's'},
         {"json", no_argument, NULL, 'j'},
@@ -261,6 +293,7 @@ int main(int argc, char **argv)
         {"h2c", no_argument, NULL, O_H2C},
         {"cacert", required_argument, NULL, O_CACERT},
         {"connect-to", required_argument, NULL, O_CONNECT_TO},
+        {"exit", no_argument, NULL, O_EXIT},
         {NULL, 0, NULL, 0},
     };
     failalloc_init();
@@ -268,7 +301,7 @@ int main(int argc, char **argv)
     const char *sock = getenv("H2GATE_CONTROL");
     if (sock == NULL || sock[0] == '\0')
         sock = DEFAULT_SOCKET;
-    bool json = false, probe_opt = false;
+    bool json = false, probe_opt = false, drain_exit = false;
     struct ctl_probe_opts po = {0};
     double timeout_s = 10;
     int ch;
@@ -293,6 +326,7 @@ int main(int argc, char **argv)
         case O_H2C: po.h2c = probe_opt = true; break;
         case O_CACERT: po.cacert = optarg; probe_opt = true; break;
         case O_CONNECT_TO: po.connect = optarg; probe_opt = true; break;
+        case O_EXIT: drain_exit = true; break;
         default: usage(stderr); return EXIT_USAGE;
         }
     }
@@ -300,10 +334,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    const struct command *c = NULL;
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        if (strcmp(argv[optind], commands[i].name) == 0)
-            c = &commands[i];
+    const struct command *c = find_command(argv[optind]);
     if (c == NULL) {
         fprintf(stderr, "h2gatectl: unknown command '%s' (see h2gatectl --help)\n", argv[optind]);
         return EXIT_USAGE;
@@ -313,10 +344,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "h2gatectl: usage: h2gatectl %s%s\n", c->name, c->args);
         return EXIT_USAGE;
     }
-    if (probe_opt && c->kind != C_PROBE) {
-        fprintf(stderr, "h2gatectl: --insecure, --h2c, --cacert and --connect-to are probe options\n");
+    if (!options_fit(c, probe_opt, drain_exit))
         return EXIT_USAGE;
-    }
     int timeout_ms = (int)(timeout_s * 1000);
     if (timeout_ms < 1)
         timeout_ms = 1;
@@ -326,5 +355,5 @@ int main(int argc, char **argv)
         po.timeout_ms = timeout_ms;
         return ctl_probe(&po);
     }
-    return run_control(c, argv + optind + 1, sock, json, timeout_ms);
+    return run_control(c, argv + optind + 1, sock, json, timeout_ms, drain_exit);
 }

@@ -158,7 +158,28 @@ static void gathered(json_t *result, void *arg)
 
 static void stop_cb(evutil_socket_t fd, short what, void *arg)
 {
-    process_stop(arg, "h2gatectl drain");
+    process_stop(arg, "h2gatectl drain --exit");
+}
+
+/* drain --exit: stop (as SIGTERM) once the answer is on its way; drain:
+ * stop accepting and stay up; resume: accept again. */
+static void handle_drain(struct client *cl, json_t *req, const char *cmd)
+{
+    struct h2g_process *p = cl->ctl->p;
+    bool drain = strcmp(cmd, "drain") == 0;
+    if (drain && json_is_true(json_object_get(req, "exit"))) {
+        reply_ok(cl, json_pack("{sbsbss}", "draining", 1, "exit", 1, "state", "stopping"));
+        struct timeval tv = {0, 50000};
+        event_base_once(p->base, -1, EV_TIMEOUT, stop_cb, p, &tv);
+        return;
+    }
+    json_t *errors = json_array();
+    if ((drain ? process_drain(p, errors) : process_resume(p, errors)) == 0) {
+        json_decref(errors);
+        reply_ok(cl, json_pack("{sbss}", "draining", drain, "state", process_state(p)));
+    } else {
+        reply_err(cl, drain ? "drain failed" : "resume failed; still drained", errors);
+    }
 }
 
 static void handle(struct client *cl, const char *line)
@@ -213,11 +234,8 @@ static void handle(struct client *cl, const char *line)
         } else {
             reply_err(cl, "reload failed; the running configuration stays", errors);
         }
-    } else if (strcmp(cmd, "drain") == 0) {
-        reply_ok(cl, json_pack("{sb}", "draining", 1));
-        /* Stop on the next turn, once the answer is on its way. */
-        struct timeval tv = {0, 50000};
-        event_base_once(p->base, -1, EV_TIMEOUT, stop_cb, p, &tv);
+    } else if (strcmp(cmd, "drain") == 0 || strcmp(cmd, "resume") == 0) {
+        handle_drain(cl, req, cmd);
     } else if (strcmp(cmd, "check") == 0) {
         const char *file = json_string_value(json_object_get(req, "file"));
         if (file == NULL) {

@@ -234,16 +234,17 @@ static void reload_error(json_t *errors, const char *msg)
 }
 
 /* One worker's sockets for the addresses of nc that the running config
- * does not listen on (-1 at the kept ones).  false with the reason in
+ * does not listen on (-1 at the kept ones), or for every address (all:
+ * a resume).  false with the reason in
  * errors; what was opened stays in fds for the caller to close. */
-static bool reload_sockets(struct h2g_process *p, const struct h2g_config *nc, int *fds, json_t *errors)
+static bool reload_sockets(struct h2g_process *p, const struct h2g_config *nc, int *fds, bool all, json_t *errors)
 {
     const struct h2g_config *oc = p->config;
     for (size_t i = 0; i < nc->n_listen; i++)
         fds[i] = -1;
     for (size_t i = 0; i < nc->n_listen; i++) {
         bool kept = false;
-        for (size_t j = 0; j < oc->n_listen; j++)
+        for (size_t j = 0; j < oc->n_listen && !all; j++)
             if (same_addr(&oc->listen[j].addr, &nc->listen[i].addr))
                 kept = true;
         if (kept)
@@ -263,7 +264,7 @@ static bool reload_sockets(struct h2g_process *p, const struct h2g_config *nc, i
  * workers need to switch, before anything changes: a taken port or a
  * lack of memory fails the reload, not half of it.  One job per worker,
  * or NULL with the reasons in errors and nothing left open. */
-static struct h2g_worker_apply **reload_prepare(struct h2g_process *p, struct h2g_config *nc, json_t *errors)
+static struct h2g_worker_apply **reload_prepare(struct h2g_process *p, struct h2g_config *nc, bool all, json_t *errors)
 {
     int **fds = calloc(p->n_workers, sizeof(*fds));
     struct h2g_worker_apply **jobs = calloc(p->n_workers, sizeof(*jobs));
@@ -277,7 +278,7 @@ static struct h2g_worker_apply **reload_prepare(struct h2g_process *p, struct h2
             ok = false;
             break;
         }
-        if (!reload_sockets(p, nc, fds[w], errors)) {
+        if (!reload_sockets(p, nc, fds[w], all, errors)) {
             ok = false;
             break;
         }
@@ -343,7 +344,7 @@ int process_reload(struct h2g_process *p, json_t *errors)
     if (nc->workers != oc->workers || !streq(nc->user, oc->user) || !streq(nc->control_socket, oc->control_socket) ||
         !streq(nc->metrics_listen_text, oc->metrics_listen_text))
         LOG_WARN("reload: workers, user, control.socket and metrics.listen take effect at the next restart");
-    struct h2g_worker_apply **jobs = reload_prepare(p, nc, errors);
+    struct h2g_worker_apply **jobs = reload_prepare(p, nc, false, errors);
     if (jobs == NULL)
         goto done;
     for (unsigned w = 0; w < p->n_workers; w++)
@@ -363,6 +364,61 @@ done:
     h2g_config_unref(nc);
     reload_outcome(p, rc, errors);
     return rc;
+}
+
+/* --- drain and resume (h2gatectl drain / resume) --- */
+
+int process_drain(struct h2g_process *p, json_t *errors)
+{
+    if (p->stopping) {
+        reload_error(errors, "shutting down");
+        return -1;
+    }
+    if (p->drained)
+        return 0;
+    for (unsigned w = 0; w < p->n_workers; w++) {
+        if (worker_request_drain(p->workers[w]) != 0) {
+            /* Nothing drained yet: fail.  Some drained: the state is
+             * draining (a resume reopens every worker's sockets). */
+            reload_error(errors, "out of memory");
+            if (w == 0)
+                return -1;
+            LOG_ERROR("h2gatectl drain: out of memory: worker %u still accepting", w);
+        }
+    }
+    p->drained = true;
+    LOG_INFO("h2gatectl drain: listeners closed, sessions finish; the process stays up (h2gatectl resume)");
+    sd_notify(0, "STATUS=drained: not accepting (h2gatectl resume)");
+    return 0;
+}
+
+int process_resume(struct h2g_process *p, json_t *errors)
+{
+    if (p->stopping) {
+        reload_error(errors, "shutting down");
+        return -1;
+    }
+    if (!p->drained)
+        return 0;
+    /* New sockets for every address of the running configuration, by the
+     * reload's path: a port taken meanwhile fails the resume as a whole. */
+    struct h2g_worker_apply **jobs = reload_prepare(p, p->config, true, errors);
+    if (jobs == NULL) {
+        LOG_ERROR("h2gatectl resume failed: still drained");
+        return -1;
+    }
+    for (unsigned w = 0; w < p->n_workers; w++)
+        worker_resume_post(jobs[w]);
+    free(jobs);
+    p->drained = false;
+    LOG_INFO("h2gatectl resume: accepting again");
+    sd_notify(0, "STATUS=serving");
+    return 0;
+}
+
+const char *process_state(const struct h2g_process *p)
+{
+    return p->stopping ? "stopping" : p->drained ? "draining" : "serving";
 }
 
 json_t *process_check(struct h2g_process *p, const char *path)
@@ -425,7 +481,8 @@ json_t *process_status_json(struct h2g_process *p)
     json_object_set_new(o, "reloads", json_integer(p->reloads));
     json_object_set_new(o, "last_reload",
                         json_string(p->last_reload == 0 ? "none" : p->last_reload > 0 ? "ok" : "failed"));
-    json_object_set_new(o, "draining", json_boolean(p->stopping));
+    json_object_set_new(o, "state", json_string(process_state(p)));
+    json_object_set_new(o, "draining", json_boolean(p->stopping || p->drained));
     return o;
 }
 

@@ -39,6 +39,7 @@ struct h2g_process {
     unsigned reloads;
     int last_reload;                /* 0 none, 1 ok, -1 failed */
     bool stopping;
+    bool drained;                   /* h2gatectl drain: no listeners, the process stays up */
     int *activated_fds;             /* systemd socket activation */
     char **activated_names;
     int n_activated;
@@ -61,8 +62,19 @@ int process_reload(struct h2g_process *p, json_t *errors);
 /* Validates `path` and compares it with the running configuration:
  * {"valid":bool,"errors":[...],"diff":{...}}. */
 json_t *process_check(struct h2g_process *p, const char *path);
-/* Graceful stop (SIGTERM, h2gatectl drain). */
+/* Graceful stop (SIGTERM, h2gatectl drain --exit). */
 void process_stop(struct h2g_process *p, const char *why);
+/* h2gatectl drain: every worker closes its listening sockets (a
+ * balancer's health check then fails) and drains its sessions (GOAWAY,
+ * Connection: close); the process stays up.  A reload keeps it drained.
+ * 0 (also when already drained), or -1 with the reason in errors. */
+int process_drain(struct h2g_process *p, json_t *errors);
+/* h2gatectl resume: new listening sockets for every address of the
+ * running configuration (reload's path), accepting again.  0 (also when
+ * not drained), or -1 with the reasons in errors (still drained). */
+int process_resume(struct h2g_process *p, json_t *errors);
+/* "serving", "draining" (drained, staying up) or "stopping". */
+const char *process_state(const struct h2g_process *p);
 /* Counters summed over the workers. */
 void process_stats(struct h2g_process *p, struct h2g_stats *out);
 json_t *process_status_json(struct h2g_process *p);

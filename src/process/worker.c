@@ -189,6 +189,17 @@ static void stop_timer_cb(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(w->svc.base);
 }
 
+/* GOAWAY / Connection: close on every connection; they finish what
+ * they were sent. */
+static void drain_conns(struct h2g_worker *w)
+{
+    struct h2g_conn *c, *next;
+    for (c = LIST_FIRST(&w->svc.conns); c != NULL; c = next) {
+        next = LIST_NEXT(c, link);
+        conn_drain(c);
+    }
+}
+
 static void stop_cb(void *arg)
 {
     struct h2g_worker *w = arg;
@@ -197,11 +208,7 @@ static void stop_cb(void *arg)
     take_queued(w);
     w->svc.draining = true;
     close_listeners(w);
-    struct h2g_conn *c, *next;
-    for (c = LIST_FIRST(&w->svc.conns); c != NULL; c = next) {
-        next = LIST_NEXT(c, link);
-        conn_drain(c);
-    }
+    drain_conns(w);
     if (w->svc.n_conns == 0) {
         event_base_loopexit(w->svc.base, NULL);
         return;
@@ -209,6 +216,36 @@ static void stop_cb(void *arg)
     uint64_t ms = w->svc.config->timeouts.shutdown;
     struct timeval tv = h2g_ms_timeval(ms);
     evtimer_add(w->stop_timer, &tv);
+}
+
+/* h2gatectl drain: as stop_cb, but the loop goes on with no listener. */
+struct drain_job {
+    struct h2g_mail mail;
+    struct h2g_worker *w;
+};
+
+static void drain_cb(void *arg)
+{
+    struct drain_job *j = arg;
+    struct h2g_worker *w = j->w;
+    free(j);
+    if (w->svc.draining || w->held)
+        return;
+    take_queued(w);
+    w->held = true;
+    close_listeners(w);
+    drain_conns(w);
+    LOG_INFO("worker %u: drained: listeners closed, %u connection(s) finishing", w->id, w->svc.n_conns);
+}
+
+int worker_request_drain(struct h2g_worker *w)
+{
+    struct drain_job *j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return -1;
+    j->w = w;
+    mailbox_post(&w->mailbox, &j->mail, drain_cb, j);
+    return 0;
 }
 
 static void access_flush_cb(evutil_socket_t fd, short what, void *arg)
@@ -398,6 +435,11 @@ static void apply_cb(void *arg)
     struct h2g_listen_ctx *ctx = worker_listen_ctxs(config);
     struct h2g_worker_listener **nl = a->listeners;
     for (size_t i = 0; i < config->n_listen; i++) {
+        if (fds[i] >= 0 && w->held) {
+            close(fds[i]); /* a reload while drained stays drained */
+            fds[i] = -1;
+            continue;
+        }
         if (fds[i] >= 0) {
             nl[i] = listener_new(w, &ctx[i], fds[i]);
             if (nl[i] == NULL)
@@ -448,6 +490,22 @@ static void apply_cb(void *arg)
 void worker_apply_post(struct h2g_worker_apply *a)
 {
     mailbox_post(&a->w->mailbox, &a->mail, apply_cb, a);
+}
+
+static void resume_cb(void *arg)
+{
+    struct h2g_worker_apply *a = arg;
+    struct h2g_worker *w = a->w;
+    if (w->held && !w->svc.draining) {
+        w->held = false;
+        LOG_INFO("worker %u: resumed: accepting again", w->id);
+    }
+    apply_cb(a);
+}
+
+void worker_resume_post(struct h2g_worker_apply *a)
+{
+    mailbox_post(&a->w->mailbox, &a->mail, resume_cb, a);
 }
 
 struct h2g_worker *worker_new(unsigned id, struct h2g_config *config, int *fds, int access_fd)

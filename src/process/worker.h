@@ -50,6 +50,7 @@ struct h2g_worker {
     struct h2g_worker_listener **listeners; /* config->n_listen entries */
     size_t n_listen;
     bool accept_paused;
+    bool held;                  /* drained without stopping (h2gatectl drain): no listeners until resume */
     struct event *recheck_ev;        /* max_connections: look again later */
     struct h2g_balance **balance;    /* [origin][route] of config; lazily allocated */
     bool balance_lost;               /* allocating it failed (logged) since the last reload */
@@ -72,6 +73,11 @@ struct h2g_worker *worker_new(unsigned id, struct h2g_config *config, int *fds, 
 int worker_start(struct h2g_worker *w);
 /* Thread-safe: ask the worker to drain and stop. */
 void worker_request_stop(struct h2g_worker *w);
+/* Thread-safe: ask the worker to drain without stopping (h2gatectl
+ * drain): it takes what is queued, closes its listeners and drains every
+ * connection, then keeps running with no listener until a resume
+ * (worker_resume_post).  0, or -1 out of memory (nothing posted). */
+int worker_request_drain(struct h2g_worker *w);
 void worker_join(struct h2g_worker *w);
 void worker_free(struct h2g_worker *w);
 /*
@@ -92,6 +98,9 @@ void worker_free(struct h2g_worker *w);
 struct h2g_worker_apply *worker_apply_new(struct h2g_worker *w, struct h2g_config *config, int *fds);
 /* Thread-safe: the worker switches, soon.  The job is the worker's now. */
 void worker_apply_post(struct h2g_worker_apply *a);
+/* Posts a job made with the running configuration and a socket for every
+ * address: the worker leaves the held state and listens again. */
+void worker_resume_post(struct h2g_worker_apply *a);
 /* A job not posted (the reload failed meanwhile): freed, sockets closed. */
 void worker_apply_cancel(struct h2g_worker_apply *a);
 

@@ -5,7 +5,7 @@
 # key, defaults in bytes and ms), check (diff; errors with
 # file:line:col), reload of a bad file (exit 1, the running
 # configuration stays) and of a good one (a new listener serves), drain
-# (the daemon exits 0), then "cannot connect".
+# --exit (the daemon exits 0), then "cannot connect".
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 need curl nghttp
@@ -203,8 +203,8 @@ assert_eq 2 "$(json_get 'd["reloads"]' "$T/out")" "reloads counted"
 run --json config
 assert_eq 256 "$(json_get 'd["limits"]["max_concurrent_streams"]' "$T/out")" "config after reload"
 
-# --- drain: the daemon exits 0
-run drain
+# --- drain --exit: the daemon exits 0
+run drain --exit
 assert_eq 0 "$RC" "drain exit ($ERR)"
 wait_h2gate_exit
 run status

@@ -8,7 +8,7 @@
 # CONNECT tunnel with its target and byte counts); config (defaults filled
 # in: limits.max_concurrent_streams=128 when unset); check FILE (diff with
 # an added listener and a changed limit, nothing applied; a broken file ->
-# ok:false with FILE:LINE:COL); bad requests; drain (stops accepting at
+# ok:false with FILE:LINE:COL); bad requests; drain with exit (stops accepting at
 # once, the in-flight request completes with 200, exit 0).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -173,7 +173,7 @@ fi
 # --- drain -------------------------------------------------------------------------
 start_h2hold d1 --port "$P" --max 60 "get:/slow?ms=$((SLOW + 2))"
 wait_until "$H2G_WAIT" grep -q "REQ GET /slow?ms=$((SLOW + 2)) " "$T/backend-A.log" || fail "d1: /slow not in flight"
-rep=$(ctl drain) || fail "drain: $rep"
+rep=$(ctl '{"cmd":"drain","exit":true}') || fail "drain: $rep"
 assert_eq true "$(jget 'd["result"]["draining"]' "$rep")" "drain reply"
 wait_until "$H2G_WAIT" eval '! port_open "$P"' || fail "still accepting on :$P after drain"
 grep -q '"ev": "end"' "$T/hold-d1.out" && fail "d1's request ended before the drain took effect (raise SLOW)"
@@ -187,6 +187,6 @@ for n in c1 c2; do
 done
 hold_done t1 >/dev/null
 wait_h2gate_exit
-assert_file_match 'h2gatectl drain: graceful shutdown' "$T/h2gate.err" "drain log line"
+assert_file_match 'h2gatectl drain --exit: graceful shutdown' "$T/h2gate.err" "drain log line"
 [ -e "$CTL_SOCK" ] && fail "control socket left behind after exit"
 pass

@@ -9,7 +9,7 @@
 #  - the upstream sees the real client address (127.0.0.2 here; the
 #    balancer connects from 127.0.0.1) in X-Forwarded-For;
 #  - connections through the balancer while one instance is drained
-#    (h2gatectl drain) and stopped: no request fails;
+#    (h2gatectl drain --exit) and stopped: no request fails;
 #  - memcached stopped mid-test: nothing blocks, sessions still resume
 #    on the last keys, nothing fails.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -223,7 +223,7 @@ PYEOF
 LOAD=$!
 wait_until 20 sh -c "[ \$(wc -l <'$T/access-2.log') -gt $((before2 + 50)) ]" ||
 	fail "instance 2 served no part of the load"
-CTL_SOCK=$T/ctl-2.sock ctl drain >/dev/null || fail "drain of instance 2"
+CTL_SOCK=$T/ctl-2.sock ctl '{"cmd":"drain","exit":true}' >/dev/null || fail "drain of instance 2"
 wait_until 40 sh -c "! kill -0 $H_PID2 2>/dev/null" || fail "instance 2 did not stop after its drain"
 sleep 1 # the load goes on without it
 touch "$T/stop-load"
