@@ -20,13 +20,7 @@ need openssl memcached curl
 
 make_certs
 start_backend b1
-MP=$(free_port)
-user=()
-[ "$(id -u)" -eq 0 ] && user=(-u root) # memcached refuses to run as root without it
-memcached -l 127.0.0.1 -p "$MP" -U 0 "${user[@]}" >"$T/memcached.out" 2>&1 &
-MC_PID=$!
-_PIDS+=("$MC_PID")
-wait_port "$MP" "$MC_PID" || fail "memcached did not start: $(cat "$T/memcached.out")"
+start_memcached
 
 PA=$(free_port)
 PB=$(free_port)

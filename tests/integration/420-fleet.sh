@@ -15,17 +15,12 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/opslib.sh"
+. "$(dirname "$0")/ticketlib.sh"
 need haproxy memcached openssl curl
 
 make_certs
 start_backend b1
-MP=$(free_port)
-user=()
-[ "$(id -u)" -eq 0 ] && user=(-u root) # memcached refuses to run as root without it
-memcached -l 127.0.0.1 -p "$MP" -U 0 "${user[@]}" >"$T/memcached.out" 2>&1 &
-MC_PID=$!
-_PIDS+=("$MC_PID")
-wait_port "$MP" "$MC_PID" || fail "memcached did not start: $(cat "$T/memcached.out")"
+start_memcached
 
 # instance N PORT: h2gate N behind the balancer (PROXY v2, shared keys).
 instance() {
@@ -100,9 +95,9 @@ served_by() {
 }
 served_by
 
-# handshake SESS_OUT [SESS_IN]: one HTTP/1.1 request through the balancer
+# balanced_handshake SESS_OUT [SESS_IN]: one HTTP/1.1 request through the balancer
 # on a fresh TLS 1.3 connection; prints s_client's New/Reused.
-handshake() {
+balanced_handshake() {
 	local in=() out
 	[ -n "${2:-}" ] && in=(-sess_in "$2")
 	out=$(printf 'GET /x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n' |
@@ -114,13 +109,13 @@ handshake() {
 
 # --- one session, resumed on another instance
 sleep 0.5 # let every server pass its first health checks
-assert_eq New "$(handshake "$T/s1")" "first handshake"
+assert_eq New "$(balanced_handshake "$T/s1")" "first handshake"
 # the access line is written within a loop turn
 wait_until 5 sh -c "cat '$T'/access-*.log | wc -l | grep -qx 1" || fail "no access line for the first request"
 served_by
 first=$WHO
 assert_match '^[123]$' "$first" "the first connection landed on one instance"
-assert_eq Reused "$(handshake "$T/s2" "$T/s1")" "the session on the next instance"
+assert_eq Reused "$(balanced_handshake "$T/s2" "$T/s1")" "the session on the next instance"
 wait_until 5 sh -c "cat '$T'/access-*.log | wc -l | grep -qx 2" || fail "no access line for the second request"
 served_by
 second=$WHO
@@ -171,8 +166,8 @@ grep -q 'client=127.0.0.2:' "$T/access-1.log" || fail "the access log does not s
 # --- memcached stopped: sessions resume on the last keys, nothing blocks
 kill -STOP "$MC_PID"
 for i in 1 2 3; do CTL_SOCK=$T/ctl-$i.sock ctl reload >/dev/null || fail "reload of instance $i"; done
-assert_eq Reused "$(handshake "$T/s3" "$T/s2")" "memcached stopped: resumed"
-assert_eq Reused "$(handshake "$T/s4" "$T/s3")" "memcached stopped: resumed again"
+assert_eq Reused "$(balanced_handshake "$T/s3" "$T/s2")" "memcached stopped: resumed"
+assert_eq Reused "$(balanced_handshake "$T/s4" "$T/s3")" "memcached stopped: resumed again"
 code=$(curl -sk --max-time 5 -o /dev/null -w '%{http_code}' "https://127.0.0.1:$PB/x") || true
 assert_eq 200 "$code" "memcached stopped: a request through the balancer"
 kill -CONT "$MC_PID"

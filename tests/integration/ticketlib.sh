@@ -1,6 +1,18 @@
-# Helpers for the TLS session-ticket tests (15-*, 16-*), sourced after
+# Helpers for the TLS session-ticket tests (15-*, 16-*, 420-fleet), sourced after
 # lib.sh and opslib.sh: instances with their own log and control socket,
 # and one TLS handshake's verdict.  Needs make_certs and start_backend.
+
+# start_memcached: a private memcached on a free port; sets MP (its port)
+# and MC_PID; stopped by the cleanup.
+start_memcached() {
+	local user=()
+	MP=$(free_port)
+	[ "$(id -u)" -eq 0 ] && user=(-u root) # memcached refuses to run as root without it
+	memcached -l 127.0.0.1 -p "$MP" -U 0 "${user[@]}" >"$T/memcached.out" 2>&1 &
+	MC_PID=$!
+	_PIDS+=("$MC_PID")
+	wait_port "$MP" "$MC_PID" || fail "memcached did not start: $(cat "$T/memcached.out")"
+}
 
 # newkey: one ticket key line (base64 of 80 random bytes).
 newkey() { openssl rand 80 | base64 -w0; echo; }
