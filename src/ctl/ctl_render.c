@@ -450,15 +450,15 @@ int ctl_render_tunnels(FILE *out, const json_t *r)
         return 0;
     }
     static const char *const cols[] = {">SESSION", ">STREAM", "KIND", "TARGET", ">UP", ">DOWN",
-                                       ">IDLE"};
+                                       ">AGE", ">IDLE"};
     struct table t;
     static const struct cell cells[] = {
         {"session", NULL, CELL_VAL},     {"stream", NULL, CELL_VAL},        {"kind", NULL, CELL_VAL},
         {"target", NULL, CELL_VAL},      {"bytes_up", NULL, CELL_BYTES},    {"bytes_down", NULL, CELL_BYTES},
-        {"idle_s", NULL, CELL_SECS},
+        {"age_s", NULL, CELL_SECS},      {"idle_s", NULL, CELL_SECS},
     };
-    table_init(&t, cols, 7);
-    table_add_rows(&t, r, cells, 7);
+    table_init(&t, cols, 8);
+    table_add_rows(&t, r, cells, 8);
     table_print(out, &t, "");
     return 0;
 }

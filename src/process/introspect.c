@@ -127,6 +127,7 @@ static void add_tunnel(json_t *a, const struct h2g_conn *c, const struct h2g_str
     json_object_set_new(o, "target", str_or_null(s->upstream_id));
     json_object_set_new(o, "bytes_up", json_integer((json_int_t)s->bytes_in));
     json_object_set_new(o, "bytes_down", json_integer((json_int_t)s->bytes_out));
+    json_object_set_new(o, "age_s", json_real((double)(h2g_mono_us() - s->start_us) / 1e6));
     json_object_set_new(o, "idle_s", json_real((double)(now - tunnel_last_active_ms(t)) / 1000.0));
     json_array_append_new(a, o);
 }

@@ -86,9 +86,9 @@ assert_match 'not a session id' "$ERR" "non-numeric session id message"
 # --- tunnels
 run "${S[@]}" tunnels
 assert_eq 0 "$RC" "tunnels exit"
-assert_match '^SESSION +STREAM +KIND +TARGET +UP +DOWN +IDLE$' "$(head -n 1 "$T/out")" "tunnels header"
-assert_file_match '^ +7 +3 +connect +echo\.test:7 +10B +2\.0KiB +2\.0s$' "$T/out" "connect tunnel row"
-assert_file_match '^ +7 +5 +websocket +127\.0\.0\.1:9001 +5B +6B +0\.0s$' "$T/out" "websocket tunnel row"
+assert_match '^SESSION +STREAM +KIND +TARGET +UP +DOWN +AGE +IDLE$' "$(head -n 1 "$T/out")" "tunnels header"
+assert_file_match '^ +7 +3 +connect +echo\.test:7 +10B +2\.0KiB +1m15s +2\.0s$' "$T/out" "connect tunnel row"
+assert_file_match '^ +7 +5 +websocket +127\.0\.0\.1:9001 +5B +6B +3\.5s +0\.0s$' "$T/out" "websocket tunnel row"
 
 # --- stats: counters then histogram lines
 run "${S[@]}" stats

@@ -56,9 +56,9 @@ STREAMS = [
 
 TUNNELS = [
     {"session": 7, "stream": 3, "kind": "connect", "target": "echo.test:7",
-     "bytes_up": 10, "bytes_down": 2048, "idle_s": 2},
+     "bytes_up": 10, "bytes_down": 2048, "age_s": 75, "idle_s": 2},
     {"session": 7, "stream": 5, "kind": "websocket", "target": "127.0.0.1:9001",
-     "bytes_up": 5, "bytes_down": 6, "idle_s": 0},
+     "bytes_up": 5, "bytes_down": 6, "age_s": 3.5, "idle_s": 0},
 ]
 
 STATS = {
