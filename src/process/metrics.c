@@ -15,6 +15,7 @@
 #include "process/process.h"
 #include "runtime/recycle.h"
 #include "runtime/stats.h"
+#include "process/status_page.h"
 
 #if !H2G_RECYCLE
 /* The sanitizer runtime's own count (its header is not always there). */
@@ -174,6 +175,34 @@ static void status_cb(struct evhttp_request *req, void *arg)
     evbuffer_free(b);
 }
 
+/*
+ * GET / : the live status page, a self-contained document (inline script
+ * and style, no external asset) that polls /status.  The policy lets the
+ * page talk only to this listener, so a page someone else injected could
+ * not send the status elsewhere; no-store: a proxy or the browser must
+ * not show yesterday's page.
+ */
+static void page_cb(struct evhttp_request *req, void *arg)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (b == NULL || evbuffer_add_reference(b, status_page_html, sizeof(status_page_html), NULL, NULL) < 0) {
+        if (b != NULL)
+            evbuffer_free(b);
+        unavailable(req);
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "text/html; charset=utf-8");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Content-Security-Policy",
+                      "default-src 'none'; connect-src 'self'; script-src 'unsafe-inline'; "
+                      "style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
+                      "frame-ancestors 'none'");
+    evhttp_send_reply(req, HTTP_OK, h2g_reason_phrase(HTTP_OK), b);
+    evbuffer_free(b);
+}
+
 static void other_cb(struct evhttp_request *req, void *arg)
 {
     evhttp_send_error(req, HTTP_NOTFOUND, h2g_reason_phrase(HTTP_NOTFOUND));
@@ -191,6 +220,7 @@ struct h2g_metrics *metrics_new(struct h2g_process *p, const struct h2g_hostport
     evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
     evhttp_set_cb(m->http, "/metrics", metrics_cb, m);
     evhttp_set_cb(m->http, "/status", status_cb, m);
+    evhttp_set_cb(m->http, "/", page_cb, m);
     evhttp_set_gencb(m->http, other_cb, m);
     evhttp_set_timeout(m->http, 10);
     const char *host = addr->wildcard || addr->host[0] == '\0' ? "::" : addr->host;
@@ -198,7 +228,7 @@ struct h2g_metrics *metrics_new(struct h2g_process *p, const struct h2g_hostport
         LOG_ERROR("metrics.listen: cannot listen on %s:%u", host, addr->port);
         goto fail;
     }
-    LOG_INFO("metrics on %s:%u (/metrics, /status)", host, addr->port);
+    LOG_INFO("metrics on %s:%u (/metrics, /status, /)", host, addr->port);
     return m;
 fail:
     metrics_free(m);

@@ -1,7 +1,8 @@
 /*
  * metrics.h: the metrics endpoint (metrics.listen): GET /metrics in the
  * Prometheus text format, GET /status as JSON (the same document as
- * h2gatectl status).  Served by libevent's evhttp on the main thread,
+ * h2gatectl status), GET / the live status page for a browser (the
+ * file status_page.html, compiled in; it polls /status).  Served by libevent's evhttp on the main thread,
  * from counters the workers keep without locks (stats.h).
  */
 #ifndef H2G_METRICS_H

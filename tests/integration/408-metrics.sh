@@ -16,30 +16,11 @@ start_backend A
 P=$(free_port)
 PM=$(free_port)
 DEAD=$(refused_port)
-write_config <<EOF
-$(config_common)
-metrics:
-  listen: "127.0.0.1:$PM"
-listen:
-  - address: "127.0.0.1:$P"
-    protocols: [h2, http/1.1]
-origins:
-  - hosts: ["a.test"]
-    routes:
-      - path: /
-        upstream: "http://127.0.0.1:$BPORT_A"
-      - path: /dead
-        upstream: "http://127.0.0.1:$DEAD"
-EOF
+metrics_config | write_config
 start_h2gate "$P" "$PM"
 assert_file_match "metrics on 127.0.0.1:$PM" "$T/h2gate.err" "metrics log line"
 
-code() { curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "$@" 2>&1; }
-assert_eq 200 "$(code -H 'Host: a.test' "http://127.0.0.1:$P/ok1")" "HTTP/1.1 200"
-assert_eq 200 "$(code --http2-prior-knowledge -H 'Host: a.test' "http://127.0.0.1:$P/ok2")" "h2c 200"
-assert_eq 200 "$(code --http2-prior-knowledge -H 'Host: a.test' "http://127.0.0.1:$P/ok3")" "h2c 200"
-assert_eq 404 "$(code -H 'Host: nomatch.test' "http://127.0.0.1:$P/x")" "no origin: 404"
-assert_eq 502 "$(code --http2-prior-knowledge -H 'Host: a.test' "http://127.0.0.1:$P/dead")" "refused upstream: 502"
+mixed_requests
 
 metrics() { curl -sS --max-time 10 "http://127.0.0.1:$PM/metrics"; }
 mval() { # NAME{LABELS} or NAME: the sample's value in $T/metrics.txt

@@ -84,3 +84,39 @@ hold_done() {
 reply_ok() {
 	[ "$(jget 'd.get("ok")' "$1")" = true ]
 }
+
+# metrics_config: config_common (WORKERS), the metrics listener on $PM, a
+# cleartext [h2, http/1.1] listener on $P and the origin a.test (/ to
+# backend A, /dead to the refused port $DEAD); the caller may print more
+# origin items after it (and more top-level keys).
+metrics_config() {
+	cat <<EOF
+$(config_common)
+metrics:
+  listen: "127.0.0.1:$PM"
+listen:
+  - address: "127.0.0.1:$P"
+    protocols: [h2, http/1.1]
+origins:
+  - hosts: ["a.test"]
+    routes:
+      - path: /
+        upstream: "http://127.0.0.1:$BPORT_A"
+      - path: /dead
+        upstream: "http://127.0.0.1:$DEAD"
+EOF
+}
+
+# code CURL-ARGS...: the HTTP status of one request (curl's error if none).
+code() { curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "$@" 2>&1; }
+
+# mixed_requests [HOST3]: on metrics_config's listener, three 200s
+# (HTTP/1.1, then h2c twice, the third to HOST3, default a.test), a 404
+# (no origin matches) and a 502 (/dead: upstream refused), each checked.
+mixed_requests() {
+	assert_eq 200 "$(code -H 'Host: a.test' "http://127.0.0.1:$P/ok1")" "HTTP/1.1 200"
+	assert_eq 200 "$(code --http2-prior-knowledge -H 'Host: a.test' "http://127.0.0.1:$P/ok2")" "h2c 200"
+	assert_eq 200 "$(code --http2-prior-knowledge -H "Host: ${1:-a.test}" "http://127.0.0.1:$P/ok3")" "h2c 200"
+	assert_eq 404 "$(code -H 'Host: nomatch.test' "http://127.0.0.1:$P/x")" "no origin: 404"
+	assert_eq 502 "$(code --http2-prior-knowledge -H 'Host: a.test' "http://127.0.0.1:$P/dead")" "refused upstream: 502"
+}
