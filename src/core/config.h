@@ -91,6 +91,8 @@ struct h2g_route_config {
     char *tunnel_url;
     char **protocols;       /* TUNNEL routes: allowed :protocol values */
     size_t n_protocols;
+    unsigned stats_slot;    /* the daemon's per-route counters (route_labels.h);
+                               set before the snapshot is used, not configuration */
 };
 
 struct h2g_origin_config {

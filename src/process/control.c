@@ -22,6 +22,7 @@
 #include "process/process.h"
 #include "runtime/sockread.h"
 #include "runtime/stats.h"
+#include "process/route_metrics.h"
 
 /* A request line longer than this is not ours: the client is dropped. */
 #define MAX_LINE (64 * 1024)
@@ -114,16 +115,7 @@ static json_t *stats_json(struct h2g_process *p)
     json_object_set_new(c, "refused_streams", json_integer((json_int_t)st.refused_streams));
     json_object_set_new(c, "goaways", json_integer((json_int_t)st.goaways));
     json_object_set_new(c, "reloads", json_integer(p->reloads));
-    json_t *buckets = json_array();
-    uint64_t cum = 0;
-    for (int i = 0; i < H2G_HIST_BUCKETS; i++) {
-        cum += st.hist[i];
-        json_array_append_new(buckets, json_pack("[oI]", i < H2G_HIST_BUCKETS - 1 ? json_real(h2g_hist_bounds[i])
-                                                                                  : json_string("+Inf"),
-                                                 (json_int_t)cum));
-    }
-    json_t *h = json_pack("{s{sosfsI}}", "request_duration_seconds", "buckets", buckets, "sum",
-                          (double)st.hist_sum_us / 1e6, "count", (json_int_t)cum);
+    json_t *h = json_pack("{so}", "request_duration_seconds", hist_json(st.hist, st.hist_sum_us));
     return json_pack("{soso}", "counters", c, "histograms", h);
 }
 

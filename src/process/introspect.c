@@ -100,7 +100,8 @@ static json_t *session_json(const struct h2g_conn *c, bool with_streams, uint64_
     return o;
 }
 
-json_t *introspect_sessions(struct h2g_worker *w, uint64_t only_id)
+/* max: at most that many (0: all); *more set when some were left out. */
+static json_t *sessions_upto(struct h2g_worker *w, uint64_t only_id, size_t max, bool *more)
 {
     json_t *a = json_array();
     uint64_t now = h2g_mono_ms();
@@ -110,9 +111,19 @@ json_t *introspect_sessions(struct h2g_worker *w, uint64_t only_id)
             continue;
         if (only_id != 0 && c->id != only_id)
             continue;
+        if (max != 0 && json_array_size(a) >= max) {
+            *more = true;
+            break;
+        }
         json_array_append_new(a, session_json(c, only_id != 0, now));
     }
     return a;
+}
+
+json_t *introspect_sessions(struct h2g_worker *w, uint64_t only_id)
+{
+    bool more = false;
+    return sessions_upto(w, only_id, 0, &more);
 }
 
 static void add_tunnel(json_t *a, const struct h2g_conn *c, const struct h2g_stream *s, uint64_t now)
@@ -132,12 +143,16 @@ static void add_tunnel(json_t *a, const struct h2g_conn *c, const struct h2g_str
     json_array_append_new(a, o);
 }
 
-json_t *introspect_tunnels(struct h2g_worker *w)
+static json_t *tunnels_upto(struct h2g_worker *w, size_t max, bool *more)
 {
     json_t *a = json_array();
     uint64_t now = h2g_mono_ms();
     struct h2g_conn *c;
     LIST_FOREACH(c, &w->svc.conns, link) {
+        if (max != 0 && json_array_size(a) >= max) {
+            *more = true;
+            break;
+        }
         const struct h2g_h2_session *h2 = conn_session_as(c, &h2_session_ops);
         const struct h2g_h1_session *h1 = conn_session_as(c, &h1_session_ops);
         if (h2 != NULL) {
@@ -148,6 +163,21 @@ json_t *introspect_tunnels(struct h2g_worker *w)
         }
     }
     return a;
+}
+
+json_t *introspect_tunnels(struct h2g_worker *w)
+{
+    bool more = false;
+    return tunnels_upto(w, 0, &more);
+}
+
+json_t *introspect_live(struct h2g_worker *w, size_t max)
+{
+    bool more_sessions = false, more_tunnels = false;
+    json_t *sessions = sessions_upto(w, 0, max, &more_sessions);
+    json_t *tunnels = tunnels_upto(w, max, &more_tunnels);
+    return json_pack("[{sosbsosb}]", "sessions", sessions, "sessions_more", more_sessions, "tunnels", tunnels,
+                     "tunnels_more", more_tunnels);
 }
 
 static json_t *dns_name_json(const struct h2g_upstream_dns *d, unsigned worker_id, uint64_t now)

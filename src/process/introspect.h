@@ -17,6 +17,9 @@ struct h2g_worker;
  * its streams), else all of them without streams. */
 json_t *introspect_sessions(struct h2g_worker *w, uint64_t only_id);
 json_t *introspect_tunnels(struct h2g_worker *w);
+/* For the status page: [{"sessions":[...],"sessions_more":bool,
+ * "tunnels":[...],"tunnels_more":bool}], at most max of each. */
+json_t *introspect_live(struct h2g_worker *w, size_t max);
 /* An array with one object per upstream host name the worker resolved
  * (upstream_dns.h): worker, host, addresses (the set in use, round-robin
  * order), expires_in_s (until the next lookup is due; null before the

@@ -6,6 +6,7 @@
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "runtime/recycle.h"
 #include "runtime/stats.h"
 #include "process/status_page.h"
+#include "process/route_metrics.h"
 
 #if !H2G_RECYCLE
 /* The sanitizer runtime's own count (its header is not always there). */
@@ -71,6 +73,99 @@ static void metric(struct page *pg, const char *name, const char *type, const ch
 static void unavailable(struct evhttp_request *req)
 {
     evhttp_send_error(req, HTTP_SERVUNAVAIL, h2g_reason_phrase(HTTP_SERVUNAVAIL));
+}
+
+/* A label value: the text format's escapes (backslash, quote, newline).
+ * Values come from the configuration, which may hold any of them. */
+static void put_label(struct page *pg, const char *name, const char *v)
+{
+    put(pg, "%s=\"", name);
+    for (; *v != '\0'; v++) {
+        if (*v == '\\' || *v == '"')
+            put(pg, "\\%c", *v);
+        else if (*v == '\n')
+            put(pg, "\\n");
+        else
+            put(pg, "%c", *v);
+    }
+    put(pg, "\"");
+}
+
+/* name{origin="..",route=".."[,extra]} value */
+static void route_sample(struct page *pg, const char *name, const struct h2g_route_label *l, const char *extra,
+                         unsigned long long v)
+{
+    put(pg, "%s{", name);
+    put_label(pg, "origin", l->origin);
+    put(pg, ",");
+    put_label(pg, "route", l->route);
+    put(pg, "%s%s} %llu\n", extra[0] ? "," : "", extra, v);
+}
+
+/* The per-route families: every pair the process has known (a removed
+ * route's counters stay), the pseudo routes first. */
+static void route_families(struct page *pg, struct h2g_process *p)
+{
+    const struct h2g_route_labels *ls = &p->route_labels;
+    size_t n = ls->v != NULL ? ls->n : 0;
+    struct h2g_route_stats *rs = n ? calloc(n, sizeof(*rs)) : NULL;
+    if (n && rs == NULL) {
+        pg->lost = true;
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        route_metrics_sum(p, (unsigned)i, &rs[i]);
+    metric(pg, "h2gate_route_requests_total", "counter", "Requests finished, by origin (its first host) and route.");
+    for (size_t i = 0; i < n; i++)
+        route_sample(pg, "h2gate_route_requests_total", &ls->v[i], "", (unsigned long long)rs[i].requests);
+    static const char *const cls[] = {"class=\"reset\"", "class=\"1xx\"", "class=\"2xx\"",
+                                      "class=\"3xx\"",   "class=\"4xx\"", "class=\"5xx\""};
+    metric(pg, "h2gate_route_responses_total", "counter", "Responses by origin, route and status class.");
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 6; k++)
+            route_sample(pg, "h2gate_route_responses_total", &ls->v[i], cls[k], (unsigned long long)rs[i].responses[k]);
+    metric(pg, "h2gate_route_body_bytes_total", "counter", "Request (in) and response (out) body bytes by origin and route.");
+    for (size_t i = 0; i < n; i++) {
+        route_sample(pg, "h2gate_route_body_bytes_total", &ls->v[i], "direction=\"in\"", (unsigned long long)rs[i].bytes_in);
+        route_sample(pg, "h2gate_route_body_bytes_total", &ls->v[i], "direction=\"out\"", (unsigned long long)rs[i].bytes_out);
+    }
+    metric(pg, "h2gate_route_upstream_latency_seconds", "histogram",
+           "Request head complete to the upstream's response head (a tunnel: to its connection), by origin and route.");
+    for (size_t i = 0; i < n; i++) {
+        uint64_t cum = 0;
+        char le[40];
+        for (int k = 0; k < H2G_HIST_BUCKETS; k++) {
+            cum += rs[i].latency[k];
+            if (k < H2G_HIST_BUCKETS - 1)
+                snprintf(le, sizeof(le), "le=\"%g\"", h2g_hist_bounds[k]);
+            else
+                snprintf(le, sizeof(le), "le=\"+Inf\"");
+            route_sample(pg, "h2gate_route_upstream_latency_seconds_bucket", &ls->v[i], le, (unsigned long long)cum);
+        }
+        put(pg, "h2gate_route_upstream_latency_seconds_sum{");
+        put_label(pg, "origin", ls->v[i].origin);
+        put(pg, ",");
+        put_label(pg, "route", ls->v[i].route);
+        put(pg, "} %.6f\n", (double)rs[i].latency_sum_us / 1e6);
+        route_sample(pg, "h2gate_route_upstream_latency_seconds_count", &ls->v[i], "", (unsigned long long)cum);
+    }
+    free(rs);
+}
+
+static void duration_histogram(struct page *b, const struct h2g_stats *st)
+{
+    metric(b, "h2gate_request_duration_seconds", "histogram", "Request durations, first byte in to last byte out.");
+    uint64_t cum = 0;
+    for (int i = 0; i < H2G_HIST_BUCKETS; i++) {
+        cum += st->hist[i];
+        if (i < H2G_HIST_BUCKETS - 1)
+            put(b, "h2gate_request_duration_seconds_bucket{le=\"%g\"} %llu\n", h2g_hist_bounds[i],
+                (unsigned long long)cum);
+        else
+            put(b, "h2gate_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+    }
+    put(b, "h2gate_request_duration_seconds_sum %.6f\n", (double)st->hist_sum_us / 1e6);
+    put(b, "h2gate_request_duration_seconds_count %llu\n", (unsigned long long)cum);
 }
 
 static void metrics_cb(struct evhttp_request *req, void *arg)
@@ -132,18 +227,11 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     put(b, "h2gate_reloads_total %u\n", p->reloads);
     metric(b, "h2gate_last_reload_success", "gauge", "1 if the last reload succeeded (or none happened), else 0.");
     put(b, "h2gate_last_reload_success %d\n", p->last_reload >= 0 ? 1 : 0);
-    metric(b, "h2gate_request_duration_seconds", "histogram", "Request durations, first byte in to last byte out.");
-    uint64_t cum = 0;
-    for (int i = 0; i < H2G_HIST_BUCKETS; i++) {
-        cum += st.hist[i];
-        if (i < H2G_HIST_BUCKETS - 1)
-            put(b, "h2gate_request_duration_seconds_bucket{le=\"%g\"} %llu\n", h2g_hist_bounds[i],
-                                (unsigned long long)cum);
-        else
-            put(b, "h2gate_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
-    }
-    put(b, "h2gate_request_duration_seconds_sum %.6f\n", (double)st.hist_sum_us / 1e6);
-    put(b, "h2gate_request_duration_seconds_count %llu\n", (unsigned long long)cum);
+    duration_histogram(b, &st);
+    metric(b, "h2gate_draining", "gauge",
+           "1 while draining (h2gatectl drain: not accepting, sessions finishing) or stopping, else 0.");
+    put(b, "h2gate_draining %d\n", p->drained || p->stopping ? 1 : 0);
+    route_families(b, p);
     if (page.lost) {
         unavailable(req);
     } else {
@@ -154,13 +242,14 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     evbuffer_free(page.b);
 }
 
-static void status_cb(struct evhttp_request *req, void *arg)
+/* The lists of the status page, at most this many sessions and tunnels
+ * (each worker gives at most as many; the page says when some are left
+ * out): a page polled every second stays cheap under 10k sessions. */
+#define STATUS_LIST_MAX 200
+
+static void send_json(struct evhttp_request *req, json_t *j)
 {
-    struct h2g_metrics *m = arg;
-    jsonmem_begin();
-    json_t *j = process_status_json(m->p);
-    char *s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
-    json_decref(j);
+    char *s = j != NULL ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(9)) : NULL;
     struct evbuffer *b = s != NULL && !jsonmem_failed() ? evbuffer_new() : NULL;
     if (b == NULL || evbuffer_add_printf(b, "%s\n", s) < 0) {
         free(s);
@@ -170,7 +259,9 @@ static void status_cb(struct evhttp_request *req, void *arg)
         return;
     }
     free(s);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_send_reply(req, HTTP_OK, h2g_reason_phrase(HTTP_OK), b);
     evbuffer_free(b);
 }
@@ -201,6 +292,77 @@ static void page_cb(struct evhttp_request *req, void *arg)
                       "frame-ancestors 'none'");
     evhttp_send_reply(req, HTTP_OK, h2g_reason_phrase(HTTP_OK), b);
     evbuffer_free(b);
+}
+
+/* The workers' parts, one object each, as two lists of at most max. */
+struct list_names {
+    const char *key, *more; /* in a part */
+    const char *list, *truncated; /* in /status */
+};
+static const struct list_names session_names = {"sessions", "sessions_more", "session_list", "session_list_truncated"};
+static const struct list_names tunnel_names = {"tunnels", "tunnels_more", "tunnel_list", "tunnel_list_truncated"};
+
+static void add_lists(json_t *o, json_t *parts, const struct list_names *n, size_t max)
+{
+    json_t *all = json_array();
+    bool more = false;
+    size_t i;
+    json_t *part;
+    json_array_foreach(parts, i, part) {
+        json_array_extend(all, json_object_get(part, n->key));
+        more |= json_is_true(json_object_get(part, n->more));
+    }
+    if (json_array_size(all) > max) {
+        more = true;
+        while (json_array_size(all) > max)
+            json_array_remove(all, json_array_size(all) - 1);
+    }
+    json_object_set_new(o, n->list, all);
+    json_object_set_new(o, n->truncated, json_boolean(more));
+}
+
+struct status_req {
+    struct evhttp_request *req;
+    struct h2g_metrics *m;
+};
+
+/* The workers answered (parts NULL: one could not): the reply.  libevent
+ * keeps a request its client left until it is answered. */
+static void status_gathered(json_t *parts, void *arg)
+{
+    struct status_req *sr = arg;
+    jsonmem_begin();
+    json_t *o = parts != NULL ? process_status_json(sr->m->p) : NULL;
+    if (o != NULL) {
+        json_object_set_new(o, "origins", route_metrics_json(sr->m->p));
+        add_lists(o, parts, &session_names, STATUS_LIST_MAX);
+        add_lists(o, parts, &tunnel_names, STATUS_LIST_MAX);
+    }
+    send_json(sr->req, o);
+    json_decref(o);
+    json_decref(parts);
+    free(sr);
+}
+
+/* /status: the control socket's status, the routes' counters and the
+ * lists the workers give (asynchronously: their threads own them). */
+static void status_cb(struct evhttp_request *req, void *arg)
+{
+    struct h2g_metrics *m = arg;
+    struct status_req *sr = malloc(sizeof(*sr));
+    if (sr != NULL) {
+        sr->req = req;
+        sr->m = m;
+        if (process_gather(m->p, 3, STATUS_LIST_MAX, status_gathered, sr) == 0)
+            return;
+        free(sr);
+    }
+    /* Stopping (the workers answer no more) or out of memory: the
+     * counters alone. */
+    jsonmem_begin();
+    json_t *o = process_status_json(m->p);
+    send_json(req, o);
+    json_decref(o);
 }
 
 static void other_cb(struct evhttp_request *req, void *arg)

@@ -29,6 +29,7 @@
 #include "edge/listener.h"
 #include "runtime/log.h"
 #include "process/metrics.h"
+#include "process/route_metrics.h"
 #include "edge/tls.h"
 #include "process/ticket_sync.h"
 #include "process/worker.h"
@@ -344,6 +345,7 @@ int process_reload(struct h2g_process *p, json_t *errors)
     if (nc->workers != oc->workers || !streq(nc->user, oc->user) || !streq(nc->control_socket, oc->control_socket) ||
         !streq(nc->metrics_listen_text, oc->metrics_listen_text))
         LOG_WARN("reload: workers, user, control.socket and metrics.listen take effect at the next restart");
+    route_metrics_prepare(p, nc);
     struct h2g_worker_apply **jobs = reload_prepare(p, nc, false, errors);
     if (jobs == NULL)
         goto done;
@@ -537,7 +539,8 @@ static void gather_worker_cb(void *arg)
     jsonmem_begin();
     part->json = g->kind == 0   ? introspect_sessions(part->w, g->only_id)
                  : g->kind == 1 ? introspect_tunnels(part->w)
-                                : introspect_upstreams(part->w);
+                 : g->kind == 2 ? introspect_upstreams(part->w)
+                                : introspect_live(part->w, (size_t)g->only_id);
     if (jsonmem_failed()) {
         json_decref(part->json);
         part->json = NULL;
@@ -759,6 +762,7 @@ static int create_workers(struct h2g_process *p, int *fds)
             return -1;
         }
     }
+    route_metrics_prepare(p, p->config);
     return 0;
 }
 
@@ -836,6 +840,7 @@ static void process_teardown(struct h2g_process *p, int *fds, struct event *sig[
     h2g_config_unref(p->config);
     p->config = NULL;
     ticket_sync_free(p->tickets);
+    h2g_route_labels_free(&p->route_labels);
     if (p->base)
         event_base_free(p->base);
     free(p->config_path);

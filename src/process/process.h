@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "core/route_labels.h"
 #include "runtime/mailbox.h"
 #include "runtime/stats.h"
 
@@ -48,6 +49,7 @@ struct h2g_process {
     struct event *status_ev;        /* periodic sd_notify STATUS= */
     struct h2g_mailbox mailbox;     /* workers' answers (gathered JSON) */
     struct h2g_ticket_sync *tickets; /* ticket keys from memcached */
+    struct h2g_route_labels route_labels; /* the per-route metrics' pairs (route_metrics.h) */
 };
 
 /* Runs the daemon on `path` until it stops.  Returns the exit status. */
@@ -82,7 +84,8 @@ json_t *process_status_json(struct h2g_process *p);
 /* Collects per-worker JSON arrays on the workers' threads and hands the
  * concatenation to done() on the main thread, or NULL when a part could
  * not be made whole (out of memory).  kind: 0 sessions (only_id as in
- * introspect_sessions), 1 tunnels, 2 upstream names.  -1 (done is not called) when
+ * introspect_sessions), 1 tunnels, 2 upstream names, 3 the status page's
+ * lists (introspect_live; only_id is its max).  -1 (done is not called) when
  * stopping or out of memory. */
 int process_gather(struct h2g_process *p, int kind, uint64_t only_id, void (*done)(json_t *result, void *arg),
                    void *arg);

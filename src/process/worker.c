@@ -616,5 +616,6 @@ void worker_free(struct h2g_worker *w)
     if (w->svc.base)
         event_base_free(w->svc.base);
     h2g_config_unref(w->svc.config);
+    h2g_route_table_free(&w->svc.routes);
     free(w);
 }

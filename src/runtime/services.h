@@ -73,6 +73,7 @@ struct h2g_services {
     struct event_base *base;
     struct evdns_base *dns;
     struct h2g_stats stats;
+    struct h2g_route_table routes;   /* per-route counters, by stats_slot (chunks: the main thread's) */
     bool draining;                   /* stopping: nothing is kept for later (idle upstreams) */
     /* conn.c: the connections of this worker, and their ids (config.h
      * h2g_conn_id: unique across workers). */

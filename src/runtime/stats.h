@@ -8,6 +8,7 @@
 #ifndef H2G_STATS_H
 #define H2G_STATS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define H2G_HIST_BUCKETS 13
@@ -42,6 +43,48 @@ struct h2g_stats {
 #define STAT_INC(st, field) STAT_ADD(st, field, 1)
 #define STAT_DEC(st, field) __atomic_store_n(&(st)->field, (st)->field - 1, __ATOMIC_RELAXED)
 #define STAT_GET(st, field) __atomic_load_n(&(st)->field, __ATOMIC_RELAXED)
+
+/*
+ * Per-route counters (labels and slots: core/route_labels.h), in chunks
+ * of H2G_ROUTE_CHUNK slots so that a worker holds memory for the routes
+ * configured, not for the cap.  The main thread allocates a worker's
+ * chunks before the worker gets a snapshot whose slots need them (the
+ * mailbox orders the two) and frees them with the worker; the worker
+ * writes the counters, the main thread reads them, as above.
+ */
+#define H2G_ROUTE_CHUNK 64
+#define H2G_ROUTE_CHUNKS 16 /* H2G_ROUTE_SLOTS / H2G_ROUTE_CHUNK */
+
+struct h2g_route_stats {
+    uint64_t requests;
+    uint64_t responses[6];        /* as h2g_stats.responses */
+    uint64_t bytes_in, bytes_out; /* request / response body bytes */
+    uint64_t latency[H2G_HIST_BUCKETS]; /* upstream latency: request head complete to
+                                           the upstream's response head */
+    uint64_t latency_sum_us;
+};
+
+struct h2g_route_table {
+    struct h2g_route_stats *chunk[H2G_ROUTE_CHUNKS];
+};
+
+/* The slot's counters; NULL when its chunk was never allocated. */
+static inline struct h2g_route_stats *h2g_route_stats_at(const struct h2g_route_table *t, unsigned slot)
+{
+    struct h2g_route_stats *c = slot / H2G_ROUTE_CHUNK < H2G_ROUTE_CHUNKS
+                                    ? __atomic_load_n(&t->chunk[slot / H2G_ROUTE_CHUNK], __ATOMIC_ACQUIRE)
+                                    : NULL;
+    return c != NULL ? &c[slot % H2G_ROUTE_CHUNK] : NULL;
+}
+
+/* Allocates the chunks slots [0, n) need.  0, or -1 out of memory (the
+ * chunks allocated so far stay). */
+int h2g_route_table_reserve(struct h2g_route_table *t, size_t n);
+void h2g_route_table_free(struct h2g_route_table *t);
+/* The index of the histogram bucket `us` microseconds falls in. */
+unsigned h2g_hist_bucket(uint64_t us);
+/* acc += a snapshot of one slot's counters (relaxed loads). */
+void h2g_route_stats_sum(struct h2g_route_stats *acc, const struct h2g_route_stats *st);
 
 /* Adds one request of `us` microseconds to the histogram. */
 void h2g_stats_observe(struct h2g_stats *st, uint64_t us);

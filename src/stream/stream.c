@@ -16,6 +16,7 @@
 #include "core/path.h"
 #include "runtime/recycle.h"
 #include "core/route.h"
+#include "core/route_labels.h"
 #include "runtime/services.h"
 #include "upstream/tunnel.h"
 #include "upstream/upstream_http1.h"
@@ -446,6 +447,7 @@ static int dispatch(struct h2g_stream *s)
 void stream_dispatch(struct h2g_stream *s)
 {
     s->dispatched = true;
+    s->dispatch_us = h2g_mono_us();
     STAT_INC(&s->ctx.svc->stats, requests_total);
     int status = dispatch(s);
     if (status != 0)
@@ -666,6 +668,7 @@ int stream_upstream_head(struct h2g_stream *s, int status, const struct h2g_fiel
         return H2G_ERR_NOMEM;
     char st[4];
     size_t cnt = h1_to_h2_response(status, fields, n, st, nva);
+    s->upstream_latency_us = h2g_mono_us() - s->dispatch_us + 1;
     s->status = status;
     s->head_sent = true;
     if (no_body || is_head_request(s))
@@ -766,6 +769,28 @@ const struct h2g_tunnel *stream_tunnel(const struct h2g_stream *s)
     return s->up != NULL && s->up_ops->tunnel ? s->up : NULL;
 }
 
+/* The per-route counters of a finished request: its route's, or the
+ * pseudo routes' (route_labels.h). */
+static void count_route(struct h2g_stream *s, int cls)
+{
+    unsigned slot = s->route != NULL ? s->route->stats_slot
+                    : s->has_method && !s->has_protocol &&
+                            h2g_method_lookup(stream_str(s, s->method), s->method.value_len) == H2G_METHOD_CONNECT
+                        ? H2G_SLOT_CONNECT
+                        : H2G_SLOT_NONE;
+    struct h2g_route_stats *rs = h2g_route_stats_at(&s->ctx.svc->routes, slot);
+    if (rs == NULL)
+        return;
+    STAT_INC(rs, requests);
+    STAT_INC(rs, responses[cls]);
+    STAT_ADD(rs, bytes_in, s->bytes_in);
+    STAT_ADD(rs, bytes_out, s->bytes_out);
+    if (s->upstream_latency_us != 0) {
+        STAT_INC(rs, latency[h2g_hist_bucket(s->upstream_latency_us - 1)]);
+        STAT_ADD(rs, latency_sum_us, s->upstream_latency_us - 1);
+    }
+}
+
 void stream_clear(struct h2g_stream *s)
 {
     struct h2g_stats *st = &s->ctx.svc->stats;
@@ -777,6 +802,7 @@ void stream_clear(struct h2g_stream *s)
         STAT_ADD(st, bytes_in, s->bytes_in);
         STAT_ADD(st, bytes_out, s->bytes_out);
         h2g_stats_observe(st, h2g_mono_us() - s->start_us);
+        count_route(s, cls);
         access_log_stream(s);
     }
     free_end(s);

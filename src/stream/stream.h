@@ -124,8 +124,10 @@ struct h2g_stream {
     size_t n_resp_trailers;
     uint64_t bytes_out;            /* response body bytes sent */
 
-    /* Bookkeeping for the access log. */
+    /* Bookkeeping for the access log and the metrics. */
     uint64_t start_us;
+    uint64_t dispatch_us;          /* the request head was complete and routed */
+    uint64_t upstream_latency_us;  /* dispatch to the upstream's response head; 0: none */
     char upstream_id[96];
     bool logged;
 };

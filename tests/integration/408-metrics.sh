@@ -5,7 +5,7 @@
 # the sessions by alpn, a consistent latency histogram; it is valid
 # Prometheus text format (promtool check metrics, no lint problem) with the
 # Prometheus content type.  GET /status returns JSON with the same fields
-# and values as the control socket's status.  Reloads move
+# and values as the control socket's status, and the status page's lists.  Reloads move
 # h2gate_reloads_total and h2gate_last_reload_success.  Other paths: 404.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -77,11 +77,13 @@ assert_eq "" "$out" "promtool check metrics output"
 ct=$(curl -sS --max-time 10 -o /dev/null -D - "http://127.0.0.1:$PM/metrics" | tr -d '\r' | sed -n 's/^[Cc]ontent-[Tt]ype: //p')
 assert_match '^text/plain; version=0\.0\.4' "$ct" "/metrics content type"
 
-# /status: the same fields (and values) as the control status
+# /status: the same fields (and values) as the control status, and the
+# status page's: the routes' counters and the lists (414-route-metrics)
 js=$(curl -sS --max-time 10 "http://127.0.0.1:$PM/status") || fail "GET /status: $js"
 cs=$(ctl status) || fail "control status: $cs"
 log "/status: $(printf '%s' "$js" | tr -d ' \n')"
-assert_eq "$(jget 'sorted(d["result"])' "$cs")" "$(jget 'sorted(d)' "$js")" "/status fields vs control status"
+assert_eq "$(jget 'sorted(list(d["result"]) + ["origins", "session_list", "session_list_truncated", "tunnel_list", "tunnel_list_truncated"])' "$cs")" \
+	"$(jget 'sorted(d)' "$js")" "/status fields: the control status's and the page's"
 for k in version pid workers listeners config_file config_sha256 reloads last_reload; do
 	assert_eq "$(jget "d[\"result\"][\"$k\"]" "$cs")" "$(jget "d[\"$k\"]" "$js")" "/status $k"
 done

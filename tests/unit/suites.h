@@ -6,6 +6,7 @@ Suite *units_suite(void);
 Suite *config_suite(void);
 Suite *acl_suite(void);
 Suite *route_suite(void);
+Suite *route_labels_suite(void);
 Suite *path_suite(void);
 Suite *balance_suite(void);
 Suite *addrset_suite(void);
