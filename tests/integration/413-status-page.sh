@@ -9,8 +9,9 @@
 # the page polls /status: once it has rendered twice, every number it
 # shows with a data-k hook equals the same path of a /status fetched right
 # after (values that move by themselves, in SKIP below, excepted), the
-# core fields are among them, and the browser reported no error (a CSP
-# violation would be one).  A screenshot goes to $(dirname $T)/.  Then
+# core fields, every route's counters and the tunnels are among them, the
+# sessions by client add up the session_list, and the browser reported no
+# error (a CSP violation would be one).  A screenshot goes to $(dirname $T)/.  Then
 # the daemon stops: the page keeps its data and says it is stale.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -92,7 +93,7 @@ STALE_SHOT=$(dirname "$T")/413-status-page-stale.png
 rm -f "$SHOT" "$STALE_SHOT"
 BACKENDS=$BACKENDS "$PY" - "$CHROMIUM" "$T/chrome" "$M" "$T/status-page.png" "$T/status-page-stale.png" "$H2G_PID" "$T/release" \
 	"$H2G_WAIT" >"$T/cdp.out" 2>&1 <<'PYEOF'
-import json, os, signal, sys, time, urllib.request
+import json, os, re, signal, sys, time, urllib.request
 sys.path.insert(0, os.environ["BACKENDS"])
 import cdp
 
@@ -152,7 +153,8 @@ def same(json_value, shown):
 
 READ = """(() => ({refreshes: Number(document.body.dataset.refreshes),
   stale: document.body.classList.contains("stale"),
-  items: Array.from(document.querySelectorAll("[data-k]")).map(e => [e.dataset.k, e.dataset.v])}))()"""
+  items: Array.from(document.querySelectorAll("[data-k]")).map(e => [e.dataset.k, e.dataset.v]),
+  derived: Array.from(document.querySelectorAll("[data-d]")).map(e => [e.dataset.d, e.dataset.v])}))()"""
 
 
 def compare(page):
@@ -166,15 +168,28 @@ def compare(page):
         elif k.rsplit(".", 1)[-1] not in SKIP and not same(want, v):
             bad.append("%s: shown %r, /status has %r" % (k, v, want))
     keys = {k for k, _ in shown["items"]}
-    need = list(REQUIRED)
+    wanted = list(REQUIRED)
     for o in status.get("origins", []):
         for r in o.get("routes", []):
-            need += ["origins.%s.%s.requests" % (o["origin"], r["route"])]
-            need += ["origins.%s.%s.responses.%s" % (o["origin"], r["route"], c) for c in r.get("responses", {})]
-    for t in ("tunnel_list", "refusals", "timeouts", "tunnel_closes"):
-        if t in status and t != "tunnel_list":
-            need += ["%s.%s" % (t, k) for k in status[t]]
-    bad += ["%s: not shown" % k for k in need if k not in keys]
+            wanted += ["origins.%s.%s.requests" % (o["origin"], r["route"])]
+            wanted += ["origins.%s.%s.responses.%s" % (o["origin"], r["route"], c) for c in r.get("responses", {})]
+    for i, t in enumerate(status.get("tunnel_list", [])):
+        wanted += ["tunnel_list.%d.%s" % (i, k) for k in ("session", "stream", "bytes_up", "bytes_down")]
+    for t in ("refusals", "timeouts", "tunnel_closes"):
+        wanted += ["%s.%s" % (t, k) for k in status.get(t, {})]
+    bad += ["%s: not shown" % k for k in wanted if k not in keys]
+    # derived, not straight from /status: the sessions by client
+    if "session_list" in status:
+        by = {}
+        for s in status["session_list"]:
+            ip = re.sub(r"^\[(.*)\]:\d+$|^(.*):\d+$", lambda m: m.group(1) or m.group(2), s["peer"])
+            c = by.setdefault(ip, {"sessions": 0, "streams": 0})
+            c["sessions"] += 1
+            c["streams"] += s["streams_open"]
+        want = sorted("clients.%s.%s=%d" % (ip, k, n) for ip, c in by.items() for k, n in c.items())
+        got = sorted("%s=%s" % (k, v) for k, v in shown["derived"])
+        if want != got:
+            bad.append("sessions by client: shown %s, /status says %s" % (got, want))
     return shown, status, bad
 
 
