@@ -88,8 +88,11 @@ assert_eq 404 "$(code "$M/index.html")" "GET /index.html"
 assert_eq 404 "$(code "$M/status/x")" "GET /status/x"
 
 # --- in the browser ------------------------------------------------------
-SHOT=$(dirname "$T")/413-status-page.png
-STALE_SHOT=$(dirname "$T")/413-status-page-stale.png
+# kept beside the test's log (make check runs in the build directory)
+OUT_DIR=$PWD/tests/integration
+[ -d "$OUT_DIR" ] || OUT_DIR=$(dirname "$T")
+SHOT=$OUT_DIR/413-status-page.png
+STALE_SHOT=$OUT_DIR/413-status-page-stale.png
 rm -f "$SHOT" "$STALE_SHOT"
 BACKENDS=$BACKENDS "$PY" - "$CHROMIUM" "$T/chrome" "$M" "$T/status-page.png" "$T/status-page-stale.png" "$H2G_PID" "$T/release" \
 	"$H2G_WAIT" >"$T/cdp.out" 2>&1 <<'PYEOF'
