@@ -114,6 +114,7 @@ static json_t *stats_json(struct h2g_process *p)
     json_object_set_new(c, "refused_streams", json_integer((json_int_t)st.refused_streams));
     json_object_set_new(c, "goaways", json_integer((json_int_t)st.goaways));
     json_object_set_new(c, "reloads", json_integer(p->reloads));
+    process_stat_families_json(c, &st);
     json_t *buckets = json_array();
     uint64_t cum = 0;
     for (int i = 0; i < H2G_HIST_BUCKETS; i++) {

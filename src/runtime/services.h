@@ -74,6 +74,7 @@ struct h2g_services {
     struct evdns_base *dns;
     struct h2g_stats stats;
     bool draining;                   /* stopping: nothing is kept for later (idle upstreams) */
+    bool stop_forced;                /* timeouts.shutdown ran out: what is left is being closed */
     /* conn.c: the connections of this worker, and their ids (config.h
      * h2g_conn_id: unique across workers). */
     struct h2g_config *config;       /* owned reference: the snapshot new connections get */
