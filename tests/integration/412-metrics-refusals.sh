@@ -9,6 +9,8 @@
 #  - body_limit: a declared content-length over max_request_body (413),
 #    and a body without one that grows past it;
 #  - reset_flood: 1000 HEADERS+RST_STREAM (one GOAWAY, one count);
+#  - concurrent_streams: a 9th stream beside 8 slow ones (REFUSED_STREAM);
+#  - max_settings: a SETTINGS frame of 9 entries (nghttp2's own GOAWAY);
 #  - timeouts: three silent connections (handshake), an upstream that
 #    never answers (upstream_response, 504);
 #  - tunnel_closes: a CONNECT echo the client half-closes first
@@ -52,9 +54,11 @@ limits:
   max_request_body: 32KiB
   stream_reset_burst: 20
   stream_reset_rate: 5
+  max_concurrent_streams: 8
+  max_settings: 8
 timeouts:
   handshake: 1s
-  upstream_response: 1s
+  upstream_response: 3s
 EOF2
 grep -q '^workers: 2$' "$CONF" || fail "config: workers: 2 not set"
 start_h2gate "$P" "$PM"
@@ -113,12 +117,21 @@ atk rapid-reset rr -p n=1000 -p path=/size/10
 assert_eq ENHANCE_YOUR_CALM "$(j 'd["goaway"]')" "GOAWAY after the rapid reset"
 expect ref reset_flood 1 "rapid reset"
 
+# concurrent_streams, max_settings
+atk concurrent cs -p n=8 -p ms=1000
+assert_eq REFUSED_STREAM "$(j 'd["rst"].get(str(d["extra"]))')" "a 9th stream beside 8 open ones"
+assert_eq 8 "$(j 'd["first_ok"]')" "the 8 slow streams served"
+expect ref concurrent_streams 1 "REFUSED_STREAM over max_concurrent_streams"
+atk max-settings ms -p n=9
+assert_eq ENHANCE_YOUR_CALM "$(j 'd["goaway"]')" "GOAWAY after 9 entries"
+expect ref max_settings 1 "SETTINGS of 9 entries"
+
 # timeouts: handshake (3 silent connections), upstream_response
 atk handshake hs -p cases=silent -p count=3 -p secs=5
 assert_eq '[]' "$(j 'd["not_closed"]')" "silent connections closed (handshake: 1s)"
 expect tmo handshake 3 "silent connections"
 code=$(curl -sS --max-time 10 --http2-prior-knowledge -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P/stall-head" 2>&1)
-assert_eq 504 "$code" "upstream that never answers (upstream_response: 1s)"
+assert_eq 504 "$code" "upstream that never answers (upstream_response: 3s)"
 expect tmo upstream_response 1 "upstream_response"
 
 # tunnel closes: client half-closes first, then the target first
@@ -140,9 +153,11 @@ expect ref max_connections 1 "one client left waiting"
 
 # nothing else moved
 metrics
-for r in max_session_memory concurrent_streams invalid_frames rejected_streams ack_flood max_settings \
-	continuation_flood; do
+for r in max_session_memory invalid_frames rejected_streams ack_flood continuation_flood; do
 	assert_eq 0 "$(ref $r)" "refusals{reason=$r}"
+done
+for p in idle request_head request_body upstream_connect response_body client_write tunnel_idle shutdown; do
+	assert_eq 0 "$(tmo $p)" "timeouts{phase=$p}"
 done
 for r in client_reset session_closed upstream_error connect_timeout denied idle_timeout shutdown internal_error; do
 	assert_eq 0 "$(tcl $r)" "tunnel_closes{reason=$r}"
