@@ -307,6 +307,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
          * (up to the send buffer's size) for minutes of zero-window
          * probes. */
         LOG_INFO("conn=%llu: the client took nothing for the write timeout: closing", (unsigned long long)c->id);
+        STAT_INC(&c->svc->stats, timeouts[H2G_TIMEOUT_CLIENT_WRITE]);
         struct linger lg = {1, 0};
         setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
         conn_close(c, false);
@@ -382,8 +383,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     struct h2g_conn *c = arg;
     if (c->state == H2G_CONN_SESSION && c->sops->on_timer != NULL && c->sops->on_timer(c->session))
         return;
-    if (c->state == H2G_CONN_HANDSHAKE)
+    if (c->state == H2G_CONN_HANDSHAKE) {
         LOG_INFO("conn=%llu: handshake timed out", (unsigned long long)c->id);
+        STAT_INC(&c->svc->stats, timeouts[H2G_TIMEOUT_HANDSHAKE]);
+    }
     schedule_free(c);
 }
 

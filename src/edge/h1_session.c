@@ -397,6 +397,8 @@ static void feed(struct h2g_h1_session *h)
                          h->parser.reason ? h->parser.reason : "malformed");
             h->client_keep_alive = false;
             if (h->s == NULL) {
+                if (rc == H2G_ERR_TOO_LARGE)
+                    STAT_INC(&c->svc->stats, refusals[H2G_REFUSAL_HEADER_LIMITS]);
                 add_closing_answer(bufferevent_get_output(c->bev), nomem ? 503 : rc == H2G_ERR_TOO_LARGE ? 431 : 400);
                 close_session(h);
             } else if (!h->s->head_sent) {
@@ -780,9 +782,13 @@ static bool h1_session_on_timer(void *arg)
     if (h->closing)
         return false;
     if (s == NULL) {
-        if (!h->head_started)
-            return false; /* idle: closed without a word (RFC 9112 9.6) */
+        if (!h->head_started) {
+            /* idle: closed without a word (RFC 9112 9.6) */
+            STAT_INC(&c->svc->stats, timeouts[h->n_requests == 0 ? H2G_TIMEOUT_HANDSHAKE : H2G_TIMEOUT_IDLE]);
+            return false;
+        }
         LOG_INFO("conn=%llu: request head not complete in time: 408", (unsigned long long)c->id);
+        STAT_INC(&c->svc->stats, timeouts[H2G_TIMEOUT_REQUEST_HEAD]);
         add_closing_answer(bufferevent_get_output(c->bev), 408);
         close_session(h);
         return true;

@@ -58,6 +58,7 @@ struct h2g_h2_session {
     bool dead;               /* fatal error: no more nghttp2 calls */
     bool in_recv;            /* inside nghttp2_session_mem_recv */
     bool recv_ended;         /* a callback of that read ended the session (recv_result) */
+    bool calm_ours;          /* we ended it with ENHANCE_YOUR_CALM, the refusal counted */
 };
 
 static const struct h2g_stream_ops h2_stream_ops;
@@ -152,9 +153,20 @@ static void end_session(struct h2g_h2_session *h, uint32_t code)
     }
 }
 
-static void enhance_your_calm(struct h2g_h2_session *h, const char *why)
+/* Counts a refusal that ends the session, once per session: a client
+ * may cross a limit again before the GOAWAY is out. */
+static void count_session_refusal(struct h2g_h2_session *h, enum h2g_refusal r)
+{
+    if (h->calm_ours)
+        return;
+    h->calm_ours = true;
+    STAT_INC(&h->conn->svc->stats, refusals[r]);
+}
+
+static void enhance_your_calm(struct h2g_h2_session *h, enum h2g_refusal r, const char *why)
 {
     LOG_WARN("conn=%llu: %s: GOAWAY ENHANCE_YOUR_CALM", (unsigned long long)h->conn->id, why);
+    count_session_refusal(h, r);
     end_session(h, NGHTTP2_ENHANCE_YOUR_CALM);
 }
 
@@ -166,7 +178,7 @@ static void count_rejected(struct h2g_h2_session *h)
 {
     STAT_INC(&h->conn->svc->stats, refused_streams);
     if (++h->rejected_streams > h->conn->config->limits.max_session_rejected_streams)
-        enhance_your_calm(h, "max_session_rejected_streams exceeded");
+        enhance_your_calm(h, H2G_REFUSAL_REJECTED_STREAMS, "max_session_rejected_streams exceeded");
 }
 
 #define SESSION(s) ((struct h2g_h2_session *)(s)->session)
@@ -387,6 +399,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
     if (stuck) {
         LOG_INFO("conn=%llu: request head not complete within stream_idle: closing the connection",
                  (unsigned long long)h->conn->id);
+        STAT_INC(&h->conn->svc->stats, timeouts[H2G_TIMEOUT_REQUEST_HEAD]);
         nghttp2_session_terminate_session(h->ng, NGHTTP2_NO_ERROR);
         nghttp2_session_send(h->ng);
         h->dead = true;
@@ -410,11 +423,13 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (!h->got_frame) {
         LOG_INFO("conn=%llu: no HTTP/2 preface within the handshake timeout", (unsigned long long)h->conn->id);
+        STAT_INC(&h->conn->svc->stats, timeouts[H2G_TIMEOUT_HANDSHAKE]);
         h->dead = true;
         conn_close(h->conn, false);
         return;
     }
     if (h->n_streams == 0) {
+        STAT_INC(&h->conn->svc->stats, timeouts[H2G_TIMEOUT_IDLE]);
         nghttp2_session_terminate_session(h->ng, NGHTTP2_NO_ERROR);
         flush(h);
         /* The GOAWAY could not be written (the client reads nothing):
@@ -597,6 +612,7 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
         LOG_INFO("conn=%llu stream=%d: refused: max_concurrent_streams", (unsigned long long)h->conn->id,
                  frame->hd.stream_id);
         s->rejected = true;
+        STAT_INC(&h->conn->svc->stats, refusals[H2G_REFUSAL_CONCURRENT_STREAMS]);
         reset_stream(h, s, NGHTTP2_REFUSED_STREAM);
         return 0;
     }
@@ -606,6 +622,7 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
         LOG_INFO("conn=%llu stream=%d: refused: max_session_memory", (unsigned long long)h->conn->id,
                  frame->hd.stream_id);
         s->rejected = true;
+        STAT_INC(&h->conn->svc->stats, refusals[H2G_REFUSAL_MAX_SESSION_MEMORY]);
         reset_stream(h, s, NGHTTP2_ENHANCE_YOUR_CALM);
     }
     return 0;
@@ -647,13 +664,13 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
     if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK))
         check_initial_window(h, &frame->settings);
     if (frame->hd.type == NGHTTP2_RST_STREAM && !reset_allowed(h)) {
-        enhance_your_calm(h, "stream_reset_rate exceeded (rapid reset)");
+        enhance_your_calm(h, H2G_REFUSAL_RESET_FLOOD, "stream_reset_rate exceeded (rapid reset)");
         return 0;
     }
     if (frame->hd.type == NGHTTP2_DATA && frame->hd.length == 0 && !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
         ++h->invalid_frames > h->conn->config->limits.max_session_invalid_frames) {
         /* Empty DATA frames carry nothing: a flood of them is abuse. */
-        enhance_your_calm(h, "empty DATA frame flood");
+        enhance_your_calm(h, H2G_REFUSAL_INVALID_FRAMES, "empty DATA frame flood");
         return 0;
     }
     if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK) &&
@@ -701,6 +718,9 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
     case NGHTTP2_DATA:
         if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)
             stream_request_end(s);
+        break;
+    case NGHTTP2_RST_STREAM:
+        s->client_reset = true; /* nghttp2 closes the stream next */
         break;
     default:
         break;
@@ -914,7 +934,7 @@ static int on_invalid_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame
 {
     struct h2g_h2_session *h = ud;
     if (++h->invalid_frames > h->conn->config->limits.max_session_invalid_frames)
-        enhance_your_calm(h, "max_session_invalid_frames exceeded");
+        enhance_your_calm(h, H2G_REFUSAL_INVALID_FRAMES, "max_session_invalid_frames exceeded");
     return 0;
 }
 
@@ -929,8 +949,14 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
         if (s == NULL || !s->head_sent)
             count_rejected(h);
     }
-    if (frame->hd.type == NGHTTP2_GOAWAY)
+    if (frame->hd.type == NGHTTP2_GOAWAY) {
         STAT_INC(&h->conn->svc->stats, goaways);
+        /* One we did not ask for: nghttp2's own, for a SETTINGS frame
+         * of more than limits.max_settings entries (its stream reset
+         * backstop says INTERNAL_ERROR). */
+        if (frame->goaway.error_code == NGHTTP2_ENHANCE_YOUR_CALM)
+            count_session_refusal(h, H2G_REFUSAL_MAX_SETTINGS);
+    }
     if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
         /* The response is complete and the request is not (an upstream
@@ -1391,6 +1417,9 @@ static void h2_session_on_read(void *arg)
              * closing (a no-op if one is already queued).  Floods (ACKs
              * owed beyond max_outstanding_pings, CONTINUATION beyond the
              * cap) are abuse, not mistakes. */
+            if (n == NGHTTP2_ERR_FLOODED || n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS)
+                count_session_refusal(h, n == NGHTTP2_ERR_FLOODED ? H2G_REFUSAL_ACK_FLOOD
+                                                                  : H2G_REFUSAL_CONTINUATION_FLOOD);
             uint32_t code = n == NGHTTP2_ERR_FLOODED || n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS
                                 ? NGHTTP2_ENHANCE_YOUR_CALM
                             : n == NGHTTP2_ERR_CALLBACK_FAILURE || n == NGHTTP2_ERR_NOMEM ? NGHTTP2_INTERNAL_ERROR

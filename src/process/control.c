@@ -115,6 +115,7 @@ static json_t *stats_json(struct h2g_process *p)
     json_object_set_new(c, "refused_streams", json_integer((json_int_t)st.refused_streams));
     json_object_set_new(c, "goaways", json_integer((json_int_t)st.goaways));
     json_object_set_new(c, "reloads", json_integer(p->reloads));
+    process_stat_families_json(c, &st);
     json_t *h = json_pack("{so}", "request_duration_seconds", hist_json(st.hist, st.hist_sum_us));
     return json_pack("{soso}", "counters", c, "histograms", h);
 }

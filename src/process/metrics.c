@@ -68,6 +68,19 @@ static void metric(struct page *pg, const char *name, const char *type, const ch
     put(pg, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* The labelled families of stats.h: every label, 0 included, so a
+ * rate() sees a series from the first scrape. */
+static void put_families(struct page *pg, const struct h2g_stats *st)
+{
+    for (unsigned i = 0; i < H2G_STAT_FAMILIES; i++) {
+        const struct h2g_stat_family *f = &h2g_stat_families[i];
+        const uint64_t *v = h2g_stat_family_values(st, f);
+        metric(pg, f->metric, "counter", f->help);
+        for (unsigned j = 0; j < f->n; j++)
+            put(pg, "%s{%s=\"%s\"} %llu\n", f->metric, f->label, f->names[j], (unsigned long long)v[j]);
+    }
+}
+
 /* Out of memory: the status says so, not an empty or partial page that
  * looks fine (503: try again, as for proxied requests). */
 static void unavailable(struct evhttp_request *req)
@@ -168,6 +181,19 @@ static void duration_histogram(struct page *b, const struct h2g_stats *st)
     put(b, "h2gate_request_duration_seconds_count %llu\n", (unsigned long long)cum);
 }
 
+/* Sends the page, or 503 if a line of it was lost; frees it. */
+static void send_page(struct evhttp_request *req, struct page *pg)
+{
+    if (pg->lost) {
+        unavailable(req);
+    } else {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                          "text/plain; version=0.0.4; charset=utf-8");
+        evhttp_send_reply(req, HTTP_OK, h2g_reason_phrase(HTTP_OK), pg->b);
+    }
+    evbuffer_free(pg->b);
+}
+
 static void metrics_cb(struct evhttp_request *req, void *arg)
 {
     struct h2g_metrics *m = arg;
@@ -228,18 +254,12 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     metric(b, "h2gate_last_reload_success", "gauge", "1 if the last reload succeeded (or none happened), else 0.");
     put(b, "h2gate_last_reload_success %d\n", p->last_reload >= 0 ? 1 : 0);
     duration_histogram(b, &st);
+    put_families(b, &st);
     metric(b, "h2gate_draining", "gauge",
            "1 while draining (h2gatectl drain: not accepting, sessions finishing) or stopping, else 0.");
     put(b, "h2gate_draining %d\n", p->drained || p->stopping ? 1 : 0);
     route_families(b, p);
-    if (page.lost) {
-        unavailable(req);
-    } else {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                          "text/plain; version=0.0.4; charset=utf-8");
-        evhttp_send_reply(req, HTTP_OK, h2g_reason_phrase(HTTP_OK), page.b);
-    }
-    evbuffer_free(page.b);
+    send_page(req, &page);
 }
 
 /* The lists of the status page, at most this many sessions and tunnels

@@ -446,6 +446,18 @@ void process_stats(struct h2g_process *p, struct h2g_stats *out)
         h2g_stats_sum(out, &p->workers[i]->svc.stats);
 }
 
+void process_stat_families_json(json_t *o, const struct h2g_stats *st)
+{
+    for (unsigned i = 0; i < H2G_STAT_FAMILIES; i++) {
+        const struct h2g_stat_family *f = &h2g_stat_families[i];
+        const uint64_t *v = h2g_stat_family_values(st, f);
+        json_t *fo = json_object();
+        for (unsigned j = 0; j < f->n; j++)
+            json_object_set_new(fo, f->names[j], json_integer((json_int_t)v[j]));
+        json_object_set_new(o, f->json, fo);
+    }
+}
+
 json_t *process_status_json(struct h2g_process *p)
 {
     struct h2g_stats st;
@@ -485,6 +497,7 @@ json_t *process_status_json(struct h2g_process *p)
                         json_string(p->last_reload == 0 ? "none" : p->last_reload > 0 ? "ok" : "failed"));
     json_object_set_new(o, "state", json_string(process_state(p)));
     json_object_set_new(o, "draining", json_boolean(p->stopping || p->drained));
+    process_stat_families_json(o, &st);
     return o;
 }
 

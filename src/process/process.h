@@ -80,6 +80,9 @@ const char *process_state(const struct h2g_process *p);
 /* Counters summed over the workers. */
 void process_stats(struct h2g_process *p, struct h2g_stats *out);
 json_t *process_status_json(struct h2g_process *p);
+/* Sets "refusals", "timeouts" and "tunnel_closes" ({label: count}, every
+ * label) in o, from st. */
+void process_stat_families_json(json_t *o, const struct h2g_stats *st);
 
 /* Collects per-worker JSON arrays on the workers' threads and hands the
  * concatenation to done() on the main thread, or NULL when a part could

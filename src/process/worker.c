@@ -1,6 +1,7 @@
 #include "process/worker.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <event2/buffer.h>
@@ -34,6 +35,8 @@ static struct h2g_worker *worker_of(struct h2g_services *svc)
 static void set_accepting(struct h2g_worker *w, bool on)
 {
     w->accept_paused = !on;
+    if (on)
+        w->limit_counted = false;
     for (size_t i = 0; i < w->n_listen; i++) {
         if (w->listeners[i] == NULL || w->listeners[i]->ev == NULL)
             continue;
@@ -53,11 +56,37 @@ static bool below_max(const struct h2g_worker *w)
     return __atomic_load_n(&h2g_total_conns, __ATOMIC_RELAXED) < w->svc.config->limits.max_connections;
 }
 
+/*
+ * refusals{reason="max_connections"}: nobody is refused at the limit, a
+ * client waits in the kernel's queue; counted is each pause of this
+ * worker in which one did (its listening socket readable), once, however
+ * long the pause and however many wait.  poll(2) with no timeout: the
+ * loop does not wait.
+ */
+static void count_left_waiting(struct h2g_worker *w)
+{
+    if (w->limit_counted)
+        return;
+    struct pollfd pf[16];
+    nfds_t n = 0;
+    for (size_t i = 0; i < w->n_listen && n < 16; i++)
+        if (w->listeners[i] != NULL)
+            pf[n++] = (struct pollfd){.fd = w->listeners[i]->fd, .events = POLLIN};
+    if (n == 0 || poll(pf, n, 0) <= 0)
+        return;
+    w->limit_counted = true;
+    STAT_INC(&w->svc.stats, refusals[H2G_REFUSAL_MAX_CONNECTIONS]);
+}
+
 static void recheck_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_worker *w = arg;
-    if (!w->svc.draining)
-        set_accepting(w, below_max(w));
+    if (w->svc.draining)
+        return;
+    bool below = below_max(w);
+    if (!below)
+        count_left_waiting(w);
+    set_accepting(w, below);
 }
 
 /* Connections accepted per readiness event at most: a burst on one
@@ -93,6 +122,7 @@ static bool accept_some(struct h2g_worker_listener *wl)
             __atomic_sub_fetch(&h2g_total_conns, 1, __ATOMIC_RELAXED);
             if (!w->accept_paused)
                 LOG_WARN("worker %u: max_connections (%u) reached: accepting paused", w->id, max);
+            count_left_waiting(w);
             set_accepting(w, false);
             return false;
         }
@@ -186,6 +216,8 @@ static void stop_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_worker *w = arg;
     LOG_WARN("worker %u: shutdown timeout with %u connection(s) open: closing them", w->id, w->svc.n_conns);
+    STAT_ADD(&w->svc.stats, timeouts[H2G_TIMEOUT_SHUTDOWN], w->svc.n_conns);
+    w->svc.stop_forced = true;
     event_base_loopbreak(w->svc.base);
 }
 

@@ -50,6 +50,7 @@ struct h2g_worker {
     struct h2g_worker_listener **listeners; /* config->n_listen entries */
     size_t n_listen;
     bool accept_paused;
+    bool limit_counted;         /* this pause left a client waiting: counted (refusals) */
     bool held;                  /* drained without stopping (h2gatectl drain): no listeners until resume */
     struct event *recheck_ev;        /* max_connections: look again later */
     struct h2g_balance **balance;    /* [origin][route] of config; lazily allocated */

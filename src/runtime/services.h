@@ -75,6 +75,7 @@ struct h2g_services {
     struct h2g_stats stats;
     struct h2g_route_table routes;   /* per-route counters, by stats_slot (chunks: the main thread's) */
     bool draining;                   /* stopping: nothing is kept for later (idle upstreams) */
+    bool stop_forced;                /* timeouts.shutdown ran out: what is left is being closed */
     /* conn.c: the connections of this worker, and their ids (config.h
      * h2g_conn_id: unique across workers). */
     struct h2g_config *config;       /* owned reference: the snapshot new connections get */

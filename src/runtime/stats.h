@@ -15,6 +15,56 @@
 /* Upper bounds in seconds of the request duration histogram. */
 extern const double h2g_hist_bounds[H2G_HIST_BUCKETS - 1];
 
+/*
+ * Three counter families with fixed label values (h2gate(8) METRICS says
+ * what each counts); the names are the labels, printed in this order,
+ * never taken from a client.
+ */
+/* A client refused or cut because of a configured limit or policy. */
+enum h2g_refusal {
+    H2G_REFUSAL_MAX_CONNECTIONS,   /* a client left waiting in the accept queue */
+    H2G_REFUSAL_MAX_SESSION_MEMORY,
+    H2G_REFUSAL_CONCURRENT_STREAMS,
+    H2G_REFUSAL_CONNECT_DENIED,    /* 403: connect.allow / connect.deny */
+    H2G_REFUSAL_HEADER_LIMITS,     /* 431 */
+    H2G_REFUSAL_BODY_LIMIT,        /* 413 */
+    H2G_REFUSAL_RESET_FLOOD,
+    H2G_REFUSAL_INVALID_FRAMES,
+    H2G_REFUSAL_REJECTED_STREAMS,
+    H2G_REFUSAL_ACK_FLOOD,         /* SETTINGS / PING ACKs owed: max_outstanding_pings */
+    H2G_REFUSAL_MAX_SETTINGS,
+    H2G_REFUSAL_CONTINUATION_FLOOD,
+    H2G_REFUSAL_N
+};
+/* A timeout that fired, by what was awaited. */
+enum h2g_timeout_phase {
+    H2G_TIMEOUT_HANDSHAKE,
+    H2G_TIMEOUT_IDLE,
+    H2G_TIMEOUT_REQUEST_HEAD,
+    H2G_TIMEOUT_REQUEST_BODY,
+    H2G_TIMEOUT_UPSTREAM_CONNECT,
+    H2G_TIMEOUT_UPSTREAM_RESPONSE,
+    H2G_TIMEOUT_RESPONSE_BODY,
+    H2G_TIMEOUT_CLIENT_WRITE,
+    H2G_TIMEOUT_TUNNEL_IDLE,
+    H2G_TIMEOUT_SHUTDOWN,
+    H2G_TIMEOUT_N
+};
+/* Why a tunnel ended: one per tunnel counted in tunnels_total. */
+enum h2g_tunnel_close {
+    H2G_TUNNEL_CLIENT_END,
+    H2G_TUNNEL_UPSTREAM_END,
+    H2G_TUNNEL_CLIENT_RESET,
+    H2G_TUNNEL_SESSION_CLOSED,
+    H2G_TUNNEL_UPSTREAM_ERROR,
+    H2G_TUNNEL_CONNECT_TIMEOUT,
+    H2G_TUNNEL_DENIED,
+    H2G_TUNNEL_IDLE_TIMEOUT,
+    H2G_TUNNEL_SHUTDOWN,
+    H2G_TUNNEL_INTERNAL_ERROR,
+    H2G_TUNNEL_CLOSE_N
+};
+
 struct h2g_stats {
     uint64_t connections_total;
     uint64_t requests_total;
@@ -37,7 +87,29 @@ struct h2g_stats {
     uint64_t sessions_open[3];
     uint64_t upstream_open;       /* upstream connections (a tunnel's not counted) */
     uint64_t upstream_idle;       /* of which kept alive in a pool */
+    /* counters by label (the enums above) */
+    uint64_t refusals[H2G_REFUSAL_N];
+    uint64_t timeouts[H2G_TIMEOUT_N];
+    uint64_t tunnel_closes[H2G_TUNNEL_CLOSE_N];
 };
+
+/* One labelled family, as /metrics and the JSON views print it. */
+struct h2g_stat_family {
+    const char *metric;            /* Prometheus name */
+    const char *label;             /* its label's name */
+    const char *json;              /* key of the JSON object */
+    const char *help;
+    const char *const *names;      /* label values, by enum */
+    unsigned n;
+    size_t offset;                 /* of the counters in struct h2g_stats */
+};
+#define H2G_STAT_FAMILIES 3
+extern const struct h2g_stat_family h2g_stat_families[H2G_STAT_FAMILIES];
+
+static inline const uint64_t *h2g_stat_family_values(const struct h2g_stats *st, const struct h2g_stat_family *f)
+{
+    return (const uint64_t *)((const char *)st + f->offset);
+}
 
 #define STAT_ADD(st, field, n) __atomic_store_n(&(st)->field, (st)->field + (n), __ATOMIC_RELAXED)
 #define STAT_INC(st, field) STAT_ADD(st, field, 1)

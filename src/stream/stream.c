@@ -404,8 +404,11 @@ static void answer_expect_continue(struct h2g_stream *s)
 static int dispatch(struct h2g_stream *s)
 {
     const struct h2g_config *cfg = s->cfg;
-    if (s->too_many_fields)
+    struct h2g_stats *st = &s->ctx.svc->stats;
+    if (s->too_many_fields) {
+        STAT_INC(st, refusals[H2G_REFUSAL_HEADER_LIMITS]);
         return 431;
+    }
     const char *auth;
     size_t auth_len;
     int rc = request_authority(s, &auth, &auth_len);
@@ -436,8 +439,10 @@ static int dispatch(struct h2g_stream *s)
         return 404;
     }
     if (cfg->limits.max_request_body && s->req_content_length >= 0 &&
-        (uint64_t)s->req_content_length > cfg->limits.max_request_body)
+        (uint64_t)s->req_content_length > cfg->limits.max_request_body) {
+        STAT_INC(st, refusals[H2G_REFUSAL_BODY_LIMIT]);
         return 413;
+    }
     if ((rc = exchange_start(s)) != 0)
         return rc;
     answer_expect_continue(s);
@@ -564,6 +569,11 @@ bool stream_request_ended(const struct h2g_stream *s)
     return s->req_end;
 }
 
+bool stream_client_reset(const struct h2g_stream *s)
+{
+    return s->client_reset;
+}
+
 int stream_request_trailers(const struct h2g_stream *s, struct h2g_field **fields, size_t *n)
 {
     *fields = NULL;
@@ -628,8 +638,10 @@ int stream_request_data(struct h2g_stream *s, const uint8_t *p, size_t n)
 {
     s->bytes_in += n;
     uint64_t max = s->cfg->limits.max_request_body;
-    if (max && s->bytes_in > max && !s->head_sent && !s->tunnel)
+    if (max && s->bytes_in > max && !s->head_sent && !s->tunnel) {
+        STAT_INC(&s->ctx.svc->stats, refusals[H2G_REFUSAL_BODY_LIMIT]);
         stream_end(s, false, 413, NGHTTP2_INTERNAL_ERROR);
+    }
     struct evbuffer *b;
     if (s->tunnel) {
         if ((b = stream_req_body(s)) == NULL || evbuffer_add(b, p, n) != 0)
@@ -729,6 +741,9 @@ void stream_timed_out(struct h2g_stream *s)
              s->head_sent ? "response stalled" : upstream_late ? "waiting for the upstream" : "request body stalled");
     if (!s->head_sent && upstream_late)
         STAT_INC(&s->ctx.svc->stats, upstream_timeouts);
+    STAT_INC(&s->ctx.svc->stats, timeouts[s->head_sent      ? H2G_TIMEOUT_RESPONSE_BODY
+                                          : upstream_late ? H2G_TIMEOUT_UPSTREAM_RESPONSE
+                                                          : H2G_TIMEOUT_REQUEST_BODY]);
     stream_end(s, false, upstream_late ? 504 : 408, NGHTTP2_CANCEL);
 }
 

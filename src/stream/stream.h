@@ -85,6 +85,7 @@ struct h2g_stream {
     bool too_many_fields;          /* max_header_list_pairs / _size: answered 431 */
     bool rejected;                 /* refused at creation (RST sent): ignored */
     bool reset;                    /* h2: RST_STREAM submitted */
+    bool client_reset;             /* h2: RST_STREAM received (tunnel_closes) */
     uint32_t stop_ping;            /* h2: response complete before the request: reset once the
                                       stop PING of this number is acknowledged (0: none) */
     bool window_starved;           /* DATA held back: the client's window is too small */

@@ -49,6 +49,7 @@ struct h2g_tunnel {
     size_t unacked;         /* client bytes written to the target, not yet acked */
     uint64_t last_active_ms;
     struct event *idle_ev;
+    int close_reason;       /* enum h2g_tunnel_close, or -1: not known yet (count_bytes) */
 };
 
 static void t_read_cb(struct bufferevent *bev, void *arg);
@@ -64,8 +65,17 @@ static bool acl_matches(const struct h2g_acl *list, const struct h2g_acl_target 
 static const struct h2g_upstream_ops tunnel_ops;
 static void tunnel_free(struct h2g_tunnel *t);
 
-static void fail(struct h2g_tunnel *t, int status, uint32_t h2_error, const char *why)
+/* The first cause known is the one counted: a tunnel that failed is
+ * then closed by its stream, which is not another cause. */
+static void set_close_reason(struct h2g_tunnel *t, enum h2g_tunnel_close r)
 {
+    if (t->close_reason < 0)
+        t->close_reason = (int)r;
+}
+
+static void fail(struct h2g_tunnel *t, enum h2g_tunnel_close r, int status, uint32_t h2_error, const char *why)
+{
+    set_close_reason(t, r);
     LOG_INFO("conn=%llu stream=%d: tunnel %s: %s", (unsigned long long)t->ctx->client->conn_id, t->ctx->stream_id,
              stream_upstream_id(t->s), why);
     t->state = T_FAILED;
@@ -95,7 +105,8 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
         evtimer_add(t->idle_ev, &tv);
         return;
     }
-    fail(t, 0, NGHTTP2_CANCEL, "idle timeout");
+    STAT_INC(&t->svc->stats, timeouts[H2G_TIMEOUT_TUNNEL_IDLE]);
+    fail(t, H2G_TUNNEL_IDLE_TIMEOUT, 0, NGHTTP2_CANCEL, "idle timeout");
 }
 
 static void ack(struct h2g_tunnel *t)
@@ -196,7 +207,7 @@ static void t_read_cb(struct bufferevent *bev, void *arg)
         return;
     struct evbuffer *out = stream_resp_body(t->s);
     if (out == NULL) {
-        fail(t, H2G_STATUS_NOMEM, NGHTTP2_INTERNAL_ERROR, "out of memory");
+        fail(t, H2G_TUNNEL_INTERNAL_ERROR, H2G_STATUS_NOMEM, NGHTTP2_INTERNAL_ERROR, "out of memory");
         return;
     }
     evbuffer_add_buffer(out, in);
@@ -248,7 +259,7 @@ static void t_event_cb(struct bufferevent *bev, short what, void *arg)
         int one = 1;
         setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         if (open_tunnel(t) != 0) {
-            fail(t, H2G_STATUS_NOMEM, NGHTTP2_INTERNAL_ERROR, "out of memory");
+            fail(t, H2G_TUNNEL_INTERNAL_ERROR, H2G_STATUS_NOMEM, NGHTTP2_INTERNAL_ERROR, "out of memory");
             return;
         }
         if (t->state == T_FAILED)
@@ -258,9 +269,13 @@ static void t_event_cb(struct bufferevent *bev, short what, void *arg)
         stream_upstream_head(s, 200, NULL, 0, false);
         return;
     }
+    if (t->state == T_CONNECTING && (what & BEV_EVENT_TIMEOUT)) {
+        STAT_INC(&t->svc->stats, timeouts[H2G_TIMEOUT_UPSTREAM_CONNECT]);
+        fail(t, H2G_TUNNEL_CONNECT_TIMEOUT, 504, 0, "connect timed out");
+        return;
+    }
     if (t->state == T_CONNECTING) {
-        fail(t, (what & BEV_EVENT_TIMEOUT) ? 504 : 502, 0,
-             (what & BEV_EVENT_TIMEOUT) ? "connect timed out" : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        fail(t, H2G_TUNNEL_UPSTREAM_ERROR, 502, 0, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         return;
     }
     if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
@@ -270,15 +285,16 @@ static void t_event_cb(struct bufferevent *bev, short what, void *arg)
         if (t->state == T_FAILED)
             return; /* bev is gone */
         t->state = T_CLOSED;
+        set_close_reason(t, t->shut_wr ? H2G_TUNNEL_CLIENT_END : H2G_TUNNEL_UPSTREAM_END);
         sockread_disable(&t->rd);
         stream_upstream_done(s);
         return;
     }
     if ((what & BEV_EVENT_READING) && (what & BEV_EVENT_ERROR) && errno == ENOMEM) {
-        fail(t, H2G_STATUS_NOMEM, NGHTTP2_INTERNAL_ERROR, "out of memory"); /* no buffer to read into */
+        fail(t, H2G_TUNNEL_INTERNAL_ERROR, H2G_STATUS_NOMEM, NGHTTP2_INTERNAL_ERROR, "out of memory"); /* no buffer to read into */
         return;
     }
-    fail(t, 502, NGHTTP2_CONNECT_ERROR,
+    fail(t, H2G_TUNNEL_UPSTREAM_ERROR, 502, NGHTTP2_CONNECT_ERROR,
          (what & BEV_EVENT_ERROR) ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()) : "closed");
 }
 
@@ -287,7 +303,7 @@ static void start_connect(struct h2g_tunnel *t, const struct sockaddr *sa, sockl
     t->state = T_CONNECTING;
     t->bev = sockwrite_bufferevent_new(t->svc->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (t->bev == NULL) {
-        fail(t, H2G_STATUS_NOMEM, 0, "out of memory");
+        fail(t, H2G_TUNNEL_INTERNAL_ERROR, H2G_STATUS_NOMEM, 0, "out of memory");
         return;
     }
     bufferevent_set_max_single_read(t->bev, H2G_IO_CHUNK);
@@ -298,7 +314,8 @@ static void start_connect(struct h2g_tunnel *t, const struct sockaddr *sa, sockl
     bufferevent_setcb(t->bev, NULL, NULL, t_event_cb, t);
     bufferevent_enable(t->bev, EV_WRITE);
     if (bufferevent_socket_connect(t->bev, sa, (int)len) != 0)
-        fail(t, errno == ENOMEM ? H2G_STATUS_NOMEM : 502, 0, "connect failed");
+        fail(t, errno == ENOMEM ? H2G_TUNNEL_INTERNAL_ERROR : H2G_TUNNEL_UPSTREAM_ERROR,
+             errno == ENOMEM ? H2G_STATUS_NOMEM : 502, 0, "connect failed");
 }
 
 static void target_sockaddr(const struct h2g_acl_target *a, struct sockaddr_storage *ss, socklen_t *len)
@@ -329,7 +346,7 @@ static void resolved_cb(int err, struct evutil_addrinfo *res, void *arg)
     struct h2g_tunnel *t = arg;
     t->dns_req = NULL;
     if (err != 0) {
-        fail(t, 502, 0, evutil_gai_strerror(err));
+        fail(t, H2G_TUNNEL_UPSTREAM_ERROR, 502, 0, evutil_gai_strerror(err));
         return;
     }
     const struct h2g_config *cfg = t->ctx->cfg;
@@ -363,6 +380,8 @@ static void resolved_cb(int err, struct evutil_addrinfo *res, void *arg)
             LOG_INFO("conn=%llu stream=%d: CONNECT %s refused: resolves to %s",
                      (unsigned long long)t->ctx->client->conn_id, t->ctx->stream_id, stream_upstream_id(t->s), txt);
             t->state = T_FAILED;
+            set_close_reason(t, H2G_TUNNEL_DENIED);
+            STAT_INC(&t->svc->stats, refusals[H2G_REFUSAL_CONNECT_DENIED]);
             stream_upstream_fail(t->s, 403, NGHTTP2_INTERNAL_ERROR);
             return;
         }
@@ -373,7 +392,7 @@ static void resolved_cb(int err, struct evutil_addrinfo *res, void *arg)
     }
     evutil_freeaddrinfo(res);
     if (!have) {
-        fail(t, 502, 0, "no address");
+        fail(t, H2G_TUNNEL_UPSTREAM_ERROR, 502, 0, "no address");
         return;
     }
     struct sockaddr_storage ss;
@@ -390,6 +409,7 @@ static struct h2g_tunnel *tunnel_new(struct h2g_stream *s)
     t->s = s;
     t->ctx = stream_ctx(s);
     t->svc = t->ctx->svc;
+    t->close_reason = -1;
     t->idle_ev = evtimer_new(t->svc->base, idle_cb, t);
     if (t->idle_ev == NULL) {
         free(t);
@@ -416,8 +436,10 @@ int tunnel_connect(struct h2g_stream *s, const char *target, size_t len, bool ch
     if (check_acl) {
         if (h2g_acl_check(&cfg->connect_allow, &cfg->connect_deny, &at) == H2G_ACL_ALLOW)
             allowed_by_name = true;
-        else if (at.is_addr || acl_matches(&cfg->connect_deny, &at) || cfg->connect_allow.n_rules == 0)
+        else if (at.is_addr || acl_matches(&cfg->connect_deny, &at) || cfg->connect_allow.n_rules == 0) {
+            STAT_INC(&ctx->svc->stats, refusals[H2G_REFUSAL_CONNECT_DENIED]);
             return 403;
+        }
         /* A name not allowed by name may still be allowed by the address
          * rules once resolved. */
     }
@@ -453,6 +475,7 @@ struct h2g_tunnel *tunnel_adopt(struct h2g_stream *s, struct bufferevent *bev)
     stream_upstream_attach(s, &tunnel_ops, t);
     if (open_tunnel(t) != 0) {
         /* The caller still owns bev. */
+        set_close_reason(t, H2G_TUNNEL_INTERNAL_ERROR);
         sockread_clear(&t->rd);
         t->bev = NULL;
         stream_upstream_detach(s);
@@ -492,9 +515,17 @@ static void orphan_event_cb(struct bufferevent *bev, short what, void *arg)
     orphan_free(arg);
 }
 
-/* Counts what the tunnel carried, now that its stream lets it go. */
+/* Counts what the tunnel carried, and why it ended, now that its stream
+ * lets it go.  No cause recorded: the stream went while the tunnel was
+ * live, reset by the client, or with its session (the connection closed,
+ * timeouts.shutdown ran out). */
 static void count_bytes(struct h2g_tunnel *t)
 {
+    if (t->close_reason < 0)
+        t->close_reason = stream_client_reset(t->s) ? H2G_TUNNEL_CLIENT_RESET
+                          : t->svc->stop_forced     ? H2G_TUNNEL_SHUTDOWN
+                                                    : H2G_TUNNEL_SESSION_CLOSED;
+    STAT_INC(&t->svc->stats, tunnel_closes[t->close_reason]);
     uint64_t in, out;
     stream_byte_counts(t->s, &in, &out);
     STAT_DEC(&t->svc->stats, tunnels_open);

@@ -70,6 +70,8 @@ int64_t stream_request_content_length(const struct h2g_stream *s);
 struct evbuffer *stream_request_body(struct h2g_stream *s);
 /* Has the client finished its request (END_STREAM / last chunk)? */
 bool stream_request_ended(const struct h2g_stream *s);
+/* The client reset the stream (h2 RST_STREAM). */
+bool stream_client_reset(const struct h2g_stream *s);
 /* The request's trailers as fields, in an array allocated into *fields
  * (the caller frees it); *n = 0 and *fields = NULL when there are none.
  * 0 or H2G_ERR_NOMEM. */

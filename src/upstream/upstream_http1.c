@@ -502,9 +502,10 @@ static void ex_event_cb(struct bufferevent *bev, short what, void *arg)
     }
     if (ex->state == EX_CONNECTING) {
         ex_upstream_failed(ex);
-        if (what & BEV_EVENT_TIMEOUT)
+        if (what & BEV_EVENT_TIMEOUT) {
+            STAT_INC(&ex->svc->stats, timeouts[H2G_TIMEOUT_UPSTREAM_CONNECT]);
             ex_fail(ex, 504, "connect timed out");
-        else if (what & BEV_EVENT_ERROR) {
+        } else if (what & BEV_EVENT_ERROR) {
             int dns = bufferevent_socket_get_dns_error(bev);
             ex_fail(ex, 502, dns ? evutil_gai_strerror(dns) : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         } else
@@ -512,6 +513,8 @@ static void ex_event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (what & BEV_EVENT_TIMEOUT) {
+        STAT_INC(&ex->svc->stats,
+                 timeouts[ex->state == EX_SENDING ? H2G_TIMEOUT_UPSTREAM_RESPONSE : H2G_TIMEOUT_RESPONSE_BODY]);
         ex_fail(ex, ex->state == EX_SENDING ? 504 : 0,
                 ex->state == EX_SENDING ? "response timed out" : "response body stalled");
         return;
