@@ -361,7 +361,7 @@ static void fit_rows(long avail, size_t ns, size_t nt, size_t *ks, size_t *kt)
     }
     long room_t = body / 3 > body - (long)ns ? body / 3 : body - (long)ns;
     *kt = take(nt, room_t);
-    *ks = take(ns, body - (long)*kt - (*kt < nt));
+    *ks = take(ns, body - (long)*kt - (*kt > 0 && *kt < nt));
 }
 
 /* `what` is "sessions" or "tunnels"; k rows of `rows` fit. */
