@@ -11,7 +11,8 @@
 # connect" and keeps retrying until q.  Not on a terminal: top -n 2 prints
 # two plain snapshots separated by a blank line, no escape byte; and
 # against the fake control socket (backends/ctl_fake.py) top -n 1 prints
-# exactly the expected text.  The final screen is saved as
+# exactly the expected text.  Resized to 60x10, the view is cut to fit:
+# one session row, "+2 more", the tunnel row.  The final screen is saved as
 # $T/top-capture.txt, logged, and copied next to this test's log.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -133,6 +134,16 @@ cp "$T/cap.txt" "$T/top-capture.txt"
 if [ -d tests/integration ]; then cp "$T/top-capture.txt" tests/integration/411-ctl-top.capture.txt; fi
 log "the view (160x40):"
 sed -e 's/[[:space:]]*$//' "$T/top-capture.txt" | grep -v '^$' | while IFS= read -r l; do log "  $l"; done
+
+# --- a smaller terminal (SIGWINCH): lines cut at 60 columns, rows that do
+# not fit counted ("+2 more"), the tunnel keeps its row
+"${TM[@]}" resize-window -t "$S" -x 60 -y 10
+fits() { cap && grep -q '^+2 more$' "$T/cap.txt"; }
+wait_until "$H2G_WAIT" fits || fail "no '+2 more' in a 60x10 terminal: $(cat "$T/cap.txt")"
+assert_eq "A" "$(rows)" "the one session row that fits"
+cap_match "^ +[0-9]+ +5 +connect +127\.0\.0\.1:$TPORT_echo " "the tunnel row in 60x10"
+assert_eq 0 "$(awk 'length($0) > 60' "$T/cap.txt" | wc -l)" "lines longer than 60 columns"
+log "the view (60x10): $(tr '\n' '|' <"$T/cap.txt")"
 
 # --- q: exit 0, the terminal given back ---------------------------------------
 pane() { "${TM[@]}" display-message -p -t "$S" "$1"; }
