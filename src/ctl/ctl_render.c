@@ -156,6 +156,11 @@ bool ctl_render_incomplete(void)
     return lost;
 }
 
+void ctl_render_begin(void)
+{
+    lost = false;
+}
+
 /* Appends a row; `vals` has ncols strings (copied). */
 static void table_row(struct table *t, char *const *vals)
 {

@@ -54,5 +54,8 @@ char *ctl_fmt_secs(char *buf, size_t len, double secs);
 /* Did a table lose a row or a cell for want of memory?  (jansson's own
  * losses, as a value that could not be dumped, are jsonmem's.) */
 bool ctl_render_incomplete(void);
+/* Forgets earlier losses, for a program that prints again and again
+ * (h2gatectl top). */
+void ctl_render_begin(void);
 
 #endif

@@ -30,6 +30,7 @@
 #include "ctl/ctl_client.h"
 #include "ctl/ctl_render.h"
 #include "ctl/ctl_top.h"
+#include "runtime/jsonmem.h"
 
 /* Lines above the tables: three of header and a blank one. */
 #define HEADER_LINES 4
@@ -51,6 +52,8 @@ struct top {
     double prev_t;        /* monotonic seconds of the last good refresh; 0: none */
     double reqs_per_s;    /* since the last refresh; < 0: not known yet */
     char err[ERR_LEN];    /* why the last refresh failed; "" when it did not */
+    bool incomplete;      /* out of memory computing the last rates */
+    int draw_errno;       /* why the view could not be drawn; 0 if it could */
 };
 
 /* Set by the signal handlers, read by the loop: a signal handler can only
@@ -187,7 +190,14 @@ static int refresh(struct top *t)
         drop_answers(t);
         return -1;
     }
+    /* A rate that could not be stored would show as "-" and a lost
+     * "previous" entry would skew the next ones: then the next refresh
+     * starts over, and this one says it is incomplete. */
+    jsonmem_begin();
     compute_rates(t, now_s());
+    t->incomplete = jsonmem_failed();
+    if (t->incomplete)
+        t->prev_t = 0;
     return 0;
 }
 
@@ -380,21 +390,23 @@ static void render_table(FILE *f, const json_t *rows, size_t k, const char *cons
     }
 }
 
-/* The whole view into f; `lines` < 0: no limit (plain output). */
-static void render(FILE *f, const struct top *t, long lines)
+/* The whole view into f; `lines` < 0: no limit (plain output).  False
+ * when memory ran out for a part of it. */
+static bool render(FILE *f, const struct top *t, long lines)
 {
     if (t->status == NULL) {
         fprintf(f, "h2gatectl top: %s\n", t->err[0] ? t->err : "no answer yet");
         if (t->tty)
             fprintf(f, "retrying every %gs  [q quit]\n", t->o->delay_ms / 1000.0);
-        return;
+        return true;
     }
+    jsonmem_begin();
+    ctl_render_begin();
     render_header(f, t);
     json_t *ss = sorted(t, t->sessions, false);
     json_t *ts = sorted(t, t->tunnels, true);
-    if (ss == NULL || ts == NULL) {
-        fprintf(f, "out of memory\n");
-    } else {
+    bool whole = ss != NULL && ts != NULL;
+    if (whole) {
         size_t ns = json_array_size(ss), nt = json_array_size(ts), ks = ns, kt = nt;
         if (lines >= 0)
             fit_rows(lines - HEADER_LINES, ns, nt, &ks, &kt);
@@ -404,6 +416,7 @@ static void render(FILE *f, const struct top *t, long lines)
     }
     json_decref(ss);
     json_decref(ts);
+    return whole && !t->incomplete && !jsonmem_failed() && !ctl_render_incomplete();
 }
 
 /* ---- output ---------------------------------------------------------- */
@@ -414,6 +427,8 @@ static int write_all(int fd, const char *p, size_t n)
         ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
+        if (w == 0)
+            errno = EIO;
         if (w <= 0)
             return -1;
         p += w;
@@ -459,9 +474,13 @@ static int draw_screen(const char *frame, size_t len, int rows, int cols)
     return rc;
 }
 
+#define NOMEM_VIEW "h2gatectl top: out of memory: the view is incomplete; retrying\n"
+
 /* Renders the last answers: on a terminal fitted to its size, otherwise
- * plain to stdout. */
-static int draw(const struct top *t)
+ * plain to stdout.  -1 when it could not be written, or (plain) when
+ * memory ran out for a part of it: nothing is printed then, as a table
+ * without some of its rows would mislead a script. */
+static int draw_frame(const struct top *t)
 {
     int rows = 24, cols = 80;
     struct winsize ws;
@@ -474,14 +493,30 @@ static int draw(const struct top *t)
     FILE *f = open_memstream(&frame, &len);
     if (f == NULL)
         return -1;
-    render(f, t, t->tty ? rows : -1);
-    if (fclose(f) != 0) {
+    bool whole = render(f, t, t->tty ? rows : -1);
+    if (fclose(f) != 0 || (!whole && !t->tty)) {
         free(frame);
+        errno = ENOMEM;
         return -1;
+    }
+    if (!whole) {
+        /* the terminal says so until a later refresh is whole */
+        free(frame);
+        frame = strdup(NOMEM_VIEW);
+        len = frame != NULL ? strlen(frame) : 0;
+        if (frame == NULL)
+            return -1;
     }
     sanitize(frame, len);
     int rc = t->tty ? draw_screen(frame, len, rows, cols) : write_all(STDOUT_FILENO, frame, len);
     free(frame);
+    return rc;
+}
+
+static int draw(struct top *t)
+{
+    int rc = draw_frame(t);
+    t->draw_errno = rc != 0 ? (errno != 0 ? errno : EIO) : 0;
     return rc;
 }
 
@@ -634,6 +669,10 @@ static int run_tty(struct top *t)
     }
     term_leave(t);
     handle_signals(false);
+    if (t->draw_errno != 0)
+        fprintf(stderr, "h2gatectl: top: cannot draw the view: %s\n", strerror(t->draw_errno));
+    else if (rc == 2)
+        fprintf(stderr, "h2gatectl: %s\n", t->err);
     return rc;
 }
 
@@ -656,7 +695,10 @@ static int run_plain(struct top *t)
             return 2;
         }
         if ((i > 0 && write_all(STDOUT_FILENO, "\n", 1) != 0) || draw(t) != 0) {
-            fprintf(stderr, "h2gatectl: top: cannot write the output: %s\n", strerror(errno));
+            if (errno == ENOMEM)
+                fprintf(stderr, "h2gatectl: out of memory\n");
+            else
+                fprintf(stderr, "h2gatectl: top: cannot write the output: %s\n", strerror(errno));
             return 2;
         }
     }

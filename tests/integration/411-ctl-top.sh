@@ -206,4 +206,65 @@ SESSION  STREAM  KIND       TARGET           UP    DOWN    AGE  IDLE
 EOF
 diff -u "$T/fake-expected.txt" "$T/fake-top.txt" >"$T/fake.diff" || fail "top against the fake: $(cat "$T/fake.diff")"
 "$CTL" -s "$T/fake.sock" top -n 1 --sort age | sed -n 6p | grep -q '^12 ' || fail "fake: --sort age puts session 12 (4000 s) first"
+
+# --- out of memory (a build configured --enable-alloc-fail): top -n 1 and
+# -n 2 against the fake with each allocation failed in turn (the second
+# refresh's every third) print the whole view and exit 0, or print a part
+# of it (never a wrong line) and exit 2 with an "h2gatectl: " line.
+# Except for a jansson 2.14 bug, counted apart and logged, not failed
+# here (it is not top's: every h2gatectl command that parses the same
+# answer meets it, e.g. `h2gatectl tunnels`): when the lexer cannot grow
+# its buffer in the middle of a string token it drops the byte and goes
+# on (lex_save ignores the failure), and when the byte was the closing
+# quote lex_scan_string copies past its buffer until it meets a '"' (a
+# SEGV or heap overflow inside json_loadb).  Such a point is recognised by
+# the failed allocation's stack (H2G_FAIL_ALLOC_TRACE) being in
+# json_loadb and the crash being in libjansson.
+if H2G_FAIL_ALLOC_AT=0 "$CTL" -V 2>&1 | grep -q '^failalloc: counted'; then
+	"$PY" - "$CTL" "$T/fake.sock" >"$T/sweep.out" 2>&1 <<'EOF' || fail "allocation sweep of top: $(tail -n 20 "$T/sweep.out")"
+import os, re, subprocess, sys
+ctl, sock = sys.argv[1:3]
+REPORT = re.compile(rb"failalloc: counted (\d+), failed (\d+)")
+def run(n, args):
+    env = dict(os.environ, H2G_FAIL_ALLOC_AT=str(n))
+    return subprocess.run([ctl, "-s", sock, "top"] + args, env=env, capture_output=True, timeout=60)
+def jansson_lexer_bug(n, args, p):
+    if b"AddressSanitizer" not in p.stderr or not re.search(rb"#0 0x[0-9a-f]+ +\(\S*libjansson", p.stderr):
+        return False
+    env = dict(os.environ, H2G_FAIL_ALLOC_AT=str(n), H2G_FAIL_ALLOC_TRACE="1")
+    t = subprocess.run([ctl, "-s", sock, "top"] + args, env=env, capture_output=True, timeout=60)
+    failed_at = t.stderr.split(b"ERROR: AddressSanitizer")[0]
+    return b"in ctl_request" in failed_at and re.search(rb"in json_loadb|libjansson", failed_at) is not None
+bad = 0
+first = 1
+for args in (["-n", "1"], ["-n", "2", "-d", "0.1"]):
+    ref = run(0, args)
+    count = int(REPORT.search(ref.stderr).group(1))
+    outcomes = {}
+    for n in range(first, count + 1, 1 if first == 1 else 3):
+        p = run(n, args)
+        m = REPORT.search(p.stderr)
+        sane = b"Sanitizer" not in p.stderr and b"runtime error" not in p.stderr
+        if p.returncode == 0 and p.stdout == ref.stdout and sane:
+            o = "ok"
+        elif p.returncode == 2 and sane and ref.stdout.startswith(p.stdout) and re.search(rb"^h2gatectl: ", p.stderr, re.M):
+            o = "exit 2"
+        elif jansson_lexer_bug(n, args, p):
+            o = "jansson lexer overrun"
+            print("N=%d %s: jansson lexer overrun (a failed allocation in json_loadb, then a crash in libjansson)" % (n, args))
+        else:
+            o = "wrong"
+            bad += 1
+            print("N=%d %s: rc %d stdout %r stderr %r" % (n, args, p.returncode, p.stdout[-300:], p.stderr[-300:]))
+        if m is not None and int(m.group(2)) == 0:
+            o += " (not reached)"
+        outcomes[o] = outcomes.get(o, 0) + 1
+    print("top %s: %d allocations, %s" % (" ".join(args), count, outcomes))
+    first = count + 1
+sys.exit(1 if bad else 0)
+EOF
+	while IFS= read -r l; do log "sweep: $l"; done <"$T/sweep.out"
+else
+	log "not an --enable-alloc-fail build: no allocation sweep"
+fi
 pass
