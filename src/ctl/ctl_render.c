@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +98,17 @@ static char *fmt_ms_val(char *buf, size_t len, const json_t *v)
     return buf;
 }
 
+/* bytes per second: "12KiB/s" */
+static char *fmt_rate_val(char *buf, size_t len, const json_t *v)
+{
+    double d;
+    if (!num(v, &d))
+        return fmt_val(buf, len, v);
+    char b[48];
+    snprintf(buf, len, "%s/s", ctl_fmt_bytes(b, sizeof(b), d));
+    return buf;
+}
+
 /* "a/b" from two members */
 static char *fmt_pair(char *buf, size_t len, const json_t *a, const json_t *b)
 {
@@ -142,6 +154,11 @@ static bool lost;
 bool ctl_render_incomplete(void)
 {
     return lost;
+}
+
+void ctl_render_begin(void)
+{
+    lost = false;
 }
 
 /* Appends a row; `vals` has ncols strings (copied). */
@@ -319,32 +336,29 @@ int ctl_render_status(FILE *out, const json_t *r)
 
 /* ---- rows from JSON objects ---------------------------------------- */
 
-/* How one column's cell is made from a row object. */
-enum cell_kind { CELL_VAL, CELL_BYTES, CELL_SECS, CELL_MS, CELL_PAIR };
-struct cell {
-    const char *key;
-    const char *key2; /* CELL_PAIR: "key/key2" */
-    enum cell_kind kind;
-};
-
 #define MAX_CELLS 16
 
-/* One table row per object of `arr`, column i made by cells[i]. */
-static void table_add_rows(struct table *t, const json_t *arr, const struct cell *cells, size_t n)
+/* One table row per object of `arr` (its first `max_rows`), column i made
+ * by cells[i]. */
+static void table_add_rows(struct table *t, const json_t *arr, const struct ctl_cell *cells, size_t n,
+                           size_t max_rows)
 {
     size_t i;
     json_t *o;
     json_array_foreach((json_t *)arr, i, o) {
+        if (i >= max_rows)
+            break;
         char c[MAX_CELLS][256];
         char *row[MAX_CELLS];
         for (size_t k = 0; k < n && k < MAX_CELLS; k++) {
             const json_t *v = json_object_get(o, cells[k].key);
             switch (cells[k].kind) {
-            case CELL_VAL: fmt_val(c[k], sizeof(c[k]), v); break;
-            case CELL_BYTES: fmt_bytes_val(c[k], sizeof(c[k]), v); break;
-            case CELL_SECS: fmt_secs_val(c[k], sizeof(c[k]), v); break;
-            case CELL_MS: fmt_ms_val(c[k], sizeof(c[k]), v); break;
-            case CELL_PAIR: fmt_pair(c[k], sizeof(c[k]), v, json_object_get(o, cells[k].key2)); break;
+            case CTL_CELL_VAL: fmt_val(c[k], sizeof(c[k]), v); break;
+            case CTL_CELL_BYTES: fmt_bytes_val(c[k], sizeof(c[k]), v); break;
+            case CTL_CELL_SECS: fmt_secs_val(c[k], sizeof(c[k]), v); break;
+            case CTL_CELL_MS: fmt_ms_val(c[k], sizeof(c[k]), v); break;
+            case CTL_CELL_PAIR: fmt_pair(c[k], sizeof(c[k]), v, json_object_get(o, cells[k].key2)); break;
+            case CTL_CELL_RATE: fmt_rate_val(c[k], sizeof(c[k]), v); break;
             }
             row[k] = c[k];
         }
@@ -359,14 +373,14 @@ static const char *const session_cols[] = {
     ">IN", ">OUT", ">FRAMES", ">RTT"};
 #define N_SESSION_COLS (sizeof(session_cols) / sizeof(session_cols[0]))
 
-static const struct cell session_cells[N_SESSION_COLS] = {
-    {"id", NULL, CELL_VAL},           {"worker", NULL, CELL_VAL},
-    {"peer", NULL, CELL_VAL},         {"alpn", NULL, CELL_VAL},
-    {"tls_version", NULL, CELL_VAL},  {"sni", NULL, CELL_VAL},
-    {"age_s", NULL, CELL_SECS},       {"streams_open", "streams_total", CELL_PAIR},
-    {"local_window", NULL, CELL_BYTES}, {"remote_window", NULL, CELL_BYTES},
-    {"bytes_in", NULL, CELL_BYTES},   {"bytes_out", NULL, CELL_BYTES},
-    {"frames_in", "frames_out", CELL_PAIR}, {"ping_rtt_ms", NULL, CELL_MS},
+static const struct ctl_cell session_cells[N_SESSION_COLS] = {
+    {"id", NULL, CTL_CELL_VAL},           {"worker", NULL, CTL_CELL_VAL},
+    {"peer", NULL, CTL_CELL_VAL},         {"alpn", NULL, CTL_CELL_VAL},
+    {"tls_version", NULL, CTL_CELL_VAL},  {"sni", NULL, CTL_CELL_VAL},
+    {"age_s", NULL, CTL_CELL_SECS},       {"streams_open", "streams_total", CTL_CELL_PAIR},
+    {"local_window", NULL, CTL_CELL_BYTES}, {"remote_window", NULL, CTL_CELL_BYTES},
+    {"bytes_in", NULL, CTL_CELL_BYTES},   {"bytes_out", NULL, CTL_CELL_BYTES},
+    {"frames_in", "frames_out", CTL_CELL_PAIR}, {"ping_rtt_ms", NULL, CTL_CELL_MS},
 };
 
 int ctl_render_sessions(FILE *out, const json_t *r)
@@ -379,7 +393,7 @@ int ctl_render_sessions(FILE *out, const json_t *r)
     }
     struct table t;
     table_init(&t, session_cols, N_SESSION_COLS);
-    table_add_rows(&t, r, session_cells, N_SESSION_COLS);
+    table_add_rows(&t, r, session_cells, N_SESSION_COLS, SIZE_MAX);
     table_print(out, &t, "");
     return 0;
 }
@@ -427,13 +441,13 @@ int ctl_render_session(FILE *out, const json_t *r)
     static const char *const cols[] = {">STREAM", "METHOD", "AUTHORITY", "PATH", "STATE",
                                        "UPSTREAM", ">IN", ">OUT", ">AGE"};
     struct table t;
-    static const struct cell cells[] = {
-        {"id", NULL, CELL_VAL},         {"method", NULL, CELL_VAL},   {"authority", NULL, CELL_VAL},
-        {"path", NULL, CELL_VAL},       {"state", NULL, CELL_VAL},    {"upstream", NULL, CELL_VAL},
-        {"bytes_in", NULL, CELL_BYTES}, {"bytes_out", NULL, CELL_BYTES}, {"age_s", NULL, CELL_SECS},
+    static const struct ctl_cell cells[] = {
+        {"id", NULL, CTL_CELL_VAL},         {"method", NULL, CTL_CELL_VAL},   {"authority", NULL, CTL_CELL_VAL},
+        {"path", NULL, CTL_CELL_VAL},       {"state", NULL, CTL_CELL_VAL},    {"upstream", NULL, CTL_CELL_VAL},
+        {"bytes_in", NULL, CTL_CELL_BYTES}, {"bytes_out", NULL, CTL_CELL_BYTES}, {"age_s", NULL, CTL_CELL_SECS},
     };
     table_init(&t, cols, 9);
-    table_add_rows(&t, st, cells, 9);
+    table_add_rows(&t, st, cells, 9, SIZE_MAX);
     fputc('\n', out);
     table_print(out, &t, "");
     return 0;
@@ -452,15 +466,24 @@ int ctl_render_tunnels(FILE *out, const json_t *r)
     static const char *const cols[] = {">SESSION", ">STREAM", "KIND", "TARGET", ">UP", ">DOWN",
                                        ">AGE", ">IDLE"};
     struct table t;
-    static const struct cell cells[] = {
-        {"session", NULL, CELL_VAL},     {"stream", NULL, CELL_VAL},        {"kind", NULL, CELL_VAL},
-        {"target", NULL, CELL_VAL},      {"bytes_up", NULL, CELL_BYTES},    {"bytes_down", NULL, CELL_BYTES},
-        {"age_s", NULL, CELL_SECS},      {"idle_s", NULL, CELL_SECS},
+    static const struct ctl_cell cells[] = {
+        {"session", NULL, CTL_CELL_VAL},     {"stream", NULL, CTL_CELL_VAL},        {"kind", NULL, CTL_CELL_VAL},
+        {"target", NULL, CTL_CELL_VAL},      {"bytes_up", NULL, CTL_CELL_BYTES},    {"bytes_down", NULL, CTL_CELL_BYTES},
+        {"age_s", NULL, CTL_CELL_SECS},      {"idle_s", NULL, CTL_CELL_SECS},
     };
     table_init(&t, cols, 8);
-    table_add_rows(&t, r, cells, 8);
+    table_add_rows(&t, r, cells, 8, SIZE_MAX);
     table_print(out, &t, "");
     return 0;
+}
+
+void ctl_render_rows(FILE *out, const json_t *arr, const char *const *cols, const struct ctl_cell *cells,
+                     size_t ncols, size_t max_rows)
+{
+    struct table t;
+    table_init(&t, cols, ncols);
+    table_add_rows(&t, arr, cells, t.ncols, max_rows);
+    table_print(out, &t, "");
 }
 
 /* ---- upstreams ----------------------------------------------------- */

@@ -6,7 +6,8 @@
  *
  * Each control command is one request line on the socket (ctl_client.c)
  * and one answer, printed as a table (ctl_render.c) or, with --json, as
- * the raw "result".  Exit status: 0 ok; 1 the daemon answered ok:false
+ * the raw "result"; "top" (ctl_top.c) asks several of them every second
+ * and draws a live view.  Exit status: 0 ok; 1 the daemon answered ok:false
  * (or check found errors, or the probe failed); 2 usage error, or the
  * daemon could not be reached / did not answer.
  */
@@ -25,6 +26,7 @@
 #include "runtime/jsonmem.h"
 #include "ctl/ctl_probe.h"
 #include "ctl/ctl_render.h"
+#include "ctl/ctl_top.h"
 
 #define DEFAULT_SOCKET "/run/h2gate/control.sock"
 #define EXIT_FAILED 1
@@ -48,6 +50,10 @@ static void usage(FILE *f)
             "  resume          listen and accept again after a drain\n"
             "  check FILE      validate FILE and show what a reload would change\n"
             "  config          the effective configuration (defaults filled in)\n"
+            "  top [-d SECS] [-n N] [--sort bytes|age|streams]\n"
+            "                  live view of sessions and tunnels, refreshed every SECS (default 1);\n"
+            "                  keys: q quit, b/a/s sort by bytes/age/streams, r reverse, space refresh;\n"
+            "                  not on a terminal: N plain snapshots (default 1), then exit\n"
             "Without the daemon:\n"
             "  probe URL [--insecure] [--h2c] [--cacert FILE] [--connect-to HOST:PORT]\n"
             "                  ALPN, TLS, certificate, SETTINGS, ALTSVC/ORIGIN, a GET, timings\n\n"
@@ -60,7 +66,7 @@ static void usage(FILE *f)
 }
 
 enum cmd_kind { C_STATUS, C_SESSIONS, C_SESSION, C_TUNNELS, C_UPSTREAMS, C_STATS, C_RELOAD, C_DRAIN, C_RESUME, C_CHECK,
-                C_CONFIG, C_PROBE };
+                C_CONFIG, C_PROBE, C_TOP };
 
 static const struct command {
     const char *name;
@@ -72,6 +78,7 @@ static const struct command {
     {"tunnels", C_TUNNELS, 0, ""}, {"stats", C_STATS, 0, ""},       {"reload", C_RELOAD, 0, ""},
     {"drain", C_DRAIN, 0, ""},     {"check", C_CHECK, 1, " FILE"},  {"config", C_CONFIG, 0, ""},
     {"probe", C_PROBE, 1, " URL"},  {"upstreams", C_UPSTREAMS, 0, ""}, {"resume", C_RESUME, 0, ""},
+    {"top", C_TOP, 0, ""},
 };
 
 /* Prints the daemon's error and errors[] (each "file:line:col: msg") to
@@ -175,7 +182,7 @@ static int render(const struct command *c, const json_t *result, char **argv)
     case C_RESUME:
         printf("serving: accepting again\n");
         return 0;
-    case C_PROBE: break;
+    case C_PROBE: case C_TOP: break;
     }
     return -1;
 }
@@ -267,8 +274,16 @@ static const struct command *find_command(const char *name)
 }
 
 /* false (said on stderr) when an option belongs to another command. */
-static bool options_fit(const struct command *c, bool probe_opt, bool drain_exit)
+static bool options_fit(const struct command *c, bool probe_opt, bool drain_exit, bool top_opt, bool json)
 {
+    if (top_opt && c->kind != C_TOP) {
+        fprintf(stderr, "h2gatectl: -d, -n and --sort are top options\n");
+        return false;
+    }
+    if (json && c->kind == C_TOP) {
+        fprintf(stderr, "h2gatectl: top has no --json (use sessions --json, tunnels --json)\n");
+        return false;
+    }
     if (probe_opt && c->kind != C_PROBE) {
         fprintf(stderr, "h2gatectl: --insecure, --h2c, --cacert and --connect-to are probe options\n");
         return false;
@@ -280,9 +295,53 @@ static bool options_fit(const struct command *c, bool probe_opt, bool drain_exit
     return true;
 }
 
+/* -d SECONDS, -n N, --sort KEY into `to`; -1 (said on stderr) when the
+ * value is not one. */
+static int top_option(int ch, const char *arg, struct ctl_top_opts *to)
+{
+    char *end;
+    errno = 0;
+    if (ch == 'd') {
+        double d = strtod(arg, &end);
+        if (*end != '\0' || end == arg || !(d >= 0.1) || d > 86400) {
+            fprintf(stderr, "h2gatectl: -d: '%s' is not a number of seconds [0.1..86400]\n", arg);
+            return -1;
+        }
+        to->delay_ms = (int)(d * 1000);
+    } else if (ch == 'n') {
+        long n = strtol(arg, &end, 10);
+        if (errno != 0 || *end != '\0' || end == arg || n < 1) {
+            fprintf(stderr, "h2gatectl: -n: '%s' is not a number of refreshes (1 or more)\n", arg);
+            return -1;
+        }
+        to->iterations = n;
+    } else {
+        int k = ctl_top_sort_parse(arg);
+        if (k < 0) {
+            fprintf(stderr, "h2gatectl: --sort: '%s' is not bytes, age or streams\n", arg);
+            return -1;
+        }
+        to->sort = (enum ctl_top_sort)k;
+    }
+    return 0;
+}
+
+/* -T SECONDS as milliseconds, or -1 (said on stderr). */
+static int timeout_option(const char *arg)
+{
+    char *end;
+    double s = strtod(arg, &end);
+    if (*end != '\0' || end == arg || !(s > 0) || s > 86400) {
+        fprintf(stderr, "h2gatectl: --timeout: '%s' is not a number of seconds (0..86400]\n", arg);
+        return -1;
+    }
+    int ms = (int)(s * 1000);
+    return ms < 1 ? 1 : ms;
+}
+
 int main(int argc, char **argv)
 {
-    enum { O_INSECURE = 256, O_H2C, O_CACERT, O_CONNECT_TO, O_EXIT };
+    enum { O_INSECURE = 256, O_H2C, O_CACERT, O_CONNECT_TO, O_EXIT, O_SORT };
     static const struct option opts[] = {
         {"socket", required_argument, NULL, 's'},
         {"json", no_argument, NULL, 'j'},
@@ -294,6 +353,7 @@ int main(int argc, char **argv)
         {"cacert", required_argument, NULL, O_CACERT},
         {"connect-to", required_argument, NULL, O_CONNECT_TO},
         {"exit", no_argument, NULL, O_EXIT},
+        {"sort", required_argument, NULL, O_SORT},
         {NULL, 0, NULL, 0},
     };
     failalloc_init();
@@ -301,24 +361,19 @@ int main(int argc, char **argv)
     const char *sock = getenv("H2GATE_CONTROL");
     if (sock == NULL || sock[0] == '\0')
         sock = DEFAULT_SOCKET;
-    bool json = false, probe_opt = false, drain_exit = false;
+    bool json = false, probe_opt = false, drain_exit = false, top_opt = false;
     struct ctl_probe_opts po = {0};
-    double timeout_s = 10;
+    struct ctl_top_opts to = {.delay_ms = 1000, .sort = CTL_TOP_BYTES};
+    int timeout_ms = 10000;
     int ch;
-    while ((ch = getopt_long(argc, argv, "s:jT:Vhk", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "s:jT:Vhkd:n:", opts, NULL)) != -1) {
         switch (ch) {
         case 's': sock = optarg; break;
         case 'j': json = true; break;
-        case 'T': {
-            char *end;
-            timeout_s = strtod(optarg, &end);
-            if (*end != '\0' || end == optarg || !(timeout_s > 0) || timeout_s > 86400) {
-                fprintf(stderr, "h2gatectl: --timeout: '%s' is not a number of seconds (0..86400]\n",
-                        optarg);
+        case 'T':
+            if ((timeout_ms = timeout_option(optarg)) < 0)
                 return EXIT_USAGE;
-            }
             break;
-        }
         case 'V': printf("h2gatectl %s\n", PACKAGE_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         case 'k': /* curl's spelling of --insecure */
@@ -327,6 +382,11 @@ int main(int argc, char **argv)
         case O_CACERT: po.cacert = optarg; probe_opt = true; break;
         case O_CONNECT_TO: po.connect = optarg; probe_opt = true; break;
         case O_EXIT: drain_exit = true; break;
+        case 'd': case 'n': case O_SORT:
+            if (top_option(ch, optarg, &to) != 0)
+                return EXIT_USAGE;
+            top_opt = true;
+            break;
         default: usage(stderr); return EXIT_USAGE;
         }
     }
@@ -344,16 +404,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "h2gatectl: usage: h2gatectl %s%s\n", c->name, c->args);
         return EXIT_USAGE;
     }
-    if (!options_fit(c, probe_opt, drain_exit))
+    if (!options_fit(c, probe_opt, drain_exit, top_opt, json))
         return EXIT_USAGE;
-    int timeout_ms = (int)(timeout_s * 1000);
-    if (timeout_ms < 1)
-        timeout_ms = 1;
     if (c->kind == C_PROBE) {
         po.url = argv[optind + 1];
         po.json = json;
         po.timeout_ms = timeout_ms;
         return ctl_probe(&po);
+    }
+    if (c->kind == C_TOP) {
+        to.socket = sock;
+        to.timeout_ms = timeout_ms;
+        return ctl_top(&to);
     }
     return run_control(c, argv + optind + 1, sock, json, timeout_ms, drain_exit);
 }
