@@ -4,7 +4,8 @@
 # works: h2 and h2c GETs, the Alt-Svc header, h2gatectl probe (ALTSVC and
 # ORIGIN frames), a WebSocket over HTTP/2 to the echo backend, a CONNECT
 # tunnel connect.allow lists and one it refuses (403), h2gatectl sessions
-# and /metrics.  A printed command this test does not know fails it.
+# and top (a plain snapshot off a terminal), the status page and /metrics
+# (with the WebSocket route's counters).  A printed command this test does not know fails it.
 # The demo's fixed ports (8080 8443 9000 9001 9090) would collide with
 # tests running in parallel: free ports are given through DEMO_PORTS, and
 # the demo runs on a copy of conf/h2gate.yaml with them substituted.
@@ -76,14 +77,25 @@ while IFS= read -r cmd; do
 	*"h2gatectl -s $T/ctl.sock sessions")
 		assert_eq 0 "$rc" "$cmd: exit status"
 		seen="$seen sessions";;
+	*"h2gatectl -s $T/ctl.sock top")
+		# not a terminal here: one plain snapshot
+		assert_eq 0 "$rc" "$cmd: exit status"
+		assert_match '^h2gate [0-9.]+ +up .* serving' "$out" "$cmd: header"
+		assert_match 'sort: bytes' "$out" "$cmd: sort"
+		assert_no_match $'\e' "$out" "$cmd: no escape codes off a terminal"
+		seen="$seen top";;
+	"curl -s http://127.0.0.1:$PMET/ | grep -m1 -o '<title>[^<]*</title>'")
+		assert_eq "<title>h2gate status</title>" "$out" "$cmd: the status page"
+		seen="$seen page";;
 	"curl -s http://127.0.0.1:$PMET/metrics | grep '^h2gate_.*_total'")
 		assert_match 'h2gate_requests_total [1-9]' "$out" "$cmd: metrics"
 		assert_match 'h2gate_tunnels_total [1-9]' "$out" "$cmd: tunnels counted"
+		assert_match 'h2gate_route_requests_total\{origin="localhost",route="/ws"\} [1-9]' "$out" "$cmd: the WebSocket route's requests"
 		seen="$seen metrics";;
 	*) fail "tools/demo prints an example this test does not check: $cmd";;
 	esac
 done < <(sed -n 's/^  \([^ #].*\)$/\1/p' "$T/demo.out")
-assert_eq " get get altsvc probe ws connect refused sessions metrics" "$seen" "examples checked"
+assert_eq " get get altsvc probe ws connect refused sessions top page metrics" "$seen" "examples checked"
 
 # README lists the same commands (with the demo's default ports and paths)
 CTL=$(dirname "$H2GATE")/h2gatectl
@@ -92,7 +104,7 @@ sed -n '/^runs, it prints these commands/,/^Run the whole test suite/s/^    \(.*
 	sed -e 's/  *# .*$//' -e "s/:8080\([^0-9]\)/:$PHTTP\1/g" -e "s/:8443\([^0-9]\)/:$PHTTPS\1/g" \
 		-e "s/:9000\([^0-9]\)/:$PWEB\1/g" -e "s/:9001\([^0-9]\)/:$PWS\1/g" -e "s/:9090\([^0-9]\)/:$PMET\1/g" \
 		-e "s|build/src/h2gatectl|$CTL|" -e "s|/tmp/h2gate-demo.sock|$T/ctl.sock|" >"$T/readme.cmds"
-assert_eq 9 "$(grep -c . "$T/readme.cmds")" "commands README lists for the demo"
+assert_eq 11 "$(grep -c . "$T/readme.cmds")" "commands README lists for the demo"
 while IFS= read -r cmd; do
 	grep -qxF "  $cmd" "$T/demo.out" || fail "README lists a command tools/demo does not print: $cmd"
 done <"$T/readme.cmds"
