@@ -56,7 +56,13 @@ obj/h2_session.o: $(top)/fuzz/h2_session.c
 	$(CC) $(CFLAGS) $(DAEMON_CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 daemon/%.o: $(top)/src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DAEMON_CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) $(DAEMON_CFLAGS) -Igen $(WARN) -MMD -MP -c -o $@ $<
+
+# The status page, compiled in as Makefile.am does it.
+daemon/process/metrics.o: gen/process/status_page.h
+gen/process/status_page.h: $(top)/src/process/status_page.html $(top)/tools/embed
+	@mkdir -p $(dir $@)
+	sh $(top)/tools/embed $< status_page_html >$@.tmp && mv $@.tmp $@
 
 core/%.o: $(top)/src/%.c
 	@mkdir -p $(dir $@)
