@@ -896,7 +896,10 @@ int process_run(const char *path)
     p->workers = calloc(p->n_workers, sizeof(*p->workers));
     if (fds == NULL || p->workers == NULL)
         goto out;
-    if (bind_listeners(p, fds) != 0 || open_control_and_metrics(p) != 0)
+    /* The control socket and the metrics listener first: once a client
+     * port answers, h2gatectl and /metrics do too (what a script or a
+     * test that waits for the port then uses). */
+    if (open_control_and_metrics(p) != 0 || bind_listeners(p, fds) != 0)
         goto out;
     if (drop_privileges(p->config->user) != 0 || create_workers(p, fds) != 0)
         goto out;

@@ -35,6 +35,10 @@ D=$T/run/h2gate
 mkdir "$T/run"
 conf "$D/control.sock" | write_config
 start_h2gate "$P"
+# the listeners answer before the control socket is made (mkdir 0700, then
+# chown and chmod): its log line says the directory is done
+wait_until "$H2G_WAIT" grep -q "control.socket: created the directory $D " "$T/h2gate.err" ||
+	fail "no log line for the created directory"
 assert_eq 750 "$(stat -c %a "$D")" "mode of the created directory"
 assert_eq 1 "$(grep -c "control.socket: created the directory $D (mode 0750)" "$T/h2gate.err")" "log lines naming $D"
 out=$("$CTL" -s "$D/control.sock" --json status 2>&1) || fail "h2gatectl status: $out"
@@ -56,6 +60,8 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	D=$T/run/as-nobody
 	conf "$D/control.sock" nobody | write_config
 	start_h2gate "$P"
+	wait_until "$H2G_WAIT" grep -q "control.socket: created the directory $D " "$T/h2gate.err" ||
+		fail "no log line for the created directory"
 	assert_eq "750 $(id -u nobody) $(id -g nobody)" "$(stat -c '%a %u %g' "$D")" "mode and owner of the directory"
 	assert_file_match "control.socket: created the directory $D \\(mode 0750, owner nobody\\)" "$T/h2gate.err" "log line with the owner"
 	"$CTL" -s "$D/control.sock" status >/dev/null 2>&1 || fail "h2gatectl status (as root, daemon as nobody)"
