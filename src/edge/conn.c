@@ -271,9 +271,6 @@ static void write_cb(struct bufferevent *bev, void *arg)
 static void tls_established(struct h2g_conn *c)
 {
     SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-    const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-    if (sni != NULL)
-        snprintf(c->sni, sizeof(c->sni), "%s", sni);
     const unsigned char *alpn = NULL;
     unsigned alpn_len = 0;
     SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
@@ -402,7 +399,7 @@ static void fill_facts(struct h2g_conn *c)
     c->facts.conn_id = c->id;
     c->facts.peer_ip = c->peer_ip;
     c->facts.peer_port = c->peer_port;
-    c->facts.peer_ipv6 = c->peer.ss_family == AF_INET6;
+    c->facts.peer_ipv6 = c->peer.sa.sa_family == AF_INET6;
     c->facts.tls = c->tls;
     c->facts.svc = c->svc;
     c->facts.cert_covers = facts_cert_covers;
@@ -423,7 +420,7 @@ static void set_peer(struct h2g_conn *c, const struct sockaddr *sa, int salen)
         /* Show IPv4 clients of a dual-stack socket as IPv4. */
         if (strncmp(c->peer_ip, "::ffff:", 7) == 0 && strchr(c->peer_ip + 7, '.') != NULL) {
             memmove(c->peer_ip, c->peer_ip + 7, strlen(c->peer_ip + 7) + 1);
-            c->peer.ss_family = AF_INET;
+            c->peer.sa.sa_family = AF_INET;
         }
     }
 }

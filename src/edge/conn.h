@@ -103,10 +103,13 @@ struct h2g_conn {
      * them; owned, freed once the header is read. */
     struct evbuffer *pp_held;
     bool tls;
-    struct sockaddr_storage peer;
+    union {                     /* the client's address (IPv4 or IPv6; AF_UNSPEC: none known) */
+        struct sockaddr sa;
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+    } peer;
     char peer_ip[48];           /* textual, no brackets */
     uint16_t peer_port;
-    char sni[256];              /* TLS server name, "" if none */
     struct h2g_client_facts facts; /* what its requests carry (request_ctx.h) */
     void *session;              /* owned, NULL before the protocol is known */
     const struct h2g_session_ops *sops;

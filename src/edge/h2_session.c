@@ -18,6 +18,7 @@
 #include "runtime/stats.h"
 #include "runtime/services.h"
 #include "core/units.h"
+#include "core/h2_resume.h"
 
 struct h2g_h2_session {
     struct h2g_conn *conn;
@@ -48,7 +49,6 @@ struct h2g_h2_session {
     bool patch_settings;     /* our first SETTINGS is still to be written */
     struct event *flush_ev;  /* deferred flush, once per loop turn */
     struct evbuffer *frame_buf; /* a DATA payload on its way to the output (send_data_cb) */
-    struct event *idle_ev;   /* handshake, then idle timeout */
     LIST_HEAD(, h2g_stream) streams; /* every open stream, owned */
     unsigned n_streams;
     bool flush_pending;
@@ -58,6 +58,10 @@ struct h2g_h2_session {
     bool dead;               /* fatal error: no more nghttp2 calls */
     bool in_recv;            /* inside nghttp2_session_mem_recv */
     bool recv_ended;         /* a callback of that read ended the session (recv_result) */
+    bool settings_acked;     /* the client acknowledged our SETTINGS */
+    /* Dormant (ng NULL, no flush or sweep event): an idle session that
+     * never opened a stream, put away until the client speaks again. */
+    struct h2g_h2_resume resume;
     bool calm_ours;          /* we ended it with ENHANCE_YOUR_CALM, the refusal counted */
 };
 
@@ -271,13 +275,15 @@ static bool stop_ping_acked(struct h2g_h2_session *h, const uint8_t *data)
 
 static void arm_timer(struct h2g_h2_session *h, uint64_t ms)
 {
+    if (h->conn->state >= H2G_CONN_CLOSING)
+        return; /* the timer bounds the close now (conn.c) */
     struct timeval tv = h2g_ms_timeval(ms);
-    evtimer_add(h->idle_ev, &tv);
+    evtimer_add(h->conn->timer, &tv); /* the connection's (h2_session_on_timer) */
 }
 
 static void schedule_flush(struct h2g_h2_session *h)
 {
-    if (!h->flush_pending && !h->dead) {
+    if (!h->flush_pending && !h->dead && h->ng != NULL) {
         h->flush_pending = true;
         event_active(h->flush_ev, EV_WRITE, 0);
     }
@@ -301,7 +307,7 @@ static void fatal(struct h2g_h2_session *h, const char *what, int rv)
 static void flush(struct h2g_h2_session *h)
 {
     h->flush_pending = false;
-    if (h->dead)
+    if (h->dead || h->ng == NULL)
         return;
     for (int round = 1;; round++) {
         int rv = nghttp2_session_send(h->ng);
@@ -412,21 +418,26 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
         arm_sweep(h);
 }
 
-static void idle_cb(evutil_socket_t fd, short what, void *arg)
+static int wake(struct h2g_h2_session *h);
+
+/* The connection's timer: the handshake, then the idle timeout, or the
+ * grace after a shutdown notice.  Always the session's to deal with
+ * (true), even when it closes the connection. */
+static bool h2_session_on_timer(void *arg)
 {
     struct h2g_h2_session *h = arg;
-    if (closing(h))
-        return;
+    if (closing(h) || wake(h) != 0)
+        return true;
     if (h->draining && !h->goaway_final) {
         finish_goaway(h);
-        return;
+        return true;
     }
     if (!h->got_frame) {
         LOG_INFO("conn=%llu: no HTTP/2 preface within the handshake timeout", (unsigned long long)h->conn->id);
         STAT_INC(&h->conn->svc->stats, timeouts[H2G_TIMEOUT_HANDSHAKE]);
         h->dead = true;
         conn_close(h->conn, false);
-        return;
+        return true;
     }
     if (h->n_streams == 0) {
         STAT_INC(&h->conn->svc->stats, timeouts[H2G_TIMEOUT_IDLE]);
@@ -439,6 +450,7 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
             conn_close(h->conn, true);
         }
     }
+    return true;
 }
 
 /* --- nghttp2 callbacks --- */
@@ -602,7 +614,7 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
     nghttp2_session_set_stream_user_data(ng, frame->hd.stream_id, s);
     LIST_INSERT_HEAD(&h->streams, s, link);
     if (h->n_streams++ == 0) {
-        evtimer_del(h->idle_ev);
+        evtimer_del(h->conn->timer);
         arm_sweep(h);
     }
     h->stats.streams_opened++;
@@ -663,6 +675,8 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
     h->stats.frames_in++;
     if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK))
         check_initial_window(h, &frame->settings);
+    if (frame->hd.type == NGHTTP2_SETTINGS && (frame->hd.flags & NGHTTP2_FLAG_ACK))
+        h->settings_acked = true;
     if (frame->hd.type == NGHTTP2_RST_STREAM && !reset_allowed(h)) {
         enhance_your_calm(h, H2G_REFUSAL_RESET_FLOOD, "stream_reset_rate exceeded (rapid reset)");
         return 0;
@@ -1251,10 +1265,9 @@ static int make_ng(struct h2g_h2_session *h)
     return rv == 0 ? 0 : -1;
 }
 
-/* Our first frames: SETTINGS (the server preface, RFC 9113 3.4), ALTSVC
- * and ORIGIN, the PING that measures the round trip, the connection
- * window: 0, or -1 out of memory. */
-static int queue_opening_frames(struct h2g_h2_session *h)
+/* Our SETTINGS (the server preface, RFC 9113 3.4): 0, or -1 out of
+ * memory. */
+static int submit_settings(struct h2g_h2_session *h)
 {
     const struct h2g_config *cfg = h->conn->config;
     const struct h2g_limits *lim = &cfg->limits;
@@ -1271,16 +1284,94 @@ static int queue_opening_frames(struct h2g_h2_session *h)
     iv[niv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, lim->max_header_list_size};
     if (cfg->enable_connect_protocol)
         iv[niv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1};
-    if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, iv, niv) != 0)
+    return nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, iv, niv) == 0 ? 0 : -1;
+}
+
+/* The connection window beyond the initial 65535: 0, or -1. */
+static int submit_window(struct h2g_h2_session *h)
+{
+    uint32_t w = h->conn->config->limits.connection_window_size;
+    return w <= 65535 || nghttp2_session_set_local_window_size(h->ng, NGHTTP2_FLAG_NONE, 0, (int32_t)w) == 0 ? 0 : -1;
+}
+
+/* Our first frames: SETTINGS, ALTSVC and ORIGIN, the PING that measures
+ * the round trip, the connection window: 0, or -1 out of memory. */
+static int queue_opening_frames(struct h2g_h2_session *h)
+{
+    if (submit_settings(h) != 0)
         return -1;
     advertise(h);
     /* One PING per session measures the round trip (h2gatectl sessions). */
     if (nghttp2_submit_ping(h->ng, NGHTTP2_FLAG_NONE, NULL) == 0)
         h->ping_sent_us = h2g_mono_us();
-    if (lim->connection_window_size > 65535 &&
-        nghttp2_session_set_local_window_size(h->ng, NGHTTP2_FLAG_NONE, 0, (int32_t)lim->connection_window_size) != 0)
-        return -1;
-    return 0;
+    return submit_window(h);
+}
+
+/* --- dormancy (core/h2_resume.h) --- */
+
+/* Idle since its opening, nothing owed either way, nothing half read:
+ * the session is its settings and windows, which h2_resume keeps. */
+static bool can_sleep(const struct h2g_h2_session *h)
+{
+    return h->ng != NULL && !h->dead && !h->draining && h->got_frame && h->settings_acked && h->ping_sent_us == 0 &&
+           h->n_streams == 0 && h->last_stream_id < 0 && !h->flush_pending && h->scan_left == 0 &&
+           h->scan_hd_len == 0 && h->scan_ahead == 0 && h->conn->state == H2G_CONN_SESSION &&
+           nghttp2_session_want_read(h->ng) && evbuffer_get_length(bufferevent_get_output(h->conn->bev)) == 0 &&
+           evbuffer_get_length(bufferevent_get_input(h->conn->bev)) == 0;
+}
+
+/* Puts the session away when it can be; the idle timer keeps running. */
+static void maybe_sleep(struct h2g_h2_session *h)
+{
+    if (!can_sleep(h) || !h2g_h2_resume_capture(h->ng, &h->resume))
+        return;
+    nghttp2_session_del(h->ng);
+    h->ng = NULL;
+    event_free(h->flush_ev);
+    h->flush_ev = NULL;
+    event_free(h->sweep_ev);
+    h->sweep_ev = NULL;
+    if (h->frame_buf != NULL) {
+        evbuffer_free(h->frame_buf);
+        h->frame_buf = NULL;
+    }
+    STAT_INC(&h->conn->svc->stats, sessions_dormant);
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg);
+static void sweep_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Brings a dormant session back before anything needs nghttp2: a fresh
+ * session, our SETTINGS and window again, the client's replayed; what
+ * that produces is dropped (the client has had it).  0, or -1 with the
+ * connection closed (out of memory). */
+static int wake(struct h2g_h2_session *h)
+{
+    if (h->ng != NULL)
+        return 0;
+    STAT_DEC(&h->conn->svc->stats, sessions_dormant);
+    struct h2g_h2_stats kept = h->stats; /* the replay is not traffic */
+    struct event_base *base = h->conn->svc->base;
+    int rv = make_ng(h) == 0 && submit_settings(h) == 0 && submit_window(h) == 0 ? 0 : -1;
+    if (rv == 0 && h2g_h2_resume_replay(h->ng, &h->resume) != 0) {
+        LOG_WARN("conn=%llu: h2 session could not be brought back", (unsigned long long)h->conn->id);
+        rv = -1;
+    }
+    h->stats = kept;
+    h->patch_settings = false;
+    h->flush_ev = rv == 0 ? event_new(base, -1, 0, flush_cb, h) : NULL;
+    h->sweep_ev = h->flush_ev != NULL ? evtimer_new(base, sweep_cb, h) : NULL;
+    if (h->sweep_ev != NULL)
+        return 0;
+    /* No GOAWAY without a session: the connection just ends. */
+    LOG_WARN("conn=%llu: out of memory (bringing a dormant session back): closing the connection",
+             (unsigned long long)h->conn->id);
+    if (h->ng != NULL)
+        nghttp2_session_del(h->ng);
+    h->ng = NULL;
+    h->dead = true;
+    conn_close(h->conn, false);
+    return -1;
 }
 
 /* The upgraded HTTP/1.1 request becomes stream 1, its client side over
@@ -1325,9 +1416,8 @@ static void *h2_session_new(struct h2g_conn *c, const struct h2g_upgrade *up)
     if (make_ng(h) != 0 || queue_opening_frames(h) != 0)
         goto fail;
     h->flush_ev = event_new(c->svc->base, -1, 0, flush_cb, h);
-    h->idle_ev = evtimer_new(c->svc->base, idle_cb, h);
     h->sweep_ev = evtimer_new(c->svc->base, sweep_cb, h);
-    if (h->flush_ev == NULL || h->idle_ev == NULL || h->sweep_ev == NULL)
+    if (h->flush_ev == NULL || h->sweep_ev == NULL)
         goto fail;
     if (up != NULL) {
         if (adopt_upgraded(h, up) != 0)
@@ -1350,6 +1440,8 @@ static void h2_session_free(void *arg)
     struct h2g_h2_session *h = arg;
     if (h == NULL)
         return;
+    if (h2_session_dormant(h))
+        STAT_DEC(&h->conn->svc->stats, sessions_dormant);
     if (h->ng != NULL) {
         /* nghttp2_session_del runs no callbacks: free our streams first. */
         h->dead = true;
@@ -1365,8 +1457,6 @@ static void h2_session_free(void *arg)
     }
     if (h->flush_ev)
         event_free(h->flush_ev);
-    if (h->idle_ev)
-        event_free(h->idle_ev);
     if (h->sweep_ev)
         event_free(h->sweep_ev);
     if (h->frame_buf)
@@ -1377,7 +1467,7 @@ static void h2_session_free(void *arg)
 static void h2_session_on_read(void *arg)
 {
     struct h2g_h2_session *h = arg;
-    if (h->dead)
+    if (h->dead || wake(h) != 0)
         return;
     struct evbuffer *in = bufferevent_get_input(h->conn->bev);
     while (evbuffer_get_length(in) > 0) {
@@ -1433,11 +1523,14 @@ static void h2_session_on_read(void *arg)
         evbuffer_drain(in, (size_t)n);
     }
     flush(h);
+    maybe_sleep(h);
 }
 
 static void h2_session_on_write(void *arg)
 {
-    flush(arg); /* cleartext: back to direct writes once drained */
+    struct h2g_h2_session *h = arg;
+    flush(h); /* cleartext: back to direct writes once drained */
+    maybe_sleep(h);
 }
 
 /* The last GOAWAY names the last stream we took; requests that crossed
@@ -1447,7 +1540,7 @@ static void finish_goaway(struct h2g_h2_session *h)
     if (h->goaway_final || h->dead)
         return;
     h->goaway_final = true;
-    evtimer_del(h->idle_ev);
+    evtimer_del(h->conn->timer);
     if (nghttp2_submit_goaway(h->ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h->ng),
                               NGHTTP2_NO_ERROR, NULL, 0) != 0 ||
         h->n_streams == 0)
@@ -1463,7 +1556,7 @@ static void finish_goaway(struct h2g_h2_session *h)
 static void h2_session_drain(void *arg)
 {
     struct h2g_h2_session *h = arg;
-    if (h->draining || h->dead)
+    if (h->draining || h->dead || wake(h) != 0)
         return;
     h->draining = true;
     if (!h->got_frame) {
@@ -1489,12 +1582,21 @@ struct h2g_stream *h2_session_first_stream(const struct h2g_h2_session *h)
 
 int32_t h2_session_local_window(const struct h2g_h2_session *h)
 {
-    return h->ng ? nghttp2_session_get_local_window_size(h->ng) : 0;
+    if (h->ng == NULL) /* dormant: all the client sent was consumed */
+        return (int32_t)(h->conn->config->limits.connection_window_size > 65535
+                             ? h->conn->config->limits.connection_window_size
+                             : 65535);
+    return nghttp2_session_get_local_window_size(h->ng);
 }
 
 int32_t h2_session_remote_window(const struct h2g_h2_session *h)
 {
-    return h->ng ? nghttp2_session_get_remote_window_size(h->ng) : 0;
+    return h->ng ? nghttp2_session_get_remote_window_size(h->ng) : h->resume.remote_window;
+}
+
+bool h2_session_dormant(const struct h2g_h2_session *h)
+{
+    return h->ng == NULL && !h->dead;
 }
 
 unsigned h2_session_open_streams(const struct h2g_h2_session *h)
@@ -1502,8 +1604,8 @@ unsigned h2_session_open_streams(const struct h2g_h2_session *h)
     return h->n_streams;
 }
 
-/* No on_eof or on_timer: a client that closed its side cannot read the
- * rest (the connection closes), and the session times itself. */
+/* No on_eof: a client that closed its side cannot read the rest (the
+ * connection closes). */
 const struct h2g_session_ops h2_session_ops = {
     .name = {"h2c", "h2"},
     .stats_slot = {1, 0},
@@ -1511,5 +1613,6 @@ const struct h2g_session_ops h2_session_ops = {
     .free = h2_session_free,
     .on_read = h2_session_on_read,
     .on_write = h2_session_on_write,
+    .on_timer = h2_session_on_timer,
     .drain = h2_session_drain,
 };

@@ -45,5 +45,8 @@ const struct h2g_h2_stats *h2_session_stats(const struct h2g_h2_session *h);
 struct h2g_stream *h2_session_first_stream(const struct h2g_h2_session *h);
 int32_t h2_session_local_window(const struct h2g_h2_session *h);
 int32_t h2_session_remote_window(const struct h2g_h2_session *h);
+/* Put away while idle (core/h2_resume.h): no nghttp2 session until the
+ * client speaks again. */
+bool h2_session_dormant(const struct h2g_h2_session *h);
 
 #endif

@@ -46,25 +46,23 @@ static json_t *session_json(const struct h2g_conn *c, bool with_streams, uint64_
 {
     json_t *o = json_object();
     char peer[80];
-    snprintf(peer, sizeof(peer), "%s%s%s:%u", c->peer.ss_family == AF_INET6 ? "[" : "", c->peer_ip,
-             c->peer.ss_family == AF_INET6 ? "]" : "", c->peer_port);
+    snprintf(peer, sizeof(peer), "%s%s%s:%u", c->peer.sa.sa_family == AF_INET6 ? "[" : "", c->peer_ip,
+             c->peer.sa.sa_family == AF_INET6 ? "]" : "", c->peer_port);
     json_object_set_new(o, "id", json_integer((json_int_t)c->id));
     json_object_set_new(o, "worker", json_integer(c->svc->worker_id));
     json_object_set_new(o, "peer", json_string(peer));
     json_object_set_new(o, "alpn", json_string(c->state == H2G_CONN_HANDSHAKE ? "handshake" : conn_proto_name(c)));
-    if (c->tls) {
-        SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-        json_object_set_new(o, "tls_version", ssl ? json_string(SSL_get_version(ssl)) : json_null());
-    } else {
-        json_object_set_new(o, "tls_version", json_null());
-    }
-    json_object_set_new(o, "sni", str_or_null(c->sni));
+    /* The server name is the TLS state's, not kept twice. */
+    SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+    json_object_set_new(o, "tls_version", ssl ? json_string(SSL_get_version(ssl)) : json_null());
+    json_object_set_new(o, "sni", str_or_null(ssl ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL));
     json_object_set_new(o, "age_s", json_real((double)(now_ms - c->start_ms) / 1000.0));
     json_t *streams = with_streams ? json_array() : NULL;
     const struct h2g_h2_session *h2 = conn_session_as(c, &h2_session_ops);
     const struct h2g_h1_session *h1 = conn_session_as(c, &h1_session_ops);
     if (h2 != NULL) {
         const struct h2g_h2_stats *st = h2_session_stats(h2);
+        json_object_set_new(o, "dormant", json_boolean(h2_session_dormant(h2)));
         json_object_set_new(o, "streams_open", json_integer(h2_session_open_streams(h2)));
         json_object_set_new(o, "streams_total", json_integer((json_int_t)st->streams_opened));
         json_object_set_new(o, "local_window", json_integer(h2_session_local_window(h2)));

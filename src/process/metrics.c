@@ -218,6 +218,9 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     metric(b, "h2gate_sessions_open", "gauge", "Client sessions open, by protocol.");
     for (int i = 0; i < 3; i++)
         put(b, "h2gate_sessions_open{alpn=\"%s\"} %llu\n", alpn[i], (unsigned long long)st.sessions_open[i]);
+    metric(b, "h2gate_sessions_dormant", "gauge",
+           "Idle HTTP/2 sessions put away (no nghttp2 session until the client speaks again).");
+    put(b, "h2gate_sessions_dormant %llu\n", (unsigned long long)st.sessions_dormant);
     metric(b, "h2gate_streams_open", "gauge", "Streams (requests) in progress.");
     put(b, "h2gate_streams_open %llu\n", (unsigned long long)st.streams_open);
     metric(b, "h2gate_requests_total", "counter", "Requests received.");

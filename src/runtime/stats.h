@@ -85,6 +85,7 @@ struct h2g_stats {
     uint64_t streams_open;
     uint64_t tunnels_open;
     uint64_t sessions_open[3];
+    uint64_t sessions_dormant;    /* idle h2 sessions without their nghttp2 session (h2_resume.h) */
     uint64_t upstream_open;       /* upstream connections (a tunnel's not counted) */
     uint64_t upstream_idle;       /* of which kept alive in a pool */
     /* counters by label (the enums above) */

@@ -11,6 +11,7 @@ int main(void)
     srunner_add_suite(sr, acl_suite());
     srunner_add_suite(sr, route_suite());
     srunner_add_suite(sr, route_labels_suite());
+    srunner_add_suite(sr, h2_resume_suite());
     srunner_add_suite(sr, path_suite());
     srunner_add_suite(sr, balance_suite());
     srunner_add_suite(sr, addrset_suite());

@@ -7,6 +7,7 @@ Suite *config_suite(void);
 Suite *acl_suite(void);
 Suite *route_suite(void);
 Suite *route_labels_suite(void);
+Suite *h2_resume_suite(void);
 Suite *path_suite(void);
 Suite *balance_suite(void);
 Suite *addrset_suite(void);
