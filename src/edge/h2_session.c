@@ -23,7 +23,6 @@
 struct h2g_h2_session {
     struct h2g_conn *conn;
     nghttp2_session *ng;
-    nghttp2_mem mem;         /* counts what nghttp2 allocates for this session */
     size_t ng_bytes;         /* bytes nghttp2 holds now (HPACK tables, queues, streams) */
     struct event *sweep_ev;  /* timeouts.stream_idle, while streams are open */
     unsigned invalid_frames; /* max_session_invalid_frames */
@@ -1255,8 +1254,9 @@ static int make_ng(struct h2g_h2_session *h)
          * front of HTTP/1.1 upstreams does not schedule by that tree, and
          * keeping them costs memory and time for every stream. */
         nghttp2_option_set_no_closed_streams(opt, 1);
-        h->mem = (nghttp2_mem){h, mem_malloc, mem_free, mem_calloc, mem_realloc};
-        rv = nghttp2_session_server_new3(&h->ng, cb, h, opt, &h->mem);
+        /* nghttp2 keeps a copy of the allocator: ours need not outlive this call. */
+        nghttp2_mem mem = {h, mem_malloc, mem_free, mem_calloc, mem_realloc};
+        rv = nghttp2_session_server_new3(&h->ng, cb, h, opt, &mem);
     }
     if (cb)
         nghttp2_session_callbacks_del(cb);
