@@ -46,6 +46,8 @@ static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
  */
 static void set_write_timeout(struct h2g_conn *c, uint64_t ms)
 {
+    if (c->bev == NULL)
+        return; /* asleep: nothing to write; set again by conn_wake */
     struct timeval tv = h2g_ms_timeval(ms);
     bufferevent_set_timeouts(c->sock != NULL ? c->sock : c->bev, NULL, &tv);
 }
@@ -99,7 +101,8 @@ static void schedule_free(struct h2g_conn *c)
     set_state(c, H2G_CONN_CLOSED);
     conn_read_disable(c);
     sockread_disable(&c->rd);
-    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    if (c->bev != NULL)
+        bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     event_active(c->free_ev, EV_TIMEOUT, 0);
 }
 
@@ -139,6 +142,8 @@ void conn_close(struct h2g_conn *c, bool flush)
 {
     if (c->state == H2G_CONN_CLOSED)
         return;
+    if (c->bev == NULL)
+        flush = false; /* asleep: nothing is pending */
     if (!flush) {
         schedule_free(c);
         return;
@@ -660,8 +665,68 @@ fail:
     return NULL;
 }
 
+/* --- sleep (conn_sleep) --- */
+
+static void sleep_cb(evutil_socket_t fd, short what, void *arg)
+{
+    /* The client spoke: the reader takes it from here on its next turn
+     * (the socket stays readable), and the session wakes on_read. */
+    conn_wake(arg);
+}
+
+bool conn_sleep(struct h2g_conn *c)
+{
+    if (c->tls || c->bev == NULL || c->state != H2G_CONN_SESSION || c->pp_held != NULL ||
+        evbuffer_get_length(bufferevent_get_output(c->bev)) > 0 ||
+        evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        return false;
+    struct event *ev = event_new(c->svc->base, c->fd, EV_READ, sleep_cb, c);
+    if (ev == NULL || event_add(ev, NULL) != 0) {
+        if (ev != NULL)
+            event_free(ev);
+        return false;
+    }
+    c->sleep_ev = ev;
+    sockread_clear(&c->rd);
+    /* The fd stays ours: the bufferevent closes only the one it has. */
+    bufferevent_setfd(c->bev, -1);
+    bufferevent_free(c->bev);
+    c->bev = NULL;
+    return true;
+}
+
+int conn_wake(struct h2g_conn *c)
+{
+    if (c->sleep_ev == NULL)
+        return 0;
+    c->bev = sockwrite_bufferevent_new(c->svc->base, c->fd, BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev == NULL) {
+        LOG_WARN("conn=%llu: out of memory waking the connection: closing it", (unsigned long long)c->id);
+        schedule_free(c); /* conn_free closes the fd, with sleep_ev */
+        return -1;
+    }
+    event_free(c->sleep_ev);
+    c->sleep_ev = NULL;
+    bufferevent_set_max_single_read(c->bev, H2G_IO_CHUNK);
+    bufferevent_set_max_single_write(c->bev, H2G_IO_CHUNK);
+    set_write_timeout(c, c->config->timeouts.stream_idle);
+    /* As start_reading, the PROXY header being long read. */
+    bufferevent_setcb(c->bev, NULL, write_cb, event_cb, c);
+    bufferevent_enable(c->bev, EV_WRITE);
+    sockread_init(&c->rd, c->bev);
+    sockread_setcb(&c->rd, read_cb, NULL, event_cb, c);
+    if (sockread_enable(&c->rd) != 0) {
+        LOG_WARN("conn=%llu: out of memory waking the connection: closing it", (unsigned long long)c->id);
+        schedule_free(c);
+        return -1;
+    }
+    return 0;
+}
+
 void conn_read_enable(struct h2g_conn *c)
 {
+    if (c->bev == NULL)
+        return;
     if (c->tls)
         bufferevent_enable(c->bev, EV_READ);
     else
@@ -670,6 +735,8 @@ void conn_read_enable(struct h2g_conn *c)
 
 void conn_read_disable(struct h2g_conn *c)
 {
+    if (c->bev == NULL)
+        return;
     if (c->tls)
         bufferevent_disable(c->bev, EV_READ);
     else
@@ -678,6 +745,8 @@ void conn_read_disable(struct h2g_conn *c)
 
 void conn_read_cap(struct h2g_conn *c, size_t high)
 {
+    if (c->bev == NULL)
+        return;
     if (c->tls)
         bufferevent_setwatermark(c->bev, EV_READ, 0, high);
     else
@@ -731,7 +800,11 @@ void conn_free(struct h2g_conn *c)
             evbuffer_remove_cb_entry(bufferevent_get_output(c->sock), c->sock_out_cb);
         evtimer_del(c->timer);
     }
-    if (!c->tls) {
+    if (c->sleep_ev != NULL) {
+        event_free(c->sleep_ev);
+        c->sleep_ev = NULL;
+        close(c->fd);
+    } else if (!c->tls) {
         bufferevent_free(c->bev);
     } else if (!release_tls_filter(c)) {
         /* Still listed (CLOSED) and counted: the worker stops only once

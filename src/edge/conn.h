@@ -121,6 +121,9 @@ struct h2g_conn {
     bool releasing;             /* freed but for the TLS filter, which waits for its last reference */
     struct event *free_ev;      /* frees a retired session; the connection itself once CLOSED */
     struct event *timer;        /* handshake timeout */
+    /* Asleep (conn_sleep): bev and the reader are gone, this watches the
+     * socket until the client speaks (cleartext only). */
+    struct event *sleep_ev;
 };
 
 /* Takes the accepted socket `fd`: NULL when out of memory, with fd
@@ -145,6 +148,17 @@ void conn_read_cap(struct h2g_conn *c, size_t high);
  * for tunnel_idle, not only stream_idle, before the connection's write
  * timeout closes it. */
 void conn_carries_tunnel(struct h2g_conn *c);
+/* An idle cleartext connection whose session put itself away gives back
+ * its bufferevent and reader too (about 1 KB), keeping the socket and a
+ * read event: true if it did (no output pending, no input held).  Until
+ * conn_wake, c->bev is NULL; the session is woken first (on_read) when
+ * the client speaks, and wakes the connection itself before any other
+ * use (timer, drain).  Closing an asleep connection wakes it or frees
+ * it. */
+bool conn_sleep(struct h2g_conn *c);
+/* The bufferevent and reader back, reading on: 0 (also when awake), or
+ * -1 out of memory, the connection then being closed. */
+int conn_wake(struct h2g_conn *c);
 /* Does the TLS certificate this connection presented cover `host`? */
 bool conn_cert_covers(struct h2g_conn *c, const char *host, size_t len);
 /* The session's protocol name ("h2", "h2c", "http/1.1"); "http/1.1"

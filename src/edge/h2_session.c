@@ -1336,6 +1336,16 @@ static void maybe_sleep(struct h2g_h2_session *h)
         h->frame_buf = NULL;
     }
     STAT_INC(&h->conn->svc->stats, sessions_dormant);
+    conn_sleep(h->conn); /* and the connection's buffers, when it can */
+}
+
+/* The connection's bufferevent as the session wants it (h2_session_new;
+ * a woken connection has a new one). */
+static void tune_bev(struct h2g_conn *c)
+{
+    bufferevent_setwatermark(c->bev, EV_WRITE, H2_OUT_CAP / 2, 0);
+    if (!c->tls)
+        bufferevent_disable(c->bev, EV_WRITE); /* flush writes directly */
 }
 
 static void flush_cb(evutil_socket_t fd, short what, void *arg);
@@ -1349,6 +1359,12 @@ static int wake(struct h2g_h2_session *h)
 {
     if (h->ng != NULL)
         return 0;
+    if (conn_wake(h->conn) != 0) {
+        STAT_DEC(&h->conn->svc->stats, sessions_dormant);
+        h->dead = true;
+        return -1;
+    }
+    tune_bev(h->conn);
     STAT_DEC(&h->conn->svc->stats, sessions_dormant);
     struct h2g_h2_stats kept = h->stats; /* the replay is not traffic */
     struct event_base *base = h->conn->svc->base;
@@ -1425,9 +1441,7 @@ static void *h2_session_new(struct h2g_conn *c, const struct h2g_upgrade *up)
     } else {
         arm_timer(h, c->config->timeouts.handshake);
     }
-    bufferevent_setwatermark(c->bev, EV_WRITE, H2_OUT_CAP / 2, 0);
-    if (!c->tls)
-        bufferevent_disable(c->bev, EV_WRITE); /* flush writes directly */
+    tune_bev(c);
     schedule_flush(h);
     return h;
 fail:

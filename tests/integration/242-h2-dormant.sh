@@ -4,7 +4,8 @@
 # the client speaks again.  A python h2 client sets SETTINGS a replay must
 # give back (256 KiB stream window, 1 KiB header table, push off), credits
 # the connection 8 MiB and waits until /status lists its session as
-# dormant; then:
+# dormant (its cleartext connection also gives back its bufferevent,
+# conn_sleep, and takes a new one when the client speaks); then:
 #  - h2c and TLS: a 200,000-byte GET without any WINDOW_UPDATE from the
 #    client completes (the woken session knows both windows; with the
 #    defaults it would stall at 65,535 bytes) with the right bytes, and a
