@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/run-measure.sh - sourced by bench/run: the measurements.  Every
 # figure goes through add_sample, which keeps it for the table (RES) and
 # appends it to $TMP/samples.tsv (proxy, scenario, metric, run, value).

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/run-proxies.sh - sourced by bench/run: starts and stops the four
 # proxies.  Each start_<proxy> writes its config into a fresh directory
 # under $TMP (kept with --out), starts it pinned to the proxy CPU with fresh

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/run-report.sh - sourced by bench/run: the header and the tables.
 # Tables are Markdown (as in the issue tracker); every cell is the median
 # of the runs; "best" is the lowest figure (the highest for req/s) among the
