@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Hold N idle HTTP/2 connections open against a proxy (bench helper).
 
-Usage: idle_conns.py [--tls] [--parallel K] [--timeout S] HOST PORT COUNT
+Usage: idle_conns.py [--tls] [--get PATH] [--parallel K] [--timeout S] HOST PORT COUNT
 
 Each connection does the minimal HTTP/2 start and then goes idle:
   cleartext (h2c, prior knowledge): client preface + empty SETTINGS,
@@ -9,6 +9,9 @@ Each connection does the minimal HTTP/2 start and then goes idle:
   SETTINGS ACK;
   --tls: the same after a TLS handshake that negotiated ALPN "h2"
   (certificate not verified: the bench uses a throwaway self-signed one).
+  --get PATH: then one GET of PATH on stream 1, read to its end (the
+  response must be a 200), and only then idle: the connection as it is
+  left after a request, with whatever state the proxy keeps after it.
 
 When every connection is up (or failed), prints one line
     READY ok=<n> failed=<m> secs=<t>
@@ -32,6 +35,7 @@ import time
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 SETTINGS_EMPTY = struct.pack(">I", 0)[1:] + bytes([0x4, 0x0]) + struct.pack(">I", 0)
 SETTINGS_ACK = struct.pack(">I", 0)[1:] + bytes([0x4, 0x1]) + struct.pack(">I", 0)
+T_DATA, T_HEADERS, T_RST_STREAM = 0x0, 0x1, 0x3
 T_SETTINGS, T_PING, T_GOAWAY = 0x4, 0x6, 0x7
 
 
@@ -49,6 +53,54 @@ async def read_frame(reader):
     ftype, flags = hdr[3], hdr[4]
     payload = await reader.readexactly(length) if length else b""
     return ftype, flags, payload
+
+
+def get_request(path, tls):
+    """HEADERS frame (stream 1, END_STREAM|END_HEADERS) for GET PATH.
+
+    HPACK by hand, no Huffman: :method GET and :scheme from the static
+    table (indexed), :authority and :path as literals without indexing
+    whose names are static-table entries 1 and 4.
+    """
+    def literal(index, value):
+        value = value.encode()
+        if len(value) > 126:
+            raise ValueError("path too long for this minimal encoder")
+        return bytes([index, len(value)]) + value
+    block = (bytes([0x82, 0x87 if tls else 0x86]) + literal(1, "localhost")
+             + literal(4, path))
+    return (struct.pack(">I", len(block))[1:] + bytes([T_HEADERS, 0x5])
+            + struct.pack(">I", 1) + block)
+
+
+async def one_get(reader, writer, path, tls):
+    """Send GET PATH on stream 1 and read frames until its END_STREAM."""
+    writer.write(get_request(path, tls))
+    await writer.drain()
+    status = None
+    while True:
+        hdr = await reader.readexactly(9)
+        length = int.from_bytes(hdr[0:3], "big")
+        ftype, flags = hdr[3], hdr[4]
+        stream = int.from_bytes(hdr[5:9], "big") & 0x7FFFFFFF
+        payload = await reader.readexactly(length) if length else b""
+        if ftype == T_GOAWAY or (ftype == T_RST_STREAM and stream == 1):
+            raise RuntimeError("GET %s: stream reset or GOAWAY" % path)
+        if stream != 1:
+            continue
+        if ftype == T_HEADERS and status is None:
+            block = payload
+            if flags & 0x8:      # PADDED
+                block = block[1:len(block) - block[0]]
+            if flags & 0x20:     # PRIORITY
+                block = block[5:]
+            # :status comes first: 200 is static entry 8 (0x88), or a
+            # literal "200" with entry 8's name (not Huffman-coded)
+            status = block[:6]
+            if status[:1] != b"\x88" and b"200" not in status:
+                raise RuntimeError("GET %s: status is not 200" % path)
+        if ftype in (T_DATA, T_HEADERS) and flags & 0x1:
+            return
 
 
 class Conn:
@@ -80,6 +132,8 @@ async def open_one(args, sslctx, conn):
             raise RuntimeError("GOAWAY during handshake")
     writer.write(SETTINGS_ACK)
     await writer.drain()
+    if args.get:
+        await one_get(reader, writer, args.get, sslctx is not None)
     conn.reader, conn.writer, conn.alive = reader, writer, True
 
 
@@ -103,6 +157,8 @@ async def idle_loop(conn):
 async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tls", action="store_true")
+    ap.add_argument("--get", metavar="PATH",
+                    help="one GET of PATH on each connection before it idles")
     ap.add_argument("--parallel", type=int, default=64,
                     help="handshakes in flight at once")
     ap.add_argument("--timeout", type=float, default=60.0,

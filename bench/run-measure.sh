@@ -1,0 +1,282 @@
+# shellcheck shell=bash
+# bench/run-measure.sh - sourced by bench/run: the measurements.  Every
+# figure goes through add_sample, which keeps it for the table (RES) and
+# appends it to $TMP/samples.tsv (proxy, scenario, metric, run, value).
+
+declare -A RES   # RES[proxy|scenario|metric] = space-separated samples
+declare -A NOTE  # NOTE[proxy|scenario] = warning text
+RUNSEQ=0         # h2load runs so far (their output files are numbered)
+printf 'proxy\tscenario\tmetric\trun\tvalue\n' >"$TMP/samples.tsv"
+add_sample() { # proxy scenario metric value
+    local k="$1|$2|$3" n
+    RES[$k]="${RES[$k]:-}${RES[$k]:+ }$4"
+    n=$(wc -w <<<"${RES[$k]}")
+    printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$n" "$4" >>"$TMP/samples.tsv"
+}
+median() { # samples... -> median (middle value; mean of the two middles)
+    printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {
+        if (NR == 0) exit; if (NR % 2) print v[(NR+1)/2];
+        else printf "%.6g\n", (v[NR/2] + v[NR/2+1]) / 2 }'
+}
+note() { NOTE["$1|$2"]="${NOTE["$1|$2"]:-}${NOTE["$1|$2"]:+; }$3"; }
+
+percpu_stat() { # "cpuN task irq steal total ..." for every CPU, from /proc/stat
+    awk '/^cpu[0-9]/ {printf "%s %d %d %d %d ", $1, $2+$3+$4, $7+$8, $9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat
+}
+read_cpu_stat() { awk '/^cpu / {print $2+$3+$4+$5+$6+$7+$8+$9, $9}' /proc/stat; }
+
+# ------------------------------------------------------- h2load scenarios
+h2load_figures() { # h2load-output -> "req/s succeeded 2xx seconds"
+    awk '/^finished in/ {
+            for (i = 1; i <= NF; i++) if ($(i+1) ~ /^req\/s/) {r = $i; gsub(",", "", r)}
+            v = $3; sub(",", "", v)
+            if (v ~ /ms$/) {sub("ms", "", v); v /= 1000} else if (v ~ /us$/) {sub("us", "", v); v /= 1e6}
+            else sub("s", "", v); secs = v }
+        /^requests:/ {for (i = 1; i <= NF; i++) if ($(i+1) ~ /^succeeded/) ok = $i}
+        /^status codes:/ {st = $3}
+        END {print (r == "" ? "-" : r), (ok == "" ? "-" : ok), (st == "" ? 0 : st), (secs == "" ? 0 : secs)}' "$1"
+}
+
+# cpu_busy S0 S1: each CPU's task / irq / steal share between two percpu_stat
+cpu_busy() {
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        split(a, x, " "); split(b, y, " "); out = ""
+        for (i = 1; i + 4 <= length(x) && i + 4 <= length(y); i += 5) {
+            tot = y[i+4] - x[i+4]; if (tot <= 0) continue
+            out = out sprintf("%s%s %.0f%% +irq %.0f%% steal %.0f%%", out == "" ? "" : ", ", x[i],
+                100 * (y[i+1] - x[i+1]) / tot, 100 * (y[i+2] - x[i+2]) / tot,
+                100 * (y[i+3] - x[i+3]) / tot)
+        }
+        print out }'
+}
+
+# foreign_load PROXY SCEN S0 S1 TICKS: warn when other processes (or the
+# hypervisor) took more than 10 % of the proxy's CPU during the run
+foreign_load() {
+    [ -n "$PIN_PROXY" ] || return 0
+    local f
+    f=$(awk -v a="$3" -v b="$4" -v p="$5" 'BEGIN {
+        split(a, x, " "); split(b, y, " ")
+        for (i = 1; i + 4 <= length(x); i += 5) if (x[i] == "cpu1") {
+            tot = y[i+4] - x[i+4]
+            if (tot > 0) printf "%.0f %.0f", 100 * (y[i+1] - x[i+1] - p) / tot, 100 * (y[i+3] - x[i+3]) / tot }
+    }')
+    [ -n "$f" ] || return 0
+    [ "${f% *}" -gt 10 ] && note "$1" "$2" "${f% *}% of CPU 1 went to other processes in one run"
+    [ "${f#* }" -gt 10 ] && note "$1" "$2" "hypervisor stole ${f#* }% of CPU 1 in one run"
+    return 0
+}
+
+perf_start() { # PID -> starts perf stat on PID's tree (if usable); sets PERF_PID
+    PERF_PID=
+    [ "$HAVE_PERF" = 1 ] || return 0
+    perf stat -x, -o "$1" -e instructions:u -p "$(tree_pids "$2" | paste -sd,)" 2>/dev/null &
+    PERF_PID=$!
+    sleep 0.3
+}
+perf_stop() { # -> instructions counted (empty if none)
+    [ -n "$PERF_PID" ] || return 0
+    kill -INT "$PERF_PID" 2>/dev/null; wait "$PERF_PID" 2>/dev/null
+    awk -F, '$3 ~ /^instructions/ && $1 ~ /^[0-9]+$/ {print $1}' "$1"
+}
+
+# run_h2load PROXY SCENARIO URL N MEASURE(0|1)
+run_h2load() {
+    local proxy=$1 scen=$2 url=$3 n=$4 measure=$5 pid out c0 c1 s0 s1 a0 a1 rc
+    local rps ok total secs ins
+    pid=${PPID_OF[$proxy]}
+    RUNSEQ=$((RUNSEQ + 1))
+    out=$TMP/h2load.$(printf %03d "$RUNSEQ").$proxy.${scen// /_}.$([ "$measure" = 1 ] && echo run || echo warm-up).txt
+    [ "$measure" = 1 ] && perf_start "$out.perf" "$pid"
+    c0=$(cpu_ticks "$pid"); a0=$(nginx_accepts); s0=$(percpu_stat)
+    timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -n "$n" \
+        "$url" >"$out" 2>&1
+    rc=$?
+    c1=$(cpu_ticks "$pid"); s1=$(percpu_stat); a1=$(nginx_accepts)
+    [ "$measure" = 1 ] || return 0
+    ins=$(perf_stop "$out.perf")
+    read -r rps ok total secs <<<"$(h2load_figures "$out")"
+    if [ "$rc" != 0 ] || [ "$rps" = - ] || [ "$ok" = - ]; then
+        note "$proxy" "$scen" "h2load failed (rc=$rc)"
+        echo "bench/run: h2load against $proxy ($scen) failed, rc=$rc:" >&2
+        tail -n 15 "$out" | sed 's/^/    /' >&2
+        return 1
+    fi
+    [ "$ok" -lt "$n" ] && note "$proxy" "$scen" "only $ok/$n succeeded"
+    [ "$total" -lt "$ok" ] && note "$proxy" "$scen" "only $total/$ok 2xx"
+    local u=$((${c1% *} - ${c0% *})) s=$((${c1#* } - ${c0#* })) util tlsinfo upc=
+    util=$(awk -v d=$((u + s)) -v t="$CLK_TCK" -v s="$secs" \
+        'BEGIN {if (s > 0) printf "%.0f", 100 * d / t / s; else print "?"}')
+    tlsinfo=$(awk '/^TLS Protocol:/ {p = $3} /^Cipher:/ {c = $2} END {if (p) printf " (%s %s)", p, c}' "$out")
+    add_sample "$proxy" "$scen" rps "$rps"
+    [ "$util" != "?" ] && add_sample "$proxy" "$scen" util "$util"
+    if [ -n "$a0" ] && [ -n "$a1" ] && [ "$ok" -gt 0 ]; then
+        # minus 1: the second status request is itself a new connection
+        upc=$(awk -v d=$((a1 - a0 - 1)) -v n="$ok" 'BEGIN {printf "%.1f", 1000 * d / n}')
+        add_sample "$proxy" "$scen" upconn "$upc"
+    fi
+    if [ "$ok" -gt 0 ]; then
+        per_req() { awk -v d="$1" -v t="$CLK_TCK" -v n="$ok" 'BEGIN {printf "%.2f", d / t * 1e6 / n}'; }
+        add_sample "$proxy" "$scen" cpu "$(per_req $((u + s)))"
+        add_sample "$proxy" "$scen" usr "$(per_req "$u")"
+        add_sample "$proxy" "$scen" sys "$(per_req "$s")"
+        [ -n "$ins" ] && add_sample "$proxy" "$scen" instr \
+            "$(awk -v i="$ins" -v n="$ok" 'BEGIN {printf "%.0f", i / n}')"
+    fi
+    log "  $proxy  $scen: $rps req/s, $ok ok in ${secs}s, proxy cpu $(((u + s) * 1000 / CLK_TCK)) ms (user $((u * 1000 / CLK_TCK)), sys $((s * 1000 / CLK_TCK))) = $util% of a core$tlsinfo; CPUs busy: $(cpu_busy "$s0" "$s1"); upstream conns opened: $((a1 - a0 - 1))"
+    foreign_load "$proxy" "$scen" "$s0" "$s1" $((u + s))
+}
+
+# ------------------------------------------------------- syscalls (strace)
+# trace_run PROXY SCENARIO URL N: one run under `strace -f -yy` (every
+# process and thread of the proxy), syscalls split by the socket they act
+# on: "client" (the proxy's listeners and accepted connections), "upstream"
+# (sockets to nginx, and socket()/connect() for them) and "other" (epoll,
+# timers, eventfds, memory, ...).  epoll_ctl names the socket it changes, so
+# it counts for that socket's side.  Per successful request.
+trace_run() {
+    local proxy=$1 scen=$2 url=$3 n=$4 pid out st spid p args=() ok
+    pid=${PPID_OF[$proxy]}
+    out=$TMP/h2load.strace.$proxy.${scen// /_}.txt
+    st=$TMP/strace.$proxy.${scen// /_}.txt
+    # a warm-up right before, so the upstream pool is as in a measured run
+    timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -n "$n" \
+        "$url" >/dev/null 2>&1
+    for p in $(tree_pids "$pid"); do args+=(-p "$p"); done
+    strace -f -yy -qq -o "$st" "${args[@]}" 2>"$st.err" &
+    spid=$!
+    PIDS+=("$spid")
+    sleep 0.5   # attach
+    timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -n "$n" \
+        "$url" >"$out" 2>&1
+    kill -INT "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
+    ok=$(h2load_figures "$out" | awk '{print $2}')
+    if [ "$ok" = - ] || [ "$ok" -eq 0 ] || [ ! -s "$st" ]; then
+        note "$proxy" "$scen" "strace run failed"
+        echo "bench/run: strace run against $proxy ($scen) failed:" >&2
+        tail -n 5 "$out" "$st.err" 2>/dev/null | sed 's/^/    /' >&2
+        return 1
+    fi
+    local c u o
+    read -r c u o <<<"$(classify_syscalls "$st")"
+    add_sample "$proxy" "$scen" sc_client "$(awk -v c="$c" -v n="$ok" 'BEGIN {printf "%.2f", c / n}')"
+    add_sample "$proxy" "$scen" sc_upstream "$(awk -v c="$u" -v n="$ok" 'BEGIN {printf "%.2f", c / n}')"
+    add_sample "$proxy" "$scen" sc_other "$(awk -v c="$o" -v n="$ok" 'BEGIN {printf "%.2f", c / n}')"
+    log "  $proxy  $scen under strace: $ok requests, syscalls client $c, upstream $u, other $o"
+    # the trace of a 64 KiB run is large; keep a per-syscall summary instead
+    classify_syscalls "$st" by-name >"$st.summary"
+    rm -f "$st"
+}
+
+classify_syscalls() { # strace-output [by-name] -> "client upstream other"
+    awk -v up="$NGINX_PORT" -v byname="${2:-}" '
+        / resumed>/ || /^[0-9]+ +(\+\+\+|---)/ {next}
+        {
+            side = "other"; name = $2; sub(/\(.*/, "", name)
+            if (match($0, /<TCP:\[[0-9.]+:[0-9]+->[0-9.]+:[0-9]+\]>/)) {
+                t = substr($0, RSTART, RLENGTH); sub(/\]>$/, "", t); sub(/.*:/, "", t)
+                side = (t == up) ? "upstream" : "client"
+            } else if ($0 ~ /<TCP:\[[0-9.]+:[0-9]+\]>/) {
+                side = "client"        # a listener: accept
+            } else if ($0 ~ ("htons\\(" up "\\)") || name == "socket") {
+                side = "upstream"      # socket() and connect() for nginx
+            }
+            n[side]++; per[side " " name]++
+        }
+        END {
+            if (byname) { for (k in per) print k, per[k]; exit }
+            print n["client"] + 0, n["upstream"] + 0, n["other"] + 0
+        }' "$1" | { if [ -n "${2:-}" ]; then sort -k1,1 -k3,3nr; else cat; fi; }
+}
+
+# ------------------------------------------------ idle connections: RSS
+# idle_rss PROXY h2c|get|tls: fresh proxy, tiny warm-up, RSS, N idle conns
+# (get: each after one GET of /100b.bin), RSS
+idle_rss() {
+    local proxy=$1 mode=$2 scen pid port r0 r1 hp out line ok alive i flags=()
+    case $mode in
+    h2c) scen="idle h2c conn"; port=h2c ;;
+    get) scen="h2c conn after GET"; port=h2c; flags=(--get /100b.bin) ;;
+    tls) scen="idle tls conn"; port=tls; flags=(--tls) ;;
+    esac
+    start_proxy "$proxy" || { note "$proxy" "$scen" "did not start"; return 1; }
+    pid=${PPID_OF[$proxy]}
+    # a few requests so lazily set-up state (TLS context, upstream pool) exists
+    timeout 60 $PIN_LOAD "$H2LOAD" -t 1 -c 2 -m 1 -n 200 \
+        "$(proxy_url "$proxy" "$port" /100b.bin)" >/dev/null 2>&1
+    sleep 0.5
+    r0=$(rss_kib "$pid")
+    [ "$port" = tls ] && port=${TLS_PORT[$proxy]} || port=${H2C_PORT[$proxy]}
+    out=$TMP/idle.$proxy.$mode.out
+    $PIN_LOAD "$PY" "$SELF_DIR/idle_conns.py" "${flags[@]}" --timeout 120 \
+        127.0.0.1 "$port" "$N_IDLE" >"$out" 2>"$out.err" &
+    hp=$!
+    PIDS+=("$hp")
+    line=
+    for i in $(seq 1500); do   # up to 150 s
+        line=$(grep '^READY' "$out" 2>/dev/null)
+        [ -n "$line" ] && break
+        kill -0 "$hp" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ -z "$line" ]; then
+        note "$proxy" "$scen" "idle helper failed"
+        echo "bench/run: idle_conns.py against $proxy ($mode) failed:" >&2
+        tail -n 10 "$out.err" | sed 's/^/    /' >&2
+        stop_pid "$hp"; stop_proxy "$proxy"
+        return 1
+    fi
+    sleep 1
+    r1=$(rss_kib "$pid")
+    kill -TERM "$hp" 2>/dev/null
+    for i in $(seq 100); do grep -q '^ALIVE' "$out" && break; sleep 0.1; done
+    stop_pid "$hp"
+    ok=$(echo "$line" | sed 's/.*ok=\([0-9]*\).*/\1/')
+    alive=$(awk '/^ALIVE/ {print $2}' "$out")
+    [ "$ok" -lt "$N_IDLE" ] && note "$proxy" "$scen" "only $ok/$N_IDLE connected ($(head -c 200 "$out.err" | tr '\n' ' '))"
+    [ "${alive:-0}" -lt "$ok" ] && note "$proxy" "$scen" "only ${alive:-0}/$ok still open at the end"
+    if [ "$ok" -gt 0 ]; then
+        add_sample "$proxy" "$scen" rss "$(awk -v a="$r0" -v b="$r1" -v n="$ok" \
+            'BEGIN {printf "%.2f", (b - a) / n}')"
+    fi
+    add_sample "$proxy" "$scen" rss0 "$r0"
+    log "  $proxy  $scen: $line; RSS $r0 -> $r1 KiB; alive at end ${alive:-?}"
+    stop_proxy "$proxy"
+}
+
+# ----------------------------------------------- scaling: h2gate workers
+# h2gate with workers: 1 (pinned to CPU 1, like every proxy here) and
+# workers: 2 (not pinned: both CPUs, the second shared with h2load and
+# nginx on CPU 0), h2c 100 B, runs alternating.  With 2 cores in all this
+# shows whether a second worker adds anything, not how h2gate scales.
+scaling() {
+    local w r url
+    for r in $(seq "$REPEAT"); do
+        for w in 1 2; do
+            start_proxy h2gate "$w" || { note h2gate "workers $w" "did not start"; continue; }
+            url=$(proxy_url h2gate h2c /100b.bin)
+            run_h2load h2gate "workers $w" "$url" "$N_WARM_SMALL" 0
+            run_h2load h2gate "workers $w" "$url" "$N_SMALL" 1
+            stop_proxy h2gate
+        done
+    done
+}
+
+# --------------------------------------------------------- machine state
+busy_2s() { # % of all CPUs busy over the next 2 s
+    local t0 b0 t1 b1
+    read -r t0 b0 <<<"$(awk '/^cpu / {print $2+$3+$4+$5+$6+$7+$8+$9, $2+$3+$4+$7+$8+$9}' /proc/stat)"
+    sleep 2
+    read -r t1 b1 <<<"$(awk '/^cpu / {print $2+$3+$4+$5+$6+$7+$8+$9, $2+$3+$4+$7+$8+$9}' /proc/stat)"
+    echo $(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 ))
+}
+# With --wait-idle S, wait up to S seconds for a 2 s window under 10 %.
+wait_idle() {
+    local deadline
+    PRE_BUSY=$(busy_2s)
+    if [ "$WAIT_IDLE" -gt 0 ] && [ "$PRE_BUSY" -gt 10 ]; then
+        echo "bench/run: machine ${PRE_BUSY}% busy; waiting up to ${WAIT_IDLE}s for it to go quiet" >&2
+        deadline=$((SECONDS + WAIT_IDLE))
+        while [ "$PRE_BUSY" -gt 10 ] && [ "$SECONDS" -lt "$deadline" ]; do PRE_BUSY=$(busy_2s); done
+    fi
+}
