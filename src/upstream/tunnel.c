@@ -316,6 +316,8 @@ static int open_tunnel(struct h2g_tunnel *t)
 {
     t->state = T_OPEN;
     t->last_active_ms = h2g_mono_ms();
+    /* Their bytes pass through TLS or HTTP/2 framing: always copied. */
+    t->no_splice = t->ctx->client->tls || stream_client_is_h2(t->s);
     bufferevent_set_timeouts(t->bev, NULL, NULL);
     bufferevent_setwatermark(t->bev, EV_WRITE, TUNNEL_OUT_CAP / 2, 0);
     bufferevent_setcb(t->bev, NULL, t_write_cb, t_event_cb, t);
