@@ -105,13 +105,16 @@ static void fail(struct h2g_splice_relay *r, int err, enum splice_side side)
 static int dir_move(struct splice_dir *d, size_t *moved, enum splice_side *side)
 {
     for (int round = 0; round < SPLICE_ROUNDS; round++) {
-        bool progress = false;
+        bool progress = false, dry = false;
         if (!d->eof && d->in_pipe < SPLICE_PIPE_SIZE) {
-            ssize_t n = splice(d->src, NULL, d->pipe[1], NULL, SPLICE_PIPE_SIZE - d->in_pipe,
-                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            size_t want = SPLICE_PIPE_SIZE - d->in_pipe;
+            ssize_t n = splice(d->src, NULL, d->pipe[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
             if (n > 0) {
                 d->in_pipe += (size_t)n;
                 progress = true;
+                /* Less than asked: the socket is most likely empty, and
+                 * one more splice would only say EAGAIN. */
+                dry = (size_t)n < want;
             } else if (n == 0) {
                 d->eof = true;
             } else if (errno != EAGAIN && errno != EINTR) {
@@ -132,7 +135,7 @@ static int dir_move(struct splice_dir *d, size_t *moved, enum splice_side *side)
                 return 0; /* dst full: wr_ev */
             }
         }
-        if (!progress)
+        if (!progress || (dry && d->in_pipe == 0))
             return 0;
     }
     return 0;
