@@ -28,24 +28,25 @@ struct h2g_splice_relay {
     struct event_base *base;
     struct h2g_splice_relay_cbs cbs;
     void *arg;
+    size_t pipe_size;           /* asked for; splices ask no more than what it leaves */
     struct splice_dir dir[2];   /* [0] up (client -> target), [1] down */
     bool first_eof_set;
     enum splice_side first_eof; /* whose EOF came first */
     bool stopped;
 };
 
-static int make_pipe(int p[2])
+static int make_pipe(int p[2], size_t size)
 {
     if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0)
         return -1;
-    /* Best effort: a smaller system maximum leaves the default (64 KiB
-     * on Linux), which bounds memory as well. */
-    (void)fcntl(p[1], F_SETPIPE_SZ, SPLICE_PIPE_SIZE);
+    /* Best effort: a size the kernel refuses (pipe-max-size, the user's
+     * pipe pages) leaves the pipe as it is, which bounds memory as well. */
+    (void)fcntl(p[1], F_SETPIPE_SZ, (int)size);
     return 0;
 }
 
-struct h2g_splice_relay *splice_relay_new(struct event_base *base, const struct h2g_splice_relay_cbs *cbs,
-                                          void *arg)
+struct h2g_splice_relay *splice_relay_new(struct event_base *base, size_t pipe_size,
+                                          const struct h2g_splice_relay_cbs *cbs, void *arg)
 {
     struct h2g_splice_relay *r = calloc(1, sizeof(*r));
     if (r == NULL)
@@ -53,10 +54,11 @@ struct h2g_splice_relay *splice_relay_new(struct event_base *base, const struct 
     r->base = base;
     r->cbs = *cbs;
     r->arg = arg;
+    r->pipe_size = pipe_size;
     for (int i = 0; i < 2; i++)
         r->dir[i].pipe[0] = r->dir[i].pipe[1] = -1;
     for (int i = 0; i < 2; i++) {
-        if (make_pipe(r->dir[i].pipe) != 0) {
+        if (make_pipe(r->dir[i].pipe, pipe_size) != 0) {
             int e = errno;
             splice_relay_free(r);
             errno = e;
@@ -106,8 +108,8 @@ static int dir_move(struct splice_dir *d, size_t *moved, enum splice_side *side)
 {
     for (int round = 0; round < SPLICE_ROUNDS; round++) {
         bool progress = false, dry = false;
-        if (!d->eof && d->in_pipe < SPLICE_PIPE_SIZE) {
-            size_t want = SPLICE_PIPE_SIZE - d->in_pipe;
+        if (!d->eof && d->in_pipe < d->relay->pipe_size) {
+            size_t want = d->relay->pipe_size - d->in_pipe;
             ssize_t n = splice(d->src, NULL, d->pipe[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
             if (n > 0) {
                 d->in_pipe += (size_t)n;

@@ -9,8 +9,8 @@
  * sockets are borrowed: the client's stays its connection's, the
  * target's the tunnel's.  The relay owns its pipes and its events.
  *
- * Buffers: each direction's pipe (F_SETPIPE_SZ, SPLICE_PIPE_SIZE) is the
- * only buffer.  A source is read only while its pipe is empty, and the
+ * Buffers: each direction's pipe (F_SETPIPE_SZ to limits.tunnel_pipe_size,
+ * 64 KiB by default) is the only buffer.  A source is read only while its pipe is empty, and the
  * destination is waited for (EV_WRITE) only while it is not: a slow
  * reader stops the other side's reads, memory stays bounded by the pipes.
  *
@@ -29,9 +29,6 @@
 struct event_base;
 struct h2g_splice_relay;
 
-/* Kernel buffer per direction: 64 KiB, the copying path's caps. */
-#define SPLICE_PIPE_SIZE (64 * 1024)
-
 /* The two sockets, and the two directions: UP is client -> target. */
 enum splice_side { SPLICE_CLIENT, SPLICE_TARGET };
 
@@ -43,11 +40,12 @@ struct h2g_splice_relay_cbs {
     void (*done)(void *arg, int err, enum splice_side side);
 };
 
-/* Makes the pipes; reads nothing until splice_relay_start.  NULL with
- * errno set (EMFILE / ENFILE: the process or system is out of file
+/* Makes the pipes, asking for pipe_size bytes each (the kernel may keep
+ * its default); reads nothing until splice_relay_start.  NULL with errno
+ * set (EMFILE / ENFILE: the process or system is out of file
  * descriptors: the caller goes on copying). */
-struct h2g_splice_relay *splice_relay_new(struct event_base *base, const struct h2g_splice_relay_cbs *cbs,
-                                          void *arg);
+struct h2g_splice_relay *splice_relay_new(struct event_base *base, size_t pipe_size,
+                                          const struct h2g_splice_relay_cbs *cbs, void *arg);
 /* Starts moving bytes between the two (non-blocking) sockets: 0, or -1
  * when the events cannot be made (nothing was read: the caller may go on
  * copying). */

@@ -285,7 +285,7 @@ static void try_splice(struct h2g_tunnel *t)
     int cfd = stream_client_socket(t->s, false);
     if (cfd < 0)
         return;
-    struct h2g_splice_relay *r = splice_relay_new(t->svc->base, &relay_cbs, t);
+    struct h2g_splice_relay *r = splice_relay_new(t->svc->base, t->ctx->cfg->limits.tunnel_pipe_size, &relay_cbs, t);
     if (r == NULL || splice_relay_start(r, cfd, bufferevent_getfd(t->bev)) != 0) {
         /* Out of file descriptors for the pipes (EMFILE, ENFILE) or of
          * memory: this tunnel keeps copying. */

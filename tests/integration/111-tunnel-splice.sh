@@ -6,8 +6,9 @@
 # "BYE"; the target first: the client sends after the target's EOF), with
 # back-pressure both ways (a client or target that does not read for 2 s:
 # h2gate's VmRSS grows < 8 MiB), byte counts in the access log and
-# `h2gatectl tunnels`, and timeouts.tunnel_idle.  HTTP/1.1 CONNECT over TLS
-# and h2c CONNECT still copy (the counter does not move).
+# `h2gatectl tunnels`, limits.tunnel_pipe_size (16KiB pipes carry 8 MB
+# intact), and timeouts.tunnel_idle.  HTTP/1.1 CONNECT over TLS and h2c
+# CONNECT still copy (the counter does not move).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tunlib.sh"
@@ -124,15 +125,21 @@ assert_eq $((total + 2)) "$(metric h2gate_tunnels_total)" "tunnels after TLS and
 assert_eq 5 "$(spliced)" "spliced tunnels after TLS and h2c (copied)"
 stop_h2gate
 
-# --- timeouts.tunnel_idle ends a spliced tunnel; h2gatectl tunnels lists it
+# --- limits.tunnel_pipe_size; timeouts.tunnel_idle ends a spliced tunnel;
+# h2gatectl tunnels lists it
 conf "timeouts:
-  tunnel_idle: 1s" | write_config
+  tunnel_idle: 1s
+limits:
+  tunnel_pipe_size: 16KiB" | write_config
 start_h2gate "$PC" "$PT" "$PM"
+J=$T/small.json
+"${ST[@]}" bulk "$PC" "127.0.0.1:$TPORT_echo" --bytes 8000000 >"$J" || fail "bulk client (16KiB pipes) failed: $(cat "$J")"
+assert_eq True "$(json_get 'd["received_sha256"] == d["sent_sha256"] and d["received"] == 8000000' "$J")" "8 MB echoed intact through 16KiB pipes"
 J=$T/idle.json
 "${ST[@]}" idle "$PC" "127.0.0.1:$TPORT_hold" >"$J" &
 IDLE_PID=$!
 _PIDS+=("$IDLE_PID")
-wait_until 10 metric_is h2gate_tunnels_spliced_total 1 || fail "the idle tunnel was not spliced: $(spliced)"
+wait_until 10 metric_is h2gate_tunnels_spliced_total 2 || fail "the idle tunnel was not spliced: $(spliced)"
 tun=$(ctl tunnels) || fail "tunnels: $tun"
 log "tunnels: $tun"
 # (it may be gone already: the idle timeout is 1 s)
