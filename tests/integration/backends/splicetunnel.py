@@ -6,7 +6,8 @@ prints one JSON object {status, ...} when done.
 
   splicetunnel.py bulk PORT TARGET --bytes N [--tls]
       to a tcpserver.py echo target: sends N random bytes while reading
-      their echo (two threads, so neither side's buffers deadlock), then
+      their echo (two threads, so neither side's buffers deadlock; with
+      --tls in lock step, 64 KiB at a time), then
       half-closes and reads to EOF (the target's "BYE BYTES SHA256").
       {sent, sent_sha256, received, received_sha256, after_end}
   splicetunnel.py later PORT TARGET --bytes N
@@ -103,14 +104,24 @@ def bulk(a, res):
     def send():
         s.sendall(data)
 
-    t = threading.Thread(target=send)
-    t.start()
-    while len(got) < len(data):
-        d = s.recv(262144)
-        if not d:
-            break
-        got += d
-    t.join()
+    def receive(upto):
+        while len(got) < upto:
+            d = s.recv(262144)
+            if not d:
+                break
+            got.extend(d)
+
+    if a.tls:
+        # An SSL socket is not to be used from two threads: lock step,
+        # each 64 KiB echoed before the next.
+        for off in range(0, len(data), 65536):
+            s.sendall(data[off:off + 65536])
+            receive(min(off + 65536, len(data)))
+    else:
+        t = threading.Thread(target=send)
+        t.start()
+        receive(len(data))
+        t.join()
     res["received"] = min(len(got), len(data))
     res["received_sha256"] = hashlib.sha256(bytes(got[:len(data)])).hexdigest()
     s.shutdown(socket.SHUT_WR)
