@@ -35,13 +35,24 @@ struct h2g_splice_relay {
     bool stopped;
 };
 
+/* Below this a pipe is not worth a splice per few pages: copying is
+ * cheaper (the user is past pipe-user-pages-soft and the kernel made a
+ * pipe of a page or two). */
+#define SPLICE_PIPE_MIN (16 * 1024)
+
+/* 0, or -1 with errno (ENOBUFS: the pipe came out too small). */
 static int make_pipe(int p[2], size_t size)
 {
     if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0)
         return -1;
-    /* Best effort: a size the kernel refuses (pipe-max-size, the user's
-     * pipe pages) leaves the pipe as it is, which bounds memory as well. */
+    /* A size the kernel refuses (pipe-max-size, the user's pipe pages)
+     * leaves the pipe as it is, which bounds memory as well. */
     (void)fcntl(p[1], F_SETPIPE_SZ, (int)size);
+    int got = fcntl(p[1], F_GETPIPE_SZ);
+    if (got >= 0 && (size_t)got < (size < SPLICE_PIPE_MIN ? size : SPLICE_PIPE_MIN)) {
+        errno = ENOBUFS;
+        return -1;
+    }
     return 0;
 }
 

@@ -42,8 +42,9 @@ struct h2g_splice_relay_cbs {
 
 /* Makes the pipes, asking for pipe_size bytes each (the kernel may keep
  * its default); reads nothing until splice_relay_start.  NULL with errno
- * set (EMFILE / ENFILE: the process or system is out of file
- * descriptors: the caller goes on copying). */
+ * set: EMFILE / ENFILE (out of file descriptors), ENOBUFS (the kernel
+ * gave a pipe of less than 16 KiB: the user's pipe-user-pages-soft is
+ * spent), ENOMEM; the caller goes on copying. */
 struct h2g_splice_relay *splice_relay_new(struct event_base *base, size_t pipe_size,
                                           const struct h2g_splice_relay_cbs *cbs, void *arg);
 /* Starts moving bytes between the two (non-blocking) sockets: 0, or -1
