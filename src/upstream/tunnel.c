@@ -289,8 +289,9 @@ static void try_splice(struct h2g_tunnel *t)
     if (r == NULL || splice_relay_start(r, cfd, bufferevent_getfd(t->bev)) != 0) {
         /* Out of file descriptors for the pipes (EMFILE, ENFILE) or of
          * memory: this tunnel keeps copying. */
-        LOG_DEBUG("conn=%llu stream=%d: tunnel %s: no splice: %s", (unsigned long long)t->ctx->client->conn_id,
-                  t->ctx->stream_id, stream_upstream_id(t->s), strerror(errno));
+        LOG_INFO("conn=%llu stream=%d: tunnel %s: copying, no pipes for splice: %s",
+                 (unsigned long long)t->ctx->client->conn_id, t->ctx->stream_id, stream_upstream_id(t->s),
+                 strerror(errno));
         splice_relay_free(r);
         t->no_splice = true;
         return;

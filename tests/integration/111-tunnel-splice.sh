@@ -7,7 +7,8 @@
 # back-pressure both ways (a client or target that does not read for 2 s:
 # h2gate's VmRSS grows < 8 MiB), byte counts in the access log and
 # `h2gatectl tunnels`, limits.tunnel_pipe_size (16KiB pipes carry 8 MB
-# intact), and timeouts.tunnel_idle.  HTTP/1.1 CONNECT over TLS and h2c
+# intact), timeouts.tunnel_idle, and the copying fallback when the pipes
+# find no file descriptors (EMFILE).  HTTP/1.1 CONNECT over TLS and h2c
 # CONNECT still copy (the counter does not move).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -15,6 +16,7 @@
 . "$(dirname "$0")/opslib.sh"
 need curl
 need node
+need prlimit
 "$PY" -c 'import websockets' 2>/dev/null || skip "python3-websockets missing for $PY"
 
 N=$((64 * 1024 * 1024))
@@ -154,5 +156,24 @@ wait_until 10 metric_is 'h2gate_tunnel_closes_total{reason="idle_timeout"}' 1 ||
 wait_until 10 grep -q '^EOF 2$' "$T/tcp-hold.log" || fail "the idle tunnel's target connection was not closed: $(cat "$T/tcp-hold.log")"
 line=$(access_line "authority=127.0.0.1:$TPORT_hold method=CONNECT") || exit 1
 assert_eq 6 "$(logfmt_get in "$line")" "access log bytes up of the idle tunnel"
+
+# --- out of file descriptors for the pipes (EMFILE): the tunnel copies.
+# Room for two more: the client's socket and the target's, not the pipes'.
+before=$(spliced)
+lim=$(prlimit --pid "$H2G_PID" --nofile --output SOFT,HARD --noheadings | awk '{print $1":"$2}')
+# (new descriptors take the lowest free numbers: the limit is the second
+# free number + 1)
+free2=$(ls "/proc/$H2G_PID/fd" | sort -n | awk 'BEGIN { n = 0; f = 0 }
+	{ while (n < $1) { if (++f == 2) { print n; exit } n++ } n = $1 + 1 }
+	END { if (f < 2) print n + 1 - f }')
+prlimit --pid "$H2G_PID" --nofile=$((free2 + 1)):"${lim#*:}" || fail "prlimit failed"
+J=$T/emfile.json
+"${ST[@]}" bulk "$PC" "127.0.0.1:$TPORT_echo" --bytes 4000000 >"$J"
+rc=$?
+prlimit --pid "$H2G_PID" --nofile="$lim" || fail "prlimit (restore) failed"
+[ $rc -eq 0 ] || fail "bulk client without fds for pipes failed: $(cat "$J")"
+assert_eq True "$(json_get 'd["received_sha256"] == d["sent_sha256"] and d["received"] == 4000000' "$J")" "4 MB echoed intact by a tunnel without pipes"
+assert_eq "$before" "$(spliced)" "spliced tunnels after one that found no fds for its pipes"
+assert_file_match "tunnel 127.0.0.1:$TPORT_echo: copying, no pipes for splice: Too many open files" "$T/h2gate.err" "the log line of the fallback"
 stop_h2gate
 pass
