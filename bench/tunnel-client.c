@@ -9,6 +9,9 @@
  *   tunnel-client up|down connect URL HOST:PORT BYTES   classic CONNECT
  *   tunnel-client up|down ext URL PATH BYTES            RFC 8441, websocket
  *   tunnel-client rtt tcp HOST:PORT N
+ *   tunnel-client up|down|rtt h1connect PROXY:PORT HOST:PORT BYTES|N
+ *       HTTP/1.1 "CONNECT HOST:PORT" on a cleartext connection to the
+ *       proxy, then as tcp (the clock starts after the 200's head)
  *   tunnel-client rtt connect URL HOST:PORT N
  *   tunnel-client rtt ext URL PATH N
  *
@@ -62,7 +65,7 @@ static uint8_t chunk[CHUNK_LEN]; /* 'a', filled in by main() */
 static uint8_t msg[MSG_LEN];     /* 'b' */
 
 enum dir { UP, DOWN, RTT };
-enum kind { TCP, CONNECT, EXT };
+enum kind { TCP, CONNECT, EXT, H1CONNECT };
 
 static double now(void)
 {
@@ -234,13 +237,34 @@ static size_t read_some(int fd, uint8_t *buf, size_t len)
 			fail("read: %s", strerror(errno));
 	}
 }
-static _Noreturn void run_tcp(enum dir dir, const char *target, unsigned long long n)
+/* HTTP/1.1 CONNECT through the proxy on fd: a 2xx head, read a byte at a
+ * time so that no tunnel byte is taken with it. */
+static void h1_connect(int fd, const char *target)
+{
+	char req[512], head[4096];
+	int len = snprintf(req, sizeof req, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target);
+	write_all(fd, (const uint8_t *)req, (size_t)len);
+	size_t n = 0;
+	while (n < 4 || memcmp(head + n - 4, "\r\n\r\n", 4) != 0) {
+		if (n == sizeof head - 1 || read_some(fd, (uint8_t *)head + n, 1) == 0)
+			fail("no CONNECT response head");
+		n++;
+	}
+	head[n] = 0;
+	if (strncmp(head, "HTTP/1.1 2", 10) != 0)
+		fail("CONNECT answered %.*s", (int)strcspn(head, "\r"), head);
+}
+
+/* connect_to: NULL for plain TCP to target; else target is the proxy. */
+static _Noreturn void run_tcp(enum dir dir, const char *target, const char *connect_to, unsigned long long n)
 {
 	static uint8_t rbuf[RBUF_LEN];
 	char hp[256], *host, *port;
 	snprintf(hp, sizeof hp, "%s", target);
 	split_hostport(hp, &host, &port, "80");
 	int fd = dial(host, port);
+	if (connect_to != NULL)
+		h1_connect(fd, connect_to);
 	double t0 = now();
 
 	if (dir == UP) {
@@ -742,12 +766,17 @@ int main(int argc, char **argv)
 		c.kind = CONNECT;
 	else if (!strcmp(argv[2], "ext"))
 		c.kind = EXT;
+	else if (!strcmp(argv[2], "h1connect"))
+		c.kind = H1CONNECT;
 	else
 		fail("unknown kind %s", argv[2]);
 	int nidx = c.kind == TCP ? 4 : 5;
 	if (argc != nidx + 1)
 		fail("usage: tunnel-client %s %s %s", argv[1], argv[2],
-		     c.kind == TCP ? "HOST:PORT COUNT" : c.kind == CONNECT ? "URL HOST:PORT COUNT" : "URL PATH COUNT");
+		     c.kind == TCP         ? "HOST:PORT COUNT"
+		     : c.kind == CONNECT   ? "URL HOST:PORT COUNT"
+		     : c.kind == H1CONNECT ? "PROXY:PORT HOST:PORT COUNT"
+					   : "URL PATH COUNT");
 	char *end;
 	errno = 0;
 	c.n = strtoull(argv[nidx], &end, 10);
@@ -756,7 +785,9 @@ int main(int argc, char **argv)
 	c.left = c.n;
 
 	if (c.kind == TCP)
-		run_tcp(c.dir, argv[3], c.n);
+		run_tcp(c.dir, argv[3], NULL, c.n);
+	if (c.kind == H1CONNECT)
+		run_tcp(c.dir, argv[3], argv[4], c.n);
 	if (c.kind == CONNECT)
 		c.connect_to = argv[4];
 	else

@@ -41,6 +41,7 @@ struct h2g_config *h2g_config_new_defaults(void)
         .stream_reset_rate = 33,
         .max_connections = 10000,
         .max_request_body = 0,
+        .tunnel_pipe_size = 64 * KiB,
     };
     c->timeouts = (struct h2g_timeouts){
         .handshake = 10 * 1000,

@@ -126,6 +126,7 @@ struct h2g_limits {
     uint32_t stream_reset_rate;
     uint32_t max_connections;
     uint64_t max_request_body; /* 0 = unlimited */
+    uint32_t tunnel_pipe_size; /* a spliced tunnel's kernel pipe, per direction */
 };
 
 struct h2g_timeouts {

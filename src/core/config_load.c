@@ -1571,6 +1571,10 @@ static const struct key_spec limits_keys[] = {
     LIM(K_INT, stream_reset_rate, 1, UINT32_MAX, "33", "RST_STREAM per second"),
     LIM(K_INT, max_connections, 1, 1000000, "10000", "accepted client connections"),
     LIM(K_SIZE, max_request_body, 0, 1ull << 50, "0", "0 = unlimited; else 413"),
+    /* 1MiB: /proc/sys/fs/pipe-max-size's default, what an unprivileged
+     * process may ask for. */
+    LIM(K_SIZE, tunnel_pipe_size, 4 * KiB, 1 * MiB, "64KiB",
+        "kernel pipe per direction of a spliced tunnel"),
 };
 static const struct table limits_table = TABLE(limits_keys, NULL, NULL);
 

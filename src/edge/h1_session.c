@@ -49,6 +49,7 @@ struct h2g_h1_session {
     bool upgrading;            /* CONNECT or Upgrade: websocket asked for */
     bool head_started;         /* bytes of a request head arrived, the head is not complete */
     bool tunnel;               /* the connection is now a raw byte tunnel */
+    bool spliced;              /* and its tunnel moves the socket's bytes itself (client_socket) */
     /* h2c upgrade found in the current head */
     bool upgrade_h2c;
     uint8_t *h2_settings;
@@ -539,6 +540,8 @@ static void ops_consumed(struct h2g_stream *s, size_t n)
 {
     struct h2g_h1_session *h = s->session;
     h->unconsumed = n > h->unconsumed ? 0 : h->unconsumed - n;
+    if (h->spliced)
+        return;
     if (h->read_paused && h->unconsumed < H1_IN_CAP) {
         h->read_paused = false;
         conn_read_enable(h->conn);
@@ -561,8 +564,29 @@ static void ops_send_continue(struct h2g_stream *s)
         add_head(bufferevent_get_output(h->conn->bev), &r);
 }
 
+/* The socket goes to the tunnel only when the connection holds nothing
+ * of it: no bytes read and not handed on, none waiting to be written. */
+static int ops_client_socket(struct h2g_stream *s, bool take)
+{
+    struct h2g_h1_session *h = s->session;
+    struct h2g_conn *c = h->conn;
+    if (c->tls || !h->tunnel || h->spliced || h->closing || h->aborted || h->s != s || c->fd < 0 ||
+        c->state != H2G_CONN_SESSION || h->unconsumed > 0 ||
+        evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
+        evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+        return -1;
+    if (take) {
+        h->spliced = true;
+        h->read_paused = false;
+        conn_read_disable(c);
+        bufferevent_disable(c->bev, EV_WRITE);
+    }
+    return c->fd;
+}
+
 static const struct h2g_stream_ops h1_stream_ops = {
     .h2 = false,
+    .client_socket = ops_client_socket,
     .send_head = ops_send_head,
     .resume = ops_resume,
     .consumed = ops_consumed,
@@ -591,6 +615,12 @@ static void abort_response(struct h2g_h1_session *h)
 static void pump_tunnel(struct h2g_h1_session *h, struct h2g_stream *s)
 {
     struct evbuffer *out = bufferevent_get_output(h->conn->bev);
+    if (h->spliced) {
+        /* The relay did the half-closes; both directions are over. */
+        if (s->resp_complete)
+            close_session(h);
+        return;
+    }
     if (s->resp_body != NULL && evbuffer_get_length(s->resp_body) > 0 && evbuffer_get_length(out) < H1_OUT_CAP) {
         size_t n = evbuffer_get_length(s->resp_body);
         evbuffer_add_buffer(out, s->resp_body);
@@ -606,6 +636,9 @@ static void pump_tunnel(struct h2g_h1_session *h, struct h2g_stream *s)
         conn_read_enable(h->conn);
     }
     feed(h);
+    if (h->s == s && !h->closing && evbuffer_get_length(out) == 0 &&
+        evbuffer_get_length(bufferevent_get_input(h->conn->bev)) == 0)
+        stream_client_flushed(s);
 }
 
 /* Response body to the output while it is under H1_OUT_CAP, in chunks if
@@ -762,6 +795,8 @@ static void h1_session_free(void *arg)
 static void h1_session_on_read(void *arg)
 {
     struct h2g_h1_session *h = arg;
+    if (h->spliced)
+        return;
     if (h->tunnel || h->s == NULL || !h->req_complete)
         feed(h);
 }
@@ -814,6 +849,8 @@ static bool h1_session_on_eof(void *arg)
     struct h2g_h1_session *h = arg;
     if (!h->tunnel || h->s == NULL || h->closing)
         return false;
+    if (h->spliced)
+        return true; /* the relay reads the socket, not us */
     /* Bytes still buffered go first, then the half-close. */
     feed(h);
     conn_read_disable(h->conn);

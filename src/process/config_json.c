@@ -26,7 +26,7 @@ static json_t *acl_json(const struct h2g_acl *acl)
     X(max_deflate_dynamic_table_size) X(max_settings) X(max_outstanding_pings)                     \
     X(max_session_memory) X(max_send_header_block_length) X(peer_max_concurrent_streams)           \
     X(max_session_invalid_frames) X(max_session_rejected_streams) X(stream_reset_burst)            \
-    X(stream_reset_rate) X(max_connections) X(max_request_body)
+    X(stream_reset_rate) X(max_connections) X(max_request_body) X(tunnel_pipe_size)
 #define TIMEOUTS(X)                                                                                \
     X(handshake) X(idle) X(stream_idle) X(upstream_connect) X(upstream_response) X(tunnel_idle)    \
     X(shutdown)

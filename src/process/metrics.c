@@ -242,6 +242,9 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     put(b, "h2gate_upstream_connections_idle %llu\n", (unsigned long long)st.upstream_idle);
     metric(b, "h2gate_tunnels_total", "counter", "Tunnels opened.");
     put(b, "h2gate_tunnels_total %llu\n", (unsigned long long)st.tunnels_total);
+    metric(b, "h2gate_tunnels_spliced_total", "counter",
+           "Tunnels between two cleartext TCP sockets handed to splice(2) (no copy through user space).");
+    put(b, "h2gate_tunnels_spliced_total %llu\n", (unsigned long long)st.tunnels_spliced);
     metric(b, "h2gate_tunnel_bytes_total", "counter", "Bytes carried by closed tunnels.");
     put(b, "h2gate_tunnel_bytes_total{direction=\"up\"} %llu\n", (unsigned long long)st.tunnel_bytes_up);
     put(b, "h2gate_tunnel_bytes_total{direction=\"down\"} %llu\n", (unsigned long long)st.tunnel_bytes_down);

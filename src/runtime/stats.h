@@ -73,6 +73,7 @@ struct h2g_stats {
     uint64_t upstream_connect_errors;
     uint64_t upstream_timeouts;
     uint64_t tunnels_total;
+    uint64_t tunnels_spliced;     /* of which moved by splice(2) (splice_relay.h) */
     uint64_t tunnel_bytes_up, tunnel_bytes_down;
     uint64_t bytes_in, bytes_out; /* request / response body bytes */
     uint64_t refused_streams;

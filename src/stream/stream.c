@@ -747,6 +747,27 @@ void stream_timed_out(struct h2g_stream *s)
     stream_end(s, false, upstream_late ? 504 : 408, NGHTTP2_CANCEL);
 }
 
+void stream_client_flushed(struct h2g_stream *s)
+{
+    if (s->up != NULL && s->up_ops->client_flushed != NULL)
+        s->up_ops->client_flushed(s->up);
+}
+
+int stream_client_socket(struct h2g_stream *s, bool take)
+{
+    if (s->ops->client_socket == NULL || s->req_end || (s->req_body != NULL && evbuffer_get_length(s->req_body) > 0) ||
+        (s->resp_body != NULL && evbuffer_get_length(s->resp_body) > 0))
+        return -1;
+    return s->ops->client_socket(s, take);
+}
+
+void stream_tunnel_moved(struct h2g_stream *s, size_t up, size_t down)
+{
+    s->bytes_in += up;
+    s->bytes_out += down;
+    s->last_active_ms = h2g_mono_ms();
+}
+
 void stream_response_drained(struct h2g_stream *s)
 {
     /* Nobody to wake (the exchange is done, most of the time): no need to

@@ -59,6 +59,9 @@ struct h2g_stream_ops {
     /* The request asked for "Expect: 100-continue" and is being proxied:
      * tell the client to send its body (interim 100). */
     void (*send_continue)(struct h2g_stream *s);
+    /* stream_client_socket (upstream.h): the client's socket fd, or -1;
+     * with take, the session lets go of it.  NULL: never (HTTP/2). */
+    int (*client_socket)(struct h2g_stream *s, bool take);
 };
 
 struct h2g_field_ref {
@@ -186,6 +189,9 @@ void stream_drop_upstream(struct h2g_stream *s);
 
 /* The client side drained resp_body: let the upstream end read on. */
 void stream_response_drained(struct h2g_stream *s);
+/* A tunnel's client side has written everything and holds no byte of
+ * it (upstream ops client_flushed). */
+void stream_client_flushed(struct h2g_stream *s);
 
 /* The request body buffer, allocated at first use: NULL when out of memory. */
 struct evbuffer *stream_req_body(struct h2g_stream *s);

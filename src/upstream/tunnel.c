@@ -19,6 +19,7 @@
 #include "runtime/log.h"
 #include "runtime/services.h"
 #include "runtime/sockread.h"
+#include "upstream/splice_relay.h"
 #include "upstream/upstream.h"
 #include "core/units.h"
 
@@ -49,12 +50,17 @@ struct h2g_tunnel {
     size_t unacked;         /* client bytes written to the target, not yet acked */
     uint64_t last_active_ms;
     struct event *idle_ev;
+    /* Both sockets plain TCP and nothing buffered: the kernel moves the
+     * bytes (try_splice); bev and rd are idle from then on. */
+    struct h2g_splice_relay *relay;
+    bool no_splice;         /* the client's side can never be spliced, or pipes ran out */
     int close_reason;       /* enum h2g_tunnel_close, or -1: not known yet (count_bytes) */
 };
 
 static void t_read_cb(struct bufferevent *bev, void *arg);
 static void t_write_cb(struct bufferevent *bev, void *arg);
 static void t_event_cb(struct bufferevent *bev, short what, void *arg);
+static void try_splice(struct h2g_tunnel *t);
 
 static bool acl_matches(const struct h2g_acl *list, const struct h2g_acl_target *t)
 {
@@ -79,6 +85,8 @@ static void fail(struct h2g_tunnel *t, enum h2g_tunnel_close r, int status, uint
     LOG_INFO("conn=%llu stream=%d: tunnel %s: %s", (unsigned long long)t->ctx->client->conn_id, t->ctx->stream_id,
              stream_upstream_id(t->s), why);
     t->state = T_FAILED;
+    if (t->relay != NULL)
+        splice_relay_stop(t->relay); /* its sockets close now */
     if (t->bev != NULL) {
         sockread_clear(&t->rd);
         bufferevent_free(t->bev);
@@ -136,7 +144,7 @@ static void tunnel_request_progress(void *end)
 {
     struct h2g_tunnel *t = end;
     /* CLOSED: the target ended its side only; it may still read. */
-    if ((t->state != T_OPEN && t->state != T_CLOSED) || t->bev == NULL)
+    if ((t->state != T_OPEN && t->state != T_CLOSED) || t->bev == NULL || t->relay != NULL)
         return;
     struct evbuffer *body = stream_request_body(t->s);
     size_t n = body != NULL ? evbuffer_get_length(body) : 0;
@@ -148,6 +156,7 @@ static void tunnel_request_progress(void *end)
     }
     ack(t);
     maybe_shutdown(t);
+    try_splice(t);
 }
 
 /* Not whether reading is off: the stream asks before resuming, and an
@@ -156,13 +165,13 @@ static void tunnel_request_progress(void *end)
 static bool tunnel_reading_paused(const void *end)
 {
     const struct h2g_tunnel *t = end;
-    return t->state == T_OPEN && t->bev != NULL;
+    return t->state == T_OPEN && t->bev != NULL && t->relay == NULL;
 }
 
 static void tunnel_resume_reading(void *end)
 {
     struct h2g_tunnel *t = end;
-    if (t->state == T_OPEN && t->bev != NULL)
+    if (t->state == T_OPEN && t->bev != NULL && t->relay == NULL)
         sockread_enable(&t->rd);
 }
 
@@ -226,6 +235,79 @@ static void t_write_cb(struct bufferevent *bev, void *arg)
         bufferevent_disable(bev, EV_WRITE);
     ack(t);
     maybe_shutdown(t);
+    try_splice(t);
+}
+
+/* --- the splice relay (splice_relay.h) --- */
+
+static void relay_moved(void *arg, size_t up, size_t down)
+{
+    struct h2g_tunnel *t = arg;
+    t->last_active_ms = h2g_mono_ms();
+    stream_tunnel_moved(t->s, up, down);
+}
+
+/* Both directions over: the stream ends as when a copying tunnel's
+ * target closes (the client's connection closes).  A failure on the
+ * client's socket is the session's end, as the copying path sees it. */
+static void relay_done(void *arg, int err, enum splice_side side)
+{
+    struct h2g_tunnel *t = arg;
+    if (t->state != T_OPEN)
+        return;
+    if (err != 0) {
+        if (side == SPLICE_CLIENT)
+            set_close_reason(t, H2G_TUNNEL_SESSION_CLOSED);
+        char why[128];
+        snprintf(why, sizeof(why), "splice (%s): %s", side == SPLICE_CLIENT ? "client" : "target", strerror(err));
+        fail(t, H2G_TUNNEL_UPSTREAM_ERROR, 502, NGHTTP2_CONNECT_ERROR, why);
+        return;
+    }
+    t->state = T_CLOSED;
+    set_close_reason(t, side == SPLICE_CLIENT ? H2G_TUNNEL_CLIENT_END : H2G_TUNNEL_UPSTREAM_END);
+    stream_upstream_done(t->s);
+}
+
+static const struct h2g_splice_relay_cbs relay_cbs = {relay_moved, relay_done};
+
+/* Hands the tunnel to a splice relay once both sockets are plain TCP
+ * (the client's a cleartext HTTP/1.1 connection) and no byte is held in
+ * user space on either side; until then, and for good for TLS and
+ * HTTP/2 clients, bytes are copied.  Called whenever a side drains. */
+static void try_splice(struct h2g_tunnel *t)
+{
+    if (t->relay != NULL || t->no_splice || t->state != T_OPEN || t->bev == NULL || t->shut_wr)
+        return;
+    ack(t);
+    if (t->unacked > 0 || evbuffer_get_length(bufferevent_get_input(t->bev)) > 0 ||
+        evbuffer_get_length(bufferevent_get_output(t->bev)) > 0)
+        return;
+    int cfd = stream_client_socket(t->s, false);
+    if (cfd < 0)
+        return;
+    struct h2g_splice_relay *r = splice_relay_new(t->svc->base, t->ctx->cfg->limits.tunnel_pipe_size, &relay_cbs, t);
+    if (r == NULL || splice_relay_start(r, cfd, bufferevent_getfd(t->bev)) != 0) {
+        /* Out of file descriptors for the pipes (EMFILE, ENFILE) or of
+         * memory: this tunnel keeps copying. */
+        LOG_INFO("conn=%llu stream=%d: tunnel %s: copying, no pipes for splice: %s",
+                 (unsigned long long)t->ctx->client->conn_id, t->ctx->stream_id, stream_upstream_id(t->s),
+                 strerror(errno));
+        splice_relay_free(r);
+        t->no_splice = true;
+        return;
+    }
+    stream_client_socket(t->s, true);
+    sockread_disable(&t->rd);
+    bufferevent_disable(t->bev, EV_READ | EV_WRITE);
+    t->relay = r;
+    STAT_INC(&t->svc->stats, tunnels_spliced);
+    LOG_DEBUG("conn=%llu stream=%d: tunnel %s spliced", (unsigned long long)t->ctx->client->conn_id,
+              t->ctx->stream_id, stream_upstream_id(t->s));
+}
+
+static void tunnel_client_flushed(void *end)
+{
+    try_splice(end);
 }
 
 /* 0, or -1 when the reader's event cannot be made (out of memory): the
@@ -235,6 +317,8 @@ static int open_tunnel(struct h2g_tunnel *t)
 {
     t->state = T_OPEN;
     t->last_active_ms = h2g_mono_ms();
+    /* Their bytes pass through TLS or HTTP/2 framing: always copied. */
+    t->no_splice = t->ctx->client->tls || stream_client_is_h2(t->s);
     bufferevent_set_timeouts(t->bev, NULL, NULL);
     bufferevent_setwatermark(t->bev, EV_WRITE, TUNNEL_OUT_CAP / 2, 0);
     bufferevent_setcb(t->bev, NULL, t_write_cb, t_event_cb, t);
@@ -559,6 +643,8 @@ static void tunnel_free(struct h2g_tunnel *t)
         evdns_getaddrinfo_cancel(t->dns_req); /* calls back with EAI_CANCEL, later */
         t->dns_req = NULL;
     }
+    splice_relay_free(t->relay);
+    t->relay = NULL;
     sockread_clear(&t->rd);
     if (t->bev != NULL)
         bufferevent_free(t->bev);
@@ -579,5 +665,6 @@ static const struct h2g_upstream_ops tunnel_ops = {
     .resume_reading = tunnel_resume_reading,
     .waiting = tunnel_waiting,
     .live = tunnel_live,
+    .client_flushed = tunnel_client_flushed,
     .free = tunnel_free_end,
 };

@@ -17,6 +17,12 @@
  * until the client drains it.  A stalled direction never blocks the other
  * or other streams.
  *
+ * Splice: when the client is a cleartext HTTP/1.1 connection, both ends
+ * are plain TCP sockets; once nothing is buffered on either side the
+ * tunnel hands them to a splice relay (splice_relay.h, which it owns),
+ * and the bytes no longer pass through user space.  TLS and HTTP/2
+ * clients, and a tunnel whose pipes cannot be had (EMFILE), copy.
+ *
  * States: RESOLVING -> CONNECTING -> OPEN -> CLOSED, or FAILED.
  */
 #ifndef H2G_TUNNEL_H

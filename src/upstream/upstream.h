@@ -48,6 +48,10 @@ struct h2g_upstream_ops {
     /* Still working (resolving, connecting, open, or closed by the
      * upstream only), bounded by its own timeouts: false once failed. */
     bool (*live)(const void *end);
+    /* The client side holds nothing more of this stream's bytes (its
+     * socket's buffers are empty): a tunnel may take the sockets over.
+     * NULL: not interested. */
+    void (*client_flushed)(void *end);
     void (*free)(void *end);
 };
 
@@ -85,6 +89,13 @@ void stream_byte_counts(const struct h2g_stream *s, uint64_t *in, uint64_t *out)
  * memory.  Above H2G_STREAM_RESP_CAP the end stops reading its upstream
  * until resume_reading. */
 struct evbuffer *stream_resp_body(struct h2g_stream *s);
+/* The client's socket, for a tunnel that moves bytes between sockets
+ * itself (splice_relay.h): its fd when the client end is a cleartext
+ * HTTP/1.1 connection that carries this tunnel, with nothing buffered
+ * either way and the client still sending; else -1 (TLS, HTTP/2, bytes
+ * in flight).  With `take`, the client end stops reading and writing
+ * that socket for good (it still closes it when the stream ends). */
+int stream_client_socket(struct h2g_stream *s, bool take);
 
 /* Upstream -> client bytes buffered per stream before the end stops
  * reading (back-pressure, never growth). */
@@ -109,6 +120,10 @@ void stream_upstream_consumed(struct h2g_stream *s, size_t n);
 int stream_upstream_head(struct h2g_stream *s, int status, const struct h2g_field *fields, size_t n,
                          bool no_body);
 void stream_upstream_data_ready(struct h2g_stream *s);
+/* Bytes the end moved between the two sockets itself (after
+ * stream_client_socket took the client's): counted as body bytes each
+ * way, and the stream's idle clock restarts. */
+void stream_tunnel_moved(struct h2g_stream *s, size_t up, size_t down);
 int stream_upstream_trailers(struct h2g_stream *s, const struct h2g_field *fields, size_t n);
 void stream_upstream_done(struct h2g_stream *s);
 /* The end failed and closed its connection: the client is answered

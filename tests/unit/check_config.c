@@ -79,6 +79,7 @@ START_TEST(defaults)
     ck_assert_uint_eq(d->limits.stream_reset_rate, 33);
     ck_assert_uint_eq(d->limits.max_connections, 10000);
     ck_assert_uint_eq(d->limits.max_request_body, 0);
+    ck_assert_uint_eq(d->limits.tunnel_pipe_size, 65536);
     ck_assert_uint_eq(d->timeouts.handshake, 10000);
     ck_assert_uint_eq(d->timeouts.idle, 120000);
     ck_assert_uint_eq(d->timeouts.stream_idle, 60000);
@@ -132,6 +133,7 @@ static void assert_same_numbers(const struct h2g_config *a, const struct h2g_con
     SAME(limits.stream_reset_rate);
     SAME(limits.max_connections);
     SAME(limits.max_request_body);
+    SAME(limits.tunnel_pipe_size);
     SAME(timeouts.handshake);
     SAME(timeouts.idle);
     SAME(timeouts.stream_idle);
@@ -299,6 +301,7 @@ START_TEST(full)
     ck_assert_uint_eq(c->limits.stream_reset_rate, 20);
     ck_assert_uint_eq(c->limits.max_connections, 5000);
     ck_assert_uint_eq(c->limits.max_request_body, 1ull << 30);
+    ck_assert_uint_eq(c->limits.tunnel_pipe_size, 256 << 10);
 
     ck_assert_uint_eq(c->timeouts.handshake, 5000);
     ck_assert_uint_eq(c->timeouts.idle, 120000);

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """HTTP/1.1 clients for the h2gate tunnel tests.  Prints one JSON object.
 
-  h1tunnel.py ws URL [--protocol chat] [--count N]
+  h1tunnel.py ws URL [--protocol chat] [--count N] [--binary BYTES]
       python3-websockets (10.4, asyncio API) client: connects to URL
       (ws:// or wss://, certificate not checked), sends N text messages and
-      one 200000-byte binary message, checks the echoes, closes.
+      one binary message of BYTES (default 200000), checks the echoes,
+      closes.
       {subprotocol, echoed, binary_ok, close_code, error}
   h1tunnel.py connect PORT TARGET [--size N]
       raw socket to 127.0.0.1:PORT: "CONNECT TARGET HTTP/1.1" and reads the
@@ -50,9 +51,9 @@ async def ws_main(a):
                 if back == msg:
                     echoed += 1
             res["echoed"] = echoed
-            blob = os.urandom(200000)
+            blob = os.urandom(a.binary)
             await ws.send(blob)
-            res["binary_ok"] = (await asyncio.wait_for(ws.recv(), 10)) == blob
+            res["binary_ok"] = (await asyncio.wait_for(ws.recv(), 60)) == blob
             await ws.close()
             res["close_code"] = ws.close_code
     except Exception as e:  # report, the test decides
@@ -117,6 +118,7 @@ def main():
     w.add_argument("url")
     w.add_argument("--protocol")
     w.add_argument("--count", type=int, default=5)
+    w.add_argument("--binary", type=int, default=200000)
     c = sub.add_parser("connect")
     c.add_argument("port", type=int)
     c.add_argument("target")

@@ -14,6 +14,10 @@ CONNECT never reached the target.  Modes:
   first     (the target half-closes first) send "HELLO n\\n", then
             shutdown(SHUT_WR) at once, then read until EOF and log
             "EOF n BYTES SHA256".
+  later     (the target half-closes first, once the tunnel carries bytes)
+            read until the line "GO\\n", then as "first": send "HELLO n\\n",
+            shutdown(SHUT_WR), read until EOF and log "EOF n BYTES
+            SHA256" (the bytes after "GO\\n").
   reset     read the first chunk, log "RESET n", then close with SO_LINGER
             0 (a TCP RST to the proxy).
   source    send --bytes bytes of the 64-byte pattern (as fast as the
@@ -55,9 +59,9 @@ def log(line):
         _logf.flush()
 
 
-def read_all(c, n, hashing=True):
-    h = hashlib.sha256() if hashing else None
-    total = 0
+def read_all(c, n, hashing=True, first=b""):
+    h = hashlib.sha256(first) if hashing else None
+    total = len(first)
     buf = bytearray(262144)
     while True:
         k = c.recv_into(buf)
@@ -92,6 +96,18 @@ def serve(c, n, a):
             c.shutdown(socket.SHUT_WR)
             log("SHUT_WR %d" % n)
             total, sha = read_all(c, n)
+            log("EOF %d %d %s" % (n, total, sha))
+        elif a.mode == "later":
+            buf = b""
+            for d in iter(lambda: c.recv(65536), b""):
+                buf += d
+                if b"GO\n" in buf:
+                    break
+            rest = buf.partition(b"GO\n")[2]
+            c.sendall(b"HELLO %d\n" % n)
+            c.shutdown(socket.SHUT_WR)
+            log("SHUT_WR %d" % n)
+            total, sha = read_all(c, n, first=rest)
             log("EOF %d %d %s" % (n, total, sha))
         elif a.mode == "reset":
             d = c.recv(65536)
@@ -137,7 +153,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--mode", default="echo",
-                    choices=["echo", "first", "reset", "source", "sink", "hold", "stall"])
+                    choices=["echo", "first", "later", "reset", "source", "sink", "hold", "stall"])
     ap.add_argument("--until", help="stall: the file that ends the stall")
     ap.add_argument("--bytes", type=int, default=-1)
     ap.add_argument("--log")
