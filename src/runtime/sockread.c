@@ -461,6 +461,7 @@ void sockwrite_flush(struct bufferevent *bev)
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_sockread *r = arg;
+    r->flush_pending = false;
     sockwrite_flush(r->bev);
     if (r->write_cb)
         r->write_cb(r->bev, r->arg);
@@ -475,7 +476,12 @@ void sockread_flush_soon(struct h2g_sockread *r)
             return;
         }
     }
-    event_active(r->flush_ev, EV_TIMEOUT, 0);
+    /* Asked for several times an exchange (head, request end, body):
+     * once active, the event needs nothing more. */
+    if (!r->flush_pending) {
+        r->flush_pending = true;
+        event_active(r->flush_ev, EV_TIMEOUT, 0);
+    }
 }
 
 void sockread_clear(struct h2g_sockread *r)
@@ -489,6 +495,7 @@ void sockread_clear(struct h2g_sockread *r)
     if (r->flush_ev != NULL)
         event_free(r->flush_ev);
     r->flush_ev = NULL;
+    r->flush_pending = false;
     if (r->timer != NULL)
         event_free(r->timer);
     r->timer = NULL;

@@ -44,6 +44,7 @@ struct h2g_sockread {
     struct event *ev;          /* created at the first enable (the fd may come late) */
     struct bufferevent *bev;
     struct event *flush_ev;    /* deferred sockwrite_flush (sockread_flush_soon) */
+    bool flush_pending;        /* flush_ev is active: its callback has not run yet */
     bufferevent_data_cb read_cb;
     bufferevent_data_cb write_cb; /* after a deferred flush */
     bufferevent_event_cb event_cb;
