@@ -97,6 +97,7 @@ struct h2g_conn {
     int fd;                     /* the socket (owned by the bufferevent) */
     struct bufferevent *sock;   /* TLS: the socket's bufferevent under the filter (owned by it) */
     struct evbuffer_cb_entry *sock_out_cb; /* TLS, closing: watches the last records leave */
+    struct evbuffer_cb_entry *sock_added_cb; /* TLS: records added to c->sock: written at the turn's end */
     struct h2g_sockread rd;     /* reads (sockread.h): the socket; TLS: into c->sock for the filter */
     /* TLS proxy_protocol listeners: the PROXY header's bytes so far, kept
      * out of c->sock's input, where the filter's handshake would read

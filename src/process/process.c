@@ -28,6 +28,7 @@
 #include "process/introspect.h"
 #include "edge/listener.h"
 #include "runtime/log.h"
+#include "runtime/sockread.h"
 #include "process/metrics.h"
 #include "process/route_metrics.h"
 #include "edge/tls.h"
@@ -838,6 +839,7 @@ static void process_teardown(struct h2g_process *p, int *fds, struct event *sig[
             worker_free(p->workers[w]);
         free(p->workers);
     }
+    sockread_thread_release();
     h2g_block_thread_release(); /* what the workers' teardown freed here */
     if (p->access_fd >= 0)
         close(p->access_fd);

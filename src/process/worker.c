@@ -13,6 +13,7 @@
 #include "runtime/blockcache.h"
 #include "edge/conn.h"
 #include "runtime/log.h"
+#include "runtime/sockread.h"
 #include "stream/stream.h"
 #include "upstream/tunnel.h"
 #include "core/units.h"
@@ -590,6 +591,7 @@ static void *worker_main(void *arg)
 {
     struct h2g_worker *w = arg;
     event_base_dispatch(w->svc.base);
+    sockread_thread_release();
     h2g_block_thread_release();
     return NULL;
 }

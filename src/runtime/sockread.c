@@ -79,10 +79,109 @@ static void drain_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
  * for each header. */
 #define FRAME_TAIL_KEEP 64
 
+/* Frame-sized reads take up to this many chains in one readv: a 64 KiB
+ * response is one read instead of five. */
+#define SOCKREAD_MAX_FRAMES 8
+
+/* The chains beyond the input's own come from these (one empty chain
+ * each, kept for the next read): an evbuffer makes a new chain only when
+ * its last one is full, so frame-sized chains for one readv need a
+ * buffer each; evbuffer_add_buffer then links the filled chains into the
+ * input without a copy.  Per thread: the loop reads one socket at a
+ * time.  Released by sockread_thread_release. */
+static __thread struct evbuffer *spare[SOCKREAD_MAX_FRAMES - 1];
+
+void sockread_thread_release(void)
+{
+    for (int i = 0; i < SOCKREAD_MAX_FRAMES - 1; i++) {
+        if (spare[i] != NULL)
+            evbuffer_free(spare[i]);
+        spare[i] = NULL;
+    }
+}
+
+/* The extents of one read: the input's (up to 2) then the spares'. */
+struct read_space {
+    struct evbuffer_iovec v[2]; /* the input's reservation */
+    int nv;                     /* its extents */
+    int skip;                   /* 1: v[0] is a frame chain's tail, committed empty */
+    struct evbuffer_iovec sv[SOCKREAD_MAX_FRAMES - 1];
+    int ns;                     /* spares reserved */
+    struct iovec iov[SOCKREAD_MAX_FRAMES + 1];
+    int niov;
+    size_t room;
+};
+
+static void add_extent(struct read_space *sp, void *base, size_t len, size_t want)
+{
+    if (sp->room + len > want)
+        len = want - sp->room;
+    sp->iov[sp->niov].iov_base = base;
+    sp->iov[sp->niov].iov_len = len;
+    sp->niov++;
+    sp->room += len;
+}
+
+/* Reserves up to `want` bytes: at most `frame` of them in the input
+ * (see FRAME_TAIL_KEEP), then in spare chains of `frame` bytes each.
+ * -1 if the input has no room at all. */
+static int reserve(struct read_space *sp, struct evbuffer *in, size_t want, size_t frame)
+{
+    size_t first = want > frame ? frame : want;
+    sp->nv = evbuffer_reserve_space(in, (ev_ssize_t)first, sp->v, 2);
+    if (sp->nv < 1)
+        return -1;
+    sp->skip = sp->nv == 2 && sp->v[0].iov_len < FRAME_TAIL_KEEP ? 1 : 0;
+    sp->ns = sp->niov = 0;
+    sp->room = 0;
+    for (int i = sp->skip; i < sp->nv; i++)
+        add_extent(sp, sp->v[i].iov_base, sp->v[i].iov_len, first);
+    while (sp->room < want && sp->ns < SOCKREAD_MAX_FRAMES - 1) {
+        struct evbuffer **b = &spare[sp->ns];
+        if (*b == NULL && (*b = evbuffer_new()) == NULL)
+            break;
+        size_t len = want - sp->room < frame ? want - sp->room : frame;
+        if (evbuffer_reserve_space(*b, (ev_ssize_t)len, &sp->sv[sp->ns], 1) < 1)
+            break;
+        add_extent(sp, sp->sv[sp->ns].iov_base, len, want);
+        sp->ns++;
+    }
+    return 0;
+}
+
+/* Commits the first n bytes read into the reserved extents, and links
+ * the spares' filled chains into the input: 0, or -1 if one could not
+ * be (libevent refuses only frozen buffers, which these are not), its
+ * bytes then dropped: the read fails. */
+static int commit(struct read_space *sp, struct evbuffer *in, size_t n)
+{
+    int rc = 0;
+    size_t left = n;
+    sp->v[0].iov_len = 0; /* overwritten below unless skipped */
+    for (int i = 0; i < sp->niov; i++) {
+        size_t take = left < sp->iov[i].iov_len ? left : sp->iov[i].iov_len;
+        left -= take;
+        if (i < sp->nv - sp->skip)
+            sp->v[sp->skip + i].iov_len = take;
+        else
+            sp->sv[i - (sp->nv - sp->skip)].iov_len = take;
+    }
+    evbuffer_commit_space(in, sp->v, sp->nv);
+    for (int k = 0; k < sp->ns; k++) {
+        evbuffer_commit_space(spare[k], &sp->sv[k], 1);
+        /* Whole chains move (the input's end is not frozen: sockread_enable). */
+        if (sp->sv[k].iov_len > 0 && (rc != 0 || evbuffer_add_buffer(in, spare[k]) != 0)) {
+            evbuffer_drain(spare[k], sp->sv[k].iov_len);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
 /* One read of up to `want` bytes into the input's reserved space: the
  * byte count, 0 at EOF, or -1 with errno.  `frames`: the reader makes
  * frame-sized chains (see FRAME_TAIL_KEEP). */
-static ssize_t read_into(evutil_socket_t fd, struct evbuffer *in, size_t want, bool frames, size_t *room_out)
+static ssize_t read_one(evutil_socket_t fd, struct evbuffer *in, size_t want, bool frames, size_t *room_out)
 {
     struct evbuffer_iovec v[2];
     int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
@@ -125,6 +224,52 @@ static ssize_t read_into(evutil_socket_t fd, struct evbuffer *in, size_t want, b
     return n;
 }
 
+/* read_one for more than a frame: the input's space and spare chains of
+ * `frame` bytes, in one readv. */
+static ssize_t read_frames(evutil_socket_t fd, struct evbuffer *in, size_t want, size_t frame, size_t *room_out)
+{
+    struct read_space sp;
+    if (reserve(&sp, in, want, frame) != 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    ssize_t n = readv(fd, sp.iov, sp.niov);
+    int e = errno;
+    if (commit(&sp, in, n > 0 ? (size_t)n : 0) != 0) {
+        n = -1;
+        e = ENOMEM;
+    }
+    errno = e;
+    *room_out = sp.room;
+    return n;
+}
+
+/* The next read's size: doubled after a read that filled its space,
+ * halved after one that used less than a quarter (for frames, only by
+ * the first read of an event: a response's tail is short). */
+static void adapt(struct h2g_sockread *r, size_t n, size_t room, bool first, uint32_t max, uint32_t top)
+{
+    bool frames = max <= SOCKREAD_FRAME_CHUNK;
+    if (n == room && r->chunk < top)
+        r->chunk = r->chunk * 2 < top ? r->chunk * 2 : top;
+    else if (n < room / 4 && r->chunk > (frames ? max : SOCKREAD_MIN_CHUNK) && (!frames || first))
+        r->chunk /= 2;
+}
+
+/* The next read's size, within the input's cap and the event's
+ * H2G_IO_CHUNK: 0 when the input is full. */
+static size_t next_want(const struct h2g_sockread *r, size_t have, size_t got)
+{
+    size_t want = r->chunk;
+    if (r->high) {
+        if (have >= r->high)
+            return 0;
+        if (r->high - have < want)
+            want = r->high - have;
+    }
+    return H2G_IO_CHUNK - got < want ? H2G_IO_CHUNK - got : want;
+}
+
 static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_sockread *r = arg;
@@ -155,24 +300,26 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     /* Adaptive: small requests get a small buffer (a 128 KiB reserve per
-     * read would be an mmap per read), bulk transfers grow to max.  Reads
-     * repeat while they fill their space, up to H2G_IO_CHUNK per event: a
-     * 64 KiB response read in 16 KiB frames costs one wakeup, not four
-     * trips through epoll. */
+     * read would be an mmap per read), bulk transfers grow to max (for
+     * frames, to SOCKREAD_MAX_FRAMES chains: a 64 KiB response in one
+     * readv).  Reads repeat while they fill their space, up to
+     * H2G_IO_CHUNK per event: one wakeup, not a trip through epoll per
+     * read. */
     uint32_t max = r->max_chunk ? r->max_chunk : H2G_IO_CHUNK;
-    if (r->chunk == 0 || r->chunk > max)
+    /* Frame-sized chains: max is one chain, and a read may fill up to
+     * SOCKREAD_MAX_FRAMES of them (chunk grows the same way). */
+    bool frames = max <= SOCKREAD_FRAME_CHUNK;
+    uint32_t top = frames ? max * SOCKREAD_MAX_FRAMES : max;
+    if (r->chunk == 0 || r->chunk > top)
         r->chunk = SOCKREAD_MIN_CHUNK < max ? SOCKREAD_MIN_CHUNK : max;
     size_t got = 0;
     while (got < H2G_IO_CHUNK) {
-        size_t want = r->chunk;
-        if (r->high) {
-            if (have >= r->high)
-                break;
-            if (r->high - have < want)
-                want = r->high - have;
-        }
+        size_t want = next_want(r, have, got);
+        if (want == 0)
+            break;
         size_t room = 0;
-        ssize_t n = read_into(fd, in, want, max <= SOCKREAD_FRAME_CHUNK, &room);
+        ssize_t n = frames && want > max ? read_frames(fd, in, want, max, &room)
+                                         : read_one(fd, in, want, frames, &room);
         if (n <= 0) {
             if (got > 0) {
                 /* What was read goes first; EOF stays for the next event,
@@ -194,10 +341,7 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
         }
         got += (size_t)n;
         have += (size_t)n;
-        if ((size_t)n == room && r->chunk < max)
-            r->chunk = r->chunk * 2 < max ? r->chunk * 2 : max;
-        else if ((size_t)n < room / 4 && r->chunk > SOCKREAD_MIN_CHUNK)
-            r->chunk /= 2;
+        adapt(r, (size_t)n, room, got == (size_t)n, max, top);
         if ((size_t)n < room)
             break; /* the socket is empty for now */
     }
@@ -317,6 +461,7 @@ void sockwrite_flush(struct bufferevent *bev)
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_sockread *r = arg;
+    r->flush_pending = false;
     sockwrite_flush(r->bev);
     if (r->write_cb)
         r->write_cb(r->bev, r->arg);
@@ -331,7 +476,12 @@ void sockread_flush_soon(struct h2g_sockread *r)
             return;
         }
     }
-    event_active(r->flush_ev, EV_TIMEOUT, 0);
+    /* Asked for several times an exchange (head, request end, body):
+     * once active, the event needs nothing more. */
+    if (!r->flush_pending) {
+        r->flush_pending = true;
+        event_active(r->flush_ev, EV_TIMEOUT, 0);
+    }
 }
 
 void sockread_clear(struct h2g_sockread *r)
@@ -345,6 +495,7 @@ void sockread_clear(struct h2g_sockread *r)
     if (r->flush_ev != NULL)
         event_free(r->flush_ev);
     r->flush_ev = NULL;
+    r->flush_pending = false;
     if (r->timer != NULL)
         event_free(r->timer);
     r->timer = NULL;

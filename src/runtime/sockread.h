@@ -36,13 +36,15 @@
  * a copy.  Measured with 64 KiB responses through h2c (h2load -c32 -m16):
  * some 15% less user CPU, and about 30 MiB RSS under load instead of
  * 130.  Such reads also leave a chain's last bytes (the rounding, 16)
- * free for the next frame's 9-byte header (see read_into). */
+ * free for the next frame's 9-byte header (see read_into).  One readv
+ * fills up to 8 such chains (the reader's spare chains, linked in). */
 #define SOCKREAD_FRAME_CHUNK (16384 - 64)
 
 struct h2g_sockread {
     struct event *ev;          /* created at the first enable (the fd may come late) */
     struct bufferevent *bev;
     struct event *flush_ev;    /* deferred sockwrite_flush (sockread_flush_soon) */
+    bool flush_pending;        /* flush_ev is active: its callback has not run yet */
     bufferevent_data_cb read_cb;
     bufferevent_data_cb write_cb; /* after a deferred flush */
     bufferevent_event_cb event_cb;
@@ -89,6 +91,9 @@ void sockread_set_high(struct h2g_sockread *r, size_t high);
 void sockread_set_max_chunk(struct h2g_sockread *r, uint32_t max);
 
 void sockread_clear(struct h2g_sockread *r);
+/* Frees the thread's spare chains (frame-sized reads); a thread whose
+ * loop read sockets calls it once its loop is over. */
+void sockread_thread_release(void);
 
 /*
  * Writes what the bufferevent's output holds now, directly (one writev of
