@@ -149,7 +149,7 @@ run --json config
 assert_eq 0 "$RC" "config exit ($ERR)"
 assert_eq '["connect", "control", "limits", "listen", "log", "metrics", "origin_set", "origins", "timeouts", "user", "workers"]' \
 	"$(json_get 'sorted(d.keys())' "$T/out")" "config top-level keys"
-assert_eq 19 "$(json_get 'len(d["limits"])' "$T/out")" "config limits keys"
+assert_eq 20 "$(json_get 'len(d["limits"])' "$T/out")" "config limits keys (the contract's 19 and tunnel_pipe_size)"
 assert_eq 7 "$(json_get 'len(d["timeouts"])' "$T/out")" "config timeouts keys"
 assert_eq "128 1048576 16777216" "$(json_get '" ".join(str(d["limits"][k]) for k in ("max_concurrent_streams", "initial_window_size", "connection_window_size"))' "$T/out")" "limit defaults in bytes"
 assert_eq "120000 5000" "$(json_get '" ".join(str(d["timeouts"][k]) for k in ("idle", "shutdown"))' "$T/out")" "timeouts in ms"
