@@ -79,6 +79,7 @@ assert_eq "B C A" "$(order_of '(b["streams_open"], b["streams_total"])')" "sessi
 
 # --- the view in tmux -----------------------------------------------------------
 TM=(tmux -S "$T/tmux.sock" -f "$T/tmux.conf")
+_CLEANUP+=("tmux -S '$T/tmux.sock' kill-server") # a failed check leaves no tmux server behind
 # remain-on-exit: the pane stays after top exits, to read its screen.  The
 # exit status goes through a file: tmux 3.3's #{pane_dead_status} is
 # sometimes left empty when the pane's output ends before its SIGCHLD.

@@ -26,6 +26,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/h2g-$IT_NAME.XXXXXX")
 _PIDS=()
+_CLEANUP=()
 H2G_PID=
 _FAILED=0
 
@@ -41,7 +42,9 @@ _dump_logs() {
 }
 
 _cleanup() {
-	local rc=$? p i
+	local rc=$? p i c
+	# a test's own teardown (e.g. a tmux server), even when it failed midway
+	for c in "${_CLEANUP[@]}"; do eval "$c" >/dev/null 2>&1; done
 	for p in $H2G_PID "${_PIDS[@]}"; do
 		[ -n "$p" ] && kill -TERM "$p" 2>/dev/null
 	done
