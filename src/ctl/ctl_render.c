@@ -230,6 +230,16 @@ static void kv(FILE *out, const char *key, const char *val)
     fprintf(out, "%-15s %s\n", key, val);
 }
 
+/* key: PRE1 r[k1] MID r[k2] POST, e.g. "bytes: in 10, out 20". */
+static void kv_pair(FILE *out, const json_t *r, const char *key, const char *pre1, const char *k1, const char *mid,
+                    const char *k2, const char *post)
+{
+    char v1[64], v2[64], line[256];
+    snprintf(line, sizeof(line), "%s%s%s%s%s", pre1, fmt_val(v1, sizeof(v1), json_object_get(r, k1)), mid,
+             fmt_val(v2, sizeof(v2), json_object_get(r, k2)), post);
+    kv(out, key, line);
+}
+
 static bool in_list(const char *k, const char *const *list)
 {
     for (; *list; list++)
@@ -406,7 +416,7 @@ int ctl_render_session(FILE *out, const json_t *r)
         "frames_out", "ping_rtt_ms", "streams", NULL};
     if (!json_is_object(r))
         return unexpected("session", "an object");
-    char b[256], b2[64];
+    char b[256];
     kv(out, "session:", fmt_val(b, sizeof(b), json_object_get(r, "id")));
     kv(out, "worker:", fmt_val(b, sizeof(b), json_object_get(r, "worker")));
     kv(out, "peer:", fmt_val(b, sizeof(b), json_object_get(r, "peer")));
@@ -414,22 +424,10 @@ int ctl_render_session(FILE *out, const json_t *r)
     kv(out, "tls:", fmt_val(b, sizeof(b), json_object_get(r, "tls_version")));
     kv(out, "sni:", fmt_val(b, sizeof(b), json_object_get(r, "sni")));
     kv(out, "age:", fmt_secs_val(b, sizeof(b), json_object_get(r, "age_s")));
-    snprintf(b, sizeof(b), "%s open, ", fmt_val(b2, sizeof(b2), json_object_get(r, "streams_open")));
-    snprintf(b + strlen(b), sizeof(b) - strlen(b), "%s total",
-             fmt_val(b2, sizeof(b2), json_object_get(r, "streams_total")));
-    kv(out, "streams:", b);
-    snprintf(b, sizeof(b), "local %s, ", fmt_val(b2, sizeof(b2), json_object_get(r, "local_window")));
-    snprintf(b + strlen(b), sizeof(b) - strlen(b), "remote %s",
-             fmt_val(b2, sizeof(b2), json_object_get(r, "remote_window")));
-    kv(out, "windows:", b);
-    snprintf(b, sizeof(b), "in %s, ", fmt_val(b2, sizeof(b2), json_object_get(r, "bytes_in")));
-    snprintf(b + strlen(b), sizeof(b) - strlen(b), "out %s",
-             fmt_val(b2, sizeof(b2), json_object_get(r, "bytes_out")));
-    kv(out, "bytes:", b);
-    snprintf(b, sizeof(b), "in %s, ", fmt_val(b2, sizeof(b2), json_object_get(r, "frames_in")));
-    snprintf(b + strlen(b), sizeof(b) - strlen(b), "out %s",
-             fmt_val(b2, sizeof(b2), json_object_get(r, "frames_out")));
-    kv(out, "frames:", b);
+    kv_pair(out, r, "streams:", "", "streams_open", " open, ", "streams_total", " total");
+    kv_pair(out, r, "windows:", "local ", "local_window", ", remote ", "remote_window", "");
+    kv_pair(out, r, "bytes:", "in ", "bytes_in", ", out ", "bytes_out", "");
+    kv_pair(out, r, "frames:", "in ", "frames_in", ", out ", "frames_out", "");
     kv(out, "ping rtt:", fmt_ms_val(b, sizeof(b), json_object_get(r, "ping_rtt_ms")));
     kv_rest(out, r, shown);
 

@@ -68,16 +68,29 @@ static void metric(struct page *pg, const char *name, const char *type, const ch
     put(pg, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A metric of one unlabelled sample. */
+static void one(struct page *pg, const char *name, const char *type, const char *help, unsigned long long v)
+{
+    metric(pg, name, type, help);
+    put(pg, "%s %llu\n", name, v);
+}
+
 /* The labelled families of stats.h: every label, 0 included, so a
  * rate() sees a series from the first scrape. */
+/* A metric of one sample per value of one label. */
+static void labelled(struct page *pg, const char *name, const char *type, const char *help, const char *label,
+                     const char *const *names, const uint64_t *v, unsigned n)
+{
+    metric(pg, name, type, help);
+    for (unsigned j = 0; j < n; j++)
+        put(pg, "%s{%s=\"%s\"} %llu\n", name, label, names[j], (unsigned long long)v[j]);
+}
+
 static void put_families(struct page *pg, const struct h2g_stats *st)
 {
     for (unsigned i = 0; i < H2G_STAT_FAMILIES; i++) {
         const struct h2g_stat_family *f = &h2g_stat_families[i];
-        const uint64_t *v = h2g_stat_family_values(st, f);
-        metric(pg, f->metric, "counter", f->help);
-        for (unsigned j = 0; j < f->n; j++)
-            put(pg, "%s{%s=\"%s\"} %llu\n", f->metric, f->label, f->names[j], (unsigned long long)v[j]);
+        labelled(pg, f->metric, "counter", f->help, f->label, f->names, h2g_stat_family_values(st, f), f->n);
     }
 }
 
@@ -93,26 +106,33 @@ static void unavailable(struct evhttp_request *req)
 static void put_label(struct page *pg, const char *name, const char *v)
 {
     put(pg, "%s=\"", name);
-    for (; *v != '\0'; v++) {
-        if (*v == '\\' || *v == '"')
-            put(pg, "\\%c", *v);
-        else if (*v == '\n')
-            put(pg, "\\n");
-        else
-            put(pg, "%c", *v);
+    for (;;) {
+        size_t run = strcspn(v, "\\\"\n");
+        put(pg, "%.*s", (int)run, v);
+        v += run;
+        if (*v == '\0')
+            break;
+        put(pg, "\\%c", *v == '\n' ? 'n' : *v);
+        v++;
     }
     put(pg, "\"");
 }
 
-/* name{origin="..",route=".."[,extra]} value */
-static void route_sample(struct page *pg, const char *name, const struct h2g_route_label *l, const char *extra,
-                         unsigned long long v)
+/* name{origin="..",route=".."[,extra]} and the space before the value. */
+static void route_series(struct page *pg, const char *name, const struct h2g_route_label *l, const char *extra)
 {
     put(pg, "%s{", name);
     put_label(pg, "origin", l->origin);
     put(pg, ",");
     put_label(pg, "route", l->route);
-    put(pg, "%s%s} %llu\n", extra[0] ? "," : "", extra, v);
+    put(pg, "%s%s} ", extra[0] ? "," : "", extra);
+}
+
+static void route_sample(struct page *pg, const char *name, const struct h2g_route_label *l, const char *extra,
+                         unsigned long long v)
+{
+    route_series(pg, name, l, extra);
+    put(pg, "%llu\n", v);
 }
 
 /* The per-route families: every pair the process has known (a removed
@@ -155,11 +175,8 @@ static void route_families(struct page *pg, struct h2g_process *p)
                 snprintf(le, sizeof(le), "le=\"+Inf\"");
             route_sample(pg, "h2gate_route_upstream_latency_seconds_bucket", &ls->v[i], le, (unsigned long long)cum);
         }
-        put(pg, "h2gate_route_upstream_latency_seconds_sum{");
-        put_label(pg, "origin", ls->v[i].origin);
-        put(pg, ",");
-        put_label(pg, "route", ls->v[i].route);
-        put(pg, "} %.6f\n", (double)rs[i].latency_sum_us / 1e6);
+        route_series(pg, "h2gate_route_upstream_latency_seconds_sum", &ls->v[i], "");
+        put(pg, "%.6f\n", (double)rs[i].latency_sum_us / 1e6);
         route_sample(pg, "h2gate_route_upstream_latency_seconds_count", &ls->v[i], "", (unsigned long long)cum);
     }
     free(rs);
@@ -205,65 +222,51 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
         unavailable(req);
         return;
     }
-    metric(b, "h2gate_heap_bytes", "gauge", "Heap bytes in use, all threads and libraries (allocator's count).");
-    put(b, "h2gate_heap_bytes %llu\n", heap_in_use());
-    metric(b, "h2gate_connections_total", "counter", "Client connections accepted.");
-    put(b, "h2gate_connections_total %llu\n", (unsigned long long)st.connections_total);
-    metric(b, "h2gate_connections_open", "gauge", "Client connections open.");
-    put(b, "h2gate_connections_open %llu\n", (unsigned long long)st.connections_open);
+    one(b, "h2gate_heap_bytes", "gauge", "Heap bytes in use, all threads and libraries (allocator's count).",
+        heap_in_use());
+    one(b, "h2gate_connections_total", "counter", "Client connections accepted.", st.connections_total);
+    one(b, "h2gate_connections_open", "gauge", "Client connections open.", st.connections_open);
     static const char *const alpn[] = {"h2", "h2c", "http/1.1"};
-    metric(b, "h2gate_sessions_total", "counter", "Client sessions started, by protocol.");
-    for (int i = 0; i < 3; i++)
-        put(b, "h2gate_sessions_total{alpn=\"%s\"} %llu\n", alpn[i], (unsigned long long)st.sessions_total[i]);
-    metric(b, "h2gate_sessions_open", "gauge", "Client sessions open, by protocol.");
-    for (int i = 0; i < 3; i++)
-        put(b, "h2gate_sessions_open{alpn=\"%s\"} %llu\n", alpn[i], (unsigned long long)st.sessions_open[i]);
-    metric(b, "h2gate_sessions_dormant", "gauge",
-           "Idle HTTP/2 sessions put away (no nghttp2 session until the client speaks again).");
-    put(b, "h2gate_sessions_dormant %llu\n", (unsigned long long)st.sessions_dormant);
-    metric(b, "h2gate_streams_open", "gauge", "Streams (requests) in progress.");
-    put(b, "h2gate_streams_open %llu\n", (unsigned long long)st.streams_open);
-    metric(b, "h2gate_requests_total", "counter", "Requests received.");
-    put(b, "h2gate_requests_total %llu\n", (unsigned long long)st.requests_total);
-    metric(b, "h2gate_responses_total", "counter", "Responses by status class (reset: no complete response).");
+    labelled(b, "h2gate_sessions_total", "counter", "Client sessions started, by protocol.", "alpn", alpn,
+             st.sessions_total, 3);
+    labelled(b, "h2gate_sessions_open", "gauge", "Client sessions open, by protocol.", "alpn", alpn, st.sessions_open,
+             3);
+    one(b, "h2gate_sessions_dormant", "gauge",
+        "Idle HTTP/2 sessions put away (no nghttp2 session until the client speaks again).", st.sessions_dormant);
+    one(b, "h2gate_streams_open", "gauge", "Streams (requests) in progress.", st.streams_open);
+    one(b, "h2gate_requests_total", "counter", "Requests received.", st.requests_total);
     static const char *const cls[] = {"reset", "1xx", "2xx", "3xx", "4xx", "5xx"};
-    for (int i = 0; i < 6; i++)
-        put(b, "h2gate_responses_total{class=\"%s\"} %llu\n", cls[i], (unsigned long long)st.responses[i]);
-    metric(b, "h2gate_upstream_errors_total", "counter", "Failed upstream exchanges, by kind.");
-    uint64_t other = st.upstream_errors - st.upstream_connect_errors - st.upstream_timeouts;
-    put(b, "h2gate_upstream_errors_total{kind=\"connect\"} %llu\n", (unsigned long long)st.upstream_connect_errors);
-    put(b, "h2gate_upstream_errors_total{kind=\"timeout\"} %llu\n", (unsigned long long)st.upstream_timeouts);
-    put(b, "h2gate_upstream_errors_total{kind=\"other\"} %llu\n", (unsigned long long)other);
-    metric(b, "h2gate_tunnels_open", "gauge", "CONNECT and WebSocket tunnels open.");
-    put(b, "h2gate_tunnels_open %llu\n", (unsigned long long)st.tunnels_open);
-    metric(b, "h2gate_upstream_connections_open", "gauge", "Upstream connections open (tunnels not counted).");
-    put(b, "h2gate_upstream_connections_open %llu\n", (unsigned long long)st.upstream_open);
-    metric(b, "h2gate_upstream_connections_idle", "gauge", "Upstream connections kept alive, idle in a pool.");
-    put(b, "h2gate_upstream_connections_idle %llu\n", (unsigned long long)st.upstream_idle);
-    metric(b, "h2gate_tunnels_total", "counter", "Tunnels opened.");
-    put(b, "h2gate_tunnels_total %llu\n", (unsigned long long)st.tunnels_total);
-    metric(b, "h2gate_tunnels_spliced_total", "counter",
-           "Tunnels between two cleartext TCP sockets handed to splice(2) (no copy through user space).");
-    put(b, "h2gate_tunnels_spliced_total %llu\n", (unsigned long long)st.tunnels_spliced);
-    metric(b, "h2gate_tunnel_bytes_total", "counter", "Bytes carried by closed tunnels.");
-    put(b, "h2gate_tunnel_bytes_total{direction=\"up\"} %llu\n", (unsigned long long)st.tunnel_bytes_up);
-    put(b, "h2gate_tunnel_bytes_total{direction=\"down\"} %llu\n", (unsigned long long)st.tunnel_bytes_down);
-    metric(b, "h2gate_body_bytes_total", "counter", "Request (in) and response (out) body bytes.");
-    put(b, "h2gate_body_bytes_total{direction=\"in\"} %llu\n", (unsigned long long)st.bytes_in);
-    put(b, "h2gate_body_bytes_total{direction=\"out\"} %llu\n", (unsigned long long)st.bytes_out);
-    metric(b, "h2gate_refused_streams_total", "counter", "Streams refused at creation (limits).");
-    put(b, "h2gate_refused_streams_total %llu\n", (unsigned long long)st.refused_streams);
-    metric(b, "h2gate_goaways_sent_total", "counter", "GOAWAY frames sent.");
-    put(b, "h2gate_goaways_sent_total %llu\n", (unsigned long long)st.goaways);
-    metric(b, "h2gate_reloads_total", "counter", "Configuration reloads attempted.");
-    put(b, "h2gate_reloads_total %u\n", p->reloads);
-    metric(b, "h2gate_last_reload_success", "gauge", "1 if the last reload succeeded (or none happened), else 0.");
-    put(b, "h2gate_last_reload_success %d\n", p->last_reload >= 0 ? 1 : 0);
+    labelled(b, "h2gate_responses_total", "counter", "Responses by status class (reset: no complete response).",
+             "class", cls, st.responses, 6);
+    static const char *const kinds[] = {"connect", "timeout", "other"};
+    const uint64_t errs[] = {st.upstream_connect_errors, st.upstream_timeouts,
+                             st.upstream_errors - st.upstream_connect_errors - st.upstream_timeouts};
+    labelled(b, "h2gate_upstream_errors_total", "counter", "Failed upstream exchanges, by kind.", "kind", kinds, errs, 3);
+    one(b, "h2gate_tunnels_open", "gauge", "CONNECT and WebSocket tunnels open.", st.tunnels_open);
+    one(b, "h2gate_upstream_connections_open", "gauge", "Upstream connections open (tunnels not counted).",
+        st.upstream_open);
+    one(b, "h2gate_upstream_connections_idle", "gauge", "Upstream connections kept alive, idle in a pool.",
+        st.upstream_idle);
+    one(b, "h2gate_tunnels_total", "counter", "Tunnels opened.", st.tunnels_total);
+    one(b, "h2gate_tunnels_spliced_total", "counter",
+        "Tunnels between two cleartext TCP sockets handed to splice(2) (no copy through user space).",
+        st.tunnels_spliced);
+    static const char *const updown[] = {"up", "down"}, *const inout[] = {"in", "out"};
+    const uint64_t tunnel_bytes[] = {st.tunnel_bytes_up, st.tunnel_bytes_down}, body[] = {st.bytes_in, st.bytes_out};
+    labelled(b, "h2gate_tunnel_bytes_total", "counter", "Bytes carried by closed tunnels.", "direction", updown,
+             tunnel_bytes, 2);
+    labelled(b, "h2gate_body_bytes_total", "counter", "Request (in) and response (out) body bytes.", "direction", inout,
+             body, 2);
+    one(b, "h2gate_refused_streams_total", "counter", "Streams refused at creation (limits).", st.refused_streams);
+    one(b, "h2gate_goaways_sent_total", "counter", "GOAWAY frames sent.", st.goaways);
+    one(b, "h2gate_reloads_total", "counter", "Configuration reloads attempted.", p->reloads);
+    one(b, "h2gate_last_reload_success", "gauge", "1 if the last reload succeeded (or none happened), else 0.",
+        p->last_reload >= 0);
     duration_histogram(b, &st);
     put_families(b, &st);
-    metric(b, "h2gate_draining", "gauge",
-           "1 while draining (h2gatectl drain: not accepting, sessions finishing) or stopping, else 0.");
-    put(b, "h2gate_draining %d\n", p->drained || p->stopping ? 1 : 0);
+    one(b, "h2gate_draining", "gauge",
+        "1 while draining (h2gatectl drain: not accepting, sessions finishing) or stopping, else 0.",
+        p->drained || p->stopping);
     route_families(b, p);
     send_page(req, &page);
 }
