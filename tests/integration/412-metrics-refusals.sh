@@ -33,12 +33,7 @@ P=$(free_port)
 PM=$(free_port)
 WORKERS=2
 write_config <<EOF2
-$(config_common)
-metrics:
-  listen: "127.0.0.1:$PM"
-listen:
-  - address: "127.0.0.1:$P"
-    protocols: [h2, http/1.1]
+$(metrics_head)
 connect:
   allow: ["127.0.0.1:$TPORT_echo", "127.0.0.1:$TPORT_first"]
 origins:

@@ -22,13 +22,8 @@ P=$(free_port)
 PM=$(free_port)
 DEAD=$(refused_port)
 routes_config() { # the /api route's path
-	WORKERS=2 config_common
+	WORKERS=2 metrics_head
 	cat <<EOF
-metrics:
-  listen: "127.0.0.1:$PM"
-listen:
-  - address: "127.0.0.1:$P"
-    protocols: [h2, http/1.1]
 connect:
   allow: ["127.0.0.1:$TPORT_echo"]
 origins:

@@ -85,11 +85,9 @@ reply_ok() {
 	[ "$(jget 'd.get("ok")' "$1")" = true ]
 }
 
-# metrics_config: config_common (WORKERS), the metrics listener on $PM, a
-# cleartext [h2, http/1.1] listener on $P and the origin a.test (/ to
-# backend A, /dead to the refused port $DEAD); the caller may print more
-# origin items after it (and more top-level keys).
-metrics_config() {
+# metrics_head: config_common (WORKERS), the metrics listener on $PM and a
+# cleartext [h2, http/1.1] listener on $P; the caller prints the rest.
+metrics_head() {
 	cat <<EOF
 $(config_common)
 metrics:
@@ -97,6 +95,15 @@ metrics:
 listen:
   - address: "127.0.0.1:$P"
     protocols: [h2, http/1.1]
+EOF
+}
+
+# metrics_config: metrics_head and the origin a.test (/ to backend A,
+# /dead to the refused port $DEAD); the caller may print more origin
+# items after it (and more top-level keys).
+metrics_config() {
+	metrics_head
+	cat <<EOF
 origins:
   - hosts: ["a.test"]
     routes:
