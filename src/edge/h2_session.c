@@ -1359,13 +1359,12 @@ static int wake(struct h2g_h2_session *h)
 {
     if (h->ng != NULL)
         return 0;
+    STAT_DEC(&h->conn->svc->stats, sessions_dormant);
     if (conn_wake(h->conn) != 0) {
-        STAT_DEC(&h->conn->svc->stats, sessions_dormant);
-        h->dead = true;
+        h->dead = true; /* not dormant either: h2_session_free counts nothing */
         return -1;
     }
     tune_bev(h->conn);
-    STAT_DEC(&h->conn->svc->stats, sessions_dormant);
     struct h2g_h2_stats kept = h->stats; /* the replay is not traffic */
     struct event_base *base = h->conn->svc->base;
     int rv = make_ng(h) == 0 && submit_settings(h) == 0 && submit_window(h) == 0 ? 0 : -1;
