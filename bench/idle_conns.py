@@ -16,7 +16,7 @@ Each connection does the minimal HTTP/2 start and then goes idle:
 When every connection is up (or failed), prints one line
     READY ok=<n> failed=<m> secs=<t>
 and then keeps the connections open, discarding whatever the server sends
-(PINGs are answered), until SIGTERM or SIGINT; then it prints
+(PINGs and SETTINGS are answered), until SIGTERM or SIGINT; then it prints
     ALIVE <n>
 (connections still open at that moment) and exits 0.
 
@@ -73,6 +73,15 @@ def get_request(path, tls):
             + struct.pack(">I", 1) + block)
 
 
+def answer(writer, ftype, flags, payload):
+    """What every client owes: a PING's ACK, a SETTINGS frame's ACK."""
+    if ftype == T_PING and not (flags & 0x1):
+        writer.write(struct.pack(">I", 8)[1:] + bytes([T_PING, 0x1])
+                     + struct.pack(">I", 0) + payload)
+    elif ftype == T_SETTINGS and not (flags & 0x1):
+        writer.write(SETTINGS_ACK)
+
+
 async def one_get(reader, writer, path, tls):
     """Send GET PATH on stream 1 and read frames until its END_STREAM."""
     writer.write(get_request(path, tls))
@@ -87,6 +96,7 @@ async def one_get(reader, writer, path, tls):
         if ftype == T_GOAWAY or (ftype == T_RST_STREAM and stream == 1):
             raise RuntimeError("GET %s: stream reset or GOAWAY" % path)
         if stream != 1:
+            answer(writer, ftype, flags, payload)
             continue
         if ftype == T_HEADERS and status is None:
             block = payload
@@ -142,10 +152,8 @@ async def idle_loop(conn):
     try:
         while True:
             ftype, flags, payload = await read_frame(conn.reader)
-            if ftype == T_PING and not (flags & 0x1):
-                conn.writer.write(struct.pack(">I", 8)[1:] + bytes([T_PING, 0x1])
-                                  + struct.pack(">I", 0) + payload)
-            elif ftype == T_GOAWAY:
+            answer(conn.writer, ftype, flags, payload)
+            if ftype == T_GOAWAY:
                 break
     except (asyncio.IncompleteReadError, ConnectionError, OSError):
         pass

@@ -226,7 +226,9 @@ idle_rss() {
         stop_pid "$hp"; stop_proxy "$proxy"
         return 1
     fi
-    sleep 1
+    # after a GET, idle for longer than h2gate's QUIET_MS (5 s: it puts a
+    # session that served streams away only then); the same for every proxy
+    if [ "$mode" = get ]; then sleep 7; else sleep 1; fi
     r1=$(rss_kib "$pid")
     kill -TERM "$hp" 2>/dev/null
     for i in $(seq 100); do grep -q '^ALIVE' "$out" && break; sleep 0.1; done

@@ -25,15 +25,16 @@ static bool replayable(int id, uint32_t v)
     return id != 7 && (id != 9 || v <= 1);
 }
 
-bool h2g_h2_resume_capture(nghttp2_session *ng, struct h2g_h2_resume *r)
+bool h2g_h2_resume_capture(nghttp2_session *ng, int32_t last_stream, struct h2g_h2_resume *r)
 {
     memset(r, 0, sizeof(*r));
-    if (nghttp2_session_get_last_proc_stream_id(ng) != 0 || nghttp2_session_get_hd_inflate_dynamic_table_size(ng) != 0 ||
-        nghttp2_session_get_hd_deflate_dynamic_table_size(ng) != 0 || nghttp2_session_want_write(ng))
+    /* Our own table need not be empty (h2_resume.h); the client's must. */
+    if (nghttp2_session_get_hd_inflate_dynamic_table_size(ng) != 0 || nghttp2_session_want_write(ng) ||
+        nghttp2_session_get_effective_recv_data_length(ng) != 0)
         return false;
+    int32_t processed = nghttp2_session_get_last_proc_stream_id(ng);
+    r->last_stream = last_stream > processed ? last_stream : processed;
     r->remote_window = nghttp2_session_get_remote_window_size(ng);
-    if (r->remote_window < NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
-        return false;
     for (int id = 1; id <= H2G_RESUME_NSET; id++) {
         if (id == 7)
             continue; /* unassigned: nghttp2 asserts on it */
@@ -42,7 +43,11 @@ bool h2g_h2_resume_capture(nghttp2_session *ng, struct h2g_h2_resume *r)
         if (v != default_value(id) && replayable(id, v))
             r->set |= (uint16_t)(1u << id);
     }
-    return true;
+    /* What the client's window is short of is replayed as DATA on the
+     * last stream, within that stream's window. */
+    int32_t short_by = NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE - r->remote_window;
+    return short_by <= 0 ||
+           (r->last_stream > 0 && (uint32_t)short_by <= r->value[NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE]);
 }
 
 static void put32(uint8_t *p, uint32_t v)
@@ -64,6 +69,19 @@ static void frame_header(uint8_t *p, uint32_t len, uint8_t type, uint8_t flags)
     put32(p + 5, 0);
 }
 
+/* DATA of zeros, as many bytes as *source->ptr says. */
+static ssize_t zeros(nghttp2_session *ng, int32_t stream_id, uint8_t *buf, size_t length, uint32_t *flags,
+                     nghttp2_data_source *source, void *ud)
+{
+    int32_t *left = source->ptr;
+    size_t n = (size_t)*left < length ? (size_t)*left : length;
+    memset(buf, 0, n);
+    *left -= (int32_t)n;
+    if (*left == 0)
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
+}
+
 /* Sends what the session has queued into nowhere. */
 static int drop_output(nghttp2_session *ng)
 {
@@ -82,6 +100,29 @@ static int feed(nghttp2_session *ng, const uint8_t *p, size_t len)
     if ((size_t)n != len)
         return NGHTTP2_ERR_PROTO;
     return drop_output(ng);
+}
+
+/* The client's last stream, so that nghttp2 counts stream ids from it
+ * (a lower id is an error, a frame on it belongs to a closed stream): a
+ * request whose header block takes nothing from either HPACK table
+ * (static entries, a literal not indexed), answered at once with the
+ * DATA the client's connection window is short of. */
+static int replay_last_stream(nghttp2_session *ng, const struct h2g_h2_resume *r)
+{
+    static const uint8_t block[] = {0x82, 0x86, 0x84, 0x01, 0x01, 'a'}; /* GET http:// a / */
+    uint8_t f[9 + sizeof(block)];
+    frame_header(f, sizeof(block), NGHTTP2_HEADERS, NGHTTP2_FLAG_END_STREAM | NGHTTP2_FLAG_END_HEADERS);
+    put32(f + 5, (uint32_t)r->last_stream);
+    memcpy(f + 9, block, sizeof(block));
+    int rv = feed(ng, f, sizeof(f));
+    int32_t left = NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE - r->remote_window;
+    nghttp2_nv status = {(uint8_t *)":status", (uint8_t *)"200", 7, 3, NGHTTP2_NV_FLAG_NONE};
+    nghttp2_data_provider zero_bytes = {.source.ptr = &left, .read_callback = zeros};
+    if (rv == 0)
+        rv = nghttp2_submit_response(ng, r->last_stream, &status, 1, left > 0 ? &zero_bytes : NULL);
+    if (rv == 0)
+        rv = drop_output(ng);
+    return rv == 0 && left > 0 ? NGHTTP2_ERR_FLOW_CONTROL : rv;
 }
 
 int h2g_h2_resume_replay(nghttp2_session *ng, const struct h2g_h2_resume *r)
@@ -110,6 +151,8 @@ int h2g_h2_resume_replay(nghttp2_session *ng, const struct h2g_h2_resume *r)
         frame_header(ack, 0, NGHTTP2_SETTINGS, NGHTTP2_FLAG_ACK);
         rv = feed(ng, ack, sizeof(ack));
     }
+    if (rv == 0 && r->last_stream > 0)
+        rv = replay_last_stream(ng, r);
     int32_t credit = r->remote_window - NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE;
     if (rv == 0 && credit > 0) {
         uint8_t wu[9 + 4];

@@ -19,6 +19,7 @@
 #include "edge/tls.h"
 #include "edge/listener.h"
 #include "runtime/services.h"
+#include "runtime/slab.h"
 #include "core/proxy_proto.h"
 #include "core/units.h"
 
@@ -651,10 +652,31 @@ static int start_reading(struct h2g_conn *c)
     return sockread_enable(&c->rd);
 }
 
+/* The connection's events come from the worker's slab (slab.h), as it
+ * does: what an idle connection keeps sits together. */
+static struct event *slab_event_new(struct h2g_services *svc, evutil_socket_t fd, short what,
+                                    event_callback_fn cb, void *arg)
+{
+    struct event *ev = h2g_slab_calloc(&svc->event_slab, event_get_struct_event_size());
+    if (ev != NULL && event_assign(ev, svc->base, fd, what, cb, arg) != 0) {
+        h2g_slab_free(&svc->event_slab, ev);
+        ev = NULL;
+    }
+    return ev;
+}
+
+static void slab_event_free(struct h2g_services *svc, struct event *ev)
+{
+    if (ev == NULL)
+        return;
+    event_del(ev);
+    h2g_slab_free(&svc->event_slab, ev);
+}
+
 struct h2g_conn *conn_new(struct h2g_services *svc, const struct h2g_listen_ctx *lc, int fd,
                           const struct sockaddr *sa, int salen)
 {
-    struct h2g_conn *c = calloc(1, sizeof(*c));
+    struct h2g_conn *c = h2g_slab_calloc(&svc->conn_slab, sizeof(*c));
     if (c == NULL) {
         close(fd);
         return NULL;
@@ -672,11 +694,11 @@ struct h2g_conn *conn_new(struct h2g_services *svc, const struct h2g_listen_ctx 
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (open_bufferevent(c, fd) != 0) {
         h2g_config_unref(c->config);
-        free(c);
+        h2g_slab_free(&svc->conn_slab, c);
         return NULL;
     }
-    c->free_ev = event_new(svc->base, -1, 0, free_cb, c);
-    c->timer = evtimer_new(svc->base, timer_cb, c);
+    c->free_ev = slab_event_new(svc, -1, 0, free_cb, c);
+    c->timer = slab_event_new(svc, -1, 0, timer_cb, c);
     if (c->free_ev == NULL || c->timer == NULL)
         goto fail;
     set_write_timeout(c, c->config->timeouts.stream_idle);
@@ -693,13 +715,11 @@ struct h2g_conn *conn_new(struct h2g_services *svc, const struct h2g_listen_ctx 
     return c;
 fail:
     sockread_clear(&c->rd);
-    if (c->free_ev)
-        event_free(c->free_ev);
-    if (c->timer)
-        event_free(c->timer);
+    slab_event_free(svc, c->free_ev);
+    slab_event_free(svc, c->timer);
     bufferevent_free(c->bev);
     h2g_config_unref(c->config);
-    free(c);
+    h2g_slab_free(&svc->conn_slab, c);
     return NULL;
 }
 
@@ -718,10 +738,9 @@ bool conn_sleep(struct h2g_conn *c)
         evbuffer_get_length(bufferevent_get_output(c->bev)) > 0 ||
         evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
         return false;
-    struct event *ev = event_new(c->svc->base, c->fd, EV_READ, sleep_cb, c);
+    struct event *ev = slab_event_new(c->svc, c->fd, EV_READ, sleep_cb, c);
     if (ev == NULL || event_add(ev, NULL) != 0) {
-        if (ev != NULL)
-            event_free(ev);
+        slab_event_free(c->svc, ev);
         return false;
     }
     c->sleep_ev = ev;
@@ -743,7 +762,7 @@ int conn_wake(struct h2g_conn *c)
         schedule_free(c); /* conn_free closes the fd, with sleep_ev */
         return -1;
     }
-    event_free(c->sleep_ev);
+    slab_event_free(c->svc, c->sleep_ev);
     c->sleep_ev = NULL;
     bufferevent_set_max_single_read(c->bev, H2G_IO_CHUNK);
     bufferevent_set_max_single_write(c->bev, H2G_IO_CHUNK);
@@ -842,7 +861,7 @@ void conn_free(struct h2g_conn *c)
         evtimer_del(c->timer);
     }
     if (c->sleep_ev != NULL) {
-        event_free(c->sleep_ev);
+        slab_event_free(svc, c->sleep_ev);
         c->sleep_ev = NULL;
         close(c->fd);
     } else if (!c->tls) {
@@ -857,10 +876,10 @@ void conn_free(struct h2g_conn *c)
     LIST_REMOVE(c, link);
     svc->n_conns--;
     STAT_DEC(&svc->stats, connections_open);
-    event_free(c->free_ev);
-    event_free(c->timer);
+    slab_event_free(svc, c->free_ev);
+    slab_event_free(svc, c->timer);
     h2g_config_unref(c->config);
-    free(c);
+    h2g_slab_free(&svc->conn_slab, c);
     services_conn_closed(svc);
 }
 

@@ -11,12 +11,14 @@
 #include "edge/conn.h"
 #include "core/errors.h"
 #include "runtime/evbuf.h"
+#include "runtime/heap_trim.h"
 #include "edge/listener.h"
 #include "runtime/log.h"
 #include "runtime/sockread.h"
 #include "stream/stream.h"
 #include "runtime/stats.h"
 #include "runtime/services.h"
+#include "runtime/slab.h"
 #include "core/units.h"
 #include "core/h2_resume.h"
 
@@ -58,9 +60,13 @@ struct h2g_h2_session {
     bool in_recv;            /* inside nghttp2_session_mem_recv */
     bool recv_ended;         /* a callback of that read ended the session (recv_result) */
     bool settings_acked;     /* the client acknowledged our SETTINGS */
-    /* Dormant (ng NULL, no flush or sweep event): an idle session that
-     * never opened a stream, put away until the client speaks again. */
+    /* Dormant (ng NULL, no flush or sweep event): an idle session, put
+     * away until the client speaks again (maybe_sleep). */
     struct h2g_h2_resume resume;
+    bool quiet;              /* no stream for QUIET_MS: may be put away */
+    bool shedding;           /* our SETTINGS_HEADER_TABLE_SIZE 0 is in flight */
+    bool table_shed;         /* ...and acknowledged: the client's table is 0 */
+    bool replaying;          /* wake: the frames are h2_resume's, not the client's */
     bool calm_ours;          /* we ended it with ENHANCE_YOUR_CALM, the refusal counted */
 };
 
@@ -359,6 +365,67 @@ static void arm_sweep(struct h2g_h2_session *h)
     evtimer_add(h->sweep_ev, &tv);
 }
 
+/*
+ * A session that has served streams is put away (maybe_sleep) only after
+ * QUIET_MS without one: a client between two requests is not made to pay
+ * for a wake, nor to lose its HPACK table, and a client that tests how we
+ * answer a sequence of frames (h2spec waits 5 s at most) is not sent a
+ * SETTINGS frame in the middle of it.  The stream sweep's timer, unused
+ * while no stream is open, times it.
+ */
+#define QUIET_MS 5000
+
+static void arm_quiet(struct h2g_h2_session *h)
+{
+    struct timeval tv = h2g_ms_timeval(QUIET_MS);
+    evtimer_add(h->sweep_ev, &tv);
+}
+
+static void maybe_sleep(struct h2g_h2_session *h);
+
+/* Quiet: what the client sent is all consumed, its window is given back
+ * whole; and the client's HPACK table, which a woken session would not
+ * know, must be emptied, which only the client can do: it is asked to
+ * (SETTINGS_HEADER_TABLE_SIZE 0, RFC 7541 4.2), and the session sleeps
+ * when it has acknowledged (on_frame_recv). */
+static void go_quiet(struct h2g_h2_session *h)
+{
+    h->quiet = true;
+    int32_t owed = nghttp2_session_get_effective_recv_data_length(h->ng);
+    if (owed > 0 && nghttp2_submit_window_update(h->ng, NGHTTP2_FLAG_NONE, 0, owed) != 0)
+        return; /* out of memory: stays awake */
+    if (nghttp2_session_get_hd_inflate_dynamic_table_size(h->ng) > 0 && !h->shedding) {
+        nghttp2_settings_entry none = {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, 0};
+        if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, &none, 1) != 0)
+            return;
+        h->shedding = true;
+    }
+    flush(h);
+    maybe_sleep(h);
+}
+
+/* The client may use the configured HPACK table again. */
+static void unshed_table(struct h2g_h2_session *h)
+{
+    nghttp2_settings_entry back = {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, h->conn->config->limits.header_table_size};
+    if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, &back, 1) == 0)
+        h->table_shed = false;
+    schedule_flush(h);
+}
+
+/* Our SETTINGS acknowledged: the first, or go_quiet's, whose table size
+ * of 0 is in force now (the session sleeps after this read). */
+static void on_settings_ack(struct h2g_h2_session *h)
+{
+    h->settings_acked = true;
+    if (h->shedding && nghttp2_session_get_local_settings(h->ng, NGHTTP2_SETTINGS_HEADER_TABLE_SIZE) == 0) {
+        h->shedding = false;
+        h->table_shed = true;
+        if (!h->quiet)
+            unshed_table(h); /* a stream came meanwhile */
+    }
+}
+
 /* The connection is being closed (by the session, or by conn.c: the
  * client went away, the write timeout): its timers may still fire in the
  * same loop turn, and must do nothing. */
@@ -372,6 +439,10 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
     struct h2g_h2_session *h = arg;
     if (closing(h))
         return;
+    if (h->n_streams == 0) { /* the quiet timer (arm_quiet) */
+        go_quiet(h);
+        return;
+    }
     uint64_t now = h2g_mono_ms(), limit = h->conn->config->timeouts.stream_idle;
     struct h2g_stream *s;
     bool stuck = false, any = false;
@@ -605,8 +676,11 @@ static ssize_t data_read_cb(nghttp2_session *ng, int32_t stream_id, uint8_t *buf
 static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
 {
     struct h2g_h2_session *h = ud;
-    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST || h->replaying)
         return 0;
+    h->quiet = false;
+    if (h->table_shed)
+        unshed_table(h);
     struct h2g_stream *s = stream_new(&h->conn->facts, &h2_stream_ops, h, frame->hd.stream_id);
     if (s == NULL)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* out of memory: this stream is reset */
@@ -675,7 +749,7 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
     if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK))
         check_initial_window(h, &frame->settings);
     if (frame->hd.type == NGHTTP2_SETTINGS && (frame->hd.flags & NGHTTP2_FLAG_ACK))
-        h->settings_acked = true;
+        on_settings_ack(h);
     if (frame->hd.type == NGHTTP2_RST_STREAM && !reset_allowed(h)) {
         enhance_your_calm(h, H2G_REFUSAL_RESET_FLOOD, "stream_reset_rate exceeded (rapid reset)");
         return 0;
@@ -779,8 +853,10 @@ static int on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t erro
     stream_free(s);
     if (--h->n_streams == 0) {
         evtimer_del(h->sweep_ev);
-        if (!h->draining)
+        if (!h->draining) {
             arm_timer(h, h->conn->config->timeouts.idle);
+            arm_quiet(h);
+        }
         else if (h->goaway_final)
             end_session(h, NGHTTP2_NO_ERROR);
     }
@@ -1309,12 +1385,14 @@ static int queue_opening_frames(struct h2g_h2_session *h)
 
 /* --- dormancy (core/h2_resume.h) --- */
 
-/* Idle since its opening, nothing owed either way, nothing half read:
- * the session is its settings and windows, which h2_resume keeps. */
+/* Idle since its opening (or quiet), nothing owed either way, nothing
+ * half read: the session is its settings, windows and last stream id,
+ * which h2_resume keeps. */
 static bool can_sleep(const struct h2g_h2_session *h)
 {
     return h->ng != NULL && !h->dead && !h->draining && h->got_frame && h->settings_acked && h->ping_sent_us == 0 &&
-           h->n_streams == 0 && h->last_stream_id < 0 && !h->flush_pending && h->scan_left == 0 &&
+           h->n_streams == 0 && (h->last_stream_id < 0 || h->quiet) && !h->shedding && !h->stop_ping_inflight &&
+           !h->stop_ping_wanted && !h->flush_pending && h->scan_left == 0 &&
            h->scan_hd_len == 0 && h->scan_ahead == 0 && h->conn->state == H2G_CONN_SESSION &&
            nghttp2_session_want_read(h->ng) && evbuffer_get_length(bufferevent_get_output(h->conn->bev)) == 0 &&
            evbuffer_get_length(bufferevent_get_input(h->conn->bev)) == 0;
@@ -1323,10 +1401,12 @@ static bool can_sleep(const struct h2g_h2_session *h)
 /* Puts the session away when it can be; the idle timer keeps running. */
 static void maybe_sleep(struct h2g_h2_session *h)
 {
-    if (!can_sleep(h) || !h2g_h2_resume_capture(h->ng, &h->resume))
+    if (!can_sleep(h) || !h2g_h2_resume_capture(h->ng, h->last_stream_id > 0 ? h->last_stream_id : 0, &h->resume))
         return;
+    size_t freed = h->ng_bytes;
     nghttp2_session_del(h->ng);
     h->ng = NULL;
+    h2g_heap_trim_note(h->conn->svc, freed);
     event_free(h->flush_ev);
     h->flush_ev = NULL;
     event_free(h->sweep_ev);
@@ -1368,10 +1448,12 @@ static int wake(struct h2g_h2_session *h)
     struct h2g_h2_stats kept = h->stats; /* the replay is not traffic */
     struct event_base *base = h->conn->svc->base;
     int rv = make_ng(h) == 0 && submit_settings(h) == 0 && submit_window(h) == 0 ? 0 : -1;
+    h->replaying = true;
     if (rv == 0 && h2g_h2_resume_replay(h->ng, &h->resume) != 0) {
         LOG_WARN("conn=%llu: h2 session could not be brought back", (unsigned long long)h->conn->id);
         rv = -1;
     }
+    h->replaying = false;
     h->stats = kept;
     h->patch_settings = false;
     h->flush_ev = rv == 0 ? event_new(base, -1, 0, flush_cb, h) : NULL;
@@ -1420,7 +1502,7 @@ static void h2_session_free(void *arg);
  * stream 1 is up->stream, which the session then owns, dispatched. */
 static void *h2_session_new(struct h2g_conn *c, const struct h2g_upgrade *up)
 {
-    struct h2g_h2_session *h = calloc(1, sizeof(*h));
+    struct h2g_h2_session *h = h2g_slab_calloc(&c->svc->h2_slab, sizeof(*h));
     if (h == NULL)
         return NULL;
     h->conn = c;
@@ -1474,7 +1556,7 @@ static void h2_session_free(void *arg)
         event_free(h->sweep_ev);
     if (h->frame_buf)
         evbuffer_free(h->frame_buf);
-    free(h);
+    h2g_slab_free(&h->conn->svc->h2_slab, h);
 }
 
 static void h2_session_on_read(void *arg)

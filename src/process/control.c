@@ -17,6 +17,7 @@
 
 #include "process/config_json.h"
 #include "runtime/evbuf.h"
+#include "runtime/evmem.h"
 #include "runtime/jsonmem.h"
 #include "runtime/log.h"
 #include "process/process.h"
@@ -269,7 +270,7 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
         }
         if (n > 0)
             handle(cl, line);
-        free(line);
+        h2g_evmem_free(line); /* libevent's allocation (evmem.h) */
     }
     if (cl->drop && !cl->busy) {
         client_free(cl);

@@ -11,6 +11,7 @@
 #include <malloc.h>
 #endif
 
+#include "runtime/evmem.h"
 #include "runtime/failalloc.h"
 #include "runtime/jsonmem.h"
 #include "process/process.h"
@@ -63,6 +64,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     failalloc_init();
+    h2g_evmem_init();
     jsonmem_init();
     const char *path = DEFAULT_CONFIG;
     bool test = false;

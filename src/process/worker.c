@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "runtime/blockcache.h"
+#include "runtime/heap_trim.h"
+#include "runtime/slab.h"
 #include "edge/conn.h"
 #include "runtime/log.h"
 #include "runtime/sockread.h"
@@ -627,6 +629,10 @@ void worker_free(struct h2g_worker *w)
     tunnel_free_orphans(&w->svc);
     stream_cache_free(&w->svc);
     exchange_cache_free(&w->svc);
+    h2g_heap_trim_free(&w->svc);
+    h2g_slab_release(&w->svc.conn_slab);
+    h2g_slab_release(&w->svc.event_slab);
+    h2g_slab_release(&w->svc.h2_slab);
     balance_free(w);
     struct h2g_snapshot *snap;
     while ((snap = LIST_FIRST(&w->retired)) != NULL)

@@ -20,8 +20,10 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "runtime/slab.h"
 #include "runtime/stats.h"
 
+struct event;
 struct event_base;
 struct evdns_base;
 struct h2g_balance;
@@ -100,6 +102,15 @@ struct h2g_services {
     unsigned n_stream_cache;
     struct h2g_exchange *ex_cache;
     unsigned n_ex_cache;
+    /* heap_trim.c: bytes freed since the last trim, and its timer. */
+    size_t trim_freed;
+    struct event *trim_ev;
+    /* What an idle connection keeps, packed (slab.h): connections
+     * (conn.c), their libevent events (conn.c), h2 sessions
+     * (h2_session.c). */
+    struct h2g_slab conn_slab;
+    struct h2g_slab event_slab;
+    struct h2g_slab h2_slab;
 };
 
 #define H2G_OBJ_CACHE_MAX 512

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Dormant HTTP/2 sessions (core/h2_resume.h; two workers): a session that
-# opened no stream and owes nothing gives its nghttp2 session back until
-# the client speaks again.  A python h2 client sets SETTINGS a replay must
+# opened no stream (or none for QUIET_MS, 5 s) and owes nothing gives its
+# nghttp2 session back until the client speaks again.  A python h2 client sets SETTINGS a replay must
 # give back (256 KiB stream window, 1 KiB header table, push off), credits
 # the connection 8 MiB and waits until /status lists its session as
 # dormant (its cleartext connection also gives back its bufferevent,
@@ -68,6 +68,31 @@ for mode in h2c tls; do
 	assert_eq "[200, 200]" "$(json_get 'd["status"]' "$T/get-$mode.json")" "$mode: both GETs answered"
 	assert_eq "[200000, 10]" "$(json_get 'd["bytes"]' "$T/get-$mode.json")" "$mode: bytes of the GETs (no window given back)"
 	assert_eq "$SHA" "$(json_get 'd["sha256"]' "$T/get-$mode.json")" "$mode: the body"
+done
+
+# After streams (QUIET_MS without one): the client was asked to empty its
+# HPACK table (its encoder is at 0 while the session sleeps) and may grow
+# it again once a stream comes; and the woken session answers every
+# frame as one never put away does (--live, the same scenario without
+# waiting).
+for mode in h2c tls; do
+	if [ $mode = tls ]; then port=$PT; tls=--tls; else port=$PC; tls=; fi
+	client used-$mode --port "$port" $tls used
+	client used-live-$mode --port "$port" $tls --live used
+	J=$T/used-$mode.json
+	L=$T/used-live-$mode.json
+	assert_eq True "$(json_get 'd["dormant"]' "$J")" "$mode used: the session went dormant after its streams"
+	assert_eq 0 "$(json_get 'd["table_size_dormant"]' "$J")" "$mode used: the client's HPACK table emptied while dormant"
+	assert_eq "[200, 200, 200, 200, 200]" "$(json_get 'd["status"]' "$J")" "$mode used: every GET answered"
+	assert_eq "[1000, 200000]" "$(json_get 'd["bytes"]' "$J")" "$mode used: bytes (the window short by the first body)"
+	assert_eq "$SHA" "$(json_get 'd["sha256"]' "$J")" "$mode used: the body after waking"
+	assert_eq '["an indexed field value", "an indexed field value", "an indexed field value"]' \
+		"$(json_get 'd["echo"]' "$J")" "$mode used: the indexed field reached the upstream, before and after"
+	assert_eq 4096 "$(json_get 'd["table_sizes"][-1]' "$J")" "$mode used: the client's table is back to 4 KiB"
+	for k in status bytes sha256 echo goaway; do
+		assert_eq "$(json_get "d[\"$k\"]" "$L")" "$(json_get "d[\"$k\"]" "$J")" "$mode used: $k as on a session never put away"
+	done
+	[ "$(json_get 'd["goaway"]["code"]' "$J")" != 0 ] || fail "$mode used: HEADERS on a used stream id must end the session with an error"
 done
 
 client ping --port "$PC" ping

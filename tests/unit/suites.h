@@ -19,5 +19,6 @@ Suite *h1_resp_suite(void);
 Suite *proxy_proto_suite(void);
 Suite *ticket_keys_suite(void);
 Suite *memcached_suite(void);
+Suite *slab_suite(void);
 Suite *fuzz_suite(void);
 #endif

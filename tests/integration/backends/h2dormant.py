@@ -12,7 +12,18 @@ Then, by SCENARIO:
          only if the woken session knows the 256 KiB stream window and the
          8 MiB connection window; then a second GET on the same session;
   ping   a PING, answered; then a GET;
-  wait   nothing: reads until the server's GOAWAY (idle timeout, drain).
+  wait   nothing: reads until the server's GOAWAY (idle timeout, drain);
+  used   (the session is put away after streams) first GET /size/1000
+         and GET /echo-headers, both with a field the client's HPACK
+         encoder indexes, no window given back; then, once dormant: a
+         WINDOW_UPDATE for the closed stream 1, GET /size/200000 with the
+         window given back as it comes (the connection was not credited:
+         a woken session that forgot it is 1,000 bytes short would send
+         past the window, which the client's h2 rejects), GET
+         /echo-headers with the same field twice more (the second after
+         the client's table may grow again), then a HEADERS on stream 1
+         again, which must end the session as on one never put away.
+         With --live, the same without waiting for dormancy.
 Prints DORMANT once the session is, then one JSON line: {"dormant":true,"status":[..],"bytes":[..],
 "sha256":..,"ping_ack":bool,"goaway":{"code","last_stream_id"}|null,
 "max_table_update":N|null} and exits 0; 2 on an internal error (the test
@@ -48,7 +59,8 @@ def main():
     ap.add_argument("--tls", action="store_true")
     ap.add_argument("--status", required=True)
     ap.add_argument("--max", type=float, default=30)
-    ap.add_argument("scenario", choices=["get", "ping", "wait"])
+    ap.add_argument("--live", action="store_true", help="used: do not wait for dormancy")
+    ap.add_argument("scenario", choices=["get", "ping", "wait", "used"])
     a = ap.parse_args()
     deadline = time.monotonic() + a.max
     sock = socket.create_connection(("127.0.0.1", a.port), timeout=10)
@@ -68,8 +80,11 @@ def main():
         h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 100,
     })
     conn.initiate_connection()
-    conn.increment_flow_control_window(8 * 1024 * 1024)
-    res = {"dormant": False, "status": [], "bytes": [], "sha256": None, "ping_ack": False, "goaway": None}
+    if a.scenario != "used":
+        conn.increment_flow_control_window(8 * 1024 * 1024)
+    ack = [False]
+    res = {"dormant": False, "status": [], "bytes": [], "sha256": None, "ping_ack": False, "goaway": None,
+           "echo": [], "table_sizes": []}
     bodies = {}
     done = set()
 
@@ -88,7 +103,9 @@ def main():
                 res["status"].append(int(dict(ev.headers)[":status"]))
                 bodies[ev.stream_id] = b""
             elif isinstance(ev, h2.events.DataReceived):
-                bodies[ev.stream_id] += ev.data  # no window given back, on purpose
+                bodies[ev.stream_id] += ev.data  # no window given back, on purpose...
+                if ack[0]:  # ...unless asked
+                    conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
             elif isinstance(ev, h2.events.StreamEnded):
                 done.add(ev.stream_id)
             elif isinstance(ev, h2.events.PingAckReceived):
@@ -100,27 +117,46 @@ def main():
             sock.sendall(out)
         return True
 
+    def get(path, extra=()):
+        sid = conn.get_next_available_stream_id()
+        conn.send_headers(sid, [(":method", "GET"), (":scheme", "https" if a.tls else "http"),
+                                (":authority", "localhost"), (":path", path)] + list(extra), end_stream=True)
+        while time.monotonic() < deadline and sid not in done and res["goaway"] is None:
+            if not pump():
+                break
+        return sid
+
+    field = [("x-dormant", "an indexed field value")]
+
+    def echo():
+        sid = get("/echo-headers", field)
+        try:
+            got = json.loads(bodies.get(sid, b"{}"))
+            hdrs = {k.lower(): v for k, v in got.get("headers", [])} if isinstance(got.get("headers"), list) \
+                else {k.lower(): v for k, v in got.get("headers", {}).items()}
+            res["echo"].append(hdrs.get("x-dormant"))
+        except ValueError:
+            res["echo"].append(None)
+        res["table_sizes"].append(conn.encoder.header_table_size)
+
+    if a.scenario == "used":
+        sid = get("/size/1000", field)
+        res["bytes"].append(len(bodies.get(sid, b"")))
+        echo()
+
     # the opening, then dormancy
     next_check = 0.0
-    while time.monotonic() < deadline and not res["dormant"]:
+    while time.monotonic() < deadline and not res["dormant"] and not a.live:
         if not pump():
             break
         if time.monotonic() >= next_check:
             res["dormant"] = dormant_in_status(a.status, local)
             next_check = time.monotonic() + 0.1
-    if not res["dormant"]:
+    if not res["dormant"] and not a.live:
         print(json.dumps(res))
         return 0
     print("DORMANT", flush=True)
-
-    def get(path):
-        sid = conn.get_next_available_stream_id()
-        conn.send_headers(sid, [(":method", "GET"), (":scheme", "https" if a.tls else "http"),
-                                (":authority", "localhost"), (":path", path)], end_stream=True)
-        while time.monotonic() < deadline and sid not in done and res["goaway"] is None:
-            if not pump():
-                break
-        return sid
+    res["table_size_dormant"] = conn.encoder.header_table_size
 
     if a.scenario == "get":
         sid = get("/size/200000")
@@ -135,6 +171,21 @@ def main():
                 break
         sid = get("/size/10")
         res["bytes"].append(len(bodies.get(sid, b"")))
+    elif a.scenario == "used":
+        sock.sendall(b"\x00\x00\x04\x08\x00\x00\x00\x00\x01\x00\x00\x03\xe8")  # WINDOW_UPDATE 1, +1000
+        ack[0] = True
+        sid = get("/size/200000", field)
+        res["bytes"].append(len(bodies.get(sid, b"")))
+        res["sha256"] = hashlib.sha256(bodies.get(sid, b"")).hexdigest()
+        echo()
+        echo()
+        # HEADERS on stream 1 again: static entries only, so the client's
+        # encoder state does not matter
+        block = b"\x82" + (b"\x87" if a.tls else b"\x86") + b"\x84\x01\x09localhost"
+        sock.sendall(len(block).to_bytes(3, "big") + b"\x01\x05\x00\x00\x00\x01" + block)
+        while time.monotonic() < deadline and res["goaway"] is None:
+            if not pump():
+                break
     else:
         while time.monotonic() < deadline and res["goaway"] is None:
             if not pump():
