@@ -323,6 +323,7 @@ static void conn_transport_start(struct h2g_h2_conn *c)
         if (ex->state == HX_QUEUED)
             hx_submit(ex);
     }
+    conn_maybe_idle(c); /* its exchanges may have gone while it connected */
     conn_schedule(c);
 }
 
@@ -342,7 +343,12 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
         }
         return;
     }
-    conn_close(c, what & BEV_EVENT_EOF ? "closed by the upstream" : "socket error");
+    /* An idle connection the upstream closes (its keep-alive timeout) is
+     * no news. */
+    const char *why = what & BEV_EVENT_EOF ? "closed by the upstream" : "socket error";
+    if (c->n_ex == 0)
+        LOG_DEBUG("upstream %s h2 conn=%llu: idle, %s", c->pool->id, (unsigned long long)c->id, why);
+    conn_close(c, c->n_ex == 0 ? NULL : why);
 }
 
 /* --- nghttp2 callbacks (user_data: the connection) --- */
@@ -359,6 +365,7 @@ static int on_begin_headers(nghttp2_session *ngh, const nghttp2_frame *f, void *
         h2g_buf_reset(&ex->fstore);
         ex->n_fields = 0;
         ex->status = 0;
+        ex->fields_bad = false;
     }
     return 0;
 }

@@ -36,7 +36,7 @@ http {
     }
 }
 EOF2
-	/usr/sbin/nginx -p "$T/nginx/" -e "$T/nginx/error.log" -c "$T/nginx/nginx.conf" >"$T/nginx.out" 2>&1 &
+	nginx -p "$T/nginx/" -e "$T/nginx/error.log" -c "$T/nginx/nginx.conf" >"$T/nginx.out" 2>&1 &
 	pid=$!
 	_PIDS+=("$pid")
 	wait_port "$NPORT" "$pid" || fail "nginx did not start: $(cat "$T/nginx.out" "$T/nginx/error.log" 2>/dev/null)"

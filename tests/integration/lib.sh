@@ -98,6 +98,8 @@ need() {
 		case "$c" in
 		h2) "$PY" -c 'import h2, hyperframe, hpack' 2>/dev/null ||
 			skip "python3-h2 missing for $PY";;
+		grpc) "$PY" -c 'import grpc' 2>/dev/null ||
+			skip "python3-grpcio missing for $PY";;
 		*) command -v "$c" >/dev/null 2>&1 || skip "$c not installed";;
 		esac
 	done
