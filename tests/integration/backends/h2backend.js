@@ -2,6 +2,8 @@
 // Node http2 cleartext (prior knowledge) backend for the tests of h2c://
 // upstreams.  Writes one JSON object a line to LOG for what it sees:
 //   {ev:'session', session}            a new connection
+//   {ev:'goaway', session, code}       a GOAWAY from h2gate
+//   {ev:'session-close', session}      the connection closed
 //   {ev:'ping', session}               a PING from h2gate
 //   {ev:'stream', session, id, path, headers}
 //   {ev:'close', session, id, path, rstCode, answered}   a stream closed
@@ -49,6 +51,8 @@ server.on('session', (s) => {
   s.num = ++sessions;
   log({ ev: 'session', session: s.num });
   s.on('ping', () => log({ ev: 'ping', session: s.num }));
+  s.on('close', () => log({ ev: 'session-close', session: s.num }));
+  s.on('goaway', (code) => log({ ev: 'goaway', session: s.num, code }));
   s.on('error', () => {});
 });
 
