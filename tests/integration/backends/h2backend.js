@@ -14,7 +14,7 @@
 // Paths:
 //   /hello              "hello\n", x-session: the connection's number
 //   /trailers           a body, then trailers x-checksum (its sha256) and grpc-status: 0
-//   /echo               reads the request body and trailers, answers JSON
+//   /echo, .../echo     reads the request body and trailers, answers JSON
 //                       {bytes, sha256, trailers, te, xff, forwarded, connection}
 //   /big/N              N bytes, written as flow control lets them go
 //   /rst-before/CODE    RST_STREAM(CODE) before any response
@@ -139,7 +139,7 @@ server.on('stream', (stream, headers) => {
     stream.respond({ ':status': 200, 'content-type': 'text/plain' }, { waitForTrailers: true });
     stream.on('wantTrailers', () => stream.sendTrailers({ 'x-checksum': sum, 'grpc-status': '0' }));
     stream.end(body);
-  } else if (path === '/echo') {
+  } else if (path === '/echo' || path.endsWith('/echo')) {
     echo(stream, headers);
   } else if (parts[1] === 'big') {
     big(stream, Number(parts[2]));
