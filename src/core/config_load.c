@@ -1415,9 +1415,6 @@ static void route_check(struct ctx *c, const struct node *map, void *base, const
                   where);
     if (proto && !tun)
         report_at(c, proto_k, "%s.protocols: only for 'tunnel' routes", where);
-    if (ws && r->websocket && up && r->n_upstreams > 0 && r->upstreams[0].proto == H2G_UPSTREAM_H2C)
-        report_at(c, ws_k, "%s.websocket: not supported yet with h2c:// upstreams (extended CONNECT is not "
-                  "forwarded to HTTP/2 upstreams)", where);
     /* Contract is silent on a tunnel without `protocols`: default to
      * [websocket], the one :protocol every RFC 8441 client sends, so that
      * a bare `tunnel:` works and anything else must be listed. */
@@ -1435,7 +1432,8 @@ static const struct key_spec route_keys[] = {
      .doc = "http://host[:port] (HTTP/1.1) or h2c://host[:port] (HTTP/2, multiplexed), or a list of "
             "them (round-robin, one protocol per route)"},
     {.name = "websocket", .type = K_BOOL, FIELD(struct h2g_route_config, websocket),
-     .def = "false", .doc = "RFC 8441 extended CONNECT -> HTTP/1.1 Upgrade: websocket"},
+     .def = "false", .doc = "RFC 8441 extended CONNECT -> HTTP/1.1 Upgrade: websocket (http://), or extended "
+                             "CONNECT again (h2c://)"},
     {.name = "tunnel", .type = K_FN, .fn = fn_tunnel,
      .doc = "tcp://host:port: extended CONNECT bridged to raw TCP"},
     {.name = "protocols", .type = K_STRLIST, FIELD(struct h2g_route_config, protocols),

@@ -57,7 +57,8 @@ static bool dropped(const struct h2g_field *f, size_t n, size_t i, const struct 
         return !h2g_te_is_trailers(f[i].value, f[i].value_len);
     if (h2g_hdr_flags(t) & (H2G_HDRF_HOP | H2G_HDRF_FORWARDING))
         return true;
-    if (t == H2G_HDR_HOST)
+    /* Sec-WebSocket-Key belongs to the HTTP/1.1 handshake (RFC 8441 5). */
+    if (t == H2G_HDR_HOST || t == H2G_HDR_SEC_WEBSOCKET_KEY)
         return true;
     return ct->n > 0 && h2g_conn_tokens_has(ct, f, n, f[i].name, f[i].name_len);
 }
@@ -78,7 +79,7 @@ static int reserve(struct h2g_h2_request *r, const struct h2g_request_head *req,
     size_t bytes = extra;
     for (size_t i = 0; i < req->n_fields; i++)
         bytes += req->fields[i].name_len + req->fields[i].value_len;
-    size_t entries = req->n_fields + 8;
+    size_t entries = req->n_fields + 9;
     if (entries > r->cap) {
         nghttp2_nv *nva = realloc(r->nva, entries * sizeof(*nva));
         if (nva == NULL)
@@ -106,8 +107,8 @@ const char *h2_to_h2_request(const struct h2g_request_head *req, const struct h2
                              struct h2g_h2_request *out)
 {
     h2g_h2_request_reset(out);
-    if (req->protocol != NULL)
-        return "extended CONNECT is not forwarded to HTTP/2 upstreams";
+    if (req->protocol != NULL && req->protocol_len == 0)
+        return "empty :protocol";
     if (req->method == NULL || req->method_len == 0)
         return "missing :method";
     if (req->path == NULL || req->path_len == 0)
@@ -138,10 +139,17 @@ const char *h2_to_h2_request(const struct h2g_request_head *req, const struct h2
         h2g_buf_clear(&fv);
         return h2g_msg_nomem;
     }
-    put(out, ":method", 7, req->method, req->method_len, false);
+    /* RFC 8441 4: extended CONNECT, also for an HTTP/1.1 client's
+     * Upgrade (a GET with :protocol from h1_session). */
+    if (req->protocol != NULL)
+        put(out, ":method", 7, "CONNECT", 7, false);
+    else
+        put(out, ":method", 7, req->method, req->method_len, false);
     put(out, ":scheme", 7, scheme, scheme_len, false);
     put(out, ":authority", 10, auth, auth_len, false);
     put(out, ":path", 5, req->path, req->path_len, false);
+    if (req->protocol != NULL)
+        put(out, ":protocol", 9, req->protocol, req->protocol_len, false);
     struct h2g_conn_tokens ct;
     h2g_conn_tokens_init(&ct, req->fields, req->n_fields);
     for (size_t i = 0; i < req->n_fields; i++) {

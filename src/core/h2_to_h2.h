@@ -26,7 +26,10 @@ struct h2g_h2_request {
 
 /*
  * Fills out with :method, :scheme (the client's, else fwd->proto),
- * :authority (the client's, else its Host), :path, then the client's
+ * :authority (the client's, else its Host), :path (and for a request
+ * with :protocol, an extended CONNECT: :method CONNECT and :protocol, RFC
+ * 8441 4, whether the client sent one or an HTTP/1.1 Upgrade; its
+ * Sec-WebSocket-Key is dropped), then the client's
  * fields minus connection-specific ones (Connection and what it lists,
  * Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade, Host, TE
  * unless it is "trailers"), minus the client's own X-Forwarded-For /
@@ -35,7 +38,7 @@ struct h2g_h2_request {
  * are lowercased (RFC 9113 8.2.1); Cookie fields and Content-Length pass
  * as they came.
  * Returns NULL, a static message for a request an HTTP/2 upstream cannot
- * be sent (no method, path or authority; an extended CONNECT), or
+ * be sent (no method, path or authority, an empty :protocol), or
  * h2g_msg_nomem.  On error out holds no entries.
  */
 const char *h2_to_h2_request(const struct h2g_request_head *req, const struct h2g_forward_info *fwd,

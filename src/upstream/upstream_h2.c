@@ -61,6 +61,7 @@ struct h2g_h2_exchange {
     bool deferred;                       /* the data provider waits for request_progress */
     bool req_sent;                       /* END_STREAM submitted */
     bool got_head;                       /* final response head passed on */
+    bool ws;                             /* extended CONNECT (RFC 8441): waits for the upstream's SETTINGS */
     bool end_stream;                     /* the upstream ended its side */
     unsigned retries;
     int status;                          /* of the head being received */
@@ -77,6 +78,7 @@ static void conn_schedule(struct h2g_h2_conn *c);
 static void conn_close(struct h2g_h2_conn *c, const char *why);
 static void hx_fail(struct h2g_h2_exchange *ex, int status, uint32_t code, const char *why);
 static void hx_submit(struct h2g_h2_exchange *ex);
+static void hx_submit_queued(struct h2g_h2_conn *c);
 static int hx_place(struct h2g_h2_exchange *ex, struct h2g_h2_conn *avoid);
 
 static const char *const h2c_state_names[] = {"connecting", "open", "draining", "closed"};
@@ -317,12 +319,7 @@ static void conn_transport_start(struct h2g_h2_conn *c)
         return;
     }
     conn_set_state(c, H2C_OPEN);
-    struct h2g_h2_exchange *ex, *next;
-    for (ex = LIST_FIRST(&c->exchanges); ex != NULL; ex = next) {
-        next = LIST_NEXT(ex, link);
-        if (ex->state == HX_QUEUED)
-            hx_submit(ex);
-    }
+    hx_submit_queued(c);
     conn_maybe_idle(c); /* its exchanges may have gone while it connected */
     conn_schedule(c);
 }
@@ -491,6 +488,11 @@ static int on_frame_recv(nghttp2_session *ngh, const nghttp2_frame *f, void *arg
             conn_set_state(c, H2C_DRAINING);
         return 0;
     }
+    if (f->hd.type == NGHTTP2_SETTINGS && !(f->hd.flags & NGHTTP2_FLAG_ACK) && !c->got_settings) {
+        c->got_settings = true;
+        hx_submit_queued(c); /* extended CONNECTs waited for them */
+        return 0;
+    }
     if (f->hd.type == NGHTTP2_PING && (f->hd.flags & NGHTTP2_FLAG_ACK)) {
         c->ping_out = false;
         c->pings_acked++;
@@ -630,17 +632,23 @@ static void hx_timer_cb(evutil_socket_t fd, short what, void *arg)
     hx_fail(ex, 504, NGHTTP2_CANCEL, "response timed out");
 }
 
-/* The request is all submitted: upstream_response runs from here to the
- * response head, as for HTTP/1.1 (h2gate.yaml(5)). */
-static void hx_request_sent(struct h2g_h2_exchange *ex)
+/* upstream_response runs from here to the response head. */
+static void hx_response_timer(struct h2g_h2_exchange *ex)
 {
-    ex->req_sent = true;
     if (ex->got_head)
         return;
     if (ex->timer == NULL && (ex->timer = evtimer_new(ex->svc->base, hx_timer_cb, ex)) == NULL)
         return; /* out of memory: stream_idle still bounds it */
     struct timeval tv = h2g_ms_timeval(ex->ctx->cfg->timeouts.upstream_response);
     evtimer_add(ex->timer, &tv);
+}
+
+/* The request is all submitted: the wait for the response starts, as for
+ * HTTP/1.1 (h2gate.yaml(5)). */
+static void hx_request_sent(struct h2g_h2_exchange *ex)
+{
+    ex->req_sent = true;
+    hx_response_timer(ex);
 }
 
 /* The request's trailers as a trailing HEADERS.  0, or an nghttp2 error. */
@@ -714,10 +722,16 @@ static bool hx_has_body(struct h2g_h2_exchange *ex)
     return n > 0;
 }
 
-/* Submits the request on its (open) connection. */
+/* Submits the request on its (open) connection.  An extended CONNECT
+ * needs the upstream to have said SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC
+ * 8441 3): else 501, as for a route without websocket. */
 static void hx_submit(struct h2g_h2_exchange *ex)
 {
     struct h2g_h2_conn *c = ex->c;
+    if (ex->ws && nghttp2_session_get_remote_settings(c->ngh, NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL) != 1) {
+        hx_fail(ex, 501, NGHTTP2_REFUSED_STREAM, "the upstream does not take extended CONNECT");
+        return;
+    }
     nghttp2_data_provider dp = {.source.ptr = NULL, .read_callback = req_read};
     ex->with_body = hx_has_body(ex);
     ex->deferred = false;
@@ -732,7 +746,21 @@ static void hx_submit(struct h2g_h2_exchange *ex)
     c->streams_total++;
     if (!ex->with_body)
         hx_request_sent(ex);
+    else if (ex->ws)
+        hx_response_timer(ex); /* its request never ends before the answer */
     conn_schedule(c);
+}
+
+/* Submits the exchanges that waited on c: for the connection, or, for
+ * an extended CONNECT, for the upstream's SETTINGS. */
+static void hx_submit_queued(struct h2g_h2_conn *c)
+{
+    struct h2g_h2_exchange *ex, *next;
+    for (ex = LIST_FIRST(&c->exchanges); ex != NULL; ex = next) {
+        next = LIST_NEXT(ex, link);
+        if (ex->state == HX_QUEUED && (!ex->ws || c->got_settings))
+            hx_submit(ex);
+    }
 }
 
 static nghttp2_session_callbacks *conn_callbacks(void)
@@ -841,7 +869,7 @@ static int hx_place(struct h2g_h2_exchange *ex, struct h2g_h2_conn *avoid)
     conn_busy(best);
     evtimer_del(best->timer);
     ex->state = HX_QUEUED;
-    if (best->state == H2C_OPEN)
+    if (best->state == H2C_OPEN && (!ex->ws || best->got_settings))
         hx_submit(ex);
     return 0;
 }
@@ -871,6 +899,15 @@ static int hx_build_head(struct h2g_h2_exchange *ex)
     struct h2g_field *tmp = NULL;
     if (stream_request_head(ex->s, &req, stack, 32, &tmp) != 0)
         return H2G_STATUS_NOMEM;
+    ex->ws = req.protocol != NULL;
+    if (ex->ws && !stream_client_is_h2(ex->s)) {
+        /* Its 101 and raw bytes would need the HTTP/1.1 tunnel's
+         * handshake, which this exchange does not do. */
+        free(tmp);
+        LOG_INFO("conn=%llu stream=%d: an HTTP/1.1 WebSocket upgrade to an HTTP/2 upstream is not supported",
+                 (unsigned long long)ctx->client->conn_id, ctx->stream_id);
+        return 501;
+    }
     struct h2g_forward_info fwd = {
         .client_addr = ctx->client->peer_ip,
         .client_is_ipv6 = ctx->client->peer_ipv6,

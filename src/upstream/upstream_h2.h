@@ -29,7 +29,8 @@
  * (socket gone, waiting for its free); CONNECTING or OPEN -> CLOSED on an
  * error.
  *
- * Exchange states (enum hx_state): QUEUED (its connection is connecting)
+ * Exchange states (enum hx_state): QUEUED (its connection is connecting;
+ * an extended CONNECT also until the upstream's SETTINGS)
  * -> SENT (request submitted; no final response head) -> RECEIVING (head
  * passed to the stream, body flowing) -> DONE, or FAILED from any; SENT
  * goes back to QUEUED or SENT on another connection when the upstream
@@ -82,6 +83,7 @@ struct h2g_h2_conn {
     struct event *flush_ev;         /* deferred send (and free once CLOSED) */
     struct event *timer;            /* PING and idle close while idle */
     uint64_t idle_since_ms;         /* 0: busy */
+    bool got_settings;              /* the upstream's first SETTINGS came */
     bool ping_out;                  /* a PING waits for its ACK */
     uint64_t pings_acked;           /* for h2gatectl and tests */
     int in_recv;                    /* inside nghttp2_session_mem_recv */

@@ -14,11 +14,7 @@ need nginx h2load curl nghttp
 start_nginx_h2c 64
 head -c 300000 /dev/urandom >"$T/www/big.bin"
 echo "hello from nginx" >"$T/www/hello.txt"
-P=$(free_port)
-MPORT=$(free_port)
-h2c_config "$P" "$NPORT" | write_config
-start_h2gate "$P" "$MPORT"
-U=http://127.0.0.1:$P
+start_h2c_gate "$NPORT"
 
 # A unary GET, both client protocols; nginx saw HTTP/2.
 assert_eq "hello from nginx" "$("${CURL[@]}" --http2-prior-knowledge "$U/hello.txt")" "h2 client: body"

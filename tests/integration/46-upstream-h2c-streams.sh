@@ -15,18 +15,9 @@
 need node nghttp curl h2load h2
 
 start_node_h2 n1
-P=$(free_port)
-MPORT=$(free_port)
-RPORT=$(free_port)
-{
-	h2c_config "$P" "$HPORT"
-	cat <<EOF2
-      - path: /rst/
-        upstream: "h2c://127.0.0.1:$RPORT"
-EOF2
-} | write_config
-start_h2gate "$P" "$MPORT"
-U=http://127.0.0.1:$P
+start_h2rst
+start_h2c_gate "$HPORT" "      - path: /rst/
+        upstream: \"h2c://127.0.0.1:$RPORT\""
 body_sha=$("$PY" -c 'import hashlib; print(hashlib.sha256(b"trailers body line\n"*100).hexdigest())')
 
 # --- response trailers
@@ -88,9 +79,6 @@ code=$("${CURL[@]}" --http1.1 -o /dev/null -w '%{http_code}' "$U/rst-before/7")
 assert_eq 502 "$code" "refused stream, HTTP/1.1 client: 502"
 # after the head: the client's stream is reset with the upstream's code
 # (a python h2 upstream on /rst: node's streams always end cleanly first)
-"$PY" "$BACKENDS/h2rst.py" --port "$RPORT" >"$T/h2rst.out" 2>&1 &
-_PIDS+=("$!")
-wait_port "$RPORT" "$!" || fail "h2rst.py did not start: $(cat "$T/h2rst.out")"
 for c in 2:INTERNAL_ERROR 8:CANCEL 11:ENHANCE_YOUR_CALM; do
 	nghttp -v "$U/rst/rst-after/${c%%:*}" >"$T/rst-after.out" 2>&1
 	assert_file_match 'recv \(stream_id=[0-9]+\) :status: 200' "$T/rst-after.out" "reset after the head ($c): the head came"

@@ -12,11 +12,7 @@
 need node
 
 start_node_h2 n1
-P=$(free_port)
-MPORT=$(free_port)
-h2c_config "$P" "$HPORT" | write_config
-start_h2gate "$P" "$MPORT"
-U=http://127.0.0.1:$P
+start_h2c_gate "$HPORT"
 BIG=67108864
 
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$H2G_PID/status"; }

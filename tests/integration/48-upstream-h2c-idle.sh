@@ -11,11 +11,7 @@ need node curl
 
 CTLBIN=${H2GATECTL:-$(dirname "$H2GATE")/h2gatectl}
 start_node_h2 n1 --max-streams 50
-P=$(free_port)
-MPORT=$(free_port)
-h2c_config "$P" "$HPORT" | write_config
-start_h2gate "$P" "$MPORT"
-U=http://127.0.0.1:$P
+start_h2c_gate "$HPORT"
 
 # A request the upstream answers after 3 s: in flight meanwhile.
 "${CURL[@]}" --http2-prior-knowledge "$U/slow/3000" >"$T/slow.out" 2>&1 &

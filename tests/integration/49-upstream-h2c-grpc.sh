@@ -16,10 +16,7 @@ GLOG=$T/grpc.log
 "$PY" "$BACKENDS/grpcbackend.py" --port "$GPORT" --log "$GLOG" >"$T/grpcbackend.out" 2>&1 &
 _PIDS+=("$!")
 wait_port "$GPORT" "$!" || fail "gRPC backend did not start: $(cat "$T/grpcbackend.out")"
-P=$(free_port)
-MPORT=$(free_port)
-h2c_config "$P" "$GPORT" | write_config
-start_h2gate "$P" "$MPORT"
+start_h2c_gate "$GPORT"
 
 timeout 60 "$PY" "$BACKENDS/grpcclient.py" "127.0.0.1:$P" >"$T/grpc.json" 2>"$T/grpcclient.out" ||
 	fail "gRPC client: $(tail -20 "$T/grpcclient.out")"
@@ -31,8 +28,10 @@ assert_eq "50:50000" "$(json_get 'd["client"]["reply"]' "$T/grpc.json")" "client
 assert_eq "20 bidi:m0 bidi:m19" "$(json_get '" ".join([str(len(d["bidi"]["replies"])), d["bidi"]["replies"][0], d["bidi"]["replies"][-1]])' "$T/grpc.json")" "bidirectional streaming"
 assert_eq DEADLINE_EXCEEDED "$(json_get 'd["deadline"]["code"]' "$T/grpc.json")" "deadline"
 # The deadline travelled as grpc-timeout: the server's call had one.
-assert_eq True "$(grep '"method": "Sleep"' "$GLOG" | head -1 | "$PY" -c 'import json,sys; t=json.loads(sys.stdin.readline())["timeout"]; print(t is not None and t <= 0.5)')" \
-	"the server saw the call's deadline"
+# (about 0.5 s: the header's unit rounds it; the next call's is 30 s)
+t=$(grep '"method": "Sleep"' "$GLOG" | head -1 | "$PY" -c 'import json,sys; print(json.loads(sys.stdin.readline())["timeout"])')
+log "the deadline call reached the server with ${t} s left"
+assert_eq True "$("$PY" -c "t = $t; print(t is not None and 0 < t < 1)")" "the server saw the call's deadline"
 assert_eq "True CANCELLED" "$(json_get '" ".join(str(x) for x in [d["cancel"]["cancelled"], d["cancel"]["code"]])' "$T/grpc.json")" "cancelled call"
 wait_until 10 sh -c "[ \$(grep -c '\"ev\": \"cancelled\"' '$GLOG') -ge 2 ]" ||
 	fail "the server did not see both the expired and the cancelled call end: $(cat "$GLOG")"

@@ -55,6 +55,17 @@ start_node_h2() {
 	wait_port "$HPORT" "$pid" || fail "node h2 backend did not start: $(cat "$T/h2backend-$name.out")"
 }
 
+# start_h2rst: the python h2 upstream that resets its responses midway
+# (backends/h2rst.py, no extended CONNECT); sets RPORT.
+start_h2rst() {
+	local pid
+	RPORT=$(free_port)
+	"$PY" "$BACKENDS/h2rst.py" --port "$RPORT" >"$T/h2rst.out" 2>&1 &
+	pid=$!
+	_PIDS+=("$pid")
+	wait_port "$RPORT" "$pid" || fail "h2rst.py did not start: $(cat "$T/h2rst.out")"
+}
+
 # h2c_config PORT UPSTREAM_PORT: a cleartext listener (h2 and http/1.1)
 # routing / to h2c://127.0.0.1:UPSTREAM_PORT, with WORKERS (default 2).
 h2c_config() {
@@ -71,6 +82,20 @@ origins:
       - path: /
         upstream: "h2c://127.0.0.1:$2"
 EOF2
+}
+
+# start_h2c_gate UPSTREAM_PORT [LINES]: h2gate on h2c_config (LINES, if
+# any, appended: more keys of the / route, more routes, more sections);
+# sets P, MPORT and U (the client's base URL).
+start_h2c_gate() {
+	P=$(free_port)
+	MPORT=$(free_port)
+	{
+		h2c_config "$P" "$1"
+		[ -z "${2:-}" ] || printf '%s\n' "$2"
+	} | write_config
+	start_h2gate "$P" "$MPORT"
+	U=http://127.0.0.1:$P
 }
 
 # nginx_conns: distinct upstream connections nginx logged requests on.

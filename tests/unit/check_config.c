@@ -538,9 +538,6 @@ START_TEST(inline_errors)
     load_fails(PREFIX "origins:\n  - hosts: [\"*\"]\n    routes: [{path: /, upstream: \"h2://a\"}]\n",
                "test.yaml:4:34: origins[0].routes[0].upstream: expected http://host[:port] or h2c://host[:port], got "
                "'h2://a' (https:// and h2:// (TLS upstreams) are not supported yet");
-    load_fails(PREFIX "origins:\n  - hosts: [\"*\"]\n    routes: [{path: /, upstream: \"h2c://a\", "
-                      "websocket: true}]\n",
-               "websocket: not supported yet with h2c:// upstreams");
 
     /* Deep nesting is refused, not recursed into. */
     struct h2g_buf b = {0};
@@ -676,7 +673,7 @@ END_TEST
 START_TEST(upstream_h2c)
 {
     struct h2g_config *c = load_ok(PREFIX "origins:\n  - hosts: [\"*\"]\n    routes:\n"
-                                          "      - {path: /, upstream: [\"h2c://127.0.0.1:9000\", \"h2c://b\"]}\n"
+                                          "      - {path: /, upstream: [\"h2c://127.0.0.1:9000\", \"h2c://b\"], websocket: true}\n"
                                           "      - {path: /old, upstream: \"http://127.0.0.1:9000\"}\n");
     const struct h2g_route_config *r = &c->origins[0].routes[1];
     ck_assert_str_eq(r->path, "/");
@@ -686,6 +683,7 @@ START_TEST(upstream_h2c)
     ck_assert_str_eq(r->upstreams[0].id, "127.0.0.1:9000");
     ck_assert_str_eq(r->upstreams[1].id, "b:80");
     ck_assert_int_eq(r->upstreams[1].proto, H2G_UPSTREAM_H2C);
+    ck_assert(r->websocket);
     r = &c->origins[0].routes[0];
     ck_assert_str_eq(r->path, "/old");
     ck_assert_int_eq(r->upstreams[0].proto, H2G_UPSTREAM_HTTP1);

@@ -25,6 +25,8 @@
 //                       third's id as last-stream-id, answers the streams up
 //                       to it and leaves the others; later ones are answered
 //   /slow/MS            answers "slow\n" after MS milliseconds
+//   extended CONNECT    (SETTINGS_ENABLE_CONNECT_PROTOCOL is on) any path:
+//                       200 with x-protocol: the :protocol, then an echo
 'use strict';
 const http2 = require('http2');
 const fs = require('fs');
@@ -45,7 +47,7 @@ let goawayDone = false;
 let held = [];
 let holdTimer = null;
 
-const server = http2.createServer({ settings: { maxConcurrentStreams: maxStreams } });
+const server = http2.createServer({ settings: { maxConcurrentStreams: maxStreams, enableConnectProtocol: true } });
 
 server.on('session', (s) => {
   s.num = ++sessions;
@@ -130,7 +132,13 @@ server.on('stream', (stream, headers) => {
     log({ ev: 'close', session: sess.num, id: stream.id, path, rstCode: stream.rstCode, answered: !!stream.answered });
   });
   const parts = path.split('/');
-  if (path === '/hello') {
+  if (headers[':method'] === 'CONNECT') {
+    // extended CONNECT (RFC 8441): 200, then every byte echoed
+    stream.answered = true;
+    stream.respond({ ':status': 200, 'x-protocol': headers[':protocol'] });
+    stream.on('data', (d) => stream.write(d));
+    stream.on('end', () => stream.end());
+  } else if (path === '/hello') {
     answer(stream, 200, 'hello\n');
   } else if (path === '/trailers') {
     const body = 'trailers body line\n'.repeat(100);
