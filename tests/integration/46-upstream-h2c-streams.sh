@@ -2,7 +2,8 @@
 # One stream of an HTTP/2 upstream (h2c://, a node http2 backend), end to
 # end: response trailers reach the client after the body (nghttp, and an
 # HTTP/1.1 client as chunked trailers); request trailers and body reach
-# the upstream, with te: trailers and the forwarding fields, no
+# the upstream (from an HTTP/1.1 client too: chunked trailers), with
+# te: trailers and the forwarding fields, no
 # connection-specific field; RST_STREAM both ways: an upstream reset
 # before the response is a 502 (REFUSED_STREAM: retried, then passed on
 # to an HTTP/2 client), after it the client's stream is reset with the
@@ -66,6 +67,22 @@ assert_eq "for=127.0.0.1;proto=http;host=\"127.0.0.1:$P\"" "$(json_get 'd["forwa
 assert_eq app.test "$(json_get 'd["authority"]' "$T/echo1.json")" "HTTP/1.1 Host -> :authority"
 assert_eq None "$(json_get 'd["connection"]' "$T/echo1.json")" "no connection field upstream"
 assert_eq 3 "$(json_get 'd["bytes"]' "$T/echo1.json")" "HTTP/1.1 body upstream"
+# An HTTP/1.1 client's chunked body and trailers: DATA and a trailing HEADERS.
+"$PY" - "$P" >"$T/echo-h1t.json" 2>&1 <<'PYEOF' || fail "HTTP/1.1 chunked trailers: $(cat "$T/echo-h1t.json")"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTE: trailers\r\nConnection: close\r\n\r\n"
+          b"5\r\nhello\r\n6\r\n world\r\n0\r\nX-H1-Trailer: t1\r\n\r\n")
+got = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    got += d
+print([l for l in got.decode().split("\r\n") if l.startswith("{")][0])  # the chunk holding the JSON
+PYEOF
+assert_eq "11 t1" "$(json_get '" ".join([str(d["bytes"]), (d["trailers"] or {}).get("x-h1-trailer", "")])' "$T/echo-h1t.json")" \
+	"HTTP/1.1 chunked body and trailer reach the HTTP/2 upstream"
 
 # --- upstream resets
 # before a response: 502 (CANCEL), and REFUSED_STREAM retried twice on
