@@ -98,6 +98,21 @@ start_h2c_gate() {
 	U=http://127.0.0.1:$P
 }
 
+# h1_raw PORT: sends stdin (the bytes of HTTP/1.1 requests, ending with
+# Connection: close) to 127.0.0.1:PORT and prints all it gets back.
+h1_raw() {
+	"$PY" -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(sys.stdin.buffer.read())
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    sys.stdout.buffer.write(d)
+' "$1"
+}
+
 # nginx_conns: distinct upstream connections nginx logged requests on.
 nginx_conns() {
 	awk '{print $1}' "$NLOG" | sort -u | wc -l
