@@ -211,9 +211,15 @@ static void conn_flush_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (c->state == H2C_CONNECTING || !conn_send(c))
         return;
-    if (!nghttp2_session_want_read(c->ngh) && !nghttp2_session_want_write(c->ngh) &&
-        evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-        conn_close(c, "session over");
+    if (nghttp2_session_want_read(c->ngh) || nghttp2_session_want_write(c->ngh) ||
+        evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+        return;
+    /* The session is over (a GOAWAY both ways, a fatal error nghttp2
+     * answered): news only if an exchange still waited for it. */
+    bool waiting = false;
+    struct h2g_h2_exchange *ex;
+    LIST_FOREACH(ex, &c->exchanges, link) waiting |= ex->state < HX_DONE;
+    conn_close(c, waiting ? "session over" : NULL);
 }
 
 static void conn_schedule(struct h2g_h2_conn *c)
