@@ -29,9 +29,21 @@ void h2g_h2_request_clear(struct h2g_h2_request *r)
     r->n = r->cap = 0;
 }
 
-/* Appends one entry; the store was reserved for it (no move). */
+/* The names h2_to_h2_request writes itself, and "CONNECT": room for them
+ * is reserved with the values. */
+#define OWN_NAMES (sizeof(":method:scheme:authority:path:protocol") - 1 + \
+                   sizeof("x-forwarded-forx-forwarded-protoforwarded") - 1 + sizeof("CONNECT") - 1)
+
+/* Appends one entry into the room reserve() made (the store never
+ * moves); an entry that would not fit is left out and r->n set past
+ * r->cap, which h2_to_h2_request reports (it cannot happen: reserve
+ * counts every byte). */
 static void put(struct h2g_h2_request *r, const char *name, size_t nlen, const char *value, size_t vlen, bool lower)
 {
+    if (r->n >= r->cap || r->store.cap - r->store.len < nlen + vlen) {
+        r->n = r->cap + 1;
+        return;
+    }
     char *n = r->store.data + r->store.len;
     for (size_t i = 0; i < nlen; i++)
         n[i] = lower && name[i] >= 'A' && name[i] <= 'Z' ? (char)(name[i] + 32) : name[i];
@@ -122,8 +134,8 @@ const char *h2_to_h2_request(const struct h2g_request_head *req, const struct h2
     }
     if (auth == NULL || auth_len == 0)
         return "no :authority and no Host";
-    const char *scheme = req->scheme != NULL ? req->scheme : fwd->proto;
-    size_t scheme_len = req->scheme != NULL ? req->scheme_len : strlen(fwd->proto);
+    const char *scheme = req->scheme != NULL ? req->scheme : fwd->proto != NULL ? fwd->proto : "http";
+    size_t scheme_len = req->scheme != NULL ? req->scheme_len : strlen(scheme);
 
     const char *ip, *proto;
     h2g_forward_checked(fwd, &ip, &proto);
@@ -133,8 +145,8 @@ const char *h2_to_h2_request(const struct h2g_request_head *req, const struct h2
         h2g_buf_clear(&fv);
         return h2g_msg_nomem;
     }
-    size_t extra = 64 + req->method_len + scheme_len + auth_len + req->path_len + fv.len + (ip ? strlen(ip) : 0) +
-                   (proto ? strlen(proto) : 0);
+    size_t extra = OWN_NAMES + req->method_len + scheme_len + auth_len + req->path_len + req->protocol_len + fv.len +
+                   (ip ? strlen(ip) : 0) + (proto ? strlen(proto) : 0);
     if (reserve(out, req, extra) != 0) {
         h2g_buf_clear(&fv);
         return h2g_msg_nomem;
@@ -159,5 +171,9 @@ const char *h2_to_h2_request(const struct h2g_request_head *req, const struct h2
     }
     put_forwarding(out, ip, proto, &fv);
     h2g_buf_clear(&fv);
+    if (out->n > out->cap) {
+        h2g_h2_request_reset(out);
+        return "request head larger than its reserved room (a bug)";
+    }
     return NULL;
 }
