@@ -17,6 +17,14 @@
  * no other (no request smuggling), no hop-by-hop or client forwarding
  * field; h1_parse.c, if it accepts the head, reads the same request.
  * Trailers likewise.
+ *
+ * The same request also goes through h2_to_h2_request (the header list
+ * for an HTTP/2 upstream, src/core/h2_to_h2.h): refused, it has no
+ * entry; accepted, the pseudo-header fields come first (:method,
+ * :scheme, :authority, :path, then :protocol exactly when the request
+ * had one), every name is lowercase and points into the list's store,
+ * and no connection-specific, Host or client forwarding field is left
+ * before h2gate's own three.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -26,6 +34,7 @@
 #include "fuzz.h"
 #include "core/h1_parse.h"
 #include "core/h2_to_h1.h"
+#include "core/h2_to_h2.h"
 #include "core/hdr.h"
 
 #define MAX_RECORDS 72
@@ -271,6 +280,44 @@ static void check_trailers(const struct h2g_field *f, size_t nf, const char *h, 
     free(msg);
 }
 
+static bool nv_is(const nghttp2_nv *nv, const char *name)
+{
+    return nv->namelen == strlen(name) && memcmp(nv->name, name, nv->namelen) == 0;
+}
+
+/* The properties of an HTTP/2 upstream's header list (see the top). */
+static void check_h2_list(const struct h2g_request_head *req, const struct h2g_forward_info *fwd)
+{
+    struct h2g_h2_request out = {0};
+    const char *err = h2_to_h2_request(req, fwd, &out);
+    if (err != NULL) {
+        FUZZ_CHECK(out.n == 0);
+        h2g_h2_request_clear(&out);
+        return;
+    }
+    static const char *const pseudo[] = {":method", ":scheme", ":authority", ":path", ":protocol"};
+    size_t np = req->protocol != NULL ? 5 : 4;
+    FUZZ_CHECK(out.n >= np);
+    for (size_t i = 0; i < np; i++)
+        FUZZ_CHECK(nv_is(&out.nva[i], pseudo[i]));
+    size_t ours = 0;
+    for (size_t i = np; i < out.n; i++) {
+        const nghttp2_nv *nv = &out.nva[i];
+        FUZZ_CHECK((const char *)nv->name >= out.store.data &&
+                   (const char *)nv->value + nv->valuelen <= out.store.data + out.store.len);
+        for (size_t k = 0; k < nv->namelen; k++)
+            FUZZ_CHECK(nv->name[k] < 'A' || nv->name[k] > 'Z');
+        enum h2g_hdr_token t = h2g_hdr_lookup((const char *)nv->name, nv->namelen);
+        FUZZ_CHECK(t != H2G_HDR_HOST && !(h2g_hdr_flags(t) & H2G_HDRF_HOP && t != H2G_HDR_TE));
+        if (h2g_hdr_flags(t) & H2G_HDRF_FORWARDING)
+            ours++;
+        else
+            FUZZ_CHECK(ours == 0); /* h2gate's own come last */
+    }
+    FUZZ_CHECK(ours <= 3);
+    h2g_h2_request_clear(&out);
+}
+
 int fuzz_h2_to_h1(const uint8_t *data, size_t size)
 {
     if (size < 10)
@@ -346,6 +393,7 @@ int fuzz_h2_to_h1(const uint8_t *data, size_t size)
     }
     if (start > 0)
         FUZZ_CHECK(memcmp(out.data, "earlier bytes", start) == 0);
+    check_h2_list(&req, &fwd);
 
     if (opt & 128) {
         size_t t0 = out.len;

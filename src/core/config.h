@@ -70,7 +70,7 @@ struct h2g_listen_config {
 };
 
 enum h2g_route_kind {
-    H2G_ROUTE_HTTP,    /* proxied to HTTP/1.1 upstream(s) */
+    H2G_ROUTE_HTTP,    /* proxied to HTTP/1.1 or HTTP/2 upstream(s) */
     H2G_ROUTE_TUNNEL,  /* extended CONNECT -> raw TCP (tunnel:) */
 };
 
@@ -78,6 +78,7 @@ struct h2g_upstream_config {
     char *url;                 /* as written */
     struct h2g_hostport addr;  /* host and port to connect to */
     char *id;                  /* "host:port", key of the per-worker pool */
+    enum h2g_upstream_proto proto; /* the same for every upstream of a route */
 };
 
 struct h2g_route_config {

@@ -1332,12 +1332,12 @@ static void fn_route_path(struct ctx *c, const struct node *v, void *base,
 static bool upstream_parse(struct ctx *c, const struct node *v, const char *kp,
                            struct h2g_upstream_config *u)
 {
-    const char *s = scalar(c, v, kp, "an http:// URL", false);
+    const char *s = scalar(c, v, kp, "an http:// or h2c:// URL", false);
     if (s == NULL)
         return false;
-    const char *err = h2g_parse_http_url(s, &u->addr);
+    const char *err = h2g_parse_upstream_url(s, &u->addr, &u->proto);
     if (err != NULL) {
-        report_at(c, v, "%s: expected http://host[:port], got '%s' (%s)", kp, s, err);
+        report_at(c, v, "%s: expected http://host[:port] or h2c://host[:port], got '%s' (%s)", kp, s, err);
         return false;
     }
     u->url = xstrdup(c, s);
@@ -1367,7 +1367,12 @@ static void fn_upstream(struct ctx *c, const struct node *v, void *base, const s
             key_index(ekp, sizeof(ekp), kp, i);
         else
             snprintf(ekp, sizeof(ekp), "%s", kp);
-        upstream_parse(c, v->type == NODE_SEQ ? v->kids[i] : v, ekp, &r->upstreams[i]);
+        const struct node *e = v->type == NODE_SEQ ? v->kids[i] : v;
+        /* One protocol per route: the route's requests are translated
+         * once, for HTTP/1.1 or for HTTP/2, before an upstream is picked. */
+        if (upstream_parse(c, e, ekp, &r->upstreams[i]) && r->upstreams[i].proto != r->upstreams[0].proto)
+            report_at(c, e, "%s: a route's upstreams all speak HTTP/1.1 (http://) or all HTTP/2 (h2c://), "
+                      "not both", ekp);
     }
 }
 
@@ -1424,9 +1429,11 @@ static const struct key_spec route_keys[] = {
     {.name = "path", .type = K_FN, .fn = fn_route_path, .required = true,
      .doc = "path prefix, starts with '/', normalized like request paths; the longest match wins"},
     {.name = "upstream", .type = K_FN, .fn = fn_upstream,
-     .doc = "http://host[:port] or a list of them (round-robin)"},
+     .doc = "http://host[:port] (HTTP/1.1) or h2c://host[:port] (HTTP/2, multiplexed), or a list of "
+            "them (round-robin, one protocol per route)"},
     {.name = "websocket", .type = K_BOOL, FIELD(struct h2g_route_config, websocket),
-     .def = "false", .doc = "RFC 8441 extended CONNECT -> HTTP/1.1 Upgrade: websocket"},
+     .def = "false", .doc = "RFC 8441 extended CONNECT -> HTTP/1.1 Upgrade: websocket (http://), or extended "
+                             "CONNECT again (h2c://)"},
     {.name = "tunnel", .type = K_FN, .fn = fn_tunnel,
      .doc = "tcp://host:port: extended CONNECT bridged to raw TCP"},
     {.name = "protocols", .type = K_STRLIST, FIELD(struct h2g_route_config, protocols),

@@ -39,7 +39,7 @@ static bool eq_ci(const char *a, size_t alen, const char *lit)
 
 /* The TE value h2 allows and h1 upstreams may use: exactly "trailers"
  * (RFC 9113 8.2.2), compared as a case-insensitive token. */
-static bool te_is_trailers(const char *v, size_t len)
+bool h2g_te_is_trailers(const char *v, size_t len)
 {
     while (len > 0 && (v[0] == ' ' || v[0] == '\t')) {
         v++;
@@ -102,30 +102,24 @@ static int put_cookies(struct h2g_buf *out, const struct h2g_field *f, size_t n,
     return 0;
 }
 
-static int put_forwarding(struct h2g_buf *out, const struct h2g_forward_info *fwd, const char *host,
-                          size_t host_len)
+void h2g_forward_checked(const struct h2g_forward_info *fwd, const char **ip, const char **proto)
 {
-    const char *ip = fwd->client_addr;
-    const char *proto = fwd->proto;
-    if (ip != NULL && (!h2g_hdr_value_safe(ip, strlen(ip)) || strlen(ip) == 0))
-        ip = NULL;
-    if (proto != NULL && !is_tchar_string(proto, strlen(proto)))
-        proto = NULL;
-    /* Plain appends, no printf: this runs for every request. */
-    if (ip != NULL && (h2g_buf_puts(out, "X-Forwarded-For: ") || h2g_buf_puts(out, ip) || h2g_buf_puts(out, "\r\n")))
-        return H2G_ERR_NOMEM;
-    if (proto != NULL &&
-        (h2g_buf_puts(out, "X-Forwarded-Proto: ") || h2g_buf_puts(out, proto) || h2g_buf_puts(out, "\r\n")))
-        return H2G_ERR_NOMEM;
-    if (ip == NULL && proto == NULL && host == NULL)
-        return 0;
-    if (h2g_buf_puts(out, "Forwarded: ") != 0)
-        return H2G_ERR_NOMEM;
+    *ip = fwd->client_addr;
+    *proto = fwd->proto;
+    if (*ip != NULL && (!h2g_hdr_value_safe(*ip, strlen(*ip)) || strlen(*ip) == 0))
+        *ip = NULL;
+    if (*proto != NULL && !is_tchar_string(*proto, strlen(*proto)))
+        *proto = NULL;
+}
+
+int h2g_forwarded_value(struct h2g_buf *out, bool ipv6, const char *ip, const char *proto, const char *host,
+                        size_t host_len)
+{
     const char *sep = "";
     if (ip != NULL) {
         /* RFC 7239 6: an IPv6 node is bracketed, and so must be quoted. */
-        int rc = fwd->client_is_ipv6 ? (h2g_buf_puts(out, "for=\"[") || h2g_buf_puts(out, ip) || h2g_buf_puts(out, "]\""))
-                                     : (h2g_buf_puts(out, "for=") || put_fwd_value(out, ip, strlen(ip)));
+        int rc = ipv6 ? (h2g_buf_puts(out, "for=\"[") || h2g_buf_puts(out, ip) || h2g_buf_puts(out, "]\""))
+                      : (h2g_buf_puts(out, "for=") || put_fwd_value(out, ip, strlen(ip)));
         if (rc != 0)
             return H2G_ERR_NOMEM;
         sep = ";";
@@ -139,6 +133,25 @@ static int put_forwarding(struct h2g_buf *out, const struct h2g_forward_info *fw
         if (h2g_buf_puts(out, sep) || h2g_buf_puts(out, "host=") || put_fwd_value(out, host, host_len) != 0)
             return H2G_ERR_NOMEM;
     }
+    return 0;
+}
+
+static int put_forwarding(struct h2g_buf *out, const struct h2g_forward_info *fwd, const char *host,
+                          size_t host_len)
+{
+    const char *ip, *proto;
+    h2g_forward_checked(fwd, &ip, &proto);
+    /* Plain appends, no printf: this runs for every request. */
+    if (ip != NULL && (h2g_buf_puts(out, "X-Forwarded-For: ") || h2g_buf_puts(out, ip) || h2g_buf_puts(out, "\r\n")))
+        return H2G_ERR_NOMEM;
+    if (proto != NULL &&
+        (h2g_buf_puts(out, "X-Forwarded-Proto: ") || h2g_buf_puts(out, proto) || h2g_buf_puts(out, "\r\n")))
+        return H2G_ERR_NOMEM;
+    if (ip == NULL && proto == NULL && host == NULL)
+        return 0;
+    if (h2g_buf_puts(out, "Forwarded: ") != 0 ||
+        h2g_forwarded_value(out, fwd->client_is_ipv6, ip, proto, host, host_len) != 0)
+        return H2G_ERR_NOMEM;
     return h2g_buf_puts(out, "\r\n");
 }
 
@@ -253,7 +266,7 @@ static int copy_fields(struct h2g_buf *out, const struct h2g_field *f, size_t n)
         enum h2g_hdr_token t = h2g_hdr_lookup(f[i].name, f[i].name_len);
         unsigned flags = h2g_hdr_flags(t);
         if (t == H2G_HDR_TE) {
-            if (!te_is_trailers(f[i].value, f[i].value_len))
+            if (!h2g_te_is_trailers(f[i].value, f[i].value_len))
                 continue;
         } else if (flags & (H2G_HDRF_HOP | H2G_HDRF_FORWARDING)) {
             continue;

@@ -64,6 +64,18 @@ const char *h2_to_h1_request(const struct h2g_request_head *req, const struct h2
                              enum h2g_body_framing framing, uint64_t content_length,
                              struct h2g_buf *out);
 
+/* The forwarding facts fit to be written: *ip and *proto as in fwd, or
+ * NULL when empty or holding bytes a field may not carry. */
+void h2g_forward_checked(const struct h2g_forward_info *fwd, const char **ip, const char **proto);
+/* Appends the value of a Forwarded field (RFC 7239 4: for=, proto=,
+ * host=, each left out when NULL; an IPv6 `for` bracketed and quoted).
+ * 0 or H2G_ERR_NOMEM. */
+int h2g_forwarded_value(struct h2g_buf *out, bool ipv6, const char *ip, const char *proto, const char *host,
+                        size_t host_len);
+/* Is a TE value exactly "trailers" (RFC 9113 8.2.2), the one TE an
+ * HTTP/2 request may carry? */
+bool h2g_te_is_trailers(const char *v, size_t len);
+
 /* Appends the last chunk with trailers: "0\r\n" + fields (minus names
  * that must not be trailers) + "\r\n".  0 or H2G_ERR_NOMEM. */
 int h2_to_h1_trailers(const struct h2g_field *fields, size_t n, struct h2g_buf *out);

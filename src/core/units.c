@@ -285,8 +285,8 @@ static const char *url_authority(const char *s, const char *scheme, const char *
 {
     size_t sl = strlen(scheme);
     if (strncasecmp(s, scheme, sl) != 0 || strncmp(s + sl, "://", 3) != 0) {
-        if (strncasecmp(s, "https://", 8) == 0)
-            return "https:// is not supported (upstreams speak cleartext HTTP/1.1)";
+        if (strncasecmp(s, "https://", 8) == 0 || strncasecmp(s, "h2://", 5) == 0)
+            return "https:// and h2:// (TLS upstreams) are not supported yet: use http:// or h2c://";
         return strcmp(scheme, "http") == 0 ? "expected a URL starting with http://"
                                            : "expected a URL starting with tcp://";
     }
@@ -313,6 +313,19 @@ const char *h2g_parse_http_url(const char *s, struct h2g_hostport *out)
         return err;
     /* "http://host:" (empty port) is refused by parse_port. */
     return parse_address(auth, len, 80, false, out);
+}
+
+const char *h2g_parse_upstream_url(const char *s, struct h2g_hostport *out, enum h2g_upstream_proto *proto)
+{
+    *proto = H2G_UPSTREAM_HTTP1;
+    if (strncasecmp(s, "h2c://", 6) == 0) {
+        *proto = H2G_UPSTREAM_H2C;
+        const char *auth;
+        size_t len;
+        const char *err = url_authority(s, "h2c", &auth, &len);
+        return err != NULL ? err : parse_address(auth, len, 80, false, out);
+    }
+    return h2g_parse_http_url(s, out);
 }
 
 const char *h2g_parse_tcp_url(const char *s, struct h2g_hostport *out)

@@ -86,6 +86,15 @@ const char *h2g_parse_authority(const char *s, size_t len, unsigned flags, const
 
 /* "http://host[:port]" (port defaults to 80), no path other than "/". */
 const char *h2g_parse_http_url(const char *s, struct h2g_hostport *out);
+/* The protocol an upstream URL names. */
+enum h2g_upstream_proto {
+    H2G_UPSTREAM_HTTP1, /* http://: HTTP/1.1, one exchange per connection */
+    H2G_UPSTREAM_H2C,   /* h2c://: HTTP/2 with prior knowledge, multiplexed */
+};
+/* "http://host[:port]" or "h2c://host[:port]" (both default to port 80),
+ * no path other than "/"; *proto says which.  https:// and h2:// (TLS)
+ * are refused, with a message saying so. */
+const char *h2g_parse_upstream_url(const char *s, struct h2g_hostport *out, enum h2g_upstream_proto *proto);
 /* "tcp://host:port" */
 const char *h2g_parse_tcp_url(const char *s, struct h2g_hostport *out);
 

@@ -486,35 +486,73 @@ void ctl_render_rows(FILE *out, const json_t *arr, const char *const *cols, cons
 
 /* ---- upstreams ----------------------------------------------------- */
 
+static void upstream_name_row(FILE *out, const json_t *o)
+{
+    const json_t *exp = json_object_get(o, "expires_in_s");
+    char e[32] = "-";
+    if (json_is_number(exp))
+        snprintf(e, sizeof(e), "%.1fs", json_number_value(exp));
+    const char *state = json_is_true(json_object_get(o, "resolving")) ? "resolving"
+                        : json_is_true(json_object_get(o, "failing")) ? "failing"
+                                                                      : "ok";
+    const char *host = json_string_value(json_object_get(o, "host"));
+    fprintf(out, "%6lld  %-30s  %8s  %-9s ", (long long)json_integer_value(json_object_get(o, "worker")),
+            host != NULL ? host : "?", e, state);
+    const json_t *addrs = json_object_get(o, "addresses");
+    size_t j;
+    const json_t *a;
+    json_array_foreach(addrs, j, a) fprintf(out, " %s", json_is_string(a) ? json_string_value(a) : "?");
+    if (json_array_size(addrs) == 0)
+        fprintf(out, " (none yet: connecting by name)");
+    fputc('\n', out);
+}
+
+/* An HTTP/2 upstream connection: its streams in flight of the most the
+ * upstream allows, how many it carried, idle time and PINGs answered. */
+static void upstream_conn_row(FILE *out, const json_t *o)
+{
+    const char *up = json_string_value(json_object_get(o, "upstream"));
+    const char *addr = json_string_value(json_object_get(o, "address"));
+    const char *state = json_string_value(json_object_get(o, "state"));
+    const json_t *idle = json_object_get(o, "idle_s");
+    char i[32] = "-";
+    if (json_is_number(idle))
+        snprintf(i, sizeof(i), "%.1fs", json_number_value(idle));
+    char streams[32];
+    snprintf(streams, sizeof(streams), "%lld/%lld", (long long)json_integer_value(json_object_get(o, "streams")),
+             (long long)json_integer_value(json_object_get(o, "max_streams")));
+    fprintf(out, "%6lld  %-12lld  %-5s  %-24s  %-15s  %-10s  %9s  %7lld  %6s  %5lld\n",
+            (long long)json_integer_value(json_object_get(o, "worker")),
+            (long long)json_integer_value(json_object_get(o, "connection")),
+            json_string_value(json_object_get(o, "proto")) ? json_string_value(json_object_get(o, "proto")) : "?",
+            up != NULL ? up : "?", addr != NULL ? addr : "-", state != NULL ? state : "?", streams,
+            (long long)json_integer_value(json_object_get(o, "streams_total")), i,
+            (long long)json_integer_value(json_object_get(o, "pings_acked")));
+}
+
 int ctl_render_upstreams(FILE *out, const json_t *r)
 {
     if (!json_is_array(r))
         return unexpected("upstreams", "an array");
-    if (json_array_size(r) == 0) {
-        fprintf(out, "no upstream host names resolved\n");
-        return 0;
-    }
-    fprintf(out, "%6s  %-30s  %8s  %-9s  %s\n", "WORKER", "HOST", "EXPIRES", "LOOKUP", "ADDRESSES");
-    size_t i;
+    size_t n_conns = 0, i;
     const json_t *o;
+    json_array_foreach(r, i, o) n_conns += json_object_get(o, "connection") != NULL;
+    if (json_array_size(r) == n_conns) {
+        fprintf(out, "no upstream host names resolved\n");
+    } else {
+        fprintf(out, "%6s  %-30s  %8s  %-9s  %s\n", "WORKER", "HOST", "EXPIRES", "LOOKUP", "ADDRESSES");
+        json_array_foreach(r, i, o) {
+            if (json_object_get(o, "connection") == NULL)
+                upstream_name_row(out, o);
+        }
+    }
+    if (n_conns == 0)
+        return 0;
+    fprintf(out, "\n%6s  %-12s  %-5s  %-24s  %-15s  %-10s  %9s  %7s  %6s  %5s\n", "WORKER", "CONNECTION", "PROTO",
+            "UPSTREAM", "ADDRESS", "STATE", "STREAMS", "TOTAL", "IDLE", "PINGS");
     json_array_foreach(r, i, o) {
-        const json_t *exp = json_object_get(o, "expires_in_s");
-        char e[32] = "-";
-        if (json_is_number(exp))
-            snprintf(e, sizeof(e), "%.1fs", json_number_value(exp));
-        const char *state = json_is_true(json_object_get(o, "resolving")) ? "resolving"
-                            : json_is_true(json_object_get(o, "failing")) ? "failing"
-                                                                          : "ok";
-        const char *host = json_string_value(json_object_get(o, "host"));
-        fprintf(out, "%6lld  %-30s  %8s  %-9s ", (long long)json_integer_value(json_object_get(o, "worker")),
-                host != NULL ? host : "?", e, state);
-        const json_t *addrs = json_object_get(o, "addresses");
-        size_t j;
-        const json_t *a;
-        json_array_foreach(addrs, j, a) fprintf(out, " %s", json_is_string(a) ? json_string_value(a) : "?");
-        if (json_array_size(addrs) == 0)
-            fprintf(out, " (none yet: connecting by name)");
-        fputc('\n', out);
+        if (json_object_get(o, "connection") != NULL)
+            upstream_conn_row(out, o);
     }
     return 0;
 }

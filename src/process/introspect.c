@@ -12,6 +12,8 @@
 #include "stream/stream.h"
 #include "upstream/tunnel.h"
 #include "upstream/upstream_dns.h"
+#include "upstream/upstream_h2.h"
+#include "upstream/upstream_pool.h"
 #include "process/worker.h"
 
 static json_t *str_or_null(const char *s)
@@ -199,11 +201,46 @@ static json_t *dns_name_json(const struct h2g_upstream_dns *d, unsigned worker_i
     return o;
 }
 
+/* An HTTP/2 upstream connection and its streams in flight. */
+static json_t *h2_conn_json(const struct h2g_h2_conn *c, unsigned worker_id, uint64_t now)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "worker", json_integer(worker_id));
+    json_object_set_new(o, "connection", json_integer((json_int_t)c->id));
+    json_object_set_new(o, "upstream", json_string(c->pool->id));
+    /* An address of a name's set, else the host as configured (an IP
+     * literal, or a name not resolved yet: connected by name). */
+    char text[INET6_ADDRSTRLEN];
+    if (c->pool->has_ip)
+        inet_ntop(c->pool->ip.family == 4 ? AF_INET : AF_INET6, c->pool->ip.bytes, text, sizeof(text));
+    json_object_set_new(o, "address", json_string(c->pool->has_ip ? text : c->pool->addr.host));
+    json_object_set_new(o, "proto", json_string("h2c"));
+    json_object_set_new(o, "state", json_string(upstream_h2_conn_state_str(c)));
+    json_object_set_new(o, "streams", json_integer(c->n_ex));
+    json_object_set_new(o, "max_streams", json_integer(upstream_h2_conn_max_streams(c)));
+    json_object_set_new(o, "streams_total", json_integer((json_int_t)c->streams_total));
+    json_object_set_new(o, "idle_s", c->idle_since_ms == 0 ? json_null()
+                                                           : json_real((double)(now - c->idle_since_ms) / 1000.0));
+    json_object_set_new(o, "pings_acked", json_integer((json_int_t)c->pings_acked));
+    return o;
+}
+
+static void h2_pool_json(json_t *a, const struct h2g_upstream_pool *p, unsigned worker_id, uint64_t now)
+{
+    for (; p != NULL; p = p->next) {
+        const struct h2g_h2_conn *c;
+        LIST_FOREACH(c, &p->h2_conns, link)
+            json_array_append_new(a, h2_conn_json(c, worker_id, now));
+        h2_pool_json(a, p->by_addr, worker_id, now);
+    }
+}
+
 json_t *introspect_upstreams(struct h2g_worker *w)
 {
     json_t *a = json_array();
     uint64_t now = h2g_mono_ms();
     for (const struct h2g_upstream_dns *d = w->svc.dns_names; d != NULL; d = d->next)
         json_array_append_new(a, dns_name_json(d, w->svc.worker_id, now));
+    h2_pool_json(a, w->svc.pools, w->svc.worker_id, now);
     return a;
 }

@@ -369,13 +369,15 @@ static bool same_addr(const struct h2g_hostport *a, const struct h2g_hostport *b
     return a->port == b->port && a->wildcard == b->wildcard && strcmp(a->host, b->host) == 0;
 }
 
-static bool upstream_configured(const struct h2g_config *c, const char *id)
+static bool upstream_configured(const struct h2g_config *c, const char *id, bool h2)
 {
     for (size_t oi = 0; oi < c->n_origins; oi++)
         for (size_t ri = 0; ri < c->origins[oi].n_routes; ri++)
-            for (size_t ui = 0; ui < c->origins[oi].routes[ri].n_upstreams; ui++)
-                if (strcmp(c->origins[oi].routes[ri].upstreams[ui].id, id) == 0)
+            for (size_t ui = 0; ui < c->origins[oi].routes[ri].n_upstreams; ui++) {
+                const struct h2g_upstream_config *u = &c->origins[oi].routes[ri].upstreams[ui];
+                if (strcmp(u->id, id) == 0 && (u->proto == H2G_UPSTREAM_H2C) == h2)
                     return true;
+            }
     return false;
 }
 
@@ -510,7 +512,7 @@ static void apply_cb(void *arg)
     /* No new request goes to a removed upstream; exchanges in flight
      * finish on their connection, which is then closed, not pooled. */
     for (struct h2g_upstream_pool *p = w->svc.pools; p != NULL; p = p->next)
-        if (!upstream_configured(config, p->id))
+        if (!upstream_configured(config, p->id, p->h2))
             upstream_pool_drain(p);
 
     /* Open sessions stay (no GOAWAY: nothing a client sent is refused);

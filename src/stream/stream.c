@@ -19,6 +19,7 @@
 #include "core/route_labels.h"
 #include "runtime/services.h"
 #include "upstream/tunnel.h"
+#include "upstream/upstream_h2.h"
 #include "upstream/upstream_http1.h"
 
 /* Buffers a cached stream keeps only up to these sizes: one large
@@ -443,7 +444,8 @@ static int dispatch(struct h2g_stream *s)
         STAT_INC(st, refusals[H2G_REFUSAL_BODY_LIMIT]);
         return 413;
     }
-    if ((rc = exchange_start(s)) != 0)
+    bool h2 = s->route->upstreams[0].proto == H2G_UPSTREAM_H2C; /* one protocol per route */
+    if ((rc = h2 ? h2_exchange_start(s) : exchange_start(s)) != 0)
         return rc;
     answer_expect_continue(s);
     return 0;

@@ -598,7 +598,7 @@ static bool choose_upstream(struct h2g_exchange *ex, const struct h2g_route_conf
         ex->up_idx = 0;
     const struct h2g_upstream_config *u = &r->upstreams[ex->up_idx];
     stream_set_upstream_id(ex->s, u->id, strlen(u->id));
-    ex->pool = upstream_pool_get(ex->svc, u->id, &u->addr);
+    ex->pool = upstream_pool_get(ex->svc, u->id, &u->addr, false);
     if (ex->pool != NULL && ex->pool->dns != NULL)
         ex->pool = upstream_pool_pick_address(ex->pool);
     return ex->pool != NULL;

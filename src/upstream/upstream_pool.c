@@ -17,19 +17,22 @@
 #include "runtime/services.h"
 #include "core/units.h"
 #include "upstream/upstream_dns.h"
+#include "upstream/upstream_h2.h"
 
 static bool literal_addr(const struct h2g_hostport *a, struct sockaddr_storage *ss, int *len);
 
 struct h2g_upstream_pool *upstream_pool_get(struct h2g_services *svc, const char *id,
-                                            const struct h2g_hostport *addr)
+                                            const struct h2g_hostport *addr, bool h2)
 {
     for (struct h2g_upstream_pool *p = svc->pools; p != NULL; p = p->next)
-        if (strcmp(p->id, id) == 0)
+        if (p->h2 == h2 && strcmp(p->id, id) == 0)
             return p;
     struct h2g_upstream_pool *p = calloc(1, sizeof(*p));
     if (p == NULL)
         return NULL;
     p->svc = svc;
+    p->h2 = h2;
+    LIST_INIT(&p->h2_conns);
     snprintf(p->id, sizeof(p->id), "%s", id);
     p->addr = *addr;
     LIST_INIT(&p->idle);
@@ -54,6 +57,8 @@ struct h2g_upstream_pool *upstream_pool_pick_address(struct h2g_upstream_pool *p
     if (a == NULL)
         return p;
     a->svc = p->svc;
+    a->h2 = p->h2;
+    LIST_INIT(&a->h2_conns);
     memcpy(a->id, p->id, sizeof(a->id));
     a->addr = p->addr;
     LIST_INIT(&a->idle);
@@ -273,6 +278,7 @@ void upstream_pool_drain(struct h2g_upstream_pool *p)
     struct h2g_upstream_conn *uc;
     while ((uc = LIST_FIRST(&p->idle)) != NULL)
         uconn_free(uc);
+    upstream_h2_pool_drain(p);
     for (struct h2g_upstream_pool *a = p->by_addr; a != NULL; a = a->next)
         upstream_pool_drain(a);
 }
@@ -284,6 +290,7 @@ void upstream_pool_free_all(struct h2g_upstream_pool *p)
         struct h2g_upstream_conn *uc;
         while ((uc = LIST_FIRST(&p->idle)) != NULL)
             uconn_free(uc);
+        upstream_h2_pool_free(p);
         upstream_pool_free_all(p->by_addr);
         free(p);
         p = next;

@@ -12,6 +12,11 @@
  * address's idle connections, so connections are balanced across the
  * addresses and one to an address that left the set is never reused.
  * Until the name's first lookup answers, its own pool connects by name.
+ *
+ * An HTTP/2 upstream (h2c://) has pools of its own (h2, apart from an
+ * http:// upstream at the same address): their connections are not lent
+ * to one exchange but carry many (upstream_h2.h); each address pool keeps
+ * them in h2_conns, and closes them with itself.
  */
 #ifndef H2G_UPSTREAM_POOL_H
 #define H2G_UPSTREAM_POOL_H
@@ -28,6 +33,7 @@ struct bufferevent;
 struct evbuffer;
 struct h2g_services;
 struct h2g_upstream_dns;
+struct h2g_h2_conn;
 
 /* Idle connections kept per upstream and worker: at least as many as
  * requests a busy worker has in flight, or connections get closed after
@@ -65,11 +71,17 @@ struct h2g_upstream_pool {
     bool has_ip;
     bool stale;         /* ip left the name's set: nothing is kept idle */
     struct h2g_ipaddr ip;
+    /* HTTP/2 (upstream_h2.c): the connections of this pool, each carrying
+     * streams; n_h2 counts them (H2G_H2_MAX_CONNS). */
+    bool h2;
+    LIST_HEAD(, h2g_h2_conn) h2_conns;
+    unsigned n_h2;
 };
 
-/* The worker's pool for an upstream, created on first use; NULL on OOM. */
+/* The worker's pool for an upstream (an HTTP/2 one's with h2), created
+ * on first use; NULL on OOM. */
 struct h2g_upstream_pool *upstream_pool_get(struct h2g_services *svc, const char *id,
-                                            const struct h2g_hostport *addr);
+                                            const struct h2g_hostport *addr, bool h2);
 /* The pool a new request of upstream p uses: p itself for an IP literal
  * (callers test p->dns first, so that costs them nothing) or while the
  * name has no address yet (or out of memory); else the pool of the next

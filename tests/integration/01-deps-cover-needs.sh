@@ -37,6 +37,9 @@ package() {
 	if [ "$c" = h2 ]; then
 		path=$("$PY" -c 'import h2, hyperframe, hpack; print(h2.__file__)' 2>/dev/null) ||
 			{ echo "h2: python3 modules h2/hyperframe/hpack not importable" >&2; return 1; }
+	elif [ "$c" = grpc ]; then
+		path=$("$PY" -c 'import grpc; print(grpc.__file__)' 2>/dev/null) ||
+			{ echo "grpc: python3 module grpc not importable" >&2; return 1; }
 	else
 		path=$(command -v "$c") || { echo "$c: not installed" >&2; return 1; }
 	fi

@@ -9,7 +9,8 @@
 # header, on a proxy_protocol listener), an h2c POST with a
 # body, an HTTP/1.1 POST, an HTTP/1.1 GET upgraded to h2c (the
 # connection's session switch), a WebSocket over HTTP/2 (extended
-# CONNECT), a CONNECT tunnel, a reload by the control socket, control
+# CONNECT), a CONNECT tunnel, an h2c POST through an HTTP/2 upstream
+# (h2c://, its connection kept between runs), a reload by the control socket, control
 # commands (status, sessions, stats); and h2gatectl and `h2gate -t` as
 # processes armed from their start.  Each daemon scenario again with 16
 # failures in a row from each point ("NAME:16"), so that the code
@@ -29,7 +30,8 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tunlib.sh"
-need h2
+. "$(dirname "$0")/h2uplib.sh"
+need h2 node
 "$PY" -c 'import websockets' 2>/dev/null || skip "python3-websockets missing for $PY"
 "$H2GATE" -V | grep -q '^allocation failure injection build' ||
 	fail "$H2GATE was not configured with --enable-alloc-fail"
@@ -41,6 +43,7 @@ start_backend A
 start_backend B
 start_tcp echo echo
 start_ws ws
+start_node_h2 sweep
 PT=$(free_port)
 PC=$(free_port)
 PP=$(free_port)
@@ -51,6 +54,8 @@ conf() { # BACKEND_PORT
 	tls_and_clear_config "$1" "*" '      - path: /ws
         upstream: "http://127.0.0.1:'"$WSPORT_ws"'"
         websocket: true
+      - path: /h2up/
+        upstream: "h2c://127.0.0.1:'"$HPORT"'"
       - path: /
         upstream: "http://127.0.0.1:$BPORT"' | sed "/^listen:/a\\
   - address: \"127.0.0.1:$PP\"\\
@@ -89,8 +94,9 @@ start_h2gate "$PT" "$PC" "$PP"
 	--conf "$CONF" --conf-a "$T/conf-a.yaml" --conf-b "$T/conf-b.yaml" --h2gatectl "$CTLBIN" --h2gate "$H2GATE" \
 	--check-conf "$T/conf-check.yaml" \
 	${H2G_SWEEP_ONLY:+--only "$H2G_SWEEP_ONLY"} \
-	${H2G_SWEEP_SCENARIOS:-tls-handshake tls-proxy h2-body http1 h2c-upgrade ws-h2 connect reload control h2gatectl \
-		config-check tls-handshake:16 tls-proxy:16 h2-body:16 http1:16 h2c-upgrade:16 ws-h2:16 connect:16 reload:16 control:16} \
+	${H2G_SWEEP_SCENARIOS:-tls-handshake tls-proxy h2-body http1 h2c-upgrade ws-h2 connect h2c-upstream reload control \
+		h2gatectl config-check tls-handshake:16 tls-proxy:16 h2-body:16 http1:16 h2c-upgrade:16 ws-h2:16 connect:16 \
+		h2c-upstream:16 reload:16 control:16} \
 	>"$T/sweep.out" 2>&1
 rc=$?
 log "$(cat "$T/sweep.out")"

@@ -98,6 +98,8 @@ need() {
 		case "$c" in
 		h2) "$PY" -c 'import h2, hyperframe, hpack' 2>/dev/null ||
 			skip "python3-h2 missing for $PY";;
+		grpc) "$PY" -c 'import grpc' 2>/dev/null ||
+			skip "python3-grpcio missing for $PY";;
 		*) command -v "$c" >/dev/null 2>&1 || skip "$c not installed";;
 		esac
 	done
@@ -364,6 +366,22 @@ EOF
 # json_get EXPR FILE: evaluate a python expression on the JSON doc `d`.
 json_get() {
 	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[2])); r=eval(sys.argv[1]); print(r if not isinstance(r,(list,dict)) else json.dumps(r))' "$1" "$2"
+}
+
+# trailers_are_last FILE FIELD: in `nghttp -v` output FILE, the trailer
+# field FIELD arrives after the last DATA frame, in a HEADERS frame with
+# END_STREAM.
+trailers_are_last() {
+	"$PY" - "$1" "$2" <<'PYEOF'
+import re, sys
+t = open(sys.argv[1]).read()
+i_data = t.rfind("recv DATA frame")
+i_tr = t.find(sys.argv[2] + ":")
+i_hdr = t.find("recv HEADERS frame", i_tr)
+m = re.compile(r"recv HEADERS frame <length=\d+, flags=0x0([0-9a-f])").match(t, i_hdr) if i_hdr >= 0 else None
+ok = 0 <= i_data < i_tr and m and int(m.group(1), 16) & 1
+sys.exit(0 if ok else 1)
+PYEOF
 }
 
 CURL=(curl -sS --max-time 30)

@@ -530,7 +530,14 @@ START_TEST(inline_errors)
                "upstream: expected at least one upstream URL");
     load_fails(PREFIX "origins:\n  - hosts: [\"*\"]\n    routes: [{path: /, upstream: "
                       "[\"http://a\", \"tcp://b:1\"]}]\n",
-               "routes[0].upstream[1]: expected http://host[:port], got 'tcp://b:1'");
+               "routes[0].upstream[1]: expected http://host[:port] or h2c://host[:port], got 'tcp://b:1'");
+
+    load_fails(PREFIX "origins:\n  - hosts: [\"*\"]\n    routes: [{path: /, upstream: "
+                      "[\"h2c://a\", \"http://b:1\"]}]\n",
+               "routes[0].upstream[1]: a route's upstreams all speak HTTP/1.1 (http://) or all HTTP/2");
+    load_fails(PREFIX "origins:\n  - hosts: [\"*\"]\n    routes: [{path: /, upstream: \"h2://a\"}]\n",
+               "test.yaml:4:34: origins[0].routes[0].upstream: expected http://host[:port] or h2c://host[:port], got "
+               "'h2://a' (https:// and h2:// (TLS upstreams) are not supported yet");
 
     /* Deep nesting is refused, not recursed into. */
     struct h2g_buf b = {0};
@@ -663,6 +670,27 @@ START_TEST(conn_ids_unique)
 }
 END_TEST
 
+START_TEST(upstream_h2c)
+{
+    struct h2g_config *c = load_ok(PREFIX "origins:\n  - hosts: [\"*\"]\n    routes:\n"
+                                          "      - {path: /, upstream: [\"h2c://127.0.0.1:9000\", \"h2c://b\"], websocket: true}\n"
+                                          "      - {path: /old, upstream: \"http://127.0.0.1:9000\"}\n");
+    const struct h2g_route_config *r = &c->origins[0].routes[1];
+    ck_assert_str_eq(r->path, "/");
+    ck_assert_uint_eq(r->n_upstreams, 2);
+    ck_assert_int_eq(r->upstreams[0].proto, H2G_UPSTREAM_H2C);
+    ck_assert_str_eq(r->upstreams[0].url, "h2c://127.0.0.1:9000");
+    ck_assert_str_eq(r->upstreams[0].id, "127.0.0.1:9000");
+    ck_assert_str_eq(r->upstreams[1].id, "b:80");
+    ck_assert_int_eq(r->upstreams[1].proto, H2G_UPSTREAM_H2C);
+    ck_assert(r->websocket);
+    r = &c->origins[0].routes[0];
+    ck_assert_str_eq(r->path, "/old");
+    ck_assert_int_eq(r->upstreams[0].proto, H2G_UPSTREAM_HTTP1);
+    h2g_config_unref(c);
+}
+END_TEST
+
 START_TEST(listen_proxy_protocol)
 {
     struct h2g_config *c = load_ok("listen:\n  - address: \"127.0.0.1:8080\"\n"
@@ -690,6 +718,7 @@ Suite *config_suite(void)
     tcase_add_test(tc, file_errors);
     tcase_add_test(tc, bad_fixtures);
     tcase_add_test(tc, conn_ids_unique);
+    tcase_add_test(tc, upstream_h2c);
     tcase_add_test(tc, listen_proxy_protocol);
     suite_add_tcase(s, tc);
     return s;

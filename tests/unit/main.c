@@ -17,6 +17,7 @@ int main(void)
     srunner_add_suite(sr, addrset_suite());
     srunner_add_suite(sr, hdr_suite());
     srunner_add_suite(sr, h2_to_h1_suite());
+    srunner_add_suite(sr, h2_to_h2_suite());
     srunner_add_suite(sr, h1_to_h2_suite());
     srunner_add_suite(sr, h1_parse_suite());
     srunner_add_suite(sr, h1_resp_suite());

@@ -13,6 +13,7 @@ Suite *balance_suite(void);
 Suite *addrset_suite(void);
 Suite *hdr_suite(void);
 Suite *h2_to_h1_suite(void);
+Suite *h2_to_h2_suite(void);
 Suite *h1_to_h2_suite(void);
 Suite *h1_parse_suite(void);
 Suite *h1_resp_suite(void);

@@ -285,6 +285,19 @@ def scenario_h2_body(a):
                                                        extra=[("content-length", str(len(BODY)))]), BODY, sha_reply)
 
 
+def scenario_h2c_upstream(a):
+    """A POST through an HTTP/2 upstream (h2c://, node's h2backend.js
+    /echo): the body's sha256 comes back in its JSON."""
+    def good(r):
+        try:
+            return r["status"] == 200 and r["ended"] and \
+                json.loads(r["body"])["sha256"] == hashlib.sha256(BODY).hexdigest()
+        except ValueError:
+            return False
+    return h2_exchange(a.clear_port, None, get_headers("/h2up/echo", method="POST",
+                                                       extra=[("content-length", str(len(BODY)))]), BODY, good)
+
+
 def h1_read_response(sock, buf=b""):
     """status, headers, body, complete (False when the connection closed
     before the body's end); buf: bytes already read."""
@@ -728,6 +741,7 @@ def main():
         "tls-handshake": lambda n, k: sweep(a, daemon, n, lambda: scenario_tls(a), k=k),
         "tls-proxy": lambda n, k: sweep(a, daemon, n, lambda: scenario_tls_proxy(a), k=k),
         "h2-body": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2_body(a), k=k),
+        "h2c-upstream": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2c_upstream(a), k=k),
         "http1": lambda n, k: sweep(a, daemon, n, lambda: scenario_h1(a), k=k),
         "h2c-upgrade": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2c_upgrade(a), k=k),
         "ws-h2": lambda n, k: sweep(a, daemon, n, lambda: scenario_ws(a), k=k),
