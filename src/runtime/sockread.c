@@ -186,9 +186,9 @@ static int commit(struct read_space *sp, struct evbuffer *in, size_t n)
 
 /* recv(2) and recvmsg(2), not read(2) and readv(2): a socket read through
  * the file layer (vfs_read, its permission and fsnotify hooks, the file
- * position) cost about 2% of h2gate's CPU at 100 B, the upstream's
- * response being one read per request (HAProxy and nginx use recv).  Not
- * a socket: read. */
+ * position) cost 2-3% of h2gate's CPU at 100 B, the upstream's response
+ * being one read per request (HAProxy and nginx use recv).  Not a
+ * socket: read. */
 static ssize_t sock_readv(evutil_socket_t fd, struct iovec *iov, int n)
 {
     ssize_t r;
@@ -504,7 +504,7 @@ bool sockwrite_now(struct bufferevent *bev, ev_ssize_t max)
     if (fd >= 0) {
         /* A socket bufferevent keeps its output's start frozen (only its
          * own write callback drains it, thawing it meanwhile): frozen,
-         * evbuffer_write_atmost writes nothing and returns -1. */
+         * it could not be drained. */
         evbuffer_unfreeze(out, 1);
         sock_write(fd, out, max);
         evbuffer_freeze(out, 1);
