@@ -848,7 +848,8 @@ static int on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t erro
         nghttp2_session_consume_connection(ng, (size_t)(s->bytes_in - s->bytes_acked)) == NGHTTP2_ERR_NOMEM)
         session_nomem(h, "WINDOW_UPDATE");
     LIST_REMOVE(s, link);
-    h->stats.stream_us_total += h2g_mono_us() - s->start_us;
+    s->end_us = h2g_mono_us(); /* the metrics' and the access log's end too */
+    h->stats.stream_us_total += s->end_us - s->start_us;
     h->stats.streams_closed++;
     stream_free(s);
     if (--h->n_streams == 0) {

@@ -2,6 +2,7 @@
 
 #include <event2/event.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -62,6 +63,22 @@ uint64_t h2g_mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t h2g_mono_ms_step(void)
+{
+    static _Atomic uint64_t step; /* the same value whoever computes it */
+    uint64_t v = atomic_load_explicit(&step, memory_order_relaxed);
+    if (v == 0) {
+        struct timespec res;
+        v = clock_getres(CLOCK_MONOTONIC_COARSE, &res) == 0
+                ? (uint64_t)res.tv_sec * 1000 + ((uint64_t)res.tv_nsec + 999999) / 1000000
+                : 10;
+        if (v == 0)
+            v = 1;
+        atomic_store_explicit(&step, v, memory_order_relaxed);
+    }
+    return v;
 }
 
 uint64_t h2g_mono_us(void)

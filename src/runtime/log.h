@@ -41,6 +41,8 @@ void h2g_log_write(enum h2g_log_level l, const char *fmt, ...) __attribute__((fo
  * neither cuts every stream at once nor keeps one open forever.  The wall
  * clock is read only for timestamps in logs. */
 uint64_t h2g_mono_ms(void);
+/* How far h2g_mono_ms may lag the precise clock (its tick, in ms). */
+uint64_t h2g_mono_ms_step(void);
 uint64_t h2g_mono_us(void);
 
 #endif

@@ -4,7 +4,7 @@
  * libevent 2.1's evbuffer_read() asks FIONREAD before every read and
  * never reads more than 4 KiB at once: a 64 KiB upstream response costs
  * 16 reads and 16 ioctls.  Upstream and tunnel sockets are therefore read
- * by this small reader (one readv of up to H2G_IO_CHUNK into the
+ * by this small reader (one recv or recvmsg of up to H2G_IO_CHUNK into the
  * bufferevent's input buffer), while the bufferevent keeps doing what it
  * does well: connecting, buffering and writing.  The bufferevent's own
  * EV_READ is never enabled.
@@ -36,7 +36,7 @@
  * a copy.  Measured with 64 KiB responses through h2c (h2load -c32 -m16):
  * some 15% less user CPU, and about 30 MiB RSS under load instead of
  * 130.  Such reads also leave a chain's last bytes (the rounding, 16)
- * free for the next frame's 9-byte header (see read_into).  One readv
+ * free for the next frame's 9-byte header (see read_into).  One recvmsg
  * fills up to 8 such chains (the reader's spare chains, linked in). */
 #define SOCKREAD_FRAME_CHUNK (16384 - 64)
 
@@ -96,12 +96,12 @@ void sockread_clear(struct h2g_sockread *r);
 void sockread_thread_release(void);
 
 /*
- * Writes what the bufferevent's output holds now, directly (one writev of
- * up to H2G_IO_CHUNK), instead of arming EV_WRITE and waiting a loop turn:
- * a small request head then costs one syscall and no epoll_ctl.  What
- * does not fit in the socket is left to the bufferevent (EV_WRITE
- * enabled; its write callback runs when drained, and the owner may then
- * disable EV_WRITE again).  Errors are left to the bufferevent too.
+ * Writes what the bufferevent's output holds now, directly (one send or
+ * sendmsg of up to H2G_IO_CHUNK), instead of arming EV_WRITE and waiting
+ * a loop turn: a small request head then costs one syscall and no
+ * epoll_ctl.  What does not fit in the socket is left to the bufferevent
+ * (EV_WRITE enabled; its write callback runs when drained, and the owner
+ * may then disable EV_WRITE again).  Errors are left to the bufferevent too.
  * While EV_WRITE is on, it does nothing: the bufferevent is writing.
  */
 void sockwrite_flush(struct bufferevent *bev);

@@ -44,7 +44,7 @@ void access_log_stream(const struct h2g_stream *s)
     put_escaped(method, sizeof(method), s->has_method ? stream_str(s, s->method) : "-",
                 s->has_method ? s->method.value_len : 1);
     put_escaped(path, sizeof(path), s->has_path ? stream_str(s, s->path) : "", s->has_path ? s->path.value_len : 0);
-    double ms = (double)(h2g_mono_us() - s->start_us) / 1000.0;
+    double ms = (double)((s->end_us ? s->end_us : h2g_mono_us()) - s->start_us) / 1000.0;
     char line[2048];
     int n = snprintf(line, sizeof(line),
                      "ts=%s conn=%llu stream=%d client=%s%s%s:%u proto=%s authority=%s method=%s "

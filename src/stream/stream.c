@@ -839,7 +839,9 @@ void stream_clear(struct h2g_stream *s)
         STAT_INC(st, responses[cls]);
         STAT_ADD(st, bytes_in, s->bytes_in);
         STAT_ADD(st, bytes_out, s->bytes_out);
-        h2g_stats_observe(st, h2g_mono_us() - s->start_us);
+        if (s->end_us == 0)
+            s->end_us = h2g_mono_us();
+        h2g_stats_observe(st, s->end_us - s->start_us);
         count_route(s, cls);
         access_log_stream(s);
     }

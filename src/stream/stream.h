@@ -132,6 +132,7 @@ struct h2g_stream {
     uint64_t start_us;
     uint64_t dispatch_us;          /* the request head was complete and routed */
     uint64_t upstream_latency_us;  /* dispatch to the upstream's response head; 0: none */
+    uint64_t end_us;               /* closed, as the session saw it; 0: stream_clear reads the clock */
     char upstream_id[96];
     bool logged;
 };

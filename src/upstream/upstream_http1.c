@@ -495,8 +495,10 @@ static void ex_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct h2g_exchange *ex = arg;
     if (what & BEV_EVENT_CONNECTED) {
+        /* A connection by name has its socket only now. */
         int one = 1;
-        setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (!ex->uc->nodelay)
+            setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         write_head(ex);
         return;
     }

@@ -218,7 +218,7 @@ struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uin
     int fd = bufferevent_getfd(uc->bev);
     if (fd >= 0) {
         int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        uc->nodelay = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0;
     }
     STAT_INC(&p->svc->stats, upstream_open);
     return uc;

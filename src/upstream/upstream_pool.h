@@ -51,6 +51,7 @@ struct h2g_upstream_conn {
     struct h2g_sockread rd;        /* reads (sockread.h) */
     bool idle;
     bool reused;        /* served an earlier exchange: may be stale */
+    bool nodelay;       /* TCP_NODELAY set (at connect, when the socket existed then) */
 };
 
 struct h2g_upstream_pool {
