@@ -285,6 +285,8 @@ static const char *url_authority(const char *s, const char *scheme, const char *
 {
     size_t sl = strlen(scheme);
     if (strncasecmp(s, scheme, sl) != 0 || strncmp(s + sl, "://", 3) != 0) {
+        if (strcmp(scheme, "http") == 0 && strncasecmp(s, "https://", 8) == 0)
+            return "https:// is not accepted here: use http://";
         return strcmp(scheme, "http") == 0 ? "expected a URL starting with http://"
                                            : "expected a URL starting with tcp://";
     }
