@@ -192,6 +192,7 @@ struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uin
         return NULL;
     }
     uc->pool = p;
+    uc->id = h2g_conn_id(p->svc->worker_id, ++p->svc->next_conn_id);
     uc->tls = tls != NULL;
     uc->bev = tls != NULL ? upstream_tls_bev(tls, p) : sockwrite_bufferevent_new(p->svc->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (uc->bev == NULL) {

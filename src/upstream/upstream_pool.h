@@ -53,6 +53,7 @@ struct h2g_upstream_conn {
     struct h2g_sockread rd;        /* reads (sockread.h) */
     bool idle;
     bool reused;        /* served an earlier exchange: may be stale */
+    uint64_t id;        /* for logs and h2gatectl upstreams */
     bool tls;           /* https:// or h2:// (bev is a TLS bufferevent) */
     bool tls_resumed;   /* its handshake resumed a session */
 };

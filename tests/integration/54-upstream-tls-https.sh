@@ -119,10 +119,16 @@ assert_eq "backend=mt path=/mtls/x" "$(curl -s --max-time 5 "$U/mtls/x")" "with 
 assert_match 'CONN tls resumed=[01] subject=commonName=h2gate-client' "$(cat "$BMLOG")" \
 	"the backend saw the client certificate"
 
-# The view: TLS connections, resumed or not.
-if [ -x "${H2GATECTL:-}" ]; then
+# The view: the idle TLS connections, a full or a resumed handshake.
+H2GATECTL=${H2GATECTL:-$(dirname "$H2GATE")/h2gatectl}
+if [ -x "$H2GATECTL" ]; then
+	curl -s --max-time 5 -o /dev/null "$U/view"
 	"$H2GATECTL" -s "$T/ctl.sock" --json upstreams >"$T/ups.json" 2>&1 || fail "h2gatectl upstreams: $(cat "$T/ups.json")"
-	assert_match '"tls": *true' "$(cat "$T/ups.json")" "h2gatectl upstreams shows TLS connections"
+	assert_eq True "$(json_get 'any(o.get("proto") == "https" and o.get("tls") is True and o.get("state") == "idle" for o in d)' "$T/ups.json")" \
+		"h2gatectl upstreams --json lists an idle https connection"
+	out=$("$H2GATECTL" -s "$T/ctl.sock" upstreams 2>&1) || fail "h2gatectl upstreams: $out"
+	log "$out"
+	assert_match "https +(full|resumed) +127.0.0.1:$B1" "$out" "h2gatectl upstreams: scheme and TLS handshake"
 fi
 stop_h2gate
 pass
