@@ -298,6 +298,16 @@ def scenario_h2c_upstream(a):
                                                        extra=[("content-length", str(len(BODY)))]), BODY, good)
 
 
+def scenario_https_upstream(a):
+    """A GET through an HTTP/1.1 upstream over TLS (https://, the python
+    backend's /close: a new TLS connection each run, resuming the last
+    session, and a body that ends at the upstream's close)."""
+    def good(r):
+        return r["status"] == 200 and r["ended"] and len(r["body"]) == SIZE and \
+            hashlib.sha256(r["body"]).hexdigest() == pattern_sha(SIZE)
+    return h2_exchange(a.clear_port, None, get_headers("/tlsup/close?n=%d" % SIZE), None, good)
+
+
 def h1_read_response(sock, buf=b""):
     """status, headers, body, complete (False when the connection closed
     before the body's end); buf: bytes already read."""
@@ -742,6 +752,7 @@ def main():
         "tls-proxy": lambda n, k: sweep(a, daemon, n, lambda: scenario_tls_proxy(a), k=k),
         "h2-body": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2_body(a), k=k),
         "h2c-upstream": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2c_upstream(a), k=k),
+        "https-upstream": lambda n, k: sweep(a, daemon, n, lambda: scenario_https_upstream(a), k=k),
         "http1": lambda n, k: sweep(a, daemon, n, lambda: scenario_h1(a), k=k),
         "h2c-upgrade": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2c_upgrade(a), k=k),
         "ws-h2": lambda n, k: sweep(a, daemon, n, lambda: scenario_ws(a), k=k),
