@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/failalloc.h"
 #include "runtime/log.h"
 #include "runtime/services.h"
 #include "runtime/stats.h"
@@ -152,12 +153,23 @@ struct bufferevent *upstream_tls_bev(const struct h2g_upstream_tls *t, struct h2
     }
     if (p->tls_session != NULL && p->tls_gen == t->gen)
         SSL_set_session(ssl, p->tls_session);
+    /* libevent 2.1.12's TLS bufferevents cannot survive a failed
+     * allocation of their buffers (failalloc.h), and when the call fails
+     * it has freed ssl itself (CLOSE_ON_FREE).  Nor can
+     * bufferevent_setwatermark survive one of its callback entry, made
+     * the first time a read watermark is set (sockread_use_bev sets
+     * them): made here once, held, and kept (a high mark of 0 only turns
+     * it off). */
+    failalloc_hold();
     struct bufferevent *bev =
         bufferevent_openssl_socket_new(p->svc->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
-    if (bev == NULL) {
-        SSL_free(ssl);
-        return NULL;
+    if (bev != NULL) {
+        bufferevent_setwatermark(bev, EV_READ, 0, 1);
+        bufferevent_setwatermark(bev, EV_READ, 0, 0);
     }
+    failalloc_release();
+    if (bev == NULL)
+        return NULL;
     /* An upstream that closes without close_notify ends a
      * close-delimited body like a cleartext one: EOF, not an error. */
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);

@@ -300,12 +300,12 @@ def scenario_h2c_upstream(a):
 
 def scenario_https_upstream(a):
     """A GET through an HTTP/1.1 upstream over TLS (https://, the python
-    backend's /close: a new TLS connection each run, resuming the last
+    backend's /close, routed there: a new TLS connection each run, resuming the last
     session, and a body that ends at the upstream's close)."""
     def good(r):
         return r["status"] == 200 and r["ended"] and len(r["body"]) == SIZE and \
             hashlib.sha256(r["body"]).hexdigest() == pattern_sha(SIZE)
-    return h2_exchange(a.clear_port, None, get_headers("/tlsup/close?n=%d" % SIZE), None, good)
+    return h2_exchange(a.clear_port, None, get_headers("/close?n=%d" % SIZE), None, good)
 
 
 def h1_read_response(sock, buf=b""):
