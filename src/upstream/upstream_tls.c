@@ -18,8 +18,10 @@
 
 #define SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
 
-/* The pool of an SSL (its connection's), for the session callback. */
-static int pool_index = -1;
+/* The pool of an SSL (its connection's) and its context's gen, for the
+ * session callback: the context's h2g_upstream_tls may be gone by then
+ * (a reload freed it; a pooled connection outlives it). */
+static int pool_index = -1, gen_index = -1;
 static atomic_uint_fast64_t next_gen = 1;
 
 static void ssl_reason(char *err, size_t errlen, const char *what, const char *path)
@@ -40,14 +42,13 @@ static void ssl_reason(char *err, size_t errlen, const char *what, const char *p
 static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
 {
     struct h2g_upstream_pool *p = SSL_get_ex_data(ssl, pool_index);
-    const struct h2g_upstream_tls *t = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
-    SSL_SESSION *copy = p != NULL && t != NULL ? SSL_SESSION_dup(sess) : NULL;
+    SSL_SESSION *copy = p != NULL ? SSL_SESSION_dup(sess) : NULL;
     if (copy == NULL)
         return 0; /* out of memory: the next connection has a full handshake */
     if (p->tls_session != NULL)
         SSL_SESSION_free(p->tls_session);
     p->tls_session = copy;
-    p->tls_gen = t->gen;
+    p->tls_gen = (uint64_t)(uintptr_t)SSL_get_ex_data(ssl, gen_index);
     return 0;
 }
 
@@ -78,10 +79,13 @@ static bool load_files(SSL_CTX *ctx, const struct h2g_upstream_tls_config *cfg, 
 struct h2g_upstream_tls *upstream_tls_new(const struct h2g_upstream_tls_config *cfg, bool h2, char *err,
                                           size_t errlen)
 {
+    /* On the main thread, before a worker uses them. */
     if (pool_index < 0)
-        pool_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL); /* main thread, before workers use it */
+        pool_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    if (gen_index < 0)
+        gen_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
     struct h2g_upstream_tls *t = calloc(1, sizeof(*t));
-    if (t == NULL || pool_index < 0 || (t->ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+    if (t == NULL || pool_index < 0 || gen_index < 0 || (t->ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
         (cfg->server_name != NULL && (t->server_name = strdup(cfg->server_name)) == NULL)) {
         snprintf(err, errlen, "out of memory");
         upstream_tls_free(t);
@@ -92,7 +96,6 @@ struct h2g_upstream_tls *upstream_tls_new(const struct h2g_upstream_tls_config *
     t->gen = atomic_fetch_add(&next_gen, 1);
     SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
     SSL_CTX_set_verify(t->ctx, cfg->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
-    SSL_CTX_set_app_data(t->ctx, t);
     SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(t->ctx, new_session_cb);
     static const unsigned char alpn_h2[] = "\x02h2", alpn_h1[] = "\x08http/1.1";
@@ -146,7 +149,8 @@ struct bufferevent *upstream_tls_bev(const struct h2g_upstream_tls *t, struct h2
     if (ssl == NULL)
         return NULL;
     const char *name = t->server_name != NULL ? t->server_name : p->addr.host;
-    if (set_names(ssl, t, name) != 0 || SSL_set_ex_data(ssl, pool_index, p) != 1) {
+    if (set_names(ssl, t, name) != 0 || SSL_set_ex_data(ssl, pool_index, p) != 1 ||
+        SSL_set_ex_data(ssl, gen_index, (void *)(uintptr_t)t->gen) != 1) {
         SSL_free(ssl);
         ERR_clear_error();
         return NULL;
