@@ -17,11 +17,14 @@
 #  - mutual TLS: a backend requiring a client certificate -> 502 without
 #    one, 200 with upstream_tls certificate/key (the backend sees
 #    CN=h2gate-client);
+#  - a WebSocket (HTTP/1.1 Upgrade) to a TLS backend: 200 KB echoed
+#    through the tunnel over TLS;
 #  - h2gatectl upstreams shows the TLS connections (tls, resumed).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tlsuplib.sh"
 need curl openssl
+"$PY" -c 'import websockets' 2>/dev/null || skip "python3-websockets missing for $PY"
 
 make_upstream_certs
 start_tls_backend b1
@@ -30,6 +33,10 @@ B1LOG=$BLOG
 start_tls_backend mt --tls-ca "$CA"
 BM=$BPORT
 BMLOG=$BLOG
+WSP=$(free_port)
+"$PY" "$BACKENDS/wsbackend.py" --port "$WSP" --name tws --tls-cert "$SCERT" --tls-key "$SKEY" >"$T/ws.out" 2>&1 &
+_PIDS+=("$!")
+wait_port "$WSP" "$!" || fail "TLS WebSocket backend did not start: $(cat "$T/ws.out")"
 tls_gate "      - path: /
         upstream: \"https://127.0.0.1:$B1\"
         upstream_tls:
@@ -59,6 +66,11 @@ tls_gate "      - path: /
         upstream_tls:
           ca: $CA
           server_name: backend.test
+      - path: /ws
+        upstream: \"https://127.0.0.1:$WSP\"
+        websocket: true
+        upstream_tls:
+          ca: $CA
       - path: /mtls/
         upstream: \"https://127.0.0.1:$BM\"
         upstream_tls:
@@ -118,6 +130,19 @@ assert_eq 502 "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$U/mtls-no
 assert_eq "backend=mt path=/mtls/x" "$(curl -s --max-time 5 "$U/mtls/x")" "with certificate and key: 200"
 assert_match 'CONN tls resumed=[01] subject=commonName=h2gate-client' "$(cat "$BMLOG")" \
 	"the backend saw the client certificate"
+
+# A WebSocket to a TLS backend: the tunnel reads and writes through TLS.
+timeout 20 "$PY" - "$P" >"$T/ws.res" 2>&1 <<'PYEOF' || fail "WebSocket client: $(cat "$T/ws.res")"
+import asyncio, sys, websockets
+async def main():
+    async with websockets.connect("ws://127.0.0.1:%s/ws/x" % sys.argv[1], max_size=None) as ws:
+        hello = await ws.recv()
+        await ws.send(b"w" * 200000)
+        echo = await ws.recv()
+        print(hello, len(echo))
+asyncio.run(main())
+PYEOF
+assert_eq "hello tws /ws/x 200000" "$(cat "$T/ws.res")" "WebSocket through an https:// upstream: 200 KB echoed"
 
 # The view: the idle TLS connections, a full or a resumed handshake.
 H2GATECTL=${H2GATECTL:-$(dirname "$H2GATE")/h2gatectl}
