@@ -1523,8 +1523,8 @@ static const struct key_spec route_keys[] = {
     {.name = "upstream_tls", .type = K_FN, .fn = fn_upstream_tls,
      .doc = "TLS of the route's https:// and h2:// upstreams: ca, verify, server_name, certificate, key"},
     {.name = "websocket", .type = K_BOOL, FIELD(struct h2g_route_config, websocket),
-     .def = "false", .doc = "RFC 8441 extended CONNECT -> HTTP/1.1 Upgrade: websocket (http://), or extended "
-                             "CONNECT again (h2c://)"},
+     .def = "false", .doc = "RFC 8441 extended CONNECT -> HTTP/1.1 Upgrade: websocket (http://, https://), or extended "
+                             "CONNECT again (h2c://, h2://)"},
     {.name = "tunnel", .type = K_FN, .fn = fn_tunnel,
      .doc = "tcp://host:port: extended CONNECT bridged to raw TCP"},
     {.name = "protocols", .type = K_STRLIST, FIELD(struct h2g_route_config, protocols),
