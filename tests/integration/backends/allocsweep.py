@@ -298,6 +298,19 @@ def scenario_h2c_upstream(a):
                                                        extra=[("content-length", str(len(BODY)))]), BODY, good)
 
 
+def scenario_h2_tls_upstream(a):
+    """A POST through an HTTP/2 upstream over TLS (h2://, node's secure
+    h2backend.js /echo, its connection kept between runs)."""
+    def good(r):
+        try:
+            return r["status"] == 200 and r["ended"] and \
+                json.loads(r["body"])["sha256"] == hashlib.sha256(BODY).hexdigest()
+        except ValueError:
+            return False
+    return h2_exchange(a.clear_port, None, get_headers("/h2tls/echo", method="POST",
+                                                       extra=[("content-length", str(len(BODY)))]), BODY, good)
+
+
 def scenario_https_upstream(a):
     """A GET through an HTTP/1.1 upstream over TLS (https://, the python
     backend's /close, routed there: a new TLS connection each run, resuming the last
@@ -752,6 +765,7 @@ def main():
         "tls-proxy": lambda n, k: sweep(a, daemon, n, lambda: scenario_tls_proxy(a), k=k),
         "h2-body": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2_body(a), k=k),
         "h2c-upstream": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2c_upstream(a), k=k),
+        "h2-tls-upstream": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2_tls_upstream(a), k=k),
         "https-upstream": lambda n, k: sweep(a, daemon, n, lambda: scenario_https_upstream(a), k=k),
         "http1": lambda n, k: sweep(a, daemon, n, lambda: scenario_h1(a), k=k),
         "h2c-upgrade": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2c_upgrade(a), k=k),
