@@ -13,6 +13,7 @@
 #include "runtime/failalloc.h"
 #include "runtime/log.h"
 #include "runtime/services.h"
+#include "runtime/ssl_reason.h"
 #include "runtime/stats.h"
 #include "upstream/upstream_pool.h"
 
@@ -26,12 +27,8 @@ static atomic_uint_fast64_t next_gen = 1;
 
 static void ssl_reason(char *err, size_t errlen, const char *what, const char *path)
 {
-    unsigned long e = ERR_get_error();
-    char buf[256] = "unknown error";
-    if (e != 0)
-        ERR_error_string_n(e, buf, sizeof(buf));
-    snprintf(err, errlen, "%s '%s': %s", what, path, buf);
-    ERR_clear_error();
+    char buf[256];
+    snprintf(err, errlen, "%s '%s': %s", what, path, h2g_ssl_reason(buf, sizeof(buf)));
 }
 
 /* A TLS 1.3 ticket comes after the handshake, a TLS 1.2 session with

@@ -64,8 +64,10 @@ from httpbackend import pattern_sha  # noqa: E402
 TIMEOUT = float(os.environ.get("H2G_SWEEP_TIMEOUT", "20"))
 # What a refused configuration may say when h2gate ran out of memory:
 # that, or (OpenSSL's decoders turn a failed allocation into "decode
-# error" and the like) an OpenSSL reason about a certificate or key.
-NOMEM_MESSAGE = rb"(.*(out of memory|Cannot allocate memory|malloc failure)|listen [^ ]+: (certificate|key) .*: error:)"
+# error", its BIOs into "init fail" and the like) an OpenSSL reason about
+# a listener's certificate or key, or a route's upstream_tls file.
+NOMEM_MESSAGE = rb"(.*(out of memory|Cannot allocate memory|malloc failure)|listen [^ ]+: (certificate|key) .*: error:|" \
+    rb".*upstream_tls: (ca|certificate|key) '[^']+': error:)"
 REPORT = re.compile(rb"failalloc: counted (\d+), failed (\d+) \(first #(\d+)\), held (\d+) while armed at (\d+) "
                     rb"run (\d+); (?:armed at (\d+)|exit)")
 
