@@ -102,6 +102,15 @@ static void free_route(struct h2g_route_config *r)
         free(r->upstreams[i].id);
     }
     free(r->upstreams);
+    if (r->upstream_tls != NULL) {
+        free(r->upstream_tls->ca);
+        free(r->upstream_tls->server_name);
+        free(r->upstream_tls->certificate);
+        free(r->upstream_tls->key);
+        free(r->upstream_tls->where);
+        free(r->upstream_tls->pool_key);
+        free(r->upstream_tls);
+    }
     free(r->tunnel_url);
     free_strv(r->protocols, r->n_protocols);
 }

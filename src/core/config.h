@@ -79,7 +79,26 @@ struct h2g_upstream_config {
     struct h2g_hostport addr;  /* host and port to connect to */
     char *id;                  /* "host:port", key of the per-worker pool */
     enum h2g_upstream_proto proto; /* the same for every upstream of a route */
+    bool tls;                  /* https://, h2:// */
 };
+
+/* A route's upstream_tls (for its https:// and h2:// upstreams). */
+struct h2g_upstream_tls_config {
+    char *ca;                  /* NULL: the system store; else absolute */
+    bool verify;
+    char *server_name;         /* NULL: each upstream's host */
+    char *certificate;         /* client certificate, absolute, or NULL */
+    char *key;                 /* its key (both or neither) */
+    char *where;               /* "file:line:column" of the key, for messages */
+    /* Pools of connections with these settings are apart from others to
+     * the same address (a client certificate, another CA): the settings
+     * in one string, compared by the worker's pools. */
+    char *pool_key;
+};
+
+/* The SSL_CTX of a route's TLS upstreams (upstream/upstream_tls.h),
+ * built by the daemon before the snapshot is used. */
+struct h2g_upstream_tls;
 
 struct h2g_route_config {
     char *path;             /* prefix, starts with '/' */
@@ -87,6 +106,9 @@ struct h2g_route_config {
     enum h2g_route_kind kind;
     struct h2g_upstream_config *upstreams; /* HTTP routes: at least one */
     size_t n_upstreams;
+    struct h2g_upstream_tls_config *upstream_tls; /* NULL: not written */
+    struct h2g_upstream_tls *tls; /* routes with TLS upstreams: set before the
+                               snapshot is used (the daemon's), not configuration */
     bool websocket;         /* extended CONNECT :protocol=websocket allowed */
     struct h2g_hostport tunnel; /* TUNNEL routes */
     char *tunnel_url;

@@ -1332,12 +1332,12 @@ static void fn_route_path(struct ctx *c, const struct node *v, void *base,
 static bool upstream_parse(struct ctx *c, const struct node *v, const char *kp,
                            struct h2g_upstream_config *u)
 {
-    const char *s = scalar(c, v, kp, "an http:// or h2c:// URL", false);
+    const char *s = scalar(c, v, kp, "an http://, https://, h2c:// or h2:// URL", false);
     if (s == NULL)
         return false;
-    const char *err = h2g_parse_upstream_url(s, &u->addr, &u->proto);
+    const char *err = h2g_parse_upstream_url(s, &u->addr, &u->proto, &u->tls);
     if (err != NULL) {
-        report_at(c, v, "%s: expected http://host[:port] or h2c://host[:port], got '%s' (%s)", kp, s, err);
+        report_at(c, v, "%s: expected http://, https://, h2c:// or h2://host[:port], got '%s' (%s)", kp, s, err);
         return false;
     }
     u->url = xstrdup(c, s);
@@ -1369,11 +1369,98 @@ static void fn_upstream(struct ctx *c, const struct node *v, void *base, const s
             snprintf(ekp, sizeof(ekp), "%s", kp);
         const struct node *e = v->type == NODE_SEQ ? v->kids[i] : v;
         /* One protocol per route: the route's requests are translated
-         * once, for HTTP/1.1 or for HTTP/2, before an upstream is picked. */
+         * once, for HTTP/1.1 or for HTTP/2, before an upstream is picked.
+         * TLS or not may differ: each upstream has its own pools. */
         if (upstream_parse(c, e, ekp, &r->upstreams[i]) && r->upstreams[i].proto != r->upstreams[0].proto)
-            report_at(c, e, "%s: a route's upstreams all speak HTTP/1.1 (http://) or all HTTP/2 (h2c://), "
-                      "not both", ekp);
+            report_at(c, e, "%s: a route's upstreams all speak HTTP/1.1 (http://, https://) or all HTTP/2 "
+                      "(h2c://, h2://), not both", ekp);
     }
+}
+
+static void upstream_tls_check(struct ctx *c, const struct node *map, void *base, const char *kp)
+{
+    const struct h2g_upstream_tls_config *t = base;
+    const struct node *key;
+    if (t->certificate != NULL && t->key == NULL && map_find(map, "certificate", &key, NULL))
+        report_at(c, key, "%s.certificate: needs 'key' too (mutual TLS takes both or neither)", kp);
+    if (t->key != NULL && t->certificate == NULL && map_find(map, "key", &key, NULL))
+        report_at(c, key, "%s.key: needs 'certificate' too (mutual TLS takes both or neither)", kp);
+}
+
+/* "" is the default of the optional paths (spec): no file then. */
+static void fn_opt_path(struct ctx *c, const struct node *v, void *base, const struct key_spec *k,
+                        const char *kp)
+{
+    if (v->type == NODE_SCALAR && (v->null || v->str[0] == '\0'))
+        return;
+    walk_path(c, v, base, k, kp);
+}
+
+static void fn_opt_string(struct ctx *c, const struct node *v, void *base, const struct key_spec *k,
+                          const char *kp)
+{
+    const char *s = scalar(c, v, kp, "a string", true);
+    if (s != NULL && s[0] != '\0')
+        store_string(base, k->off, xstrdup(c, s));
+}
+
+static const struct key_spec upstream_tls_keys[] = {
+    {.name = "ca", .type = K_FN, .fn = fn_opt_path, FIELD(struct h2g_upstream_tls_config, ca),
+     .def = "\"\" (/etc/ssl/certs/ca-certificates.crt)", .doc = "PEM CA certificates the upstream's chain is verified against"},
+    {.name = "verify", .type = K_BOOL, FIELD(struct h2g_upstream_tls_config, verify), .def = "true",
+     .doc = "false: no certificate or name check (tests only; warned at load)"},
+    {.name = "server_name", .type = K_FN, .fn = fn_opt_string, FIELD(struct h2g_upstream_tls_config, server_name),
+     .def = "\"\" (the URL's host)", .doc = "SNI sent and name checked"},
+    {.name = "certificate", .type = K_FN, .fn = fn_opt_path, FIELD(struct h2g_upstream_tls_config, certificate),
+     .def = "\"\"", .doc = "client certificate (PEM chain) for mutual TLS"},
+    {.name = "key", .type = K_FN, .fn = fn_opt_path, FIELD(struct h2g_upstream_tls_config, key), .def = "\"\"",
+     .doc = "the client certificate's PEM private key"},
+};
+static const struct table upstream_tls_table = TABLE(upstream_tls_keys, NULL, upstream_tls_check);
+
+static struct h2g_upstream_tls_config *upstream_tls_new(struct ctx *c, const struct node *v)
+{
+    struct h2g_upstream_tls_config *t = xcalloc(c, 1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->verify = true;
+    t->where = xasprintf(c, "%s:%u:%u", c->name, v->line, v->col);
+    return t;
+}
+
+static void fn_upstream_tls(struct ctx *c, const struct node *v, void *base, const struct key_spec *k,
+                            const char *kp)
+{
+    struct h2g_route_config *r = base;
+    if (v->type != NODE_MAP) {
+        report_at(c, v, "%s: expected a mapping (ca, verify, server_name, certificate, key)", kp);
+        return;
+    }
+    if (r->upstream_tls == NULL && (r->upstream_tls = upstream_tls_new(c, v)) == NULL)
+        return;
+    walk_map(c, v, &upstream_tls_table, r->upstream_tls, kp);
+}
+
+/* upstream_tls only beside a TLS upstream; a TLS upstream without it
+ * gets the defaults.  The pools' key of the settings is made here. */
+static void route_check_tls(struct ctx *c, const struct node *map, struct h2g_route_config *r, const char *where)
+{
+    bool any = false;
+    for (size_t i = 0; i < r->n_upstreams; i++)
+        any = any || r->upstreams[i].tls;
+    const struct node *k;
+    if (map_find(map, "upstream_tls", &k, NULL) && !any) {
+        report_at(c, k, "%s.upstream_tls: only for routes with an https:// or h2:// upstream", where);
+        return;
+    }
+    if (!any)
+        return;
+    if (r->upstream_tls == NULL && (r->upstream_tls = upstream_tls_new(c, map)) == NULL)
+        return;
+    const struct h2g_upstream_tls_config *t = r->upstream_tls;
+    r->upstream_tls->pool_key =
+        xasprintf(c, "%s|%d|%s|%s|%s", t->ca ? t->ca : "", t->verify, t->server_name ? t->server_name : "",
+                  t->certificate ? t->certificate : "", t->key ? t->key : "");
 }
 
 static void fn_tunnel(struct ctx *c, const struct node *v, void *base, const struct key_spec *k,
@@ -1415,6 +1502,7 @@ static void route_check(struct ctx *c, const struct node *map, void *base, const
                   where);
     if (proto && !tun)
         report_at(c, proto_k, "%s.protocols: only for 'tunnel' routes", where);
+    route_check_tls(c, map, r, where);
     /* Contract is silent on a tunnel without `protocols`: default to
      * [websocket], the one :protocol every RFC 8441 client sends, so that
      * a bare `tunnel:` works and anything else must be listed. */
@@ -1429,11 +1517,14 @@ static const struct key_spec route_keys[] = {
     {.name = "path", .type = K_FN, .fn = fn_route_path, .required = true,
      .doc = "path prefix, starts with '/', normalized like request paths; the longest match wins"},
     {.name = "upstream", .type = K_FN, .fn = fn_upstream,
-     .doc = "http://host[:port] (HTTP/1.1) or h2c://host[:port] (HTTP/2, multiplexed), or a list of "
-            "them (round-robin, one protocol per route)"},
+     .doc = "http://host[:port] (HTTP/1.1), https:// (HTTP/1.1 over TLS, port 443), h2c://host[:port] "
+            "(HTTP/2, multiplexed) or h2:// (HTTP/2 over TLS, ALPN h2), or a list of them (round-robin, one "
+            "protocol per route)"},
+    {.name = "upstream_tls", .type = K_FN, .fn = fn_upstream_tls,
+     .doc = "TLS of the route's https:// and h2:// upstreams: ca, verify, server_name, certificate, key"},
     {.name = "websocket", .type = K_BOOL, FIELD(struct h2g_route_config, websocket),
-     .def = "false", .doc = "RFC 8441 extended CONNECT -> HTTP/1.1 Upgrade: websocket (http://), or extended "
-                             "CONNECT again (h2c://)"},
+     .def = "false", .doc = "RFC 8441 extended CONNECT -> HTTP/1.1 Upgrade: websocket (http://, https://), or extended "
+                             "CONNECT again (h2c://, h2://)"},
     {.name = "tunnel", .type = K_FN, .fn = fn_tunnel,
      .doc = "tcp://host:port: extended CONNECT bridged to raw TCP"},
     {.name = "protocols", .type = K_STRLIST, FIELD(struct h2g_route_config, protocols),

@@ -285,8 +285,8 @@ static const char *url_authority(const char *s, const char *scheme, const char *
 {
     size_t sl = strlen(scheme);
     if (strncasecmp(s, scheme, sl) != 0 || strncmp(s + sl, "://", 3) != 0) {
-        if (strncasecmp(s, "https://", 8) == 0 || strncasecmp(s, "h2://", 5) == 0)
-            return "https:// and h2:// (TLS upstreams) are not supported yet: use http:// or h2c://";
+        if (strcmp(scheme, "http") == 0 && strncasecmp(s, "https://", 8) == 0)
+            return "https:// is not accepted here: use http://";
         return strcmp(scheme, "http") == 0 ? "expected a URL starting with http://"
                                            : "expected a URL starting with tcp://";
     }
@@ -315,15 +315,30 @@ const char *h2g_parse_http_url(const char *s, struct h2g_hostport *out)
     return parse_address(auth, len, 80, false, out);
 }
 
-const char *h2g_parse_upstream_url(const char *s, struct h2g_hostport *out, enum h2g_upstream_proto *proto)
+const char *h2g_parse_upstream_url(const char *s, struct h2g_hostport *out, enum h2g_upstream_proto *proto,
+                                   bool *tls)
 {
+    static const struct {
+        const char *scheme;
+        enum h2g_upstream_proto proto;
+        bool tls;
+    } schemes[] = {
+        {"h2c", H2G_UPSTREAM_H2C, false},
+        {"https", H2G_UPSTREAM_HTTP1, true},
+        {"h2", H2G_UPSTREAM_H2C, true},
+    };
     *proto = H2G_UPSTREAM_HTTP1;
-    if (strncasecmp(s, "h2c://", 6) == 0) {
-        *proto = H2G_UPSTREAM_H2C;
+    *tls = false;
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        size_t sl = strlen(schemes[i].scheme);
+        if (strncasecmp(s, schemes[i].scheme, sl) != 0 || strncmp(s + sl, "://", 3) != 0)
+            continue;
+        *proto = schemes[i].proto;
+        *tls = schemes[i].tls;
         const char *auth;
         size_t len;
-        const char *err = url_authority(s, "h2c", &auth, &len);
-        return err != NULL ? err : parse_address(auth, len, 80, false, out);
+        const char *err = url_authority(s, schemes[i].scheme, &auth, &len);
+        return err != NULL ? err : parse_address(auth, len, *tls ? 443 : 80, false, out);
     }
     return h2g_parse_http_url(s, out);
 }

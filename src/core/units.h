@@ -86,15 +86,16 @@ const char *h2g_parse_authority(const char *s, size_t len, unsigned flags, const
 
 /* "http://host[:port]" (port defaults to 80), no path other than "/". */
 const char *h2g_parse_http_url(const char *s, struct h2g_hostport *out);
-/* The protocol an upstream URL names. */
+/* The protocol an upstream URL names (TLS or not is apart: *tls). */
 enum h2g_upstream_proto {
-    H2G_UPSTREAM_HTTP1, /* http://: HTTP/1.1, one exchange per connection */
-    H2G_UPSTREAM_H2C,   /* h2c://: HTTP/2 with prior knowledge, multiplexed */
+    H2G_UPSTREAM_HTTP1, /* http://, https://: HTTP/1.1, one exchange per connection */
+    H2G_UPSTREAM_H2C,   /* h2c://, h2://: HTTP/2, multiplexed */
 };
-/* "http://host[:port]" or "h2c://host[:port]" (both default to port 80),
- * no path other than "/"; *proto says which.  https:// and h2:// (TLS)
- * are refused, with a message saying so. */
-const char *h2g_parse_upstream_url(const char *s, struct h2g_hostport *out, enum h2g_upstream_proto *proto);
+/* "http://host[:port]", "h2c://host[:port]" (port 80), "https://" or
+ * "h2://host[:port]" (TLS, port 443), no path other than "/"; *proto
+ * and *tls say which. */
+const char *h2g_parse_upstream_url(const char *s, struct h2g_hostport *out, enum h2g_upstream_proto *proto,
+                                   bool *tls);
 /* "tcp://host:port" */
 const char *h2g_parse_tcp_url(const char *s, struct h2g_hostport *out);
 

@@ -507,8 +507,9 @@ static void upstream_name_row(FILE *out, const json_t *o)
     fputc('\n', out);
 }
 
-/* An HTTP/2 upstream connection: its streams in flight of the most the
- * upstream allows, how many it carried, idle time and PINGs answered. */
+/* An upstream connection (HTTP/2, or an idle HTTP/1.1 one): its streams
+ * in flight of the most the upstream allows, how many it carried, idle
+ * time and PINGs answered; TLS: a full handshake or a resumed one. */
 static void upstream_conn_row(FILE *out, const json_t *o)
 {
     const char *up = json_string_value(json_object_get(o, "upstream"));
@@ -521,13 +522,16 @@ static void upstream_conn_row(FILE *out, const json_t *o)
     char streams[32];
     snprintf(streams, sizeof(streams), "%lld/%lld", (long long)json_integer_value(json_object_get(o, "streams")),
              (long long)json_integer_value(json_object_get(o, "max_streams")));
-    fprintf(out, "%6lld  %-12lld  %-5s  %-24s  %-15s  %-10s  %9s  %7lld  %6s  %5lld\n",
+    const char *tls = !json_is_true(json_object_get(o, "tls")) ? "-"
+                      : json_is_true(json_object_get(o, "tls_resumed")) ? "resumed"
+                                                                        : "full";
+    fprintf(out, "%6lld  %-12lld  %-5s  %-24s  %-15s  %-10s  %9s  %7lld  %6s  %5lld  %s\n",
             (long long)json_integer_value(json_object_get(o, "worker")),
             (long long)json_integer_value(json_object_get(o, "connection")),
             json_string_value(json_object_get(o, "proto")) ? json_string_value(json_object_get(o, "proto")) : "?",
             up != NULL ? up : "?", addr != NULL ? addr : "-", state != NULL ? state : "?", streams,
             (long long)json_integer_value(json_object_get(o, "streams_total")), i,
-            (long long)json_integer_value(json_object_get(o, "pings_acked")));
+            (long long)json_integer_value(json_object_get(o, "pings_acked")), tls);
 }
 
 int ctl_render_upstreams(FILE *out, const json_t *r)
@@ -548,8 +552,8 @@ int ctl_render_upstreams(FILE *out, const json_t *r)
     }
     if (n_conns == 0)
         return 0;
-    fprintf(out, "\n%6s  %-12s  %-5s  %-24s  %-15s  %-10s  %9s  %7s  %6s  %5s\n", "WORKER", "CONNECTION", "PROTO",
-            "UPSTREAM", "ADDRESS", "STATE", "STREAMS", "TOTAL", "IDLE", "PINGS");
+    fprintf(out, "\n%6s  %-12s  %-5s  %-24s  %-15s  %-10s  %9s  %7s  %6s  %5s  %s\n", "WORKER", "CONNECTION",
+            "PROTO", "UPSTREAM", "ADDRESS", "STATE", "STREAMS", "TOTAL", "IDLE", "PINGS", "TLS");
     json_array_foreach(r, i, o) {
         if (json_object_get(o, "connection") != NULL)
             upstream_conn_row(out, o);

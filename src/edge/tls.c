@@ -11,22 +11,13 @@
 #include <string.h>
 
 #include "core/route.h"
+#include "runtime/ssl_reason.h"
 
-/* The first reason OpenSSL recorded, unless it ran out of memory, which
- * it may record below a reason that blames the file ("decode error"), or
- * not at all (no memory for the record): the file is not to blame then. */
+/* OpenSSL's reason (h2g_ssl_reason), naming what failed. */
 static void ssl_err(char *err, size_t errlen, const char *what, const char *path)
 {
-    unsigned long first = ERR_get_error(), e = first;
-    bool nomem = first == 0;
-    while (e != 0 && !nomem) {
-        nomem = ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE;
-        e = ERR_get_error();
-    }
     char buf[256];
-    ERR_error_string_n(first, buf, sizeof(buf));
-    snprintf(err, errlen, "%s %s: %s", what, path, nomem ? "out of memory" : buf);
-    ERR_clear_error();
+    snprintf(err, errlen, "%s %s: %s", what, path, h2g_ssl_reason(buf, sizeof(buf)));
 }
 
 /* ALPN: the first protocol in the listener's order that the client also

@@ -214,7 +214,9 @@ static json_t *h2_conn_json(const struct h2g_h2_conn *c, unsigned worker_id, uin
     if (c->pool->has_ip)
         inet_ntop(c->pool->ip.family == 4 ? AF_INET : AF_INET6, c->pool->ip.bytes, text, sizeof(text));
     json_object_set_new(o, "address", json_string(c->pool->has_ip ? text : c->pool->addr.host));
-    json_object_set_new(o, "proto", json_string("h2c"));
+    json_object_set_new(o, "proto", json_string(c->uc->tls ? "h2" : "h2c"));
+    json_object_set_new(o, "tls", json_boolean(c->uc->tls));
+    json_object_set_new(o, "tls_resumed", json_boolean(c->uc->tls_resumed));
     json_object_set_new(o, "state", json_string(upstream_h2_conn_state_str(c)));
     json_object_set_new(o, "streams", json_integer(c->n_ex));
     json_object_set_new(o, "max_streams", json_integer(upstream_h2_conn_max_streams(c)));
@@ -225,12 +227,37 @@ static json_t *h2_conn_json(const struct h2g_h2_conn *c, unsigned worker_id, uin
     return o;
 }
 
+/* An idle HTTP/1.1 connection kept in its pool (those lent to an
+ * exchange are the exchange's: not listed). */
+static json_t *h1_conn_json(const struct h2g_upstream_conn *uc, unsigned worker_id)
+{
+    const struct h2g_upstream_pool *p = uc->pool;
+    json_t *o = json_object();
+    json_object_set_new(o, "worker", json_integer(worker_id));
+    json_object_set_new(o, "connection", json_integer((json_int_t)uc->id));
+    json_object_set_new(o, "upstream", json_string(p->id));
+    char text[INET6_ADDRSTRLEN];
+    if (p->has_ip)
+        inet_ntop(p->ip.family == 4 ? AF_INET : AF_INET6, p->ip.bytes, text, sizeof(text));
+    json_object_set_new(o, "address", json_string(p->has_ip ? text : p->addr.host));
+    json_object_set_new(o, "proto", json_string(uc->tls ? "https" : "http"));
+    json_object_set_new(o, "tls", json_boolean(uc->tls));
+    json_object_set_new(o, "tls_resumed", json_boolean(uc->tls_resumed));
+    json_object_set_new(o, "state", json_string("idle"));
+    json_object_set_new(o, "streams", json_integer(0));
+    json_object_set_new(o, "max_streams", json_integer(1));
+    return o;
+}
+
 static void h2_pool_json(json_t *a, const struct h2g_upstream_pool *p, unsigned worker_id, uint64_t now)
 {
     for (; p != NULL; p = p->next) {
         const struct h2g_h2_conn *c;
         LIST_FOREACH(c, &p->h2_conns, link)
             json_array_append_new(a, h2_conn_json(c, worker_id, now));
+        const struct h2g_upstream_conn *uc;
+        LIST_FOREACH(uc, &p->idle, link)
+            json_array_append_new(a, h1_conn_json(uc, worker_id));
         h2_pool_json(a, p->by_addr, worker_id, now);
     }
 }

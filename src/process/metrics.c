@@ -247,6 +247,11 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
         st.upstream_open);
     one(b, "h2gate_upstream_connections_idle", "gauge", "Upstream connections kept alive, idle in a pool.",
         st.upstream_idle);
+    one(b, "h2gate_upstream_tls_handshakes_total", "counter",
+        "TLS handshakes completed with upstreams (https://, h2://).", st.upstream_tls_handshakes);
+    one(b, "h2gate_upstream_tls_resumed_total", "counter",
+        "Upstream TLS handshakes that resumed an earlier session (no certificate exchange).",
+        st.upstream_tls_resumed);
     one(b, "h2gate_tunnels_total", "counter", "Tunnels opened.", st.tunnels_total);
     one(b, "h2gate_tunnels_spliced_total", "counter",
         "Tunnels between two cleartext TCP sockets handed to splice(2) (no copy through user space).",

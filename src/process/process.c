@@ -32,17 +32,69 @@
 #include "process/metrics.h"
 #include "process/route_metrics.h"
 #include "edge/tls.h"
+#include "upstream/upstream_tls.h"
 #include "process/ticket_sync.h"
 #include "process/worker.h"
 
 /* --- snapshots: the listen contexts (TLS) hang off the config --- */
 
-static void listen_ctxs_free(void *arg)
+static void attachment_free(void *arg)
 {
-    struct h2g_listen_ctx *ctx = arg;
+    struct h2g_snapshot_attachment *a = arg;
+    if (a == NULL)
+        return;
+    struct h2g_listen_ctx *ctx = a->listen;
     for (size_t i = 0; ctx != NULL && ctx[i].lc != NULL; i++)
         tls_ctx_free(ctx[i].tls);
     free(ctx);
+    for (size_t i = 0; i < a->n_up_tls; i++)
+        upstream_tls_free(a->up_tls[i]);
+    free(a->up_tls);
+    free(a);
+}
+
+static void snapshot_error(json_t *errors, const char *msg);
+
+static size_t count_tls_routes(const struct h2g_config *c)
+{
+    size_t n = 0;
+    for (size_t oi = 0; oi < c->n_origins; oi++)
+        for (size_t ri = 0; ri < c->origins[oi].n_routes; ri++)
+            n += c->origins[oi].routes[ri].upstream_tls != NULL;
+    return n;
+}
+
+/* One SSL_CTX per route with TLS upstreams, here on the main thread
+ * (reading the files is no work for a worker's loop).  false after
+ * reporting (file:line:column of the route's upstream_tls). */
+static bool build_upstream_tls(struct h2g_config *c, struct h2g_snapshot_attachment *a, json_t *errors)
+{
+    size_t n = count_tls_routes(c);
+    if (n > 0 && (a->up_tls = calloc(n, sizeof(*a->up_tls))) == NULL) {
+        snapshot_error(errors, "upstream_tls: out of memory");
+        return false;
+    }
+    bool ok = true;
+    for (size_t oi = 0; oi < c->n_origins; oi++)
+        for (size_t ri = 0; ri < c->origins[oi].n_routes; ri++) {
+            struct h2g_route_config *r = &c->origins[oi].routes[ri];
+            if (r->upstream_tls == NULL)
+                continue;
+            char err[512], msg[1024];
+            r->tls = upstream_tls_new(r->upstream_tls, r->upstreams[0].proto == H2G_UPSTREAM_H2C, err, sizeof(err));
+            if (r->tls == NULL) {
+                snprintf(msg, sizeof(msg), "%s: origins[%zu].routes[%zu].upstream_tls: %s", r->upstream_tls->where,
+                         oi, ri, err);
+                snapshot_error(errors, msg);
+                ok = false;
+                continue;
+            }
+            a->up_tls[a->n_up_tls++] = r->tls;
+            if (!r->upstream_tls->verify)
+                LOG_WARN("%s: origins[%zu].routes[%zu].upstream_tls.verify: false: the upstream's certificate "
+                         "and name are not checked (for tests only)", r->upstream_tls->where, oi, ri);
+        }
+    return ok;
 }
 
 /* A message of build_snapshot: into errors, or printed when NULL. */
@@ -75,17 +127,21 @@ static struct h2g_config *build_snapshot(const char *path, struct h2g_ticket_syn
         }
         return NULL;
     }
+    struct h2g_snapshot_attachment *a = calloc(1, sizeof(*a));
     struct h2g_listen_ctx *ctx = calloc(c->n_listen + 1, sizeof(*ctx));
-    if (ctx == NULL) {
+    if (a == NULL || ctx == NULL) {
         char msg[PATH_MAX + 32];
         snprintf(msg, sizeof(msg), "%s: out of memory", path);
         snapshot_error(errors, msg);
+        free(a);
+        free(ctx);
         h2g_config_unref(c);
         return NULL;
     }
-    c->attachment = ctx;
-    c->attachment_free = listen_ctxs_free;
-    bool ok = true;
+    a->listen = ctx;
+    c->attachment = a;
+    c->attachment_free = attachment_free;
+    bool ok = build_upstream_tls(c, a, errors);
     for (size_t i = 0; i < c->n_listen; i++) {
         ctx[i].lc = &c->listen[i];
         if (c->listen[i].tls == NULL)

@@ -346,7 +346,8 @@ static struct h2g_balance *svc_balance(struct h2g_services *svc, const struct h2
 
 struct h2g_listen_ctx *worker_listen_ctxs(const struct h2g_config *c)
 {
-    return c->attachment;
+    const struct h2g_snapshot_attachment *a = c->attachment;
+    return a->listen;
 }
 
 static void balance_free(struct h2g_worker *w)
@@ -369,15 +370,20 @@ static bool same_addr(const struct h2g_hostport *a, const struct h2g_hostport *b
     return a->port == b->port && a->wildcard == b->wildcard && strcmp(a->host, b->host) == 0;
 }
 
-static bool upstream_configured(const struct h2g_config *c, const char *id, bool h2)
+/* Is the pool's upstream still configured (with the same TLS settings)? */
+static bool upstream_configured(const struct h2g_config *c, const struct h2g_upstream_pool *p)
 {
     for (size_t oi = 0; oi < c->n_origins; oi++)
-        for (size_t ri = 0; ri < c->origins[oi].n_routes; ri++)
-            for (size_t ui = 0; ui < c->origins[oi].routes[ri].n_upstreams; ui++) {
-                const struct h2g_upstream_config *u = &c->origins[oi].routes[ri].upstreams[ui];
-                if (strcmp(u->id, id) == 0 && (u->proto == H2G_UPSTREAM_H2C) == h2)
+        for (size_t ri = 0; ri < c->origins[oi].n_routes; ri++) {
+            const struct h2g_route_config *r = &c->origins[oi].routes[ri];
+            for (size_t ui = 0; ui < r->n_upstreams; ui++) {
+                const struct h2g_upstream_config *u = &r->upstreams[ui];
+                const char *key = u->tls && r->upstream_tls != NULL ? r->upstream_tls->pool_key : NULL;
+                if (strcmp(u->id, p->id) == 0 && (u->proto == H2G_UPSTREAM_H2C) == p->h2 &&
+                    (key == NULL ? p->tls_key == NULL : p->tls_key != NULL && strcmp(key, p->tls_key) == 0))
                     return true;
             }
+        }
     return false;
 }
 
@@ -512,7 +518,7 @@ static void apply_cb(void *arg)
     /* No new request goes to a removed upstream; exchanges in flight
      * finish on their connection, which is then closed, not pooled. */
     for (struct h2g_upstream_pool *p = w->svc.pools; p != NULL; p = p->next)
-        if (!upstream_configured(config, p->id, p->h2))
+        if (!upstream_configured(config, p))
             upstream_pool_drain(p);
 
     /* Open sessions stay (no GOAWAY: nothing a client sent is refused);

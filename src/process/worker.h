@@ -66,7 +66,16 @@ struct h2g_worker {
 /* Global connection count for limits.max_connections (atomic). */
 extern unsigned h2g_total_conns;
 
-/* The snapshot's listen contexts (its attachment). */
+/* What the daemon builds from a snapshot (process.c build_snapshot) and
+ * frees with it: its attachment.  The routes' upstream TLS contexts are
+ * also in route->tls; here to be freed. */
+struct h2g_snapshot_attachment {
+    struct h2g_listen_ctx *listen;   /* one per listen entry, then lc == NULL */
+    struct h2g_upstream_tls **up_tls;
+    size_t n_up_tls;
+};
+
+/* The snapshot's listen contexts (in its attachment). */
 struct h2g_listen_ctx *worker_listen_ctxs(const struct h2g_config *c);
 
 /* fds: one listening socket per config->listen entry, owned from now on. */

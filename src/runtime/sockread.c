@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/bufferevent_struct.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -391,6 +392,60 @@ void sockread_init(struct h2g_sockread *r, struct bufferevent *bev)
     r->bev = bev;
 }
 
+void sockread_use_bev(struct h2g_sockread *r)
+{
+    r->via_bev = true;
+}
+
+static void bev_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct h2g_sockread *r = arg;
+    restart(r);
+    if (r->read_cb)
+        r->read_cb(bev, r->arg);
+}
+
+static void bev_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct h2g_sockread *r = arg;
+    if (r->bev_write_cb)
+        r->bev_write_cb(bev, r->bev_arg);
+}
+
+/* A read's end (EOF, error) is the reader's, like read_ev_cb's; the
+ * rest (a write error, the connect) the owner's bufferevent callback. */
+static void bev_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct h2g_sockread *r = arg;
+    if ((what & BEV_EVENT_READING) || r->bev_event_cb == NULL) {
+        bufferevent_event_cb ecb = r->event_cb;
+        void *uarg = r->arg;
+        sockread_disable(r);
+        if (ecb)
+            ecb(bev, what | BEV_EVENT_READING, uarg);
+        return;
+    }
+    r->bev_event_cb(bev, what, r->bev_arg);
+}
+
+static int bev_enable(struct h2g_sockread *r)
+{
+    bufferevent_data_cb rcb, wcb;
+    bufferevent_event_cb ecb;
+    void *arg;
+    bufferevent_getcb(r->bev, &rcb, &wcb, &ecb, &arg);
+    if (rcb != bev_read_cb) {
+        r->bev_write_cb = wcb;
+        r->bev_event_cb = ecb;
+        r->bev_arg = arg;
+        bufferevent_setcb(r->bev, bev_read_cb, bev_write_cb, bev_event_cb, r);
+    }
+    bufferevent_setwatermark(r->bev, EV_READ, 0, r->high);
+    r->enabled = true;
+    restart(r);
+    return bufferevent_enable(r->bev, EV_READ);
+}
+
 void sockread_setcb(struct h2g_sockread *r, bufferevent_data_cb read_cb, bufferevent_data_cb write_cb,
                     bufferevent_event_cb event_cb, void *arg)
 {
@@ -402,6 +457,8 @@ void sockread_setcb(struct h2g_sockread *r, bufferevent_data_cb read_cb, buffere
 
 int sockread_enable(struct h2g_sockread *r)
 {
+    if (r->via_bev)
+        return bev_enable(r);
     if (r->ev == NULL) {
         evutil_socket_t fd = bufferevent_getfd(r->bev);
         if (fd < 0)
@@ -430,6 +487,8 @@ void sockread_disable(struct h2g_sockread *r)
 {
     if (r->enabled && r->ev != NULL)
         event_del(r->ev);
+    if (r->enabled && r->via_bev)
+        bufferevent_disable(r->bev, EV_READ);
     r->enabled = false;
     r->suspended = false;
     r->deadline_ms = 0; /* a pending timer finds nothing to do */
@@ -451,6 +510,8 @@ void sockread_set_deadline(struct h2g_sockread *r, uint64_t ms)
 void sockread_set_high(struct h2g_sockread *r, size_t high)
 {
     r->high = high;
+    if (r->via_bev)
+        bufferevent_setwatermark(r->bev, EV_READ, 0, high);
 }
 
 void sockread_set_max_chunk(struct h2g_sockread *r, uint32_t max)
@@ -501,7 +562,8 @@ bool sockwrite_now(struct bufferevent *bev, ev_ssize_t max)
     if (evbuffer_get_length(out) == 0)
         return true;
     evutil_socket_t fd = bufferevent_getfd(bev);
-    if (fd >= 0) {
+    /* TLS records are the bufferevent's to write. */
+    if (fd >= 0 && bufferevent_openssl_get_ssl(bev) == NULL) {
         /* A socket bufferevent keeps its output's start frozen (only its
          * own write callback drains it, thawing it meanwhile): frozen,
          * it could not be drained. */
@@ -549,6 +611,12 @@ void sockread_flush_soon(struct h2g_sockread *r)
 
 void sockread_clear(struct h2g_sockread *r)
 {
+    if (r->via_bev && r->bev != NULL) {
+        bufferevent_data_cb rcb;
+        bufferevent_getcb(r->bev, &rcb, NULL, NULL, NULL);
+        if (rcb == bev_read_cb)
+            bufferevent_setcb(r->bev, NULL, NULL, NULL, NULL);
+    }
     if (r->drain_cb != NULL)
         evbuffer_remove_cb_entry(bufferevent_get_input(r->bev), r->drain_cb);
     r->drain_cb = NULL;

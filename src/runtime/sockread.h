@@ -65,9 +65,22 @@ struct h2g_sockread {
     uint32_t chunk;            /* next read size: grows while reads fill it, shrinks when not */
     uint32_t max_chunk;        /* 0: H2G_IO_CHUNK */
     struct evbuffer_cb_entry *drain_cb;
+    /* A TLS bufferevent's socket cannot be read around it: the
+     * bufferevent reads (sockread_use_bev), this keeps the same calls,
+     * callbacks and timeout.  Its own callbacks are put in front of the
+     * owner's bufferevent ones (bev_write_cb, bev_event_cb, bev_arg, as
+     * found at each enable). */
+    bool via_bev;
+    bufferevent_data_cb bev_write_cb;
+    bufferevent_event_cb bev_event_cb;
+    void *bev_arg;
 };
 
 void sockread_init(struct h2g_sockread *r, struct bufferevent *bev);
+/* For a bufferevent that must read itself (TLS, bufferevent_openssl):
+ * enable turns its EV_READ on, `high` is its read watermark, and the
+ * owner's bufferevent callbacks, set before each enable, stay called. */
+void sockread_use_bev(struct h2g_sockread *r);
 void sockread_setcb(struct h2g_sockread *r, bufferevent_data_cb read_cb, bufferevent_data_cb write_cb,
                     bufferevent_event_cb event_cb, void *arg);
 /* Flushes the bufferevent's output (sockwrite_flush) at the end of this

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -137,7 +138,10 @@ static void maybe_shutdown(struct h2g_tunnel *t)
         evbuffer_get_length(bufferevent_get_output(t->bev)) > 0)
         return;
     t->shut_wr = true;
-    shutdown(bufferevent_getfd(t->bev), SHUT_WR);
+    /* Over TLS (an https:// upstream's WebSocket) a FIN under the records
+     * would cut the session: the end waits for the close. */
+    if (bufferevent_openssl_get_ssl(t->bev) == NULL)
+        shutdown(bufferevent_getfd(t->bev), SHUT_WR);
 }
 
 static void tunnel_request_progress(void *end)
@@ -318,12 +322,15 @@ static int open_tunnel(struct h2g_tunnel *t)
     t->state = T_OPEN;
     t->last_active_ms = h2g_mono_ms();
     /* Their bytes pass through TLS or HTTP/2 framing: always copied. */
-    t->no_splice = t->ctx->client->tls || stream_client_is_h2(t->s);
+    bool up_tls = bufferevent_openssl_get_ssl(t->bev) != NULL;
+    t->no_splice = t->ctx->client->tls || stream_client_is_h2(t->s) || up_tls;
     bufferevent_set_timeouts(t->bev, NULL, NULL);
     bufferevent_setwatermark(t->bev, EV_WRITE, TUNNEL_OUT_CAP / 2, 0);
     bufferevent_setcb(t->bev, NULL, t_write_cb, t_event_cb, t);
     bufferevent_disable(t->bev, EV_READ | EV_WRITE); /* writes: sockwrite_flush */
     sockread_init(&t->rd, t->bev);
+    if (up_tls)
+        sockread_use_bev(&t->rd);
     sockread_setcb(&t->rd, t_read_cb, t_write_cb, t_event_cb, t);
     sockread_set_high(&t->rd, H2G_STREAM_RESP_CAP);
     if (sockread_enable(&t->rd) != 0)

@@ -20,6 +20,7 @@
 #include "runtime/sockread.h"
 #include "upstream/upstream.h"
 #include "upstream/upstream_pool.h"
+#include "upstream/upstream_tls.h"
 
 /* Bytes queued for the upstream socket before nghttp2 is asked for more:
  * the session's frames wait in nghttp2 (and its DATA in the streams'
@@ -53,6 +54,7 @@ struct h2g_h2_exchange {
     enum hx_state state;
     struct h2g_upstream_pool *pool;      /* the address pool */
     size_t up_idx;                       /* the route's upstream (balance) */
+    const struct h2g_upstream_tls *tls;  /* h2://: the route's context */
     struct h2g_h2_conn *c;               /* the connection it is placed on, or NULL */
     int32_t sid;                         /* upstream stream id; 0 before submit */
     struct h2g_h2_request req;           /* the header list, kept for a retry */
@@ -334,12 +336,19 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct h2g_h2_conn *c = arg;
     if (what & BEV_EVENT_CONNECTED) {
-        conn_transport_start(c);
+        const char *bad = c->uc->tls ? upstream_tls_ready(bev, c->pool, true, &c->uc->tls_resumed) : NULL;
+        if (bad != NULL)
+            conn_close(c, bad);
+        else
+            conn_transport_start(c);
         return;
     }
     if (c->state == H2C_CONNECTING) {
+        char why[256];
         if (what & BEV_EVENT_TIMEOUT) {
             conn_close_status(c, "connect timed out", 504);
+        } else if (c->uc->tls) {
+            conn_close(c, upstream_tls_failure(bev, why, sizeof(why)));
         } else {
             conn_close(c, (what & BEV_EVENT_ERROR) ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
                                                    : "connect failed");
@@ -801,7 +810,8 @@ static int conn_session_new(struct h2g_h2_conn *c, const struct h2g_config *cfg)
 }
 
 /* A new connection of pool p, connecting.  NULL with errno set. */
-static struct h2g_h2_conn *conn_new(struct h2g_upstream_pool *p, const struct h2g_config *cfg)
+static struct h2g_h2_conn *conn_new(struct h2g_upstream_pool *p, const struct h2g_config *cfg,
+                                    const struct h2g_upstream_tls *tls)
 {
     struct h2g_services *svc = p->svc;
     struct h2g_h2_conn *c = calloc(1, sizeof(*c));
@@ -817,7 +827,7 @@ static struct h2g_h2_conn *conn_new(struct h2g_upstream_pool *p, const struct h2
         errno = ENOMEM;
         goto fail;
     }
-    if ((c->uc = upstream_conn_connect(p, cfg->timeouts.upstream_connect)) == NULL)
+    if ((c->uc = upstream_conn_connect(p, cfg->timeouts.upstream_connect, tls)) == NULL)
         goto fail;
     c->bev = c->uc->bev;
     c->id = h2g_conn_id(svc->worker_id, ++svc->next_conn_id);
@@ -864,7 +874,7 @@ static int hx_place(struct h2g_h2_exchange *ex, struct h2g_h2_conn *avoid)
             least = c;
     }
     if (best == NULL && (p->n_h2 < H2G_H2_MAX_CONNS || least == NULL))
-        best = conn_new(p, ex->ctx->cfg);
+        best = conn_new(p, ex->ctx->cfg, ex->tls);
     if (best == NULL)
         best = least;
     if (best == NULL)
@@ -890,7 +900,10 @@ static bool hx_choose_upstream(struct h2g_h2_exchange *ex, const struct h2g_rout
         ex->up_idx = 0;
     const struct h2g_upstream_config *u = &r->upstreams[ex->up_idx];
     stream_set_upstream_id(ex->s, u->id, strlen(u->id));
-    ex->pool = upstream_pool_get(ex->svc, u->id, &u->addr, true);
+    ex->tls = u->tls ? r->tls : NULL;
+    if (u->tls && ex->tls == NULL)
+        return false; /* no context was built (a snapshot not the daemon's) */
+    ex->pool = upstream_pool_get(ex->svc, u->id, &u->addr, true, u->tls ? r->upstream_tls->pool_key : NULL);
     if (ex->pool != NULL && ex->pool->dns != NULL)
         ex->pool = upstream_pool_pick_address(ex->pool);
     return ex->pool != NULL;

@@ -27,6 +27,7 @@
 #include "upstream/tunnel.h"
 #include "upstream/upstream.h"
 #include "upstream/upstream_pool.h"
+#include "upstream/upstream_tls.h"
 
 /* Request body bytes are acknowledged to the client only while less than
  * this much waits in the upstream socket's output buffer. */
@@ -48,6 +49,7 @@ struct h2g_exchange {
     enum ex_state state;
     struct h2g_upstream_pool *pool;
     size_t up_idx;
+    const struct h2g_upstream_tls *tls; /* https://: the route's context */
     struct h2g_upstream_conn *uc;
     struct h1_parser parser;
     struct h2g_buf head;        /* request head, kept for one retry */
@@ -254,7 +256,8 @@ static void write_head(struct h2g_exchange *ex)
     /* A request without a body whose head is all there is to send goes
      * out with one send(2) from the head buffer at the end of the loop
      * turn (ex_write_cb), not through the output buffer. */
-    if (ex->framing == H2G_BODY_NONE && stream_request_ended(ex->s) && !ex->ws && evbuffer_get_length(ex->uc->out) == 0) {
+    if (ex->framing == H2G_BODY_NONE && stream_request_ended(ex->s) && !ex->ws && !ex->uc->tls &&
+        evbuffer_get_length(ex->uc->out) == 0) {
         ex->head_direct = true;
     } else if (evbuffer_add(ex->uc->out, ex->head.data, ex->head.len) != 0) {
         /* Without its head, the body would reach the upstream as a
@@ -279,7 +282,7 @@ static int connect_upstream(struct h2g_exchange *ex, bool allow_idle)
         return 0;
     }
     ex->state = EX_CONNECTING;
-    ex->uc = upstream_conn_connect(ex->pool, ex->ctx->cfg->timeouts.upstream_connect);
+    ex->uc = upstream_conn_connect(ex->pool, ex->ctx->cfg->timeouts.upstream_connect, ex->tls);
     if (ex->uc == NULL)
         return -1;
     /* Until connected, the bufferevent watches the connect (and its
@@ -499,14 +502,19 @@ static void ex_event_cb(struct bufferevent *bev, short what, void *arg)
         int one = 1;
         if (!ex->uc->nodelay)
             setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (ex->uc->tls)
+            upstream_tls_ready(bev, ex->pool, false, &ex->uc->tls_resumed);
         write_head(ex);
         return;
     }
     if (ex->state == EX_CONNECTING) {
         ex_upstream_failed(ex);
+        char why[256];
         if (what & BEV_EVENT_TIMEOUT) {
             STAT_INC(&ex->svc->stats, timeouts[H2G_TIMEOUT_UPSTREAM_CONNECT]);
             ex_fail(ex, 504, "connect timed out");
+        } else if (ex->uc->tls) {
+            ex_fail(ex, 502, upstream_tls_failure(bev, why, sizeof(why)));
         } else if (what & BEV_EVENT_ERROR) {
             int dns = bufferevent_socket_get_dns_error(bev);
             ex_fail(ex, 502, dns ? evutil_gai_strerror(dns) : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -600,7 +608,10 @@ static bool choose_upstream(struct h2g_exchange *ex, const struct h2g_route_conf
         ex->up_idx = 0;
     const struct h2g_upstream_config *u = &r->upstreams[ex->up_idx];
     stream_set_upstream_id(ex->s, u->id, strlen(u->id));
-    ex->pool = upstream_pool_get(ex->svc, u->id, &u->addr, false);
+    ex->tls = u->tls ? r->tls : NULL;
+    if (u->tls && ex->tls == NULL)
+        return false; /* no context was built (a snapshot not the daemon's) */
+    ex->pool = upstream_pool_get(ex->svc, u->id, &u->addr, false, u->tls ? r->upstream_tls->pool_key : NULL);
     if (ex->pool != NULL && ex->pool->dns != NULL)
         ex->pool = upstream_pool_pick_address(ex->pool);
     return ex->pool != NULL;

@@ -18,18 +18,28 @@
 #include "core/units.h"
 #include "upstream/upstream_dns.h"
 #include "upstream/upstream_h2.h"
+#include "upstream/upstream_tls.h"
 
 static bool literal_addr(const struct h2g_hostport *a, struct sockaddr_storage *ss, int *len);
 
+static bool same_key(const char *a, const char *b)
+{
+    return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
 struct h2g_upstream_pool *upstream_pool_get(struct h2g_services *svc, const char *id,
-                                            const struct h2g_hostport *addr, bool h2)
+                                            const struct h2g_hostport *addr, bool h2, const char *tls_key)
 {
     for (struct h2g_upstream_pool *p = svc->pools; p != NULL; p = p->next)
-        if (p->h2 == h2 && strcmp(p->id, id) == 0)
+        if (p->h2 == h2 && strcmp(p->id, id) == 0 && same_key(p->tls_key, tls_key))
             return p;
     struct h2g_upstream_pool *p = calloc(1, sizeof(*p));
     if (p == NULL)
         return NULL;
+    if (tls_key != NULL && (p->tls_key = strdup(tls_key)) == NULL) {
+        free(p);
+        return NULL;
+    }
     p->svc = svc;
     p->h2 = h2;
     LIST_INIT(&p->h2_conns);
@@ -58,6 +68,7 @@ struct h2g_upstream_pool *upstream_pool_pick_address(struct h2g_upstream_pool *p
         return p;
     a->svc = p->svc;
     a->h2 = p->h2;
+    a->tls_key = p->tls_key;
     LIST_INIT(&a->h2_conns);
     memcpy(a->id, p->id, sizeof(a->id));
     a->addr = p->addr;
@@ -172,7 +183,8 @@ static bool literal_addr(const struct h2g_hostport *a, struct sockaddr_storage *
     return false;
 }
 
-struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uint64_t timeout_ms)
+struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uint64_t timeout_ms,
+                                               const struct h2g_upstream_tls *tls)
 {
     struct h2g_upstream_conn *uc = calloc(1, sizeof(*uc));
     if (uc == NULL) {
@@ -180,7 +192,9 @@ struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uin
         return NULL;
     }
     uc->pool = p;
-    uc->bev = sockwrite_bufferevent_new(p->svc->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    uc->id = h2g_conn_id(p->svc->worker_id, ++p->svc->next_conn_id);
+    uc->tls = tls != NULL;
+    uc->bev = tls != NULL ? upstream_tls_bev(tls, p) : sockwrite_bufferevent_new(p->svc->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (uc->bev == NULL) {
         free(uc);
         errno = ENOMEM;
@@ -189,6 +203,8 @@ struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uin
     uc->in = bufferevent_get_input(uc->bev);
     uc->out = bufferevent_get_output(uc->bev);
     sockread_init(&uc->rd, uc->bev);
+    if (tls != NULL)
+        sockread_use_bev(&uc->rd);
     sockread_set_max_chunk(&uc->rd, SOCKREAD_FRAME_CHUNK);
     struct timeval tv = h2g_ms_timeval(timeout_ms);
     bufferevent_set_timeouts(uc->bev, NULL, &tv);
@@ -292,6 +308,9 @@ void upstream_pool_free_all(struct h2g_upstream_pool *p)
             uconn_free(uc);
         upstream_h2_pool_free(p);
         upstream_pool_free_all(p->by_addr);
+        upstream_tls_pool_clear(p);
+        if (!p->has_ip)
+            free(p->tls_key);
         free(p);
         p = next;
     }

@@ -34,6 +34,8 @@ struct evbuffer;
 struct h2g_services;
 struct h2g_upstream_dns;
 struct h2g_h2_conn;
+struct h2g_upstream_tls;
+struct ssl_session_st;
 
 /* Idle connections kept per upstream and worker: at least as many as
  * requests a busy worker has in flight, or connections get closed after
@@ -52,6 +54,9 @@ struct h2g_upstream_conn {
     bool idle;
     bool reused;        /* served an earlier exchange: may be stale */
     bool nodelay;       /* TCP_NODELAY set (at connect, when the socket existed then) */
+    uint64_t id;        /* for logs and h2gatectl upstreams */
+    bool tls;           /* https:// or h2:// (bev is a TLS bufferevent) */
+    bool tls_resumed;   /* its handshake resumed a session */
 };
 
 struct h2g_upstream_pool {
@@ -77,12 +82,20 @@ struct h2g_upstream_pool {
     bool h2;
     LIST_HEAD(, h2g_h2_conn) h2_conns;
     unsigned n_h2;
+    /* TLS (https://, h2://): tls_key is the route's upstream_tls in one
+     * string (h2g_upstream_tls_config.pool_key; a name's pool owns it,
+     * its address pools borrow it), apart from cleartext pools and from
+     * other settings.  The last session the upstream gave, and the
+     * context it came from (upstream_tls.h). */
+    char *tls_key;
+    struct ssl_session_st *tls_session;
+    uint64_t tls_gen;
 };
 
-/* The worker's pool for an upstream (an HTTP/2 one's with h2), created
- * on first use; NULL on OOM. */
+/* The worker's pool for an upstream (an HTTP/2 one's with h2; a TLS
+ * one's with tls_key, else NULL), created on first use; NULL on OOM. */
 struct h2g_upstream_pool *upstream_pool_get(struct h2g_services *svc, const char *id,
-                                            const struct h2g_hostport *addr, bool h2);
+                                            const struct h2g_hostport *addr, bool h2, const char *tls_key);
 /* The pool a new request of upstream p uses: p itself for an IP literal
  * (callers test p->dns first, so that costs them nothing) or while the
  * name has no address yet (or out of memory); else the pool of the next
@@ -98,10 +111,12 @@ void upstream_pool_addresses_changed(struct h2g_services *svc, const struct h2g_
 void upstream_pool_health(struct h2g_upstream_pool *p, bool ok);
 /* An idle connection (reused = true), or NULL. */
 struct h2g_upstream_conn *upstream_pool_take(struct h2g_upstream_pool *p);
-/* Starts a new connection; the caller sets the bufferevent callbacks
- * before returning to the loop.  NULL on immediate failure, with errno
- * set (ENOMEM: out of memory). */
-struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uint64_t timeout_ms);
+/* Starts a new connection (over TLS with tls, a TLS pool's route's
+ * context; BEV_EVENT_CONNECTED then comes after the handshake); the
+ * caller sets the bufferevent callbacks before returning to the loop.
+ * NULL on immediate failure, with errno set (ENOMEM: out of memory). */
+struct h2g_upstream_conn *upstream_conn_connect(struct h2g_upstream_pool *p, uint64_t timeout_ms,
+                                               const struct h2g_upstream_tls *tls);
 /* Gives a connection back: kept idle if `reusable` and the pool has room,
  * else closed. */
 void upstream_conn_release(struct h2g_upstream_conn *uc, bool reusable);

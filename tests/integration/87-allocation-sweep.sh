@@ -10,7 +10,9 @@
 # body, an HTTP/1.1 POST, an HTTP/1.1 GET upgraded to h2c (the
 # connection's session switch), a WebSocket over HTTP/2 (extended
 # CONNECT), a CONNECT tunnel, an h2c POST through an HTTP/2 upstream
-# (h2c://, its connection kept between runs), a reload by the control socket, control
+# (h2c://, its connection kept between runs), a GET through an https://
+# upstream (a TLS handshake to it each run, resumed), an h2c POST through
+# an h2:// upstream (TLS, its connection kept between runs), a reload by the control socket, control
 # commands (status, sessions, stats); and h2gatectl and `h2gate -t` as
 # processes armed from their start.  Each daemon scenario again with 16
 # failures in a row from each point ("NAME:16"), so that the code
@@ -31,6 +33,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tunlib.sh"
 . "$(dirname "$0")/h2uplib.sh"
+. "$(dirname "$0")/tlsuplib.sh"
 need h2 node
 "$PY" -c 'import websockets' 2>/dev/null || skip "python3-websockets missing for $PY"
 "$H2GATE" -V | grep -q '^allocation failure injection build' ||
@@ -44,6 +47,12 @@ start_backend B
 start_tcp echo echo
 start_ws ws
 start_node_h2 sweep
+SCERT=$CERT SKEY=$KEY start_tls_backend tlsb
+TLSB=$BPORT
+H2CPORT=$HPORT
+start_node_h2 sweeptls --tls "$CERT" "$KEY"
+H2TLS=$HPORT
+HPORT=$H2CPORT
 PT=$(free_port)
 PC=$(free_port)
 PP=$(free_port)
@@ -56,6 +65,14 @@ conf() { # BACKEND_PORT
         websocket: true
       - path: /h2up/
         upstream: "h2c://127.0.0.1:'"$HPORT"'"
+      - path: /close
+        upstream: "https://127.0.0.1:'"$TLSB"'"
+        upstream_tls:
+          ca: '"$CERT"'
+      - path: /h2tls/
+        upstream: "h2://127.0.0.1:'"$H2TLS"'"
+        upstream_tls:
+          ca: '"$CERT"'
       - path: /
         upstream: "http://127.0.0.1:$BPORT"' | sed "/^listen:/a\\
   - address: \"127.0.0.1:$PP\"\\
@@ -81,6 +98,7 @@ conf "$BPORT_B" >"$T/conf-b.yaml"
 # fails there: its defect, not h2gate's, which the daemon's sweeps never
 # meet: startup built those tables.)
 conf "$BPORT_A" | sed -e '/^  - address: "127.0.0.1:'"$PT"'"/,/^    protocols/d' \
+	-e '/^      - path: \/close$/,/^          ca: /d' -e '/^      - path: \/h2tls\//,/^          ca: /d' \
 	-e '/^  - address: "127.0.0.1:'"$PP"'"/,/^    protocols/d' >"$T/conf-check.yaml"
 grep -q tls: "$T/conf-check.yaml" && fail "conf-check.yaml still has the TLS listener"
 cp "$T/conf-a.yaml" "$CONF"
@@ -94,9 +112,9 @@ start_h2gate "$PT" "$PC" "$PP"
 	--conf "$CONF" --conf-a "$T/conf-a.yaml" --conf-b "$T/conf-b.yaml" --h2gatectl "$CTLBIN" --h2gate "$H2GATE" \
 	--check-conf "$T/conf-check.yaml" \
 	${H2G_SWEEP_ONLY:+--only "$H2G_SWEEP_ONLY"} \
-	${H2G_SWEEP_SCENARIOS:-tls-handshake tls-proxy h2-body http1 h2c-upgrade ws-h2 connect h2c-upstream reload control \
-		h2gatectl config-check tls-handshake:16 tls-proxy:16 h2-body:16 http1:16 h2c-upgrade:16 ws-h2:16 connect:16 \
-		h2c-upstream:16 reload:16 control:16} \
+	${H2G_SWEEP_SCENARIOS:-tls-handshake tls-proxy h2-body http1 h2c-upgrade ws-h2 connect h2c-upstream https-upstream \
+		h2-tls-upstream reload control h2gatectl config-check tls-handshake:16 tls-proxy:16 h2-body:16 http1:16 h2c-upgrade:16 ws-h2:16 \
+		connect:16 h2c-upstream:16 https-upstream:16 h2-tls-upstream:16 reload:16 control:16} \
 	>"$T/sweep.out" 2>&1
 rc=$?
 log "$(cat "$T/sweep.out")"

@@ -530,14 +530,14 @@ START_TEST(inline_errors)
                "upstream: expected at least one upstream URL");
     load_fails(PREFIX "origins:\n  - hosts: [\"*\"]\n    routes: [{path: /, upstream: "
                       "[\"http://a\", \"tcp://b:1\"]}]\n",
-               "routes[0].upstream[1]: expected http://host[:port] or h2c://host[:port], got 'tcp://b:1'");
+               "routes[0].upstream[1]: expected http://, https://, h2c:// or h2://host[:port], got 'tcp://b:1'");
 
     load_fails(PREFIX "origins:\n  - hosts: [\"*\"]\n    routes: [{path: /, upstream: "
                       "[\"h2c://a\", \"http://b:1\"]}]\n",
-               "routes[0].upstream[1]: a route's upstreams all speak HTTP/1.1 (http://) or all HTTP/2");
-    load_fails(PREFIX "origins:\n  - hosts: [\"*\"]\n    routes: [{path: /, upstream: \"h2://a\"}]\n",
-               "test.yaml:4:34: origins[0].routes[0].upstream: expected http://host[:port] or h2c://host[:port], got "
-               "'h2://a' (https:// and h2:// (TLS upstreams) are not supported yet");
+               "routes[0].upstream[1]: a route's upstreams all speak HTTP/1.1 (http://, https://) or all HTTP/2");
+    load_fails(PREFIX "origins:\n  - hosts: [\"*\"]\n    routes: [{path: /, upstream: "
+                      "[\"h2://a\", \"https://b\"]}]\n",
+               "routes[0].upstream[1]: a route's upstreams all speak HTTP/1.1 (http://, https://) or all HTTP/2");
 
     /* Deep nesting is refused, not recursed into. */
     struct h2g_buf b = {0};
@@ -691,6 +691,71 @@ START_TEST(upstream_h2c)
 }
 END_TEST
 
+#define TLS_ROUTE(up, extra) PREFIX "origins:\n  - hosts: [\"*\"]\n    routes:\n      - path: /\n        upstream: " up "\n" extra
+
+START_TEST(upstream_tls)
+{
+    /* A TLS upstream without upstream_tls: verified against the system
+     * store, the URL's host as the name. */
+    struct h2g_config *c = load_ok(TLS_ROUTE("\"https://api.example\"", ""));
+    const struct h2g_route_config *r = &c->origins[0].routes[0];
+    ck_assert(r->upstreams[0].tls);
+    ck_assert_uint_eq(r->upstreams[0].addr.port, 443);
+    ck_assert_str_eq(r->upstreams[0].id, "api.example:443");
+    ck_assert_ptr_nonnull(r->upstream_tls);
+    ck_assert(r->upstream_tls->verify);
+    ck_assert_ptr_null(r->upstream_tls->ca);
+    ck_assert_ptr_null(r->upstream_tls->server_name);
+    ck_assert_ptr_null(r->upstream_tls->certificate);
+    ck_assert_str_eq(r->upstream_tls->where, "test.yaml:5:9");
+    ck_assert_ptr_nonnull(r->upstream_tls->pool_key);
+    h2g_config_unref(c);
+
+    /* Every key; relative paths against the file's directory; TLS and
+     * cleartext of one protocol mix. */
+    c = load_ok(TLS_ROUTE("[\"h2://10.0.0.1:8443\", \"h2c://b\"]",
+                          "        upstream_tls:\n          ca: bad-url.yaml\n          verify: false\n"
+                          "          server_name: grpc.internal\n          certificate: bad-url.yaml\n"
+                          "          key: bad-url.yaml\n"));
+    r = &c->origins[0].routes[0];
+    ck_assert(r->upstreams[0].tls);
+    ck_assert(!r->upstreams[1].tls);
+    ck_assert_int_eq(r->upstreams[0].proto, H2G_UPSTREAM_H2C);
+    ck_assert_ptr_nonnull(strstr(r->upstream_tls->ca, "/bad-url.yaml"));
+    ck_assert_int_eq(r->upstream_tls->ca[0], '/');
+    ck_assert(!r->upstream_tls->verify);
+    ck_assert_str_eq(r->upstream_tls->server_name, "grpc.internal");
+    ck_assert_ptr_nonnull(r->upstream_tls->certificate);
+    ck_assert_ptr_nonnull(r->upstream_tls->key);
+    ck_assert_str_eq(r->upstream_tls->where, "test.yaml:8:11");
+    h2g_config_unref(c);
+
+    /* "" is the default of the optional strings. */
+    c = load_ok(TLS_ROUTE("\"https://a\"", "        upstream_tls: {ca: \"\", server_name: \"\", certificate: \"\", key: \"\"}\n"));
+    ck_assert_ptr_null(c->origins[0].routes[0].upstream_tls->ca);
+    ck_assert_ptr_null(c->origins[0].routes[0].upstream_tls->server_name);
+    h2g_config_unref(c);
+
+    load_fails(TLS_ROUTE("\"http://a\"", "        upstream_tls: {verify: true}\n"),
+               "test.yaml:7:9: origins[0].routes[0].upstream_tls: only for routes with an https:// or h2:// upstream");
+    load_fails(TLS_ROUTE("\"h2c://a\"", "        upstream_tls: {ca: bad-url.yaml}\n"),
+               "upstream_tls: only for routes with an https:// or h2:// upstream");
+    load_fails(TLS_ROUTE("\"https://a\"", "        upstream_tls: {certificate: bad-url.yaml}\n"),
+               "test.yaml:7:24: origins[0].routes[0].upstream_tls.certificate: needs 'key' too");
+    load_fails(TLS_ROUTE("\"https://a\"", "        upstream_tls: {key: bad-url.yaml}\n"),
+               "origins[0].routes[0].upstream_tls.key: needs 'certificate' too");
+    load_fails(TLS_ROUTE("\"https://a\"", "        upstream_tls: {ca: no-such.pem}\n"),
+               "test.yaml:7:28: origins[0].routes[0].upstream_tls.ca: cannot read '");
+    load_fails(TLS_ROUTE("\"https://a\"", "        upstream_tls: {certificate: bad-url.yaml, key: nokey.pem}\n"),
+               "origins[0].routes[0].upstream_tls.key: cannot read '");
+    load_fails(TLS_ROUTE("\"https://a\"", "        upstream_tls: {verify: maybe}\n"),
+               "upstream_tls.verify: expected a boolean");
+    load_fails(TLS_ROUTE("\"https://a\"", "        upstream_tls: {sni: a}\n"),
+               "unknown key 'sni' in origins[0].routes[0].upstream_tls");
+    load_fails(TLS_ROUTE("\"https://a\"", "        upstream_tls: [a]\n"), "upstream_tls: expected a mapping");
+}
+END_TEST
+
 START_TEST(listen_proxy_protocol)
 {
     struct h2g_config *c = load_ok("listen:\n  - address: \"127.0.0.1:8080\"\n"
@@ -709,6 +774,7 @@ Suite *config_suite(void)
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("config");
     tcase_add_test(tc, defaults);
+    tcase_add_test(tc, upstream_tls);
     tcase_add_test(tc, minimal_gets_defaults);
     tcase_add_test(tc, full);
     tcase_add_test(tc, derived);

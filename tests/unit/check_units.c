@@ -191,26 +191,37 @@ START_TEST(upstream_url)
 {
     struct h2g_hostport hp;
     enum h2g_upstream_proto proto;
-    ck_assert_ptr_null(h2g_parse_upstream_url("h2c://127.0.0.1:9000", &hp, &proto));
+    bool tls;
+    ck_assert_ptr_null(h2g_parse_upstream_url("h2c://127.0.0.1:9000", &hp, &proto, &tls));
+    ck_assert(!tls);
     ck_assert_int_eq(proto, H2G_UPSTREAM_H2C);
     ck_assert_str_eq(hp.host, "127.0.0.1");
     ck_assert_uint_eq(hp.port, 9000);
-    ck_assert_ptr_null(h2g_parse_upstream_url("H2C://grpc.internal/", &hp, &proto));
+    ck_assert_ptr_null(h2g_parse_upstream_url("H2C://grpc.internal/", &hp, &proto, &tls));
     ck_assert_int_eq(proto, H2G_UPSTREAM_H2C);
     ck_assert_str_eq(hp.host, "grpc.internal");
     ck_assert_uint_eq(hp.port, 80);
-    ck_assert_ptr_null(h2g_parse_upstream_url("h2c://[::1]:8080", &hp, &proto));
+    ck_assert_ptr_null(h2g_parse_upstream_url("h2c://[::1]:8080", &hp, &proto, &tls));
     ck_assert(hp.is_ipv6);
-    ck_assert_ptr_null(h2g_parse_upstream_url("http://backend:81", &hp, &proto));
+    ck_assert_ptr_null(h2g_parse_upstream_url("http://backend:81", &hp, &proto, &tls));
     ck_assert_int_eq(proto, H2G_UPSTREAM_HTTP1);
     ck_assert_uint_eq(hp.port, 81);
+    ck_assert(!tls);
+    /* TLS: port 443 by default. */
+    ck_assert_ptr_null(h2g_parse_upstream_url("https://api.example", &hp, &proto, &tls));
+    ck_assert(tls);
+    ck_assert_int_eq(proto, H2G_UPSTREAM_HTTP1);
+    ck_assert_uint_eq(hp.port, 443);
+    ck_assert_ptr_null(h2g_parse_upstream_url("H2://[::1]:8443/", &hp, &proto, &tls));
+    ck_assert(tls);
+    ck_assert_int_eq(proto, H2G_UPSTREAM_H2C);
+    ck_assert_uint_eq(hp.port, 8443);
     static const char *const bad[] = {
-        "h2c://", "h2c://u@b", "h2c://b/x", "h2c://b:", "h2c://b:0", "h2c:/b", "h2://b", "https://b", "tcp://b:1",
+        "h2c://", "h2c://u@b", "h2c://b/x", "h2c://b:", "h2c://b:0", "h2c:/b", "h2:/b", "https://b/x", "h2://u@b",
+        "tcp://b:1", "ftp://b",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        ck_assert_msg(h2g_parse_upstream_url(bad[i], &hp, &proto) != NULL, "accepted '%s'", bad[i]);
-    ck_assert_ptr_nonnull(strstr(h2g_parse_upstream_url("h2://x", &hp, &proto), "not supported yet"));
-    ck_assert_ptr_nonnull(strstr(h2g_parse_upstream_url("https://x", &hp, &proto), "not supported yet"));
+        ck_assert_msg(h2g_parse_upstream_url(bad[i], &hp, &proto, &tls) != NULL, "accepted '%s'", bad[i]);
 }
 END_TEST
 

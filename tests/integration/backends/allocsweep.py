@@ -64,8 +64,10 @@ from httpbackend import pattern_sha  # noqa: E402
 TIMEOUT = float(os.environ.get("H2G_SWEEP_TIMEOUT", "20"))
 # What a refused configuration may say when h2gate ran out of memory:
 # that, or (OpenSSL's decoders turn a failed allocation into "decode
-# error" and the like) an OpenSSL reason about a certificate or key.
-NOMEM_MESSAGE = rb"(.*(out of memory|Cannot allocate memory|malloc failure)|listen [^ ]+: (certificate|key) .*: error:)"
+# error", its BIOs into "init fail" and the like) an OpenSSL reason about
+# a listener's certificate or key, or a route's upstream_tls file.
+NOMEM_MESSAGE = rb"(.*(out of memory|Cannot allocate memory|malloc failure)|listen [^ ]+: (certificate|key) .*: error:|" \
+    rb".*upstream_tls: (ca|certificate|key) '[^']+': error:)"
 REPORT = re.compile(rb"failalloc: counted (\d+), failed (\d+) \(first #(\d+)\), held (\d+) while armed at (\d+) "
                     rb"run (\d+); (?:armed at (\d+)|exit)")
 
@@ -296,6 +298,29 @@ def scenario_h2c_upstream(a):
             return False
     return h2_exchange(a.clear_port, None, get_headers("/h2up/echo", method="POST",
                                                        extra=[("content-length", str(len(BODY)))]), BODY, good)
+
+
+def scenario_h2_tls_upstream(a):
+    """A POST through an HTTP/2 upstream over TLS (h2://, node's secure
+    h2backend.js /echo, its connection kept between runs)."""
+    def good(r):
+        try:
+            return r["status"] == 200 and r["ended"] and \
+                json.loads(r["body"])["sha256"] == hashlib.sha256(BODY).hexdigest()
+        except ValueError:
+            return False
+    return h2_exchange(a.clear_port, None, get_headers("/h2tls/echo", method="POST",
+                                                       extra=[("content-length", str(len(BODY)))]), BODY, good)
+
+
+def scenario_https_upstream(a):
+    """A GET through an HTTP/1.1 upstream over TLS (https://, the python
+    backend's /close, routed there: a new TLS connection each run, resuming the last
+    session, and a body that ends at the upstream's close)."""
+    def good(r):
+        return r["status"] == 200 and r["ended"] and len(r["body"]) == SIZE and \
+            hashlib.sha256(r["body"]).hexdigest() == pattern_sha(SIZE)
+    return h2_exchange(a.clear_port, None, get_headers("/close?n=%d" % SIZE), None, good)
 
 
 def h1_read_response(sock, buf=b""):
@@ -742,6 +767,8 @@ def main():
         "tls-proxy": lambda n, k: sweep(a, daemon, n, lambda: scenario_tls_proxy(a), k=k),
         "h2-body": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2_body(a), k=k),
         "h2c-upstream": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2c_upstream(a), k=k),
+        "h2-tls-upstream": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2_tls_upstream(a), k=k),
+        "https-upstream": lambda n, k: sweep(a, daemon, n, lambda: scenario_https_upstream(a), k=k),
         "http1": lambda n, k: sweep(a, daemon, n, lambda: scenario_h1(a), k=k),
         "h2c-upgrade": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2c_upgrade(a), k=k),
         "ws-h2": lambda n, k: sweep(a, daemon, n, lambda: scenario_ws(a), k=k),

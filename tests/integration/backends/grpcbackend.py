@@ -11,7 +11,8 @@ tests.  Methods of service test.Echo, bytes in and out (no protobuf):
   Fail           aborts: INVALID_ARGUMENT "bad request", trailing
                  metadata x-detail: why
 
-  grpcbackend.py --port P --log FILE
+  grpcbackend.py --port P --log FILE [--tls-cert CERT --tls-key KEY]
+  (with a certificate: TLS, grpc.ssl_server_credentials, for h2://)
 
 FILE gets one JSON object a line: {ev: "call", method, timeout} (the
 deadline the call came with, in seconds, or null), {ev: "cancelled",
@@ -84,6 +85,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--log", required=True)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     a = ap.parse_args()
     LOG = a.log
     ident = None
@@ -96,7 +99,12 @@ def main():
         "Fail": grpc.unary_unary_rpc_method_handler(fail, ident, ident),
     })
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), handlers=(h,))
-    server.add_insecure_port("127.0.0.1:%d" % a.port)
+    if a.tls_cert:
+        with open(a.tls_cert, "rb") as c, open(a.tls_key, "rb") as k:
+            creds = grpc.ssl_server_credentials([(k.read(), c.read())])
+        server.add_secure_port("127.0.0.1:%d" % a.port, creds)
+    else:
+        server.add_insecure_port("127.0.0.1:%d" % a.port)
     server.start()
     server.wait_for_termination()
 

@@ -9,7 +9,7 @@
 //   {ev:'close', session, id, path, rstCode, answered}   a stream closed
 //   {ev:'pushed', path, bytes}         /big/N: bytes written so far (at each stall)
 //
-//   node h2backend.js PORT LOG [--max-streams N]
+//   node h2backend.js PORT LOG [--max-streams N] [--tls CERT KEY]
 //
 // Paths:
 //   /hello              "hello\n", x-session: the connection's number
@@ -47,7 +47,14 @@ let goawayDone = false;
 let held = [];
 let holdTimer = null;
 
-const server = http2.createServer({ settings: { maxConcurrentStreams: maxStreams, enableConnectProtocol: true } });
+// --tls CERT KEY: a secure server (ALPN h2).
+const tlsIdx = args.indexOf('--tls');
+const serverOpts = { settings: { maxConcurrentStreams: maxStreams, enableConnectProtocol: true } };
+if (tlsIdx >= 0) {
+  serverOpts.cert = fs.readFileSync(args[tlsIdx + 1]);
+  serverOpts.key = fs.readFileSync(args[tlsIdx + 2]);
+}
+const server = tlsIdx >= 0 ? http2.createSecureServer(serverOpts) : http2.createServer(serverOpts);
 
 server.on('session', (s) => {
   s.num = ++sessions;

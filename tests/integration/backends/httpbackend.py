@@ -22,6 +22,10 @@ Every response carries "X-Backend: NAME".  Endpoints:
   GET  /count           "count=N\n": requests served before this one
                         (/count itself not counted)
   *    anything else    200 "backend=NAME path=PATH\n"
+With --tls-cert/--tls-key it serves TLS (ALPN http/1.1), and with
+--tls-ca it requires a client certificate signed by that CA; each TLS
+connection logs "CONN tls resumed=0|1 subject=..." (the client's
+certificate subject, or -).
 "Expect: 100-continue" is answered with "HTTP/1.1 100 Continue" before the
 body is read.  Keep-alive is the HTTP/1.1 default.
 """
@@ -145,6 +149,11 @@ class Backend:
             sock = writer.get_extra_info("socket")
             if sock is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            tls = writer.get_extra_info("ssl_object")
+            if tls is not None:
+                peer = tls.getpeercert()
+                subject = ",".join("%s=%s" % kv for rdn in peer.get("subject", ()) for kv in rdn) if peer else "-"
+                self.logline("CONN tls resumed=%d subject=%s" % (int(tls.session_reused), subject or "-"))
             while True:
                 try:
                     line = await self.read_line(reader)
@@ -303,7 +312,16 @@ class Backend:
 
 async def serve(args):
     be = Backend(args.name, args.log)
-    server = await asyncio.start_server(be.handle, args.host, args.port,
+    ctx = None
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        ctx.set_alpn_protocols(["http/1.1"])
+        if args.tls_ca:
+            ctx.load_verify_locations(args.tls_ca)
+            ctx.verify_mode = ssl.CERT_REQUIRED
+    server = await asyncio.start_server(be.handle, args.host, args.port, ssl=ctx,
                                         limit=1 << 20, backlog=1024, reuse_address=True)
     if args.ready:
         tmp = args.ready + ".tmp"
@@ -324,6 +342,9 @@ def main():
     ap.add_argument("--ready")
     ap.add_argument("--sha", type=int)
     ap.add_argument("--gen", type=int)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--tls-ca")
     args = ap.parse_args()
     if args.sha is not None:
         print(pattern_sha(args.sha))
