@@ -684,6 +684,13 @@ static void script_parse(const uint8_t *p, size_t n, struct script *sc)
     }
 }
 
+static void attachment_free(void *arg)
+{
+    struct h2g_snapshot_attachment *att = arg;
+    free(att->listen);
+    free(att);
+}
+
 static void setup(void)
 {
     /* The daemon writes to sockets the client or upstream reset. */
@@ -706,13 +713,15 @@ static void setup(void)
     FUZZ_CHECK(c != NULL);
     h2g_config_errors_clear(&errs);
     /* What process.c's build_snapshot attaches: a cleartext listener
-     * needs no TLS context. */
+     * needs no TLS context, and no route has a TLS upstream. */
+    struct h2g_snapshot_attachment *att = calloc(1, sizeof(*att));
     struct h2g_listen_ctx *ctx = calloc(c->n_listen + 1, sizeof(*ctx));
-    FUZZ_CHECK(ctx != NULL);
+    FUZZ_CHECK(att != NULL && ctx != NULL);
     for (size_t i = 0; i < c->n_listen; i++)
         ctx[i].lc = &c->listen[i];
-    c->attachment = ctx;
-    c->attachment_free = free;
+    att->listen = ctx;
+    c->attachment = att;
+    c->attachment_free = attachment_free;
     h2g_log_set_level(c->log_level);
     h2g_log_init();
     int fds[1] = {lfd};
