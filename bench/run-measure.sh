@@ -157,6 +157,10 @@ run_h2load() {
         "${EXTRA[@]}" "$url" >"$out" 2>&1
     rc=$?
     c1=$(cpu_ticks "$pid"); s1=$(percpu_stat); a1=$(nginx_accepts)
+    if [ "$measure" = 0 ] && [ "$mode" = h2up ] && [ -n "$a0" ] && [ -n "$a1" ]; then
+        # the connections the proxy needed for the load (minus the status one)
+        add_sample "$proxy" "$scen" upwarm $((a1 - a0 - 1))
+    fi
     [ "$measure" = 1 ] || return 0
     [ "$mode" = grpc ] && g1=$(grpc_served)
     ins=$(perf_stop "$out.perf")

@@ -117,6 +117,7 @@ print_report() {
         md_row "$l, instructions:u/$w" "$scen" instr 0 low
         md_row "$l, proxy core %" "$scen" util 0 none
         case $scen in grpc*) ;; *) md_row "$l, upstream conns/1k req" "$scen" upconn 1 none ;; esac
+        case $scen in h2up*) md_row "$l, upstream conns opened in the warm-up" "$scen" upwarm 0 none ;; esac
         case $scen in h2up* | grpc*) md_row "$l, upstream conns open after a run" "$scen" upopen 0 none ;; esac
     done
     if want_rows idle; then
@@ -165,6 +166,7 @@ print_samples() {
     echo "syscalls/req: client = listeners and client connections, upstream = sockets to the row's backend, other = epoll, timers, memory, ..."
     echo "proxy core % = proxy CPU time / h2load wall time; well under 100 means the proxy was not the bottleneck"
     echo "upstream conns/1k req = new connections nginx accepted per 1000 requests (0 = keep-alive pool reused)"
+    echo "upstream conns opened in the warm-up = connections nginx accepted during the proxy's warm-up run of the row (the first h2up row: the proxy's first to the h2c nginx)"
     echo "upstream conns open after a run = the proxy's established connections to that row's backend (ss -p) right after h2load ends: 1 = all streams multiplexed on one"
     for k in "${!SKIP[@]}"; do
         echo "${SKIP[$k]%%:*}: ${k%%|*} ${k#*|}: ${SKIP[$k]#*: }"
