@@ -124,8 +124,9 @@ EOF
 # HAProxy: one thread, no log lines in the proxies (only the global log for
 # warnings), HTTP/1.1 to nginx reusing idle connections across client
 # connections (http-reuse always); the HTTP/2 upstreams (proto h2: h2c,
-# prior knowledge) chosen by host ACLs (HAProxy maps :authority to Host).  maxconn is what the fd limit allows
-# (HAProxy wants about two descriptors per connection).
+# prior knowledge) chosen by host ACLs (HAProxy maps :authority to Host).
+# maxconn is what the fd limit allows (HAProxy wants about two descriptors
+# per connection).
 start_haproxy() {
     new_dir haproxy
     local maxconn=$((($(ulimit -n) - 200) / 2))
