@@ -5,6 +5,7 @@
 
 declare -A RES   # RES[proxy|scenario|metric] = space-separated samples
 declare -A NOTE  # NOTE[proxy|scenario] = warning text
+declare -A SKIP  # SKIP[proxy|scenario] = "n/a: why" or "failed: why" (no figures)
 RUNSEQ=0         # h2load runs so far (their output files are numbered)
 printf 'proxy\tscenario\tmetric\trun\tvalue\n' >"$TMP/samples.tsv"
 add_sample() { # proxy scenario metric value
@@ -19,6 +20,67 @@ median() { # samples... -> median (middle value; mean of the two middles)
         else printf "%.6g\n", (v[NR/2] + v[NR/2+1]) / 2 }'
 }
 note() { NOTE["$1|$2"]="${NOTE["$1|$2"]:-}${NOTE["$1|$2"]:+; }$3"; }
+skip() { SKIP["$1|$2"]=$3; }   # proxy scenario "n/a: ..."|"failed: ..."
+runnable() { # proxy scenario: the proxy is up and the row is not skipped
+    [ -n "${PPID_OF[$1]:-}" ] && [ -z "${SKIP["$1|$2"]:-}" ]
+}
+
+# ------------------------------------------------------- scenario modes
+# mode_setup MODE: sets EXTRA (h2load's extra arguments) and UP_PORT (the
+# backend port, for the upstream side of the syscall counts).  h2c and tls:
+# the HTTP/1.1 nginx, any :authority; h2up: :authority h2u.bench, routed to
+# the h2c nginx; grpc: :authority grpc.bench, routed to the gRPC backend,
+# each request a POST of one gRPC frame with the headers a gRPC client
+# sends (h2load cannot read grpc-status: run_h2load checks the backend's
+# count of answered calls instead).
+EXTRA=()
+UP_PORT=
+mode_setup() {
+    case $1 in
+    h2c | tls) EXTRA=(); UP_PORT=$NGINX_PORT ;;
+    h2up) EXTRA=(-H ":authority: h2u.bench"); UP_PORT=$NGINX_H2_PORT ;;
+    grpc) EXTRA=(-H ":authority: grpc.bench" -H "content-type: application/grpc"
+        -H "te: trailers" -d "$TMP/grpc/request.bin"); UP_PORT=$GRPC_PORT ;;
+    esac
+}
+
+# upstream_open PROXY PORT: the proxy's established connections to PORT
+upstream_open() {
+    local pids
+    [ "$HAVE_SS" = 1 ] || return 0
+    pids=$(tree_pids "${PPID_OF[$1]}" | paste -sd'|')
+    ss -Htnp state established "( dport = :$2 )" 2>/dev/null | grep -c -E "pid=($pids),"
+}
+
+grpc_served() { # Echo calls the gRPC backend has answered so far
+    $PIN_LOAD "$PY" "$SELF_DIR/grpc-backend.py" count "127.0.0.1:$GRPC_PORT" 2>/dev/null
+}
+
+# check_route PROXY SCENARIO MODE, once per proxy before a row's runs: the
+# h2c upstream row needs the proxy connected to the h2c nginx after its
+# warm-up (else the request went elsewhere); the gRPC row needs a real gRPC
+# client's call through the proxy to come back OK with its bytes echoed.
+# A proxy that fails gets "failed" in the row instead of figures.
+check_route() {
+    local proxy=$1 scen=$2 mode=$3 out n
+    case $mode in
+    h2up)
+        [ "$HAVE_SS" = 1 ] || return 0
+        n=$(upstream_open "$proxy" "$NGINX_H2_PORT")
+        if [ "${n:-0}" -eq 0 ]; then
+            skip "$proxy" "$scen" "failed: no connection to the h2c nginx after the warm-up (route not taken?)"
+        fi ;;
+    grpc)
+        out=$(timeout 30 $PIN_LOAD "$PY" "$SELF_DIR/grpc-backend.py" call \
+            "127.0.0.1:${H2C_PORT[$proxy]}" grpc.bench 2>&1)
+        n=$?
+        out=$(tail -n 3 <<<"$out" | tr '\n' ' ')
+        log "  $proxy  a gRPC client's call through it: ${out:-no output} (rc=$n)"
+        [ "$n" = 0 ] ||
+            skip "$proxy" "$scen" "failed: a gRPC client's call through it: ${out:-no output} (rc=$n)" ;;
+    esac
+    return 0
+}
 
 percpu_stat() { # "cpuN task irq steal total ..." for every CPU, from /proc/stat
     awk '/^cpu[0-9]/ {printf "%s %d %d %d %d ", $1, $2+$3+$4, $7+$8, $9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat
@@ -80,20 +142,27 @@ perf_stop() { # -> instructions counted (empty if none)
     awk -F, '$3 ~ /^instructions/ && $1 ~ /^[0-9]+$/ {print $1}' "$1"
 }
 
-# run_h2load PROXY SCENARIO URL N MEASURE(0|1)
+# run_h2load PROXY SCENARIO URL N MEASURE(0|1) [MODE]
 run_h2load() {
-    local proxy=$1 scen=$2 url=$3 n=$4 measure=$5 pid out c0 c1 s0 s1 a0 a1 rc
-    local rps ok total secs ins
+    local proxy=$1 scen=$2 url=$3 n=$4 measure=$5 mode=${6:-h2c} pid out c0 c1 s0 s1 a0 a1 rc
+    local rps ok total secs ins g0='' g1=''
     pid=${PPID_OF[$proxy]}
+    mode_setup "$mode"
     RUNSEQ=$((RUNSEQ + 1))
     out=$TMP/h2load.$(printf %03d "$RUNSEQ").$proxy.${scen// /_}.$([ "$measure" = 1 ] && echo run || echo warm-up).txt
+    [ "$mode" = grpc ] && [ "$measure" = 1 ] && g0=$(grpc_served)
     [ "$measure" = 1 ] && perf_start "$out.perf" "$pid"
     c0=$(cpu_ticks "$pid"); a0=$(nginx_accepts); s0=$(percpu_stat)
     timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -n "$n" \
-        "$url" >"$out" 2>&1
+        "${EXTRA[@]}" "$url" >"$out" 2>&1
     rc=$?
     c1=$(cpu_ticks "$pid"); s1=$(percpu_stat); a1=$(nginx_accepts)
+    if [ "$measure" = 0 ] && [ "$mode" = h2up ] && [ -n "$a0" ] && [ -n "$a1" ]; then
+        # the connections the proxy needed for the load (minus the status one)
+        add_sample "$proxy" "$scen" upwarm $((a1 - a0 - 1))
+    fi
     [ "$measure" = 1 ] || return 0
+    [ "$mode" = grpc ] && g1=$(grpc_served)
     ins=$(perf_stop "$out.perf")
     read -r rps ok total secs <<<"$(h2load_figures "$out")"
     if [ "$rc" != 0 ] || [ "$rps" = - ] || [ "$ok" = - ]; then
@@ -104,16 +173,27 @@ run_h2load() {
     fi
     [ "$ok" -lt "$n" ] && note "$proxy" "$scen" "only $ok/$n succeeded"
     [ "$total" -lt "$ok" ] && note "$proxy" "$scen" "only $total/$ok 2xx"
+    if [ "$mode" = grpc ] && [ "$((${g1:-0} - ${g0:-0}))" != "$total" ]; then
+        # 2xx without the backend's answer: not gRPC calls that succeeded
+        skip "$proxy" "$scen" "failed: h2load counted $total 2xx, the gRPC backend answered $((${g1:-0} - ${g0:-0})) calls (count ${g0:-?} -> ${g1:-?})"
+        echo "bench/run: $proxy ($scen): ${SKIP["$proxy|$scen"]}" >&2
+        return 1
+    fi
     local u=$((${c1% *} - ${c0% *})) s=$((${c1#* } - ${c0#* })) util tlsinfo upc=
     util=$(awk -v d=$((u + s)) -v t="$CLK_TCK" -v s="$secs" \
         'BEGIN {if (s > 0) printf "%.0f", 100 * d / t / s; else print "?"}')
     tlsinfo=$(awk '/^TLS Protocol:/ {p = $3} /^Cipher:/ {c = $2} END {if (p) printf " (%s %s)", p, c}' "$out")
     add_sample "$proxy" "$scen" rps "$rps"
     [ "$util" != "?" ] && add_sample "$proxy" "$scen" util "$util"
-    if [ -n "$a0" ] && [ -n "$a1" ] && [ "$ok" -gt 0 ]; then
+    if [ "$mode" != grpc ] && [ -n "$a0" ] && [ -n "$a1" ] && [ "$ok" -gt 0 ]; then
         # minus 1: the second status request is itself a new connection
         upc=$(awk -v d=$((a1 - a0 - 1)) -v n="$ok" 'BEGIN {printf "%.1f", 1000 * d / n}')
         add_sample "$proxy" "$scen" upconn "$upc"
+    fi
+    local upo=
+    if [ "$mode" = h2up ] || [ "$mode" = grpc ]; then
+        upo=$(upstream_open "$proxy" "$UP_PORT")
+        [ -n "$upo" ] && add_sample "$proxy" "$scen" upopen "$upo"
     fi
     if [ "$ok" -gt 0 ]; then
         per_req() { awk -v d="$1" -v t="$CLK_TCK" -v n="$ok" 'BEGIN {printf "%.2f", d / t * 1e6 / n}'; }
@@ -123,32 +203,35 @@ run_h2load() {
         [ -n "$ins" ] && add_sample "$proxy" "$scen" instr \
             "$(awk -v i="$ins" -v n="$ok" 'BEGIN {printf "%.0f", i / n}')"
     fi
-    log "  $proxy  $scen: $rps req/s, $ok ok in ${secs}s, proxy cpu $(((u + s) * 1000 / CLK_TCK)) ms (user $((u * 1000 / CLK_TCK)), sys $((s * 1000 / CLK_TCK))) = $util% of a core$tlsinfo; CPUs busy: $(cpu_busy "$s0" "$s1"); upstream conns opened: $((a1 - a0 - 1))"
+    log "  $proxy  $scen: $rps req/s, $ok ok in ${secs}s, proxy cpu $(((u + s) * 1000 / CLK_TCK)) ms (user $((u * 1000 / CLK_TCK)), sys $((s * 1000 / CLK_TCK))) = $util% of a core$tlsinfo; CPUs busy: $(cpu_busy "$s0" "$s1"); upstream conns opened: $((a1 - a0 - 1))${upo:+, open after the run: $upo}${g1:+; gRPC backend answered $((g1 - g0)) calls}"
     foreign_load "$proxy" "$scen" "$s0" "$s1" $((u + s))
 }
 
 # ------------------------------------------------------- syscalls (strace)
-# trace_run PROXY SCENARIO URL N: one run under `strace -f -yy` (every
+# trace_run PROXY SCENARIO URL N [MODE]: one run under `strace -f -yy` (every
 # process and thread of the proxy), syscalls split by the socket they act
 # on: "client" (the proxy's listeners and accepted connections), "upstream"
-# (sockets to nginx, and socket()/connect() for them) and "other" (epoll,
-# timers, eventfds, memory, ...).  epoll_ctl names the socket it changes, so
-# it counts for that socket's side.  Per successful request.
+# (sockets to the row's backend, UP_PORT, and socket()/connect() for them)
+# and "other" (epoll, timers, eventfds, memory, ..., and connections to the
+# other backends, e.g. keepalive PINGs on idle h2c ones).  epoll_ctl names
+# the socket it changes, so it counts for that socket's side.  Per
+# successful request.
 trace_run() {
     local proxy=$1 scen=$2 url=$3 n=$4 pid out st spid p args=() ok
     pid=${PPID_OF[$proxy]}
+    mode_setup "${5:-h2c}"
     out=$TMP/h2load.strace.$proxy.${scen// /_}.txt
     st=$TMP/strace.$proxy.${scen// /_}.txt
     # a warm-up right before, so the upstream pool is as in a measured run
     timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -n "$n" \
-        "$url" >/dev/null 2>&1
+        "${EXTRA[@]}" "$url" >/dev/null 2>&1
     for p in $(tree_pids "$pid"); do args+=(-p "$p"); done
     strace -f -yy -qq -o "$st" "${args[@]}" 2>"$st.err" &
     spid=$!
     PIDS+=("$spid")
     sleep 0.5   # attach
     timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -n "$n" \
-        "$url" >"$out" 2>&1
+        "${EXTRA[@]}" "$url" >"$out" 2>&1
     kill -INT "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
     ok=$(h2load_figures "$out" | awk '{print $2}')
     if [ "$ok" = - ] || [ "$ok" -eq 0 ] || [ ! -s "$st" ]; then
@@ -169,17 +252,17 @@ trace_run() {
 }
 
 classify_syscalls() { # strace-output [by-name] -> "client upstream other"
-    awk -v up="$NGINX_PORT" -v byname="${2:-}" '
+    awk -v up="$UP_PORT" -v backs=" $NGINX_PORT $NGINX_H2_PORT $GRPC_PORT " -v byname="${2:-}" '
         / resumed>/ || /^[0-9]+ +(\+\+\+|---)/ {next}
         {
             side = "other"; name = $2; sub(/\(.*/, "", name)
             if (match($0, /<TCP:\[[0-9.]+:[0-9]+->[0-9.]+:[0-9]+\]>/)) {
                 t = substr($0, RSTART, RLENGTH); sub(/\]>$/, "", t); sub(/.*:/, "", t)
-                side = (t == up) ? "upstream" : "client"
+                side = (t == up) ? "upstream" : index(backs, " " t " ") ? "other" : "client"
             } else if ($0 ~ /<TCP:\[[0-9.]+:[0-9]+\]>/) {
                 side = "client"        # a listener: accept
             } else if ($0 ~ ("htons\\(" up "\\)") || name == "socket") {
-                side = "upstream"      # socket() and connect() for nginx
+                side = "upstream"      # socket() and connect() for the backend
             }
             n[side]++; per[side " " name]++
         }

@@ -11,6 +11,9 @@
 # proxies take turns, each waits a few runs' time between its own runs, and
 # the 2 s (nghttpx, h2o) or 5 s (HAProxy) defaults would make them
 # reconnect hundreds of upstream connections at the start of every run.
+# The HTTP/2 upstreams are chosen by :authority: h2u.bench -> the h2c nginx
+# (prior knowledge), grpc.bench -> the gRPC backend, anything else -> the
+# HTTP/1.1 nginx.
 
 declare -A PPID_OF H2C_PORT TLS_PORT
 NSTART=0
@@ -37,6 +40,14 @@ listen:
       certificate: $TMP/cert.pem
       key: $TMP/key.pem
 origins:
+  - hosts: ["h2u.bench"]
+    routes:
+      - path: /
+        upstream: "h2c://127.0.0.1:$NGINX_H2_PORT"
+  - hosts: ["grpc.bench"]
+    routes:
+      - path: /
+        upstream: "h2c://127.0.0.1:$GRPC_PORT"
   - hosts: ["*"]
     routes:
       - path: /
@@ -61,20 +72,20 @@ EOF
 start_nghttpx() {
     new_dir nghttpx
     # nghttpx's "frontend"/"upstream" = our client side; its "backend" = our
-    # upstream (backend).  No access log unless --accesslog-* is given.
-    printf '%s\n' "--conf=/dev/null --workers=1" \
-        "--frontend=127.0.0.1,${H2C_PORT[nghttpx]};no-tls" \
-        "--frontend=127.0.0.1,${TLS_PORT[nghttpx]}" "--backend=127.0.0.1,$NGINX_PORT" \
-        "--no-ocsp --log-level=WARN --errorlog-file=$DIR/log" \
-        "--frontend-http2-read-timeout=10m --backend-keep-alive-timeout=30s" \
-        "$TMP/key.pem $TMP/cert.pem" >"$DIR/cmdline"
-    $PIN_PROXY "$NGHTTPX" --conf=/dev/null --workers=1 \
-        "--frontend=127.0.0.1,${H2C_PORT[nghttpx]};no-tls" \
-        "--frontend=127.0.0.1,${TLS_PORT[nghttpx]}" \
-        "--backend=127.0.0.1,$NGINX_PORT" \
-        --no-ocsp --log-level=WARN --errorlog-file="$DIR/log" \
-        --frontend-http2-read-timeout=10m --backend-keep-alive-timeout=30s \
-        "$TMP/key.pem" "$TMP/cert.pem" >"$DIR/stdout" 2>&1 &
+    # upstream (backend).  No access log unless --accesslog-* is given.  A
+    # backend with a pattern (host/) takes that :authority; the one without
+    # takes the rest.  proto=h2 without tls: cleartext, prior knowledge.
+    local args=(--conf=/dev/null --workers=1
+        "--frontend=127.0.0.1,${H2C_PORT[nghttpx]};no-tls"
+        "--frontend=127.0.0.1,${TLS_PORT[nghttpx]}"
+        "--backend=127.0.0.1,$NGINX_PORT"
+        "--backend=127.0.0.1,$NGINX_H2_PORT;h2u.bench/;proto=h2"
+        "--backend=127.0.0.1,$GRPC_PORT;grpc.bench/;proto=h2"
+        --no-ocsp --log-level=WARN --errorlog-file="$DIR/log"
+        --frontend-http2-read-timeout=10m --backend-keep-alive-timeout=30s
+        "$TMP/key.pem" "$TMP/cert.pem")
+    printf '%s\n' "${args[@]}" >"$DIR/cmdline"
+    $PIN_PROXY "$NGHTTPX" "${args[@]}" >"$DIR/stdout" 2>&1 &
 }
 
 # h2o 2.2: a cleartext listener answers HTTP/2 prior knowledge (h2c) as well
@@ -112,8 +123,10 @@ EOF
 
 # HAProxy: one thread, no log lines in the proxies (only the global log for
 # warnings), HTTP/1.1 to nginx reusing idle connections across client
-# connections (http-reuse always).  maxconn is what the fd limit allows
-# (HAProxy wants about two descriptors per connection).
+# connections (http-reuse always); the HTTP/2 upstreams (proto h2: h2c,
+# prior knowledge) chosen by host ACLs (HAProxy maps :authority to Host).
+# maxconn is what the fd limit allows (HAProxy wants about two descriptors
+# per connection).
 start_haproxy() {
     new_dir haproxy
     local maxconn=$((($(ulimit -n) - 200) / 2))
@@ -133,10 +146,18 @@ defaults
 frontend bench
     bind 127.0.0.1:${H2C_PORT[haproxy]} proto h2
     bind 127.0.0.1:${TLS_PORT[haproxy]} ssl crt $TMP/cert+key.pem alpn h2
+    use_backend nginx_h2 if { req.hdr(host),field(1,:) -i h2u.bench }
+    use_backend grpc if { req.hdr(host),field(1,:) -i grpc.bench }
     default_backend nginx
 backend nginx
     http-reuse always
     server nginx 127.0.0.1:$NGINX_PORT pool-purge-delay 30s
+backend nginx_h2
+    http-reuse always
+    server nginx_h2 127.0.0.1:$NGINX_H2_PORT proto h2 pool-purge-delay 30s
+backend grpc
+    http-reuse always
+    server grpc 127.0.0.1:$GRPC_PORT proto h2 pool-purge-delay 30s
 EOF
     $PIN_PROXY "$HAPROXY" -db -f "$DIR/haproxy.cfg" >"$DIR/log" 2>&1 &
 }
@@ -160,7 +181,16 @@ start_proxy() { # proxy [args]: start it and wait for both ports; 1 + log if not
 
 stop_proxy() { stop_pid "${PPID_OF[$1]:-}"; PPID_OF[$1]=; }
 
-proxy_url() { # proxy h2c|tls path
+# h2o 2.2's proxy.reverse.url speaks HTTP/1.1 only (its HTTP/2 upstream,
+# proxy.http2.ratio, came with h2o 2.3): its h2c upstream and gRPC rows are
+# n/a.  The others' routes are checked before their runs (check_route).
+h2_upstream_na() { # proxy -> why it has no HTTP/2 upstream row (empty: it has)
+    case $1 in
+    h2o) echo "h2o 2.2 has no HTTP/2 upstream (proxy.reverse.url speaks HTTP/1.1)" ;;
+    esac
+}
+
+proxy_url() { # proxy h2c|tls|h2up|grpc path (h2up, grpc: the h2c listener)
     if [ "$2" = tls ]; then
         echo "https://127.0.0.1:${TLS_PORT[$1]}$3"
     else

@@ -2,7 +2,9 @@
 # bench/run-report.sh - sourced by bench/run: the header and the tables.
 # Tables are Markdown (as in the issue tracker); every cell is the median
 # of the runs; "best" is the lowest figure (the highest for req/s) among the
-# proxies measured; "h2gate / best" is h2gate's cell divided by it.
+# proxies measured; "h2gate / best" is h2gate's cell divided by it.  A
+# row a proxy could not do shows n/a, one whose requests failed "failed";
+# the reasons are printed under the tables.
 
 print_header() {
     local p v
@@ -24,21 +26,25 @@ print_header() {
     log "client: $("$H2LOAD" --version 2>/dev/null | head -n1); backend: $("$NGINX" -v 2>&1 | head -n1)"
     log "pinning: $PIN_NOTE"
     log "machine busy before start: ${PRE_BUSY}% of all CPUs over 2 s$([ "$PRE_BUSY" -gt 10 ] && echo ' -- NOT IDLE, numbers will be noisy')"
-    log "load: h2load -t 1 -c $CONNS -m $STREAMS; -n $N_SMALL (100 B) / $N_LARGE (64 KiB); warm-up run n/5 first; median of $REPEAT"
+    log "load: h2load -t 1 -c $CONNS -m $STREAMS; -n $N_SMALL (100 B) / $N_LARGE (64 KiB) / $N_GRPC (gRPC); warm-up run n/5 first; median of $REPEAT"
+    log "rows: $ROWS"
     log "syscalls: one more run per row under strace -f, -n $N_TRACE_SMALL / $N_TRACE_LARGE$([ "$HAVE_STRACE" = 1 ] || echo ' -- strace missing (apt-get install strace): n/a')"
     log "instructions: $([ "$HAVE_PERF" = 1 ] && echo 'perf stat -e instructions:u on the measured runs' || echo 'n/a: perf stat -e instructions:u is not supported here (no PMU in this VM, or no perf); bench/instructions counts them under callgrind')"
     log "idle: $N_IDLE connections per proxy and mode, fresh proxy each time"
-    log "upstream (backend): nginx 127.0.0.1:$NGINX_PORT, 1 process, keepalive"
+    log "upstream (backend): nginx 127.0.0.1:$NGINX_PORT (HTTP/1.1) and :$NGINX_H2_PORT (h2c), 1 process, keepalive"
+    want_rows grpc && log "gRPC backend: $([ -n "$GRPC_NA" ] && echo "n/a: $GRPC_NA" ||
+        echo "bench/grpc-backend.py (python3-grpcio $("$PY" -c 'import grpc; print(grpc.__version__)' 2>/dev/null), $GRPC_THREADS threads) 127.0.0.1:$GRPC_PORT; requests $((GRPC_MSG_SIZE + 5)) bytes (a 5-byte gRPC frame header + $GRPC_MSG_SIZE), echoed")"
     log "raw figures: $([ "$KEEP" = 1 ] && echo "$TMP" || echo 'temporary directory, removed at exit (--out DIR keeps them)')"
     log ""
 }
 
-cell() { # proxy scenario metric -> median or n/a
+cell() { # proxy scenario metric -> median, n/a or failed
     local v=${RES["$1|$2|$3"]:-}
+    case ${SKIP["$1|$2"]:-} in failed:*) echo failed; return ;; esac
     if [ -z "$v" ]; then echo n/a; else median $v; fi
 }
 fmt() { # value decimals
-    case $1 in n/a) echo n/a ;; *) awk -v v="$1" -v d="$2" 'BEGIN {printf "%.*f", d, v}' ;; esac
+    case $1 in n/a | failed) echo "$1" ;; *) awk -v v="$1" -v d="$2" 'BEGIN {printf "%.*f", d, v}' ;; esac
 }
 
 # md_row LABEL SCENARIO METRIC DECIMALS low|high|none
@@ -50,11 +56,11 @@ md_row() {
         line="$line $(fmt "$v" "$4") |"
     done
     if [ "$5" != none ]; then
-        best=$(printf '%s\n' "${vals[@]}" | grep -v '^n/a$' | sort -g |
+        best=$(printf '%s\n' "${vals[@]}" | grep -v -x -e n/a -e failed | sort -g |
             { if [ "$5" = high ]; then tail -n1; else head -n1; fi; })
         [ -n "$best" ] || best=n/a
         v=${vals[0]}
-        if [ "$best" != n/a ] && [ "$v" != n/a ]; then
+        if [ "$best" != n/a ] && [ "$v" != n/a ] && [ "$v" != failed ]; then
             ratio=$(awk -v a="$v" -v b="$best" 'BEGIN {if (b == 0) print (a == 0 ? "1.00" : "n/a"); else printf "%.2f", a / b}')
         fi
         line="$line $(fmt "$best" "$4") | $ratio |"
@@ -73,9 +79,12 @@ md_head() { # first-column title
 
 scen_label() { # "h2c 100B" -> "h2c 100 B"; "tls 64KiB" -> "TLS 64 KiB"
     local l=${1/tls/TLS}
+    l=${l/h2up/h2c→h2c upstream}
+    l=${l/grpc/gRPC}
     l=${l/100B/100 B}
     echo "${l/64KiB/64 KiB}"
 }
+per_what() { case $1 in grpc*) echo call ;; *) echo req ;; esac; }
 
 print_report() {
     local s scen l
@@ -86,31 +95,37 @@ print_report() {
     md_head work
     for s in "${SCENARIOS[@]}"; do
         scen=${s%%|*}
-        md_row "$(scen_label "$scen"), µs/req" "$scen" cpu 1 low
+        md_row "$(scen_label "$scen"), µs/$(per_what "$scen")" "$scen" cpu 1 low
     done
-    md_row "idle h2c connection, KiB" "idle h2c conn" rss 2 low
-    md_row "h2c connection after one GET, KiB" "h2c conn after GET" rss 2 low
-    md_row "idle TLS connection, KiB" "idle tls conn" rss 2 low
+    if want_rows idle; then
+        md_row "idle h2c connection, KiB" "idle h2c conn" rss 2 low
+        md_row "h2c connection after one GET, KiB" "h2c conn after GET" rss 2 low
+        md_row "idle TLS connection, KiB" "idle tls conn" rss 2 low
+    fi
     echo
     echo "## Per row: time split, syscalls per request (strace run), instructions"
     echo
     md_head row
     for s in "${SCENARIOS[@]}"; do
-        scen=${s%%|*}; l=$(scen_label "$scen")
-        md_row "$l, req/s" "$scen" rps 0 high
-        md_row "$l, user µs/req" "$scen" usr 1 low
-        md_row "$l, system µs/req" "$scen" sys 1 low
-        md_row "$l, syscalls/req client side" "$scen" sc_client 2 low
-        md_row "$l, syscalls/req upstream side" "$scen" sc_upstream 2 low
-        md_row "$l, syscalls/req other" "$scen" sc_other 2 low
-        md_row "$l, instructions:u/req" "$scen" instr 0 low
+        scen=${s%%|*}; l=$(scen_label "$scen"); w=$(per_what "$scen")
+        md_row "$l, $([ "$w" = call ] && echo calls || echo req)/s" "$scen" rps 0 high
+        md_row "$l, user µs/$w" "$scen" usr 1 low
+        md_row "$l, system µs/$w" "$scen" sys 1 low
+        md_row "$l, syscalls/$w client side" "$scen" sc_client 2 low
+        md_row "$l, syscalls/$w upstream side" "$scen" sc_upstream 2 low
+        md_row "$l, syscalls/$w other" "$scen" sc_other 2 low
+        md_row "$l, instructions:u/$w" "$scen" instr 0 low
         md_row "$l, proxy core %" "$scen" util 0 none
-        md_row "$l, upstream conns/1k req" "$scen" upconn 1 none
+        case $scen in grpc*) ;; *) md_row "$l, upstream conns/1k req" "$scen" upconn 1 none ;; esac
+        case $scen in h2up*) md_row "$l, upstream conns opened in the warm-up" "$scen" upwarm 0 none ;; esac
+        case $scen in h2up* | grpc*) md_row "$l, upstream conns open after a run" "$scen" upopen 0 none ;; esac
     done
-    md_row "idle h2c, RSS KiB before" "idle h2c conn" rss0 0 none
-    md_row "after GET, RSS KiB before" "h2c conn after GET" rss0 0 none
-    md_row "idle TLS, RSS KiB before" "idle tls conn" rss0 0 none
-    print_scaling
+    if want_rows idle; then
+        md_row "idle h2c, RSS KiB before" "idle h2c conn" rss0 0 none
+        md_row "after GET, RSS KiB before" "h2c conn after GET" rss0 0 none
+        md_row "idle TLS, RSS KiB before" "idle tls conn" rss0 0 none
+    fi
+    want_rows scaling && print_scaling
     print_samples
     } | tee "$TMP/table.md"
 }
@@ -148,9 +163,14 @@ print_samples() {
         'BEGIN {if (b > 0) printf "%.1f%%", 100 * a / b; else print "?"}') of all CPU time"
     echo "best = lowest (req/s: highest) of the proxies measured; h2gate / best: below 1 is better (req/s: above)"
     echo "µs/req = proxy utime+stime (all threads and child processes) / successful requests"
-    echo "syscalls/req: client = listeners and client connections, upstream = sockets to nginx, other = epoll, timers, memory, ..."
+    echo "syscalls/req: client = listeners and client connections, upstream = sockets to the row's backend, other = epoll, timers, memory, ..."
     echo "proxy core % = proxy CPU time / h2load wall time; well under 100 means the proxy was not the bottleneck"
     echo "upstream conns/1k req = new connections nginx accepted per 1000 requests (0 = keep-alive pool reused)"
+    echo "upstream conns opened in the warm-up = connections nginx accepted during the proxy's warm-up run of the row (the first h2up row: the proxy's first to the h2c nginx)"
+    echo "upstream conns open after a run = the proxy's established connections to that row's backend (ss -p) right after h2load ends: 1 = all streams multiplexed on one"
+    for k in "${!SKIP[@]}"; do
+        echo "${SKIP[$k]%%:*}: ${k%%|*} ${k#*|}: ${SKIP[$k]#*: }"
+    done | sort
     for k in "${!NOTE[@]}"; do
         echo "warning: ${k%%|*} ${k#*|}: ${NOTE[$k]}"
     done | sort
