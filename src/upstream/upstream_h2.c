@@ -890,22 +890,11 @@ static int hx_place(struct h2g_h2_exchange *ex, struct h2g_h2_conn *avoid)
     return 0;
 }
 
-/* The route's upstream for this exchange (round robin) and its address
- * pool.  false when out of memory. */
+/* The route's upstream for this exchange and its address pool
+ * (upstream_pool_for_route).  false when there is none. */
 static bool hx_choose_upstream(struct h2g_h2_exchange *ex, const struct h2g_route_config *r)
 {
-    struct h2g_balance *bal = services_balance(ex->svc, r);
-    ex->up_idx = bal ? h2g_balance_pick(bal, h2g_mono_ms()) : 0;
-    if (ex->up_idx >= r->n_upstreams)
-        ex->up_idx = 0;
-    const struct h2g_upstream_config *u = &r->upstreams[ex->up_idx];
-    stream_set_upstream_id(ex->s, u->id, strlen(u->id));
-    ex->tls = u->tls ? r->tls : NULL;
-    if (u->tls && ex->tls == NULL)
-        return false; /* no context was built (a snapshot not the daemon's) */
-    ex->pool = upstream_pool_get(ex->svc, u->id, &u->addr, true, u->tls ? r->upstream_tls->pool_key : NULL);
-    if (ex->pool != NULL && ex->pool->dns != NULL)
-        ex->pool = upstream_pool_pick_address(ex->pool);
+    ex->pool = upstream_pool_for_route(ex->svc, ex->s, r, true, &ex->up_idx, &ex->tls);
     return ex->pool != NULL;
 }
 

@@ -598,22 +598,11 @@ static struct h2g_exchange *exchange_new(struct h2g_services *svc)
     return ex;
 }
 
-/* The route's upstream for this exchange (round robin when it has
- * several) and its pool.  false when out of memory. */
+/* The route's upstream for this exchange and its pool
+ * (upstream_pool_for_route).  false when there is none. */
 static bool choose_upstream(struct h2g_exchange *ex, const struct h2g_route_config *r)
 {
-    struct h2g_balance *bal = services_balance(ex->svc, r);
-    ex->up_idx = bal ? h2g_balance_pick(bal, h2g_mono_ms()) : 0;
-    if (ex->up_idx >= r->n_upstreams)
-        ex->up_idx = 0;
-    const struct h2g_upstream_config *u = &r->upstreams[ex->up_idx];
-    stream_set_upstream_id(ex->s, u->id, strlen(u->id));
-    ex->tls = u->tls ? r->tls : NULL;
-    if (u->tls && ex->tls == NULL)
-        return false; /* no context was built (a snapshot not the daemon's) */
-    ex->pool = upstream_pool_get(ex->svc, u->id, &u->addr, false, u->tls ? r->upstream_tls->pool_key : NULL);
-    if (ex->pool != NULL && ex->pool->dns != NULL)
-        ex->pool = upstream_pool_pick_address(ex->pool);
+    ex->pool = upstream_pool_for_route(ex->svc, ex->s, r, false, &ex->up_idx, &ex->tls);
     return ex->pool != NULL;
 }
 

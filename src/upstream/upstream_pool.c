@@ -15,8 +15,11 @@
 
 #include "runtime/log.h"
 #include "runtime/services.h"
+#include "core/balance.h"
+#include "core/config.h"
 #include "core/units.h"
 #include "upstream/upstream_dns.h"
+#include "upstream/upstream.h"
 #include "upstream/upstream_h2.h"
 #include "upstream/upstream_tls.h"
 
@@ -314,4 +317,25 @@ void upstream_pool_free_all(struct h2g_upstream_pool *p)
         free(p);
         p = next;
     }
+}
+
+struct h2g_upstream_pool *upstream_pool_for_route(struct h2g_services *svc, struct h2g_stream *s,
+                                                  const struct h2g_route_config *r, bool h2, size_t *up_idx,
+                                                  const struct h2g_upstream_tls **tls)
+{
+    struct h2g_balance *bal = services_balance(svc, r);
+    size_t i = bal ? h2g_balance_pick(bal, h2g_mono_ms()) : 0;
+    if (i >= r->n_upstreams)
+        i = 0;
+    *up_idx = i;
+    const struct h2g_upstream_config *u = &r->upstreams[i];
+    stream_set_upstream_id(s, u->id, strlen(u->id));
+    *tls = u->tls ? r->tls : NULL;
+    if (u->tls && *tls == NULL)
+        return NULL;
+    struct h2g_upstream_pool *p =
+        upstream_pool_get(svc, u->id, &u->addr, h2, u->tls ? r->upstream_tls->pool_key : NULL);
+    if (p != NULL && p->dns != NULL)
+        p = upstream_pool_pick_address(p);
+    return p;
 }

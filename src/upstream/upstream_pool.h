@@ -32,6 +32,8 @@
 struct bufferevent;
 struct evbuffer;
 struct h2g_services;
+struct h2g_stream;
+struct h2g_route_config;
 struct h2g_upstream_dns;
 struct h2g_h2_conn;
 struct h2g_upstream_tls;
@@ -96,6 +98,15 @@ struct h2g_upstream_pool {
  * one's with tls_key, else NULL), created on first use; NULL on OOM. */
 struct h2g_upstream_pool *upstream_pool_get(struct h2g_services *svc, const char *id,
                                             const struct h2g_hostport *addr, bool h2, const char *tls_key);
+/* An exchange's upstream for route r (round robin with passive health
+ * when it has several): its index into r->upstreams (*up_idx), its TLS
+ * context (*tls, NULL for cleartext), the stream's upstream id set, and
+ * the pool its connection comes from (the address's, for a name): NULL
+ * when out of memory, or for a TLS upstream whose context was not built
+ * (a snapshot not the daemon's). */
+struct h2g_upstream_pool *upstream_pool_for_route(struct h2g_services *svc, struct h2g_stream *s,
+                                                  const struct h2g_route_config *r, bool h2, size_t *up_idx,
+                                                  const struct h2g_upstream_tls **tls);
 /* The pool a new request of upstream p uses: p itself for an IP literal
  * (callers test p->dns first, so that costs them nothing) or while the
  * name has no address yet (or out of memory); else the pool of the next

@@ -11,7 +11,6 @@
 #  - h2gatectl upstreams: the connections are "h2" with TLS.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/h2uplib.sh"
 . "$(dirname "$0")/tlsuplib.sh"
 need node curl openssl h2load nginx grpc
 
@@ -27,36 +26,9 @@ _PIDS+=("$!")
 wait_port "$GPORT" "$!" || fail "gRPC backend did not start: $(cat "$T/grpcbackend.out")"
 
 # nginx over TLS with HTTP/2.
-mkdir -p "$T/www/ngx" "$T/nginx/tmp"
+mkdir -p "$T/www/ngx"
 printf 'served by nginx over h2\n' >"$T/www/ngx/file.txt"
-NPORT=$(free_port)
-cat >"$T/nginx/nginx.conf" <<EOF2
-daemon off;
-master_process off;
-worker_processes 1;
-error_log $T/nginx/error.log warn;
-pid $T/nginx/nginx.pid;
-events { worker_connections 1024; }
-http {
-    log_format conns '\$connection \$server_protocol \$status \$uri';
-    access_log $T/nginx/access.log conns;
-    client_body_temp_path $T/nginx/tmp/body;
-    proxy_temp_path $T/nginx/tmp/proxy;
-    fastcgi_temp_path $T/nginx/tmp/fastcgi;
-    uwsgi_temp_path $T/nginx/tmp/uwsgi;
-    scgi_temp_path $T/nginx/tmp/scgi;
-    server {
-        listen 127.0.0.1:$NPORT ssl http2;
-        ssl_certificate $SCERT;
-        ssl_certificate_key $SKEY;
-        root $T/www;
-        location / { }
-    }
-}
-EOF2
-nginx -p "$T/nginx/" -e "$T/nginx/error.log" -c "$T/nginx/nginx.conf" >"$T/nginx.out" 2>&1 &
-_PIDS+=("$!")
-wait_port "$NPORT" "$!" || fail "nginx did not start: $(cat "$T/nginx.out" "$T/nginx/error.log" 2>/dev/null)"
+NGINX_TLS="$SCERT $SKEY" start_nginx_h2c
 
 tls_gate "      - path: /
         upstream: \"h2://127.0.0.1:$HPORT\"

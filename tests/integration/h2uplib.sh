@@ -5,8 +5,12 @@
 # start_nginx_h2c [MAX_STREAMS]: nginx-light on a free port speaking
 # cleartext HTTP/2 (prior knowledge), serving $T/www; sets NPORT and NLOG
 # (its access log: "<connection serial> <protocol> <status> <uri>").
+# With NGINX_TLS="CERT KEY": HTTP/2 over TLS instead (ALPN h2).
 start_nginx_h2c() {
-	local pid
+	local pid tls=
+	if [ -n "${NGINX_TLS:-}" ]; then
+		tls="ssl_certificate ${NGINX_TLS% *}; ssl_certificate_key ${NGINX_TLS#* };"
+	fi
 	mkdir -p "$T/www" "$T/nginx/tmp"
 	NPORT=$(free_port)
 	NLOG=$T/nginx/access.log
@@ -30,7 +34,8 @@ http {
     keepalive_timeout 600s;
     keepalive_requests 1000000;
     server {
-        listen 127.0.0.1:$NPORT http2;
+        listen 127.0.0.1:$NPORT${tls:+ ssl} http2;
+        $tls
         root $T/www;
         location / { }
     }
@@ -66,9 +71,10 @@ start_h2rst() {
 	wait_port "$RPORT" "$pid" || fail "h2rst.py did not start: $(cat "$T/h2rst.out")"
 }
 
-# h2c_config PORT UPSTREAM_PORT: a cleartext listener (h2 and http/1.1)
-# routing / to h2c://127.0.0.1:UPSTREAM_PORT, with WORKERS (default 2).
-h2c_config() {
+# gate_config PORT ROUTES: a cleartext listener (h2 and http/1.1) on
+# PORT, metrics on $MPORT, one origin ("*") whose routes: list is ROUTES
+# (its items, indented 6 spaces), with WORKERS (default 2).
+gate_config() {
 	WORKERS=${WORKERS:-2} config_common
 	cat <<EOF2
 listen:
@@ -79,9 +85,15 @@ metrics:
 origins:
   - hosts: ["*"]
     routes:
-      - path: /
-        upstream: "h2c://127.0.0.1:$2"
+$2
 EOF2
+}
+
+# h2c_config PORT UPSTREAM_PORT: gate_config routing / to
+# h2c://127.0.0.1:UPSTREAM_PORT.
+h2c_config() {
+	gate_config "$1" "      - path: /
+        upstream: \"h2c://127.0.0.1:$2\""
 }
 
 # start_h2c_gate UPSTREAM_PORT [LINES]: h2gate on h2c_config (LINES, if

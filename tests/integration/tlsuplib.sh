@@ -1,5 +1,6 @@
 # Helpers for the tests of TLS upstreams (https://, h2://).  Sourced after
-# lib.sh.
+# lib.sh; brings h2uplib.sh's (gate_config, metric) with it.
+. "$(dirname "$0")/h2uplib.sh"
 
 # make_upstream_certs: a test CA ($CA, key $T/ca.key), a server
 # certificate it signed ($SCERT/$SKEY: DNS backend.test, IP 127.0.0.1), a
@@ -38,31 +39,12 @@ start_tls_backend() {
 	BLOG=$T/backend-$name.log
 }
 
-# tls_gate ROUTES: h2gate (WORKERS, default 2) with a cleartext listener
-# (h2, http/1.1) on $P, metrics on $MPORT, one origin with ROUTES (the
-# items of its routes: list, indented 6 spaces); sets U.
+# tls_gate ROUTES: h2gate on gate_config (h2uplib.sh) with ROUTES;
+# sets P, MPORT and U.
 tls_gate() {
 	P=$(free_port)
 	MPORT=$(free_port)
-	{
-		WORKERS=${WORKERS:-2} config_common
-		cat <<EOF2
-listen:
-  - address: "127.0.0.1:$P"
-    protocols: [h2, http/1.1]
-metrics:
-  listen: "127.0.0.1:$MPORT"
-origins:
-  - hosts: ["*"]
-    routes:
-$1
-EOF2
-	} | write_config
+	gate_config "$P" "$1" | write_config
 	start_h2gate "$P" "$MPORT"
 	U=http://127.0.0.1:$P
-}
-
-# metric NAME: its value on /metrics.
-metric() {
-	curl -s --max-time 5 "http://127.0.0.1:$MPORT/metrics" | awk -v n="$1" '$1 == n {print $2}'
 }

@@ -287,30 +287,28 @@ def scenario_h2_body(a):
                                                        extra=[("content-length", str(len(BODY)))]), BODY, sha_reply)
 
 
-def scenario_h2c_upstream(a):
-    """A POST through an HTTP/2 upstream (h2c://, node's h2backend.js
-    /echo): the body's sha256 comes back in its JSON."""
+def echo_post(a, path):
+    """A POST of BODY to PATH (an HTTP/2 upstream's /echo): its sha256
+    must come back in the JSON answer."""
     def good(r):
         try:
             return r["status"] == 200 and r["ended"] and \
                 json.loads(r["body"])["sha256"] == hashlib.sha256(BODY).hexdigest()
         except ValueError:
             return False
-    return h2_exchange(a.clear_port, None, get_headers("/h2up/echo", method="POST",
+    return h2_exchange(a.clear_port, None, get_headers(path, method="POST",
                                                        extra=[("content-length", str(len(BODY)))]), BODY, good)
+
+
+def scenario_h2c_upstream(a):
+    """A POST through an HTTP/2 upstream (h2c://, node's h2backend.js)."""
+    return echo_post(a, "/h2up/echo")
 
 
 def scenario_h2_tls_upstream(a):
     """A POST through an HTTP/2 upstream over TLS (h2://, node's secure
-    h2backend.js /echo, its connection kept between runs)."""
-    def good(r):
-        try:
-            return r["status"] == 200 and r["ended"] and \
-                json.loads(r["body"])["sha256"] == hashlib.sha256(BODY).hexdigest()
-        except ValueError:
-            return False
-    return h2_exchange(a.clear_port, None, get_headers("/h2tls/echo", method="POST",
-                                                       extra=[("content-length", str(len(BODY)))]), BODY, good)
+    h2backend.js, its connection kept between runs)."""
+    return echo_post(a, "/h2tls/echo")
 
 
 def scenario_https_upstream(a):
