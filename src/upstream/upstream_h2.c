@@ -251,6 +251,8 @@ static void conn_close_status(struct h2g_h2_conn *c, const char *why, int status
     evtimer_del(c->timer);
     bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    sockread_setcb(&c->uc->rd, NULL, NULL, NULL, NULL);
+    sockread_disable(&c->uc->rd);
     struct h2g_stats *st = &c->pool->svc->stats;
     struct h2g_h2_exchange *ex;
     while ((ex = LIST_FIRST(&c->exchanges)) != NULL) {
@@ -310,9 +312,16 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void conn_transport_start(struct h2g_h2_conn *c)
 {
     bufferevent_set_timeouts(c->bev, NULL, NULL); /* the connect timeout */
-    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    bufferevent_setcb(c->bev, NULL, conn_write_cb, conn_event_cb, c);
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-    if (bufferevent_enable(c->bev, EV_READ) != 0) {
+    /* The socket's reader (sockread.h), not libevent's own reads, which
+     * stop at 4 KiB: a 64 KiB response was 16 reads, each passed on to
+     * the client as a write of its own. */
+    struct h2g_sockread *rd = &c->uc->rd;
+    sockread_setcb(rd, conn_read_cb, NULL, conn_event_cb, c);
+    sockread_set_high(rd, 0);
+    sockread_set_timeout(rd, 0);
+    if (sockread_enable(rd) != 0) {
         conn_close(c, "out of memory");
         return;
     }
