@@ -72,6 +72,8 @@ struct h2g_h2_exchange {
     size_t n_fields, cap_fields;
     bool fields_bad;                     /* over the limits: the exchange fails */
     size_t unconsumed;                   /* DATA bytes passed on, window not yet given back */
+    int64_t resp_length;                 /* the final head's content-length; -1: none */
+    uint64_t resp_got;                   /* DATA bytes of the response passed on */
     struct event *timer;                 /* upstream_response */
 };
 
@@ -432,6 +434,13 @@ static int on_header(nghttp2_session *ngh, const nghttp2_frame *f, const uint8_t
         ex->status = st; /* nghttp2 checked it: three digits */
         return 0;
     }
+    if (ex->status >= 200 && !ex->got_head && nlen == 14 && memcmp(name, "content-length", 14) == 0) {
+        /* nghttp2 checked it (digits only) and holds DATA to it */
+        int64_t n = 0;
+        for (size_t i = 0; i < vlen && n < INT64_MAX / 10 - 9; i++)
+            n = n * 10 + (value[i] - '0');
+        ex->resp_length = n;
+    }
     return hx_keep_field(ex, name, nlen, value, vlen);
 }
 
@@ -554,6 +563,7 @@ static int on_data_chunk(nghttp2_session *ngh, uint8_t flags, int32_t sid, const
         return 0;
     }
     ex->unconsumed += len;
+    ex->resp_got += len;
     stream_upstream_data_ready(ex->s);
     return 0;
 }
@@ -568,6 +578,18 @@ static int on_stream_close(nghttp2_session *ngh, int32_t sid, uint32_t code, voi
     ex->sid = 0; /* gone: nothing to reset any more */
     if (ex->state >= HX_DONE)
         return 0;
+    /* A reset without error once all of content-length came: the
+     * response is whole.  Node's http2 server ends so when the last
+     * bytes close the window: its stream is destroyed, and the
+     * RST_STREAM (NO_ERROR) overtakes the END_STREAM it had queued (RFC
+     * 9113 8.1 lets a server stop a request that way after a complete
+     * response).  Without content-length it is a cut response. */
+    if (code == NGHTTP2_NO_ERROR && ex->state == HX_RECEIVING && ex->resp_length >= 0 &&
+        ex->resp_got == (uint64_t)ex->resp_length) {
+        ex->end_stream = true;
+        hx_done(ex);
+        return 0;
+    }
     /* REFUSED_STREAM, sent or implied by a GOAWAY's last-stream-id (RFC
      * 9113 8.7): the upstream did not process the request, which may go
      * to another connection if none of its body is lost. */
@@ -959,6 +981,7 @@ int h2_exchange_start(struct h2g_stream *s)
     if (ex == NULL)
         return H2G_STATUS_NOMEM;
     ex->s = s;
+    ex->resp_length = -1;
     ex->ctx = ctx;
     ex->svc = ctx->svc;
     if (!hx_choose_upstream(ex, stream_route(s))) {

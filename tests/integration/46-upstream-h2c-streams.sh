@@ -82,6 +82,18 @@ for c in 2:INTERNAL_ERROR 8:CANCEL 11:ENHANCE_YOUR_CALM; do
 	assert_file_match "recv RST_STREAM frame .*" "$T/rst-after.out" "reset after the head ($c): client reset"
 	assert_file_match "error_code=${c#*:}" "$T/rst-after.out" "reset after the head: code ${c#*:} passed through"
 done
+# A reset without error once content-length's bytes all came ends a whole
+# response (node's server does so when its last bytes close the window);
+# with bytes missing it is a cut one.
+nghttp -v "$U/rst/rst-done/3000" >"$T/rst-done.out" 2>&1 || fail "rst-done: nghttp failed: $(tail -5 "$T/rst-done.out")"
+assert_file_match 'recv DATA frame <length=[0-9]+, flags=0x01' "$T/rst-done.out" "content-length complete, then RST_STREAM(NO_ERROR): the client's stream ends"
+if grep -q 'recv RST_STREAM' "$T/rst-done.out"; then fail "content-length complete: the client's stream was reset"; fi
+printf 'GET /rst/rst-done/3000 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' | h1_raw "$P" >"$T/rst-done-h1.out" ||
+	fail "rst-done over HTTP/1.1 failed"
+assert_eq 3000 "$(sed '1,/^\r$/d' "$T/rst-done-h1.out" | tr -d '\n' | wc -c)" "HTTP/1.1 client: the whole 3000-byte body"
+nghttp -v "$U/rst/rst-short/3000" >"$T/rst-short.out" 2>&1
+assert_file_match 'recv RST_STREAM frame .*' "$T/rst-short.out" "content-length short, then RST_STREAM(NO_ERROR): the client's stream is reset"
+assert_file_match 'error_code=INTERNAL_ERROR' "$T/rst-short.out" "a cut response: INTERNAL_ERROR"
 
 # --- a client's reset reaches the upstream as CANCEL
 node - "$U" >"$T/cancel.out" 2>&1 <<'JSEOF' || fail "node cancel: $(cat "$T/cancel.out")"

@@ -6,7 +6,11 @@ stream.close() ends the stream cleanly first).
   h2rst.py --port P
 
 GET .../rst-after/CODE: a 200 head and 1000 bytes, 200 ms later RST_STREAM(CODE)
-without END_STREAM.  Anything else: 404.  One thread per connection.
+without END_STREAM.
+GET .../rst-done/N and .../rst-short/N: a 200 head with content-length N,
+then N bytes (rst-done) or N/2 (rst-short), then RST_STREAM(NO_ERROR)
+without END_STREAM (as node's server does when its last bytes close the
+window).  Anything else: 404.  One thread per connection.
 """
 import argparse
 import socket
@@ -40,6 +44,11 @@ def serve(sock):
                     sock.sendall(conn.data_to_send())
                     time.sleep(0.2)
                     conn.reset_stream(ev.stream_id, int(parts[-1]))
+                elif len(parts) >= 3 and parts[-2] in ("rst-done", "rst-short"):
+                    n = int(parts[-1])
+                    conn.send_headers(ev.stream_id, [(":status", "200"), ("content-length", str(n))])
+                    conn.send_data(ev.stream_id, b"y" * (n if parts[-2] == "rst-done" else n // 2))
+                    conn.reset_stream(ev.stream_id, 0)
                 else:
                     conn.send_headers(ev.stream_id, [(":status", "404")], end_stream=True)
             elif isinstance(ev, h2.events.DataReceived):
