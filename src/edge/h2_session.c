@@ -136,13 +136,13 @@ static size_t session_memory(const struct h2g_h2_session *h)
 /* Is the session over limits.max_session_memory?  The exact sum walks
  * every stream's buffers (cold memory, for each new stream); it is only
  * needed when an upper bound -- each stream at its caps: head store,
- * request body within its window, response buffer and one read -- says
- * the limit could be crossed. */
+ * request body within its window, response buffer (a tunnel's, the
+ * larger) and one read -- says the limit could be crossed. */
 static bool session_memory_over(const struct h2g_h2_session *h)
 {
     const struct h2g_limits *lim = &h->conn->config->limits;
     size_t per_stream = sizeof(struct h2g_stream) + 2 * (size_t)lim->max_header_list_size + 1024 +
-                        lim->initial_window_size + 2 * H2G_STREAM_RESP_CAP + H2G_IO_CHUNK;
+                        lim->initial_window_size + H2G_STREAM_RESP_CAP + H2G_TUNNEL_RESP_CAP + H2G_IO_CHUNK;
     size_t bound = h->ng_bytes + evbuffer_get_length(bufferevent_get_output(h->conn->bev)) +
                    (size_t)h->n_streams * per_stream;
     if (bound <= lim->max_session_memory)

@@ -225,7 +225,7 @@ static void t_read_cb(struct bufferevent *bev, void *arg)
     }
     evbuffer_add_buffer(out, in);
     t->last_active_ms = h2g_mono_ms();
-    if (evbuffer_get_length(out) >= H2G_STREAM_RESP_CAP)
+    if (evbuffer_get_length(out) >= H2G_TUNNEL_RESP_CAP)
         sockread_disable(&t->rd);
     stream_upstream_data_ready(t->s);
 }
@@ -332,7 +332,7 @@ static int open_tunnel(struct h2g_tunnel *t)
     if (up_tls)
         sockread_use_bev(&t->rd);
     sockread_setcb(&t->rd, t_read_cb, t_write_cb, t_event_cb, t);
-    sockread_set_high(&t->rd, H2G_STREAM_RESP_CAP);
+    sockread_set_high(&t->rd, H2G_TUNNEL_RESP_CAP);
     if (sockread_enable(&t->rd) != 0)
         return -1;
     arm_idle(t);

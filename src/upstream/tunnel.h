@@ -13,7 +13,7 @@
  * Buffers: client -> target bytes wait in the stream's request body and the socket's
  * output, acknowledged to the client (WINDOW_UPDATE) only while that
  * output is below TUNNEL_OUT_CAP; target -> client bytes are moved (not
- * copied) into the stream's response body, and reading stops above H2G_STREAM_RESP_CAP
+ * copied) into the stream's response body, and reading stops above H2G_TUNNEL_RESP_CAP
  * until the client drains it.  A stalled direction never blocks the other
  * or other streams.
  *
