@@ -106,7 +106,7 @@ int stream_client_socket(struct h2g_stream *s, bool take);
  * H2G_STREAM_RESP_CAP, stream_response_drained) per 2 GiB down an h2c
  * CONNECT: recv 33,053 -> 16,658, epoll_ctl 65,682 -> 518, context
  * switches 21,950 -> 5,099, and 0.54 -> 0.52 CPU s/GiB (median of 10
- * alternating runs, /work/tun/run.sh). */
+ * alternating runs of bench/tunnel's "down h2gate CONNECT", 2 GiB). */
 #define H2G_TUNNEL_RESP_CAP (4 * H2G_STREAM_RESP_CAP)
 
 /* --- what the end reports --- */
