@@ -20,34 +20,21 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/opslib.sh"
-"$PY" -c 'import h2' 2>/dev/null || skip "python3-h2 missing for $PY"
 need curl
+"$PY" -c 'import h2' 2>/dev/null || skip "python3-h2 missing for $PY"
 
+make_certs
 start_backend A
 start_backend B
-make_certs
 PT=$(free_port)
+PC=$(free_port)
 PM=$(free_port)
-asleep_config() { # UPSTREAM_PORT
-	WORKERS=2 config_common
-	cat <<EOF
-metrics:
-  listen: "127.0.0.1:$PM"
-listen:
-  - address: "127.0.0.1:$PT"
-    tls:
-      certificate: $CERT
-      key: $KEY
-    protocols: [h2]
-origins:
-  - hosts: ["*"]
-    routes:
-      - path: /
-        upstream: "http://127.0.0.1:$1"
-EOF
+asleep_config() { # UPSTREAM_PORT: lib.sh's TLS listener ($PT, and a cleartext one), two workers, /metrics
+	WORKERS=2 tls_and_clear_config "$1"
+	printf 'metrics:\n  listen: "127.0.0.1:%s"\n' "$PM"
 }
 asleep_config "$BPORT_A" | write_config
-start_h2gate "$PT" "$PM"
+start_h2gate "$PT" "$PC" "$PM"
 STATUS_URL="http://127.0.0.1:$PM/status"
 M=$T/metrics.txt
 gauge() { # NAME: its value in a fresh /metrics

@@ -80,10 +80,10 @@ class Conn:
             data = self.sock.recv(65536)
         except (socket.timeout, ssl.SSLWantReadError):
             return True
-        except (ConnectionError, ssl.SSLError):
+        except OSError:  # reset, or a TLS alert: the end too
             data = b""
-        if not data:
-            self.eof = True
+        self.eof = not data
+        if self.eof:
             return False
         for ev in self.h2.receive_data(data):
             if isinstance(ev, h2.events.SettingsAcknowledged):
