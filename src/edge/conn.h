@@ -120,6 +120,7 @@ struct h2g_conn {
     bool lingering;             /* CLOSING: output done, discarding input */
     bool draining;              /* drained before its session started: the session is told at once */
     bool releasing;             /* freed but for the TLS filter, which waits for its last reference */
+    bool sleep_wanted;          /* TLS: conn_sleep asked, free_ev does it (out of the filter's callbacks) */
     struct event *free_ev;      /* frees a retired session; the connection itself once CLOSED */
     struct event *timer;        /* handshake timeout */
     /* Asleep (conn_sleep): bev and the reader are gone (TLS: the filter
@@ -128,9 +129,6 @@ struct h2g_conn {
     /* TLS, asleep: the connection's TLS state, its BIO detached (owned:
      * given to the filter conn_wake makes around it). */
     struct ssl_st *ssl;
-    /* TLS: sleep asked for (conn_sleep), done by free_ev on a later loop
-     * turn, out of the filter's callbacks. */
-    bool sleep_wanted;
     /* TLS: a filter freed by conn_sleep or conn_free whose last
      * reference is still ours, dropped by free_ev (release_filter). */
     struct bufferevent *dying;
