@@ -117,13 +117,28 @@ static void free_retired(struct h2g_conn *c)
     c->retired_ops = NULL;
 }
 
+static void tls_sleep(struct h2g_conn *c);
+static bool release_filter(struct h2g_conn *c);
+
 static void free_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_conn *c = arg;
     free_retired(c);
-    /* Otherwise it ran for a retired session only: the connection goes on. */
-    if (c->state == H2G_CONN_CLOSED || c->releasing)
+    if (c->state == H2G_CONN_CLOSED || c->releasing) {
         conn_free(c);
+        return;
+    }
+    /* Otherwise it ran for a retired session, a sleep (conn_sleep) or a
+     * filter a sleep freed: the connection goes on. */
+    bool released = release_filter(c);
+    if (released && c->sleep_wanted) {
+        tls_sleep(c);
+        released = release_filter(c);
+    }
+    if (!released) {
+        struct timeval now = {0, 0};
+        evtimer_add(c->free_ev, &now);
+    }
 }
 
 static void schedule_free(struct h2g_conn *c)
@@ -371,7 +386,7 @@ static void filter_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *i
 }
 
 /*
- * bufferevent_openssl_filter_new(base, sock, ssl, ACCEPTING,
+ * bufferevent_openssl_filter_new(base, sock, ssl, state,
  * CLOSE_ON_FREE), made safe against two defects of libevent 2.1.12 when
  * out of memory:
  *  - failing, it frees ssl, and sock too if it failed after taking it:
@@ -385,14 +400,15 @@ static void filter_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *i
  * NULL when out of memory, and then ssl and sock (with its socket) are
  * gone.
  */
-static struct bufferevent *make_filter(struct event_base *base, struct bufferevent *sock, SSL *ssl)
+static struct bufferevent *make_filter(struct event_base *base, struct bufferevent *sock, SSL *ssl,
+                                       enum bufferevent_ssl_state state)
 {
     bufferevent_setcb(sock, NULL, NULL, filter_sentinel_cb, NULL);
     bufferevent_incref(sock);
     /* A third defect is not survivable: see failalloc.h. */
     failalloc_hold();
     struct bufferevent *bev =
-        bufferevent_openssl_filter_new(base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+        bufferevent_openssl_filter_new(base, sock, ssl, state, BEV_OPT_CLOSE_ON_FREE);
     failalloc_release();
     if (bev == NULL) {
         bufferevent_event_cb ecb = NULL;
@@ -561,17 +577,14 @@ static void proxy_read_cb(struct bufferevent *bev, void *arg)
  * bufferevent: records are written into the socket's buffer and leave in
  * one write per loop turn (the socket flavour does a write per
  * SSL_write, a read per record header and per record, and an epoll_ctl
- * for each), and ciphertext is read in bulk.  Sets c->bev and c->sock:
- * 0, or -1 out of memory, and then fd is closed.
+ * for each), and ciphertext is read in bulk.  Sets c->bev and c->sock
+ * around ssl, which the filter then owns: ACCEPTING for a new
+ * connection, OPEN for one woken (conn_wake).  0, or -1 out of memory,
+ * and then ssl and fd are gone.
  */
-static int open_tls(struct h2g_conn *c, int fd)
+static int attach_tls(struct h2g_conn *c, int fd, SSL *ssl, enum bufferevent_ssl_state state)
 {
     struct h2g_services *svc = c->svc;
-    SSL *ssl = SSL_new(c->listen->tls->ctx);
-    if (ssl == NULL) {
-        close(fd);
-        return -1;
-    }
     struct bufferevent *sock = sockwrite_bufferevent_new(svc->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (sock == NULL) {
         SSL_free(ssl);
@@ -583,10 +596,12 @@ static int open_tls(struct h2g_conn *c, int fd)
     /* The filter stops encrypting while this much ciphertext waits for
      * the socket: the sessions' output caps stay caps. */
     bufferevent_setwatermark(sock, EV_WRITE, 0, TLS_OUT_CAP);
-    c->bev = make_filter(svc->base, sock, ssl);
-    c->sock = sock;
+    c->bev = make_filter(svc->base, sock, ssl, state);
+    c->sock = c->bev != NULL ? sock : NULL;
     if (c->bev == NULL)
         return -1;
+    bufferevent_set_max_single_read(c->bev, H2G_IO_CHUNK);
+    bufferevent_set_max_single_write(c->bev, H2G_IO_CHUNK);
     bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
     /* The filter encrypts on every addition to its output, one record
      * per SSL_write: deferred, it sees one addition per loop turn and
@@ -599,16 +614,18 @@ static int open_tls(struct h2g_conn *c, int fd)
      * TLS_IN_CAP waits there while the filter is not reading. */
     bufferevent_disable(sock, EV_READ);
     sockread_init(&c->rd, sock);
-    sockread_setcb(&c->rd, c->listen->lc->proxy_protocol ? proxy_read_cb : tls_sock_read_cb, tls_records_flushed,
-                   tls_sock_event_cb, c);
+    bool pp = c->listen->lc->proxy_protocol && state == BUFFEREVENT_SSL_ACCEPTING;
+    sockread_setcb(&c->rd, pp ? proxy_read_cb : tls_sock_read_cb, tls_records_flushed, tls_sock_event_cb, c);
     sockread_set_high(&c->rd, TLS_IN_CAP);
     /* The filter turned EV_WRITE on; records are written as they come
      * (tls_records_added). */
     bufferevent_disable(sock, EV_WRITE);
     c->sock_added_cb = evbuffer_add_cb(bufferevent_get_output(sock), tls_records_added, c);
     if (c->sock_added_cb == NULL) {
+        sockread_clear(&c->rd);
         bufferevent_free(c->bev); /* with ssl, sock and the socket */
         c->bev = NULL;
+        c->sock = NULL;
         return -1;
     }
     return 0;
@@ -619,14 +636,17 @@ static int open_tls(struct h2g_conn *c, int fd)
 static int open_bufferevent(struct h2g_conn *c, int fd)
 {
     if (c->tls) {
-        if (open_tls(c, fd) != 0)
-            return -1;
-    } else {
-        c->bev = sockwrite_bufferevent_new(c->svc->base, fd, BEV_OPT_CLOSE_ON_FREE);
-        if (c->bev == NULL) {
+        SSL *ssl = SSL_new(c->listen->tls->ctx);
+        if (ssl == NULL) {
             close(fd);
             return -1;
         }
+        return attach_tls(c, fd, ssl, BUFFEREVENT_SSL_ACCEPTING);
+    }
+    c->bev = sockwrite_bufferevent_new(c->svc->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev == NULL) {
+        close(fd);
+        return -1;
     }
     /* libevent moves 16 KiB per syscall by default: bulk transfers would
      * pay four times the syscalls. */
@@ -732,18 +752,78 @@ static void sleep_cb(evutil_socket_t fd, short what, void *arg)
     conn_wake(arg);
 }
 
-bool conn_sleep(struct h2g_conn *c)
+/* No byte held either way: in the connection's buffers, and for TLS in
+ * the socket's under the filter. */
+static bool buffers_empty(const struct h2g_conn *c)
 {
-    if (c->tls || c->bev == NULL || c->state != H2G_CONN_SESSION || c->pp_held != NULL ||
-        evbuffer_get_length(bufferevent_get_output(c->bev)) > 0 ||
-        evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+    if (pending_out(c) > 0 || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
         return false;
+    return c->sock == NULL || evbuffer_get_length(bufferevent_get_input(c->sock)) == 0;
+}
+
+/* The read event that watches the socket in the reader's place: 0, or
+ * -1 out of memory (the connection stays awake). */
+static int watch_asleep(struct h2g_conn *c)
+{
     struct event *ev = slab_event_new(c->svc, c->fd, EV_READ, sleep_cb, c);
     if (ev == NULL || event_add(ev, NULL) != 0) {
         slab_event_free(c->svc, ev);
-        return false;
+        return -1;
     }
     c->sleep_ev = ev;
+    STAT_INC(&c->svc->stats, connections_asleep);
+    return 0;
+}
+
+static void unwatch_asleep(struct h2g_conn *c)
+{
+    slab_event_free(c->svc, c->sleep_ev);
+    c->sleep_ev = NULL;
+    STAT_DEC(&c->svc->stats, connections_asleep);
+}
+
+static void retire_filter(struct h2g_conn *c);
+
+/*
+ * TLS, from free_ev (the filter's callbacks go on using it after the
+ * session's return): the SSL stays, between records (none buffered in
+ * it either way; SSL_MODE_RELEASE_BUFFERS gave its buffers back), and
+ * what is around it goes: the filter, the socket's bufferevent, the
+ * reader.  Its BIO (libevent's, over c->sock) is detached first, so that
+ * nothing of the SSL points into them, and a reference of ours keeps the
+ * SSL when the filter frees its own.  Nothing is sent: no close_notify.
+ */
+static void tls_sleep(struct h2g_conn *c)
+{
+    c->sleep_wanted = false;
+    if (c->bev == NULL || c->state != H2G_CONN_SESSION || !buffers_empty(c))
+        return;
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    if (SSL_pending(ssl) > 0 || SSL_has_pending(ssl) || watch_asleep(c) != 0)
+        return;
+    SSL_up_ref(ssl);
+    sockread_clear(&c->rd);
+    evbuffer_remove_cb_entry(bufferevent_get_output(c->sock), c->sock_added_cb);
+    c->sock_added_cb = NULL;
+    /* The fd stays ours: the socket's bufferevent closes only the one it
+     * has. */
+    bufferevent_setfd(c->sock, -1);
+    SSL_set_bio(ssl, NULL, NULL);
+    retire_filter(c);
+    c->ssl = ssl;
+}
+
+bool conn_sleep(struct h2g_conn *c)
+{
+    if (c->bev == NULL || c->state != H2G_CONN_SESSION || c->pp_held != NULL || !buffers_empty(c))
+        return false;
+    if (c->tls) {
+        c->sleep_wanted = true;
+        event_active(c->free_ev, EV_TIMEOUT, 0);
+        return true;
+    }
+    if (watch_asleep(c) != 0)
+        return false;
     sockread_clear(&c->rd);
     /* The fd stays ours: the bufferevent closes only the one it has. */
     bufferevent_setfd(c->bev, -1);
@@ -752,18 +832,14 @@ bool conn_sleep(struct h2g_conn *c)
     return true;
 }
 
-int conn_wake(struct h2g_conn *c)
+/* A new bufferevent and reader on the socket: 0, or -1 out of memory,
+ * the socket still the connection's. */
+static int wake_cleartext(struct h2g_conn *c)
 {
-    if (c->sleep_ev == NULL)
-        return 0;
     c->bev = sockwrite_bufferevent_new(c->svc->base, c->fd, BEV_OPT_CLOSE_ON_FREE);
-    if (c->bev == NULL) {
-        LOG_WARN("conn=%llu: out of memory waking the connection: closing it", (unsigned long long)c->id);
-        schedule_free(c); /* conn_free closes the fd, with sleep_ev */
-        return -1;
-    }
-    slab_event_free(c->svc, c->sleep_ev);
-    c->sleep_ev = NULL;
+    if (c->bev == NULL)
+        return -1; /* conn_free closes the fd, with sleep_ev */
+    unwatch_asleep(c);
     bufferevent_set_max_single_read(c->bev, H2G_IO_CHUNK);
     bufferevent_set_max_single_write(c->bev, H2G_IO_CHUNK);
     set_write_timeout(c, c->config->timeouts.stream_idle);
@@ -772,12 +848,39 @@ int conn_wake(struct h2g_conn *c)
     bufferevent_enable(c->bev, EV_WRITE);
     sockread_init(&c->rd, c->bev);
     sockread_setcb(&c->rd, read_cb, NULL, event_cb, c);
-    if (sockread_enable(&c->rd) != 0) {
-        LOG_WARN("conn=%llu: out of memory waking the connection: closing it", (unsigned long long)c->id);
-        schedule_free(c);
+    return sockread_enable(&c->rd);
+}
+
+/* The filter and the socket's bufferevent made again around the SSL, in
+ * the state a handshake leaves them (OPEN): 0, or -1 out of memory, the
+ * SSL and the socket then gone. */
+static int wake_tls(struct h2g_conn *c)
+{
+    unwatch_asleep(c);
+    SSL *ssl = c->ssl;
+    c->ssl = NULL;
+    if (attach_tls(c, c->fd, ssl, BUFFEREVENT_SSL_OPEN) != 0) {
+        c->fd = -1;
         return -1;
     }
-    return 0;
+    set_write_timeout(c, c->config->timeouts.stream_idle);
+    int rc = start_reading(c);
+    /* Enabling the filter turned the socket's EV_WRITE on: records are
+     * written as they come (tls_records_added), as after the handshake. */
+    bufferevent_disable(c->sock, EV_WRITE);
+    return rc;
+}
+
+int conn_wake(struct h2g_conn *c)
+{
+    c->sleep_wanted = false;
+    if (c->sleep_ev == NULL)
+        return 0;
+    if ((c->tls ? wake_tls(c) : wake_cleartext(c)) == 0)
+        return 0;
+    LOG_WARN("conn=%llu: out of memory waking the connection: closing it", (unsigned long long)c->id);
+    schedule_free(c);
+    return -1;
 }
 
 void conn_read_enable(struct h2g_conn *c)
@@ -819,54 +922,78 @@ void conn_read_cap(struct h2g_conn *c, size_t high)
  * (bufferevent_decref_and_unlock_ finalizes the running callback, whose
  * argument is the evbuffer): a crash, seen when a client closes a TLS
  * connection while its output is being written.  So the last reference
- * is always ours, dropped from our own event: true once the filter is
- * gone; false while such a callback still holds it (try again on a later
- * loop turn, after it has run).  Outside the loop nothing is running and
- * the plain release is safe.
+ * is always ours, dropped from our own event.  retire_filter frees the
+ * filter (and c->sock with it), keeping that reference in c->dying;
+ * release_filter drops it: true once the filter is gone (or there is
+ * none); false while such a callback still holds it (try again on a
+ * later loop turn, after it has run).  Outside the loop nothing is
+ * running and the plain release is safe.
  */
-static bool release_tls_filter(struct h2g_conn *c)
+static void retire_filter(struct h2g_conn *c)
 {
-    if (!c->releasing) {
-        c->releasing = true;
-        bufferevent_incref(c->bev);
-        bufferevent_free(c->bev);
-    }
-    if (bufferevent_decref(c->bev) == 1 || event_base_get_running_event(c->svc->base) == NULL)
-        return true;
     bufferevent_incref(c->bev);
+    bufferevent_free(c->bev);
+    c->dying = c->bev;
+    c->bev = NULL;
+    c->sock = NULL;
+}
+
+static bool release_filter(struct h2g_conn *c)
+{
+    if (c->dying == NULL)
+        return true;
+    if (bufferevent_decref(c->dying) == 1 || event_base_get_running_event(c->svc->base) == NULL) {
+        c->dying = NULL;
+        return true;
+    }
+    bufferevent_incref(c->dying);
     return false;
+}
+
+/* What conn_free lets go of at once; the TLS filter may have to wait. */
+static void free_parts(struct h2g_conn *c)
+{
+    struct h2g_services *svc = c->svc;
+    free_retired(c);
+    if (c->session != NULL) {
+        STAT_DEC(&svc->stats, sessions_open[c->sops->stats_slot[c->tls]]);
+        c->sops->free(c->session);
+        c->session = NULL;
+        c->sops = NULL;
+    }
+    sockread_clear(&c->rd);
+    if (c->pp_held != NULL) {
+        evbuffer_free(c->pp_held);
+        c->pp_held = NULL;
+    }
+    if (c->sock_out_cb != NULL)
+        evbuffer_remove_cb_entry(bufferevent_get_output(c->sock), c->sock_out_cb);
+    if (c->sock_added_cb != NULL)
+        evbuffer_remove_cb_entry(bufferevent_get_output(c->sock), c->sock_added_cb);
+    c->sock_out_cb = c->sock_added_cb = NULL;
+    evtimer_del(c->timer);
+    if (c->sleep_ev != NULL) {
+        unwatch_asleep(c);
+        if (c->fd >= 0)
+            close(c->fd);
+        SSL_free(c->ssl); /* NULL for cleartext; no BIO: nothing is sent */
+        c->ssl = NULL;
+    } else if (!c->tls) {
+        bufferevent_free(c->bev);
+    } else if (c->bev != NULL) {
+        retire_filter(c);
+    }
+    c->bev = NULL;
 }
 
 void conn_free(struct h2g_conn *c)
 {
     struct h2g_services *svc = c->svc;
     if (!c->releasing) {
-        free_retired(c);
-        if (c->session != NULL) {
-            STAT_DEC(&svc->stats, sessions_open[c->sops->stats_slot[c->tls]]);
-            c->sops->free(c->session);
-            c->session = NULL;
-            c->sops = NULL;
-        }
-        sockread_clear(&c->rd);
-        if (c->pp_held != NULL) {
-            evbuffer_free(c->pp_held);
-            c->pp_held = NULL;
-        }
-        if (c->sock_out_cb != NULL)
-            evbuffer_remove_cb_entry(bufferevent_get_output(c->sock), c->sock_out_cb);
-        if (c->sock_added_cb != NULL)
-            evbuffer_remove_cb_entry(bufferevent_get_output(c->sock), c->sock_added_cb);
-        c->sock_out_cb = c->sock_added_cb = NULL;
-        evtimer_del(c->timer);
+        c->releasing = true;
+        free_parts(c);
     }
-    if (c->sleep_ev != NULL) {
-        slab_event_free(svc, c->sleep_ev);
-        c->sleep_ev = NULL;
-        close(c->fd);
-    } else if (!c->tls) {
-        bufferevent_free(c->bev);
-    } else if (!release_tls_filter(c)) {
+    if (!release_filter(c)) {
         /* Still listed (CLOSED) and counted: the worker stops only once
          * it is gone, and frees it on its way out if it must. */
         struct timeval now = {0, 0};
@@ -901,11 +1028,19 @@ void conn_drain(struct h2g_conn *c)
     }
 }
 
+SSL *conn_ssl(const struct h2g_conn *c)
+{
+    if (!c->tls)
+        return NULL;
+    return c->bev != NULL ? bufferevent_openssl_get_ssl(c->bev) : c->ssl;
+}
+
 bool conn_cert_covers(struct h2g_conn *c, const char *host, size_t len)
 {
     if (!c->tls)
         return true;
-    return tls_cert_covers(bufferevent_openssl_get_ssl(c->bev), host, len);
+    SSL *ssl = conn_ssl(c);
+    return ssl != NULL && tls_cert_covers(ssl, host, len);
 }
 
 const char *conn_proto_name(const struct h2g_conn *c)

@@ -94,7 +94,7 @@ struct h2g_conn {
     const struct h2g_listen_ctx *listen;
     struct h2g_config *config;  /* owned reference */
     struct bufferevent *bev;    /* the socket's, or the TLS filter over it */
-    int fd;                     /* the socket (owned by the bufferevent) */
+    int fd;                     /* the socket (owned by the bufferevent; asleep, by the connection) */
     struct bufferevent *sock;   /* TLS: the socket's bufferevent under the filter (owned by it) */
     struct evbuffer_cb_entry *sock_out_cb; /* TLS, closing: watches the last records leave */
     struct evbuffer_cb_entry *sock_added_cb; /* TLS: records added to c->sock: written at the turn's end */
@@ -120,11 +120,18 @@ struct h2g_conn {
     bool lingering;             /* CLOSING: output done, discarding input */
     bool draining;              /* drained before its session started: the session is told at once */
     bool releasing;             /* freed but for the TLS filter, which waits for its last reference */
+    bool sleep_wanted;          /* TLS: conn_sleep asked, free_ev does it (out of the filter's callbacks) */
     struct event *free_ev;      /* frees a retired session; the connection itself once CLOSED */
     struct event *timer;        /* handshake timeout */
-    /* Asleep (conn_sleep): bev and the reader are gone, this watches the
-     * socket until the client speaks (cleartext only). */
+    /* Asleep (conn_sleep): bev and the reader are gone (TLS: the filter
+     * and c->sock too), this watches the socket until the client speaks. */
     struct event *sleep_ev;
+    /* TLS, asleep: the connection's TLS state, its BIO detached (owned:
+     * given to the filter conn_wake makes around it). */
+    struct ssl_st *ssl;
+    /* TLS: a filter freed by conn_sleep or conn_free whose last
+     * reference is still ours, dropped by free_ev (release_filter). */
+    struct bufferevent *dying;
 };
 
 /* Takes the accepted socket `fd`: NULL when out of memory, with fd
@@ -149,17 +156,23 @@ void conn_read_cap(struct h2g_conn *c, size_t high);
  * for tunnel_idle, not only stream_idle, before the connection's write
  * timeout closes it. */
 void conn_carries_tunnel(struct h2g_conn *c);
-/* An idle cleartext connection whose session put itself away gives back
- * its bufferevent and reader too (about 1 KB), keeping the socket and a
- * read event: true if it did (no output pending, no input held).  Until
- * conn_wake, c->bev is NULL; the session is woken first (on_read) when
- * the client speaks, and wakes the connection itself before any other
- * use (timer, drain).  Closing an asleep connection wakes it or frees
- * it. */
+/* An idle connection whose session put itself away gives back its
+ * bufferevent and reader too (about 1 KB), keeping the socket and a read
+ * event: true if it did (no output pending, no input held).  TLS keeps
+ * its SSL (no record in it either way), its BIO detached, and gives back
+ * the filter and the socket's bufferevent under it; it does so on a later
+ * loop turn (true: asked for), as the filter's callbacks may be running.
+ * Until conn_wake, c->bev is NULL; the session is woken first (on_read)
+ * when the client speaks, and wakes the connection itself before any
+ * other use (timer, drain).  Closing an asleep connection wakes it or
+ * frees it. */
 bool conn_sleep(struct h2g_conn *c);
 /* The bufferevent and reader back, reading on: 0 (also when awake), or
  * -1 out of memory, the connection then being closed. */
 int conn_wake(struct h2g_conn *c);
+/* The connection's TLS state, asleep or awake: NULL for cleartext, or
+ * while a TLS connection's filter is being made. */
+struct ssl_st *conn_ssl(const struct h2g_conn *c);
 /* Does the TLS certificate this connection presented cover `host`? */
 bool conn_cert_covers(struct h2g_conn *c, const char *host, size_t len);
 /* The session's protocol name ("h2", "h2c", "http/1.1"); "http/1.1"

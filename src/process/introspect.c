@@ -55,10 +55,12 @@ static json_t *session_json(const struct h2g_conn *c, bool with_streams, uint64_
     json_object_set_new(o, "peer", json_string(peer));
     json_object_set_new(o, "alpn", json_string(c->state == H2G_CONN_HANDSHAKE ? "handshake" : conn_proto_name(c)));
     /* The server name is the TLS state's, not kept twice. */
-    SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+    SSL *ssl = conn_ssl(c);
     json_object_set_new(o, "tls_version", ssl ? json_string(SSL_get_version(ssl)) : json_null());
     json_object_set_new(o, "sni", str_or_null(ssl ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL));
     json_object_set_new(o, "age_s", json_real((double)(now_ms - c->start_ms) / 1000.0));
+    /* Holding only its socket and session state (conn_sleep). */
+    json_object_set_new(o, "asleep", json_boolean(c->sleep_ev != NULL));
     json_t *streams = with_streams ? json_array() : NULL;
     const struct h2g_h2_session *h2 = conn_session_as(c, &h2_session_ops);
     const struct h2g_h1_session *h1 = conn_session_as(c, &h1_session_ops);

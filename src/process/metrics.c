@@ -226,6 +226,9 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
         heap_in_use());
     one(b, "h2gate_connections_total", "counter", "Client connections accepted.", st.connections_total);
     one(b, "h2gate_connections_open", "gauge", "Client connections open.", st.connections_open);
+    one(b, "h2gate_connections_asleep", "gauge",
+        "Idle client connections holding only their socket, session state and TLS state until the client speaks.",
+        st.connections_asleep);
     static const char *const alpn[] = {"h2", "h2c", "http/1.1"};
     labelled(b, "h2gate_sessions_total", "counter", "Client sessions started, by protocol.", "alpn", alpn,
              st.sessions_total, 3);

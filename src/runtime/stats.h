@@ -85,6 +85,7 @@ struct h2g_stats {
     uint64_t hist_sum_us;
     /* gauges, also single-writer */
     uint64_t connections_open;
+    uint64_t connections_asleep;  /* of which gave back their buffers until the client speaks (conn_sleep) */
     uint64_t streams_open;
     uint64_t tunnels_open;
     uint64_t sessions_open[3];

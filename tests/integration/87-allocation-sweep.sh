@@ -6,7 +6,9 @@
 # the running daemon (armed by SIGUSR2 once the scenario's setup is
 # done).  Scenarios: a TLS handshake with an h2 GET (and a session
 # ticket under listen[].tls.ticket_keys; also after a PROXY protocol v2
-# header, on a proxy_protocol listener), an h2c POST with a
+# header, on a proxy_protocol listener), a GET that wakes a TLS
+# connection asleep (conn_sleep: the TLS filter made again around its
+# SSL), an h2c POST with a
 # body, an HTTP/1.1 POST, an HTTP/1.1 GET upgraded to h2c (the
 # connection's session switch), a WebSocket over HTTP/2 (extended
 # CONNECT), a CONNECT tunnel, an h2c POST through an HTTP/2 upstream
@@ -112,8 +114,8 @@ start_h2gate "$PT" "$PC" "$PP"
 	--conf "$CONF" --conf-a "$T/conf-a.yaml" --conf-b "$T/conf-b.yaml" --h2gatectl "$CTLBIN" --h2gate "$H2GATE" \
 	--check-conf "$T/conf-check.yaml" \
 	${H2G_SWEEP_ONLY:+--only "$H2G_SWEEP_ONLY"} \
-	${H2G_SWEEP_SCENARIOS:-tls-handshake tls-proxy h2-body http1 h2c-upgrade ws-h2 connect h2c-upstream https-upstream \
-		h2-tls-upstream reload control h2gatectl config-check tls-handshake:16 tls-proxy:16 h2-body:16 http1:16 h2c-upgrade:16 ws-h2:16 \
+	${H2G_SWEEP_SCENARIOS:-tls-handshake tls-wake tls-proxy h2-body http1 h2c-upgrade ws-h2 connect h2c-upstream https-upstream \
+		h2-tls-upstream reload control h2gatectl config-check tls-handshake:16 tls-wake:16 tls-proxy:16 h2-body:16 http1:16 h2c-upgrade:16 ws-h2:16 \
 		connect:16 h2c-upstream:16 https-upstream:16 h2-tls-upstream:16 reload:16 control:16} \
 	>"$T/sweep.out" 2>&1
 rc=$?

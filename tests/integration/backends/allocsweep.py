@@ -264,11 +264,60 @@ def sha_reply(r):
         r["body"] == b"sha256=%s bytes=%d\n" % (hashlib.sha256(BODY).hexdigest().encode(), len(BODY))
 
 
+def size_reply(r):
+    return r["status"] == 200 and r["ended"] and len(r["body"]) == SIZE and \
+        hashlib.sha256(r["body"]).hexdigest() == pattern_sha(SIZE)
+
+
 def scenario_tls(a):
-    def good(r):
-        return r["status"] == 200 and r["ended"] and len(r["body"]) == SIZE and \
-            hashlib.sha256(r["body"]).hexdigest() == pattern_sha(SIZE)
-    return h2_exchange(a.tls_port, a.ca, get_headers("/size/%d" % SIZE, scheme="https"), None, good)
+    return h2_exchange(a.tls_port, a.ca, get_headers("/size/%d" % SIZE, scheme="https"), None, size_reply)
+
+
+class TlsWake:
+    """A TLS connection asleep (conn_sleep: its SSL kept, the filter, the
+    socket's bufferevent and the reader given back; the session dormant)
+    woken by a GET: what waking makes again fails in turn."""
+
+    def __init__(self, a):
+        self.a = a
+        self.c = None
+
+    def asleep(self, peer):
+        c = Ctl(self.a.ctl)
+        try:
+            rep = c.ask({"cmd": "sessions"})
+        finally:
+            c.close()
+        res = rep.get("result") if rep else None
+        rows = res.get("sessions", []) if isinstance(res, dict) else res or []
+        return any(s.get("peer") == peer and s.get("asleep") for s in rows)
+
+    def prepare(self):
+        """Before arming: a connection that opened no stream, asleep once
+        it has acknowledged the daemon's SETTINGS and PING."""
+        self.c = c = H2(self.a.tls_port, self.a.ca)
+        peer = "%s:%d" % c.sock.getsockname()[:2]
+        deadline = time.monotonic() + TIMEOUT
+        c.sock.settimeout(0.005)
+        while not self.asleep(peer):
+            if time.monotonic() > deadline:
+                raise Broken("a TLS connection did not go to sleep")
+            try:
+                c.conn.receive_data(c.sock.recv(65536))
+            except (socket.timeout, ssl.SSLWantReadError):
+                pass
+            c.flush()
+        c.sock.settimeout(TIMEOUT)
+
+    def run(self):
+        c, self.c = self.c, None
+
+        def go():
+            try:
+                return c.stream(get_headers("/size/%d" % SIZE, scheme="https"), None)
+            finally:
+                c.close()
+        return classify(guarded(go), size_reply)
 
 
 # A PROXY protocol v2 header (IPv4, with TLVs) from 192.0.2.7:56324.
@@ -758,10 +807,12 @@ def main():
     a = ap.parse_args()
     daemon = Daemon(a)
     reload = Reload(a, daemon)
+    wake = TlsWake(a)
     # A scenario "NAME:K" fails K allocations in a row from N: the code
     # that handles the first failure then meets failures of its own.
     table = {
         "tls-handshake": lambda n, k: sweep(a, daemon, n, lambda: scenario_tls(a), k=k),
+        "tls-wake": lambda n, k: sweep(a, daemon, n, wake.run, None, wake.prepare, k=k),
         "tls-proxy": lambda n, k: sweep(a, daemon, n, lambda: scenario_tls_proxy(a), k=k),
         "h2-body": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2_body(a), k=k),
         "h2c-upstream": lambda n, k: sweep(a, daemon, n, lambda: scenario_h2c_upstream(a), k=k),
