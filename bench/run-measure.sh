@@ -207,69 +207,109 @@ run_h2load() {
     foreign_load "$proxy" "$scen" "$s0" "$s1" $((u + s))
 }
 
-# ------------------------------------------------------- syscalls (strace)
-# trace_run PROXY SCENARIO URL N [MODE]: one run under `strace -f -yy` (every
-# process and thread of the proxy), syscalls split by the socket they act
-# on: "client" (the proxy's listeners and accepted connections), "upstream"
-# (sockets to the row's backend, UP_PORT, and socket()/connect() for them)
-# and "other" (epoll, timers, eventfds, memory, ..., and connections to the
-# other backends, e.g. keepalive PINGs on idle h2c ones).  epoll_ctl names
-# the socket it changes, so it counts for that socket's side.  Per
-# successful request.
-trace_run() {
-    local proxy=$1 scen=$2 url=$3 n=$4 pid out st spid p args=() ok
+# ------------------------------------------------------- syscalls (perf)
+# syscall_run PROXY SCENARIO URL N NWARM [MODE]: after an untraced warm-up
+# (NWARM), one more run of the measured size with, on every process and
+# thread of the proxy: perf stat counting its system calls by name (exact,
+# and cheap: about 0.3 µs more per call), perf record recording the calls
+# that name a descriptor for the first RECORD_SECS of the run (about 1 µs
+# more per call while it records), and bench/syscall_sides.py snapshotting
+# its descriptors and their sockets' ports every 0.1 s.  The recorded calls
+# give each name's split by side ("client": the proxy's listeners and the
+# connections accepted on them; "upstream": sockets to the row's backend,
+# UP_PORT; "other": epoll, timers, eventfds, memory, ..., and connections
+# to the other backends, e.g. PINGs on idle h2c ones; epoll_ctl counts for
+# the descriptor it changes, socket() for the one it returns), applied to
+# the counts of the whole run; the calls not recorded (epoll_wait, memory,
+# ...) are "other".  Per successful request.  Not strace: it slows the
+# proxy so much that every epoll_wait returns a big batch (h2gate at h2c
+# 100 B made 0.15 client-side calls per request under strace, 0.7-0.85
+# without).
+SC_COUNT="read write readv writev pread64 pwrite64 recvfrom sendto recvmsg sendmsg recvmmsg sendmmsg
+    epoll_wait epoll_pwait epoll_ctl poll ppoll select accept accept4 connect socket shutdown close
+    setsockopt getsockopt getsockname getpeername splice sendfile64 ioctl fcntl pipe2 eventfd2 dup
+    futex mmap munmap mprotect madvise brk mremap getpid gettid getrusage clock_gettime gettimeofday
+    timerfd_settime nanosleep clock_nanosleep sched_yield openat newfstatat getrandom rt_sigprocmask
+    rt_sigaction kill tgkill wait4"
+SC_RECORD="read write readv writev pread64 pwrite64 recvfrom sendto recvmsg sendmsg recvmmsg
+    sendmmsg epoll_ctl accept accept4 connect shutdown close setsockopt getsockopt getsockname
+    getpeername splice sendfile64 ioctl fcntl"
+sc_events() { # PREFIX NAMES... -> "PREFIX<name>,..." of the tracepoints this kernel has
+    local pre=$1 c ev=
+    shift
+    for c in "$@"; do
+        perf list "$pre$c" 2>/dev/null | grep -q "$pre$c " && ev+="${ev:+,}$pre$c"
+    done
+    echo "$ev"
+}
+SC_STAT_EVENTS=
+SC_RECORD_EVENTS=
+syscall_run() {
+    local proxy=$1 scen=$2 url=$3 n=$4 nwarm=$5 pid out base pids w r st ok rps
     pid=${PPID_OF[$proxy]}
-    mode_setup "${5:-h2c}"
-    out=$TMP/h2load.strace.$proxy.${scen// /_}.txt
-    st=$TMP/strace.$proxy.${scen// /_}.txt
+    mode_setup "${6:-h2c}"
+    if [ -z "$SC_STAT_EVENTS" ]; then
+        # shellcheck disable=SC2086 # lists of names
+        SC_STAT_EVENTS=raw_syscalls:sys_enter,$(sc_events syscalls:sys_enter_ $SC_COUNT)
+        # shellcheck disable=SC2086
+        SC_RECORD_EVENTS=$(sc_events syscalls:sys_enter_ $SC_RECORD),syscalls:sys_exit_socket
+    fi
+    base=$TMP/syscalls.$proxy.${scen// /_}
+    out=$TMP/h2load.syscalls.$proxy.${scen// /_}.txt
     # a warm-up right before, so the upstream pool is as in a measured run
-    timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -n "$n" \
+    timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -n "$nwarm" \
         "${EXTRA[@]}" "$url" >/dev/null 2>&1
-    for p in $(tree_pids "$pid"); do args+=(-p "$p"); done
-    strace -f -yy -qq -o "$st" "${args[@]}" 2>"$st.err" &
-    spid=$!
-    PIDS+=("$spid")
+    pids=$(tree_pids "$pid" | paste -sd,)
+    perf stat -x, -e "$SC_STAT_EVENTS" -p "$pids" -o "$base.stat" 2>"$base.err" &
+    st=$!
+    # shellcheck disable=SC2046 # one argument per pid
+    $PIN_LOAD "$PY" "$SELF_DIR/syscall_sides.py" watch "$base.fds" $(tr , ' ' <<<"$pids") 2>>"$base.err" &
+    w=$!
+    $PIN_LOAD perf record -q -k monotonic -m 8M -e "$SC_RECORD_EVENTS" -p "$pids" \
+        -o "$base.data" 2>>"$base.err" &
+    r=$!
+    PIDS+=("$st" "$w" "$r")
     sleep 0.5   # attach
+    ( sleep "$RECORD_SECS"; kill -INT "$r" 2>/dev/null ) &
     timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -n "$n" \
         "${EXTRA[@]}" "$url" >"$out" 2>&1
-    kill -INT "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
-    ok=$(h2load_figures "$out" | awk '{print $2}')
-    if [ "$ok" = - ] || [ "$ok" -eq 0 ] || [ ! -s "$st" ]; then
-        note "$proxy" "$scen" "strace run failed"
-        echo "bench/run: strace run against $proxy ($scen) failed:" >&2
-        tail -n 5 "$out" "$st.err" 2>/dev/null | sed 's/^/    /' >&2
+    kill -INT "$r" 2>/dev/null; wait "$r" 2>/dev/null
+    kill -TERM "$w" 2>/dev/null; wait "$w" 2>/dev/null
+    kill -INT "$st" 2>/dev/null; wait "$st" 2>/dev/null
+    read -r rps ok _ <<<"$(h2load_figures "$out")"
+    if [ "$ok" = - ] || [ "$ok" -eq 0 ] || [ ! -s "$base.data" ] || [ ! -s "$base.stat" ]; then
+        note "$proxy" "$scen" "syscall run (perf) failed"
+        echo "bench/run: syscall run (perf) against $proxy ($scen) failed:" >&2
+        tail -n 5 "$out" "$base.err" 2>/dev/null | sed 's/^/    /' >&2
         return 1
     fi
-    local c u o
-    read -r c u o <<<"$(classify_syscalls "$st")"
-    add_sample "$proxy" "$scen" sc_client "$(awk -v c="$c" -v n="$ok" 'BEGIN {printf "%.2f", c / n}')"
-    add_sample "$proxy" "$scen" sc_upstream "$(awk -v c="$u" -v n="$ok" 'BEGIN {printf "%.2f", c / n}')"
-    add_sample "$proxy" "$scen" sc_other "$(awk -v c="$o" -v n="$ok" 'BEGIN {printf "%.2f", c / n}')"
-    log "  $proxy  $scen under strace: $ok requests, syscalls client $c, upstream $u, other $o"
-    # the trace of a 64 KiB run is large; keep a per-syscall summary instead
-    classify_syscalls "$st" by-name >"$st.summary"
-    rm -f "$st"
+    perf script -i "$base.data" -F pid,time,event,trace 2>>"$base.err" |
+        "$PY" "$SELF_DIR/syscall_sides.py" classify --listen "${H2C_PORT[$proxy]},${TLS_PORT[$proxy]}" \
+            --up "$UP_PORT" --totals "$base.stat" "$base.fds" >"$base.summary"
+    sc_report "$proxy" "$scen" "$base.summary" "$ok" "$rps"
+    # the record of a 64 KiB run is large; the summary says what it found
+    rm -f "$base.data"
 }
 
-classify_syscalls() { # strace-output [by-name] -> "client upstream other"
-    awk -v up="$UP_PORT" -v backs=" $NGINX_PORT $NGINX_H2_PORT $GRPC_PORT " -v byname="${2:-}" '
-        / resumed>/ || /^[0-9]+ +(\+\+\+|---)/ {next}
-        {
-            side = "other"; name = $2; sub(/\(.*/, "", name)
-            if (match($0, /<TCP:\[[0-9.]+:[0-9]+->[0-9.]+:[0-9]+\]>/)) {
-                t = substr($0, RSTART, RLENGTH); sub(/\]>$/, "", t); sub(/.*:/, "", t)
-                side = (t == up) ? "upstream" : index(backs, " " t " ") ? "other" : "client"
-            } else if ($0 ~ /<TCP:\[[0-9.]+:[0-9]+\]>/) {
-                side = "client"        # a listener: accept
-            } else if ($0 ~ ("htons\\(" up "\\)") || name == "socket") {
-                side = "upstream"      # socket() and connect() for the backend
-            }
-            n[side]++; per[side " " name]++
-        }
-        END {
-            if (byname) { for (k in per) print k, per[k]; exit }
-            print n["client"] + 0, n["upstream"] + 0, n["other"] + 0
-        }' "$1" | { if [ -n "${2:-}" ]; then sort -k1,1 -k3,3nr; else cat; fi; }
+# sc_report PROXY SCENARIO SUMMARY OK RPS: the per-side samples and a log line
+sc_report() {
+    local c u o tot ew rec cov unm n=$4
+    read -r c u o tot ew rec cov unm <<<"$(awk '
+        $1 == "client" {c += $3} $1 == "upstream" {u += $3}
+        $1 == "other" && $2 == "epoll_wait" {ew = $3}
+        $1 == "total" {t = $2} $1 == "recorded" {r = $2}
+        $1 == "recorded-names-counted" {rc = $2} $1 == "unmatched" {m = $2}
+        END {printf "%d %d %d %d %d %d %s %d\n", c, u, t - c - u, t, ew, r,
+            (rc > 0 ? sprintf("%.0f%%", 100 * r / rc) : "-"), m}' "$3")"
+    per() { awk -v c="$1" -v n="$n" 'BEGIN {printf "%.2f", c / n}'; }
+    add_sample "$1" "$2" sc_client "$(per "$c")"
+    add_sample "$1" "$2" sc_upstream "$(per "$u")"
+    add_sample "$1" "$2" sc_other "$(per "$o")"
+    log "  $1  $2 syscall run (perf): $5 req/s, $4 ok; per request: client $(per "$c"), upstream $(per "$u"), other $(per "$o") (epoll_wait $(per "$ew")), total $(per "$tot"); the first ${RECORD_SECS}s recorded: $cov of the run's calls of those names, $unm on a descriptor no snapshot had"
+    if [ "$unm" -gt 0 ] && [ "$unm" -gt $((rec / 100)) ]; then
+        note "$1" "$2" "syscall run: $unm of $rec recorded calls on descriptors no snapshot had (counted as other)"
+    fi
+    return 0
 }
 
 # ------------------------------------------------ idle connections: RSS
