@@ -208,23 +208,29 @@ run_h2load() {
 }
 
 # ------------------------------------------------------- syscalls (perf)
-# syscall_run PROXY SCENARIO URL N NWARM [MODE]: after an untraced warm-up
-# (NWARM), one more run of the measured size with, on every process and
-# thread of the proxy: perf stat counting its system calls by name (exact,
-# and cheap: about 0.3 µs more per call), perf record recording the calls
-# that name a descriptor for the first RECORD_SECS of the run (about 1 µs
-# more per call while it records), and bench/syscall_sides.py snapshotting
-# its descriptors and their sockets' ports every 0.1 s.  The recorded calls
-# give each name's split by side ("client": the proxy's listeners and the
+# syscall_run PROXY SCENARIO URL N [MODE]: two more runs per row and
+# proxy, on every process and thread of the proxy.  First a warm-up of
+# SC_RECORD_SECS (h2load -D; the client connections live that long, many
+# snapshots' time) under perf record, which records the calls that name a
+# descriptor, while bench/syscall_sides.py snapshots the proxy's
+# descriptors and their sockets' ports every 0.1 s: each recorded call is
+# put on its descriptor's side ("client": the proxy's listeners and the
 # connections accepted on them; "upstream": sockets to the row's backend,
 # UP_PORT; "other": epoll, timers, eventfds, memory, ..., and connections
 # to the other backends, e.g. PINGs on idle h2c ones; epoll_ctl counts for
-# the descriptor it changes, socket() for the one it returns), applied to
-# the counts of the whole run; the calls not recorded (epoll_wait, memory,
-# ...) are "other".  Per successful request.  Not strace: it slows the
-# proxy so much that every epoll_wait returns a big batch (h2gate at h2c
-# 100 B made 0.15 client-side calls per request under strace, 0.7-0.85
-# without).
+# the descriptor it changes, socket() for the one it returns).  Then a run
+# of the measured size (N) under perf stat alone, which counts every call
+# by name: each name's split by side in the warm-up is applied to its count
+# in this run; the names not recorded (epoll_wait, memory, ...) are
+# "other".  Per successful request.  Why two runs: while perf record is
+# attached (whatever its sampling period, even per CPU), the proxy batches
+# several times more per epoll_wait (h2gate at h2c 100 B: 0.07-0.1
+# epoll_wait per request instead of 0.25-0.4, context switches alike):
+# the counts would be wrong, as under strace (0.15 client-side calls per
+# request instead of 0.7-0.85), while the split of a name between sides
+# moves little.  perf stat alone costs about 0.3 µs per call and leaves
+# the batching as it is (context switches per request as untraced, from
+# /proc/PID/status).
 SC_COUNT="read write readv writev pread64 pwrite64 recvfrom sendto recvmsg sendmsg recvmmsg sendmmsg
     epoll_wait epoll_pwait epoll_ctl poll ppoll select accept accept4 connect socket shutdown close
     setsockopt getsockopt getsockname getpeername splice sendfile64 ioctl fcntl pipe2 eventfd2 dup
@@ -244,10 +250,11 @@ sc_events() { # PREFIX NAMES... -> "PREFIX<name>,..." of the tracepoints this ke
 }
 SC_STAT_EVENTS=
 SC_RECORD_EVENTS=
+SC_RECORD_SECS=1   # the recorded warm-up (h2load -D)
 syscall_run() {
-    local proxy=$1 scen=$2 url=$3 n=$4 nwarm=$5 pid out base pids w r st ok rps
+    local proxy=$1 scen=$2 url=$3 n=$4 pid out base pids w r st ok rps
     pid=${PPID_OF[$proxy]}
-    mode_setup "${6:-h2c}"
+    mode_setup "${5:-h2c}"
     if [ -z "$SC_STAT_EVENTS" ]; then
         # shellcheck disable=SC2086 # lists of names
         SC_STAT_EVENTS=raw_syscalls:sys_enter,$(sc_events syscalls:sys_enter_ $SC_COUNT)
@@ -256,31 +263,35 @@ syscall_run() {
     fi
     base=$TMP/syscalls.$proxy.${scen// /_}
     out=$TMP/h2load.syscalls.$proxy.${scen// /_}.txt
-    # a warm-up right before, so the upstream pool is as in a measured run
-    timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -n "$nwarm" \
-        "${EXTRA[@]}" "$url" >/dev/null 2>&1
     pids=$(tree_pids "$pid" | paste -sd,)
-    perf stat -x, -e "$SC_STAT_EVENTS" -p "$pids" -o "$base.stat" 2>"$base.err" &
-    st=$!
+    # the warm-up, recorded: the split by side
     # shellcheck disable=SC2046 # one argument per pid
-    $PIN_LOAD "$PY" "$SELF_DIR/syscall_sides.py" watch "$base.fds" $(tr , ' ' <<<"$pids") 2>>"$base.err" &
+    $PIN_LOAD "$PY" "$SELF_DIR/syscall_sides.py" watch "$base.fds" $(tr , ' ' <<<"$pids") 2>"$base.err" &
     w=$!
     $PIN_LOAD perf record -q -k monotonic -m 8M -e "$SC_RECORD_EVENTS" -p "$pids" \
         -o "$base.data" 2>>"$base.err" &
     r=$!
-    PIDS+=("$st" "$w" "$r")
+    PIDS+=("$w" "$r")
     sleep 0.5   # attach
-    ( sleep "$RECORD_SECS"; kill -INT "$r" 2>/dev/null ) &
-    timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -n "$n" \
-        "${EXTRA[@]}" "$url" >"$out" 2>&1
+    # -D: for SC_RECORD_SECS whatever the rate, so that the client
+    # connections are open long enough for snapshots to see them
+    timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -D "$SC_RECORD_SECS" \
+        "${EXTRA[@]}" "$url" >"$out.warm-up" 2>&1
     kill -INT "$r" 2>/dev/null; wait "$r" 2>/dev/null
     kill -TERM "$w" 2>/dev/null; wait "$w" 2>/dev/null
+    # the measured-size run, counted only
+    perf stat -x, -e "$SC_STAT_EVENTS" -p "$pids" -o "$base.stat" 2>>"$base.err" &
+    st=$!
+    PIDS+=("$st")
+    sleep 0.5   # attach
+    timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -n "$n" \
+        "${EXTRA[@]}" "$url" >"$out" 2>&1
     kill -INT "$st" 2>/dev/null; wait "$st" 2>/dev/null
     read -r rps ok _ <<<"$(h2load_figures "$out")"
     if [ "$ok" = - ] || [ "$ok" -eq 0 ] || [ ! -s "$base.data" ] || [ ! -s "$base.stat" ]; then
         note "$proxy" "$scen" "syscall run (perf) failed"
         echo "bench/run: syscall run (perf) against $proxy ($scen) failed:" >&2
-        tail -n 5 "$out" "$base.err" 2>/dev/null | sed 's/^/    /' >&2
+        tail -n 5 "$out.warm-up" "$out" "$base.err" 2>/dev/null | sed 's/^/    /' >&2
         return 1
     fi
     perf script -i "$base.data" -F pid,time,event,trace 2>>"$base.err" |
@@ -293,19 +304,18 @@ syscall_run() {
 
 # sc_report PROXY SCENARIO SUMMARY OK RPS: the per-side samples and a log line
 sc_report() {
-    local c u o tot ew rec cov unm n=$4
-    read -r c u o tot ew rec cov unm <<<"$(awk '
+    local c u o tot ew rec unm n=$4
+    read -r c u o tot ew rec unm <<<"$(awk '
         $1 == "client" {c += $3} $1 == "upstream" {u += $3}
         $1 == "other" && $2 == "epoll_wait" {ew = $3}
         $1 == "total" {t = $2} $1 == "recorded" {r = $2}
-        $1 == "recorded-names-counted" {rc = $2} $1 == "unmatched" {m = $2}
-        END {printf "%d %d %d %d %d %d %s %d\n", c, u, t - c - u, t, ew, r,
-            (rc > 0 ? sprintf("%.0f%%", 100 * r / rc) : "-"), m}' "$3")"
+        $1 == "unmatched" {m = $2}
+        END {printf "%d %d %d %d %d %d %d\n", c, u, t - c - u, t, ew, r, m}' "$3")"
     per() { awk -v c="$1" -v n="$n" 'BEGIN {printf "%.2f", c / n}'; }
     add_sample "$1" "$2" sc_client "$(per "$c")"
     add_sample "$1" "$2" sc_upstream "$(per "$u")"
     add_sample "$1" "$2" sc_other "$(per "$o")"
-    log "  $1  $2 syscall run (perf): $5 req/s, $4 ok; per request: client $(per "$c"), upstream $(per "$u"), other $(per "$o") (epoll_wait $(per "$ew")), total $(per "$tot"); the first ${RECORD_SECS}s recorded: $cov of the run's calls of those names, $unm on a descriptor no snapshot had"
+    log "  $1  $2 syscall run (perf stat): $5 req/s, $4 ok; per request: client $(per "$c"), upstream $(per "$u"), other $(per "$o") (epoll_wait $(per "$ew")), total $(per "$tot"); split by side from the $rec calls recorded in a ${SC_RECORD_SECS}s warm-up, $unm of them on a descriptor no snapshot had"
     if [ "$unm" -gt 0 ] && [ "$unm" -gt $((rec / 100)) ]; then
         note "$1" "$2" "syscall run: $unm of $rec recorded calls on descriptors no snapshot had (counted as other)"
     fi

@@ -7,9 +7,12 @@ Usage:
                             --totals PERFSTAT FDS < perf-script-output
 
 bench/run counts the proxy's system calls per request on each side
-without strace: `perf stat` counts every call by name (exact, cheap),
-`perf record` records the calls that name a descriptor, and this helper
-says which side each of those descriptors was on at that moment.
+without strace: `perf record` records the calls that name a descriptor
+during a warm-up run while this helper watches which side each
+descriptor is on; then `perf stat` alone counts every call by name
+during the measured-size run (attached perf record changes how the
+proxy batches; perf stat does not), and each name's split by side in
+the warm-up is applied to its count in that run.
 
 watch: every 0.1 s, snapshot the descriptors of the PIDs
 (/proc/PID/fd) and the TCP ports of their sockets, until SIGTERM.  A
@@ -34,12 +37,14 @@ The calls perf did not record (epoll_wait, memory, ...) are "other":
 their counts come from the perf stat output (PERFSTAT, `perf stat -x,`
 of raw_syscalls:sys_enter and syscalls:sys_enter_*).  Each recorded
 name's split by side is applied to perf stat's count of that name (the
-recording may cover only part of the run, or lose events); a recorded
-kind of call with no event recorded (e.g. a connect() after the
-recording) is put on the side such calls have in a proxy (accept:
-client; socket, connect: upstream) and counted in "unsplit".  Prints
+counted run is another run than the recorded one); a kind of call
+counted but never recorded (e.g. a connect() the warm-up did not need)
+is put on the side such calls have in a proxy (accept: client; socket,
+connect: upstream; the rest: other) and, unless other, counted in
+"unsplit".  Prints
 "side name count" lines, then "total N", "recorded N" (events read),
-"recorded-names-counted N" (perf stat's count of the names recorded),
+"recorded-names-counted N" (perf stat's count of the names recorded,
+in the counted run),
 "unmatched N" (events whose descriptor no snapshot had: counted as
 other) and "unsplit N".
 """
@@ -197,8 +202,7 @@ def classify(args):
         else:
             side = next((s for s in known if s != "other"), "other")
         per[(side, name)] = per.get((side, name), 0) + 1
-    # Scaled to perf stat's exact count of each name: perf record may lose
-    # events when its buffer fills, and its window is not quite the same;
+    # Scaled to perf stat's exact count of each name in the counted run;
     # the names not recorded (epoll_wait, memory, ...) are "other".
     stat = perf_stat_counts(opts["--totals"])
     rec = {}
@@ -220,7 +224,7 @@ def classify(args):
         out[("other", "(unnamed)")] = total - named
     for (side, name), n in sorted(out.items(), key=lambda kv: (kv[0][0], -kv[1])):
         print(side, name, "%.0f" % n)
-    print("total", total)
+    print("total", "%.0f" % total)
     print("recorded", recorded)
     print("recorded-names-counted", sum(stat.get(name, 0) for name in rec))
     print("unmatched", unmatched)
