@@ -82,6 +82,15 @@ check_route() {
     return 0
 }
 
+ctx_switches() { # PID -> context switches so far of PID's tree, all threads
+    local p n=0 v
+    for p in $(tree_pids "$1"); do
+        v=$(cat "/proc/$p/task/"*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s + 0}')
+        n=$((n + v))
+    done
+    echo "$n"
+}
+
 percpu_stat() { # "cpuN task irq steal total ..." for every CPU, from /proc/stat
     awk '/^cpu[0-9]/ {printf "%s %d %d %d %d ", $1, $2+$3+$4, $7+$8, $9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat
 }
@@ -145,18 +154,18 @@ perf_stop() { # -> instructions counted (empty if none)
 # run_h2load PROXY SCENARIO URL N MEASURE(0|1) [MODE]
 run_h2load() {
     local proxy=$1 scen=$2 url=$3 n=$4 measure=$5 mode=${6:-h2c} pid out c0 c1 s0 s1 a0 a1 rc
-    local rps ok total secs ins g0='' g1=''
+    local rps ok total secs ins g0='' g1='' x0 x1
     pid=${PPID_OF[$proxy]}
     mode_setup "$mode"
     RUNSEQ=$((RUNSEQ + 1))
     out=$TMP/h2load.$(printf %03d "$RUNSEQ").$proxy.${scen// /_}.$([ "$measure" = 1 ] && echo run || echo warm-up).txt
     [ "$mode" = grpc ] && [ "$measure" = 1 ] && g0=$(grpc_served)
     [ "$measure" = 1 ] && perf_start "$out.perf" "$pid"
-    c0=$(cpu_ticks "$pid"); a0=$(nginx_accepts); s0=$(percpu_stat)
+    c0=$(cpu_ticks "$pid"); a0=$(nginx_accepts); s0=$(percpu_stat); x0=$(ctx_switches "$pid")
     timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -n "$n" \
         "${EXTRA[@]}" "$url" >"$out" 2>&1
     rc=$?
-    c1=$(cpu_ticks "$pid"); s1=$(percpu_stat); a1=$(nginx_accepts)
+    c1=$(cpu_ticks "$pid"); s1=$(percpu_stat); a1=$(nginx_accepts); x1=$(ctx_switches "$pid")
     if [ "$measure" = 0 ] && [ "$mode" = h2up ] && [ -n "$a0" ] && [ -n "$a1" ]; then
         # the connections the proxy needed for the load (minus the status one)
         add_sample "$proxy" "$scen" upwarm $((a1 - a0 - 1))
@@ -200,6 +209,8 @@ run_h2load() {
         add_sample "$proxy" "$scen" cpu "$(per_req $((u + s)))"
         add_sample "$proxy" "$scen" usr "$(per_req "$u")"
         add_sample "$proxy" "$scen" sys "$(per_req "$s")"
+        # how often it slept: the syscall run's should be alike (sc_report)
+        add_sample "$proxy" "$scen" ctxsw "$(awk -v d=$((x1 - x0)) -v n="$ok" 'BEGIN {printf "%.3f", d / n}')"
         [ -n "$ins" ] && add_sample "$proxy" "$scen" instr \
             "$(awk -v i="$ins" -v n="$ok" 'BEGIN {printf "%.0f", i / n}')"
     fi
@@ -252,7 +263,7 @@ SC_STAT_EVENTS=
 SC_RECORD_EVENTS=
 SC_RECORD_SECS=1   # the recorded warm-up (h2load -D)
 syscall_run() {
-    local proxy=$1 scen=$2 url=$3 n=$4 pid out base pids w r st ok rps
+    local proxy=$1 scen=$2 url=$3 n=$4 pid out base pids w r st ok rps x0 x1
     pid=${PPID_OF[$proxy]}
     mode_setup "${5:-h2c}"
     if [ -z "$SC_STAT_EVENTS" ]; then
@@ -284,8 +295,10 @@ syscall_run() {
     st=$!
     PIDS+=("$st")
     sleep 0.5   # attach
+    x0=$(ctx_switches "$pid")
     timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -n "$n" \
         "${EXTRA[@]}" "$url" >"$out" 2>&1
+    x1=$(ctx_switches "$pid")
     kill -INT "$st" 2>/dev/null; wait "$st" 2>/dev/null
     read -r rps ok _ <<<"$(h2load_figures "$out")"
     if [ "$ok" = - ] || [ "$ok" -eq 0 ] || [ ! -s "$base.data" ] || [ ! -s "$base.stat" ]; then
@@ -297,12 +310,14 @@ syscall_run() {
     perf script -i "$base.data" -F pid,time,event,trace 2>>"$base.err" |
         "$PY" "$SELF_DIR/syscall_sides.py" classify --listen "${H2C_PORT[$proxy]},${TLS_PORT[$proxy]}" \
             --up "$UP_PORT" --totals "$base.stat" "$base.fds" >"$base.summary"
-    sc_report "$proxy" "$scen" "$base.summary" "$ok" "$rps"
+    sc_report "$proxy" "$scen" "$base.summary" "$ok" "$rps" $((x1 - x0))
     # the record of a 64 KiB run is large; the summary says what it found
     rm -f "$base.data"
 }
 
-# sc_report PROXY SCENARIO SUMMARY OK RPS: the per-side samples and a log line
+# sc_report PROXY SCENARIO SUMMARY OK RPS CTXSW: the per-side samples and a
+# log line, with the run's req/s and context switches per request next to
+# the measured runs' (medians): perf stat should leave them as they are
 sc_report() {
     local c u o tot ew rec unm n=$4
     read -r c u o tot ew rec unm <<<"$(awk '
@@ -311,11 +326,12 @@ sc_report() {
         $1 == "total" {t = $2} $1 == "recorded" {r = $2}
         $1 == "unmatched" {m = $2}
         END {printf "%d %d %d %d %d %d %d\n", c, u, t - c - u, t, ew, r, m}' "$3")"
-    per() { awk -v c="$1" -v n="$n" 'BEGIN {printf "%.2f", c / n}'; }
+    per() { awk -v c="$1" -v n="$n" -v d="${2:-2}" 'BEGIN {printf "%.*f", d, c / n}'; }
     add_sample "$1" "$2" sc_client "$(per "$c")"
     add_sample "$1" "$2" sc_upstream "$(per "$u")"
     add_sample "$1" "$2" sc_other "$(per "$o")"
-    log "  $1  $2 syscall run (perf stat): $5 req/s, $4 ok; per request: client $(per "$c"), upstream $(per "$u"), other $(per "$o") (epoll_wait $(per "$ew")), total $(per "$tot"); split by side from the $rec calls recorded in a ${SC_RECORD_SECS}s warm-up, $unm of them on a descriptor no snapshot had"
+    # shellcheck disable=SC2086 # the samples, one argument each
+    log "  $1  $2 syscall run (perf stat): $5 req/s (measured runs $(median ${RES["$1|$2|rps"]:-})), $4 ok; context switches/req $(per "$6" 3) (measured runs $(median ${RES["$1|$2|ctxsw"]:-})); per request: client $(per "$c"), upstream $(per "$u"), other $(per "$o") (epoll_wait $(per "$ew")), total $(per "$tot"); split by side from the $rec calls recorded in a ${SC_RECORD_SECS}s warm-up, $unm of them on a descriptor no snapshot had"
     if [ "$unm" -gt 0 ] && [ "$unm" -gt $((rec / 100)) ]; then
         note "$1" "$2" "syscall run: $unm of $rec recorded calls on descriptors no snapshot had (counted as other)"
     fi
