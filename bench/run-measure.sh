@@ -262,6 +262,11 @@ sc_events() { # PREFIX NAMES... -> "PREFIX<name>,..." of the tracepoints this ke
 SC_STAT_EVENTS=
 SC_RECORD_EVENTS=
 SC_RECORD_SECS=1   # the recorded warm-up (h2load -D)
+forget_pid() { # PID: reaped, so not one for cleanup to stop (it may be reused)
+    local p keep=()
+    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    PIDS=("${keep[@]}")
+}
 syscall_run() {
     local proxy=$1 scen=$2 url=$3 n=$4 pid out base pids w r st ok rps x0 x1
     pid=${PPID_OF[$proxy]}
@@ -290,6 +295,7 @@ syscall_run() {
         "${EXTRA[@]}" "$url" >"$out.warm-up" 2>&1
     kill -INT "$r" 2>/dev/null; wait "$r" 2>/dev/null
     kill -TERM "$w" 2>/dev/null; wait "$w" 2>/dev/null
+    forget_pid "$r"; forget_pid "$w"
     # the measured-size run, counted only
     perf stat -x, -e "$SC_STAT_EVENTS" -p "$pids" -o "$base.stat" 2>>"$base.err" &
     st=$!
@@ -300,6 +306,7 @@ syscall_run() {
         "${EXTRA[@]}" "$url" >"$out" 2>&1
     x1=$(ctx_switches "$pid")
     kill -INT "$st" 2>/dev/null; wait "$st" 2>/dev/null
+    forget_pid "$st"
     read -r rps ok _ <<<"$(h2load_figures "$out")"
     if [ "$ok" = - ] || [ "$ok" -eq 0 ] || [ ! -s "$base.data" ] || [ ! -s "$base.stat" ]; then
         note "$proxy" "$scen" "syscall run (perf) failed"
@@ -311,7 +318,7 @@ syscall_run() {
         "$PY" "$SELF_DIR/syscall_sides.py" classify --listen "${H2C_PORT[$proxy]},${TLS_PORT[$proxy]}" \
             --up "$UP_PORT" --totals "$base.stat" "$base.fds" >"$base.summary"
     sc_report "$proxy" "$scen" "$base.summary" "$ok" "$rps" $((x1 - x0))
-    # the record of a 64 KiB run is large; the summary says what it found
+    # the record is tens of MB; the summary says what it found
     rm -f "$base.data"
 }
 
