@@ -82,6 +82,15 @@ check_route() {
     return 0
 }
 
+ctx_switches() { # PID -> context switches so far of PID's tree, all threads
+    local p n=0 v
+    for p in $(tree_pids "$1"); do
+        v=$(cat "/proc/$p/task/"*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s + 0}')
+        n=$((n + v))
+    done
+    echo "$n"
+}
+
 percpu_stat() { # "cpuN task irq steal total ..." for every CPU, from /proc/stat
     awk '/^cpu[0-9]/ {printf "%s %d %d %d %d ", $1, $2+$3+$4, $7+$8, $9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat
 }
@@ -145,18 +154,18 @@ perf_stop() { # -> instructions counted (empty if none)
 # run_h2load PROXY SCENARIO URL N MEASURE(0|1) [MODE]
 run_h2load() {
     local proxy=$1 scen=$2 url=$3 n=$4 measure=$5 mode=${6:-h2c} pid out c0 c1 s0 s1 a0 a1 rc
-    local rps ok total secs ins g0='' g1=''
+    local rps ok total secs ins g0='' g1='' x0 x1
     pid=${PPID_OF[$proxy]}
     mode_setup "$mode"
     RUNSEQ=$((RUNSEQ + 1))
     out=$TMP/h2load.$(printf %03d "$RUNSEQ").$proxy.${scen// /_}.$([ "$measure" = 1 ] && echo run || echo warm-up).txt
     [ "$mode" = grpc ] && [ "$measure" = 1 ] && g0=$(grpc_served)
     [ "$measure" = 1 ] && perf_start "$out.perf" "$pid"
-    c0=$(cpu_ticks "$pid"); a0=$(nginx_accepts); s0=$(percpu_stat)
+    c0=$(cpu_ticks "$pid"); a0=$(nginx_accepts); s0=$(percpu_stat); x0=$(ctx_switches "$pid")
     timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -n "$n" \
         "${EXTRA[@]}" "$url" >"$out" 2>&1
     rc=$?
-    c1=$(cpu_ticks "$pid"); s1=$(percpu_stat); a1=$(nginx_accepts)
+    c1=$(cpu_ticks "$pid"); s1=$(percpu_stat); a1=$(nginx_accepts); x1=$(ctx_switches "$pid")
     if [ "$measure" = 0 ] && [ "$mode" = h2up ] && [ -n "$a0" ] && [ -n "$a1" ]; then
         # the connections the proxy needed for the load (minus the status one)
         add_sample "$proxy" "$scen" upwarm $((a1 - a0 - 1))
@@ -200,6 +209,8 @@ run_h2load() {
         add_sample "$proxy" "$scen" cpu "$(per_req $((u + s)))"
         add_sample "$proxy" "$scen" usr "$(per_req "$u")"
         add_sample "$proxy" "$scen" sys "$(per_req "$s")"
+        # how often it slept: the syscall run's should be alike (sc_report)
+        add_sample "$proxy" "$scen" ctxsw "$(awk -v d=$((x1 - x0)) -v n="$ok" 'BEGIN {printf "%.3f", d / n}')"
         [ -n "$ins" ] && add_sample "$proxy" "$scen" instr \
             "$(awk -v i="$ins" -v n="$ok" 'BEGIN {printf "%.0f", i / n}')"
     fi
@@ -207,69 +218,131 @@ run_h2load() {
     foreign_load "$proxy" "$scen" "$s0" "$s1" $((u + s))
 }
 
-# ------------------------------------------------------- syscalls (strace)
-# trace_run PROXY SCENARIO URL N [MODE]: one run under `strace -f -yy` (every
-# process and thread of the proxy), syscalls split by the socket they act
-# on: "client" (the proxy's listeners and accepted connections), "upstream"
-# (sockets to the row's backend, UP_PORT, and socket()/connect() for them)
-# and "other" (epoll, timers, eventfds, memory, ..., and connections to the
-# other backends, e.g. keepalive PINGs on idle h2c ones).  epoll_ctl names
-# the socket it changes, so it counts for that socket's side.  Per
-# successful request.
-trace_run() {
-    local proxy=$1 scen=$2 url=$3 n=$4 pid out st spid p args=() ok
+# ------------------------------------------------------- syscalls (perf)
+# syscall_run PROXY SCENARIO URL N [MODE]: two more runs per row and
+# proxy, on every process and thread of the proxy.  First a warm-up of
+# SC_RECORD_SECS (h2load -D; the client connections live that long, many
+# snapshots' time) under perf record, which records the calls that name a
+# descriptor, while bench/syscall_sides.py snapshots the proxy's
+# descriptors and their sockets' ports every 0.1 s: each recorded call is
+# put on its descriptor's side ("client": the proxy's listeners and the
+# connections accepted on them; "upstream": sockets to the row's backend,
+# UP_PORT; "other": epoll, timers, eventfds, memory, ..., and connections
+# to the other backends, e.g. PINGs on idle h2c ones; epoll_ctl counts for
+# the descriptor it changes, socket() for the one it returns).  Then a run
+# of the measured size (N) under perf stat alone, which counts every call
+# by name: each name's split by side in the warm-up is applied to its count
+# in this run; the names not recorded (epoll_wait, memory, ...) are
+# "other".  Per successful request.  Why two runs: while perf record is
+# attached (whatever its sampling period, even per CPU), the proxy batches
+# several times more per epoll_wait (h2gate at h2c 100 B: 0.07-0.1
+# epoll_wait per request instead of 0.25-0.4, context switches alike):
+# the counts would be wrong, as under strace (0.15 client-side calls per
+# request instead of 0.7-0.85), while the split of a name between sides
+# moves little.  perf stat alone costs about 0.3 µs per call and leaves
+# the batching as it is (context switches per request as untraced, from
+# /proc/PID/status).
+SC_COUNT="read write readv writev pread64 pwrite64 recvfrom sendto recvmsg sendmsg recvmmsg sendmmsg
+    epoll_wait epoll_pwait epoll_ctl poll ppoll select accept accept4 connect socket shutdown close
+    setsockopt getsockopt getsockname getpeername splice sendfile64 ioctl fcntl pipe2 eventfd2 dup
+    futex mmap munmap mprotect madvise brk mremap getpid gettid getrusage clock_gettime gettimeofday
+    timerfd_settime nanosleep clock_nanosleep sched_yield openat newfstatat getrandom rt_sigprocmask
+    rt_sigaction kill tgkill wait4"
+SC_RECORD="read write readv writev pread64 pwrite64 recvfrom sendto recvmsg sendmsg recvmmsg
+    sendmmsg epoll_ctl accept accept4 connect shutdown close setsockopt getsockopt getsockname
+    getpeername splice sendfile64 ioctl fcntl"
+sc_events() { # PREFIX NAMES... -> "PREFIX<name>,..." of the tracepoints this kernel has
+    local pre=$1 c ev=
+    shift
+    for c in "$@"; do
+        perf list "$pre$c" 2>/dev/null | grep -q "$pre$c " && ev+="${ev:+,}$pre$c"
+    done
+    echo "$ev"
+}
+SC_STAT_EVENTS=
+SC_RECORD_EVENTS=
+SC_RECORD_SECS=1   # the recorded warm-up (h2load -D)
+forget_pid() { # PID: reaped, so not one for cleanup to stop (it may be reused)
+    local p keep=()
+    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    PIDS=("${keep[@]}")
+}
+syscall_run() {
+    local proxy=$1 scen=$2 url=$3 n=$4 pid out base pids w r st ok rps x0 x1
     pid=${PPID_OF[$proxy]}
     mode_setup "${5:-h2c}"
-    out=$TMP/h2load.strace.$proxy.${scen// /_}.txt
-    st=$TMP/strace.$proxy.${scen// /_}.txt
-    # a warm-up right before, so the upstream pool is as in a measured run
-    timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -n "$n" \
-        "${EXTRA[@]}" "$url" >/dev/null 2>&1
-    for p in $(tree_pids "$pid"); do args+=(-p "$p"); done
-    strace -f -yy -qq -o "$st" "${args[@]}" 2>"$st.err" &
-    spid=$!
-    PIDS+=("$spid")
+    if [ -z "$SC_STAT_EVENTS" ]; then
+        # shellcheck disable=SC2086 # lists of names
+        SC_STAT_EVENTS=raw_syscalls:sys_enter,$(sc_events syscalls:sys_enter_ $SC_COUNT)
+        # shellcheck disable=SC2086
+        SC_RECORD_EVENTS=$(sc_events syscalls:sys_enter_ $SC_RECORD),syscalls:sys_exit_socket
+    fi
+    base=$TMP/syscalls.$proxy.${scen// /_}
+    out=$TMP/h2load.syscalls.$proxy.${scen// /_}.txt
+    pids=$(tree_pids "$pid" | paste -sd,)
+    # the warm-up, recorded: the split by side
+    # shellcheck disable=SC2046 # one argument per pid
+    $PIN_LOAD "$PY" "$SELF_DIR/syscall_sides.py" watch "$base.fds" $(tr , ' ' <<<"$pids") 2>"$base.err" &
+    w=$!
+    $PIN_LOAD perf record -q -k monotonic -m 8M -e "$SC_RECORD_EVENTS" -p "$pids" \
+        -o "$base.data" 2>>"$base.err" &
+    r=$!
+    PIDS+=("$w" "$r")
     sleep 0.5   # attach
+    # -D: for SC_RECORD_SECS whatever the rate, so that the client
+    # connections are open long enough for snapshots to see them
+    timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -D "$SC_RECORD_SECS" \
+        "${EXTRA[@]}" "$url" >"$out.warm-up" 2>&1
+    kill -INT "$r" 2>/dev/null; wait "$r" 2>/dev/null
+    kill -TERM "$w" 2>/dev/null; wait "$w" 2>/dev/null
+    forget_pid "$r"; forget_pid "$w"
+    # the measured-size run, counted only
+    perf stat -x, -e "$SC_STAT_EVENTS" -p "$pids" -o "$base.stat" 2>>"$base.err" &
+    st=$!
+    PIDS+=("$st")
+    sleep 0.5   # attach
+    x0=$(ctx_switches "$pid")
     timeout "$H2LOAD_TIMEOUT" $PIN_LOAD "$H2LOAD" -t 1 -c "$CONNS" -m "$STREAMS" -n "$n" \
         "${EXTRA[@]}" "$url" >"$out" 2>&1
-    kill -INT "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
-    ok=$(h2load_figures "$out" | awk '{print $2}')
-    if [ "$ok" = - ] || [ "$ok" -eq 0 ] || [ ! -s "$st" ]; then
-        note "$proxy" "$scen" "strace run failed"
-        echo "bench/run: strace run against $proxy ($scen) failed:" >&2
-        tail -n 5 "$out" "$st.err" 2>/dev/null | sed 's/^/    /' >&2
+    x1=$(ctx_switches "$pid")
+    kill -INT "$st" 2>/dev/null; wait "$st" 2>/dev/null
+    forget_pid "$st"
+    read -r rps ok _ <<<"$(h2load_figures "$out")"
+    if [ "$ok" = - ] || [ "$ok" -eq 0 ] || [ ! -s "$base.data" ] || [ ! -s "$base.stat" ]; then
+        note "$proxy" "$scen" "syscall run (perf) failed"
+        echo "bench/run: syscall run (perf) against $proxy ($scen) failed:" >&2
+        tail -n 5 "$out.warm-up" "$out" "$base.err" 2>/dev/null | sed 's/^/    /' >&2
         return 1
     fi
-    local c u o
-    read -r c u o <<<"$(classify_syscalls "$st")"
-    add_sample "$proxy" "$scen" sc_client "$(awk -v c="$c" -v n="$ok" 'BEGIN {printf "%.2f", c / n}')"
-    add_sample "$proxy" "$scen" sc_upstream "$(awk -v c="$u" -v n="$ok" 'BEGIN {printf "%.2f", c / n}')"
-    add_sample "$proxy" "$scen" sc_other "$(awk -v c="$o" -v n="$ok" 'BEGIN {printf "%.2f", c / n}')"
-    log "  $proxy  $scen under strace: $ok requests, syscalls client $c, upstream $u, other $o"
-    # the trace of a 64 KiB run is large; keep a per-syscall summary instead
-    classify_syscalls "$st" by-name >"$st.summary"
-    rm -f "$st"
+    perf script -i "$base.data" -F pid,time,event,trace 2>>"$base.err" |
+        "$PY" "$SELF_DIR/syscall_sides.py" classify --listen "${H2C_PORT[$proxy]},${TLS_PORT[$proxy]}" \
+            --up "$UP_PORT" --totals "$base.stat" "$base.fds" >"$base.summary"
+    sc_report "$proxy" "$scen" "$base.summary" "$ok" "$rps" $((x1 - x0))
+    # the record is tens of MB; the summary says what it found
+    rm -f "$base.data"
 }
 
-classify_syscalls() { # strace-output [by-name] -> "client upstream other"
-    awk -v up="$UP_PORT" -v backs=" $NGINX_PORT $NGINX_H2_PORT $GRPC_PORT " -v byname="${2:-}" '
-        / resumed>/ || /^[0-9]+ +(\+\+\+|---)/ {next}
-        {
-            side = "other"; name = $2; sub(/\(.*/, "", name)
-            if (match($0, /<TCP:\[[0-9.]+:[0-9]+->[0-9.]+:[0-9]+\]>/)) {
-                t = substr($0, RSTART, RLENGTH); sub(/\]>$/, "", t); sub(/.*:/, "", t)
-                side = (t == up) ? "upstream" : index(backs, " " t " ") ? "other" : "client"
-            } else if ($0 ~ /<TCP:\[[0-9.]+:[0-9]+\]>/) {
-                side = "client"        # a listener: accept
-            } else if ($0 ~ ("htons\\(" up "\\)") || name == "socket") {
-                side = "upstream"      # socket() and connect() for the backend
-            }
-            n[side]++; per[side " " name]++
-        }
-        END {
-            if (byname) { for (k in per) print k, per[k]; exit }
-            print n["client"] + 0, n["upstream"] + 0, n["other"] + 0
-        }' "$1" | { if [ -n "${2:-}" ]; then sort -k1,1 -k3,3nr; else cat; fi; }
+# sc_report PROXY SCENARIO SUMMARY OK RPS CTXSW: the per-side samples and a
+# log line, with the run's req/s and context switches per request next to
+# the measured runs' (medians): perf stat should leave them as they are
+sc_report() {
+    local c u o tot ew rec unm n=$4
+    read -r c u o tot ew rec unm <<<"$(awk '
+        $1 == "client" {c += $3} $1 == "upstream" {u += $3}
+        $1 == "other" && $2 == "epoll_wait" {ew = $3}
+        $1 == "total" {t = $2} $1 == "recorded" {r = $2}
+        $1 == "unmatched" {m = $2}
+        END {printf "%d %d %d %d %d %d %d\n", c, u, t - c - u, t, ew, r, m}' "$3")"
+    per() { awk -v c="$1" -v n="$n" -v d="${2:-2}" 'BEGIN {printf "%.*f", d, c / n}'; }
+    add_sample "$1" "$2" sc_client "$(per "$c")"
+    add_sample "$1" "$2" sc_upstream "$(per "$u")"
+    add_sample "$1" "$2" sc_other "$(per "$o")"
+    # shellcheck disable=SC2086 # the samples, one argument each
+    log "  $1  $2 syscall run (perf stat): $5 req/s (measured runs $(median ${RES["$1|$2|rps"]:-})), $4 ok; context switches/req $(per "$6" 3) (measured runs $(median ${RES["$1|$2|ctxsw"]:-})); per request: client $(per "$c"), upstream $(per "$u"), other $(per "$o") (epoll_wait $(per "$ew")), total $(per "$tot"); split by side from the $rec calls recorded in a ${SC_RECORD_SECS}s warm-up, $unm of them on a descriptor no snapshot had"
+    if [ "$unm" -gt 0 ] && [ "$unm" -gt $((rec / 100)) ]; then
+        note "$1" "$2" "syscall run: $unm of $rec recorded calls on descriptors no snapshot had (counted as other)"
+    fi
+    return 0
 }
 
 # ------------------------------------------------ idle connections: RSS

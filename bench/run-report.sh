@@ -28,7 +28,7 @@ print_header() {
     log "machine busy before start: ${PRE_BUSY}% of all CPUs over 2 s$([ "$PRE_BUSY" -gt 10 ] && echo ' -- NOT IDLE, numbers will be noisy')"
     log "load: h2load -t 1 -c $CONNS -m $STREAMS; -n $N_SMALL (100 B) / $N_LARGE (64 KiB) / $N_GRPC (gRPC); warm-up run n/5 first; median of $REPEAT"
     log "rows: $ROWS"
-    log "syscalls: one more run per row under strace -f, -n $N_TRACE_SMALL / $N_TRACE_LARGE$([ "$HAVE_STRACE" = 1 ] || echo ' -- strace missing (apt-get install strace): n/a')"
+    log "syscalls: two more runs per row and proxy: a ${SC_RECORD_SECS}s warm-up (h2load -D) under perf record, which gives each syscall name's split by side, then a run of the measured size under perf stat alone, which counts every call by name$([ "$HAVE_PERF_SC" = 1 ] || echo ' -- perf missing (apt-get install linux-perf) or not allowed to trace syscalls (root, or perf_event_paranoid -1): n/a')"
     log "instructions: $([ "$HAVE_PERF" = 1 ] && echo 'perf stat -e instructions:u on the measured runs' || echo 'n/a: perf stat -e instructions:u is not supported here (no PMU in this VM, or no perf); bench/instructions counts them under callgrind')"
     log "idle: $N_IDLE connections per proxy and mode, fresh proxy each time"
     log "upstream (backend): nginx 127.0.0.1:$NGINX_PORT (HTTP/1.1) and :$NGINX_H2_PORT (h2c), 1 process, keepalive"
@@ -103,7 +103,7 @@ print_report() {
         md_row "idle TLS connection, KiB" "idle tls conn" rss 2 low
     fi
     echo
-    echo "## Per row: time split, syscalls per request (strace run), instructions"
+    echo "## Per row: time split, syscalls per request (perf stat run, split by side from a perf record run), instructions"
     echo
     md_head row
     for s in "${SCENARIOS[@]}"; do
