@@ -202,6 +202,24 @@ static void conn_free(struct h2g_h2_conn *c)
     free(c);
 }
 
+/* Cleartext output goes out now, as the client side's does
+ * (h2_session.c flush): the bufferevent's EV_WRITE, an epoll_ctl on and
+ * one off per flush, only while the socket does not take it all.  TLS
+ * records are the bufferevent's to write. */
+static void conn_write_now(struct h2g_h2_conn *c)
+{
+    if (c->uc->tls)
+        return;
+    /* conn_send stopped at the cap: nghttp2 may hold more */
+    bool capped = evbuffer_get_length(bufferevent_get_output(c->bev)) >= OUT_CAP;
+    if (!sockwrite_now(c->bev, -1))
+        return; /* EV_WRITE is on: conn_write_cb once the socket took it */
+    if (bufferevent_get_enabled(c->bev) & EV_WRITE)
+        bufferevent_disable(c->bev, EV_WRITE);
+    if (capped)
+        conn_schedule(c);
+}
+
 static void conn_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2g_h2_conn *c = arg;
@@ -215,6 +233,7 @@ static void conn_flush_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (c->state == H2C_CONNECTING || !conn_send(c))
         return;
+    conn_write_now(c);
     if (nghttp2_session_want_read(c->ngh) || nghttp2_session_want_write(c->ngh) ||
         evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
         return;
