@@ -7,8 +7,11 @@
  */
 #include "core/hdr.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "core/errors.h"
 
 struct hdr_entry {
     const char *name;
@@ -226,4 +229,51 @@ bool h2g_conn_tokens_has(const struct h2g_conn_tokens *ct, const struct h2g_fiel
         if (ct->t[k].len == len && strncasecmp(ct->t[k].p, name, len) == 0)
             return true;
     return false;
+}
+
+int h2g_field_ref_add(struct h2g_buf *store, struct h2g_field_ref *r, const char *name, size_t nlen,
+                      const char *value, size_t vlen)
+{
+    r->name_off = (uint32_t)store->len;
+    r->name_len = (uint32_t)nlen;
+    if (h2g_buf_append(store, name, nlen) != 0)
+        return H2G_ERR_NOMEM;
+    r->value_off = (uint32_t)store->len;
+    r->value_len = (uint32_t)vlen;
+    return h2g_buf_append(store, value, vlen);
+}
+
+int h2g_field_refs_grow(struct h2g_field_ref **refs, size_t n, size_t *cap)
+{
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? *cap * 2 : 16;
+    struct h2g_field_ref *r = realloc(*refs, c * sizeof(*r));
+    if (r == NULL)
+        return H2G_ERR_NOMEM;
+    *refs = r;
+    *cap = c;
+    return 0;
+}
+
+void h2g_field_refs_view(const char *base, const struct h2g_field_ref *refs, size_t n, struct h2g_field *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i].name = base + refs[i].name_off;
+        out[i].name_len = refs[i].name_len;
+        out[i].value = base + refs[i].value_off;
+        out[i].value_len = refs[i].value_len;
+    }
+}
+
+bool h2g_parse_content_length(const char *value, size_t vlen, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < vlen; i++) {
+        if (value[i] < '0' || value[i] > '9' || v > (UINT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(value[i] - '0');
+    }
+    *out = v;
+    return vlen > 0;
 }

@@ -12,8 +12,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
+
+#include "core/buf.h"
 
 /* A borrowed view of one field. */
 struct h2g_field {
@@ -22,6 +25,26 @@ struct h2g_field {
     const char *value;
     size_t value_len;
 };
+
+/* A field kept as offsets into a store (an h2g_buf holding names and
+ * values back to back): it stays valid as the store grows. */
+struct h2g_field_ref {
+    uint32_t name_off, name_len, value_off, value_len;
+};
+
+/* Appends name and value to store and points r at them: 0, or
+ * H2G_ERR_NOMEM. */
+int h2g_field_ref_add(struct h2g_buf *store, struct h2g_field_ref *r, const char *name, size_t nlen,
+                      const char *value, size_t vlen);
+/* Room for one more in *refs (n of them, *cap allocated; doubling from
+ * 16): 0, or H2G_ERR_NOMEM with *refs as it was. */
+int h2g_field_refs_grow(struct h2g_field_ref **refs, size_t n, size_t *cap);
+/* Views of n fields stored at base, into out (n of them). */
+void h2g_field_refs_view(const char *base, const struct h2g_field_ref *refs, size_t n, struct h2g_field *out);
+
+/* A content-length value (RFC 9110 8.6: digits only, at least one): true
+ * with *out, false when malformed or past UINT64_MAX. */
+bool h2g_parse_content_length(const char *value, size_t vlen, uint64_t *out);
 
 enum h2g_hdr_token {
     H2G_HDR_OTHER = 0,

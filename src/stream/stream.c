@@ -126,18 +126,6 @@ const char *stream_str(const struct h2g_stream *s, struct h2g_field_ref r)
     return s->store.data ? s->store.data + r.value_off : "";
 }
 
-static int add_ref(struct h2g_buf *store, struct h2g_field_ref *r, const char *name, size_t nlen,
-                   const char *value, size_t vlen)
-{
-    r->name_off = (uint32_t)store->len;
-    r->name_len = (uint32_t)nlen;
-    if (h2g_buf_append(store, name, nlen) != 0)
-        return H2G_ERR_NOMEM;
-    r->value_off = (uint32_t)store->len;
-    r->value_len = (uint32_t)vlen;
-    return h2g_buf_append(store, value, vlen);
-}
-
 int stream_add_field(struct h2g_stream *s, const char *name, size_t nlen, const char *value,
                      size_t vlen)
 {
@@ -165,33 +153,22 @@ int stream_add_field(struct h2g_stream *s, const char *name, size_t nlen, const 
         if (r == NULL)
             return H2G_ERR_MALFORMED;
         *has = true;
-        return add_ref(&s->store, r, name, nlen, value, vlen);
+        return h2g_field_ref_add(&s->store, r, name, nlen, value, vlen);
     }
     if (s->n_fields >= lim->max_header_list_pairs) {
         s->too_many_fields = true;
         return H2G_ERR_TOO_LARGE;
     }
-    if (s->n_fields == s->cap_fields) {
-        size_t cap = s->cap_fields ? s->cap_fields * 2 : 16;
-        struct h2g_field_ref *f = realloc(s->fields, cap * sizeof(*f));
-        if (f == NULL)
-            return H2G_ERR_NOMEM;
-        s->fields = f;
-        s->cap_fields = cap;
-    }
+    if (h2g_field_refs_grow(&s->fields, s->n_fields, &s->cap_fields) != 0)
+        return H2G_ERR_NOMEM;
     if (h2g_hdr_is(name, nlen, H2G_HDR_CONTENT_LENGTH)) {
-        uint64_t v = 0;
-        for (size_t i = 0; i < vlen; i++) {
-            if (value[i] < '0' || value[i] > '9' || v > (UINT64_MAX - 9) / 10)
-                return H2G_ERR_MALFORMED;
-            v = v * 10 + (uint64_t)(value[i] - '0');
-        }
-        if (vlen == 0)
+        uint64_t v;
+        if (!h2g_parse_content_length(value, vlen, &v))
             return H2G_ERR_MALFORMED;
         s->req_content_length = (int64_t)v;
     }
     /* Counted once stored: a half-made field is never read. */
-    int rc = add_ref(&s->store, &s->fields[s->n_fields], name, nlen, value, vlen);
+    int rc = h2g_field_ref_add(&s->store, &s->fields[s->n_fields], name, nlen, value, vlen);
     if (rc == 0)
         s->n_fields++;
     return rc;
@@ -207,7 +184,8 @@ int stream_add_trailer(struct h2g_stream *s, const char *name, size_t nlen, cons
         return H2G_ERR_NOMEM;
     s->req_trailers = f;
     s->req_has_trailers = true;
-    int rc = add_ref(&s->req_trailers_store, &s->req_trailers[s->n_req_trailers], name, nlen, value, vlen);
+    int rc = h2g_field_ref_add(&s->req_trailers_store, &s->req_trailers[s->n_req_trailers], name, nlen, value,
+                               vlen);
     if (rc == 0)
         s->n_req_trailers++;
     return rc;
@@ -237,12 +215,7 @@ int stream_request_head(struct h2g_stream *s, struct h2g_request_head *req, stru
             return H2G_ERR_NOMEM;
         *tmp = f;
     }
-    for (size_t i = 0; i < s->n_fields; i++) {
-        f[i].name = b + s->fields[i].name_off;
-        f[i].name_len = s->fields[i].name_len;
-        f[i].value = b + s->fields[i].value_off;
-        f[i].value_len = s->fields[i].value_len;
-    }
+    h2g_field_refs_view(b, s->fields, s->n_fields, f);
     req->fields = f;
     req->n_fields = s->n_fields;
     return 0;
@@ -585,13 +558,7 @@ int stream_request_trailers(const struct h2g_stream *s, struct h2g_field **field
     struct h2g_field *tf = calloc(s->n_req_trailers, sizeof(*tf));
     if (tf == NULL)
         return H2G_ERR_NOMEM;
-    for (size_t i = 0; i < s->n_req_trailers; i++) {
-        const struct h2g_field_ref *r = &s->req_trailers[i];
-        tf[i].name = s->req_trailers_store.data + r->name_off;
-        tf[i].name_len = r->name_len;
-        tf[i].value = s->req_trailers_store.data + r->value_off;
-        tf[i].value_len = r->value_len;
-    }
+    h2g_field_refs_view(s->req_trailers_store.data, s->req_trailers, s->n_req_trailers, tf);
     *fields = tf;
     *n = s->n_req_trailers;
     return 0;

@@ -64,10 +64,6 @@ struct h2g_stream_ops {
     int (*client_socket)(struct h2g_stream *s, bool take);
 };
 
-struct h2g_field_ref {
-    uint32_t name_off, name_len, value_off, value_len;
-};
-
 struct h2g_stream {
     LIST_ENTRY(h2g_stream) link;   /* in the client session's list */
     struct h2g_stream *cache_next; /* in the worker's stream cache */

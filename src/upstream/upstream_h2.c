@@ -42,10 +42,6 @@ enum hx_state {
 };
 
 /* A received field, as offsets into the exchange's store (which grows). */
-struct hx_field {
-    uint32_t name_off, name_len, value_off, value_len;
-};
-
 struct h2g_h2_exchange {
     LIST_ENTRY(h2g_h2_exchange) link;   /* in c->exchanges */
     struct h2g_stream *s;                /* owns the exchange (upstream.h) */
@@ -68,7 +64,7 @@ struct h2g_h2_exchange {
     unsigned retries;
     int status;                          /* of the head being received */
     struct h2g_buf fstore;               /* fields being received (head, then trailers) */
-    struct hx_field *fields;
+    struct h2g_field_ref *fields;
     size_t n_fields, cap_fields;
     bool fields_bad;                     /* over the limits: the exchange fails */
     size_t unconsumed;                   /* DATA bytes passed on, window not yet given back */
@@ -421,20 +417,9 @@ static int hx_keep_field(struct h2g_h2_exchange *ex, const uint8_t *name, size_t
         ex->fields_bad = true;
         return 0;
     }
-    if (ex->n_fields == ex->cap_fields) {
-        size_t cap = ex->cap_fields ? ex->cap_fields * 2 : 16;
-        struct hx_field *f = realloc(ex->fields, cap * sizeof(*f));
-        if (f == NULL)
-            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-        ex->fields = f;
-        ex->cap_fields = cap;
-    }
-    struct hx_field *f = &ex->fields[ex->n_fields];
-    f->name_off = (uint32_t)ex->fstore.len;
-    f->name_len = (uint32_t)nlen;
-    f->value_off = (uint32_t)(ex->fstore.len + nlen);
-    f->value_len = (uint32_t)vlen;
-    if (h2g_buf_append(&ex->fstore, name, nlen) != 0 || h2g_buf_append(&ex->fstore, value, vlen) != 0)
+    if (h2g_field_refs_grow(&ex->fields, ex->n_fields, &ex->cap_fields) != 0 ||
+        h2g_field_ref_add(&ex->fstore, &ex->fields[ex->n_fields], (const char *)name, nlen, (const char *)value,
+                          vlen) != 0)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     ex->n_fields++;
     return 0;
@@ -453,13 +438,11 @@ static int on_header(nghttp2_session *ngh, const nghttp2_frame *f, const uint8_t
         ex->status = st; /* nghttp2 checked it: three digits */
         return 0;
     }
-    if (ex->status >= 200 && !ex->got_head && nlen == 14 && memcmp(name, "content-length", 14) == 0) {
-        /* nghttp2 checked it (digits only) and holds DATA to it */
-        int64_t n = 0;
-        for (size_t i = 0; i < vlen && n < INT64_MAX / 10 - 9; i++)
-            n = n * 10 + (value[i] - '0');
-        ex->resp_length = n;
-    }
+    uint64_t n;
+    /* nghttp2 checked it too, and holds DATA to it */
+    if (ex->status >= 200 && !ex->got_head && h2g_hdr_is((const char *)name, nlen, H2G_HDR_CONTENT_LENGTH) &&
+        h2g_parse_content_length((const char *)value, vlen, &n) && n <= INT64_MAX)
+        ex->resp_length = (int64_t)n;
     return hx_keep_field(ex, name, nlen, value, vlen);
 }
 
@@ -470,12 +453,7 @@ static struct h2g_field *hx_fields(const struct h2g_h2_exchange *ex)
     struct h2g_field *f = calloc(ex->n_fields ? ex->n_fields : 1, sizeof(*f));
     if (f == NULL)
         return NULL;
-    for (size_t i = 0; i < ex->n_fields; i++) {
-        f[i].name = ex->fstore.data + ex->fields[i].name_off;
-        f[i].name_len = ex->fields[i].name_len;
-        f[i].value = ex->fstore.data + ex->fields[i].value_off;
-        f[i].value_len = ex->fields[i].value_len;
-    }
+    h2g_field_refs_view(ex->fstore.data, ex->fields, ex->n_fields, f);
     return f;
 }
 

@@ -1,5 +1,9 @@
-/* Tests for src/core/hdr.c: the special-name table, methods and Connection lists. */
+/* Tests for src/core/hdr.c: the special-name table, methods, Connection
+ * lists, fields kept as offsets into a store, content-length values. */
 #include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/hdr.h"
@@ -202,6 +206,53 @@ START_TEST(name_and_value_checks)
 }
 END_TEST
 
+START_TEST(field_refs)
+{
+    struct h2g_buf store = {0};
+    struct h2g_field_ref *refs = NULL;
+    size_t n = 0, cap = 0;
+    char name[16], value[16];
+    /* past the first allocation of 16: the refs stay valid as the store
+     * and the array grow */
+    for (int i = 0; i < 40; i++) {
+        int nl = snprintf(name, sizeof(name), "x-n%d", i), vl = snprintf(value, sizeof(value), "v%d", i * 7);
+        ck_assert_int_eq(h2g_field_refs_grow(&refs, n, &cap), 0);
+        ck_assert_uint_gt(cap, n);
+        ck_assert_int_eq(h2g_field_ref_add(&store, &refs[n], name, (size_t)nl, value, (size_t)vl), 0);
+        n++;
+    }
+    ck_assert_uint_eq(cap, 64);
+    struct h2g_field view[40];
+    h2g_field_refs_view(store.data, refs, n, view);
+    ck_assert_uint_eq(view[0].name_len, 4);
+    ck_assert(memcmp(view[0].name, "x-n0", 4) == 0);
+    ck_assert(memcmp(view[39].name, "x-n39", 5) == 0 && view[39].name_len == 5);
+    ck_assert(memcmp(view[39].value, "v273", 4) == 0 && view[39].value_len == 4);
+    /* an empty value still has its place */
+    ck_assert_int_eq(h2g_field_refs_grow(&refs, n, &cap), 0);
+    ck_assert_int_eq(h2g_field_ref_add(&store, &refs[n], "e", 1, "", 0), 0);
+    ck_assert_uint_eq(refs[n].value_len, 0);
+    free(refs);
+    h2g_buf_clear(&store);
+}
+END_TEST
+
+START_TEST(content_length_values)
+{
+    uint64_t v = 1;
+    ck_assert(h2g_parse_content_length("0", 1, &v) && v == 0);
+    ck_assert(h2g_parse_content_length("67108864", 8, &v) && v == 67108864);
+    /* the largest it takes stays 9 short of UINT64_MAX (no overflow check
+     * per digit) */
+    ck_assert(h2g_parse_content_length("18446744073709551609", 20, &v) && v == UINT64_MAX - 6);
+    ck_assert(!h2g_parse_content_length("18446744073709551615", 20, &v));
+    ck_assert(!h2g_parse_content_length("", 0, &v));
+    ck_assert(!h2g_parse_content_length("12a", 3, &v));
+    ck_assert(!h2g_parse_content_length("-1", 2, &v));
+    ck_assert(!h2g_parse_content_length(" 1", 2, &v));
+}
+END_TEST
+
 Suite *hdr_suite(void)
 {
     Suite *s = suite_create("hdr");
@@ -214,6 +265,8 @@ Suite *hdr_suite(void)
     tcase_add_test(tc, connection_lists);
     tcase_add_test(tc, connection_tokens);
     tcase_add_test(tc, name_and_value_checks);
+    tcase_add_test(tc, field_refs);
+    tcase_add_test(tc, content_length_values);
     suite_add_tcase(s, tc);
     return s;
 }
