@@ -379,8 +379,13 @@ enum h2g_rec_result tls_record_seal(struct h2g_tls_record *r, struct evbuffer *s
         any = true;
     }
     size_t left;
-    while ((left = evbuffer_get_length(src)) > 0 && (limit < 0 || made < (size_t)limit)) {
+    /* Within the limit exactly: the socket writes at most that much at
+     * once (sockwrite_now), and a record past it would leave a tail
+     * behind each write, and the socket's write event on for it. */
+    while ((left = evbuffer_get_length(src)) > 0 && (limit < 0 || made + HDR + 1 + TAG < (size_t)limit)) {
         size_t n = left < MAX_PLAIN ? left : MAX_PLAIN;
+        if (limit >= 0 && n > (size_t)limit - made - (HDR + 1 + TAG))
+            n = (size_t)limit - made - (HDR + 1 + TAG);
         if (seal_record(r, dst, src, NULL, n, CT_APPDATA) != 0)
             return fail(r, AL_INTERNAL, "out of memory sealing a record");
         made += HDR + n + 1 + TAG;

@@ -76,7 +76,7 @@ enum h2g_rec_result {
 enum h2g_rec_result tls_record_open(struct h2g_tls_record *r, struct evbuffer *src, struct evbuffer *dst,
                                     ev_ssize_t limit);
 /* Plaintext in src sealed into records appended to dst, until src is
- * empty or dst grew by `limit` (< 0: no limit; one record may pass it).
+ * empty or dst would grow past `limit` (< 0: no limit).
  * A KeyUpdate owed to the client goes first, even with src empty. */
 enum h2g_rec_result tls_record_seal(struct h2g_tls_record *r, struct evbuffer *src, struct evbuffer *dst,
                                     ev_ssize_t limit);

@@ -70,20 +70,27 @@ static void pump(struct pair *p)
         BIO_write(p->s_in, buf, n);
 }
 
-static void pair_open(struct pair *p, const char *suite, int max_version)
+static void pair_open(struct pair *p, const char *suite, int max_version, SSL_SESSION *resume)
 {
     memset(p, 0, sizeof(*p));
     if (rec_idx < 0)
         rec_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-    p->sctx = SSL_CTX_new(TLS_server_method());
+    /* one server context for all: a second pair can resume the first's session */
+    static SSL_CTX *sctx;
+    if (sctx == NULL) {
+        sctx = SSL_CTX_new(TLS_server_method());
+        server_cert(sctx);
+        SSL_CTX_set_keylog_callback(sctx, keylog_cb);
+    }
+    p->sctx = sctx;
     p->cctx = SSL_CTX_new(TLS_client_method());
-    server_cert(p->sctx);
-    SSL_CTX_set_keylog_callback(p->sctx, keylog_cb);
     SSL_CTX_set_max_proto_version(p->cctx, max_version);
     if (suite != NULL)
         ck_assert_int_eq(SSL_CTX_set_ciphersuites(p->cctx, suite), 1);
     p->s = SSL_new(p->sctx);
     p->c = SSL_new(p->cctx);
+    if (resume != NULL)
+        SSL_set_session(p->c, resume);
     p->r = tls_record_new();
     SSL_set_ex_data(p->s, rec_idx, p->r);
     SSL_set_msg_callback(p->s, msg_cb);
@@ -122,7 +129,6 @@ static void pair_close(struct pair *p)
     BIO_free(p->s_out);
     BIO_free(p->c_in);
     BIO_free(p->c_out);
-    SSL_CTX_free(p->sctx);
     SSL_CTX_free(p->cctx);
     tls_record_free(p->r);
 }
@@ -207,7 +213,7 @@ static const char *const suite_names[] = {"TLS_AES_128_GCM_SHA256", "TLS_AES_256
 START_TEST(both_ways_each_suite)
 {
     struct pair p;
-    pair_open(&p, suite_names[_i], TLS1_3_VERSION);
+    pair_open(&p, suite_names[_i], TLS1_3_VERSION, NULL);
     take_over(&p);
     ck_assert_str_eq(tls_record_suite_name(p.r), suite_names[_i]);
     exchange(&p, 1);
@@ -225,7 +231,7 @@ END_TEST
 START_TEST(client_key_update)
 {
     struct pair p;
-    pair_open(&p, suite_names[_i], TLS1_3_VERSION);
+    pair_open(&p, suite_names[_i], TLS1_3_VERSION, NULL);
     take_over(&p);
     exchange(&p, 100);
     ck_assert_int_eq(SSL_key_update(p.c, SSL_KEY_UPDATE_REQUESTED), 1);
@@ -256,7 +262,7 @@ END_TEST
 START_TEST(close_notify_is_eof)
 {
     struct pair p;
-    pair_open(&p, NULL, TLS1_3_VERSION);
+    pair_open(&p, NULL, TLS1_3_VERSION, NULL);
     take_over(&p);
     exchange(&p, 10);
     SSL_shutdown(p.c);
@@ -272,7 +278,7 @@ END_TEST
 START_TEST(corrupt_record_fails_with_alert)
 {
     struct pair p;
-    pair_open(&p, NULL, TLS1_3_VERSION);
+    pair_open(&p, NULL, TLS1_3_VERSION, NULL);
     take_over(&p);
     static const char x[] = "a record that will not open";
     ck_assert_int_eq(SSL_write(p.c, x, sizeof(x)), (int)sizeof(x));
@@ -302,7 +308,7 @@ END_TEST
 START_TEST(partial_records_wait)
 {
     struct pair p;
-    pair_open(&p, NULL, TLS1_3_VERSION);
+    pair_open(&p, NULL, TLS1_3_VERSION, NULL);
     take_over(&p);
     static unsigned char data[40000];
     memset(data, 'q', sizeof(data));
@@ -325,16 +331,73 @@ START_TEST(partial_records_wait)
 }
 END_TEST
 
+/* A limit is kept exactly (the socket writes at most that much at
+ * once): what does not fit stays for the next call. */
+START_TEST(seal_keeps_the_limit)
+{
+    struct pair p;
+    pair_open(&p, NULL, TLS1_3_VERSION, NULL);
+    take_over(&p);
+    static unsigned char data[100000];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (unsigned char)(i * 13);
+    struct evbuffer *plain = evbuffer_new(), *out = evbuffer_new();
+    evbuffer_add(plain, data, sizeof(data));
+    size_t sealed = 0;
+    while (evbuffer_get_length(plain) > 0) {
+        ck_assert_int_eq(tls_record_seal(p.r, plain, out, 40000), H2G_REC_OK);
+        ck_assert_uint_le(evbuffer_get_length(out), 40000);
+        sealed += evbuffer_get_length(out);
+        BIO_write(p.c_in, evbuffer_pullup(out, -1), (int)evbuffer_get_length(out));
+        evbuffer_drain(out, evbuffer_get_length(out));
+    }
+    /* too little room for a record: nothing */
+    evbuffer_add(plain, data, 10);
+    ck_assert_int_eq(tls_record_seal(p.r, plain, out, 22), H2G_REC_NEED_MORE);
+    ck_assert_uint_eq(evbuffer_get_length(out), 0);
+    ck_assert_uint_gt(sealed, sizeof(data));
+    client_reads(&p, data, sizeof(data));
+    evbuffer_free(plain);
+    evbuffer_free(out);
+    pair_close(&p);
+}
+END_TEST
+
+/* A resumed session (PSK, no certificate, its own ticket) is taken too,
+ * right after its handshake. */
+START_TEST(resumed_session)
+{
+    struct pair p;
+    pair_open(&p, NULL, TLS1_3_VERSION, NULL);
+    take_over(&p);
+    exchange(&p, 10);
+    SSL_SESSION *sess = SSL_get1_session(p.c);
+    ck_assert_ptr_nonnull(sess);
+    struct pair q;
+    pair_open(&q, NULL, TLS1_3_VERSION, sess);
+    ck_assert_int_eq(SSL_session_reused(q.c), 1);
+    ck_assert(!SSL_has_pending(q.s));
+    ck_assert(tls_record_take(q.r, q.s));
+    SSL_free(q.s);
+    q.s = NULL;
+    ck_assert_int_eq(tls_record_key(q.r), 0);
+    exchange(&q, 5000);
+    SSL_SESSION_free(sess);
+    pair_close(&q);
+    pair_close(&p);
+}
+END_TEST
+
 /* Not taken: TLS 1.2, and a KeyUpdate OpenSSL saw (its secrets are not
  * the ones logged). */
 START_TEST(not_taken)
 {
     struct pair p;
-    pair_open(&p, NULL, TLS1_2_VERSION);
+    pair_open(&p, NULL, TLS1_2_VERSION, NULL);
     ck_assert(!tls_record_take(p.r, p.s));
     ck_assert(!tls_record_owned(p.r));
     pair_close(&p);
-    pair_open(&p, NULL, TLS1_3_VERSION);
+    pair_open(&p, NULL, TLS1_3_VERSION, NULL);
     ck_assert_int_eq(SSL_key_update(p.c, SSL_KEY_UPDATE_NOT_REQUESTED), 1);
     ck_assert_int_eq(SSL_write(p.c, "x", 1), 1);
     pump(&p);
@@ -355,6 +418,8 @@ Suite *tls_record_suite(void)
     tcase_add_test(tc, close_notify_is_eof);
     tcase_add_test(tc, corrupt_record_fails_with_alert);
     tcase_add_test(tc, partial_records_wait);
+    tcase_add_test(tc, seal_keeps_the_limit);
+    tcase_add_test(tc, resumed_session);
     tcase_add_test(tc, not_taken);
     suite_add_tcase(s, tc);
     return s;
