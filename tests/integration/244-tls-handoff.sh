@@ -8,8 +8,8 @@
 # (python's ssl can neither send a KeyUpdate nor pick the suite):
 #  1. each TLS 1.3 suite (AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305):
 #     GET, asleep, eight GETs at once (1 KB to 1 MB, sha256 checked),
-#     "h2gate" after the wake, asleep again, GETs and a 1 MB POST whose
-#     sha256 the backend answers;
+#     "h2gate" after the wake, asleep again, woken by a 1 MB POST (its
+#     sha256 as the backend answers it), GETs;
 #  2. a KeyUpdate (update_requested) after the hand-off wakes the
 #     connection: the server's KeyUpdate comes back (one, not requesting
 #     ours), GETs answer before and after another sleep;
@@ -89,15 +89,15 @@ POST="sha256=$(pattern_sha 1000000) bytes=1000000"
 for suite in TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA256; do
 	n=suite-$suite
 	client "$n" --ciphersuites "$suite" open get:1000 asleep \
-		get:1000,2000,5000,10000,50000,100000,300000,1000000 status asleep get:1000,1000000 post:1000000 status
+		get:1000,2000,5000,10000,50000,100000,300000,1000000 status asleep post:1000000 get:1000,1000000 status
 	check "TLSv1.3 $suite" "$(got "$n" 's[0]["version"] + " " + s[0]["cipher"]')" "$n: the suite"
 	check "$E1K" "$(got "$n" 's[1]["res"]')" "$n: GET before the sleep"
 	check True "$(got "$n" 's[2]["asleep"]')" "$n: asleep"
 	check "$EWAKE" "$(got "$n" 's[3]["res"]')" "$n: eight GETs at once wake it"
 	check h2gate "$(got "$n" 's[4]["tls_layer"]')" "$n: tls_layer after the wake"
 	check True "$(got "$n" 's[5]["asleep"]')" "$n: asleep again"
-	check "$E2" "$(got "$n" 's[6]["res"]')" "$n: GETs after the second sleep"
-	check "200 $POST" "$(got "$n" 'str(s[7]["status"]) + " " + s[7]["body"]')" "$n: 1 MB POST after the wake"
+	check "200 $POST" "$(got "$n" 'str(s[6]["status"]) + " " + s[6]["body"]')" "$n: a 1 MB POST wakes it"
+	check "$E2" "$(got "$n" 's[7]["res"]')" "$n: GETs after the POST"
 	check h2gate "$(got "$n" 's[8]["tls_layer"]')" "$n: tls_layer at the end"
 	check None "$(got "$n" 'c[0]["end"]')" "$n: connection still open"
 	handoffs 1 "$n"
@@ -141,21 +141,23 @@ gauges_back 0 0 "after scenarios 1-4"
 
 # 5. a corrupt record after the hand-off; connection 0, opened (and
 #    asleep, handed off) before, still answers
-client corrupt open asleep open get:1000 asleep corrupt use:0 get:1000,100000 status asleep gauges:1,1 close
+client corrupt open asleep open get:1000 asleep status corrupt use:0 get:1000,100000 status asleep gauges:1,1 close
 check True "$(got corrupt 's[1]["asleep"]')" "corrupt: the other connection asleep"
 check True "$(got corrupt 's[4]["asleep"]')" "corrupt: asleep before the corrupt record"
-check False "$(got corrupt 's[5].get("timeout", True) or s[5].get("end") is None')" "corrupt: closed by h2gate (end: $(got corrupt 's[5].get("end")'))"
-check "$ESMALL" "$(got corrupt 's[7]["res"]')" "corrupt: the other connection answers"
-check h2gate "$(got corrupt 's[8]["tls_layer"]')" "corrupt: the other connection's tls_layer"
-check "1 1" "$(got corrupt '"%d %d" % (s[10]["open"], s[10]["asleep"])')" "corrupt: connections_open/asleep with the other one asleep"
+check h2gate "$(got corrupt 's[5]["tls_layer"]')" "corrupt: tls_layer asleep, before the corrupt record"
+check False "$(got corrupt 's[6].get("timeout", True) or s[6].get("end") is None')" "corrupt: closed by h2gate (end: $(got corrupt 's[6].get("end")'))"
+check "$ESMALL" "$(got corrupt 's[8]["res"]')" "corrupt: the other connection answers"
+check h2gate "$(got corrupt 's[9]["tls_layer"]')" "corrupt: the other connection's tls_layer"
+check "1 1" "$(got corrupt '"%d %d" % (s[11]["open"], s[11]["asleep"])')" "corrupt: connections_open/asleep with the other one asleep"
 log "corrupt: alerts received $(got corrupt 'c[1]["alerts"]')"
 handoffs 2 corrupt
 gauges_back 0 0 corrupt
 
 # 6. close_notify after the hand-off
-client notify open get:1000 asleep close-notify
+client notify open get:1000 asleep status close-notify
 check True "$(got notify 's[2]["asleep"]')" "notify: asleep"
-check False "$(got notify 's[3].get("timeout", True) or s[3].get("end") is None')" "notify: closed by h2gate (end: $(got notify 's[3].get("end")'))"
+check h2gate "$(got notify 's[3]["tls_layer"]')" "notify: tls_layer asleep, before close_notify"
+check False "$(got notify 's[4].get("timeout", True) or s[4].get("end") is None')" "notify: closed by h2gate (end: $(got notify 's[4].get("end")'))"
 handoffs 1 notify
 gauges_back 0 0 notify
 
