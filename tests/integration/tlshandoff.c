@@ -18,6 +18,7 @@
  *   status         the connection's /status entry: asleep, tls_layer,
  *                  tls_version
  *   keyupdate      SSL_key_update(SSL_KEY_UPDATE_REQUESTED), sent at once
+ *   keyupdate:not-requested   the same, SSL_KEY_UPDATE_NOT_REQUESTED
  *   corrupt        a record with a valid header (application data, TLS
  *                  1.2 version, 32 bytes) and garbage in it, written on
  *                  the socket under OpenSSL; then reads until the end
@@ -538,10 +539,10 @@ static json_t *step_status(struct conn *c)
     return out;
 }
 
-static json_t *step_keyupdate(struct conn *c)
+static json_t *step_keyupdate(struct conn *c, bool requested)
 {
     int before = c->ku_sent;
-    if (SSL_key_update(c->ssl, SSL_KEY_UPDATE_REQUESTED) != 1)
+    if (SSL_key_update(c->ssl, requested ? SSL_KEY_UPDATE_REQUESTED : SSL_KEY_UPDATE_NOT_REQUESTED) != 1)
         return json_pack("{s:b}", "sent", 0);
     /* Sent now, not with the next write: it may be what wakes the connection. */
     double end = now_s() + g.max_s;
@@ -630,8 +631,8 @@ static json_t *run_step(const char *step)
         return step_asleep(g.cur);
     if (strcmp(step, "status") == 0)
         return step_status(g.cur);
-    if (strcmp(step, "keyupdate") == 0)
-        return step_keyupdate(g.cur);
+    if (strcmp(step, "keyupdate") == 0 || strcmp(step, "keyupdate:not-requested") == 0)
+        return step_keyupdate(g.cur, strcmp(step, "keyupdate") == 0);
     if (strcmp(step, "corrupt") == 0)
         return step_corrupt(g.cur);
     if (strcmp(step, "close-notify") == 0)
