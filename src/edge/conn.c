@@ -17,6 +17,7 @@
 #include "edge/h2_session.h"
 #include "runtime/log.h"
 #include "edge/tls.h"
+#include "edge/tls_record.h"
 #include "edge/listener.h"
 #include "runtime/services.h"
 #include "runtime/slab.h"
@@ -572,41 +573,34 @@ static void proxy_read_cb(struct bufferevent *bev, void *arg)
     proxy_header_done(c, bev);
 }
 
-/*
- * TLS as a filter over a socket bufferevent, not a socket-owning TLS
- * bufferevent: records are written into the socket's buffer and leave in
- * one write per loop turn (the socket flavour does a write per
- * SSL_write, a read per record header and per record, and an epoll_ctl
- * for each), and ciphertext is read in bulk.  Sets c->bev and c->sock
- * around ssl, which the filter then owns: ACCEPTING for a new
- * connection, OPEN for one woken (conn_wake).  0, or -1 out of memory,
- * and then ssl and fd are gone.
- */
-static int attach_tls(struct h2g_conn *c, int fd, SSL *ssl, enum bufferevent_ssl_state state)
+/* The socket's bufferevent under a TLS filter: NULL when out of memory,
+ * and then fd is closed. */
+static struct bufferevent *tls_socket(struct h2g_conn *c, int fd)
 {
-    struct h2g_services *svc = c->svc;
-    struct bufferevent *sock = sockwrite_bufferevent_new(svc->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *sock = sockwrite_bufferevent_new(c->svc->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (sock == NULL) {
-        SSL_free(ssl);
         close(fd);
-        return -1;
+        return NULL;
     }
     bufferevent_set_max_single_read(sock, H2G_IO_CHUNK);
     bufferevent_set_max_single_write(sock, H2G_IO_CHUNK);
     /* The filter stops encrypting while this much ciphertext waits for
      * the socket: the sessions' output caps stay caps. */
     bufferevent_setwatermark(sock, EV_WRITE, 0, TLS_OUT_CAP);
-    c->bev = make_filter(svc->base, sock, ssl, state);
-    c->sock = c->bev != NULL ? sock : NULL;
-    if (c->bev == NULL)
-        return -1;
+    return sock;
+}
+
+/* What a TLS filter (c->bev over c->sock) needs around it, OpenSSL's or
+ * our records': 0, or -1 out of memory, and then both are gone. */
+static int plumb_tls(struct h2g_conn *c, bool pp)
+{
+    struct bufferevent *sock = c->sock;
     bufferevent_set_max_single_read(c->bev, H2G_IO_CHUNK);
     bufferevent_set_max_single_write(c->bev, H2G_IO_CHUNK);
-    bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
     /* The filter encrypts on every addition to its output, one record
      * per SSL_write: deferred, it sees one addition per loop turn and
      * seals what the sessions wrote in a few large records. */
-    evbuffer_defer_callbacks(bufferevent_get_output(c->bev), svc->base);
+    evbuffer_defer_callbacks(bufferevent_get_output(c->bev), c->svc->base);
     /* Ciphertext is read by our reader too (libevent 2.1 reads 4 KiB
      * per read, each after a FIONREAD ioctl: three syscalls per 4 KiB
      * of upload), into the socket bufferevent's input, and the filter
@@ -614,7 +608,6 @@ static int attach_tls(struct h2g_conn *c, int fd, SSL *ssl, enum bufferevent_ssl
      * TLS_IN_CAP waits there while the filter is not reading. */
     bufferevent_disable(sock, EV_READ);
     sockread_init(&c->rd, sock);
-    bool pp = c->listen->lc->proxy_protocol && state == BUFFEREVENT_SSL_ACCEPTING;
     sockread_setcb(&c->rd, pp ? proxy_read_cb : tls_sock_read_cb, tls_records_flushed, tls_sock_event_cb, c);
     sockread_set_high(&c->rd, TLS_IN_CAP);
     /* The filter turned EV_WRITE on; records are written as they come
@@ -631,6 +624,104 @@ static int attach_tls(struct h2g_conn *c, int fd, SSL *ssl, enum bufferevent_ssl
     return 0;
 }
 
+/*
+ * TLS as a filter over a socket bufferevent, not a socket-owning TLS
+ * bufferevent: records are written into the socket's buffer and leave in
+ * one write per loop turn (the socket flavour does a write per
+ * SSL_write, a read per record header and per record, and an epoll_ctl
+ * for each), and ciphertext is read in bulk.  Sets c->bev and c->sock
+ * around ssl, which the filter then owns: ACCEPTING for a new
+ * connection, OPEN for one woken (conn_wake).  0, or -1 out of memory,
+ * and then ssl and fd are gone.
+ */
+static int attach_tls(struct h2g_conn *c, int fd, SSL *ssl, enum bufferevent_ssl_state state)
+{
+    struct bufferevent *sock = tls_socket(c, fd);
+    if (sock == NULL) {
+        SSL_free(ssl);
+        return -1;
+    }
+    c->bev = make_filter(c->svc->base, sock, ssl, state);
+    c->sock = c->bev != NULL ? sock : NULL;
+    if (c->bev == NULL)
+        return -1;
+    bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+    return plumb_tls(c, c->listen->lc->proxy_protocol && state == BUFFEREVENT_SSL_ACCEPTING);
+}
+
+/* --- our records (tls_record.h), once handed off --- */
+
+/* The records end the connection (a record that does not open, the
+ * client's alert or close_notify): its alert, if it gets one, leaves at
+ * once; the connection's event callback closes it, a callback later. */
+static void records_end(struct h2g_conn *c, enum h2g_rec_result res)
+{
+    if (res == H2G_REC_EOF) {
+        bufferevent_trigger_event(c->bev, BEV_EVENT_READING | BEV_EVENT_EOF, BEV_TRIG_DEFER_CALLBACKS);
+        return;
+    }
+    LOG_INFO("conn=%llu: TLS: %s: closing", (unsigned long long)c->id, tls_record_error(c->rec));
+    if (tls_record_alert(c->rec, bufferevent_get_output(c->sock)) == 0)
+        sockwrite_now(c->sock, H2G_IO_CHUNK);
+    bufferevent_trigger_event(c->bev, BEV_EVENT_READING | BEV_EVENT_ERROR, BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* Not for a filter on its way out (a sleep's, a closed connection's). */
+static bool records_live(const struct h2g_conn *c)
+{
+    return c->bev != NULL && c->sleep_ev == NULL && !c->releasing && !c->rec_ended;
+}
+
+/* A filter's answer to libevent for what tls_record did. */
+static enum bufferevent_filter_result records_did(struct h2g_conn *c, enum h2g_rec_result res)
+{
+    if (res == H2G_REC_OK || res == H2G_REC_NEED_MORE)
+        return res == H2G_REC_OK ? BEV_OK : BEV_NEED_MORE;
+    c->rec_ended = true;
+    records_end(c, res);
+    return BEV_ERROR;
+}
+
+static enum bufferevent_filter_result records_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
+                                                 enum bufferevent_flush_mode mode, void *arg)
+{
+    struct h2g_conn *c = arg;
+    return records_live(c) ? records_did(c, tls_record_open(c->rec, src, dst, limit)) : BEV_NEED_MORE;
+}
+
+static enum bufferevent_filter_result records_out(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
+                                                  enum bufferevent_flush_mode mode, void *arg)
+{
+    struct h2g_conn *c = arg;
+    return records_live(c) ? records_did(c, tls_record_seal(c->rec, src, dst, limit)) : BEV_NEED_MORE;
+}
+
+/* A woken connection whose records are ours: the filter is libevent's
+ * generic one around tls_record.  0, or -1 out of memory, and then fd is
+ * closed. */
+static int attach_records(struct h2g_conn *c, int fd)
+{
+    struct bufferevent *sock = tls_socket(c, fd);
+    if (sock == NULL)
+        return -1;
+    if (tls_record_key(c->rec) != 0) {
+        bufferevent_free(sock);
+        return -1;
+    }
+    /* libevent 2.1.12 uses its output callback's entry unchecked: see
+     * failalloc.h. */
+    failalloc_hold();
+    struct bufferevent *bev = bufferevent_filter_new(sock, records_in, records_out, BEV_OPT_CLOSE_ON_FREE, NULL, c);
+    failalloc_release();
+    if (bev == NULL) {
+        bufferevent_free(sock);
+        return -1;
+    }
+    c->bev = bev;
+    c->sock = sock;
+    return plumb_tls(c, false);
+}
+
 /* c->bev over the socket, TLS or not: 0, or -1 out of memory, and then
  * fd is closed. */
 static int open_bufferevent(struct h2g_conn *c, int fd)
@@ -641,6 +732,10 @@ static int open_bufferevent(struct h2g_conn *c, int fd)
             close(fd);
             return -1;
         }
+        /* Without it the connection keeps its SSL asleep, as TLS 1.2 ones do. */
+        c->rec = tls_record_new();
+        if (c->rec != NULL)
+            tls_watch_records(ssl, c->rec);
         return attach_tls(c, fd, ssl, BUFFEREVENT_SSL_ACCEPTING);
     }
     c->bev = sockwrite_bufferevent_new(c->svc->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -713,6 +808,7 @@ struct h2g_conn *conn_new(struct h2g_services *svc, const struct h2g_listen_ctx 
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (open_bufferevent(c, fd) != 0) {
+        tls_record_free(c->rec);
         h2g_config_unref(c->config);
         h2g_slab_free(&svc->conn_slab, c);
         return NULL;
@@ -737,7 +833,10 @@ fail:
     sockread_clear(&c->rd);
     slab_event_free(svc, c->free_ev);
     slab_event_free(svc, c->timer);
+    if (c->rec != NULL && conn_ssl(c) != NULL)
+        tls_unwatch_records(conn_ssl(c));
     bufferevent_free(c->bev);
+    tls_record_free(c->rec);
     h2g_config_unref(c->config);
     h2g_slab_free(&svc->conn_slab, c);
     return NULL;
@@ -784,33 +883,61 @@ static void unwatch_asleep(struct h2g_conn *c)
 
 static void retire_filter(struct h2g_conn *c);
 
+/* Can the SSL go, its records ours from now on (tls_record.h)?  Yes for
+ * TLS 1.3 (and the rest tls_record_take checks); the certificate the
+ * client was shown stays, for conn_cert_covers. */
+static bool hand_off(struct h2g_conn *c, SSL *ssl)
+{
+    X509 *x = SSL_get_certificate(ssl);
+    if (c->rec == NULL || !tls_record_take(c->rec, ssl))
+        return false;
+    if (x != NULL)
+        X509_up_ref(x);
+    c->cert = x;
+    tls_unwatch_records(ssl);
+    STAT_INC(&c->svc->stats, tls_handoffs);
+    LOG_DEBUG("conn=%llu: TLS: records handed off (%s)", (unsigned long long)c->id,
+              tls_record_suite_name(c->rec));
+    return true;
+}
+
 /*
  * TLS, from free_ev (the filter's callbacks go on using it after the
- * session's return): the SSL stays, between records (none buffered in
- * it either way; SSL_MODE_RELEASE_BUFFERS gave its buffers back), and
- * what is around it goes: the filter, the socket's bufferevent, the
- * reader.  Its BIO (libevent's, over c->sock) is detached first, so that
- * nothing of the SSL points into them, and a reference of ours keeps the
- * SSL when the filter frees its own.  Nothing is sent: no close_notify.
+ * session's return): what is around the connection's TLS state goes: the
+ * filter, the socket's bufferevent, the reader.  The TLS state that
+ * stays is its records' secrets and sequence numbers (tls_record.h),
+ * the SSL freed with the filter, when it can be handed off; otherwise
+ * the SSL, between records (none buffered in it either way;
+ * SSL_MODE_RELEASE_BUFFERS gave its buffers back), its BIO (libevent's,
+ * over c->sock) detached first, so that nothing of it points into what
+ * goes, and a reference of ours keeping it when the filter frees its
+ * own.  Nothing is sent: no close_notify.
  */
 static void tls_sleep(struct h2g_conn *c)
 {
     c->sleep_wanted = false;
-    if (c->bev == NULL || c->state != H2G_CONN_SESSION || !buffers_empty(c))
+    if (c->bev == NULL || c->state != H2G_CONN_SESSION || c->rec_ended || !buffers_empty(c))
         return;
-    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-    if (SSL_pending(ssl) > 0 || SSL_has_pending(ssl) || watch_asleep(c) != 0)
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev); /* NULL: our records already */
+    if (ssl != NULL && (SSL_pending(ssl) > 0 || SSL_has_pending(ssl) || SSL_want_write(ssl)))
         return;
-    SSL_up_ref(ssl);
+    if (watch_asleep(c) != 0)
+        return;
+    bool keep_ssl = ssl != NULL && !hand_off(c, ssl);
+    if (keep_ssl)
+        SSL_up_ref(ssl);
     sockread_clear(&c->rd);
     evbuffer_remove_cb_entry(bufferevent_get_output(c->sock), c->sock_added_cb);
     c->sock_added_cb = NULL;
     /* The fd stays ours: the socket's bufferevent closes only the one it
      * has. */
     bufferevent_setfd(c->sock, -1);
-    SSL_set_bio(ssl, NULL, NULL);
+    if (ssl != NULL)
+        SSL_set_bio(ssl, NULL, NULL);
     retire_filter(c);
-    c->ssl = ssl;
+    c->ssl = keep_ssl ? ssl : NULL;
+    if (tls_record_owned(c->rec))
+        tls_record_unkey(c->rec);
 }
 
 bool conn_sleep(struct h2g_conn *c)
@@ -852,14 +979,14 @@ static int wake_cleartext(struct h2g_conn *c)
 }
 
 /* The filter and the socket's bufferevent made again around the SSL, in
- * the state a handshake leaves them (OPEN): 0, or -1 out of memory, the
- * SSL and the socket then gone. */
+ * the state a handshake leaves them (OPEN), or around our records: 0, or
+ * -1 out of memory, the SSL and the socket then gone. */
 static int wake_tls(struct h2g_conn *c)
 {
     unwatch_asleep(c);
     SSL *ssl = c->ssl;
     c->ssl = NULL;
-    if (attach_tls(c, c->fd, ssl, BUFFEREVENT_SSL_OPEN) != 0) {
+    if ((ssl != NULL ? attach_tls(c, c->fd, ssl, BUFFEREVENT_SSL_OPEN) : attach_records(c, c->fd)) != 0) {
         c->fd = -1;
         return -1;
     }
@@ -962,6 +1089,10 @@ static void free_parts(struct h2g_conn *c)
         c->sops = NULL;
     }
     sockread_clear(&c->rd);
+    /* Nothing of OpenSSL's may report to c->rec once it is gone. */
+    SSL *ssl = c->rec != NULL ? conn_ssl(c) : NULL;
+    if (ssl != NULL)
+        tls_unwatch_records(ssl);
     if (c->pp_held != NULL) {
         evbuffer_free(c->pp_held);
         c->pp_held = NULL;
@@ -1000,6 +1131,8 @@ void conn_free(struct h2g_conn *c)
         evtimer_add(c->free_ev, &now);
         return;
     }
+    tls_record_free(c->rec);
+    X509_free(c->cert);
     LIST_REMOVE(c, link);
     svc->n_conns--;
     STAT_DEC(&svc->stats, connections_open);
@@ -1039,8 +1172,35 @@ bool conn_cert_covers(struct h2g_conn *c, const char *host, size_t len)
 {
     if (!c->tls)
         return true;
+    if (tls_record_owned(c->rec))
+        return tls_x509_covers(c->cert, host, len);
     SSL *ssl = conn_ssl(c);
     return ssl != NULL && tls_cert_covers(ssl, host, len);
+}
+
+const char *conn_tls_version(const struct h2g_conn *c)
+{
+    if (!c->tls)
+        return NULL;
+    if (tls_record_owned(c->rec))
+        return "TLSv1.3";
+    SSL *ssl = conn_ssl(c);
+    return ssl != NULL ? SSL_get_version(ssl) : NULL;
+}
+
+const char *conn_tls_sni(const struct h2g_conn *c)
+{
+    if (tls_record_owned(c->rec))
+        return tls_record_sni(c->rec);
+    SSL *ssl = conn_ssl(c);
+    return ssl != NULL ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+}
+
+const char *conn_tls_layer(const struct h2g_conn *c)
+{
+    if (!c->tls)
+        return NULL;
+    return tls_record_owned(c->rec) ? "h2gate" : "openssl";
 }
 
 const char *conn_proto_name(const struct h2g_conn *c)

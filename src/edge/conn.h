@@ -121,6 +121,7 @@ struct h2g_conn {
     bool draining;              /* drained before its session started: the session is told at once */
     bool releasing;             /* freed but for the TLS filter, which waits for its last reference */
     bool sleep_wanted;          /* TLS: conn_sleep asked, free_ev does it (out of the filter's callbacks) */
+    bool rec_ended;             /* TLS, handed off: the records ended the connection (close_notify, error) */
     struct event *free_ev;      /* frees a retired session; the connection itself once CLOSED */
     struct event *timer;        /* handshake timeout */
     /* Asleep (conn_sleep): bev and the reader are gone (TLS: the filter
@@ -132,6 +133,13 @@ struct h2g_conn {
     /* TLS: a filter freed by conn_sleep or conn_free whose last
      * reference is still ours, dropped by free_ev (release_filter). */
     struct bufferevent *dying;
+    /* TLS: the secrets and record counts OpenSSL reports (owned; NULL if
+     * it could not be made: never handed off), and once the SSL is let
+     * go at a sleep, the connection's record layer (tls_record.h). */
+    struct h2g_tls_record *rec;
+    /* TLS, handed off: the certificate the client was shown (a
+     * reference), for conn_cert_covers. */
+    struct x509_st *cert;
 };
 
 /* Takes the accepted socket `fd`: NULL when out of memory, with fd
@@ -170,9 +178,16 @@ bool conn_sleep(struct h2g_conn *c);
 /* The bufferevent and reader back, reading on: 0 (also when awake), or
  * -1 out of memory, the connection then being closed. */
 int conn_wake(struct h2g_conn *c);
-/* The connection's TLS state, asleep or awake: NULL for cleartext, or
- * while a TLS connection's filter is being made. */
+/* The connection's OpenSSL state, asleep or awake: NULL for cleartext,
+ * while a TLS connection's filter is being made, and once its records
+ * are ours (tls_record.h). */
 struct ssl_st *conn_ssl(const struct h2g_conn *c);
+/* "TLSv1.3" and the like; NULL for cleartext. */
+const char *conn_tls_version(const struct h2g_conn *c);
+/* The server name of its TLS handshake; NULL: none, or cleartext. */
+const char *conn_tls_sni(const struct h2g_conn *c);
+/* Whose records: "openssl", "h2gate" (handed off), NULL for cleartext. */
+const char *conn_tls_layer(const struct h2g_conn *c);
 /* Does the TLS certificate this connection presented cover `host`? */
 bool conn_cert_covers(struct h2g_conn *c, const char *host, size_t len);
 /* The session's protocol name ("h2", "h2c", "http/1.1"); "http/1.1"

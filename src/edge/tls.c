@@ -1,5 +1,7 @@
 #include "edge/tls.h"
 
+#include "edge/tls_record.h"
+
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -204,6 +206,39 @@ static bool ticket_keys_init(struct h2g_tls_ctx *t, struct h2g_ticket_store *sto
     return t->keys != NULL;
 }
 
+/* --- the records' hand-off (tls_record.h) --- */
+
+static int record_index = -1;
+
+static void keylog_cb(const SSL *ssl, const char *line)
+{
+    struct h2g_tls_record *r = record_index >= 0 ? SSL_get_ex_data(ssl, record_index) : NULL;
+    if (r != NULL)
+        tls_record_keylog(r, line);
+}
+
+static void msg_cb(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg)
+{
+    if (arg != NULL)
+        tls_record_msg(arg, write_p, content_type, buf, len);
+}
+
+void tls_watch_records(SSL *ssl, struct h2g_tls_record *r)
+{
+    if (record_index < 0 || SSL_set_ex_data(ssl, record_index, r) != 1)
+        return; /* no secrets: never handed off */
+    SSL_set_msg_callback(ssl, msg_cb);
+    SSL_set_msg_callback_arg(ssl, r);
+}
+
+void tls_unwatch_records(SSL *ssl)
+{
+    if (record_index >= 0)
+        SSL_set_ex_data(ssl, record_index, NULL);
+    SSL_set_msg_callback(ssl, NULL);
+    SSL_set_msg_callback_arg(ssl, NULL);
+}
+
 static SSL_CTX *make_ctx(struct h2g_tls_ctx *t, const char *cert, const char *key, char *err, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -237,6 +272,8 @@ static SSL_CTX *make_ctx(struct h2g_tls_ctx *t, const char *cert, const char *ke
     SSL_CTX_set_app_data(ctx, t);
     if (t->keys != NULL)
         SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb);
+    /* On every context too: OpenSSL logs through the one in use. */
+    SSL_CTX_set_keylog_callback(ctx, keylog_cb);
     return ctx;
 }
 
@@ -249,6 +286,9 @@ struct h2g_tls_ctx *tls_ctx_new(const struct h2g_listen_config *lc, struct h2g_t
         return NULL;
     }
     t->lc = lc;
+    /* Made once, here, before the workers (main). */
+    if (record_index < 0)
+        record_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
     const char *first = lc->h2_preferred || !lc->http11 ? "h2" : "http/1.1";
     const char *second = first[0] == 'h' && first[1] == '2' ? "http/1.1" : "h2";
     bool has_second = lc->h2 && lc->http11;
@@ -301,7 +341,11 @@ void tls_ctx_free(struct h2g_tls_ctx *t)
 
 bool tls_cert_covers(SSL *ssl, const char *host, size_t len)
 {
-    X509 *x = SSL_get_certificate(ssl);
+    return tls_x509_covers(SSL_get_certificate(ssl), host, len);
+}
+
+bool tls_x509_covers(X509 *x, const char *host, size_t len)
+{
     if (x == NULL)
         return false;
     char name[256];

@@ -70,5 +70,13 @@ void tls_ctx_free(struct h2g_tls_ctx *t);
 /* Does the certificate this connection uses cover host (a name or an IP
  * literal)? */
 bool tls_cert_covers(SSL *ssl, const char *host, size_t len);
+/* The same, of a certificate kept after its connection's SSL went. */
+bool tls_x509_covers(X509 *x, const char *host, size_t len);
+
+/* A client connection's SSL feeds r (tls_record.h) with its secrets and
+ * record counts, until unwatched (before r goes). */
+struct h2g_tls_record;
+void tls_watch_records(SSL *ssl, struct h2g_tls_record *r);
+void tls_unwatch_records(SSL *ssl);
 
 #endif

@@ -55,9 +55,10 @@ static json_t *session_json(const struct h2g_conn *c, bool with_streams, uint64_
     json_object_set_new(o, "peer", json_string(peer));
     json_object_set_new(o, "alpn", json_string(c->state == H2G_CONN_HANDSHAKE ? "handshake" : conn_proto_name(c)));
     /* The server name is the TLS state's, not kept twice. */
-    SSL *ssl = conn_ssl(c);
-    json_object_set_new(o, "tls_version", ssl ? json_string(SSL_get_version(ssl)) : json_null());
-    json_object_set_new(o, "sni", str_or_null(ssl ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL));
+    const char *tv = conn_tls_version(c), *layer = conn_tls_layer(c);
+    json_object_set_new(o, "tls_version", tv != NULL ? json_string(tv) : json_null());
+    json_object_set_new(o, "tls_layer", layer != NULL ? json_string(layer) : json_null());
+    json_object_set_new(o, "sni", str_or_null(conn_tls_sni(c)));
     json_object_set_new(o, "age_s", json_real((double)(now_ms - c->start_ms) / 1000.0));
     /* Holding only its socket and session state (conn_sleep). */
     json_object_set_new(o, "asleep", json_boolean(c->sleep_ev != NULL));

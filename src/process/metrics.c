@@ -229,6 +229,10 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     one(b, "h2gate_connections_asleep", "gauge",
         "Idle client connections holding only their socket, session state and TLS state until the client speaks.",
         st.connections_asleep);
+    one(b, "h2gate_tls_handoffs_total", "counter",
+        "TLS 1.3 client connections whose records h2gate seals and opens itself since a sleep, their OpenSSL "
+        "object freed.",
+        st.tls_handoffs);
     static const char *const alpn[] = {"h2", "h2c", "http/1.1"};
     labelled(b, "h2gate_sessions_total", "counter", "Client sessions started, by protocol.", "alpn", alpn,
              st.sessions_total, 3);

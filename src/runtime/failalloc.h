@@ -38,7 +38,8 @@
  * failure, so that a sweep reports the point as held instead of dying
  * there: libevent 2.1.12's bufferevent_openssl_filter_new crashes when
  * either of its buffers cannot be allocated (its error path frees a
- * bufferevent it has not finished making).
+ * bufferevent it has not finished making), and its bufferevent_filter_new
+ * when its output callback's entry cannot (it uses it unchecked).
  *
  * A normal build has none of it: failalloc_init() is an empty inline and
  * no allocator is wrapped, so production pays nothing.

@@ -81,6 +81,7 @@ struct h2g_stats {
     uint64_t sessions_total[3];   /* [0]=h2, [1]=h2c, [2]=http/1.1 */
     uint64_t upstream_tls_handshakes; /* TLS upstream connections up (https://, h2://) */
     uint64_t upstream_tls_resumed;    /* of which resumed a session (upstream_tls.h) */
+    uint64_t tls_handoffs;        /* client TLS connections whose records became ours (tls_record.h) */
     uint64_t hist[H2G_HIST_BUCKETS];
     uint64_t hist_sum_us;
     /* gauges, also single-writer */

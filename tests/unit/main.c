@@ -25,6 +25,7 @@ int main(void)
     srunner_add_suite(sr, ticket_keys_suite());
     srunner_add_suite(sr, memcached_suite());
     srunner_add_suite(sr, slab_suite());
+    srunner_add_suite(sr, tls_record_suite());
     srunner_add_suite(sr, fuzz_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -21,5 +21,6 @@ Suite *proxy_proto_suite(void);
 Suite *ticket_keys_suite(void);
 Suite *memcached_suite(void);
 Suite *slab_suite(void);
+Suite *tls_record_suite(void);
 Suite *fuzz_suite(void);
 #endif
