@@ -3,7 +3,10 @@
  * the TLS 1.3 suite, this client can.
  *
  *   tlshandoff --port P --status-port M [--ciphersuites S] [--tls12]
- *              [--max SECONDS] STEP...
+ *              [--pad N] [--max SECONDS] STEP...
+ *
+ * --pad N pads our TLS 1.3 records' plaintext (zeros after the content
+ * type, RFC 8446 5.4) to a multiple of N bytes.
  *
  * The steps run in order, on the current connection (the last `open`, or
  * the one `use:N` picked):
@@ -87,6 +90,7 @@ struct conn {
 
 static struct {
     int port, status_port, max_s;
+    int pad; /* TLS 1.3 record padding to this block (0: none) */
     const char *ciphersuites;
     bool tls12;
     SSL_CTX *ctx;
@@ -658,6 +662,8 @@ static void make_ctx(void)
         die("--ciphersuites");
     SSL_CTX_set_mode(g.ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_verify(g.ctx, SSL_VERIFY_NONE, NULL);
+    if (g.pad > 0 && SSL_CTX_set_block_padding(g.ctx, (size_t)g.pad) != 1)
+        die("--pad");
     static const unsigned char alpn[] = "\x02h2";
     SSL_CTX_set_alpn_protos(g.ctx, alpn, sizeof(alpn) - 1);
 }
@@ -681,13 +687,15 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--tls12") == 0)
             g.tls12 = true;
         else if (i + 1 >= argc)
-            die("usage: tlshandoff --port P --status-port M [--ciphersuites S] [--tls12] [--max S] STEP...");
+            die("usage: tlshandoff --port P --status-port M [--ciphersuites S] [--tls12] [--pad N] [--max S] STEP...");
         else if (strcmp(argv[i], "--port") == 0)
             g.port = atoi(argv[++i]);
         else if (strcmp(argv[i], "--status-port") == 0)
             g.status_port = atoi(argv[++i]);
         else if (strcmp(argv[i], "--ciphersuites") == 0)
             g.ciphersuites = argv[++i];
+        else if (strcmp(argv[i], "--pad") == 0)
+            g.pad = atoi(argv[++i]);
         else if (strcmp(argv[i], "--max") == 0)
             g.max_s = atoi(argv[++i]);
         else
