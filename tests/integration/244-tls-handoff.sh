@@ -14,7 +14,8 @@
 #  2. a KeyUpdate (update_requested) after the hand-off wakes the
 #     connection: the server's KeyUpdate comes back (one, not requesting
 #     ours), GETs answer before and after another sleep; then one not
-#     requesting the server's: none comes back, a GET answers;
+#     requesting the server's: none comes back, a GET answers; one more
+#     while a 4 MB body comes: answered, the body whole;
 #  3. a KeyUpdate before the first sleep: no hand-off, it sleeps, wakes and
 #     answers on "openssl";
 #  4. a TLS 1.2 client: the same, "openssl";
@@ -116,7 +117,7 @@ handoffs 1 padded
 
 # 2. KeyUpdate after the hand-off: it wakes the connection
 client ku-after open get:1000 asleep keyupdate get:1000,100000 status asleep get:1000 status \
-	keyupdate:not-requested get:1000
+	keyupdate:not-requested get:1000 get-ku:4000000
 check True "$(got ku-after 's[3]["sent"]')" "ku-after: KeyUpdate sent"
 check "$ESMALL" "$(got ku-after 's[4]["res"]')" "ku-after: GETs after the KeyUpdate"
 check h2gate "$(got ku-after 's[5]["tls_layer"]')" "ku-after: tls_layer"
@@ -125,7 +126,10 @@ check "$E1K" "$(got ku-after 's[7]["res"]')" "ku-after: GET after the second sle
 check h2gate "$(got ku-after 's[8]["tls_layer"]')" "ku-after: tls_layer after the second sleep"
 check True "$(got ku-after 's[9]["sent"]')" "ku-after: KeyUpdate (update_not_requested) sent"
 check "$E1K" "$(got ku-after 's[10]["res"]')" "ku-after: GET after the KeyUpdate not requesting one"
-check "sent 2 received 1 requesting 0" \
+check "$(expect 4000000)" "$(got ku-after 's[11]["res"]')" "ku-after: a 4 MB GET with a KeyUpdate midway"
+check True "$(got ku-after 's[11]["keyupdate"]["sent"] and s[11]["keyupdate"]["at"] < 4000000')" \
+	"ku-after: that KeyUpdate sent while the body was coming ($(got ku-after 's[11]["keyupdate"]'))"
+check "sent 3 received 2 requesting 0" \
 	"$(got ku-after '"sent %d received %d requesting %d" % (c[0]["ku_sent"], c[0]["ku_recv"], c[0]["ku_recv_requested"])')" \
 	"ku-after: KeyUpdates (the server's own one back, update_not_requested)"
 handoffs 1 ku-after

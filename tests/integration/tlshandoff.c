@@ -14,6 +14,8 @@
  *                  current: version, suite, ALPN
  *   use:N          the N-th connection (from 0) becomes current
  *   get:N,N,...    GETs of /size/N at once: [status, length, sha256] each
+ *   get-ku:N,...   the same, with a KeyUpdate (requested) sent once 64 KiB
+ *                  of the bodies came, while the server is sending
  *   post:N         POST /sha256 of N bytes of the backends' pattern: the
  *                  status and the backend's answer ("sha256=HEX bytes=N")
  *   asleep         reads (and acknowledges) until /status lists the
@@ -486,19 +488,44 @@ static void submit(struct conn *c, const char *method, const char *path, struct 
         die("nghttp2_submit_request");
 }
 
-static json_t *step_get(struct conn *c, const char *sizes)
+static size_t bytes_in(const struct conn *c, int from)
+{
+    size_t n = 0;
+    for (int i = from; i < c->n_streams; i++)
+        n += c->streams[i].len;
+    return n;
+}
+
+static json_t *step_keyupdate(struct conn *c, bool requested);
+
+/* With ku_at > 0: a KeyUpdate (requested) once ku_at body bytes came,
+ * while the server is still sending. */
+static json_t *step_get(struct conn *c, const char *sizes, size_t ku_at)
 {
     int from = c->n_streams;
     char path[64];
+    json_t *ku = json_null();
     for (const char *p = sizes; p != NULL && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
         snprintf(path, sizeof(path), "/size/%ld", atol(p));
         submit(c, "GET", path, stream_new(c), NULL);
+    }
+    if (ku_at > 0) {
+        double end = now_s() + g.max_s;
+        while (bytes_in(c, from) < ku_at && !streams_done(c, from) && c->end == NULL && now_s() < end)
+            pump(c, 100);
+        /* SSL_key_update refuses while a write waits to be retried. */
+        while (c->out_off < c->out_len && c->end == NULL && now_s() < end)
+            pump(c, 100);
+        size_t at = bytes_in(c, from);
+        json_t *k = step_keyupdate(c, true);
+        ku = json_pack("{s:I, s:O}", "at", (json_int_t)at, "sent", json_object_get(k, "sent"));
+        json_decref(k);
     }
     bool done = await_streams(c, from);
     json_t *res = json_array();
     for (int i = from; i < c->n_streams; i++)
         json_array_append_new(res, stream_result(&c->streams[i]));
-    return json_pack("{s:o, s:b}", "res", res, "timeout", !done && c->end == NULL);
+    return json_pack("{s:o, s:b, s:o}", "res", res, "timeout", !done && c->end == NULL, "keyupdate", ku);
 }
 
 static json_t *step_post(struct conn *c, const char *size)
@@ -628,7 +655,9 @@ static json_t *run_step(const char *step)
     if (g.cur == NULL)
         die("a step before open");
     if (strncmp(step, "get:", 4) == 0)
-        return step_get(g.cur, arg);
+        return step_get(g.cur, arg, 0);
+    if (strncmp(step, "get-ku:", 7) == 0)
+        return step_get(g.cur, arg, 65536);
     if (strncmp(step, "post:", 5) == 0)
         return step_post(g.cur, arg);
     if (strcmp(step, "asleep") == 0)
