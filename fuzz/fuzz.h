@@ -49,6 +49,8 @@ int fuzz_parsers(const uint8_t *data, size_t size);
 int fuzz_path(const uint8_t *data, size_t size);
 int fuzz_h2_to_h1(const uint8_t *data, size_t size);
 int fuzz_proxy_proto(const uint8_t *data, size_t size);
+/* Links libevent and OpenSSL (src/edge/tls_record.c). */
+int fuzz_tls_record(const uint8_t *data, size_t size);
 /* Links the daemon's glue and libevent too: built by tools/fuzz only. */
 int fuzz_h2_session(const uint8_t *data, size_t size);
 

@@ -47,6 +47,12 @@ DAEMON_OBJS := $(patsubst src/%.c,daemon/%.o,$(DAEMON_SRCS))
 DAEMON_VERSION := $(shell sed -n 's/^AC_INIT.\[h2gate\], \[\([^]]*\)\].*/\1/p' $(top)/configure.ac)
 DAEMON_CFLAGS = -D_GNU_SOURCE -DPACKAGE_VERSION='"$(DAEMON_VERSION)"' $(shell pkg-config --cflags $(DAEMON_PKGS))
 
+# The record layer of handed-off TLS connections, with libevent's
+# evbuffers and OpenSSL's ciphers.
+all: fuzz_tls_record
+fuzz_tls_record: obj/tls_record.o daemon/edge/tls_record.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libevent_core libssl libcrypto)
+
 all: fuzz_h2_session
 fuzz_h2_session: obj/h2_session.o $(DAEMON_OBJS) $(CORE_OBJS) $(LLHTTP_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs $(DAEMON_PKGS)) -lpthread

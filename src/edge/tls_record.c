@@ -154,12 +154,22 @@ bool tls_record_take(struct h2g_tls_record *r, const SSL *ssl)
     SSL_SESSION *sess = SSL_get_session(ssl);
     if (c == NULL || sess == NULL || SSL_SESSION_get_max_fragment_length(sess) != TLSEXT_max_fragment_length_DISABLED)
         return false;
-    uint16_t id = SSL_CIPHER_get_protocol_id(c);
+    const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (sni != NULL && (r->sni = strdup(sni)) == NULL)
+        return false;
+    if (tls_record_adopt(r, SSL_CIPHER_get_protocol_id(c)))
+        return true;
+    free(r->sni);
+    r->sni = NULL;
+    return false;
+}
+
+bool tls_record_adopt(struct h2g_tls_record *r, uint16_t suite_id)
+{
+    if (!r->rd.have || !r->wr.have || r->stale)
+        return false;
     for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
-        if (suites[i].id == id && suites[i].hash_len == r->secret_len) {
-            const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-            if (sni != NULL && (r->sni = strdup(sni)) == NULL)
-                return false;
+        if (suites[i].id == suite_id && suites[i].hash_len == r->secret_len) {
             r->suite = &suites[i];
             return true;
         }
@@ -329,6 +339,14 @@ static int seal_record(struct h2g_tls_record *r, struct evbuffer *dst, struct ev
         evbuffer_drain(src, n);
     r->wr.seq++;
     return 0;
+}
+
+int tls_record_seal_inner(struct h2g_tls_record *r, struct evbuffer *dst, const void *inner, size_t n)
+{
+    if (r->wr.ctx == NULL || n < 1 || n > MAX_PLAIN + 1)
+        return -1;
+    const unsigned char *p = inner;
+    return seal_record(r, dst, NULL, p, n - 1, p[n - 1]);
 }
 
 static enum h2g_rec_result fail(struct h2g_tls_record *r, uint8_t alert, const char *why)

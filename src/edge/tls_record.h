@@ -52,6 +52,10 @@ void tls_record_msg(struct h2g_tls_record *r, int write_p, int content_type, con
 /* Can the connection's records be ours from now on (ssl between records,
  * nothing pending in it)?  true: they are; the caller frees the SSL. */
 bool tls_record_take(struct h2g_tls_record *r, const SSL *ssl);
+/* The secrets logged so far, under suite_id (IANA, 0x1301-0x1303): true
+ * if that suite is supported and its hash fits them (tls_record_take's
+ * last step; the fuzz harness's way in). */
+bool tls_record_adopt(struct h2g_tls_record *r, uint16_t suite_id);
 /* Have its records been ours since a sleep? */
 bool tls_record_owned(const struct h2g_tls_record *r);
 
@@ -76,6 +80,10 @@ enum h2g_rec_result tls_record_open(struct h2g_tls_record *r, struct evbuffer *s
  * A KeyUpdate owed to the client goes first, even with src empty. */
 enum h2g_rec_result tls_record_seal(struct h2g_tls_record *r, struct evbuffer *src, struct evbuffer *dst,
                                     ev_ssize_t limit);
+/* One record of `inner` as given (a TLSInnerPlaintext: content, type
+ * byte, zeros; 1 to 2^14 + 1 bytes), as a peer might seal it: 0, or -1.
+ * For the fuzz harness, which plays the client. */
+int tls_record_seal_inner(struct h2g_tls_record *r, struct evbuffer *dst, const void *inner, size_t n);
 /* Is a KeyUpdate owed to the client (tls_record_seal sends it)? */
 bool tls_record_owes_output(const struct h2g_tls_record *r);
 /* After H2G_REC_ERROR: the alert the client should get, sealed into dst

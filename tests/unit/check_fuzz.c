@@ -25,6 +25,7 @@ static const struct {
     {"h1_request", fuzz_h1_request}, {"h1_response", fuzz_h1_response}, {"config", fuzz_config},
     {"parsers", fuzz_parsers},       {"path", fuzz_path},               {"h2_to_h1", fuzz_h2_to_h1},
     {"proxy_proto", fuzz_proxy_proto},
+    {"tls_record", fuzz_tls_record},
 };
 #define N_HARNESSES (sizeof(harnesses) / sizeof(harnesses[0]))
 
