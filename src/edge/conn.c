@@ -732,7 +732,7 @@ static int open_bufferevent(struct h2g_conn *c, int fd)
             close(fd);
             return -1;
         }
-        /* Without it the connection keeps its SSL asleep, as TLS 1.2 ones do. */
+        /* Without it the connection keeps its SSL asleep. */
         c->rec = tls_record_new();
         if (c->rec != NULL)
             tls_watch_records(ssl, c->rec);
@@ -884,7 +884,7 @@ static void unwatch_asleep(struct h2g_conn *c)
 static void retire_filter(struct h2g_conn *c);
 
 /* Can the SSL go, its records ours from now on (tls_record.h)?  Yes for
- * TLS 1.3 (and the rest tls_record_take checks); the certificate the
+ * TLS 1.3 and 1.2 (and the rest tls_record_take checks); the certificate the
  * client was shown stays, for conn_cert_covers. */
 static bool hand_off(struct h2g_conn *c, SSL *ssl)
 {
@@ -1183,7 +1183,7 @@ const char *conn_tls_version(const struct h2g_conn *c)
     if (!c->tls)
         return NULL;
     if (tls_record_owned(c->rec))
-        return "TLSv1.3";
+        return tls_record_version_name(c->rec);
     SSL *ssl = conn_ssl(c);
     return ssl != NULL ? SSL_get_version(ssl) : NULL;
 }

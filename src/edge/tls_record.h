@@ -1,6 +1,6 @@
 /*
- * tls_record.h: the TLS 1.3 record layer of a client connection whose
- * OpenSSL object was let go.
+ * tls_record.h: the TLS 1.3 and TLS 1.2 (AEAD) record layer of a client
+ * connection whose OpenSSL object was let go.
  *
  * Why: an idle TLS connection kept 15.5 KiB, 12 of them OpenSSL's (the
  * SSL object alone is 7.6 KB, and OpenSSL 3.0 can neither shrink it nor
@@ -9,15 +9,18 @@
  * that goes to sleep (conn_sleep) keeps those, frees its SSL, and from
  * its wake on has its records sealed and opened here, with OpenSSL's
  * AEADs (EVP): what kernel TLS does with the keys a TLS library hands it,
- * and what h2o does with picotls.
+ * and what h2o does with picotls.  TLS 1.2 is its master secret's key
+ * block (keys and IVs) and the same two counts.
  *
  * Life: made with the connection's SSL (conn.c), empty.  While OpenSSL
  * runs the connection, tls.c's keylog and message callbacks feed it
  * (tls_record_keylog, tls_record_msg): the application traffic secrets
- * as OpenSSL derives them, and a count of the records each way under
- * them, which are the sequence numbers.  tls_record_take, when the
- * connection sleeps, says whether the hand-off can be done (TLS 1.3, a
- * suite below, both secrets, no KeyUpdate so far, default record size);
+ * as OpenSSL derives them (TLS 1.2: the master secret), and a count of
+ * the records each way under them (TLS 1.2: since each direction's
+ * ChangeCipherSpec), which are the sequence numbers.  tls_record_take,
+ * when the connection sleeps, says whether the hand-off can be done
+ * (TLS 1.3 or 1.2, a suite below, the secrets, no KeyUpdate so far,
+ * default record size);
  * if so the connection frees its SSL and this is its TLS from then on.
  * tls_record_key makes the cipher contexts (at a wake) and
  * tls_record_unkey frees them (at a sleep): asleep it is the secrets,
@@ -26,9 +29,10 @@
  *
  * Supported after the hand-off: application data, the client's
  * KeyUpdate (answered with ours when it asks), close_notify (an end of
- * input), our own KeyUpdate before 2^24 records under one key.  Any
- * other alert, a record that does not open, or a handshake message
- * split across records ends the connection.
+ * input), our own KeyUpdate before 2^24 records under one key (TLS 1.3;
+ * TLS 1.2 has none), TLS 1.2 warning alerts (ignored).  Any other
+ * alert, a record that does not open, a handshake message split across
+ * records, or TLS 1.2 renegotiation ends the connection.
  */
 #ifndef H2G_TLS_RECORD_H
 #define H2G_TLS_RECORD_H
@@ -94,6 +98,8 @@ const char *tls_record_error(const struct h2g_tls_record *r);
 
 /* The server name the client asked for in its handshake, once ours (NULL: none). */
 const char *tls_record_sni(const struct h2g_tls_record *r);
+/* "TLSv1.3" or "TLSv1.2", once ours. */
+const char *tls_record_version_name(const struct h2g_tls_record *r);
 /* The negotiated suite's name, for introspection ("TLS_AES_128_GCM_SHA256"). */
 const char *tls_record_suite_name(const struct h2g_tls_record *r);
 

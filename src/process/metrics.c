@@ -230,7 +230,7 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
         "Idle client connections holding only their socket, session state and TLS state until the client speaks.",
         st.connections_asleep);
     one(b, "h2gate_tls_handoffs_total", "counter",
-        "TLS 1.3 client connections whose records h2gate seals and opens itself since a sleep, their OpenSSL "
+        "TLS client connections whose records h2gate seals and opens itself since a sleep, their OpenSSL "
         "object freed.",
         st.tls_handoffs);
     static const char *const alpn[] = {"h2", "h2c", "http/1.1"};

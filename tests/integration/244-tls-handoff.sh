@@ -3,8 +3,8 @@
 # sleep (243) the first time gives its traffic secrets and record
 # sequence numbers to h2gate, which frees the SSL and seals and opens that
 # connection's records itself from then on (/status "tls_layer": "h2gate",
-# counted by h2gate_tls_handoffs_total); TLS 1.2, or a KeyUpdate before
-# the sleep, keeps the SSL ("openssl").  With the C client tlshandoff
+# counted by h2gate_tls_handoffs_total); TLS 1.2 as well; a KeyUpdate
+# before the sleep keeps the SSL ("openssl").  With the C client tlshandoff
 # (python's ssl can neither send a KeyUpdate nor pick the suite):
 #  1. each TLS 1.3 suite (AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305):
 #     GET, asleep, eight GETs at once (1 KB to 1 MB, sha256 checked),
@@ -18,7 +18,8 @@
 #     while a 4 MB body comes: answered, the body whole;
 #  3. a KeyUpdate before the first sleep: no hand-off, it sleeps, wakes and
 #     answers on "openssl";
-#  4. a TLS 1.2 client: the same, "openssl";
+#  4. a TLS 1.2 client, with each ECDHE AEAD suite: handed off too
+#     ("h2gate", "TLSv1.2"), GETs and a 1 MB POST across two sleeps;
 #  5. a corrupt record (valid header, garbage) after the hand-off: that
 #     connection is closed with bad_record_mac (sealed by h2gate: the
 #     client reads it), another one (handed off before) still
@@ -146,17 +147,23 @@ check openssl "$(got ku-before 's[6]["tls_layer"]')" "ku-before: tls_layer"
 check "sent 1 received 1" "$(got ku-before '"sent %d received %d" % (c[0]["ku_sent"], c[0]["ku_recv"])')" "ku-before: KeyUpdates"
 handoffs 0 ku-before
 
-# 4. TLS 1.2: no hand-off
-client tls12 --tls12 open get:1000 asleep get:1000,100000 status asleep get:1000 status
-check TLSv1.2 "$(got tls12 's[0]["version"]')" "tls12: version"
-check "$E1K" "$(got tls12 's[1]["res"]')" "tls12: GET"
-check True "$(got tls12 's[2]["asleep"]')" "tls12: asleep"
-check "$ESMALL" "$(got tls12 's[3]["res"]')" "tls12: GETs after the wake"
-check openssl "$(got tls12 's[4]["tls_layer"]')" "tls12: tls_layer"
-check True "$(got tls12 's[5]["asleep"]')" "tls12: asleep again"
-check "$E1K" "$(got tls12 's[6]["res"]')" "tls12: GET after the second sleep"
-check openssl "$(got tls12 's[7]["tls_layer"]')" "tls12: tls_layer at the end"
-handoffs 0 tls12
+# 4. TLS 1.2: handed off too, with each AEAD suite h2gate offers (the
+#    server's preference picks AES-256-GCM when the client offers all)
+for ciphers in DEFAULT ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-ECDSA-CHACHA20-POLY1305; do
+	n=tls12-$ciphers
+	client "$n" --tls12 --ciphers "$ciphers" open get:1000 asleep get:1000,100000 status asleep post:1000000 get:1000 status
+	check TLSv1.2 "$(got "$n" 's[0]["version"]')" "$n: version ($(got "$n" 's[0]["cipher"]'))"
+	check "$E1K" "$(got "$n" 's[1]["res"]')" "$n: GET"
+	check True "$(got "$n" 's[2]["asleep"]')" "$n: asleep"
+	check "$ESMALL" "$(got "$n" 's[3]["res"]')" "$n: GETs after the wake"
+	check h2gate "$(got "$n" 's[4]["tls_layer"]')" "$n: tls_layer"
+	check TLSv1.2 "$(got "$n" 's[4]["tls_version"]')" "$n: tls_version after the hand-off"
+	check True "$(got "$n" 's[5]["asleep"]')" "$n: asleep again"
+	check "200 $POST" "$(got "$n" 'str(s[6]["status"]) + " " + s[6]["body"]')" "$n: a 1 MB POST wakes it"
+	check "$E1K" "$(got "$n" 's[7]["res"]')" "$n: GET after the second sleep"
+	check h2gate "$(got "$n" 's[8]["tls_layer"]')" "$n: tls_layer at the end"
+	handoffs 1 "$n"
+done
 gauges_back 0 0 "after scenarios 1-4"
 
 # 5. a corrupt record after the hand-off; connection 0, opened (and
@@ -183,7 +190,7 @@ handoffs 1 notify
 gauges_back 0 0 notify
 
 # 7. every hand-off counted, and only those
-check 8 "$(metric h2gate_tls_handoffs_total)" "h2gate_tls_handoffs_total at the end"
+check 11 "$(metric h2gate_tls_handoffs_total)" "h2gate_tls_handoffs_total at the end"
 stop_h2gate
 [ ${#FAILS[@]} -eq 0 ] || fail "$(printf '\n  %s' "${FAILS[@]}")"
 pass

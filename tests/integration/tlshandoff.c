@@ -94,6 +94,7 @@ static struct {
     int port, status_port, max_s;
     int pad; /* TLS 1.3 record padding to this block (0: none) */
     const char *ciphersuites;
+    const char *ciphers; /* TLS 1.2 cipher list */
     bool tls12;
     SSL_CTX *ctx;
     struct conn *conns[MAX_CONNS];
@@ -689,6 +690,8 @@ static void make_ctx(void)
         SSL_CTX_set_max_proto_version(g.ctx, TLS1_2_VERSION);
     if (g.ciphersuites != NULL && SSL_CTX_set_ciphersuites(g.ctx, g.ciphersuites) != 1)
         die("--ciphersuites");
+    if (g.ciphers != NULL && SSL_CTX_set_cipher_list(g.ctx, g.ciphers) != 1)
+        die("--ciphers");
     SSL_CTX_set_mode(g.ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_verify(g.ctx, SSL_VERIFY_NONE, NULL);
     if (g.pad > 0 && SSL_CTX_set_block_padding(g.ctx, (size_t)g.pad) != 1)
@@ -716,13 +719,15 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--tls12") == 0)
             g.tls12 = true;
         else if (i + 1 >= argc)
-            die("usage: tlshandoff --port P --status-port M [--ciphersuites S] [--tls12] [--pad N] [--max S] STEP...");
+            die("usage: tlshandoff --port P --status-port M [--ciphersuites S] [--ciphers L] [--tls12] [--pad N] [--max S] STEP...");
         else if (strcmp(argv[i], "--port") == 0)
             g.port = atoi(argv[++i]);
         else if (strcmp(argv[i], "--status-port") == 0)
             g.status_port = atoi(argv[++i]);
         else if (strcmp(argv[i], "--ciphersuites") == 0)
             g.ciphersuites = argv[++i];
+        else if (strcmp(argv[i], "--ciphers") == 0)
+            g.ciphers = argv[++i];
         else if (strcmp(argv[i], "--pad") == 0)
             g.pad = atoi(argv[++i]);
         else if (strcmp(argv[i], "--max") == 0)

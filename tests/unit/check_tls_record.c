@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "edge/tls_record.h"
@@ -85,8 +86,10 @@ static void pair_open(struct pair *p, const char *suite, int max_version, SSL_SE
     p->sctx = sctx;
     p->cctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_max_proto_version(p->cctx, max_version);
-    if (suite != NULL)
+    if (suite != NULL && max_version == TLS1_3_VERSION)
         ck_assert_int_eq(SSL_CTX_set_ciphersuites(p->cctx, suite), 1);
+    else if (suite != NULL)
+        ck_assert_int_eq(SSL_CTX_set_cipher_list(p->cctx, suite), 1);
     p->s = SSL_new(p->sctx);
     p->c = SSL_new(p->cctx);
     if (resume != NULL)
@@ -210,20 +213,26 @@ static void take_over(struct pair *p)
 static const char *const suite_names[] = {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
                                           "TLS_CHACHA20_POLY1305_SHA256"};
 
+/* Taken over under `suite`: both ways in records of all sizes, a sleep
+ * (keys gone, secrets kept), both ways again. */
+static void suite_both_ways(struct pair *p, const char *suite, int version)
+{
+    pair_open(p, suite, version, NULL);
+    take_over(p);
+    ck_assert_str_eq(tls_record_suite_name(p->r), suite);
+    exchange(p, 1);
+    exchange(p, 16384);
+    exchange(p, 16385);
+    exchange(p, 300000);
+    tls_record_unkey(p->r);
+    ck_assert_int_eq(tls_record_key(p->r), 0);
+    exchange(p, 1000);
+}
+
 START_TEST(both_ways_each_suite)
 {
     struct pair p;
-    pair_open(&p, suite_names[_i], TLS1_3_VERSION, NULL);
-    take_over(&p);
-    ck_assert_str_eq(tls_record_suite_name(p.r), suite_names[_i]);
-    exchange(&p, 1);
-    exchange(&p, 16384);
-    exchange(&p, 16385);
-    exchange(&p, 300000);
-    /* asleep: keys gone, secrets kept; awake again */
-    tls_record_unkey(p.r);
-    ck_assert_int_eq(tls_record_key(p.r), 0);
-    exchange(&p, 1000);
+    suite_both_ways(&p, suite_names[_i], TLS1_3_VERSION);
     pair_close(&p);
 }
 END_TEST
@@ -275,32 +284,37 @@ START_TEST(close_notify_is_eof)
 }
 END_TEST
 
+/* The client's next record, one of its bytes flipped: it does not open,
+ * and the client reads our bad_record_mac. */
+static void corrupt_record(struct pair *p, size_t flip_at)
+{
+    static const char x[] = "a record that will not open";
+    ck_assert_int_eq(SSL_write(p->c, x, sizeof(x)), (int)sizeof(x));
+    struct evbuffer *in = client_bytes(p), *plain = evbuffer_new(), *out = evbuffer_new();
+    unsigned char *b = evbuffer_pullup(in, -1);
+    b[flip_at < evbuffer_get_length(in) ? flip_at : evbuffer_get_length(in) - 1] ^= 1;
+    ck_assert_int_eq(tls_record_open(p->r, in, plain, -1), H2G_REC_ERROR);
+    ck_assert_uint_eq(evbuffer_get_length(plain), 0);
+    ck_assert_str_eq(tls_record_error(p->r), "a record that does not authenticate");
+    ck_assert_int_eq(tls_record_alert(p->r, out), 0);
+    BIO_write(p->c_in, evbuffer_pullup(out, -1), (int)evbuffer_get_length(out));
+    char buf[16];
+    int k = SSL_read(p->c, buf, sizeof(buf));
+    ck_assert_int_le(k, 0);
+    ck_assert_int_eq(SSL_get_error(p->c, k), SSL_ERROR_SSL);
+    ck_assert_int_eq(ERR_GET_REASON(ERR_peek_last_error()), SSL_R_SSLV3_ALERT_BAD_RECORD_MAC);
+    ERR_clear_error();
+    evbuffer_free(in);
+    evbuffer_free(plain);
+    evbuffer_free(out);
+}
+
 START_TEST(corrupt_record_fails_with_alert)
 {
     struct pair p;
     pair_open(&p, NULL, TLS1_3_VERSION, NULL);
     take_over(&p);
-    static const char x[] = "a record that will not open";
-    ck_assert_int_eq(SSL_write(p.c, x, sizeof(x)), (int)sizeof(x));
-    struct evbuffer *in = client_bytes(&p), *plain = evbuffer_new(), *out = evbuffer_new();
-    unsigned char *b = evbuffer_pullup(in, -1);
-    b[10] ^= 1;
-    ck_assert_int_eq(tls_record_open(p.r, in, plain, -1), H2G_REC_ERROR);
-    ck_assert_uint_eq(evbuffer_get_length(plain), 0);
-    ck_assert_str_eq(tls_record_error(p.r), "a record that does not authenticate");
-    ck_assert_int_eq(tls_record_alert(p.r, out), 0);
-    BIO_write(p.c_in, evbuffer_pullup(out, -1), (int)evbuffer_get_length(out));
-    char buf[16];
-    int k = SSL_read(p.c, buf, sizeof(buf));
-    ck_assert_int_le(k, 0);
-    ck_assert_int_eq(SSL_get_error(p.c, k), SSL_ERROR_SSL);
-    /* the client got our bad_record_mac */
-    unsigned long e = ERR_peek_last_error();
-    ck_assert_int_eq(ERR_GET_REASON(e), SSL_R_SSLV3_ALERT_BAD_RECORD_MAC);
-    ERR_clear_error();
-    evbuffer_free(in);
-    evbuffer_free(plain);
-    evbuffer_free(out);
+    corrupt_record(&p, 10);
     pair_close(&p);
 }
 END_TEST
@@ -388,12 +402,50 @@ START_TEST(resumed_session)
 }
 END_TEST
 
-/* Not taken: TLS 1.2, and a KeyUpdate OpenSSL saw (its secrets are not
- * the ones logged). */
+/* TLS 1.2, each AEAD suite h2gate offers (ECDSA here): the key block
+ * from the logged master secret, counts from the ChangeCipherSpecs. */
+static const char *const suite12_names[] = {"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+                                            "ECDHE-ECDSA-CHACHA20-POLY1305"};
+
+START_TEST(tls12_each_suite)
+{
+    struct pair p;
+    suite_both_ways(&p, suite12_names[_i], TLS1_2_VERSION);
+    corrupt_record(&p, SIZE_MAX); /* the tag's last byte */
+    pair_close(&p);
+}
+END_TEST
+
+/* TLS 1.2: an abbreviated handshake (the server's ChangeCipherSpec
+ * first), then close_notify. */
+START_TEST(tls12_resumed_then_close_notify)
+{
+    struct pair p;
+    pair_open(&p, suite12_names[0], TLS1_2_VERSION, NULL);
+    take_over(&p);
+    SSL_SESSION *sess = SSL_get1_session(p.c);
+    struct pair q;
+    pair_open(&q, suite12_names[0], TLS1_2_VERSION, sess);
+    ck_assert_int_eq(SSL_session_reused(q.c), 1);
+    take_over(&q);
+    exchange(&q, 20000);
+    SSL_shutdown(q.c);
+    struct evbuffer *in = client_bytes(&q), *plain = evbuffer_new();
+    ck_assert_int_eq(tls_record_open(q.r, in, plain, -1), H2G_REC_EOF);
+    evbuffer_free(in);
+    evbuffer_free(plain);
+    SSL_SESSION_free(sess);
+    pair_close(&q);
+    pair_close(&p);
+}
+END_TEST
+
+/* Not taken: a suite we do not seal (TLS 1.2 CBC), and a KeyUpdate
+ * OpenSSL saw (its secrets are not the ones logged). */
 START_TEST(not_taken)
 {
     struct pair p;
-    pair_open(&p, NULL, TLS1_2_VERSION, NULL);
+    pair_open(&p, "ECDHE-ECDSA-AES128-SHA", TLS1_2_VERSION, NULL);
     ck_assert(!tls_record_take(p.r, p.s));
     ck_assert(!tls_record_owned(p.r));
     pair_close(&p);
@@ -420,6 +472,8 @@ Suite *tls_record_suite(void)
     tcase_add_test(tc, partial_records_wait);
     tcase_add_test(tc, seal_keeps_the_limit);
     tcase_add_test(tc, resumed_session);
+    tcase_add_loop_test(tc, tls12_each_suite, 0, 3);
+    tcase_add_test(tc, tls12_resumed_then_close_notify);
     tcase_add_test(tc, not_taken);
     suite_add_tcase(s, tc);
     return s;
