@@ -165,6 +165,7 @@ async def idle_loop(conn):
 async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tls", action="store_true")
+    ap.add_argument("--tls12", action="store_true", help="with --tls: TLS 1.2 at most")
     ap.add_argument("--get", metavar="PATH",
                     help="one GET of PATH on each connection before it idles")
     ap.add_argument("--parallel", type=int, default=64,
@@ -188,6 +189,8 @@ async def main():
         sslctx.check_hostname = False
         sslctx.verify_mode = ssl.CERT_NONE
         sslctx.set_alpn_protocols(["h2"])
+        if args.tls12:
+            sslctx.maximum_version = ssl.TLSVersion.TLSv1_2
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
