@@ -2,12 +2,14 @@
  * tls_record.c: the TLS 1.3 record layer of a handed-off connection
  * (src/edge/tls_record.h), opening what a client sends.
  *
- * Input: byte 0 picks the suite (% 3) and where the stream is split in
- * two reads; then pieces, each [kind][len hi][len lo][len bytes]:
+ * Input: byte 0 picks the suite (% 6: TLS 1.3's three, TLS 1.2's GCM
+ * and ChaCha20 ones) and where the stream is split in two reads; then
+ * pieces, each [kind][len hi][len lo][len bytes]:
  *  - kind even: a TLSInnerPlaintext (content, type byte, zeros, as the
- *    fuzzer wrote it) sealed under the client's key, as a client would:
- *    content types, padding, alerts, KeyUpdates, all reach the parser
- *    behind the AEAD;
+ *    fuzzer wrote it; TLS 1.2: content, then the header's type) sealed
+ *    under the client's key, as a client would: content types, padding,
+ *    alerts, KeyUpdates, renegotiation, all reach the parser behind the
+ *    AEAD;
  *  - kind odd: raw bytes on the wire (headers, lengths, garbage).
  * A second record layer with the secrets swapped plays the client.
  *
@@ -24,11 +26,33 @@
 #include "edge/tls_record.h"
 #include "fuzz.h"
 
-static const uint16_t suite_ids[3] = {0x1301, 0x1302, 0x1303};
+static const uint16_t suite_ids[6] = {0x1301, 0x1302, 0x1303, 0xC02B, 0xC030, 0xCCA9};
+#define N_SUITES 6
+
+/* TLS 1.2: a fixed key block; the client's side has the halves swapped
+ * (its write key and IV are the server's read ones). */
+static struct h2g_tls_record *keyed12(bool client, int suite)
+{
+    size_t key = suite == 4 ? 32 : suite == 5 ? 32 : 16, iv = suite == 5 ? 12 : 4;
+    unsigned char block[2 * 32 + 2 * 12], swapped[sizeof(block)];
+    for (size_t i = 0; i < sizeof(block); i++)
+        block[i] = (unsigned char)(i * 7 + 3);
+    memcpy(swapped, block + key, key);
+    memcpy(swapped + key, block, key);
+    memcpy(swapped + 2 * key, block + 2 * key + iv, iv);
+    memcpy(swapped + 2 * key + iv, block + 2 * key, iv);
+    struct h2g_tls_record *r = tls_record_new();
+    FUZZ_CHECK(r != NULL);
+    FUZZ_CHECK(tls_record_adopt12(r, suite_ids[suite], client ? swapped : block, 2 * key + 2 * iv));
+    FUZZ_CHECK(tls_record_key(r) == 0);
+    return r;
+}
 
 /* A record layer keyed with fixed secrets (48 bytes for SHA-384). */
 static struct h2g_tls_record *keyed(bool client, int suite)
 {
+    if (suite >= 3)
+        return keyed12(client, suite);
     size_t len = suite == 1 ? 48 : 32;
     char cli[160], srv[160], hex_a[100], hex_b[100];
     for (size_t i = 0; i < len; i++) {
@@ -48,9 +72,9 @@ static struct h2g_tls_record *keyed(bool client, int suite)
 }
 
 /* The application data a sealed inner plaintext carries, if any. */
-static void expect_inner(struct evbuffer *want, const uint8_t *p, size_t n)
+static void expect_inner(struct evbuffer *want, const uint8_t *p, size_t n, bool v13)
 {
-    while (n > 0 && p[n - 1] == 0)
+    while (v13 && n > 0 && p[n - 1] == 0)
         n--;
     if (n > 0 && p[n - 1] == 23)
         evbuffer_add(want, p, n - 1);
@@ -86,7 +110,7 @@ int fuzz_tls_record(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    int suite = data[0] % 3;
+    int suite = data[0] % N_SUITES;
     struct h2g_tls_record *client = keyed(true, suite);
     struct evbuffer *wire = evbuffer_new(), *want = evbuffer_new();
     FUZZ_CHECK(wire != NULL && want != NULL);
@@ -101,12 +125,12 @@ int fuzz_tls_record(const uint8_t *data, size_t size)
             evbuffer_add(wire, data + i, n);
         } else if (n >= 1 && n <= 16385) {
             FUZZ_CHECK(tls_record_seal_inner(client, wire, data + i, n) == 0);
-            expect_inner(want, data + i, n);
+            expect_inner(want, data + i, n, suite < 3);
         }
         i += n;
     }
     size_t total = evbuffer_get_length(wire);
-    size_t split = total > 0 ? (size_t)data[0] / 3 % (total + 1) : 0;
+    size_t split = total > 0 ? (size_t)data[0] / N_SUITES % (total + 1) : 0;
     struct evbuffer *wire2 = evbuffer_new(), *plain = evbuffer_new(), *plain2 = evbuffer_new();
     FUZZ_CHECK(wire2 != NULL && plain != NULL && plain2 != NULL);
     evbuffer_add(wire2, evbuffer_pullup(wire, -1), total);

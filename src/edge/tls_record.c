@@ -200,6 +200,26 @@ static const struct suite *find_suite(uint16_t id, int version)
     return NULL;
 }
 
+/* A TLS 1.2 key block (client write key, server write key, client
+ * write IV, server write IV): the client's are our read side's. */
+static void set_keys12(struct h2g_tls_record *r, const struct suite *s, const unsigned char *block)
+{
+    memcpy(r->rd.secret, block, s->key_len);
+    memcpy(r->wr.secret, block + s->key_len, s->key_len);
+    memcpy(r->rd.iv, block + 2 * s->key_len, s->fixed_iv_len);
+    memcpy(r->wr.iv, block + 2 * s->key_len + s->fixed_iv_len, s->fixed_iv_len);
+}
+
+bool tls_record_adopt12(struct h2g_tls_record *r, uint16_t suite_id, const unsigned char *block, size_t len)
+{
+    const struct suite *s = find_suite(suite_id, TLS1_2_VERSION);
+    if (s == NULL || len != 2u * s->key_len + 2u * s->fixed_iv_len)
+        return false;
+    set_keys12(r, s, block);
+    r->suite = s;
+    return true;
+}
+
 /* TLS 1.2 (RFC 5246 6.3; RFC 5288, RFC 7905): the key block from the
  * master secret and both randoms; the client's write key and IV are our
  * read side's.  The sequence numbers are the records since each
@@ -225,11 +245,7 @@ static bool take12(struct h2g_tls_record *r, const SSL *ssl, const struct suite 
     bool ok = kctx != NULL && EVP_KDF_derive(kctx, block, n, p) == 1;
     EVP_KDF_CTX_free(kctx);
     if (ok) {
-        const unsigned char *q = block;
-        memcpy(r->rd.secret, q, s->key_len);
-        memcpy(r->wr.secret, q + s->key_len, s->key_len);
-        memcpy(r->rd.iv, q + 2 * s->key_len, s->fixed_iv_len);
-        memcpy(r->wr.iv, q + 2 * s->key_len + s->fixed_iv_len, s->fixed_iv_len);
+        set_keys12(r, s, block);
         r->rd.seq = r->rd.seq12;
         r->wr.seq = r->wr.seq12;
         OPENSSL_cleanse(r->master, sizeof(r->master));

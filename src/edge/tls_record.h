@@ -60,6 +60,10 @@ bool tls_record_take(struct h2g_tls_record *r, const SSL *ssl);
  * if that suite is supported and its hash fits them (tls_record_take's
  * last step; the fuzz harness's way in). */
 bool tls_record_adopt(struct h2g_tls_record *r, uint16_t suite_id);
+/* TLS 1.2: a key block as given (client write key, server write key,
+ * client write IV, server write IV), under suite_id (0xC02B...): true if
+ * supported and of its length.  The fuzz harness's way in. */
+bool tls_record_adopt12(struct h2g_tls_record *r, uint16_t suite_id, const unsigned char *block, size_t len);
 /* Have its records been ours since a sleep? */
 bool tls_record_owned(const struct h2g_tls_record *r);
 
@@ -85,8 +89,9 @@ enum h2g_rec_result tls_record_open(struct h2g_tls_record *r, struct evbuffer *s
 enum h2g_rec_result tls_record_seal(struct h2g_tls_record *r, struct evbuffer *src, struct evbuffer *dst,
                                     ev_ssize_t limit);
 /* One record of `inner` as given (a TLSInnerPlaintext: content, type
- * byte, zeros; 1 to 2^14 + 1 bytes), as a peer might seal it: 0, or -1.
- * For the fuzz harness, which plays the client. */
+ * byte, zeros; 1 to 2^14 + 1 bytes; TLS 1.2: content, then the type the
+ * header carries), as a peer might seal it: 0, or -1.  For the fuzz
+ * harness, which plays the client. */
 int tls_record_seal_inner(struct h2g_tls_record *r, struct evbuffer *dst, const void *inner, size_t n);
 /* Is a KeyUpdate owed to the client (tls_record_seal sends it)? */
 bool tls_record_owes_output(const struct h2g_tls_record *r);
