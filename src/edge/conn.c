@@ -1014,10 +1014,17 @@ void conn_read_enable(struct h2g_conn *c)
 {
     if (c->bev == NULL)
         return;
-    if (c->tls)
-        bufferevent_enable(c->bev, EV_READ);
-    else
+    if (!c->tls) {
         sockread_enable(&c->rd);
+        return;
+    }
+    bufferevent_enable(c->bev, EV_READ);
+    /* OpenSSL's filter opens what waits under it when enabled; libevent's
+     * generic one (our records) only when more comes: it is told, a
+     * callback later. */
+    if (c->sock != NULL && bufferevent_openssl_get_ssl(c->bev) == NULL &&
+        evbuffer_get_length(bufferevent_get_input(c->sock)) > 0)
+        bufferevent_trigger(c->sock, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 }
 
 void conn_read_disable(struct h2g_conn *c)
