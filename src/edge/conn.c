@@ -767,6 +767,15 @@ static int start_reading(struct h2g_conn *c)
     return sockread_enable(&c->rd);
 }
 
+/* Nothing of OpenSSL's may report to c->rec once it is gone (the SSL
+ * may outlive it in a filter being freed). */
+static void unwatch_ssl(struct h2g_conn *c)
+{
+    SSL *ssl = c->rec != NULL ? conn_ssl(c) : NULL;
+    if (ssl != NULL)
+        tls_unwatch_records(ssl);
+}
+
 /* The connection's events come from the worker's slab (slab.h), as it
  * does: what an idle connection keeps sits together. */
 static struct event *slab_event_new(struct h2g_services *svc, evutil_socket_t fd, short what,
@@ -833,8 +842,7 @@ fail:
     sockread_clear(&c->rd);
     slab_event_free(svc, c->free_ev);
     slab_event_free(svc, c->timer);
-    if (c->rec != NULL && conn_ssl(c) != NULL)
-        tls_unwatch_records(conn_ssl(c));
+    unwatch_ssl(c);
     bufferevent_free(c->bev);
     tls_record_free(c->rec);
     h2g_config_unref(c->config);
@@ -884,16 +892,11 @@ static void unwatch_asleep(struct h2g_conn *c)
 static void retire_filter(struct h2g_conn *c);
 
 /* Can the SSL go, its records ours from now on (tls_record.h)?  Yes for
- * TLS 1.3 and 1.2 (and the rest tls_record_take checks); the certificate the
- * client was shown stays, for conn_cert_covers. */
+ * TLS 1.3 and 1.2 (and the rest tls_record_take checks). */
 static bool hand_off(struct h2g_conn *c, SSL *ssl)
 {
-    X509 *x = SSL_get_certificate(ssl);
     if (c->rec == NULL || !tls_record_take(c->rec, ssl))
         return false;
-    if (x != NULL)
-        X509_up_ref(x);
-    c->cert = x;
     tls_unwatch_records(ssl);
     STAT_INC(&c->svc->stats, tls_handoffs);
     LOG_DEBUG("conn=%llu: TLS: records handed off (%s)", (unsigned long long)c->id,
@@ -1096,10 +1099,7 @@ static void free_parts(struct h2g_conn *c)
         c->sops = NULL;
     }
     sockread_clear(&c->rd);
-    /* Nothing of OpenSSL's may report to c->rec once it is gone. */
-    SSL *ssl = c->rec != NULL ? conn_ssl(c) : NULL;
-    if (ssl != NULL)
-        tls_unwatch_records(ssl);
+    unwatch_ssl(c);
     if (c->pp_held != NULL) {
         evbuffer_free(c->pp_held);
         c->pp_held = NULL;
@@ -1139,7 +1139,6 @@ void conn_free(struct h2g_conn *c)
         return;
     }
     tls_record_free(c->rec);
-    X509_free(c->cert);
     LIST_REMOVE(c, link);
     svc->n_conns--;
     STAT_DEC(&svc->stats, connections_open);
@@ -1180,7 +1179,7 @@ bool conn_cert_covers(struct h2g_conn *c, const char *host, size_t len)
     if (!c->tls)
         return true;
     if (tls_record_owned(c->rec))
-        return tls_x509_covers(c->cert, host, len);
+        return tls_x509_covers(tls_record_cert(c->rec), host, len);
     SSL *ssl = conn_ssl(c);
     return ssl != NULL && tls_cert_covers(ssl, host, len);
 }

@@ -137,9 +137,6 @@ struct h2g_conn {
      * it could not be made: never handed off), and once the SSL is let
      * go at a sleep, the connection's record layer (tls_record.h). */
     struct h2g_tls_record *rec;
-    /* TLS, handed off: the certificate the client was shown (a
-     * reference), for conn_cert_covers. */
-    struct x509_st *cert;
 };
 
 /* Takes the accepted socket `fd`: NULL when out of memory, with fd

@@ -77,6 +77,7 @@ struct h2g_tls_record {
     uint8_t alert;   /* to send after an error; 0: none */
     const char *err;
     char *sni;       /* the client's server name, once ours (owned) */
+    X509 *cert;      /* the certificate it was shown, once ours (a reference) */
     unsigned char master[48]; /* TLS 1.2: the master secret, until the keys are made */
     bool have_master;
 };
@@ -92,6 +93,7 @@ void tls_record_free(struct h2g_tls_record *r)
         return;
     tls_record_unkey(r);
     free(r->sni);
+    X509_free(r->cert);
     OPENSSL_cleanse(r, sizeof(*r));
     free(r);
 }
@@ -274,6 +276,9 @@ bool tls_record_take(struct h2g_tls_record *r, const SSL *ssl)
         return false;
     if (version == TLS1_3_VERSION ? tls_record_adopt(r, s->id) : take12(r, ssl, s)) {
         r->suite = s;
+        r->cert = SSL_get_certificate(ssl);
+        if (r->cert != NULL)
+            X509_up_ref(r->cert);
         return true;
     }
     free(r->sni);
@@ -298,6 +303,11 @@ bool tls_record_owned(const struct h2g_tls_record *r)
 const char *tls_record_sni(const struct h2g_tls_record *r)
 {
     return r->sni;
+}
+
+X509 *tls_record_cert(const struct h2g_tls_record *r)
+{
+    return r->cert;
 }
 
 const char *tls_record_version_name(const struct h2g_tls_record *r)

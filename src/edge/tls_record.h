@@ -24,8 +24,9 @@
  * if so the connection frees its SSL and this is its TLS from then on.
  * tls_record_key makes the cipher contexts (at a wake) and
  * tls_record_unkey frees them (at a sleep): asleep it is the secrets,
- * IVs and sequence numbers, 200 bytes.  Owned by the connection, freed
- * with it (secrets wiped).
+ * IVs and sequence numbers, 200 bytes, with what the connection's views
+ * still ask of its TLS (server name, certificate).  Owned by the
+ * connection, freed with it (secrets wiped).
  *
  * Supported after the hand-off: application data, the client's
  * KeyUpdate (answered with ours when it asks), close_notify (an end of
@@ -103,6 +104,9 @@ const char *tls_record_error(const struct h2g_tls_record *r);
 
 /* The server name the client asked for in its handshake, once ours (NULL: none). */
 const char *tls_record_sni(const struct h2g_tls_record *r);
+/* The certificate the client was shown, once ours (for connection
+ * coalescing: tls_x509_covers); NULL: none. */
+X509 *tls_record_cert(const struct h2g_tls_record *r);
 /* "TLSv1.3" or "TLSv1.2", once ours. */
 const char *tls_record_version_name(const struct h2g_tls_record *r);
 /* The negotiated suite's name, for introspection ("TLS_AES_128_GCM_SHA256"). */
