@@ -92,6 +92,8 @@ static void tls_records_added(struct evbuffer *buf, const struct evbuffer_cb_inf
     struct h2g_conn *c = arg;
     if (info->n_added > 0)
         sockread_flush_soon(&c->rd);
+    else if (c->sleep_wanted && evbuffer_get_length(buf) == 0)
+        event_active(c->free_ev, EV_TIMEOUT, 0); /* the records a sleep waited for left (conn_sleep) */
 }
 
 /* After the deferred flush (sockread.h): what the flush left because
@@ -119,6 +121,7 @@ static void free_retired(struct h2g_conn *c)
 }
 
 static void tls_sleep(struct h2g_conn *c);
+static void records_after_handshake(struct h2g_conn *c);
 static bool release_filter(struct h2g_conn *c);
 
 static void free_cb(evutil_socket_t fd, short what, void *arg)
@@ -132,6 +135,10 @@ static void free_cb(evutil_socket_t fd, short what, void *arg)
     /* Otherwise it ran for a retired session, a sleep (conn_sleep) or a
      * filter a sleep freed: the connection goes on. */
     bool released = release_filter(c);
+    if (released && c->records_wanted) {
+        records_after_handshake(c);
+        released = release_filter(c);
+    }
     if (released && c->sleep_wanted) {
         tls_sleep(c);
         released = release_filter(c);
@@ -319,16 +326,29 @@ static void write_cb(struct bufferevent *bev, void *arg)
     }
 }
 
-static void tls_established(struct h2g_conn *c)
+/* The session the handshake chose (ALPN). */
+static const struct h2g_session_ops *alpn_session(const struct h2g_conn *c, const SSL *ssl)
 {
-    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
     const unsigned char *alpn = NULL;
     unsigned alpn_len = 0;
     SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
     const struct h2g_listen_config *lc = c->listen->lc;
     bool h2 = alpn_len == 2 && memcmp(alpn, "h2", 2) == 0;
     /* No ALPN at all: an HTTP/1.1 client, if the listener serves those. */
-    start_session(c, h2 || (alpn_len == 0 && !lc->http11) ? &h2_session_ops : &h1_session_ops);
+    return h2 || (alpn_len == 0 && !lc->http11) ? &h2_session_ops : &h1_session_ops;
+}
+
+/* The handshake is over: the session starts on the turn after, once
+ * the records are ours (records_after_handshake), or at once when they
+ * cannot be. */
+static void tls_established(struct h2g_conn *c)
+{
+    if (c->rec != NULL) {
+        c->records_wanted = true;
+        event_active(c->free_ev, EV_TIMEOUT, 0);
+        return;
+    }
+    start_session(c, alpn_session(c, bufferevent_openssl_get_ssl(c->bev)));
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -573,21 +593,40 @@ static void proxy_read_cb(struct bufferevent *bev, void *arg)
     proxy_header_done(c, bev);
 }
 
-/* The socket's bufferevent under a TLS filter: NULL when out of memory,
- * and then fd is closed. */
-static struct bufferevent *tls_socket(struct h2g_conn *c, int fd)
+/* The socket's bufferevent under a TLS filter: NULL when out of memory
+ * (fd left open). */
+static struct bufferevent *tls_socket_new(struct h2g_conn *c, int fd)
 {
     struct bufferevent *sock = sockwrite_bufferevent_new(c->svc->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (sock == NULL) {
-        close(fd);
+    if (sock == NULL)
         return NULL;
-    }
     bufferevent_set_max_single_read(sock, H2G_IO_CHUNK);
     bufferevent_set_max_single_write(sock, H2G_IO_CHUNK);
     /* The filter stops encrypting while this much ciphertext waits for
      * the socket: the sessions' output caps stay caps. */
     bufferevent_setwatermark(sock, EV_WRITE, 0, TLS_OUT_CAP);
     return sock;
+}
+
+/* As tls_socket_new, with fd closed when out of memory. */
+static struct bufferevent *tls_socket(struct h2g_conn *c, int fd)
+{
+    struct bufferevent *sock = tls_socket_new(c, fd);
+    if (sock == NULL)
+        close(fd);
+    return sock;
+}
+
+/* The session took plaintext from the filter's input.  libevent's
+ * generic filter stops opening records at the input's high watermark
+ * (conn_read_cap) and, unlike OpenSSL's, does not go on when the input
+ * drains below it: the client's records would wait, unopened, for more
+ * to come (an upload whose last records all arrived would stall). */
+static void records_input_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct h2g_conn *c = arg;
+    if (info->n_deleted > 0 && c->sock != NULL && evbuffer_get_length(bufferevent_get_input(c->sock)) > 0)
+        bufferevent_trigger(c->sock, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 }
 
 /* What a TLS filter (c->bev over c->sock) needs around it, OpenSSL's or
@@ -614,11 +653,14 @@ static int plumb_tls(struct h2g_conn *c, bool pp)
      * (tls_records_added). */
     bufferevent_disable(sock, EV_WRITE);
     c->sock_added_cb = evbuffer_add_cb(bufferevent_get_output(sock), tls_records_added, c);
-    if (c->sock_added_cb == NULL) {
+    if (c->sock_added_cb == NULL ||
+        (bufferevent_openssl_get_ssl(c->bev) == NULL &&
+         evbuffer_add_cb(bufferevent_get_input(c->bev), records_input_drained, c) == NULL)) {
         sockread_clear(&c->rd);
         bufferevent_free(c->bev); /* with ssl, sock and the socket */
         c->bev = NULL;
         c->sock = NULL;
+        c->sock_added_cb = NULL;
         return -1;
     }
     return 0;
@@ -859,13 +901,20 @@ static void sleep_cb(evutil_socket_t fd, short what, void *arg)
     conn_wake(arg);
 }
 
-/* No byte held either way: in the connection's buffers, and for TLS in
- * the socket's under the filter. */
-static bool buffers_empty(const struct h2g_conn *c)
+/* No byte held either way but, for TLS, records on their way out: in
+ * the connection's buffers, and in the socket's input under the filter. */
+static bool buffers_empty_but_records(const struct h2g_conn *c)
 {
-    if (pending_out(c) > 0 || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0 ||
+        evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
         return false;
     return c->sock == NULL || evbuffer_get_length(bufferevent_get_input(c->sock)) == 0;
+}
+
+/* No byte held either way. */
+static bool buffers_empty(const struct h2g_conn *c)
+{
+    return buffers_empty_but_records(c) && (c->sock == NULL || evbuffer_get_length(bufferevent_get_output(c->sock)) == 0);
 }
 
 /* The read event that watches the socket in the reader's place: 0, or
@@ -918,6 +967,9 @@ static bool hand_off(struct h2g_conn *c, SSL *ssl)
  */
 static void tls_sleep(struct h2g_conn *c)
 {
+    if (c->bev != NULL && c->state == H2G_CONN_SESSION && !c->rec_ended && buffers_empty_but_records(c) &&
+        !buffers_empty(c))
+        return; /* records still leaving: tls_records_added asks again */
     c->sleep_wanted = false;
     if (c->bev == NULL || c->state != H2G_CONN_SESSION || c->rec_ended || !buffers_empty(c))
         return;
@@ -943,15 +995,128 @@ static void tls_sleep(struct h2g_conn *c)
         tls_record_unkey(c->rec);
 }
 
+/* --- our records from the end of the handshake --- */
+
+/* All of src after dst: from a socket bufferevent's output (its start
+ * frozen), into one's input (its end frozen), or between filters. */
+static void move_all(struct evbuffer *dst, struct evbuffer *src, bool into_sock_input)
+{
+    if (evbuffer_get_length(src) == 0)
+        return;
+    if (into_sock_input)
+        evbuffer_unfreeze(dst, 0);
+    evbuffer_unfreeze(src, 1);
+    evbuffer_add_buffer(dst, src); /* relinks the chains: allocates nothing */
+    if (into_sock_input)
+        evbuffer_freeze(dst, 0);
+}
+
+/*
+ * The SSL goes and the records are ours (tls_record.h) for the whole
+ * connection, not only once it has slept: OpenSSL's filter copies every
+ * byte twice more (the plaintext into its record buffer, the records
+ * into the socket's through its BIO) and seals each output chain as a
+ * record of its own, so the session copied DATA payloads together for
+ * it (h2_session's send_data_cb); our seal takes the session's chains as
+ * they are.  Done before the session starts, so that only bytes move:
+ * the records OpenSSL wrote (its tickets) and the ciphertext it has not
+ * opened, onto the new socket bufferevent; what it opened (the client's
+ * first requests), onto the new filter.  0 whether handed off or not;
+ * -1 out of memory once the SSL is gone, the connection to be closed.
+ */
+static int records_take_over(struct h2g_conn *c, SSL *ssl)
+{
+    if (SSL_pending(ssl) > 0 || SSL_has_pending(ssl) || SSL_want_write(ssl))
+        return 0; /* mid-record: OpenSSL keeps it until a sleep */
+    struct bufferevent *sock = tls_socket_new(c, c->fd);
+    if (sock == NULL)
+        return 0;
+    failalloc_hold(); /* as in attach_records */
+    struct bufferevent *bev = bufferevent_filter_new(sock, records_in, records_out, BEV_OPT_CLOSE_ON_FREE, NULL, c);
+    failalloc_release();
+    if (bev == NULL || !hand_off(c, ssl)) {
+        bufferevent_setfd(sock, -1); /* the fd is still the old filter's */
+        if (bev != NULL)
+            bufferevent_free(bev); /* with sock */
+        else
+            bufferevent_free(sock);
+        return 0;
+    }
+    struct bufferevent *old_sock = c->sock;
+    sockread_clear(&c->rd);
+    sockread_init(&c->rd, NULL);
+    evbuffer_remove_cb_entry(bufferevent_get_output(old_sock), c->sock_added_cb);
+    c->sock_added_cb = NULL;
+    bufferevent_setfd(old_sock, -1);
+    SSL_set_bio(ssl, NULL, NULL);
+    struct evbuffer *plain = bufferevent_get_input(c->bev);
+    move_all(bufferevent_get_input(bev), plain, false);
+    move_all(bufferevent_get_input(sock), bufferevent_get_input(old_sock), true);
+    struct evbuffer *records = evbuffer_new();
+    if (records != NULL)
+        move_all(records, bufferevent_get_output(old_sock), false);
+    retire_filter(c); /* and the SSL with it */
+    c->bev = bev;
+    c->sock = sock;
+    if (records == NULL || tls_record_key(c->rec) != 0 || plumb_tls(c, false) != 0)
+        goto fail;
+    set_write_timeout(c, c->config->timeouts.stream_idle);
+    move_all(bufferevent_get_output(sock), records, false); /* written at the turn's end */
+    evbuffer_free(records);
+    records = NULL;
+    if (start_reading(c) != 0)
+        goto fail;
+    bufferevent_disable(sock, EV_WRITE); /* as wake_tls */
+    if (evbuffer_get_length(bufferevent_get_input(sock)) > 0)
+        bufferevent_trigger(sock, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+    return 0;
+fail:
+    /* The new filter goes at once, with the socket: no callback of its
+     * has been deferred yet, and c->dying is the old one's. */
+    if (records != NULL)
+        evbuffer_free(records);
+    sockread_clear(&c->rd);
+    c->sock_added_cb = NULL; /* freed with c->sock's output */
+    if (c->bev != NULL)
+        bufferevent_free(c->bev);
+    c->bev = NULL;
+    c->sock = NULL;
+    c->fd = -1;
+    return -1;
+}
+
+/* From free_ev, the turn after the handshake (out of OpenSSL's filter's
+ * callbacks, as a sleep): the records become ours, then the session the
+ * handshake chose starts. */
+static void records_after_handshake(struct h2g_conn *c)
+{
+    c->records_wanted = false;
+    if (c->state != H2G_CONN_HANDSHAKE || c->bev == NULL)
+        return;
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    const struct h2g_session_ops *ops = alpn_session(c, ssl);
+    if (records_take_over(c, ssl) != 0) {
+        LOG_WARN("conn=%llu: out of memory taking its TLS records over: closing it", (unsigned long long)c->id);
+        schedule_free(c);
+        return;
+    }
+    start_session(c, ops);
+}
+
 bool conn_sleep(struct h2g_conn *c)
 {
-    if (c->bev == NULL || c->state != H2G_CONN_SESSION || c->pp_held != NULL || !buffers_empty(c))
+    if (c->bev == NULL || c->state != H2G_CONN_SESSION || c->pp_held != NULL || !buffers_empty_but_records(c))
         return false;
     if (c->tls) {
+        /* Records sealed this loop turn leave at its end: the sleep
+         * waits for them (tls_records_added). */
         c->sleep_wanted = true;
-        event_active(c->free_ev, EV_TIMEOUT, 0);
+        if (buffers_empty(c))
+            event_active(c->free_ev, EV_TIMEOUT, 0);
         return true;
     }
+    if (!buffers_empty(c))
+        return false;
     if (watch_asleep(c) != 0)
         return false;
     sockread_clear(&c->rd);
@@ -1200,6 +1365,11 @@ const char *conn_tls_sni(const struct h2g_conn *c)
         return tls_record_sni(c->rec);
     SSL *ssl = conn_ssl(c);
     return ssl != NULL ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+}
+
+bool conn_seals_each_chain(const struct h2g_conn *c)
+{
+    return c->tls && c->bev != NULL && bufferevent_openssl_get_ssl(c->bev) != NULL;
 }
 
 const char *conn_tls_layer(const struct h2g_conn *c)

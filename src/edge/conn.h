@@ -121,6 +121,7 @@ struct h2g_conn {
     bool draining;              /* drained before its session started: the session is told at once */
     bool releasing;             /* freed but for the TLS filter, which waits for its last reference */
     bool sleep_wanted;          /* TLS: conn_sleep asked, free_ev does it (out of the filter's callbacks) */
+    bool records_wanted;        /* TLS: handshake over, free_ev takes the records over (records_after_handshake) */
     bool rec_ended;             /* TLS, handed off: the records ended the connection (close_notify, error) */
     struct event *free_ev;      /* frees a retired session; the connection itself once CLOSED */
     struct event *timer;        /* handshake timeout */
@@ -183,6 +184,10 @@ struct ssl_st *conn_ssl(const struct h2g_conn *c);
 const char *conn_tls_version(const struct h2g_conn *c);
 /* The server name of its TLS handshake; NULL: none, or cleartext. */
 const char *conn_tls_sni(const struct h2g_conn *c);
+/* True while OpenSSL's filter seals the output, a record per evbuffer
+ * chain: the output is worth packing into few chains.  Our records
+ * (tls_record.h) seal across chains. */
+bool conn_seals_each_chain(const struct h2g_conn *c);
 /* Whose records: "openssl", "h2gate" (handed off), NULL for cleartext. */
 const char *conn_tls_layer(const struct h2g_conn *c);
 /* Does the TLS certificate this connection presented cover `host`? */

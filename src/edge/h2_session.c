@@ -590,10 +590,10 @@ static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t
     /* A frame goes out whole or not at all (evbuf.h): a header without
      * its payload would break every frame after it.  Out of memory, the
      * stream alone is reset (nghttp2 sends RST_STREAM INTERNAL_ERROR). */
-    if (h->conn->tls && length > 0) {
+    if (length > 0 && conn_seals_each_chain(h->conn)) {
         /* Copied into the output's chains rather than linked in as chains
-         * of their own: TLS seals each output chain in a record of its
-         * own, so frames packed together make few records. */
+         * of their own: OpenSSL seals each output chain in a record of
+         * its own, so frames packed together make few records. */
         unsigned char *p = evbuffer_pullup(s->resp_body, (ev_ssize_t)length);
         struct evbuf_piece whole[2] = {{framehd, 9}, {p, length}};
         if (p == NULL || evbuf_add_all(out, whole, 2) != 0)

@@ -1,10 +1,10 @@
 #!/bin/sh
-# The TLS record hand-off (two workers): a TLS 1.3 connection going to
-# sleep (243) the first time gives its traffic secrets and record
-# sequence numbers to h2gate, which frees the SSL and seals and opens that
-# connection's records itself from then on (/status "tls_layer": "h2gate",
-# counted by h2gate_tls_handoffs_total); TLS 1.2 as well; a KeyUpdate
-# before the sleep keeps the SSL ("openssl").  With the C client tlshandoff
+# The TLS record hand-off (two workers): at the end of its handshake a
+# TLS 1.3 connection gives its traffic secrets and record sequence
+# numbers to h2gate, which frees the SSL and seals and opens that
+# connection's records itself from then on, asleep (243) or awake
+# (/status "tls_layer": "h2gate", counted by h2gate_tls_handoffs_total);
+# TLS 1.2 as well.  With the C client tlshandoff
 # (python's ssl can neither send a KeyUpdate nor pick the suite):
 #  1. each TLS 1.3 suite (AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305):
 #     GET, asleep, eight GETs at once (1 KB to 1 MB, sha256 checked),
@@ -16,8 +16,8 @@
 #     ours), GETs answer before and after another sleep; then one not
 #     requesting the server's: none comes back, a GET answers; one more
 #     while a 4 MB body comes: answered, the body whole;
-#  3. a KeyUpdate before the first sleep: no hand-off, it sleeps, wakes and
-#     answers on "openssl";
+#  3. before any sleep the connection is on "h2gate" already; a KeyUpdate
+#     then is answered, it sleeps, wakes and answers;
 #  4. a TLS 1.2 client, with each ECDHE AEAD suite: handed off too
 #     ("h2gate", "TLSv1.2"), GETs and a 1 MB POST across two sleeps;
 #  5. a corrupt record (valid header, garbage) after the hand-off: that
@@ -137,15 +137,17 @@ check "sent 3 received 2 requesting 0" \
 	"ku-after: KeyUpdates (the server's own one back, update_not_requested)"
 handoffs 1 ku-after
 
-# 3. KeyUpdate before the first sleep: no hand-off
-client ku-before open get:1000 keyupdate get:1000 asleep get:1000,100000 status
-check True "$(got ku-before 's[2]["sent"]')" "ku-before: KeyUpdate sent"
-check "$E1K" "$(got ku-before 's[3]["res"]')" "ku-before: GET after the KeyUpdate"
-check True "$(got ku-before 's[4]["asleep"]')" "ku-before: asleep"
-check "$ESMALL" "$(got ku-before 's[5]["res"]')" "ku-before: GETs after the wake"
-check openssl "$(got ku-before 's[6]["tls_layer"]')" "ku-before: tls_layer"
+# 3. the hand-off is at the handshake's end: h2gate's records before
+# any sleep, a KeyUpdate before the first sleep taken by them
+client ku-before open get:1000 status keyupdate get:1000 asleep get:1000,100000 status
+check "False h2gate" "$(got ku-before '"%s %s" % (s[2]["asleep"], s[2]["tls_layer"])')" "ku-before: tls_layer before any sleep"
+check True "$(got ku-before 's[3]["sent"]')" "ku-before: KeyUpdate sent"
+check "$E1K" "$(got ku-before 's[4]["res"]')" "ku-before: GET after the KeyUpdate"
+check True "$(got ku-before 's[5]["asleep"]')" "ku-before: asleep"
+check "$ESMALL" "$(got ku-before 's[6]["res"]')" "ku-before: GETs after the wake"
+check h2gate "$(got ku-before 's[7]["tls_layer"]')" "ku-before: tls_layer"
 check "sent 1 received 1" "$(got ku-before '"sent %d received %d" % (c[0]["ku_sent"], c[0]["ku_recv"])')" "ku-before: KeyUpdates"
-handoffs 0 ku-before
+handoffs 1 ku-before
 
 # 4. TLS 1.2: handed off too, with each AEAD suite h2gate offers (the
 #    server's preference picks AES-256-GCM when the client offers all)
@@ -190,7 +192,7 @@ handoffs 1 notify
 gauges_back 0 0 notify
 
 # 7. every hand-off counted, and only those
-check 11 "$(metric h2gate_tls_handoffs_total)" "h2gate_tls_handoffs_total at the end"
+check 12 "$(metric h2gate_tls_handoffs_total)" "h2gate_tls_handoffs_total at the end"
 stop_h2gate
 [ ${#FAILS[@]} -eq 0 ] || fail "$(printf '\n  %s' "${FAILS[@]}")"
 pass
