@@ -73,9 +73,15 @@ def get_request(path, tls):
             + struct.pack(">I", 1) + block)
 
 
+# --awake: PINGs go unanswered, so h2gate never puts the connection away
+# (its session waits for its round-trip PING's ACK): what a connection
+# costs while it is in use, without any request.
+AWAKE = False
+
+
 def answer(writer, ftype, flags, payload):
     """What every client owes: a PING's ACK, a SETTINGS frame's ACK."""
-    if ftype == T_PING and not (flags & 0x1):
+    if ftype == T_PING and not (flags & 0x1) and not AWAKE:
         writer.write(struct.pack(">I", 8)[1:] + bytes([T_PING, 0x1])
                      + struct.pack(">I", 0) + payload)
     elif ftype == T_SETTINGS and not (flags & 0x1):
@@ -168,6 +174,8 @@ async def main():
     ap.add_argument("--tls12", action="store_true", help="with --tls: TLS 1.2 at most")
     ap.add_argument("--get", metavar="PATH",
                     help="one GET of PATH on each connection before it idles")
+    ap.add_argument("--awake", action="store_true",
+                    help="leave PINGs unanswered: the connections stay awake")
     ap.add_argument("--parallel", type=int, default=64,
                     help="handshakes in flight at once")
     ap.add_argument("--timeout", type=float, default=60.0,
@@ -176,6 +184,8 @@ async def main():
     ap.add_argument("port", type=int)
     ap.add_argument("count", type=int)
     args = ap.parse_args()
+    global AWAKE
+    AWAKE = args.awake
 
     nofile = raise_nofile()
     if args.count + 16 > nofile:
