@@ -25,7 +25,9 @@
 #     client reads it), another one (handed off before) still
 #     answers; connections_open / asleep follow;
 #  6. close_notify after the hand-off: h2gate closes, the gauges go to 0;
-#  7. h2gate_tls_handoffs_total counts exactly the hand-offs above.
+#  7. h2gate_tls_handoffs_total counts exactly the hand-offs above;
+#  8. a corrupt record, and close_notify, right after the handshake end
+#     the connection (bad_record_mac read by the client).
 # The checks collect every failure and report them all at the end.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -193,6 +195,17 @@ gauges_back 0 0 notify
 
 # 7. every hand-off counted, and only those
 check 12 "$(metric h2gate_tls_handoffs_total)" "h2gate_tls_handoffs_total at the end"
+
+# 8. a corrupt record, and close_notify, right after the handshake: they
+#    meet h2gate's records or, when they arrive with the client's
+#    Finished, OpenSSL's (not counted: either may be the one); the client
+#    reads bad_record_mac or EOF either way
+client corrupt-early open corrupt
+check False "$(got corrupt-early 's[1].get("timeout", True) or s[1].get("end") is None')" "corrupt-early: closed by h2gate (end: $(got corrupt-early 's[1].get("end")'))"
+check '["bad record mac"]' "$(got corrupt-early 'c[0]["alerts"]')" "corrupt-early: the alerts the client read"
+client notify-early open close-notify
+check False "$(got notify-early 's[1].get("timeout", True) or s[1].get("end") is None')" "notify-early: closed by h2gate (end: $(got notify-early 's[1].get("end")'))"
+gauges_back 0 0 "corrupt-early, notify-early"
 stop_h2gate
 [ ${#FAILS[@]} -eq 0 ] || fail "$(printf '\n  %s' "${FAILS[@]}")"
 pass
