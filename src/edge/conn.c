@@ -738,6 +738,18 @@ static enum bufferevent_filter_result records_out(struct evbuffer *src, struct e
     return records_live(c) ? records_did(c, tls_record_seal(c->rec, src, dst, limit)) : BEV_NEED_MORE;
 }
 
+/* libevent's generic filter around tls_record, over sock (which it then
+ * owns): NULL when out of memory, sock still the caller's. */
+static struct bufferevent *records_filter_new(struct h2g_conn *c, struct bufferevent *sock)
+{
+    /* libevent 2.1.12 uses its output callback's entry unchecked: see
+     * failalloc.h. */
+    failalloc_hold();
+    struct bufferevent *bev = bufferevent_filter_new(sock, records_in, records_out, BEV_OPT_CLOSE_ON_FREE, NULL, c);
+    failalloc_release();
+    return bev;
+}
+
 /* A woken connection whose records are ours: the filter is libevent's
  * generic one around tls_record.  0, or -1 out of memory, and then fd is
  * closed. */
@@ -750,11 +762,7 @@ static int attach_records(struct h2g_conn *c, int fd)
         bufferevent_free(sock);
         return -1;
     }
-    /* libevent 2.1.12 uses its output callback's entry unchecked: see
-     * failalloc.h. */
-    failalloc_hold();
-    struct bufferevent *bev = bufferevent_filter_new(sock, records_in, records_out, BEV_OPT_CLOSE_ON_FREE, NULL, c);
-    failalloc_release();
+    struct bufferevent *bev = records_filter_new(c, sock);
     if (bev == NULL) {
         bufferevent_free(sock);
         return -1;
@@ -1031,9 +1039,7 @@ static int records_take_over(struct h2g_conn *c, SSL *ssl)
     struct bufferevent *sock = tls_socket_new(c, c->fd);
     if (sock == NULL)
         return 0;
-    failalloc_hold(); /* as in attach_records */
-    struct bufferevent *bev = bufferevent_filter_new(sock, records_in, records_out, BEV_OPT_CLOSE_ON_FREE, NULL, c);
-    failalloc_release();
+    struct bufferevent *bev = records_filter_new(c, sock);
     if (bev == NULL || !hand_off(c, ssl)) {
         bufferevent_setfd(sock, -1); /* the fd is still the old filter's */
         if (bev != NULL)
