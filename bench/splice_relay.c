@@ -38,6 +38,7 @@ static void pair(int *a, int *b) {
     int one = 1; setsockopt(*a, IPPROTO_TCP, TCP_NODELAY, &one, 4); setsockopt(*b, IPPROTO_TCP, TCP_NODELAY, &one, 4);
 }
 int main(int argc, char **argv) {
+    if (argc != 3) { fprintf(stderr, "usage: splice_relay 0|1|2 COUNT\n"); return 2; }
     int mode = atoi(argv[1]); long n = atol(argv[2]);
     char path[] = "/tmp/relayXXXXXX"; int f = mkstemp(path); char *buf = malloc(BLK); memset(buf, 'b', BLK); write(f, buf, BLK); unlink(path);
     int a_send, a_recv, b_send, b_recv; pair(&a_send, &a_recv); pair(&b_send, &b_recv);
