@@ -617,16 +617,22 @@ static struct bufferevent *tls_socket(struct h2g_conn *c, int fd)
     return sock;
 }
 
-/* The session took plaintext from the filter's input.  libevent's
- * generic filter stops opening records at the input's high watermark
- * (conn_read_cap) and, unlike OpenSSL's, does not go on when the input
- * drains below it: the client's records would wait, unopened, for more
- * to come (an upload whose last records all arrived would stall). */
+/* libevent's generic filter (our records) opens the ciphertext under it
+ * only when more comes, not when it is enabled again nor when its input
+ * drains below the read watermark, as OpenSSL's does: it is told, a
+ * callback later, whenever some waits. */
+static void records_look(struct h2g_conn *c)
+{
+    if (c->sock != NULL && evbuffer_get_length(bufferevent_get_input(c->sock)) > 0)
+        bufferevent_trigger(c->sock, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* The session took plaintext from the filter's input: records that all
+ * arrived while it was full (an upload's last ones) are opened. */
 static void records_input_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
-    struct h2g_conn *c = arg;
-    if (info->n_deleted > 0 && c->sock != NULL && evbuffer_get_length(bufferevent_get_input(c->sock)) > 0)
-        bufferevent_trigger(c->sock, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+    if (info->n_deleted > 0)
+        records_look(arg);
 }
 
 /* What a TLS filter (c->bev over c->sock) needs around it, OpenSSL's or
@@ -975,12 +981,13 @@ static bool hand_off(struct h2g_conn *c, SSL *ssl)
  */
 static void tls_sleep(struct h2g_conn *c)
 {
-    if (c->bev != NULL && c->state == H2G_CONN_SESSION && !c->rec_ended && buffers_empty_but_records(c) &&
-        !buffers_empty(c))
+    if (c->bev == NULL || c->state != H2G_CONN_SESSION || c->rec_ended || !buffers_empty_but_records(c)) {
+        c->sleep_wanted = false;
+        return;
+    }
+    if (!buffers_empty(c))
         return; /* records still leaving: tls_records_added asks again */
     c->sleep_wanted = false;
-    if (c->bev == NULL || c->state != H2G_CONN_SESSION || c->rec_ended || !buffers_empty(c))
-        return;
     SSL *ssl = bufferevent_openssl_get_ssl(c->bev); /* NULL: our records already */
     if (ssl != NULL && (SSL_pending(ssl) > 0 || SSL_has_pending(ssl) || SSL_want_write(ssl)))
         return;
@@ -1055,32 +1062,25 @@ static int records_take_over(struct h2g_conn *c, SSL *ssl)
     c->sock_added_cb = NULL;
     bufferevent_setfd(old_sock, -1);
     SSL_set_bio(ssl, NULL, NULL);
-    struct evbuffer *plain = bufferevent_get_input(c->bev);
-    move_all(bufferevent_get_input(bev), plain, false);
+    move_all(bufferevent_get_input(bev), bufferevent_get_input(c->bev), false);
     move_all(bufferevent_get_input(sock), bufferevent_get_input(old_sock), true);
-    struct evbuffer *records = evbuffer_new();
-    if (records != NULL)
-        move_all(records, bufferevent_get_output(old_sock), false);
+    move_all(bufferevent_get_output(sock), bufferevent_get_output(old_sock), false);
     retire_filter(c); /* and the SSL with it */
     c->bev = bev;
     c->sock = sock;
-    if (records == NULL || tls_record_key(c->rec) != 0 || plumb_tls(c, false) != 0)
+    if (tls_record_key(c->rec) != 0 || plumb_tls(c, false) != 0)
         goto fail;
     set_write_timeout(c, c->config->timeouts.stream_idle);
-    move_all(bufferevent_get_output(sock), records, false); /* written at the turn's end */
-    evbuffer_free(records);
-    records = NULL;
     if (start_reading(c) != 0)
         goto fail;
     bufferevent_disable(sock, EV_WRITE); /* as wake_tls */
-    if (evbuffer_get_length(bufferevent_get_input(sock)) > 0)
-        bufferevent_trigger(sock, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+    if (evbuffer_get_length(bufferevent_get_output(sock)) > 0)
+        sockread_flush_soon(&c->rd); /* OpenSSL's last records, at the turn's end */
+    records_look(c);
     return 0;
 fail:
     /* The new filter goes at once, with the socket: no callback of its
      * has been deferred yet, and c->dying is the old one's. */
-    if (records != NULL)
-        evbuffer_free(records);
     sockread_clear(&c->rd);
     c->sock_added_cb = NULL; /* freed with c->sock's output */
     if (c->bev != NULL)
@@ -1193,12 +1193,8 @@ void conn_read_enable(struct h2g_conn *c)
         return;
     }
     bufferevent_enable(c->bev, EV_READ);
-    /* OpenSSL's filter opens what waits under it when enabled; libevent's
-     * generic one (our records) only when more comes: it is told, a
-     * callback later. */
-    if (c->sock != NULL && bufferevent_openssl_get_ssl(c->bev) == NULL &&
-        evbuffer_get_length(bufferevent_get_input(c->sock)) > 0)
-        bufferevent_trigger(c->sock, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+    if (bufferevent_openssl_get_ssl(c->bev) == NULL)
+        records_look(c);
 }
 
 void conn_read_disable(struct h2g_conn *c)
