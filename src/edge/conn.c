@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/blockcache.h"
 #include "runtime/failalloc.h"
 #include "edge/h1_session.h"
 #include "edge/h2_session.h"
@@ -61,6 +62,8 @@ void conn_carries_tunnel(struct h2g_conn *c)
         set_write_timeout(c, t->tunnel_idle);
 }
 
+static void conn_defer(struct h2g_conn *c);
+
 static void set_state(struct h2g_conn *c, enum h2g_conn_state st)
 {
     c->state = st;
@@ -91,9 +94,9 @@ static void tls_records_added(struct evbuffer *buf, const struct evbuffer_cb_inf
 {
     struct h2g_conn *c = arg;
     if (info->n_added > 0)
-        sockread_flush_soon(&c->rd);
+        sockread_flush_soon(c->rd);
     else if (c->sleep_wanted && evbuffer_get_length(buf) == 0)
-        event_active(c->free_ev, EV_TIMEOUT, 0); /* the records a sleep waited for left (conn_sleep) */
+        conn_defer(c); /* the records a sleep waited for left (conn_sleep) */
 }
 
 /* After the deferred flush (sockread.h): what the flush left because
@@ -124,9 +127,13 @@ static void tls_sleep(struct h2g_conn *c);
 static void records_after_handshake(struct h2g_conn *c);
 static bool release_filter(struct h2g_conn *c);
 
-static void free_cb(evutil_socket_t fd, short what, void *arg)
+enum { CONN_WORK_NONE, CONN_WORK_NOW, CONN_WORK_LATER };
+
+static void defer_later(struct h2g_conn *c);
+
+/* A connection's deferred work (conn_defer). */
+static void do_work(struct h2g_conn *c)
 {
-    struct h2g_conn *c = arg;
     free_retired(c);
     if (c->state == H2G_CONN_CLOSED || c->releasing) {
         conn_free(c);
@@ -143,20 +150,106 @@ static void free_cb(evutil_socket_t fd, short what, void *arg)
         tls_sleep(c);
         released = release_filter(c);
     }
-    if (!released) {
-        struct timeval now = {0, 0};
-        evtimer_add(c->free_ev, &now);
+    if (!released)
+        defer_later(c);
+}
+
+static void undefer(struct h2g_conn *c)
+{
+    if (c->work == CONN_WORK_NOW)
+        TAILQ_REMOVE(&c->svc->conn_work, c, work_link);
+    else if (c->work == CONN_WORK_LATER)
+        TAILQ_REMOVE(&c->svc->conn_later, c, work_link);
+    c->work = CONN_WORK_NONE;
+}
+
+/* The work of every connection queued, in order; what a connection's
+ * work queues for now runs in this same pass, as an event activated
+ * from its own callback would. */
+static void work_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_services *svc = arg;
+    struct h2g_conn *c;
+    while ((c = TAILQ_FIRST(&svc->conn_work)) != NULL) {
+        undefer(c);
+        do_work(c);
     }
+}
+
+/* The next turn's: what was queued for later is queued for now, and
+ * what that work puts off again waits for the turn after. */
+static void later_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2g_services *svc = arg;
+    struct h2g_conn *c;
+    while ((c = TAILQ_FIRST(&svc->conn_later)) != NULL) {
+        TAILQ_REMOVE(&svc->conn_later, c, work_link);
+        TAILQ_INSERT_TAIL(&svc->conn_work, c, work_link);
+        c->work = CONN_WORK_NOW;
+    }
+    work_cb(fd, what, arg);
+}
+
+/* c's work at the end of this loop turn, out of the callbacks running. */
+static void conn_defer(struct h2g_conn *c)
+{
+    struct h2g_services *svc = c->svc;
+    if (c->work == CONN_WORK_NOW)
+        return;
+    undefer(c);
+    TAILQ_INSERT_TAIL(&svc->conn_work, c, work_link);
+    c->work = CONN_WORK_NOW;
+    event_active(svc->conn_work_ev, EV_TIMEOUT, 0);
+}
+
+/* c's work on the next loop turn (a TLS filter's last reference is
+ * still held by a callback of this one). */
+static void defer_later(struct h2g_conn *c)
+{
+    struct h2g_services *svc = c->svc;
+    if (c->work != CONN_WORK_NONE)
+        return;
+    TAILQ_INSERT_TAIL(&svc->conn_later, c, work_link);
+    c->work = CONN_WORK_LATER;
+    if (!evtimer_pending(svc->conn_later_ev, NULL)) {
+        struct timeval now = {0, 0};
+        evtimer_add(svc->conn_later_ev, &now);
+    }
+}
+
+/* The worker's two events, made with its first connection: 0, or -1. */
+static int work_events(struct h2g_services *svc)
+{
+    if (svc->conn_work_ev != NULL)
+        return 0;
+    TAILQ_INIT(&svc->conn_work);
+    TAILQ_INIT(&svc->conn_later);
+    svc->conn_work_ev = event_new(svc->base, -1, 0, work_cb, svc);
+    svc->conn_later_ev = evtimer_new(svc->base, later_cb, svc);
+    if (svc->conn_work_ev != NULL && svc->conn_later_ev != NULL)
+        return 0;
+    conn_worker_release(svc);
+    return -1;
+}
+
+void conn_worker_release(struct h2g_services *svc)
+{
+    if (svc->conn_work_ev != NULL)
+        event_free(svc->conn_work_ev);
+    if (svc->conn_later_ev != NULL)
+        event_free(svc->conn_later_ev);
+    svc->conn_work_ev = svc->conn_later_ev = NULL;
 }
 
 static void schedule_free(struct h2g_conn *c)
 {
     set_state(c, H2G_CONN_CLOSED);
     conn_read_disable(c);
-    sockread_disable(&c->rd);
+    if (c->rd != NULL)
+        sockread_disable(c->rd);
     if (c->bev != NULL)
         bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-    event_active(c->free_ev, EV_TIMEOUT, 0);
+    conn_defer(c);
 }
 
 /* Output flushed: half-close and discard what the client still sends
@@ -258,8 +351,8 @@ static void start_session(struct h2g_conn *c, const struct h2g_session_ops *ops)
 
 int conn_switch_session(struct h2g_conn *c, const struct h2g_session_ops *ops, const struct h2g_upgrade *up)
 {
-    /* One switch per loop turn at most: the retired slot is free_ev's
-     * until it has run. */
+    /* One switch per loop turn at most: the retired slot is the deferred
+     * work's until it has run. */
     if (c->retired != NULL)
         return -1;
     void *old = c->session;
@@ -268,7 +361,7 @@ int conn_switch_session(struct h2g_conn *c, const struct h2g_session_ops *ops, c
         return -1;
     c->retired = old;
     c->retired_ops = old_ops;
-    event_active(c->free_ev, EV_TIMEOUT, 0);
+    conn_defer(c);
     /* What the client sent after the upgrade request is the new
      * protocol's (the HTTP/2 preface, RFC 7540 3.2). */
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
@@ -345,7 +438,7 @@ static void tls_established(struct h2g_conn *c)
 {
     if (c->rec != NULL) {
         c->records_wanted = true;
-        event_active(c->free_ev, EV_TIMEOUT, 0);
+        conn_defer(c);
         return;
     }
     start_session(c, alpn_session(c, bufferevent_openssl_get_ssl(c->bev)));
@@ -536,7 +629,7 @@ static void proxy_header_done(struct h2g_conn *c, struct bufferevent *bev)
         }
     }
     bufferevent_data_cb next = c->tls ? tls_sock_read_cb : read_cb;
-    sockread_setcb(&c->rd, next, c->tls ? tls_records_flushed : NULL, c->tls ? tls_sock_event_cb : event_cb, c);
+    sockread_setcb(c->rd, next, c->tls ? tls_records_flushed : NULL, c->tls ? tls_sock_event_cb : event_cb, c);
     if (evbuffer_get_length(in) > 0)
         next(bev, c);
 }
@@ -635,6 +728,25 @@ static void records_input_drained(struct evbuffer *buf, const struct evbuffer_cb
         records_look(arg);
 }
 
+/* The reader, made if need be, set up to read `bev`'s socket: 0, or -1
+ * out of memory. */
+static int reader_init(struct h2g_conn *c, struct bufferevent *bev)
+{
+    if (c->rd == NULL && (c->rd = h2g_block_calloc(1, sizeof(*c->rd))) == NULL)
+        return -1;
+    sockread_init(c->rd, bev);
+    return 0;
+}
+
+static void reader_free(struct h2g_conn *c)
+{
+    if (c->rd == NULL)
+        return;
+    sockread_clear(c->rd);
+    h2g_block_free(c->rd);
+    c->rd = NULL;
+}
+
 /* What a TLS filter (c->bev over c->sock) needs around it, OpenSSL's or
  * our records': 0, or -1 out of memory, and then both are gone. */
 static int plumb_tls(struct h2g_conn *c, bool pp)
@@ -652,17 +764,18 @@ static int plumb_tls(struct h2g_conn *c, bool pp)
      * is told as if the socket bufferevent had read it.  At most
      * TLS_IN_CAP waits there while the filter is not reading. */
     bufferevent_disable(sock, EV_READ);
-    sockread_init(&c->rd, sock);
-    sockread_setcb(&c->rd, pp ? proxy_read_cb : tls_sock_read_cb, tls_records_flushed, tls_sock_event_cb, c);
-    sockread_set_high(&c->rd, TLS_IN_CAP);
     /* The filter turned EV_WRITE on; records are written as they come
      * (tls_records_added). */
     bufferevent_disable(sock, EV_WRITE);
-    c->sock_added_cb = evbuffer_add_cb(bufferevent_get_output(sock), tls_records_added, c);
+    if (reader_init(c, sock) == 0) {
+        sockread_setcb(c->rd, pp ? proxy_read_cb : tls_sock_read_cb, tls_records_flushed, tls_sock_event_cb, c);
+        sockread_set_high(c->rd, TLS_IN_CAP);
+        c->sock_added_cb = evbuffer_add_cb(bufferevent_get_output(sock), tls_records_added, c);
+    }
     if (c->sock_added_cb == NULL ||
         (bufferevent_openssl_get_ssl(c->bev) == NULL &&
          evbuffer_add_cb(bufferevent_get_input(c->bev), records_input_drained, c) == NULL)) {
-        sockread_clear(&c->rd);
+        reader_free(c);
         bufferevent_free(c->bev); /* with ssl, sock and the socket */
         c->bev = NULL;
         c->sock = NULL;
@@ -717,7 +830,7 @@ static void records_end(struct h2g_conn *c, enum h2g_rec_result res)
 /* Not for a filter on its way out (a sleep's, a closed connection's). */
 static bool records_live(const struct h2g_conn *c)
 {
-    return c->bev != NULL && c->sleep_ev == NULL && !c->releasing && !c->rec_ended;
+    return c->bev != NULL && !c->asleep && !c->releasing && !c->rec_ended;
 }
 
 /* A filter's answer to libevent for what tls_record did. */
@@ -813,14 +926,15 @@ static int start_reading(struct h2g_conn *c)
     bufferevent_setcb(c->bev, c->tls ? read_cb : NULL, write_cb, event_cb, c);
     if (c->tls) {
         bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-        return sockread_enable(&c->rd);
+        return sockread_enable(c->rd);
     }
     /* Cleartext sockets are read by our reader (libevent 2.1 reads 4 KiB
      * at a time with an ioctl before each read). */
     bufferevent_enable(c->bev, EV_WRITE);
-    sockread_init(&c->rd, c->bev);
-    sockread_setcb(&c->rd, c->listen->lc->proxy_protocol ? proxy_read_cb : read_cb, NULL, event_cb, c);
-    return sockread_enable(&c->rd);
+    if (reader_init(c, c->bev) != 0)
+        return -1;
+    sockread_setcb(c->rd, c->listen->lc->proxy_protocol ? proxy_read_cb : read_cb, NULL, event_cb, c);
+    return sockread_enable(c->rd);
 }
 
 /* Nothing of OpenSSL's may report to c->rec once it is gone (the SSL
@@ -856,7 +970,7 @@ static void slab_event_free(struct h2g_services *svc, struct event *ev)
 struct h2g_conn *conn_new(struct h2g_services *svc, const struct h2g_listen_ctx *lc, int fd,
                           const struct sockaddr *sa, int salen)
 {
-    struct h2g_conn *c = h2g_slab_calloc(&svc->conn_slab, sizeof(*c));
+    struct h2g_conn *c = work_events(svc) == 0 ? h2g_slab_calloc(&svc->conn_slab, sizeof(*c)) : NULL;
     if (c == NULL) {
         close(fd);
         return NULL;
@@ -878,9 +992,8 @@ struct h2g_conn *conn_new(struct h2g_services *svc, const struct h2g_listen_ctx 
         h2g_slab_free(&svc->conn_slab, c);
         return NULL;
     }
-    c->free_ev = slab_event_new(svc, -1, 0, free_cb, c);
     c->timer = slab_event_new(svc, -1, 0, timer_cb, c);
-    if (c->free_ev == NULL || c->timer == NULL)
+    if (c->timer == NULL)
         goto fail;
     set_write_timeout(c, c->config->timeouts.stream_idle);
     if (start_reading(c) != 0)
@@ -895,8 +1008,8 @@ struct h2g_conn *conn_new(struct h2g_services *svc, const struct h2g_listen_ctx 
     STAT_INC(&svc->stats, connections_open);
     return c;
 fail:
-    sockread_clear(&c->rd);
-    slab_event_free(svc, c->free_ev);
+    undefer(c);
+    reader_free(c);
     slab_event_free(svc, c->timer);
     unwatch_ssl(c);
     bufferevent_free(c->bev);
@@ -908,11 +1021,21 @@ fail:
 
 /* --- sleep (conn_sleep) --- */
 
-static void sleep_cb(evutil_socket_t fd, short what, void *arg)
+/* The timer while the connection sleeps (watch_asleep). */
+static void asleep_cb(evutil_socket_t fd, short what, void *arg)
 {
-    /* The client spoke: the reader takes it from here on its next turn
-     * (the socket stays readable), and the session wakes on_read. */
-    conn_wake(arg);
+    struct h2g_conn *c = arg;
+    if (what & EV_READ) {
+        /* The client spoke: the reader takes it from here on its next
+         * turn (the socket stays readable), and the session wakes
+         * on_read. */
+        conn_wake(c);
+        return;
+    }
+    /* The session's timeout: the session wakes the connection if it
+     * has something to say (on_timer), as awake. */
+    c->asleep_until_ms = 0;
+    timer_cb(fd, what, arg);
 }
 
 /* No byte held either way but, for TLS, records on their way out: in
@@ -931,24 +1054,59 @@ static bool buffers_empty(const struct h2g_conn *c)
     return buffers_empty_but_records(c) && (c->sock == NULL || evbuffer_get_length(bufferevent_get_output(c->sock)) == 0);
 }
 
-/* The read event that watches the socket in the reader's place: 0, or
- * -1 out of memory (the connection stays awake). */
+/* The timer made over into (fd, what, cb) with `left` as its timeout
+ * (NULL: none): 0, or -1 if it could not be added (epoll_ctl), as it was
+ * then. */
+static int retarget_timer(struct h2g_conn *c, evutil_socket_t fd, short what, event_callback_fn cb,
+                          const struct timeval *left)
+{
+    struct timeval at;
+    bool timed = event_pending(c->timer, EV_TIMEOUT, &at) != 0;
+    evutil_socket_t old_fd = event_get_fd(c->timer);
+    short old_what = event_get_events(c->timer);
+    event_callback_fn old_cb = event_get_callback(c->timer);
+    event_del(c->timer);
+    event_assign(c->timer, c->svc->base, fd, what, cb, c);
+    if (event_add(c->timer, left) == 0)
+        return 0;
+    event_assign(c->timer, c->svc->base, old_fd, old_what, old_cb, c);
+    if (timed)
+        event_add(c->timer, left); /* a timer alone: no system call to fail */
+    return -1;
+}
+
+/* The timer watches the socket in the reader's place, its timeout kept:
+ * 0, or -1 out of memory (the connection stays awake). */
 static int watch_asleep(struct h2g_conn *c)
 {
-    struct event *ev = slab_event_new(c->svc, c->fd, EV_READ, sleep_cb, c);
-    if (ev == NULL || event_add(ev, NULL) != 0) {
-        slab_event_free(c->svc, ev);
-        return -1;
+    struct timeval at, now, left;
+    bool timed = event_pending(c->timer, EV_TIMEOUT, &at) != 0;
+    if (timed) {
+        event_base_gettimeofday_cached(c->svc->base, &now);
+        if (evutil_timercmp(&at, &now, >))
+            evutil_timersub(&at, &now, &left);
+        else
+            evutil_timerclear(&left);
     }
-    c->sleep_ev = ev;
+    if (retarget_timer(c, c->fd, EV_READ, asleep_cb, timed ? &left : NULL) != 0)
+        return -1;
+    c->asleep = true;
+    /* At least 1: 0 means none. */
+    c->asleep_until_ms = timed ? h2g_mono_ms() + (uint64_t)left.tv_sec * 1000 + (uint64_t)(left.tv_usec + 999) / 1000 + 1 : 0;
     STAT_INC(&c->svc->stats, connections_asleep);
     return 0;
 }
 
 static void unwatch_asleep(struct h2g_conn *c)
 {
-    slab_event_free(c->svc, c->sleep_ev);
-    c->sleep_ev = NULL;
+    struct timeval left;
+    if (c->asleep_until_ms != 0) {
+        uint64_t now = h2g_mono_ms();
+        left = h2g_ms_timeval(c->asleep_until_ms > now ? c->asleep_until_ms - now : 0);
+    }
+    retarget_timer(c, -1, 0, timer_cb, c->asleep_until_ms != 0 ? &left : NULL);
+    c->asleep = false;
+    c->asleep_until_ms = 0;
     STAT_DEC(&c->svc->stats, connections_asleep);
 }
 
@@ -968,7 +1126,7 @@ static bool hand_off(struct h2g_conn *c, SSL *ssl)
 }
 
 /*
- * TLS, from free_ev (the filter's callbacks go on using it after the
+ * TLS, from the deferred work (the filter's callbacks go on using it after the
  * session's return): what is around the connection's TLS state goes: the
  * filter, the socket's bufferevent, the reader.  The TLS state that
  * stays is its records' secrets and sequence numbers (tls_record.h),
@@ -996,7 +1154,7 @@ static void tls_sleep(struct h2g_conn *c)
     bool keep_ssl = ssl != NULL && !hand_off(c, ssl);
     if (keep_ssl)
         SSL_up_ref(ssl);
-    sockread_clear(&c->rd);
+    reader_free(c);
     evbuffer_remove_cb_entry(bufferevent_get_output(c->sock), c->sock_added_cb);
     c->sock_added_cb = NULL;
     /* The fd stays ours: the socket's bufferevent closes only the one it
@@ -1056,8 +1214,8 @@ static int records_take_over(struct h2g_conn *c, SSL *ssl)
         return 0;
     }
     struct bufferevent *old_sock = c->sock;
-    sockread_clear(&c->rd);
-    sockread_init(&c->rd, NULL);
+    sockread_clear(c->rd);
+    sockread_init(c->rd, NULL);
     evbuffer_remove_cb_entry(bufferevent_get_output(old_sock), c->sock_added_cb);
     c->sock_added_cb = NULL;
     bufferevent_setfd(old_sock, -1);
@@ -1075,13 +1233,13 @@ static int records_take_over(struct h2g_conn *c, SSL *ssl)
         goto fail;
     bufferevent_disable(sock, EV_WRITE); /* as wake_tls */
     if (evbuffer_get_length(bufferevent_get_output(sock)) > 0)
-        sockread_flush_soon(&c->rd); /* OpenSSL's last records, at the turn's end */
+        sockread_flush_soon(c->rd); /* OpenSSL's last records, at the turn's end */
     records_look(c);
     return 0;
 fail:
     /* The new filter goes at once, with the socket: no callback of its
      * has been deferred yet, and c->dying is the old one's. */
-    sockread_clear(&c->rd);
+    reader_free(c);
     c->sock_added_cb = NULL; /* freed with c->sock's output */
     if (c->bev != NULL)
         bufferevent_free(c->bev);
@@ -1091,7 +1249,7 @@ fail:
     return -1;
 }
 
-/* From free_ev, the turn after the handshake (out of OpenSSL's filter's
+/* From the deferred work, the turn after the handshake (out of OpenSSL's filter's
  * callbacks, as a sleep): the records become ours, then the session the
  * handshake chose starts. */
 static void records_after_handshake(struct h2g_conn *c)
@@ -1118,14 +1276,14 @@ bool conn_sleep(struct h2g_conn *c)
          * waits for them (tls_records_added). */
         c->sleep_wanted = true;
         if (buffers_empty(c))
-            event_active(c->free_ev, EV_TIMEOUT, 0);
+            conn_defer(c);
         return true;
     }
     if (!buffers_empty(c))
         return false;
     if (watch_asleep(c) != 0)
         return false;
-    sockread_clear(&c->rd);
+    reader_free(c);
     /* The fd stays ours: the bufferevent closes only the one it has. */
     bufferevent_setfd(c->bev, -1);
     bufferevent_free(c->bev);
@@ -1139,7 +1297,7 @@ static int wake_cleartext(struct h2g_conn *c)
 {
     c->bev = sockwrite_bufferevent_new(c->svc->base, c->fd, BEV_OPT_CLOSE_ON_FREE);
     if (c->bev == NULL)
-        return -1; /* conn_free closes the fd, with sleep_ev */
+        return -1; /* conn_free closes the fd, asleep */
     unwatch_asleep(c);
     bufferevent_set_max_single_read(c->bev, H2G_IO_CHUNK);
     bufferevent_set_max_single_write(c->bev, H2G_IO_CHUNK);
@@ -1147,9 +1305,10 @@ static int wake_cleartext(struct h2g_conn *c)
     /* As start_reading, the PROXY header being long read. */
     bufferevent_setcb(c->bev, NULL, write_cb, event_cb, c);
     bufferevent_enable(c->bev, EV_WRITE);
-    sockread_init(&c->rd, c->bev);
-    sockread_setcb(&c->rd, read_cb, NULL, event_cb, c);
-    return sockread_enable(&c->rd);
+    if (reader_init(c, c->bev) != 0)
+        return -1;
+    sockread_setcb(c->rd, read_cb, NULL, event_cb, c);
+    return sockread_enable(c->rd);
 }
 
 /* The filter and the socket's bufferevent made again around the SSL, in
@@ -1175,7 +1334,7 @@ static int wake_tls(struct h2g_conn *c)
 int conn_wake(struct h2g_conn *c)
 {
     c->sleep_wanted = false;
-    if (c->sleep_ev == NULL)
+    if (!c->asleep)
         return 0;
     if ((c->tls ? wake_tls(c) : wake_cleartext(c)) == 0)
         return 0;
@@ -1189,7 +1348,7 @@ void conn_read_enable(struct h2g_conn *c)
     if (c->bev == NULL)
         return;
     if (!c->tls) {
-        sockread_enable(&c->rd);
+        sockread_enable(c->rd);
         return;
     }
     bufferevent_enable(c->bev, EV_READ);
@@ -1204,7 +1363,7 @@ void conn_read_disable(struct h2g_conn *c)
     if (c->tls)
         bufferevent_disable(c->bev, EV_READ);
     else
-        sockread_disable(&c->rd);
+        sockread_disable(c->rd);
 }
 
 void conn_read_cap(struct h2g_conn *c, size_t high)
@@ -1214,7 +1373,7 @@ void conn_read_cap(struct h2g_conn *c, size_t high)
     if (c->tls)
         bufferevent_setwatermark(c->bev, EV_READ, 0, high);
     else
-        sockread_set_high(&c->rd, high);
+        sockread_set_high(c->rd, high);
 }
 
 /*
@@ -1265,7 +1424,7 @@ static void free_parts(struct h2g_conn *c)
         c->session = NULL;
         c->sops = NULL;
     }
-    sockread_clear(&c->rd);
+    reader_free(c);
     unwatch_ssl(c);
     if (c->pp_held != NULL) {
         evbuffer_free(c->pp_held);
@@ -1276,9 +1435,11 @@ static void free_parts(struct h2g_conn *c)
     if (c->sock_added_cb != NULL)
         evbuffer_remove_cb_entry(bufferevent_get_output(c->sock), c->sock_added_cb);
     c->sock_out_cb = c->sock_added_cb = NULL;
+    bool asleep = c->asleep;
+    if (asleep)
+        unwatch_asleep(c); /* before the close: the socket leaves epoll first */
     evtimer_del(c->timer);
-    if (c->sleep_ev != NULL) {
-        unwatch_asleep(c);
+    if (asleep) {
         if (c->fd >= 0)
             close(c->fd);
         SSL_free(c->ssl); /* NULL for cleartext; no BIO: nothing is sent */
@@ -1301,15 +1462,14 @@ void conn_free(struct h2g_conn *c)
     if (!release_filter(c)) {
         /* Still listed (CLOSED) and counted: the worker stops only once
          * it is gone, and frees it on its way out if it must. */
-        struct timeval now = {0, 0};
-        evtimer_add(c->free_ev, &now);
+        defer_later(c);
         return;
     }
+    undefer(c);
     tls_record_free(c->rec);
     LIST_REMOVE(c, link);
     svc->n_conns--;
     STAT_DEC(&svc->stats, connections_open);
-    slab_event_free(svc, c->free_ev);
     slab_event_free(svc, c->timer);
     h2g_config_unref(c->config);
     h2g_slab_free(&svc->conn_slab, c);

@@ -90,6 +90,7 @@ struct h2g_conn {
     LIST_ENTRY(h2g_conn) link;
     uint64_t id;
     enum h2g_conn_state state;
+    uint8_t work;               /* conn.c's CONN_WORK_*: on which deferred-work list, if any (work_link) */
     struct h2g_services *svc;   /* the worker's */
     const struct h2g_listen_ctx *listen;
     struct h2g_config *config;  /* owned reference */
@@ -98,7 +99,10 @@ struct h2g_conn {
     struct bufferevent *sock;   /* TLS: the socket's bufferevent under the filter (owned by it) */
     struct evbuffer_cb_entry *sock_out_cb; /* TLS, closing: watches the last records leave */
     struct evbuffer_cb_entry *sock_added_cb; /* TLS: records added to c->sock: written at the turn's end */
-    struct h2g_sockread rd;     /* reads (sockread.h): the socket; TLS: into c->sock for the filter */
+    /* Reads (sockread.h): the socket; TLS: into c->sock for the filter.
+     * Owned; NULL before the first read and while asleep (160 bytes an
+     * idle connection does without). */
+    struct h2g_sockread *rd;
     /* TLS proxy_protocol listeners: the PROXY header's bytes so far, kept
      * out of c->sock's input, where the filter's handshake would read
      * them; owned, freed once the header is read. */
@@ -114,25 +118,36 @@ struct h2g_conn {
     struct h2g_client_facts facts; /* what its requests carry (request_ctx.h) */
     void *session;              /* owned, NULL before the protocol is known */
     const struct h2g_session_ops *sops;
-    void *retired;              /* a session switched away from, freed by free_ev */
+    void *retired;              /* a session switched away from, freed by its deferred work */
     const struct h2g_session_ops *retired_ops;
     uint64_t start_ms;          /* accepted at (h2g_mono_ms) */
     bool lingering;             /* CLOSING: output done, discarding input */
     bool draining;              /* drained before its session started: the session is told at once */
     bool releasing;             /* freed but for the TLS filter, which waits for its last reference */
-    bool sleep_wanted;          /* TLS: conn_sleep asked, free_ev does it (out of the filter's callbacks) */
-    bool records_wanted;        /* TLS: handshake over, free_ev takes the records over (records_after_handshake) */
+    bool sleep_wanted;          /* TLS: conn_sleep asked, its deferred work does it (out of the filter's callbacks) */
+    bool records_wanted;        /* TLS: handshake over, its deferred work takes the records over (records_after_handshake) */
     bool rec_ended;             /* TLS, handed off: the records ended the connection (close_notify, error) */
-    struct event *free_ev;      /* frees a retired session; the connection itself once CLOSED */
-    struct event *timer;        /* handshake timeout */
-    /* Asleep (conn_sleep): bev and the reader are gone (TLS: the filter
-     * and c->sock too), this watches the socket until the client speaks. */
-    struct event *sleep_ev;
+    /* Deferred work (conn_defer): out of the callbacks that asked for it,
+     * at the end of the loop turn or on the next: it frees a retired
+     * session, the connection itself once CLOSED, and does what TLS put
+     * off (a sleep, the records' hand-off).  Queued on the worker's list
+     * (services.h), not an event of its own: 128 bytes less a connection. */
+    TAILQ_ENTRY(h2g_conn) work_link;
+    /* The handshake timeout, then the session's.  Asleep (conn_sleep):
+     * bev and the reader are gone (TLS: the filter and c->sock too), and
+     * this same event watches the socket until the client speaks, its
+     * timeout kept: an idle connection holds one event, not two. */
+    struct event *timer;
+    bool asleep;
+    /* Asleep: when the timer's timeout falls due (h2g_mono_ms; 0: none).
+     * A read event fired is no longer pending, its timeout gone with it:
+     * the woken timer is given what is left of it. */
+    uint64_t asleep_until_ms;
     /* TLS, asleep: the connection's TLS state, its BIO detached (owned:
      * given to the filter conn_wake makes around it). */
     struct ssl_st *ssl;
     /* TLS: a filter freed by conn_sleep or conn_free whose last
-     * reference is still ours, dropped by free_ev (release_filter). */
+     * reference is still ours, dropped by its deferred work (release_filter). */
     struct bufferevent *dying;
     /* TLS: the secrets and record counts OpenSSL reports (owned; NULL if
      * it could not be made: never handed off), and once the SSL is let
@@ -149,6 +164,9 @@ struct h2g_conn *conn_new(struct h2g_services *svc, const struct h2g_listen_ctx 
 void conn_close(struct h2g_conn *c, bool flush);
 /* Frees immediately (worker teardown only). */
 void conn_free(struct h2g_conn *c);
+/* The worker's deferred-work events (worker teardown, after conn_free
+ * of every connection). */
+void conn_worker_release(struct h2g_services *svc);
 /* Graceful stop: GOAWAY / Connection: close, finish in-flight. */
 void conn_drain(struct h2g_conn *c);
 

@@ -61,7 +61,7 @@ static json_t *session_json(const struct h2g_conn *c, bool with_streams, uint64_
     json_object_set_new(o, "sni", str_or_null(conn_tls_sni(c)));
     json_object_set_new(o, "age_s", json_real((double)(now_ms - c->start_ms) / 1000.0));
     /* Holding only its socket and session state (conn_sleep). */
-    json_object_set_new(o, "asleep", json_boolean(c->sleep_ev != NULL));
+    json_object_set_new(o, "asleep", json_boolean(c->asleep));
     json_t *streams = with_streams ? json_array() : NULL;
     const struct h2g_h2_session *h2 = conn_session_as(c, &h2_session_ops);
     const struct h2g_h1_session *h1 = conn_session_as(c, &h1_session_ops);

@@ -629,6 +629,7 @@ void worker_free(struct h2g_worker *w)
     struct h2g_conn *c;
     while ((c = LIST_FIRST(&w->svc.conns)) != NULL)
         conn_free(c);
+    conn_worker_release(&w->svc);
     if (w->listeners != NULL)
         close_listeners(w);
     free(w->listeners);

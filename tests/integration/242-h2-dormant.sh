@@ -14,7 +14,9 @@
 #  - h2gatectl drain reaches a dormant session: the shutdown notice
 #    (GOAWAY NO_ERROR, last stream 2^31-1);
 #  - timeouts.idle reaches a dormant session: GOAWAY, counted as an idle
-#    timeout.
+#    timeout; and one woken by a PING alone (no stream), h2c and TLS: the
+#    socket's wake does not lose the deadline (the connection's timer
+#    watches the socket while it sleeps).
 # h2gate_sessions_dormant counts them, and is back to 0 when they are gone.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -129,5 +131,12 @@ settled() {
 		[ "$(awk '$1 == "h2gate_sessions_dormant" { print $2 }' "$M")" = 0 ]
 }
 wait_until "$H2G_WAIT" settled || fail "idle timeout / dormant gauge: $(grep -E 'phase="idle"|sessions_dormant ' "$M")"
+client pingc --port "$PC" pingwait
+client pingt --port "$PT" --tls pingwait
+for n in pingc pingt; do
+	assert_eq True "$(json_get 'd["dormant"]' "$T/$n.json")" "$n: the session went dormant"
+	assert_eq True "$(json_get 'd["ping_ack"]' "$T/$n.json")" "$n: the PING that woke it answered"
+	assert_eq 0 "$(json_get 'd["goaway"]["code"] if d["goaway"] else None' "$T/$n.json")" "$n: the idle timeout still came (GOAWAY NO_ERROR)"
+done
 stop_h2gate
 pass

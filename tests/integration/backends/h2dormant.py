@@ -60,7 +60,7 @@ def main():
     ap.add_argument("--status", required=True)
     ap.add_argument("--max", type=float, default=30)
     ap.add_argument("--live", action="store_true", help="used: do not wait for dormancy")
-    ap.add_argument("scenario", choices=["get", "ping", "wait", "used"])
+    ap.add_argument("scenario", choices=["get", "ping", "pingwait", "wait", "used"])
     a = ap.parse_args()
     deadline = time.monotonic() + a.max
     sock = socket.create_connection(("127.0.0.1", a.port), timeout=10)
@@ -171,6 +171,13 @@ def main():
                 break
         sid = get("/size/10")
         res["bytes"].append(len(bodies.get(sid, b"")))
+    elif a.scenario == "pingwait":
+        # woken by a PING alone (no stream), then nothing: the idle
+        # timeout must still come
+        conn.ping(b"dormant!")
+        while time.monotonic() < deadline and res["goaway"] is None:
+            if not pump():
+                break
     elif a.scenario == "used":
         sock.sendall(b"\x00\x00\x04\x08\x00\x00\x00\x00\x01\x00\x00\x03\xe8")  # WINDOW_UPDATE 1, +1000
         ack[0] = True
