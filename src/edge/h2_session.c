@@ -42,7 +42,9 @@ struct h2g_h2_session {
     size_t scan_ahead;       /* input scanned that nghttp2 has not taken yet */
     int32_t last_stream_id;  /* highest client stream id opened (HEADERS), -1 before */
     uint64_t ended[4];       /* the 256 odd ids up to last_stream_id: the client ended its side */
-    int32_t gaps[2 * 16];    /* ids skipped by the client: [lo, hi] pairs */
+    /* Ids skipped by the client: [lo, hi] pairs, GAPS_MAX at most; made
+     * at the first skip (128 bytes most sessions never need). */
+    int32_t *gaps;
     unsigned n_gaps;
     bool gaps_overflow;      /* too many to track: stop judging */
     uint32_t remote_iw;      /* the client's SETTINGS_INITIAL_WINDOW_SIZE */
@@ -888,9 +890,10 @@ static int on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t erro
  *    follow an END_STREAM.
  * "Ended" is one bit per odd id over the last 256 client stream ids (a
  * ring, 32 bytes); older streams are not judged, nor are ids skipped once
- * more than 16 gaps were made.
+ * more than GAPS_MAX (16) gaps were made.
  */
 #define ENDED_WINDOW 256
+#define GAPS_MAX 16
 
 static bool in_gap(const struct h2g_h2_session *h, int32_t id)
 {
@@ -912,12 +915,14 @@ static bool ended_in_window(const struct h2g_h2_session *h, int32_t id)
 static void open_stream_id(struct h2g_h2_session *h, int32_t id)
 {
     if (id > h->last_stream_id + 2) {
-        if (h->n_gaps < sizeof(h->gaps) / sizeof(h->gaps[0]) / 2) {
+        if (h->gaps == NULL && !h->gaps_overflow)
+            h->gaps = h2g_block_alloc(2 * GAPS_MAX * sizeof(*h->gaps));
+        if (h->gaps != NULL && h->n_gaps < GAPS_MAX) {
             h->gaps[2 * h->n_gaps] = h->last_stream_id + 2;
             h->gaps[2 * h->n_gaps + 1] = id - 2;
             h->n_gaps++;
         } else {
-            h->gaps_overflow = true;
+            h->gaps_overflow = true; /* too many, or out of memory: stop judging */
         }
     }
     /* The ring's slots of the ids now entering the window held ids 512
@@ -1557,6 +1562,7 @@ static void h2_session_free(void *arg)
         event_free(h->sweep_ev);
     if (h->frame_buf)
         evbuffer_free(h->frame_buf);
+    h2g_block_free(h->gaps);
     h2g_slab_free(&h->conn->svc->h2_slab, h);
 }
 
