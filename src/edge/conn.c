@@ -1054,24 +1054,39 @@ static bool buffers_empty(const struct h2g_conn *c)
     return buffers_empty_but_records(c) && (c->sock == NULL || evbuffer_get_length(bufferevent_get_output(c->sock)) == 0);
 }
 
-/* The timer made over into (fd, what, cb) with `left` as its timeout
- * (NULL: none): 0, or -1 if it could not be added (epoll_ctl), as it was
- * then. */
-static int retarget_timer(struct h2g_conn *c, evutil_socket_t fd, short what, event_callback_fn cb,
-                          const struct timeval *left)
+/* What is left of the timer's timeout, in ms rounded up: false if it
+ * has none. */
+static bool timer_left_ms(const struct h2g_conn *c, uint64_t *ms)
 {
-    struct timeval at;
-    bool timed = event_pending(c->timer, EV_TIMEOUT, &at) != 0;
+    struct timeval at, now;
+    if (!event_pending(c->timer, EV_TIMEOUT, &at))
+        return false;
+    event_base_gettimeofday_cached(c->svc->base, &now);
+    *ms = 0;
+    if (evutil_timercmp(&at, &now, >)) {
+        struct timeval left;
+        evutil_timersub(&at, &now, &left);
+        *ms = (uint64_t)left.tv_sec * 1000 + ((uint64_t)left.tv_usec + 999) / 1000;
+    }
+    return true;
+}
+
+/* The timer made over into (fd, what, cb), with a timeout of `ms` if
+ * `timed`: 0, or -1 if it could not be added (epoll_ctl), as it was. */
+static int retarget_timer(struct h2g_conn *c, evutil_socket_t fd, short what, event_callback_fn cb, bool timed,
+                          uint64_t ms)
+{
+    struct timeval tv = h2g_ms_timeval(ms);
     evutil_socket_t old_fd = event_get_fd(c->timer);
     short old_what = event_get_events(c->timer);
     event_callback_fn old_cb = event_get_callback(c->timer);
     event_del(c->timer);
     event_assign(c->timer, c->svc->base, fd, what, cb, c);
-    if (event_add(c->timer, left) == 0)
+    if (event_add(c->timer, timed ? &tv : NULL) == 0)
         return 0;
     event_assign(c->timer, c->svc->base, old_fd, old_what, old_cb, c);
     if (timed)
-        event_add(c->timer, left); /* a timer alone: no system call to fail */
+        event_add(c->timer, &tv); /* a timer alone: no system call to fail */
     return -1;
 }
 
@@ -1079,32 +1094,21 @@ static int retarget_timer(struct h2g_conn *c, evutil_socket_t fd, short what, ev
  * 0, or -1 out of memory (the connection stays awake). */
 static int watch_asleep(struct h2g_conn *c)
 {
-    struct timeval at, now, left;
-    bool timed = event_pending(c->timer, EV_TIMEOUT, &at) != 0;
-    if (timed) {
-        event_base_gettimeofday_cached(c->svc->base, &now);
-        if (evutil_timercmp(&at, &now, >))
-            evutil_timersub(&at, &now, &left);
-        else
-            evutil_timerclear(&left);
-    }
-    if (retarget_timer(c, c->fd, EV_READ, asleep_cb, timed ? &left : NULL) != 0)
+    uint64_t ms = 0;
+    bool timed = timer_left_ms(c, &ms);
+    if (retarget_timer(c, c->fd, EV_READ, asleep_cb, timed, ms) != 0)
         return -1;
     c->asleep = true;
-    /* At least 1: 0 means none. */
-    c->asleep_until_ms = timed ? h2g_mono_ms() + (uint64_t)left.tv_sec * 1000 + (uint64_t)(left.tv_usec + 999) / 1000 + 1 : 0;
+    /* The coarse clock may lag: the deadline may come late, never early. */
+    c->asleep_until_ms = timed ? h2g_mono_ms() + ms : 0;
     STAT_INC(&c->svc->stats, connections_asleep);
     return 0;
 }
 
 static void unwatch_asleep(struct h2g_conn *c)
 {
-    struct timeval left;
-    if (c->asleep_until_ms != 0) {
-        uint64_t now = h2g_mono_ms();
-        left = h2g_ms_timeval(c->asleep_until_ms > now ? c->asleep_until_ms - now : 0);
-    }
-    retarget_timer(c, -1, 0, timer_cb, c->asleep_until_ms != 0 ? &left : NULL);
+    uint64_t now = h2g_mono_ms(), until = c->asleep_until_ms;
+    retarget_timer(c, -1, 0, timer_cb, until != 0, until > now ? until - now : 0);
     c->asleep = false;
     c->asleep_until_ms = 0;
     STAT_DEC(&c->svc->stats, connections_asleep);
@@ -1126,8 +1130,8 @@ static bool hand_off(struct h2g_conn *c, SSL *ssl)
 }
 
 /*
- * TLS, from the deferred work (the filter's callbacks go on using it after the
- * session's return): what is around the connection's TLS state goes: the
+ * TLS, from the deferred work (the filter's callbacks go on using it
+ * after the session's return): what is around the connection's TLS state goes: the
  * filter, the socket's bufferevent, the reader.  The TLS state that
  * stays is its records' secrets and sequence numbers (tls_record.h),
  * the SSL freed with the filter, when it can be handed off; otherwise
