@@ -562,30 +562,30 @@ static bool facts_cert_covers(const struct h2g_client_facts *f, const char *host
 static void fill_facts(struct h2g_conn *c)
 {
     c->facts.conn_id = c->id;
-    c->facts.peer_ip = c->peer_ip;
-    c->facts.peer_port = c->peer_port;
-    c->facts.peer_ipv6 = c->peer.sa.sa_family == AF_INET6;
+    c->facts.peer_ip = c->peer_ip; /* with peer_port and peer_ipv6 (set_peer) */
     c->facts.tls = c->tls;
     c->facts.svc = c->svc;
     c->facts.cert_covers = facts_cert_covers;
 }
 
-/* The peer's address, and its text as logs and h2gatectl show it. */
+/* The peer's address as requests, logs and h2gatectl show it: only its
+ * text, port and family are kept. */
 static void set_peer(struct h2g_conn *c, const struct sockaddr *sa, int salen)
 {
-    memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen : sizeof(c->peer));
-    if (sa->sa_family == AF_INET) {
+    if (sa->sa_family == AF_INET && (size_t)salen >= sizeof(struct sockaddr_in)) {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
         inet_ntop(AF_INET, &s4->sin_addr, c->peer_ip, sizeof(c->peer_ip));
-        c->peer_port = ntohs(s4->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
+        c->facts.peer_port = ntohs(s4->sin_port);
+        c->facts.peer_ipv6 = false;
+    } else if (sa->sa_family == AF_INET6 && (size_t)salen >= sizeof(struct sockaddr_in6)) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
         inet_ntop(AF_INET6, &s6->sin6_addr, c->peer_ip, sizeof(c->peer_ip));
-        c->peer_port = ntohs(s6->sin6_port);
+        c->facts.peer_port = ntohs(s6->sin6_port);
+        c->facts.peer_ipv6 = true;
         /* Show IPv4 clients of a dual-stack socket as IPv4. */
         if (strncmp(c->peer_ip, "::ffff:", 7) == 0 && strchr(c->peer_ip + 7, '.') != NULL) {
             memmove(c->peer_ip, c->peer_ip + 7, strlen(c->peer_ip + 7) + 1);
-            c->peer.sa.sa_family = AF_INET;
+            c->facts.peer_ipv6 = false;
         }
     }
 }
@@ -676,7 +676,7 @@ static void proxy_read_cb(struct bufferevent *bev, void *arg)
         return;
     if (st == H2G_PP_ERROR) {
         LOG_INFO("conn=%llu: %s:%u: bad PROXY protocol header (%s): closing", (unsigned long long)c->id,
-                 c->peer_ip, c->peer_port, err);
+                 c->peer_ip, c->facts.peer_port, err);
         conn_close(c, false);
         return;
     }

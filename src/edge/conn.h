@@ -108,13 +108,9 @@ struct h2g_conn {
      * them; owned, freed once the header is read. */
     struct evbuffer *pp_held;
     bool tls;
-    union {                     /* the client's address (IPv4 or IPv6; AF_UNSPEC: none known) */
-        struct sockaddr sa;
-        struct sockaddr_in in;
-        struct sockaddr_in6 in6;
-    } peer;
-    char peer_ip[48];           /* textual, no brackets */
-    uint16_t peer_port;
+    /* The client's address, textual (no brackets), which the facts point
+     * to; its port and family are the facts' (peer_port, peer_ipv6). */
+    char peer_ip[48];
     struct h2g_client_facts facts; /* what its requests carry (request_ctx.h) */
     void *session;              /* owned, NULL before the protocol is known */
     const struct h2g_session_ops *sops;

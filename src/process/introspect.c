@@ -48,8 +48,8 @@ static json_t *session_json(const struct h2g_conn *c, bool with_streams, uint64_
 {
     json_t *o = json_object();
     char peer[80];
-    snprintf(peer, sizeof(peer), "%s%s%s:%u", c->peer.sa.sa_family == AF_INET6 ? "[" : "", c->peer_ip,
-             c->peer.sa.sa_family == AF_INET6 ? "]" : "", c->peer_port);
+    snprintf(peer, sizeof(peer), "%s%s%s:%u", c->facts.peer_ipv6 ? "[" : "", c->peer_ip, c->facts.peer_ipv6 ? "]" : "",
+             c->facts.peer_port);
     json_object_set_new(o, "id", json_integer((json_int_t)c->id));
     json_object_set_new(o, "worker", json_integer(c->svc->worker_id));
     json_object_set_new(o, "peer", json_string(peer));
