@@ -41,15 +41,15 @@ struct h2g_h2_session {
     uint8_t scan_hd_len;
     size_t scan_ahead;       /* input scanned that nghttp2 has not taken yet */
     int32_t last_stream_id;  /* highest client stream id opened (HEADERS), -1 before */
+    uint32_t remote_iw;      /* the client's SETTINGS_INITIAL_WINDOW_SIZE */
     uint64_t ended[4];       /* the 256 odd ids up to last_stream_id: the client ended its side */
     /* Ids skipped by the client: [lo, hi] pairs, GAPS_MAX at most; made
      * at the first skip (128 bytes most sessions never need). */
     int32_t *gaps;
     unsigned n_gaps;
     bool gaps_overflow;      /* too many to track: stop judging */
-    uint32_t remote_iw;      /* the client's SETTINGS_INITIAL_WINDOW_SIZE */
-    uint64_t rst_last_us;
     bool patch_settings;     /* our first SETTINGS is still to be written */
+    uint64_t rst_last_us;
     struct event *flush_ev;  /* deferred flush, once per loop turn */
     struct evbuffer *frame_buf; /* a DATA payload on its way to the output (send_data_cb) */
     LIST_HEAD(, h2g_stream) streams; /* every open stream, owned */
