@@ -177,8 +177,9 @@ void conn_read_cap(struct h2g_conn *c, size_t high);
  * timeout closes it. */
 void conn_carries_tunnel(struct h2g_conn *c);
 /* An idle connection whose session put itself away gives back its
- * bufferevent and reader too (about 1 KB), keeping the socket and a read
- * event: true if it did (no output pending, no input held).  TLS keeps
+ * bufferevent and reader too (about 1 KB), keeping the socket and its
+ * timer, which watches it (watch_asleep): true if it did (no output
+ * pending, no input held).  TLS keeps
  * its SSL (no record in it either way), its BIO detached, and gives back
  * the filter and the socket's bufferevent under it; it does so on a later
  * loop turn (true: asked for), as the filter's callbacks may be running.
