@@ -217,11 +217,8 @@ static void defer_later(struct h2g_conn *c)
     }
 }
 
-/* The worker's two events, made with its first connection: 0, or -1. */
-static int work_events(struct h2g_services *svc)
+int conn_worker_init(struct h2g_services *svc)
 {
-    if (svc->conn_work_ev != NULL)
-        return 0;
     TAILQ_INIT(&svc->conn_work);
     TAILQ_INIT(&svc->conn_later);
     svc->conn_work_ev = event_new(svc->base, -1, 0, work_cb, svc);
@@ -970,7 +967,7 @@ static void slab_event_free(struct h2g_services *svc, struct event *ev)
 struct h2g_conn *conn_new(struct h2g_services *svc, const struct h2g_listen_ctx *lc, int fd,
                           const struct sockaddr *sa, int salen)
 {
-    struct h2g_conn *c = work_events(svc) == 0 ? h2g_slab_calloc(&svc->conn_slab, sizeof(*c)) : NULL;
+    struct h2g_conn *c = h2g_slab_calloc(&svc->conn_slab, sizeof(*c));
     if (c == NULL) {
         close(fd);
         return NULL;

@@ -160,8 +160,10 @@ struct h2g_conn *conn_new(struct h2g_services *svc, const struct h2g_listen_ctx 
 void conn_close(struct h2g_conn *c, bool flush);
 /* Frees immediately (worker teardown only). */
 void conn_free(struct h2g_conn *c);
-/* The worker's deferred-work events (worker teardown, after conn_free
- * of every connection). */
+/* The worker's deferred-work queue and its two events: made before its
+ * first connection (0, or -1 out of memory, nothing then to release),
+ * released at its teardown, after conn_free of every connection. */
+int conn_worker_init(struct h2g_services *svc);
 void conn_worker_release(struct h2g_services *svc);
 /* Graceful stop: GOAWAY / Connection: close, finish in-flight. */
 void conn_drain(struct h2g_conn *c);

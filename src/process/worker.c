@@ -577,7 +577,7 @@ struct h2g_worker *worker_new(unsigned id, struct h2g_config *config, int *fds, 
     w->listeners = calloc(w->n_listen, sizeof(*w->listeners));
     w->access_buf = evbuffer_new();
     w->access_flush_ev = event_new(w->svc.base, -1, 0, access_flush_cb, w);
-    if (mailbox_init(&w->mailbox, w->svc.base) != 0)
+    if (mailbox_init(&w->mailbox, w->svc.base) != 0 || conn_worker_init(&w->svc) != 0)
         goto fail;
     w->stop_timer = evtimer_new(w->svc.base, stop_timer_cb, w);
     w->recheck_ev = evtimer_new(w->svc.base, recheck_cb, w);

@@ -87,7 +87,7 @@ struct h2g_services {
     unsigned n_conns;
     /* conn.c: connections with deferred work, run at this loop turn's
      * end (conn_work_ev, active) or on the next (conn_later_ev, a timer
-     * of 0), and the events that run them (made by the first conn_new). */
+     * of 0), and the events that run them (conn_worker_init). */
     TAILQ_HEAD(, h2g_conn) conn_work, conn_later;
     struct event *conn_work_ev, *conn_later_ev;
     /* upstream_pool.c: one pool per upstream id, singly linked. */
