@@ -565,16 +565,19 @@ static void ops_send_continue(struct h2g_stream *s)
 }
 
 /* The socket goes to the tunnel only when the connection holds nothing
- * of it: no bytes read and not handed on, none waiting to be written. */
+ * of it: no bytes read and not handed on, none waiting to be written.
+ * A tunnel whose head is still to come is busy, not refused: its
+ * upstream asks as it opens. */
 static int ops_client_socket(struct h2g_stream *s, bool take)
 {
     struct h2g_h1_session *h = s->session;
     struct h2g_conn *c = h->conn;
-    if (c->tls || !h->tunnel || h->spliced || h->closing || h->aborted || h->s != s || c->fd < 0 ||
-        c->state != H2G_CONN_SESSION || h->unconsumed > 0 ||
-        evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
-        evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+    if (c->tls || h->spliced || h->closing || h->aborted || h->s != s || c->fd < 0 ||
+        c->state != H2G_CONN_SESSION || (!h->tunnel && (h->head_written || !stream_is_tunnel(s))))
         return -1;
+    if (!h->tunnel || h->unconsumed > 0 || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
+        evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+        return H2G_CLIENT_SOCKET_BUSY;
     if (take) {
         h->spliced = true;
         h->read_paused = false;

@@ -724,10 +724,15 @@ void stream_client_flushed(struct h2g_stream *s)
 
 int stream_client_socket(struct h2g_stream *s, bool take)
 {
-    if (s->ops->client_socket == NULL || s->req_end || (s->req_body != NULL && evbuffer_get_length(s->req_body) > 0) ||
-        (s->resp_body != NULL && evbuffer_get_length(s->resp_body) > 0))
+    if (s->ops->client_socket == NULL || s->req_end)
         return -1;
-    return s->ops->client_socket(s, take);
+    int fd = s->ops->client_socket(s, false);
+    if (fd < 0)
+        return fd;
+    if ((s->req_body != NULL && evbuffer_get_length(s->req_body) > 0) ||
+        (s->resp_body != NULL && evbuffer_get_length(s->resp_body) > 0))
+        return H2G_CLIENT_SOCKET_BUSY;
+    return take ? s->ops->client_socket(s, true) : fd;
 }
 
 void stream_tunnel_moved(struct h2g_stream *s, size_t up, size_t down)

@@ -55,6 +55,7 @@ struct h2g_tunnel {
      * bytes (try_splice); bev and rd are idle from then on. */
     struct h2g_splice_relay *relay;
     bool no_splice;         /* the client's side can never be spliced, or pipes ran out */
+    bool settling;          /* the target is not read until the switch (try_splice) */
     int close_reason;       /* enum h2g_tunnel_close, or -1: not known yet (count_bytes) */
 };
 
@@ -175,7 +176,7 @@ static bool tunnel_reading_paused(const void *end)
 static void tunnel_resume_reading(void *end)
 {
     struct h2g_tunnel *t = end;
-    if (t->state == T_OPEN && t->bev != NULL && t->relay == NULL)
+    if (t->state == T_OPEN && t->bev != NULL && t->relay == NULL && !t->settling)
         sockread_enable(&t->rd);
 }
 
@@ -274,21 +275,57 @@ static void relay_done(void *arg, int err, enum splice_side side)
 
 static const struct h2g_splice_relay_cbs relay_cbs = {relay_moved, relay_done};
 
+/* A target that sends without pause would keep bytes in user space at
+ * every moment try_splice looks, and the tunnel would copy for good: so
+ * while the switch waits for the client's side to drain, the target is
+ * not read.  Only while nothing of the client's is held for the target:
+ * a target we stop reading may stop reading in turn (blocked in its own
+ * write), and bytes held for it would then never leave. */
+static void settle(struct h2g_tunnel *t)
+{
+    if (t->settling)
+        return;
+    t->settling = true;
+    sockread_disable(&t->rd);
+}
+
+static void unsettle(struct h2g_tunnel *t)
+{
+    if (!t->settling)
+        return;
+    t->settling = false;
+    struct evbuffer *out = stream_resp_body(t->s);
+    if (out == NULL || evbuffer_get_length(out) < H2G_TUNNEL_RESP_CAP)
+        sockread_enable(&t->rd); /* its failure (no event) left the reader as it was: off */
+}
+
 /* Hands the tunnel to a splice relay once both sockets are plain TCP
  * (the client's a cleartext HTTP/1.1 connection) and no byte is held in
  * user space on either side; until then, and for good for TLS and
- * HTTP/2 clients, bytes are copied.  Called whenever a side drains. */
+ * HTTP/2 clients, bytes are copied.  Called as the tunnel opens and
+ * whenever a side drains. */
 static void try_splice(struct h2g_tunnel *t)
 {
-    if (t->relay != NULL || t->no_splice || t->state != T_OPEN || t->bev == NULL || t->shut_wr)
+    if (t->relay != NULL || t->state != T_OPEN || t->bev == NULL)
         return;
+    if (t->no_splice || t->shut_wr) {
+        unsettle(t);
+        return;
+    }
     ack(t);
-    if (t->unacked > 0 || evbuffer_get_length(bufferevent_get_input(t->bev)) > 0 ||
-        evbuffer_get_length(bufferevent_get_output(t->bev)) > 0)
-        return;
     int cfd = stream_client_socket(t->s, false);
-    if (cfd < 0)
+    if (cfd == -1) {
+        unsettle(t);
         return;
+    }
+    if (t->unacked > 0 || evbuffer_get_length(bufferevent_get_output(t->bev)) > 0) {
+        unsettle(t); /* the client's bytes wait for the target */
+        return;
+    }
+    if (cfd < 0 || evbuffer_get_length(bufferevent_get_input(t->bev)) > 0) {
+        settle(t);
+        return;
+    }
     struct h2g_splice_relay *r = splice_relay_new(t->svc->base, t->ctx->cfg->limits.tunnel_pipe_size, &relay_cbs, t);
     if (r == NULL || splice_relay_start(r, cfd, bufferevent_getfd(t->bev)) != 0) {
         /* Out of file descriptors for the pipes (EMFILE, ENFILE) or of
@@ -298,6 +335,7 @@ static void try_splice(struct h2g_tunnel *t)
                  strerror(errno));
         splice_relay_free(r);
         t->no_splice = true;
+        unsettle(t);
         return;
     }
     stream_client_socket(t->s, true);

@@ -20,8 +20,12 @@
  * Splice: when the client is a cleartext HTTP/1.1 connection, both ends
  * are plain TCP sockets; once nothing is buffered on either side the
  * tunnel hands them to a splice relay (splice_relay.h, which it owns),
- * and the bytes no longer pass through user space.  TLS and HTTP/2
- * clients, and a tunnel whose pipes cannot be had (EMFILE), copy.
+ * and the bytes no longer pass through user space.  Until then, while
+ * none of the client's bytes wait for the target, the target is not read
+ * (settle, in tunnel.c): what is held drains to the client, and a target
+ * that never pauses cannot put the switch off for good.  TLS and HTTP/2
+ * clients, a client that ended its side first, and a tunnel whose pipes
+ * cannot be had (EMFILE), copy.
  *
  * States: RESOLVING -> CONNECTING -> OPEN -> CLOSED, or FAILED.
  */

@@ -92,9 +92,14 @@ struct evbuffer *stream_resp_body(struct h2g_stream *s);
 /* The client's socket, for a tunnel that moves bytes between sockets
  * itself (splice_relay.h): its fd when the client end is a cleartext
  * HTTP/1.1 connection that carries this tunnel, with nothing buffered
- * either way and the client still sending; else -1 (TLS, HTTP/2, bytes
- * in flight).  With `take`, the client end stops reading and writing
- * that socket for good (it still closes it when the stream ends). */
+ * either way and the client still sending.  Else
+ * H2G_CLIENT_SOCKET_BUSY when only bytes in flight (or the tunnel's head,
+ * not yet written) are in the way, so that asking again once they have
+ * left may succeed; or -1 when it never will (TLS, HTTP/2, the client
+ * ended its side, the connection closing).  With `take`, the client end
+ * stops reading and writing that socket for good (it still closes it
+ * when the stream ends). */
+#define H2G_CLIENT_SOCKET_BUSY (-2)
 int stream_client_socket(struct h2g_stream *s, bool take);
 
 /* Upstream -> client bytes buffered per stream before the end stops

@@ -6,7 +6,9 @@
 # "BYE"; the target first: the client sends after the target's EOF), with
 # back-pressure both ways (a client or target that does not read for 2 s:
 # h2gate's VmRSS grows < 8 MiB), byte counts in the access log and
-# `h2gatectl tunnels`, limits.tunnel_pipe_size (16KiB pipes carry 8 MB
+# `h2gatectl tunnels`, a tunnel whose head waits behind an unread
+# response while its target sends (still spliced: the target is not read
+# before the switch), limits.tunnel_pipe_size (16KiB pipes carry 8 MB
 # intact), timeouts.tunnel_idle, and the copying fallback when the pipes
 # find no file descriptors (EMFILE).  HTTP/1.1 CONNECT over TLS and h2c
 # CONNECT still copy (the counter does not move).
@@ -22,6 +24,7 @@ need prlimit
 N=$((64 * 1024 * 1024))
 make_certs
 start_ws chat
+start_backend b1
 start_tcp echo echo
 start_tcp later later
 start_tcp src source --bytes "$N"
@@ -33,7 +36,9 @@ PM=$(free_port)
 conf() {
 	WORKERS=2 tls_and_clear_config "$WSPORT_chat" "*" '      - path: /ws
         upstream: "http://127.0.0.1:$BPORT"
-        websocket: true'
+        websocket: true
+      - path: /size/
+        upstream: "http://127.0.0.1:'"$BPORT_b1"'"'
 	cat <<EOF2
 metrics:
   listen: "127.0.0.1:$PM"
@@ -102,6 +107,17 @@ g=$(json_get 'd["growth_kb"]' "$J")
 assert_eq "$N $(pattern_sha "$N")" "$(json_get '"%d %s" % (d["received"], d["received_sha256"])' "$J")" "64 MiB from the source intact"
 assert_eq 4 "$(spliced)" "spliced tunnels after the download"
 
+# --- the tunnel's head queued behind a 16 MiB response the client has not
+# read yet: the source target sends all along, yet the tunnel is spliced
+# (its target is not read until the switch: nothing held in user space)
+J=$T/queued.json
+"${ST[@]}" queued "$PC" "127.0.0.1:$TPORT_src" --get /size/$((16 * 1024 * 1024)) --stall 1 >"$J" ||
+	fail "queued client failed: $(cat "$J")"
+log "queued: $(cat "$J")"
+assert_eq "200 16777216 200" "$(json_get '"%s %s %s" % (d["get_status"], d["get_bytes"], d["status"])' "$J")" "the GET, then the CONNECT"
+assert_eq "$N $(pattern_sha "$N")" "$(json_get '"%d %s" % (d["received"], d["received_sha256"])' "$J")" "64 MiB from the source intact, after the queued head"
+assert_eq 5 "$(spliced)" "spliced tunnels after the queued head"
+
 # --- back-pressure, client -> target: the target reads nothing for 2 s
 J=$T/up.json
 "${ST[@]}" upload "$PC" "127.0.0.1:$TPORT_stall" --bytes "$N" --pid "$H2G_PID" --stall 2 --release "$T/release" >"$J" ||
@@ -112,7 +128,7 @@ g=$(json_get 'd["growth_kb"]' "$J")
 [ "$g" -lt 8192 ] || fail "h2gate VmRSS grew by $g KiB (>= 8 MiB) while the target did not read"
 [ "$(json_get 'd["stalled_sent"]' "$J")" -lt "$N" ] || fail "the client sent everything while the target did not read"
 wait_until 10 grep -q "^EOF 2 $N\$" "$T/tcp-stall.log" || fail "the stalled target's bytes: $(cat "$T/tcp-stall.log")"
-assert_eq 5 "$(spliced)" "spliced tunnels after the upload"
+assert_eq 6 "$(spliced)" "spliced tunnels after the upload"
 
 # --- TLS HTTP/1.1 CONNECT and h2c CONNECT copy, as before
 total=$(metric h2gate_tunnels_total)
@@ -124,7 +140,7 @@ J=$T/h2.json
 h2tun echo "http://127.0.0.1:$PC" "127.0.0.1:$TPORT_echo" >"$J" || fail "h2c CONNECT failed: $(cat "$J")"
 assert_eq "200 true" "$(json_get '"%s %s" % (d["status"], str(d["bulk_echo_ok"]).lower())' "$J")" "h2c CONNECT"
 assert_eq $((total + 2)) "$(metric h2gate_tunnels_total)" "tunnels after TLS and h2c"
-assert_eq 5 "$(spliced)" "spliced tunnels after TLS and h2c (copied)"
+assert_eq 6 "$(spliced)" "spliced tunnels after TLS and h2c (copied)"
 stop_h2gate
 
 # --- limits.tunnel_pipe_size; timeouts.tunnel_idle ends a spliced tunnel;

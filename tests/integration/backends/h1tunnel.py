@@ -61,8 +61,8 @@ async def ws_main(a):
     return res
 
 
-def recv_head(s):
-    buf = b""
+def recv_head(s, buf=b""):
+    """A head (up to its blank line) from buf, then s; and what follows it."""
     while b"\r\n\r\n" not in buf:
         d = s.recv(65536)
         if not d:

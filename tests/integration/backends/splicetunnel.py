@@ -24,6 +24,12 @@ prints one JSON object {status, ...} when done.
       VmRSS growth of PID meanwhile, then creates F (the target reads on),
       sends the rest of N, half-closes, reads to EOF.
       {growth_kb, sent, stalled_sent}
+  splicetunnel.py queued PORT TARGET --get PATH --stall S
+      on one connection, "GET PATH" and then CONNECT to a "source"
+      target, sent at once; reads nothing for S seconds (the GET's
+      response fills the socket, so the tunnel's head waits behind it),
+      then reads the GET's response, the CONNECT's head and the tunnel
+      to EOF.  {get_status, get_bytes, status, received, received_sha256}
   splicetunnel.py idle PORT TARGET
       sends "hello\\n", then nothing; waits (up to 15 s) for h2gate to
       close: {closed}
@@ -129,6 +135,34 @@ def bulk(a, res):
     s.close()
 
 
+def queued(a, res):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # the GET fills it
+    s.settimeout(30)
+    s.connect(("127.0.0.1", a.port))
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n"
+              b"CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n"
+              % (a.get.encode(), a.target.encode(), a.target.encode()))
+    time.sleep(a.stall)
+    head, rest = recv_head(s)
+    res["get_status"] = int(head.split(" ", 2)[1])
+    n = int([ln.split(":", 1)[1] for ln in head.split("\r\n")
+             if ln.lower().startswith("content-length:")][0])
+    while len(rest) < n:
+        d = s.recv(262144)
+        if not d:
+            break
+        rest += d
+    res["get_bytes"] = min(len(rest), n)
+    head, rest = recv_head(s, rest[n:])
+    line = head.split("\r\n", 1)[0].split(" ")
+    res["status"] = int(line[1]) if len(line) > 1 and line[1].isdigit() else None
+    h = hashlib.sha256()
+    res["received"] = count_to_eof(s, rest, h)
+    res["received_sha256"] = h.hexdigest()
+    s.close()
+
+
 def later(a, res):
     s, rest = open_tunnel(a, res)
     s.sendall(b"GO\n")
@@ -193,7 +227,7 @@ def idle(a, res):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["bulk", "later", "download", "upload", "idle"])
+    ap.add_argument("mode", choices=["bulk", "later", "download", "upload", "idle", "queued"])
     ap.add_argument("port", type=int)
     ap.add_argument("target")
     ap.add_argument("--bytes", type=int, default=1 << 20)
@@ -201,6 +235,7 @@ def main():
     ap.add_argument("--pid", type=int)
     ap.add_argument("--stall", type=float, default=2)
     ap.add_argument("--release")
+    ap.add_argument("--get")
     a = ap.parse_args()
     res = {}
     try:
