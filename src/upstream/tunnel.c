@@ -314,12 +314,9 @@ static void try_splice(struct h2g_tunnel *t)
     }
     ack(t);
     int cfd = stream_client_socket(t->s, false);
-    if (cfd == -1) {
+    /* Never spliceable, or the client's bytes wait for the target. */
+    if (cfd == -1 || t->unacked > 0 || evbuffer_get_length(bufferevent_get_output(t->bev)) > 0) {
         unsettle(t);
-        return;
-    }
-    if (t->unacked > 0 || evbuffer_get_length(bufferevent_get_output(t->bev)) > 0) {
-        unsettle(t); /* the client's bytes wait for the target */
         return;
     }
     if (cfd < 0 || evbuffer_get_length(bufferevent_get_input(t->bev)) > 0) {
