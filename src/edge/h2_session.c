@@ -49,6 +49,7 @@ struct h2g_h2_session {
     unsigned n_gaps;
     bool gaps_overflow;      /* too many to track: stop judging */
     bool patch_settings;     /* our first SETTINGS is still to be written */
+    uint8_t out_grow;        /* the output cap is H2_OUT_CAP << out_grow (flush) */
     uint64_t rst_last_us;
     struct event *flush_ev;  /* deferred flush, once per loop turn */
     struct evbuffer *frame_buf; /* a DATA payload on its way to the output (send_data_cb) */
@@ -144,7 +145,7 @@ static bool session_memory_over(const struct h2g_h2_session *h)
 {
     const struct h2g_limits *lim = &h->conn->config->limits;
     size_t per_stream = sizeof(struct h2g_stream) + 2 * (size_t)lim->max_header_list_size + 1024 +
-                        lim->initial_window_size + H2G_STREAM_RESP_CAP + H2G_TUNNEL_RESP_CAP + H2G_IO_CHUNK;
+                        lim->initial_window_size + H2G_STREAM_RESP_CAP + H2G_TUNNEL_BULK_CAP + H2G_TUNNEL_BATCH;
     size_t bound = h->ng_bytes + evbuffer_get_length(bufferevent_get_output(h->conn->bev)) +
                    (size_t)h->n_streams * per_stream;
     if (bound <= lim->max_session_memory)
@@ -304,10 +305,17 @@ static void fatal(struct h2g_h2_session *h, const char *what, int rv)
     conn_close(h->conn, true);
 }
 
-/* Output caps one flush fills (while the socket takes all it is given);
- * the last is written on the next loop turn (EV_WRITE), so a connection
- * with much to send does not keep the others waiting. */
+/* Output caps one flush fills (while the socket takes all it is given),
+ * FLUSH_BUDGET bytes at most; the rest is written on the next loop turn
+ * (EV_WRITE), so a connection with much to send does not keep the others
+ * waiting. */
 #define FLUSH_ROUNDS 8
+#define FLUSH_BUDGET (2 * H2_OUT_BULK)
+
+static size_t out_cap(const struct h2g_h2_session *h)
+{
+    return (size_t)H2_OUT_CAP << h->out_grow;
+}
 
 /* Sends what nghttp2 has queued, an output cap at a time, then closes
  * the connection if the session is over. */
@@ -316,6 +324,7 @@ static void flush(struct h2g_h2_session *h)
     h->flush_pending = false;
     if (h->dead || h->ng == NULL)
         return;
+    size_t written = 0;
     for (int round = 1;; round++) {
         int rv = nghttp2_session_send(h->ng);
         if (rv != 0) {
@@ -332,14 +341,22 @@ static void flush(struct h2g_h2_session *h)
          * one cap per loop turn.  A round that produced nothing ends
          * the flush, whatever nghttp2_session_want_write says. */
         struct bufferevent *bev = h->conn->bev;
-        bool produced = evbuffer_get_length(bufferevent_get_output(bev)) > 0;
+        size_t len = evbuffer_get_length(bufferevent_get_output(bev));
+        bool produced = len > 0;
         if (produced) {
-            if (round == FLUSH_ROUNDS && nghttp2_session_want_write(h->ng)) {
+            if ((round == FLUSH_ROUNDS || written >= FLUSH_BUDGET) && nghttp2_session_want_write(h->ng)) {
                 bufferevent_enable(bev, EV_WRITE);
                 break;
             }
-            if (!sockwrite_now(bev, -1))
+            if (!sockwrite_now(bev, -1)) {
+                h->out_grow = 0;
                 break;
+            }
+            written += len;
+            /* The socket took a whole round the cap cut short: it can
+             * take a larger one. */
+            if (len >= out_cap(h) && out_cap(h) < H2_OUT_BULK)
+                h->out_grow++;
         }
         if (h->conn->state == H2G_CONN_SESSION && (bufferevent_get_enabled(bev) & EV_WRITE))
             bufferevent_disable(bev, EV_WRITE);
@@ -560,7 +577,7 @@ static ssize_t send_cb(nghttp2_session *ng, const uint8_t *data, size_t len, int
 {
     struct h2g_h2_session *h = ud;
     struct evbuffer *out = bufferevent_get_output(h->conn->bev);
-    if (evbuffer_get_length(out) >= H2_OUT_CAP)
+    if (evbuffer_get_length(out) >= out_cap(h))
         return NGHTTP2_ERR_WOULDBLOCK;
     if (h->patch_settings) {
         struct evbuffer_iovec v;
@@ -587,7 +604,7 @@ static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t
     struct h2g_h2_session *h = ud;
     struct h2g_stream *s = source->ptr;
     struct evbuffer *out = bufferevent_get_output(h->conn->bev);
-    if (evbuffer_get_length(out) >= H2_OUT_CAP)
+    if (evbuffer_get_length(out) >= out_cap(h))
         return NGHTTP2_ERR_WOULDBLOCK;
     /* A frame goes out whole or not at all (evbuf.h): a header without
      * its payload would break every frame after it.  Out of memory, the

@@ -9,8 +9,13 @@
  * user data; freed in on_stream_close).  Output goes to the conn's
  * bufferevent through nghttp2_session_send, at most H2_OUT_CAP buffered:
  * above that nghttp2 is told WOULDBLOCK and DATA stays deferred, which
- * stops the upstreams (stream.h).  Sending is batched: one flush per
- * event-loop turn however many streams made progress.
+ * stops the upstreams (stream.h).  On a cleartext connection whose
+ * socket takes whole rounds, the cap doubles round by round up to
+ * H2_OUT_BULK (fewer, larger writes for bulk data) and falls back to
+ * H2_OUT_CAP at the first write the socket does not take whole: a slow
+ * client makes us hold at most H2_OUT_BULK once, H2_OUT_CAP after.
+ * Sending is batched: one flush per event-loop turn however many
+ * streams made progress.
  */
 #ifndef H2G_H2_SESSION_H
 #define H2G_H2_SESSION_H
@@ -37,6 +42,7 @@ struct h2g_h2_stats {
 struct h2g_stream;
 
 #define H2_OUT_CAP (128 * 1024)
+#define H2_OUT_BULK (1024 * 1024)
 
 unsigned h2_session_open_streams(const struct h2g_h2_session *h);
 const struct h2g_h2_stats *h2_session_stats(const struct h2g_h2_session *h);

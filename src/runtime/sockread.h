@@ -37,7 +37,7 @@
  * some 15% less user CPU, and about 30 MiB RSS under load instead of
  * 130.  Such reads also leave a chain's last bytes (the rounding, 16)
  * free for the next frame's 9-byte header (see read_into).  One recvmsg
- * fills up to 8 such chains (the reader's spare chains, linked in). */
+ * fills up to 32 such chains (the reader's spare chains, linked in). */
 #define SOCKREAD_FRAME_CHUNK (16384 - 64)
 
 struct h2g_sockread {
@@ -71,6 +71,7 @@ struct h2g_sockread {
      * owner's bufferevent ones (bev_write_cb, bev_event_cb, bev_arg, as
      * found at each enable). */
     bool via_bev;
+    uint32_t batch;            /* most bytes one read event takes; 0: H2G_IO_CHUNK (in via_bev's padding) */
     bufferevent_data_cb bev_write_cb;
     bufferevent_event_cb bev_event_cb;
     void *bev_arg;
@@ -102,6 +103,9 @@ void sockread_set_deadline(struct h2g_sockread *r, uint64_t ms);
 void sockread_set_high(struct h2g_sockread *r, size_t high);
 /* Reads at most `max` bytes at once (0: H2G_IO_CHUNK). */
 void sockread_set_max_chunk(struct h2g_sockread *r, uint32_t max);
+/* Reads at most `batch` bytes per event (H2G_IO_CHUNK unless set), in
+ * reads of at most max_chunk (or SOCKREAD_MAX_FRAMES frame chains). */
+void sockread_set_batch(struct h2g_sockread *r, uint32_t batch);
 
 void sockread_clear(struct h2g_sockread *r);
 /* Frees the thread's spare chains (frame-sized reads); a thread whose

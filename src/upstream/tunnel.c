@@ -40,6 +40,7 @@ struct h2g_tunnel {
     const struct h2g_request_ctx *ctx; /* the stream's */
     struct h2g_services *svc;
     enum tunnel_state state;
+    uint32_t resp_cap;      /* target bytes held for the client before reading stops */
     struct bufferevent *bev;
     struct h2g_sockread rd;  /* reads of bev's socket (sockread.h) */
     struct evdns_getaddrinfo_request *dns_req;
@@ -226,7 +227,7 @@ static void t_read_cb(struct bufferevent *bev, void *arg)
     }
     evbuffer_add_buffer(out, in);
     t->last_active_ms = h2g_mono_ms();
-    if (evbuffer_get_length(out) >= H2G_TUNNEL_RESP_CAP)
+    if (evbuffer_get_length(out) >= t->resp_cap)
         sockread_disable(&t->rd);
     stream_upstream_data_ready(t->s);
 }
@@ -295,7 +296,7 @@ static void unsettle(struct h2g_tunnel *t)
         return;
     t->settling = false;
     struct evbuffer *out = stream_resp_body(t->s);
-    if (out == NULL || evbuffer_get_length(out) < H2G_TUNNEL_RESP_CAP)
+    if (out == NULL || evbuffer_get_length(out) < t->resp_cap)
         sockread_enable(&t->rd); /* its failure (no event) left the reader as it was: off */
 }
 
@@ -367,7 +368,13 @@ static int open_tunnel(struct h2g_tunnel *t)
     if (up_tls)
         sockread_use_bev(&t->rd);
     sockread_setcb(&t->rd, t_read_cb, t_write_cb, t_event_cb, t);
-    sockread_set_high(&t->rd, H2G_TUNNEL_RESP_CAP);
+    t->resp_cap = H2G_TUNNEL_RESP_CAP;
+    if (stream_client_is_h2(t->s) && !t->ctx->client->tls) {
+        t->resp_cap = H2G_TUNNEL_BULK_CAP;
+        sockread_set_max_chunk(&t->rd, SOCKREAD_FRAME_CHUNK);
+        sockread_set_batch(&t->rd, H2G_TUNNEL_BATCH);
+    }
+    sockread_set_high(&t->rd, t->resp_cap);
     if (sockread_enable(&t->rd) != 0)
         return -1;
     arm_idle(t);
