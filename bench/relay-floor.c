@@ -4,7 +4,7 @@
  * move.  No HTTP/2 library, no event loop, no parsing: the lower bound
  * for any proxy's "CONNECT down" (bench/tunnel) on this machine.
  *
- *   relay-floor MODE BYTES
+ *   relay-floor MODE BYTES [FRAMES]
  *
  * A source process writes BYTES to the relay as fast as it can, the
  * relay moves them to a sink process, the sink reads and drops them.
@@ -13,8 +13,9 @@
  *
  * Modes (h2: what an HTTP/2 proxy must send, DATA frames of 16 KiB, the
  * default SETTINGS_MAX_FRAME_SIZE, each behind its 9-byte header):
- *   copy      readv 128 KiB into frame buffers, one writev with the
- *             headers between them (what h2gate's tunnel does)
+ *   copy      readv FRAMES (default 8) frames' worth into frame
+ *             buffers, one writev with the headers between them (what
+ *             h2gate's tunnel does, in batches of 32 frames)
  *   splice    raw bytes, no framing: splice(2) socket -> pipe -> socket
  *             (h2gate's HTTP/1.1 tunnels between cleartext sockets)
  *   framed    splice in, then per frame send(header, MSG_MORE) and
@@ -45,7 +46,7 @@
 #include <unistd.h>
 
 #define FRAME 16384
-#define FRAMES_PER_READ 8
+#define MAX_FRAMES_PER_READ 64
 #define PIPE_BYTES (1 << 20)
 
 static void die(const char *what)
@@ -177,15 +178,15 @@ static size_t splice_in(int src, int pipe_w, size_t max)
     }
 }
 
-static long long relay_copy(int src, int dst)
+static long long relay_copy(int src, int dst, int frames)
 {
-    static unsigned char buf[FRAMES_PER_READ][9 + FRAME];
+    static unsigned char buf[MAX_FRAMES_PER_READ][9 + FRAME];
     long long moved = 0;
     for (;;) {
-        struct iovec in[FRAMES_PER_READ], out[FRAMES_PER_READ];
-        for (int i = 0; i < FRAMES_PER_READ; i++)
+        struct iovec in[MAX_FRAMES_PER_READ], out[MAX_FRAMES_PER_READ];
+        for (int i = 0; i < frames; i++)
             in[i] = (struct iovec){buf[i] + 9, FRAME};
-        ssize_t r = readv(src, in, FRAMES_PER_READ);
+        ssize_t r = readv(src, in, frames);
         if (r < 0 && errno == EAGAIN) {
             wait_for(src, POLLIN);
             continue;
@@ -285,12 +286,17 @@ static long long relay_staged(int src, int dst, int pipe_r, int pipe_w)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: relay-floor copy|splice|framed|corked|staged BYTES\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: relay-floor copy|splice|framed|corked|staged BYTES [FRAMES]\n");
         return 2;
     }
     const char *mode = argv[1];
     long long bytes = atoll(argv[2]);
+    int frames = argc == 4 ? atoi(argv[3]) : 8;
+    if (frames < 1 || frames > MAX_FRAMES_PER_READ) {
+        fprintf(stderr, "relay-floor: FRAMES is 1..%d\n", MAX_FRAMES_PER_READ);
+        return 2;
+    }
     int src_port, dst_port;
     int ls = listen_any(&src_port), ld = listen_any(&dst_port);
     pid_t sink = end_process(dst_port, bytes, false);
@@ -305,7 +311,7 @@ int main(int argc, char **argv)
     fcntl(dst, F_SETFL, O_NONBLOCK);
     long long moved;
     if (strcmp(mode, "copy") == 0)
-        moved = relay_copy(src, dst);
+        moved = relay_copy(src, dst, frames);
     else if (strcmp(mode, "splice") == 0)
         moved = relay_splice(src, dst, p[0], p[1]);
     else if (strcmp(mode, "framed") == 0 || strcmp(mode, "corked") == 0)
@@ -328,6 +334,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "relay-floor: moved %lld of %lld bytes\n", moved, bytes);
         return 1;
     }
-    printf("%-7s %.3f s/GiB (user %.3f, system %.3f)\n", mode, (user + sys) / gib, user / gib, sys / gib);
+    char name[32];
+    if (strcmp(mode, "copy") == 0)
+        snprintf(name, sizeof name, "copy/%d", frames);
+    else
+        snprintf(name, sizeof name, "%s", mode);
+    printf("%-8s %.3f s/GiB (user %.3f, system %.3f)\n", name, (user + sys) / gib, user / gib, sys / gib);
     return 0;
 }
