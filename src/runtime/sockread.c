@@ -88,8 +88,8 @@ static void drain_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
 
 /* Frame-sized reads take up to this many chains in one readv: a 64 KiB
  * response is one read instead of five, a tunnel's batch
- * (H2G_TUNNEL_BATCH) one read instead of four. */
-#define SOCKREAD_MAX_FRAMES 32
+ * (H2G_TUNNEL_BATCH) one read instead of eight. */
+#define SOCKREAD_MAX_FRAMES 64
 
 /* The chains beyond the input's own come from these (one empty chain
  * each, kept for the next read): an evbuffer makes a new chain only when
@@ -314,8 +314,8 @@ static size_t plan_reads(struct h2g_sockread *r, uint32_t *max, uint32_t *top, b
     if (r->chunk == 0 || r->chunk > *top)
         r->chunk = SOCKREAD_MIN_CHUNK < *max ? SOCKREAD_MIN_CHUNK : *max;
     /* A batch of whole chains: its last read is not a sliver (a 2 KiB
-     * read, and a 2 KiB DATA frame, after 32 full chains cost a bulk
-     * tunnel a third more CPU per GiB). */
+     * read, and a 2 KiB DATA frame, after 32 full chains of a 512 KiB
+     * batch cost a bulk tunnel a third more CPU per GiB). */
     size_t batch = r->batch ? r->batch : H2G_IO_CHUNK;
     if (*frames && batch > *max)
         batch -= batch % *max;

@@ -37,7 +37,7 @@
  * some 15% less user CPU, and about 30 MiB RSS under load instead of
  * 130.  Such reads also leave a chain's last bytes (the rounding, 16)
  * free for the next frame's 9-byte header (see read_into).  One recvmsg
- * fills up to 32 such chains (the reader's spare chains, linked in). */
+ * fills up to 64 such chains (the reader's spare chains, linked in). */
 #define SOCKREAD_FRAME_CHUNK (16384 - 64)
 
 struct h2g_sockread {

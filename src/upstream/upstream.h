@@ -116,13 +116,15 @@ int stream_client_socket(struct h2g_stream *s, bool take);
 /* A tunnel to a cleartext HTTP/2 client reads its target in batches of
  * H2G_TUNNEL_BATCH (frame-sized chains: each becomes one DATA frame
  * without a copy) and holds up to H2G_TUNNEL_BULK_CAP; the session then
- * writes it in rounds of up to H2_OUT_BULK (h2_session.h).  With both at
- * 128 KiB (and this cap at 256 KiB), a 1 GiB CONNECT download cost 0.48
- * CPU s/GiB; with these, 0.30 (median of 12 alternating runs each,
- * h2gate pinned to one core, the C client and a python source on the
- * other).  A slow client's tunnel holds at most this cap. */
-#define H2G_TUNNEL_BATCH (512 * 1024)
-#define H2G_TUNNEL_BULK_CAP (8 * H2G_STREAM_RESP_CAP)
+ * writes it in rounds of up to H2_OUT_BULK (h2_session.h).  A 1 GiB
+ * CONNECT download (h2gate pinned to one core, the C client and a python
+ * source on the other; medians of 12 alternating runs, CPU s/GiB): 0.48
+ * with 128 KiB reads and writes and a 256 KiB cap; 0.285 with 512 KiB
+ * batches and cap, and 1 MiB writes; 0.28 -> 0.26 from 512 KiB to 1 MiB
+ * batches and cap (the bare relay of bench/relay-floor: 0.30 and 0.24).
+ * A stalled client's tunnel holds at most this cap. */
+#define H2G_TUNNEL_BATCH (1024 * 1024)
+#define H2G_TUNNEL_BULK_CAP (16 * H2G_STREAM_RESP_CAP)
 
 /* --- what the end reports --- */
 
