@@ -15,8 +15,8 @@
  * output is below TUNNEL_OUT_CAP; target -> client bytes are moved (not
  * copied) into the stream's response body, and reading stops above H2G_TUNNEL_RESP_CAP
  * until the client drains it (for a cleartext HTTP/2 client, reads of
- * H2G_TUNNEL_BATCH in frame-sized chains, up to H2G_TUNNEL_BULK_CAP:
- * upstream.h).  A stalled direction never blocks the other or other
+ * H2G_TUNNEL_BATCH in frame-sized chains, stopping at
+ * H2G_TUNNEL_BULK_CAP: upstream.h).  A stalled direction never blocks the other or other
  * streams.
  *
  * Splice: when the client is a cleartext HTTP/1.1 connection, both ends
