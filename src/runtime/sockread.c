@@ -90,9 +90,9 @@ static void drain_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
  * response is one read instead of five, a tunnel's batch
  * (H2G_TUNNEL_BATCH) one read instead of eight. */
 #define SOCKREAD_MAX_FRAMES 64
-/* Spares that keep their empty chain between reads (sockread's own
- * reads of up to 128 KiB need no more). */
-#define SPARES_KEPT 7
+/* Spares that keep their empty chain between reads: those a read of
+ * H2G_IO_CHUNK (the default batch) fills besides the input's chain. */
+#define SPARES_KEPT (H2G_IO_CHUNK / SOCKREAD_FRAME_CHUNK - 1)
 
 /* The chains beyond the input's own come from these (one empty chain
  * each, kept for the next read): an evbuffer makes a new chain only when

@@ -40,7 +40,6 @@ struct h2g_tunnel {
     const struct h2g_request_ctx *ctx; /* the stream's */
     struct h2g_services *svc;
     enum tunnel_state state;
-    uint32_t resp_cap;      /* target bytes held for the client before reading stops */
     struct bufferevent *bev;
     struct h2g_sockread rd;  /* reads of bev's socket (sockread.h) */
     struct evdns_getaddrinfo_request *dns_req;
@@ -227,7 +226,7 @@ static void t_read_cb(struct bufferevent *bev, void *arg)
     }
     evbuffer_add_buffer(out, in);
     t->last_active_ms = h2g_mono_ms();
-    if (evbuffer_get_length(out) >= t->resp_cap)
+    if (evbuffer_get_length(out) >= t->rd.high)
         sockread_disable(&t->rd);
     stream_upstream_data_ready(t->s);
 }
@@ -296,7 +295,7 @@ static void unsettle(struct h2g_tunnel *t)
         return;
     t->settling = false;
     struct evbuffer *out = stream_resp_body(t->s);
-    if (out == NULL || evbuffer_get_length(out) < t->resp_cap)
+    if (out == NULL || evbuffer_get_length(out) < t->rd.high)
         sockread_enable(&t->rd); /* its failure (no event) left the reader as it was: off */
 }
 
@@ -368,13 +367,14 @@ static int open_tunnel(struct h2g_tunnel *t)
     if (up_tls)
         sockread_use_bev(&t->rd);
     sockread_setcb(&t->rd, t_read_cb, t_write_cb, t_event_cb, t);
-    t->resp_cap = H2G_TUNNEL_RESP_CAP;
-    if (stream_client_is_h2(t->s) && !t->ctx->client->tls) {
-        t->resp_cap = H2G_TUNNEL_BULK_CAP;
+    /* The reader's cap is also where the response body stops it
+     * (t_read_cb, unsettle). */
+    bool bulk = stream_client_is_h2(t->s) && !t->ctx->client->tls;
+    sockread_set_high(&t->rd, bulk ? H2G_TUNNEL_BULK_CAP : H2G_TUNNEL_RESP_CAP);
+    if (bulk) {
         sockread_set_max_chunk(&t->rd, SOCKREAD_FRAME_CHUNK);
         sockread_set_batch(&t->rd, H2G_TUNNEL_BATCH);
     }
-    sockread_set_high(&t->rd, t->resp_cap);
     if (sockread_enable(&t->rd) != 0)
         return -1;
     arm_idle(t);

@@ -115,7 +115,7 @@ int stream_client_socket(struct h2g_stream *s, bool take);
 #define H2G_TUNNEL_RESP_CAP (4 * H2G_STREAM_RESP_CAP)
 /* A tunnel to a cleartext HTTP/2 client reads its target in batches of
  * H2G_TUNNEL_BATCH (frame-sized chains: each becomes one DATA frame
- * without a copy) and holds up to H2G_TUNNEL_BULK_CAP; the session then
+ * without a copy) and stops reading at H2G_TUNNEL_BULK_CAP; the session then
  * writes it in rounds of up to H2_OUT_BULK (h2_session.h).  A 1 GiB
  * CONNECT download (h2gate pinned to one core, the C client and a python
  * source on the other; medians of 12 alternating runs, CPU s/GiB): 0.48
